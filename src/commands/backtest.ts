@@ -1,0 +1,58 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { backtest, backtestReport, predictionsCsv } from '../../training/backtest.ts';
+import { ALL_KINDS } from '../../training/pipeline.ts';
+import type { ModelKind } from '../ml/model.ts';
+import { loadRunFiles } from '../records/load.ts';
+
+export const summary = 'Replay history forward in time and score each test run with only what was known before it';
+export const help = `Usage: riskgate backtest --data FILE [--test-fraction 0.3] [--out predictions.csv]
+                         [--model gbdt|forest|mlp|baseline] [--json] [--timezone ZONE]
+
+For each repo the last --test-fraction of its success/failure runs are the test set; the model trains
+on everything before them (all repos together) and scores each test run in time order with only the
+outcomes known before its created_at. Writes repo,run_id,probability,predicted_failure per test run
+and prints per-repo and mean F1, PR-AUC and ROC-AUC next to the previous-outcome baseline.
+
+Examples:
+  riskgate backtest --data ../shared/datasets/dlci-dev.jsonl.gz --out predictions.csv
+  riskgate backtest --data history.jsonl --test-fraction 0.2 --model forest --json`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      data: { type: 'string', multiple: true },
+      'test-fraction': { type: 'string' },
+      out: { type: 'string' },
+      model: { type: 'string' },
+      json: { type: 'boolean' },
+      timezone: { type: 'string' },
+    },
+  });
+  if (!values.data?.length) {
+    console.error('riskgate backtest: --data FILE is required\n\n' + help);
+    return 2;
+  }
+  const tf = values['test-fraction'] === undefined ? 0.3 : Number(values['test-fraction']);
+  if (!(tf > 0 && tf < 1)) {
+    console.error(`riskgate backtest: --test-fraction must be a number between 0 and 1, got "${values['test-fraction']}"`);
+    return 2;
+  }
+  const kind = (values.model ?? 'gbdt') as ModelKind;
+  if (!ALL_KINDS.includes(kind)) {
+    console.error(`riskgate backtest: unknown --model "${kind}" (choose from ${ALL_KINDS.join(', ')})`);
+    return 2;
+  }
+  let bad = 0;
+  const records = await loadRunFiles(values.data, (b) => {
+    bad++;
+    if (bad <= 20) console.error(`${b.file}:${b.line}: ${b.reason}`);
+  });
+  if (bad > 20) console.error(`… ${bad - 20} more bad lines`);
+  const result = await backtest(records, { testFraction: tf, model: kind, timezone: values.timezone ?? process.env.RISKGATE_TIMEZONE, log: (m) => console.error(m) });
+  if (values.out) writeFileSync(values.out, predictionsCsv(result));
+  if (values.json) console.log(JSON.stringify({ model: result.model, threshold: result.threshold, repos: result.repos, mean: result.mean, baseline: result.baselineMean }, null, 2));
+  else console.log(backtestReport(result));
+  return bad > 0 ? 2 : 0;
+}

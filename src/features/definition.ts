@@ -1,0 +1,122 @@
+import type { RunRecord } from '../records/schema.ts';
+import { Calendar } from './calendar.ts';
+import { classifyFiles } from './files.ts';
+import { DAY, RepoHistory, scopeKey } from './history.ts';
+
+/**
+ * THE feature definition. Training (frame.ts) and serving (live.ts) both call `featurize`, with a
+ * RepoHistory fed in the same order, so a run gets the same vector in both. Missing stays NaN.
+ */
+export const FEATURES = [
+  // change impact
+  'files_changed',
+  'additions',
+  'deletions',
+  'churn',
+  'touches_deps',
+  'touches_ci',
+  'share_test',
+  'share_docs',
+  'share_source',
+  // time, in the configured zone
+  'hour',
+  'weekday',
+  'is_monday',
+  'is_friday_afternoon',
+  'off_hours',
+  // history of the repository (outcomes known before the run was created)
+  'last_outcome',
+  'consecutive_failures',
+  'fail_rate_5',
+  'fail_rate_20',
+  'fail_rate_100',
+  'fail_rate_24h',
+  'fail_rate_7d',
+  'hours_since_last_failure',
+  'runs_24h',
+  'hours_since_prev_run',
+  // same workflow and branch
+  'wb_last_outcome',
+  'wb_consecutive_failures',
+  'wb_fail_rate_10',
+  // same event type
+  'event_last_outcome',
+  'event_fail_rate_10',
+  // author
+  'author_fail_rate',
+  'author_runs',
+  // context
+  'is_push',
+  'is_pull_request',
+  'is_schedule',
+  'run_attempt',
+  'is_default_branch',
+] as const;
+
+export type FeatureName = (typeof FEATURES)[number];
+export const FEATURE_COUNT = FEATURES.length;
+export const FEATURE_INDEX: Record<FeatureName, number> = Object.fromEntries(FEATURES.map((f, i) => [f, i])) as Record<FeatureName, number>;
+
+export interface FeatureOptions {
+  calendar: Calendar;
+  defaultBranches?: ReadonlySet<string>;
+}
+
+export const DEFAULT_BRANCHES: ReadonlySet<string> = new Set(['main', 'master', 'trunk', 'default', 'develop']);
+
+const num = (v: number | null): number => (v == null ? NaN : v);
+const flag = (b: boolean): number => (b ? 1 : 0);
+
+/** Writes the feature vector of `r` (given the history known before it) into out[offset … offset+FEATURE_COUNT). */
+export function featurize(r: RunRecord, h: RepoHistory, opts: FeatureOptions, out: Float32Array | Float64Array, offset = 0): void {
+  const created = Date.parse(r.created_at);
+  const files = r.files;
+  const filesChanged = r.files_changed ?? (files ? files.length : null);
+  const mix = classifyFiles(files);
+  const { hour, weekday } = opts.calendar.at(created);
+  const weekend = weekday === 0 || weekday === 6;
+  const wb = scopeKey(r);
+  const wbStats = h.scoped((i) => h.scopeOf(i) === wb, 10);
+  const evStats = r.event == null ? null : h.scoped((i) => h.eventOf(i) === r.event, 10);
+  const author = h.author(r.actor);
+  const act = h.activity(created, DAY);
+  const defaults = opts.defaultBranches ?? DEFAULT_BRANCHES;
+
+  let k = offset;
+  out[k++] = num(filesChanged);
+  out[k++] = num(r.additions);
+  out[k++] = num(r.deletions);
+  out[k++] = r.additions == null && r.deletions == null ? NaN : (r.additions ?? 0) + (r.deletions ?? 0);
+  out[k++] = mix.touchesDeps;
+  out[k++] = mix.touchesCi;
+  out[k++] = mix.shareTest;
+  out[k++] = mix.shareDocs;
+  out[k++] = mix.shareSource;
+  out[k++] = hour;
+  out[k++] = weekday;
+  out[k++] = flag(weekday === 1);
+  out[k++] = flag(weekday === 5 && hour >= 12);
+  out[k++] = flag(weekend || hour < 8 || hour >= 19);
+  out[k++] = h.lastOutcome();
+  out[k++] = h.consecutiveFailures();
+  out[k++] = h.rateLast(5);
+  out[k++] = h.rateLast(20);
+  out[k++] = h.rateLast(100);
+  out[k++] = h.rateSince(created, DAY);
+  out[k++] = h.rateSince(created, 7 * DAY);
+  out[k++] = h.hoursSinceLastFailure(created);
+  out[k++] = act.count;
+  out[k++] = act.hoursSincePrev;
+  out[k++] = wbStats.last;
+  out[k++] = wbStats.streak;
+  out[k++] = wbStats.rate;
+  out[k++] = evStats ? evStats.last : NaN;
+  out[k++] = evStats ? evStats.rate : NaN;
+  out[k++] = author.rate;
+  out[k++] = r.actor == null ? NaN : author.runs;
+  out[k++] = r.event == null ? NaN : flag(r.event === 'push');
+  out[k++] = r.event == null ? NaN : flag(r.event === 'pull_request' || r.event === 'pull_request_target');
+  out[k++] = r.event == null ? NaN : flag(r.event === 'schedule');
+  out[k++] = r.run_attempt;
+  out[k++] = r.head_branch == null ? NaN : flag(defaults.has(r.head_branch));
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+/** Conclusions GitHub documents; any other string GitHub sends (e.g. `startup_failure` on old schemas) is kept too. */
+export const KNOWN_CONCLUSIONS = [
+  'success',
+  'failure',
+  'cancelled',
+  'timed_out',
+  'startup_failure',
+  'action_required',
+  'neutral',
+  'skipped',
+  'stale',
+] as const;
+
+/** How far in the future a timestamp may be before it is treated as bad input (clock skew allowance). */
+export const FUTURE_TOLERANCE_MS = 24 * 3600 * 1000;
+
+const isoTimestamp = z
+  .string()
+  .refine((s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)), {
+    message: 'must be an ISO 8601 timestamp with a time zone, e.g. 2024-05-01T12:00:00Z',
+  })
+  .refine((s) => Date.parse(s) <= Date.now() + FUTURE_TOLERANCE_MS, { message: 'is in the future' })
+  .transform((s) => new Date(Date.parse(s)).toISOString());
+
+const count = z.number().int().nonnegative().finite();
+
+/** The canonical run record: one GitHub workflow run attempt, named after GitHub's own fields. */
+export const RunRecordSchema = z.object({
+  repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"'),
+  run_id: z.union([z.string().min(1).max(128), z.number().int().nonnegative()]).transform(String),
+  created_at: isoTimestamp,
+  workflow: z.string().min(1).max(256).nullish().transform((v) => v ?? 'default'),
+  run_attempt: z.number().int().min(1).nullish().transform((v) => v ?? 1),
+  head_sha: z.string().max(64).nullish().transform((v) => v ?? null),
+  head_branch: z.string().max(256).nullish().transform((v) => v ?? null),
+  event: z.string().max(64).nullish().transform((v) => v ?? null),
+  actor: z.string().max(256).nullish().transform((v) => v ?? null),
+  run_started_at: isoTimestamp.nullish().transform((v) => v ?? null),
+  completed_at: isoTimestamp.nullish().transform((v) => v ?? null),
+  conclusion: z.string().min(1).max(64).nullish().transform((v) => v ?? null),
+  files_changed: count.nullish().transform((v) => v ?? null),
+  additions: count.nullish().transform((v) => v ?? null),
+  deletions: count.nullish().transform((v) => v ?? null),
+  files: z.array(z.string().max(4096)).max(10_000).nullish().transform((v) => v ?? null),
+});
+
+export type RunRecordInput = z.input<typeof RunRecordSchema>;
+export type RunRecord = z.output<typeof RunRecordSchema>;
+
+/** The outcome a model learns: 1 = failed, 0 = succeeded, null = not a learnable outcome (cancelled, running, skipped…). */
+export function failureLabel(conclusion: string | null): 0 | 1 | null {
+  if (conclusion === 'success') return 0;
+  if (conclusion === 'failure' || conclusion === 'timed_out' || conclusion === 'startup_failure') return 1;
+  return null;
+}
+
+export function runKey(r: Pick<RunRecord, 'repo' | 'workflow' | 'run_id' | 'run_attempt'>): string {
+  return `${r.repo}\u0000${r.workflow}\u0000${r.run_id}\u0000${r.run_attempt}`;
+}
+
+/** Formats a zod error as "field: reason; field: reason" for CLI and HTTP answers. */
+export function describeZodError(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+}

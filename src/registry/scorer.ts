@@ -1,0 +1,175 @@
+import { Calendar } from '../features/calendar.ts';
+import { FEATURES } from '../features/definition.ts';
+import { LiveHistory } from '../features/live.ts';
+import { loadModel, type RiskModel } from '../ml/model.ts';
+import { RunRecordSchema, type RunRecord } from '../records/schema.ts';
+import type { Store } from '../store/types.ts';
+import { Registry, type Manifest } from './registry.ts';
+
+/** What a pre-build risk check knows about the run that is about to start. */
+export interface LiveRunInput {
+  repo: string;
+  head_sha?: string | null;
+  head_branch?: string | null;
+  event?: string | null;
+  actor?: string | null;
+  workflow?: string | null;
+  created_at?: string | null;
+  run_attempt?: number | null;
+  files?: string[] | null;
+  files_changed?: number | null;
+  additions?: number | null;
+  deletions?: number | null;
+}
+
+export interface Factor {
+  feature: string;
+  value: number | null;
+  contribution: number;
+}
+
+export interface ModelInfo {
+  id: string;
+  version: string;
+  kind: string;
+}
+
+export interface ScoreResult {
+  probability: number;
+  model: ModelInfo | null;
+  degraded: boolean;
+  factors: Factor[];
+  shadow?: { model: ModelInfo; probability: number };
+}
+
+export interface Scorer {
+  score(req: LiveRunInput): Promise<ScoreResult>;
+  ready(): boolean;
+  info(): (ModelInfo & { loaded_at: string }) | null;
+}
+
+interface Loaded {
+  manifest: Manifest;
+  model: RiskModel;
+  loadedAt: string;
+}
+
+export interface ModelScorerOptions {
+  store: Store;
+  modelsDir: string;
+  timezone?: string;
+  /** Answers (degraded) while no model can be loaded. */
+  fallback?: Scorer;
+  /** How often to look for a new champion; 0 disables the watch (tests drive `reload`). */
+  pollMs?: number;
+  topFactors?: number;
+  log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
+}
+
+export type ModelScorer = Scorer & {
+  /** Loads the current champion if it changed; a failed load keeps the model in service. */
+  reload(): Promise<boolean>;
+  /** Starts shadow scoring with another registered model (its score is recorded, never answered). */
+  setShadow(id: string | null): Promise<void>;
+  features(req: LiveRunInput): Float64Array;
+  close(): void;
+};
+
+const toInfo = (m: Manifest): ModelInfo => ({ id: m.id, version: m.created_at, kind: m.kind });
+
+/** The run record a pre-build check describes; validated like any other record. */
+export function pendingRecord(req: LiveRunInput, now = new Date()): RunRecord {
+  return RunRecordSchema.parse({
+    repo: req.repo,
+    run_id: 'pending',
+    created_at: req.created_at ?? now.toISOString(),
+    workflow: req.workflow,
+    run_attempt: req.run_attempt,
+    head_sha: req.head_sha,
+    head_branch: req.head_branch,
+    event: req.event,
+    actor: req.actor,
+    files: req.files,
+    files_changed: req.files_changed,
+    additions: req.additions,
+    deletions: req.deletions,
+  });
+}
+
+async function loadVerified(registry: Registry, id: string): Promise<Loaded> {
+  const { manifest, artifact } = registry.readArtifact(id);
+  const model = await loadModel(artifact);
+  if (model.featureNames.join(',') !== FEATURES.join(',')) {
+    throw new Error(`model ${id} was trained on a different feature set (${model.featureNames.length} features); retrain it`);
+  }
+  return { manifest, model, loadedAt: new Date().toISOString() };
+}
+
+/**
+ * Serves the registry's champion. The model reference is swapped in one assignment after the new model has
+ * loaded and verified, so requests in flight finish on the old one and none fail during a swap.
+ */
+export async function createModelScorer(o: ModelScorerOptions): Promise<ModelScorer> {
+  const registry = new Registry(o.modelsDir);
+  const calendar = new Calendar(o.timezone ?? 'UTC');
+  const history = new LiveHistory(o.store, { calendar });
+  const top = o.topFactors ?? 5;
+  let current: Loaded | null = null;
+  let shadow: Loaded | null = null;
+  let loading: Promise<boolean> | null = null;
+
+  const reload = (): Promise<boolean> =>
+    (loading ??= (async () => {
+      const id = registry.championId();
+      if (!id || (current && current.manifest.id === id && current.manifest.sha256 === registry.manifest(id)?.sha256)) return false;
+      try {
+        const next = await loadVerified(registry, id);
+        const previous = current?.manifest.id;
+        current = next;
+        o.log?.info({ model: id, previous }, 'champion loaded');
+        return true;
+      } catch (err) {
+        o.log?.warn({ model: id, err: (err as Error).message }, 'champion failed to load; keeping the model in service');
+        return false;
+      }
+    })().finally(() => (loading = null)));
+
+  await reload();
+  const timer = o.pollMs === 0 ? null : setInterval(() => void reload(), o.pollMs ?? 2000);
+  timer?.unref();
+
+  const features = (req: LiveRunInput) => history.features(pendingRecord(req));
+
+  return {
+    async score(req) {
+      const loaded = current;
+      if (!loaded) {
+        if (o.fallback) return { ...(await o.fallback.score(req)), degraded: true };
+        throw new Error('no model loaded and no fallback configured');
+      }
+      const x = features(req);
+      const probability = loaded.model.predict(x);
+      const { contributions } = loaded.model.explain(x);
+      const factors = contributions
+        .filter((c) => c.contribution !== 0)
+        .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
+        .slice(0, top)
+        .map((c) => ({ feature: c.feature, value: Number.isFinite(c.value) ? c.value : null, contribution: c.contribution }));
+      const result: ScoreResult = { probability, model: toInfo(loaded.manifest), degraded: false, factors };
+      const sh = shadow;
+      if (sh) result.shadow = { model: toInfo(sh.manifest), probability: sh.model.predict(x) };
+      return result;
+    },
+    ready: () => current !== null || o.fallback !== undefined,
+    info: () => (current ? { ...toInfo(current.manifest), loaded_at: current.loadedAt } : null),
+    reload,
+    async setShadow(id) {
+      shadow = id ? await loadVerified(registry, id) : null;
+    },
+    features,
+    close() {
+      if (timer) clearInterval(timer);
+      history.close();
+    },
+  };
+}

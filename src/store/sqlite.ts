@@ -1,0 +1,199 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { RunRecord } from '../records/schema.ts';
+import { MIGRATIONS } from './migrations.ts';
+import {
+  StoreUnavailableError,
+  type AuditRow,
+  type CircuitRow,
+  type ModelIndexRow,
+  type RunQuery,
+  type Store,
+  type UpsertResult,
+} from './types.ts';
+
+/** SQLite error codes that mean "storage cannot take writes now" rather than a bug. */
+const UNAVAILABLE = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|CORRUPT|NOTADB|PERM)/;
+
+function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (typeof code === 'string' && UNAVAILABLE.test(code)) throw new StoreUnavailableError(`store unavailable (${code})`, err);
+    throw err;
+  }
+}
+
+const ms = (iso: string | null): number | null => (iso == null ? null : Date.parse(iso));
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+/**
+ * Opens (creating if needed) the SQLite store. WAL mode so the API can read while ingestion writes;
+ * `synchronous=NORMAL` is durable across process crashes in WAL mode, which is the failure we guard against.
+ */
+export function openStore(file: string, opts: { readonly?: boolean } = {}): Store {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = guard(() => new Database(file, { readonly: opts.readonly ?? false }));
+  if (!opts.readonly) {
+    guard(() => {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+    });
+  }
+
+  const s = {
+    getRecord: db.prepare('SELECT record FROM runs WHERE repo=? AND workflow=? AND run_id=? AND run_attempt=?').pluck(),
+    insertRun: db.prepare(
+      'INSERT INTO runs (repo, workflow, run_id, run_attempt, created_ms, completed_ms, actor, conclusion, record) VALUES (?,?,?,?,?,?,?,?,?)',
+    ),
+    updateRun: db.prepare(
+      'UPDATE runs SET created_ms=?, completed_ms=?, actor=?, conclusion=?, record=? WHERE repo=? AND workflow=? AND run_id=? AND run_attempt=?',
+    ),
+    recent: db.prepare('SELECT record FROM runs WHERE repo=? AND created_ms<? ORDER BY created_ms DESC, run_id DESC, run_attempt DESC LIMIT ?').pluck(),
+    recentByActor: db
+      .prepare('SELECT record FROM runs WHERE repo=? AND actor=? AND created_ms<? ORDER BY created_ms DESC, run_id DESC LIMIT ?')
+      .pluck(),
+    countAll: db.prepare('SELECT count(*) FROM runs').pluck(),
+    countRepo: db.prepare('SELECT count(*) FROM runs WHERE repo=?').pluck(),
+    repos: db.prepare('SELECT DISTINCT repo FROM runs ORDER BY repo').pluck(),
+    getState: db.prepare('SELECT value FROM state WHERE key=?').pluck(),
+    setState: db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value'),
+    delState: db.prepare('DELETE FROM state WHERE key=?'),
+    getCircuit: db.prepare('SELECT row FROM circuits WHERE name=?').pluck(),
+    putCircuit: db.prepare('INSERT INTO circuits (name, row) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET row=excluded.row'),
+    listCircuits: db.prepare('SELECT row FROM circuits ORDER BY name').pluck(),
+    putModel: db.prepare('INSERT INTO models (id, row) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET row=excluded.row'),
+    listModels: db.prepare('SELECT row FROM models').pluck(),
+    appendAudit: db.prepare('INSERT INTO audit (at, row) VALUES (?, ?)'),
+    listAudit: db.prepare('SELECT row FROM audit ORDER BY seq DESC LIMIT ?').pluck(),
+    appendEvent: db.prepare('INSERT INTO events (kind, key, at, payload) VALUES (?, ?, ?, ?)'),
+    listEvents: db.prepare('SELECT key, at, payload FROM events WHERE kind=? ORDER BY seq DESC LIMIT ?'),
+    listEventsByKey: db.prepare('SELECT key, at, payload FROM events WHERE kind=? AND key=? ORDER BY seq DESC LIMIT ?'),
+    lockTake: db.prepare(
+      `INSERT INTO locks (name, owner, expires_ms) VALUES (?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET owner=excluded.owner, expires_ms=excluded.expires_ms
+       WHERE locks.expires_ms < ? OR locks.owner = excluded.owner`,
+    ),
+    unlock: db.prepare('DELETE FROM locks WHERE name=? AND owner=?'),
+  };
+
+  /** A completed record is never replaced by a still-running copy of the same attempt (out-of-order delivery). */
+  function shouldReplace(stored: RunRecord, next: RunRecord): boolean {
+    if (stored.conclusion != null && next.conclusion == null) return false;
+    return true;
+  }
+
+  const upsertMany = db.transaction((records: RunRecord[]): UpsertResult => {
+    const res: UpsertResult = { inserted: 0, updated: 0, unchanged: 0 };
+    for (const r of records) {
+      const json = JSON.stringify(r);
+      const existing = s.getRecord.get(r.repo, r.workflow, r.run_id, r.run_attempt) as string | undefined;
+      if (existing === undefined) {
+        s.insertRun.run(r.repo, r.workflow, r.run_id, r.run_attempt, ms(r.created_at), ms(r.completed_at), r.actor, r.conclusion, json);
+        res.inserted++;
+      } else if (existing === json || !shouldReplace(JSON.parse(existing) as RunRecord, r)) {
+        res.unchanged++;
+      } else {
+        s.updateRun.run(ms(r.created_at), ms(r.completed_at), r.actor, r.conclusion, json, r.repo, r.workflow, r.run_id, r.run_attempt);
+        res.updated++;
+      }
+    }
+    return res;
+  });
+
+  const listeners = new Set<(repos: ReadonlySet<string>) => void>();
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  const upsertAndNotify = (records: RunRecord[]): UpsertResult => {
+    const res = guard(() => upsertMany(records));
+    if (listeners.size > 0 && res.inserted + res.updated > 0) {
+      const repos = new Set(records.map((r) => r.repo));
+      for (const l of listeners) l(repos);
+    }
+    return res;
+  };
+
+  const parse = (rows: unknown[]): RunRecord[] => rows.map((j) => JSON.parse(j as string) as RunRecord);
+
+  const store: Store = {
+    upsertRuns: upsertAndNotify,
+    *iterateRuns(q: RunQuery = {}) {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (q.repo) (where.push('repo = ?'), args.push(q.repo));
+      if (q.since) (where.push('created_ms >= ?'), args.push(Date.parse(q.since)));
+      if (q.until) (where.push('created_ms < ?'), args.push(Date.parse(q.until)));
+      const sql = `SELECT record FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY repo, created_ms, run_id, run_attempt`;
+      for (const j of guard(() => db.prepare(sql).pluck().iterate(...args))) yield JSON.parse(j as string) as RunRecord;
+    },
+    recentRuns: (repo, beforeIso, limit) => guard(() => parse(s.recent.all(repo, Date.parse(beforeIso), limit))),
+    recentRunsByActor: (repo, actor, beforeIso, limit) => guard(() => parse(s.recentByActor.all(repo, actor, Date.parse(beforeIso), limit))),
+    countRuns: (repo) => guard(() => (repo ? s.countRepo.get(repo) : s.countAll.get()) as number),
+    repos: () => guard(() => s.repos.all() as string[]),
+    getRun: (repo, workflow, runId, attempt) => {
+      const j = guard(() => s.getRecord.get(repo, workflow, runId, attempt)) as string | undefined;
+      return j === undefined ? undefined : (JSON.parse(j) as RunRecord);
+    },
+
+    getState: (key) => guard(() => s.getState.get(key) as string | undefined),
+    setState: (key, value) => void guard(() => s.setState.run(key, value)),
+    deleteState: (key) => void guard(() => s.delState.run(key)),
+
+    getCircuit: (name) => {
+      const j = guard(() => s.getCircuit.get(name)) as string | undefined;
+      return j === undefined ? undefined : (JSON.parse(j) as CircuitRow);
+    },
+    putCircuit: (row) => void guard(() => s.putCircuit.run(row.name, JSON.stringify(row))),
+    listCircuits: () => guard(() => s.listCircuits.all().map((j) => JSON.parse(j as string) as CircuitRow)),
+
+    putModel: (row) => void guard(() => s.putModel.run(row.id, JSON.stringify(row))),
+    listModels: () =>
+      guard(() => s.listModels.all().map((j) => JSON.parse(j as string) as ModelIndexRow)).sort((a, b) => a.created_at.localeCompare(b.created_at)),
+
+    appendAudit: (row) => void guard(() => s.appendAudit.run(row.at, JSON.stringify(row))),
+    listAudit: (limit) => guard(() => s.listAudit.all(limit).map((j) => JSON.parse(j as string) as AuditRow)),
+    appendEvent: (kind, key, payload) => void guard(() => s.appendEvent.run(kind, key, new Date().toISOString(), JSON.stringify(payload))),
+    listEvents: (kind, opts = {}) =>
+      guard(() =>
+        (opts.key ? s.listEventsByKey.all(kind, opts.key, opts.limit ?? 100) : s.listEvents.all(kind, opts.limit ?? 100)) as {
+          key: string;
+          at: string;
+          payload: string;
+        }[],
+      ).map((r) => ({ key: r.key, at: r.at, payload: JSON.parse(r.payload) as Record<string, unknown> })),
+
+    tryLock: (name, owner, ttlMs) => {
+      const now = Date.now();
+      return guard(() => s.lockTake.run(name, owner, now + ttlMs, now).changes) === 1;
+    },
+    unlock: (name, owner) => void guard(() => s.unlock.run(name, owner)),
+
+    onRunsChanged: (listener) => {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    dataVersion: () => guard(() => dataVersion.get() as number),
+    transaction: (fn) => guard(() => db.transaction(fn)()),
+    ping: () => {
+      try {
+        return db.prepare('SELECT 1').pluck().get() === 1;
+      } catch {
+        return false;
+      }
+    },
+    close: () => db.close(),
+  };
+  return store;
+}

@@ -1,0 +1,111 @@
+import type { RunRecord } from '../records/schema.ts';
+
+/**
+ * The repository interface every caller uses. The SQLite implementation is the default; a PostgreSQL one
+ * can implement the same interface without touching callers. All methods are synchronous in SQLite but the
+ * interface keeps them plain so a networked store can wrap them behind a cache.
+ */
+export interface UpsertResult {
+  inserted: number;
+  updated: number;
+  unchanged: number;
+}
+
+export interface RunQuery {
+  repo?: string;
+  /** Only runs created strictly before this ISO instant. */
+  until?: string;
+  /** Only runs created at or after this ISO instant. */
+  since?: string;
+}
+
+export interface CircuitRow {
+  name: string;
+  state: 'closed' | 'open' | 'half_open';
+  consecutive_failures: number;
+  opened_at: number | null;
+  /** Epoch ms when a half-open trial was handed out (so only one runner gets it). */
+  trial_at: number | null;
+  updated_at: number;
+}
+
+export interface ModelIndexRow {
+  id: string;
+  kind: string;
+  status: 'champion' | 'challenger' | 'rejected' | 'retired';
+  created_at: string;
+  metrics: Record<string, unknown>;
+  data_range: { from: string | null; to: string | null; rows: number };
+}
+
+export interface AuditRow {
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  detail: Record<string, unknown>;
+}
+
+export interface LockHandle {
+  name: string;
+  owner: string;
+  expires_at: number;
+}
+
+export interface Store {
+  // Runs: keyed by (repo, workflow, run_id, run_attempt); a newer record for the same key replaces it.
+  upsertRuns(records: RunRecord[]): UpsertResult;
+  /** Runs in (repo, created_at, run_id, run_attempt) order. Streams; safe on millions of rows. */
+  iterateRuns(q?: RunQuery): IterableIterator<RunRecord>;
+  /** Most recent runs of a repo created before `beforeIso`, newest first (the serving-time history). */
+  recentRuns(repo: string, beforeIso: string, limit: number): RunRecord[];
+  /** Most recent runs of an actor (any repo or one repo) created before `beforeIso`, newest first. */
+  recentRunsByActor(repo: string, actor: string, beforeIso: string, limit: number): RunRecord[];
+  countRuns(repo?: string): number;
+  repos(): string[];
+  getRun(repo: string, workflow: string, runId: string, attempt: number): RunRecord | undefined;
+
+  // Small durable key/value state: ingestion cursors, ETags, settings.
+  getState(key: string): string | undefined;
+  setState(key: string, value: string): void;
+  deleteState(key: string): void;
+
+  // Shared circuit-breaker state for the pipeline's dependencies.
+  getCircuit(name: string): CircuitRow | undefined;
+  putCircuit(row: CircuitRow): void;
+  listCircuits(): CircuitRow[];
+
+  // Model registry index (the artifacts themselves live in the models folder).
+  putModel(row: ModelIndexRow): void;
+  listModels(): ModelIndexRow[];
+
+  // Audit log and canary decision log.
+  appendAudit(row: AuditRow): void;
+  listAudit(limit: number): AuditRow[];
+  appendEvent(kind: string, key: string, payload: Record<string, unknown>): void;
+  listEvents(kind: string, opts?: { key?: string; limit?: number }): { at: string; key: string; payload: Record<string, unknown> }[];
+
+  // Job locks with expiry so a crashed holder does not block forever.
+  tryLock(name: string, owner: string, ttlMs: number): boolean;
+  unlock(name: string, owner: string): void;
+
+  /** Called after every committed upsert with the repos it touched (in-process change feed for caches). */
+  onRunsChanged(listener: (repos: ReadonlySet<string>) => void): () => void;
+  /** Changes whenever another connection or process commits; lets caches notice out-of-process writes. */
+  dataVersion(): number;
+
+  /** Runs `fn` in one transaction (all or nothing). */
+  transaction<T>(fn: () => T): T;
+  /** Cheap liveness probe of the storage itself. */
+  ping(): boolean;
+  close(): void;
+}
+
+/** Raised by a store when storage cannot accept writes (disk full, read-only); the API maps it to 503. */
+export class StoreUnavailableError extends Error {
+  readonly code = 'STORE_UNAVAILABLE';
+  constructor(message: string, readonly cause?: unknown) {
+    super(message);
+    this.name = 'StoreUnavailableError';
+  }
+}

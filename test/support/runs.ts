@@ -1,0 +1,51 @@
+import type { RunRecord } from '../../src/records/schema.ts';
+import { RunRecordSchema } from '../../src/records/schema.ts';
+
+/** Small seeded PRNG for tests (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A random but awkward history for property-style tests: overlapping runs (long durations), missing
+ * completion times, cancelled and running runs, re-run attempts, several actors, branches and events.
+ */
+export function randomHistory(seed: number, n: number, repos = ['acme/web', 'acme/api']): RunRecord[] {
+  const r = rng(seed);
+  const out: RunRecord[] = [];
+  const start = Date.parse('2024-01-01T00:00:00Z');
+  for (const repo of repos) {
+    let t = start;
+    for (let i = 0; i < n; i++) {
+      t += Math.floor(r() * 3 * 3600_000);
+      const dur = Math.floor(r() * 5 * 3600_000);
+      const u = r();
+      const conclusion = u < 0.55 ? 'success' : u < 0.85 ? 'failure' : u < 0.92 ? 'cancelled' : u < 0.96 ? null : 'timed_out';
+      out.push(
+        RunRecordSchema.parse({
+          repo,
+          run_id: 1000 + i,
+          run_attempt: r() < 0.1 ? 2 : 1,
+          workflow: r() < 0.7 ? 'ci' : 'nightly',
+          head_branch: r() < 0.1 ? null : r() < 0.6 ? 'main' : `feature-${Math.floor(r() * 5)}`,
+          event: r() < 0.1 ? null : r() < 0.6 ? 'push' : r() < 0.9 ? 'pull_request' : 'schedule',
+          actor: r() < 0.1 ? null : `dev${Math.floor(r() * 6)}`,
+          created_at: new Date(t).toISOString(),
+          completed_at: conclusion === null || r() < 0.2 ? null : new Date(t + dur).toISOString(),
+          conclusion,
+          files: r() < 0.3 ? null : ['src/a.ts', r() < 0.2 ? 'package-lock.json' : 'test/a.test.ts'],
+          additions: r() < 0.2 ? null : Math.floor(r() * 500),
+          deletions: r() < 0.3 ? null : Math.floor(r() * 200),
+        }),
+      );
+    }
+  }
+  return out;
+}
