@@ -1,6 +1,6 @@
 import { failureLabel, type RunRecord } from '../records/schema.ts';
 import { Calendar } from './calendar.ts';
-import { FEATURE_COUNT, featurize, type FeatureOptions } from './definition.ts';
+import { FEATURE_COUNT, featurize, runChurn, type FeatureOptions } from './definition.ts';
 import { RepoHistory, knownAtMs } from './history.ts';
 
 /** A feature table: one row per run with a learnable outcome, in the input (repo, time) order. */
@@ -115,7 +115,7 @@ export function buildFrame(records: Iterable<RunRecord>, opts: Partial<FeatureOp
       n++;
       heap.push({ known: knownAtMs(r), seq: seq++, rec: r });
     }
-    hist.addCreated(created);
+    hist.addCreated(created, runChurn(r));
   }
   return { X: X.subarray(0, n * d), y: y.subarray(0, n), n, d, repo, runId, createdMs: createdMs.subarray(0, n) };
 }

@@ -35,6 +35,16 @@ export function compareCreatedOrder(a: RunRecord, b: RunRecord): number {
 
 const scopeKey = (r: Pick<RunRecord, 'workflow' | 'head_branch'>): string => `${r.workflow}\u0000${r.head_branch ?? ''}`;
 
+/**
+ * Which change a run built: its commit sha, or — for histories without shas — its exact change size, which
+ * in practice identifies the same commit built twice (push + pull_request builds, restarts). '' = unknown.
+ */
+export function changeSignature(r: Pick<RunRecord, 'head_sha' | 'files_changed' | 'additions' | 'deletions'>): string {
+  if (r.head_sha) return r.head_sha;
+  if (r.files_changed == null || r.additions == null || r.files_changed === 0) return '';
+  return `#${r.files_changed}:${r.additions}:${r.deletions ?? ''}`;
+}
+
 /** Outcomes of one repository in the order they became known, trimmed to REPO_WINDOW. */
 export class RepoHistory {
   // Parallel arrays; `cum[i]` counts failures in entries [0, i) so window rates are O(log n).
@@ -42,18 +52,24 @@ export class RepoHistory {
   private knownMs: number[] = [];
   private scopes: string[] = [];
   private events: (string | null)[] = [];
+  private sigs: string[] = [];
   private cum: number[] = [0];
   private failCreatedMs: number[] = [];
   private lastFailIdx = -1;
   private created: number[] = [];
+  private createdChurn: number[] = [];
   private readonly authors = new Map<string, number[]>();
 
   constructor(private readonly trackAuthors = true) {}
 
   /** Records that a run was created (for activity features), whatever its outcome. */
-  addCreated(createdMs: number): void {
+  addCreated(createdMs: number, churn = NaN): void {
     this.created.push(createdMs);
-    if (this.created.length > 4 * REPO_WINDOW) this.created = this.created.slice(-2 * REPO_WINDOW);
+    this.createdChurn.push(churn);
+    if (this.created.length > 4 * REPO_WINDOW) {
+      this.created = this.created.slice(-2 * REPO_WINDOW);
+      this.createdChurn = this.createdChurn.slice(-2 * REPO_WINDOW);
+    }
   }
 
   /** Feeds a finished run, in known order. Runs without a learnable outcome are ignored. */
@@ -65,6 +81,7 @@ export class RepoHistory {
     this.knownMs.push(known);
     this.scopes.push(scopeKey(r));
     this.events.push(r.event);
+    this.sigs.push(changeSignature(r));
     this.cum.push(this.cum[this.cum.length - 1] + label);
     this.failCreatedMs.push(label === 1 ? Date.parse(r.created_at) : NaN);
     if (label === 1) this.lastFailIdx = this.labels.length - 1;
@@ -85,6 +102,7 @@ export class RepoHistory {
     this.knownMs = this.knownMs.slice(drop);
     this.scopes = this.scopes.slice(drop);
     this.events = this.events.slice(drop);
+    this.sigs = this.sigs.slice(drop);
     this.cum = this.cum.slice(drop);
     this.failCreatedMs = this.failCreatedMs.slice(drop);
     this.lastFailIdx -= drop;
@@ -101,6 +119,18 @@ export class RepoHistory {
 
   lastOutcome(): number {
     return this.size === 0 ? NaN : this.labels[this.labels.length - 1];
+  }
+
+  /** Outcome known before the last one (NaN with fewer than two). */
+  previousOutcome(): number {
+    return this.size < 2 ? NaN : this.labels[this.labels.length - 2];
+  }
+
+  consecutiveSuccesses(): number {
+    if (this.size === 0) return NaN;
+    let k = 0;
+    for (let i = this.labels.length - 1; i >= this.start && this.labels[i] === 0; i--) k++;
+    return k;
   }
 
   consecutiveFailures(): number {
@@ -131,7 +161,7 @@ export class RepoHistory {
   }
 
   /** Last outcome, streak and rate among the recent outcomes of runs sharing a scope (workflow+branch or event). */
-  scoped(match: (i: number) => boolean, rateN: number): { last: number; streak: number; rate: number } {
+  scoped(match: (i: number) => boolean, rateN: number): { last: number; streak: number; rate: number; seen: number } {
     let last = NaN;
     let streak = 0;
     let streakOpen = true;
@@ -147,11 +177,14 @@ export class RepoHistory {
       seen++;
       if (seen >= rateN && !streakOpen) break;
     }
-    return { last, streak: seen === 0 ? NaN : streak, rate: seen === 0 ? NaN : fails / Math.min(seen, rateN) };
+    return { last, streak: seen === 0 ? NaN : streak, rate: seen === 0 ? NaN : fails / Math.min(seen, rateN), seen };
   }
 
   scopeOf(i: number): string {
     return this.scopes[i];
+  }
+  sigOf(i: number): string {
+    return this.sigs[i];
   }
   eventOf(i: number): string | null {
     return this.events[i];
@@ -167,10 +200,24 @@ export class RepoHistory {
   }
 
   /** Runs created strictly before nowMs within spanMs, and hours since the latest of them. */
-  activity(nowMs: number, spanMs: number): { count: number; hoursSincePrev: number } {
+  activity(nowMs: number, spanMs: number): { count: number; hoursSincePrev: number; prevChurn: number } {
     const end = lowerBound(this.created, nowMs, 0, this.created.length);
     const from = lowerBound(this.created, nowMs - spanMs, 0, end);
-    return { count: end - from, hoursSincePrev: end === 0 ? NaN : (nowMs - this.created[end - 1]) / HOUR };
+    return {
+      count: end - from,
+      hoursSincePrev: end === 0 ? NaN : (nowMs - this.created[end - 1]) / HOUR,
+      prevChurn: end === 0 ? NaN : this.createdChurn[end - 1],
+    };
+  }
+
+  /** Median churn of the last n runs created before nowMs that have a known size (NaN when none). */
+  medianChurn(nowMs: number, n: number): number {
+    const end = lowerBound(this.created, nowMs, 0, this.created.length);
+    const xs: number[] = [];
+    for (let i = end - 1; i >= 0 && xs.length < n; i--) if (!Number.isNaN(this.createdChurn[i])) xs.push(this.createdChurn[i]);
+    if (xs.length === 0) return NaN;
+    xs.sort((a, b) => a - b);
+    return xs[xs.length >> 1];
   }
 }
 

@@ -1,6 +1,6 @@
 import { failureLabel, type RunRecord } from '../records/schema.ts';
 import type { Store } from '../store/types.ts';
-import { FEATURE_COUNT, featurize, type FeatureOptions } from './definition.ts';
+import { FEATURE_COUNT, featurize, runChurn, type FeatureOptions } from './definition.ts';
 import { AUTHOR_WINDOW, REPO_WINDOW, RepoHistory, compareCreatedOrder, compareKnownOrder, knownAtMs } from './history.ts';
 
 /** Extra rows loaded beyond the window, to cover runs that were created earlier but are not known yet. */
@@ -28,7 +28,7 @@ export function liveFeatures(r: RunRecord, store: Store, opts: FeatureOptions): 
 /** The history known at `createdMs`, from runs created before it (any order). */
 export function historyAt(createdMs: number, runs: RunRecord[], trackAuthors: boolean): RepoHistory {
   const h = new RepoHistory(trackAuthors);
-  for (const x of [...runs].sort(compareCreatedOrder)) h.addCreated(Date.parse(x.created_at));
+  for (const x of [...runs].sort(compareCreatedOrder)) h.addCreated(Date.parse(x.created_at), runChurn(x));
   const known = runs.filter((x) => failureLabel(x.conclusion) !== null && knownAtMs(x) <= createdMs).sort(compareKnownOrder);
   for (const x of known) h.addOutcome(x);
   return h;
