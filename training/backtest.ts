@@ -35,7 +35,16 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
  */
 export async function backtest(
   records: Iterable<RunRecord>,
-  opts: { testFraction?: number; validFraction?: number; model?: ModelKind; timezone?: string; seed?: number; log?: (m: string) => void } = {},
+  opts: {
+    testFraction?: number;
+    validFraction?: number;
+    model?: ModelKind;
+    timezone?: string;
+    seed?: number;
+    /** Score each repo with a model that never saw any of its runs (generalisation to new repositories). */
+    unseenRepos?: boolean;
+    log?: (m: string) => void;
+  } = {},
 ): Promise<BacktestResult> {
   const testFraction = opts.testFraction ?? 0.3;
   if (!(testFraction > 0 && testFraction < 1)) throw new Error('--test-fraction must be between 0 and 1 (exclusive)');
@@ -47,24 +56,32 @@ export async function backtest(
     if (!rows) byRepo.set(frame.repo[i], (rows = []));
     rows.push(i);
   }
-  const train: number[] = [];
-  const valid: number[] = [];
+  const train = new Map<string, number[]>();
+  const valid = new Map<string, number[]>();
   const test = new Map<string, number[]>();
   const validFraction = opts.validFraction ?? 0.2;
   for (const [repo, rows] of byRepo) {
     const nTest = Math.round(rows.length * testFraction);
     const before = rows.slice(0, rows.length - nTest);
     const nValid = Math.round(before.length * validFraction);
-    train.push(...before.slice(0, before.length - nValid));
-    valid.push(...before.slice(before.length - nValid));
+    train.set(repo, before.slice(0, before.length - nValid));
+    valid.set(repo, before.slice(before.length - nValid));
     if (nTest > 0) test.set(repo, rows.slice(rows.length - nTest));
   }
   const kind = opts.model ?? 'gbdt';
-  const model = await trainModel(kind, takeRows(frame, timeOrder(frame, train)), takeRows(frame, timeOrder(frame, valid)), { seed: opts.seed ?? 1 });
-  opts.log?.(`trained ${kind} on ${train.length} rows (validation ${valid.length})`);
+  const fit = async (exclude?: string) => {
+    const pick = (m: Map<string, number[]>) => [...m].filter(([r]) => r !== exclude).flatMap(([, rows]) => rows);
+    const tr = pick(train);
+    const va = pick(valid);
+    const model = await trainModel(kind, takeRows(frame, timeOrder(frame, tr)), takeRows(frame, timeOrder(frame, va)), { seed: opts.seed ?? 1 });
+    opts.log?.(`trained ${kind} on ${tr.length} rows (validation ${va.length})${exclude ? ` without ${exclude}` : ''}`);
+    return model;
+  };
+  const shared = opts.unseenRepos ? null : await fit();
 
-  const result: BacktestResult = { model: kind, threshold: model.threshold, predictions: [], repos: [], mean: { f1: 0, pr_auc: 0, roc_auc: 0 }, baselineMean: { f1: 0, pr_auc: 0, roc_auc: 0 } };
+  const result: BacktestResult = { model: kind, threshold: shared?.threshold ?? NaN, predictions: [], repos: [], mean: { f1: 0, pr_auc: 0, roc_auc: 0 }, baselineMean: { f1: 0, pr_auc: 0, roc_auc: 0 } };
   for (const [repo, rows] of test) {
+    const model = shared ?? (await fit(repo));
     const ds = takeRows(frame, rows);
     const p = model.predictBatch(ds.X, ds.n);
     for (let i = 0; i < rows.length; i++) {

@@ -7,11 +7,12 @@ import { loadRunFiles } from '../records/load.ts';
 
 export const summary = 'Replay history forward in time and score each test run with only what was known before it';
 export const help = `Usage: riskgate backtest --data FILE [--test-fraction 0.3] [--out predictions.csv]
-                         [--model gbdt|forest|mlp|baseline] [--json] [--timezone ZONE]
+                         [--model gbdt|forest|mlp|baseline] [--unseen-repos] [--json] [--timezone ZONE]
 
 For each repo the last --test-fraction of its success/failure runs are the test set; the model trains
 on everything before them (all repos together) and scores each test run in time order with only the
-outcomes known before its created_at. Writes repo,run_id,probability,predicted_failure per test run
+outcomes known before its created_at. With --unseen-repos each repo is scored by a model trained
+without any of its runs (how well it does on a repository it has never seen). Writes repo,run_id,probability,predicted_failure per test run
 and prints per-repo and mean F1, PR-AUC and ROC-AUC next to the previous-outcome baseline.
 
 Examples:
@@ -27,6 +28,7 @@ export async function run(argv: string[]): Promise<number> {
       out: { type: 'string' },
       model: { type: 'string' },
       json: { type: 'boolean' },
+      'unseen-repos': { type: 'boolean' },
       timezone: { type: 'string' },
     },
   });
@@ -50,7 +52,7 @@ export async function run(argv: string[]): Promise<number> {
     if (bad <= 20) console.error(`${b.file}:${b.line}: ${b.reason}`);
   });
   if (bad > 20) console.error(`… ${bad - 20} more bad lines`);
-  const result = await backtest(records, { testFraction: tf, model: kind, timezone: values.timezone ?? process.env.RISKGATE_TIMEZONE, log: (m) => console.error(m) });
+  const result = await backtest(records, { testFraction: tf, model: kind, unseenRepos: values['unseen-repos'], timezone: values.timezone ?? process.env.RISKGATE_TIMEZONE, log: (m) => console.error(m) });
   if (values.out) writeFileSync(values.out, predictionsCsv(result));
   if (values.json) console.log(JSON.stringify({ model: result.model, threshold: result.threshold, repos: result.repos, mean: result.mean, baseline: result.baselineMean }, null, 2));
   else console.log(backtestReport(result));
