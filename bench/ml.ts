@@ -1,0 +1,164 @@
+/**
+ * ML benchmarks: our forest vs ml-random-forest, our GBDT vs XGBoost `hist`, and single-row predict
+ * latency. Run: node --import tsx bench/ml.ts   (env BENCH_GBDT_ROWS, BENCH_GBDT_ROUNDS to resize)
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Dataset } from '../src/ml/dataset.ts';
+import { trainForest } from '../src/ml/forest.ts';
+import { trainGbdt } from '../src/ml/gbdt.ts';
+import { rocAuc } from '../src/ml/metrics.ts';
+import { seededRandom } from '../src/ml/random.ts';
+import { PackedEnsemble, type FlatTree } from '../src/ml/tree.ts';
+import { TreeModel } from '../src/ml/tree-model.ts';
+import { calibratorFromJSON } from '../src/ml/calibration.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Nonlinear synthetic failure data: interactions, thresholds, a predictive missingness, noise features. */
+export function synthetic(n: number, d: number, seed: number, missingRate = 0.05): Dataset {
+  const r = seededRandom(seed);
+  const X = new Float32Array(n * d), y = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    for (let f = 0; f < d; f++) X[o + f] = r() < missingRate ? NaN : f % 3 === 0 ? Math.floor(r() * 20) : r() * 2 - 1;
+    const a = X[o + 1] || 0, b = X[o + 2] || 0, c = X[o + 4] || 0;
+    const z = 1.2 * Math.sign(a * b) + 1.5 * (c > 0.3 ? 1 : 0) + 0.1 * (X[o] || 0) + (Number.isNaN(X[o + 5]) ? 1.5 : 0) - 1.2;
+    y[i] = r() < 1 / (1 + Math.exp(-1.5 * z)) ? 1 : 0;
+  }
+  return { X, n, d, y, featureNames: Array.from({ length: d }, (_, f) => `f${f}`) };
+}
+
+function split(ds: Dataset, nTrain: number): [Dataset, Dataset] {
+  const d = ds.d;
+  const a: Dataset = { X: ds.X.subarray(0, nTrain * d), n: nTrain, d, y: ds.y.subarray(0, nTrain), featureNames: ds.featureNames };
+  const b: Dataset = { X: ds.X.subarray(nTrain * d), n: ds.n - nTrain, d, y: ds.y.subarray(nTrain), featureNames: ds.featureNames };
+  return [a, b];
+}
+
+function scoreTrees(kind: 'gbdt' | 'forest', trees: FlatTree[], base: number, test: Dataset): number {
+  const m = new TreeModel(kind, test.featureNames, trees, base, calibratorFromJSON({ kind: 'identity' }), 0.5);
+  return rocAuc(test.y, m.predictBatch(test.X, test.n));
+}
+
+async function forestVsMlRandomForest(): Promise<Record<string, unknown>> {
+  // ml-random-forest cannot take NaN; a large held-out set keeps the AUC comparison from being noise.
+  const all = synthetic(7000, 30, 11, 0);
+  const [train, test] = split(all, 2000);
+  const t0 = performance.now();
+  const ours = trainForest(train, { nTrees: 50, seed: 1 });
+  const oursMs = performance.now() - t0;
+  const oursAuc = scoreTrees('forest', ours.trees, 0, test);
+
+  const { RandomForestClassifier } = await import('ml-random-forest');
+  const rows = (ds: Dataset) => Array.from({ length: ds.n }, (_, i) => Array.from(ds.X.subarray(i * ds.d, (i + 1) * ds.d)));
+  const Xtr = rows(train), ytr = Array.from(train.y), Xte = rows(test);
+  const t1 = performance.now();
+  // Library defaults (every estimator sees all features, unpruned CART) apart from the tree count.
+  const rf = new RandomForestClassifier({ nEstimators: 50, seed: 1, noOOB: true });
+  rf.train(Xtr, ytr);
+  const theirMs = performance.now() - t1;
+  const theirAuc = rocAuc(test.y, rf.predictProbability(Xte, 1));
+  return {
+    rows: train.n, test_rows: test.n, features: train.d, trees: 50,
+    ours_train_ms: +oursMs.toFixed(1), ml_random_forest_train_ms: +theirMs.toFixed(1), speedup: +(theirMs / oursMs).toFixed(1),
+    ours_auc: +oursAuc.toFixed(4), ml_random_forest_auc: +theirAuc.toFixed(4),
+  };
+}
+
+function gbdtVsXgboost(): Record<string, unknown> {
+  const nTrain = Number(process.env.BENCH_GBDT_ROWS ?? 400_000);
+  const nTest = Math.max(1000, Math.floor(nTrain / 4));
+  const rounds = Number(process.env.BENCH_GBDT_ROUNDS ?? 100);
+  const depth = 6, bins = 255, d = 30;
+  const all = synthetic(nTrain + nTest, d, 7);
+  const [train, test] = split(all, nTrain);
+  const t0 = performance.now();
+  const ours = trainGbdt(train, undefined, {
+    maxRounds: rounds, maxDepth: depth, numLeaves: 2 ** depth, maxBins: bins, learningRate: 0.1, lambdaL2: 1,
+    minDataInLeaf: 1, minSumHessian: 1, earlyStoppingRounds: 0,
+  });
+  const oursS = (performance.now() - t0) / 1000;
+  const oursAuc = scoreTrees('gbdt', ours.trees, ours.baseScore, test);
+  const out: Record<string, unknown> = {
+    rows: nTrain, test_rows: nTest, features: d, rounds, max_depth: depth, max_bin: bins,
+    ours_threads: 1, ours_train_s: +oursS.toFixed(2), ours_auc: +oursAuc.toFixed(4),
+  };
+  const py = '/usr/bin/python3';
+  let hasXgb = false;
+  try {
+    execFileSync(py, ['-c', 'import xgboost'], { stdio: 'ignore' });
+    hasXgb = existsSync(py);
+  } catch {
+    hasXgb = false;
+  }
+  if (!hasXgb) {
+    out.xgboost = 'skipped: python3-xgboost not installed (apt-get install -y python3-xgboost)';
+    return out;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'riskgate-xgb-'));
+  try {
+    const prefix = join(dir, 'data');
+    writeFileSync(prefix + '.X', Buffer.from(all.X.buffer, all.X.byteOffset, all.X.byteLength));
+    writeFileSync(prefix + '.y', Buffer.from(all.y.buffer, all.y.byteOffset, all.y.byteLength));
+    const threads = 2;
+    const res = JSON.parse(
+      execFileSync(py, [join(here, 'xgb_hist.py'), prefix, String(nTrain), String(nTest), String(d), String(rounds), String(depth), String(bins + 1), String(threads)], {
+        encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+      }).trim().split('\n').pop()!,
+    );
+    Object.assign(out, {
+      xgboost_version: res.xgboost_version, xgboost_threads: res.threads, xgboost_train_s: +res.train_s.toFixed(2),
+      xgboost_dmatrix_s: +res.dmatrix_s.toFixed(2), xgboost_auc: +res.auc.toFixed(4),
+      time_ratio_ours_over_xgboost: +(oursS / res.train_s).toFixed(2),
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+function predictLatency(): Record<string, unknown> {
+  const all = synthetic(25_000, 30, 5);
+  const [train] = split(all, 20_000);
+  const r = trainGbdt(train, undefined, { maxRounds: 150, maxDepth: 6, numLeaves: 64, minDataInLeaf: 1, earlyStoppingRounds: 0 });
+  const model = new TreeModel('gbdt', train.featureNames, r.trees, r.baseScore, calibratorFromJSON({ kind: 'platt', a: 1, b: 0 }), 0.5);
+  const rows = Array.from({ length: 1000 }, (_, i) => Array.from(all.X.subarray(i * 30, i * 30 + 30)));
+  let sink = 0;
+  for (let i = 0; i < 20_000; i++) sink += model.predict(rows[i % rows.length]); // warm-up (JIT)
+  const N = 100_000;
+  // CPU time over a plain loop is robust to other processes sharing the machine; per-call wall
+  // latencies (with timer overhead) give the tail.
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < N; i++) sink += model.predict(rows[i % rows.length]);
+  const cpu = process.cpuUsage(cpu0);
+  const lat = new Float64Array(N);
+  for (let i = 0; i < N; i++) {
+    const t = process.hrtime.bigint();
+    sink += model.predict(rows[i % rows.length]);
+    lat[i] = Number(process.hrtime.bigint() - t) / 1000;
+  }
+  lat.sort();
+  const mean = lat.reduce((a, b) => a + b, 0) / N;
+  const nodes = new PackedEnsemble(r.trees).feature.length;
+  return {
+    trees: r.trees.length, max_depth: 6, nodes, calls: N, cpu_mean_us: +((cpu.user + cpu.system) / N).toFixed(2), mean_us: +mean.toFixed(2), p50_us: +lat[N >> 1].toFixed(2),
+    p99_us: +lat[Math.floor(N * 0.99)].toFixed(2), checksum: +sink.toFixed(3),
+  };
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const forest = await forestVsMlRandomForest();
+  const latency = predictLatency();
+  const gbdt = gbdtVsXgboost();
+  const { loadavg } = await import('node:os');
+  return { forest_vs_ml_random_forest: forest, gbdt_vs_xgboost_hist: gbdt, predict_latency: latency, load_average_1m: +loadavg()[0].toFixed(2) };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const res = await run();
+  console.log(JSON.stringify(res, null, 2));
+}

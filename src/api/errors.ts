@@ -1,0 +1,78 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { StoreUnavailableError } from '../store/types.ts';
+
+/** One error shape everywhere: `{ error: '<code>', message, details? }`, plus the request id for support. */
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: ErrorDetail[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export function sendError(res: Response, status: number, code: string, message: string, details?: ErrorDetail[]): void {
+  const body: Record<string, unknown> = { error: code, message };
+  if (details) body.details = details;
+  if (res.locals.requestId) body.request_id = res.locals.requestId;
+  res.status(status).json(body);
+}
+
+/** One detail per field: later issues on the same field are consequences of the first (e.g. an unparsable date is also "in the future"). */
+export function zodDetails(err: z.ZodError, prefix: (string | number)[] = []): ErrorDetail[] {
+  const seen = new Map<string, ErrorDetail>();
+  for (const i of err.issues) {
+    const parts = [...prefix, ...i.path.map(String)];
+    const path = parts.length ? parts.join('.') : '(root)';
+    if (!seen.has(path)) seen.set(path, { path, message: i.message });
+  }
+  return [...seen.values()];
+}
+
+/** body-parser's error types → the status a client should see (none of them is the server's fault). */
+const BODY_ERRORS: Record<string, [number, string, string]> = {
+  'entity.too.large': [413, 'payload_too_large', 'request body exceeds the 1 MB limit'],
+  'entity.parse.failed': [400, 'invalid_json', 'request body is not valid JSON'],
+  'entity.verify.failed': [400, 'invalid_request', 'request body failed verification'],
+  'request.aborted': [400, 'request_aborted', 'request body was not received completely'],
+  'request.size.invalid': [400, 'invalid_request', 'request body length does not match Content-Length'],
+  'charset.unsupported': [415, 'unsupported_media_type', 'unsupported charset; send UTF-8 JSON'],
+  'encoding.unsupported': [415, 'unsupported_media_type', 'unsupported Content-Encoding'],
+  'stream.encoding.set': [500, 'internal_error', 'internal error'],
+};
+
+export function errorHandler(log: Logger, hooks: { onStoreError?: () => void } = {}): ErrorRequestHandler {
+  return (err, _req, res, next) => {
+    if (res.headersSent) return next(err);
+    const reqLog: Logger = res.locals.requestId ? log.child({ req_id: res.locals.requestId }) : log;
+    if (err instanceof HttpError) {
+      for (const [k, v] of Object.entries(err.headers ?? {})) res.setHeader(k, v);
+      return sendError(res, err.status, err.code, err.message, err.details);
+    }
+    if (err instanceof StoreUnavailableError) {
+      hooks.onStoreError?.();
+      reqLog.error({ err }, 'store unavailable');
+      res.setHeader('Retry-After', '5');
+      return sendError(res, 503, 'store_unavailable', 'the store cannot answer right now; retry shortly');
+    }
+    if (err instanceof z.ZodError) return sendError(res, 400, 'invalid_request', 'invalid request', zodDetails(err));
+    const type = (err as { type?: string })?.type;
+    if (type && BODY_ERRORS[type]) {
+      const [status, code, message] = BODY_ERRORS[type];
+      if (status < 500) return sendError(res, status, code, message);
+    }
+    reqLog.error({ err }, 'unhandled error');
+    sendError(res, 500, 'internal_error', 'internal error');
+  };
+}

@@ -1,0 +1,81 @@
+import type { Request } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RiskScorer } from './types.ts';
+
+/** Prometheus metrics of one app instance (own registry, so several apps in one process do not collide). */
+export interface ApiMetrics {
+  registry: Registry;
+  /** Counts one finished request and its latency. */
+  record(method: string, route: string, status: number, seconds: number): void;
+  routeLabel(req: Request): string;
+  prediction(level: string): void;
+  fallbacks: Counter<string>;
+  storeErrors: Counter<string>;
+}
+
+/** The route pattern (e.g. /v1/circuits/:name), so paths with ids do not explode the label set. */
+function routeLabel(req: Request): string {
+  const route = (req as Request & { route?: { path?: string } }).route;
+  return route?.path ? `${req.baseUrl}${route.path}` : 'unmatched';
+}
+
+export function createMetrics(scorer: RiskScorer, opts: { defaultMetrics?: boolean } = {}): ApiMetrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'riskgate_' });
+  const requests = new Counter({
+    name: 'riskgate_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'riskgate_http_request_duration_seconds',
+    help: 'HTTP request latency by route',
+    labelNames: ['method', 'route'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const predictions = new Counter({ name: 'riskgate_predictions_total', help: 'Risk answers by level', labelNames: ['risk_level'], registers: [registry] });
+  const fallbacks = new Counter({ name: 'riskgate_fallback_answers_total', help: 'Risk answers given by the rule-based fallback', registers: [registry] });
+  const storeErrors = new Counter({ name: 'riskgate_store_errors_total', help: 'Requests that failed because the store was unavailable', registers: [registry] });
+  new Gauge({
+    name: 'riskgate_model_info',
+    help: 'The model answering risk requests (value 1); kind "rules" means the fallback',
+    labelNames: ['id', 'version', 'kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const info = scorer.info();
+      if (info) this.set({ id: info.id, version: info.version, kind: info.kind }, 1);
+    },
+  });
+  new Gauge({
+    name: 'riskgate_ready',
+    help: '1 when a model or the fallback is loaded',
+    registers: [registry],
+    collect() {
+      this.set(scorer.ready() ? 1 : 0);
+    },
+  });
+
+  // Labelled children are cached: prom-client hashes the label object on every call otherwise.
+  const reqChildren = new Map<string, { inc(): void }>();
+  const latChildren = new Map<string, { observe(v: number): void }>();
+  const record = (method: string, route: string, status: number, seconds: number) => {
+    const rk = `${method} ${route} ${status}`;
+    let c = reqChildren.get(rk);
+    if (!c) reqChildren.set(rk, (c = requests.labels({ method, route, status: String(status) })));
+    c.inc();
+    const lk = `${method} ${route}`;
+    let h = latChildren.get(lk);
+    if (!h) latChildren.set(lk, (h = latency.labels({ method, route })));
+    h.observe(seconds);
+  };
+  const levelChildren = new Map<string, { inc(): void }>();
+  const prediction = (level: string) => {
+    let c = levelChildren.get(level);
+    if (!c) levelChildren.set(level, (c = predictions.labels({ risk_level: level })));
+    c.inc();
+  };
+  return { registry, record, routeLabel, prediction, fallbacks, storeErrors };
+}

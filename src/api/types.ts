@@ -1,0 +1,32 @@
+import type { RiskRequest } from './schemas.ts';
+
+export type { RiskRequest } from './schemas.ts';
+
+/** One signed contribution behind a score (log-odds units for trees/linear models, so they add up). */
+export interface Factor {
+  feature: string;
+  value: number | null;
+  contribution: number;
+}
+
+export interface ModelInfo {
+  id: string;
+  version: string;
+  kind: string;
+}
+
+export interface ScoreResult {
+  probability: number;
+  model: ModelInfo | null;
+  /** True when no trained model answered and the rule-based fallback did. */
+  degraded: boolean;
+  factors: Factor[];
+  shadow?: unknown;
+}
+
+/** What the HTTP layer needs from whatever produces probabilities (model-backed, fallback, or a test double). */
+export interface RiskScorer {
+  score(req: RiskRequest): Promise<ScoreResult>;
+  ready(): boolean;
+  info(): (ModelInfo & { loaded_at: string }) | null;
+}

@@ -1,0 +1,189 @@
+/**
+ * The traffic controller: turns the judge's verdict and the release's predicted risk into the next
+ * canary weight. Pure: the caller passes the rollout state in and stores the returned state.
+ *
+ * Risk sets the pace, evidence sets the direction. A low-risk release that the judge has shown harmless
+ * climbs in big steps; a high-risk one climbs by the minimum step and only on a clean sheet; an
+ * inconclusive comparison waits for more data; a critical regression rolls back at once.
+ */
+import { DEFAULT_JUDGE, judge, type JudgeConfig, type MetricEvidence, type MetricInput, type MetricResult, type Verdict } from './judge.ts';
+
+export type Action = 'increase' | 'hold' | 'rollback' | 'promote';
+
+export interface Policy {
+  /** Canary weight at which a passing canary is promoted (percent). */
+  max_weight: number;
+  /** Optional explicit ladder of weights; low risk may skip rungs. */
+  steps?: number[];
+  min_step: number;
+  max_step: number;
+  /** How long a step may stay undecided or marginal before the controller stops waiting. */
+  max_interval_s: number;
+}
+
+export const DEFAULT_POLICY: Policy = { max_weight: 100, min_step: 5, max_step: 50, max_interval_s: 600 };
+
+/** Above this predicted failure probability a release only climbs by the minimum step, on a clean sheet. */
+export const HIGH_RISK = 0.5;
+
+/** Highest weight a canary may reach while its comparison is still inconclusive. */
+export const EXPLORE_CAP = 50;
+
+export interface RolloutState {
+  evidence: Record<string, MetricEvidence>;
+  looks: number;
+  /** Weight after each decision, oldest first. */
+  weights: number[];
+}
+
+export const EMPTY_STATE: RolloutState = { evidence: {}, looks: 0, weights: [] };
+
+export interface DecisionInput {
+  current_weight: number;
+  elapsed_s: number;
+  /** Predicted failure probability of the release, 0–1. */
+  risk: number;
+  metrics: MetricInput[];
+  policy?: Partial<Policy>;
+  /** Problems fetching metrics (e.g. Prometheus unreachable): the decision holds and records no look. */
+  source_errors?: string[];
+}
+
+export interface Decision {
+  action: Action;
+  next_weight: number;
+  confidence: number;
+  score: number;
+  score_upper: number;
+  verdict: Verdict | 'unavailable';
+  risk: number;
+  metrics: MetricResult[];
+  reasons: string[];
+}
+
+const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
+
+/** Step size from risk: full `max_step` at risk ≤ 0.1, `min_step` from risk 0.6 up, linear between. */
+export function stepFor(risk: number, policy: Policy): number {
+  const f = clamp((0.6 - risk) / 0.5, 0, 1);
+  return Math.round(policy.min_step + (policy.max_step - policy.min_step) * f);
+}
+
+export function nextWeight(current: number, step: number, policy: Policy): number {
+  if (policy.steps && policy.steps.length) {
+    const ladder = [...policy.steps].sort((a, b) => a - b);
+    const above = ladder.filter((w) => w > current);
+    if (!above.length) return policy.max_weight;
+    // Climb at least one rung; skip further rungs while they stay within the risk-based step.
+    let next = above[0];
+    for (const w of above) if (w <= current + step) next = w;
+    return Math.min(next, policy.max_weight);
+  }
+  return Math.min(policy.max_weight, current + step);
+}
+
+export function resolvePolicy(p: Partial<Policy> | undefined): Policy {
+  const policy = { ...DEFAULT_POLICY, ...Object.fromEntries(Object.entries(p ?? {}).filter(([, v]) => v !== undefined)) } as Policy;
+  if (policy.min_step > policy.max_step) policy.max_step = policy.min_step;
+  return policy;
+}
+
+export function decide(input: DecisionInput, state: RolloutState = EMPTY_STATE, cfg: JudgeConfig = DEFAULT_JUDGE): { decision: Decision; state: RolloutState } {
+  const policy = resolvePolicy(input.policy);
+  const risk = clamp(input.risk, 0, 1);
+  const current = input.current_weight;
+  const reasons: string[] = [];
+
+  if (input.source_errors?.length) {
+    // Without fresh metrics nothing is known about this interval: never promote, never count a look.
+    return {
+      decision: {
+        action: 'hold',
+        next_weight: current,
+        confidence: 0,
+        score: 0,
+        score_upper: 100,
+        verdict: 'unavailable',
+        risk,
+        metrics: [],
+        reasons: input.source_errors.map((e) => `metrics unavailable: ${e}`),
+      },
+      state,
+    };
+  }
+
+  const j = judge(input.metrics, state.evidence, cfg);
+  reasons.push(...j.reasons);
+  const regressions = j.metrics.filter((m) => m.classification === 'High' || m.classification === 'Low');
+  const overdue = input.elapsed_s >= policy.max_interval_s;
+  const step = stepFor(risk, policy);
+  const highRisk = risk > HIGH_RISK;
+
+  let action: Action;
+  let next = current;
+  let confidence: number;
+
+  if (j.verdict === 'fail') {
+    action = 'rollback';
+    next = 0;
+    confidence = 1 - Math.min(1, ...regressions.map((m) => m.p_value));
+  } else if (j.verdict === 'pass' && !(highRisk && j.score < 100)) {
+    next = nextWeight(current, step, policy);
+    // Conclusive evidence gathered at half traffic or more is what the explore cap waited for: a release
+    // that is not high-risk needs no further intermediate rung.
+    if (current >= policy.max_weight || next >= policy.max_weight || (current >= EXPLORE_CAP && !highRisk)) {
+      action = 'promote';
+      next = 100;
+      reasons.push(`all metrics shown harmless; predicted risk ${risk.toFixed(2)}: promote`);
+    } else {
+      action = 'increase';
+      reasons.push(`predicted risk ${risk.toFixed(2)} → step ${step} points: ${current} → ${next}`);
+    }
+    confidence = (1 - cfg.alphaPass) * (j.score / 100);
+  } else if (j.verdict === 'marginal' || regressions.length) {
+    if (overdue) {
+      action = 'rollback';
+      next = 0;
+      reasons.push(`regression on a non-critical metric persisted for ${input.elapsed_s}s ≥ max_interval_s ${policy.max_interval_s}`);
+      confidence = 1 - Math.min(1, ...regressions.map((m) => m.p_value));
+    } else {
+      action = 'hold';
+      reasons.push('regression on a non-critical metric: holding to gather more data');
+      confidence = 1 - Math.min(1, ...regressions.map((m) => m.p_value));
+    }
+  } else {
+    // Inconclusive. More traffic means more samples per interval, so a release with no sign of harm climbs
+    // (by its risk-based step, or the minimum step once overdue if its risk is high) — but only up to
+    // `EXPLORE_CAP`, and it is never promoted without conclusive evidence. Missing data always holds.
+    const noData = j.metrics.filter((m) => m.classification === 'NoData');
+    const cap = Math.max(current, Math.min(EXPLORE_CAP, policy.max_weight - 1));
+    const climb = Math.min(cap, nextWeight(current, highRisk ? policy.min_step : step, policy));
+    if (noData.length) {
+      action = 'hold';
+      reasons.push(`not enough data yet for ${noData.map((m) => m.name).join(', ')}`);
+    } else if (climb > current && (!highRisk || overdue)) {
+      action = 'increase';
+      next = climb;
+      reasons.push(
+        `no harm seen, not yet conclusive; predicted risk ${risk.toFixed(2)} → ${current} → ${next} (at most ${EXPLORE_CAP} % before conclusive evidence)`,
+      );
+    } else {
+      action = 'hold';
+      reasons.push(highRisk ? `predicted risk ${risk.toFixed(2)} is high: waiting for conclusive metrics` : 'waiting for conclusive metrics');
+    }
+    confidence = (j.score_upper - j.score) / 100;
+  }
+
+  const decision: Decision = {
+    action,
+    next_weight: next,
+    confidence: clamp(confidence, 0, 1),
+    score: j.score,
+    score_upper: j.score_upper,
+    verdict: j.verdict,
+    risk,
+    metrics: j.metrics,
+    reasons,
+  };
+  return { decision, state: { evidence: j.evidence, looks: state.looks + 1, weights: [...state.weights, next] } };
+}

@@ -1,0 +1,377 @@
+/**
+ * The canary judge: compares each metric's canary samples with the baseline's and scores the release.
+ *
+ * Per metric, three rank tests, each accumulated across looks as always-valid evidence (sequential.ts):
+ *  - location: Mann-Whitney on the raw values (Hodges–Lehmann shift reported as the effect);
+ *  - spread:   Mann-Whitney on absolute deviations from the pooled median, so a canary whose variance
+ *              grows while its median stays put is caught (Kayenta's judge only looks at location);
+ *  - tail:     share of samples beyond the pooled 90th (10th) percentile, for latency-tail-only regressions.
+ * The decisive effect is the probability of superiority, not the HL shift: with mostly-zero error counts
+ * the HL shift is 0 even when the canary's errors are clearly more frequent, which is how Kayenta passes
+ * sparse errors and errors against a zero-error baseline. Practical significance uses the larger of the
+ * relative HL shift and the relative mean shift, so a zero baseline makes any canary error "large".
+ * A metric only passes when its confidence sequence rules out a harmful effect — too little data is
+ * "inconclusive", never a pass.
+ */
+import { addLook, alwaysValidP, confidenceSequence, EMPTY_EVIDENCE, pooled, type Evidence } from './sequential.ts';
+import { binaryCompare, hodgesLehmann, mannWhitneyP, mean, quantileSorted, rankCompare, sortedCopy, type RankComparison } from './stats.ts';
+
+
+export type Direction = 'increase' | 'decrease' | 'either';
+export type Classification = 'Pass' | 'High' | 'Low' | 'Inconclusive' | 'NoData';
+export type Verdict = 'pass' | 'marginal' | 'fail' | 'inconclusive';
+
+export interface MetricInput {
+  name: string;
+  /** Which change is harmful: `increase` (latency, errors), `decrease` (throughput), or `either`. */
+  direction: Direction;
+  critical?: boolean;
+  weight?: number;
+  baseline: number[];
+  canary: number[];
+  /** Relative change below which a significant difference is not a regression (default 0.1 = 10 %). */
+  max_change?: number;
+  /** Absolute ceiling (floor for `decrease`) on the canary's mean, e.g. 0.05 for an error rate. */
+  threshold?: number;
+  /** Largest harmless P(canary worse | not tied) − ½ for a pass (default 0.15; sparse error counts may need 0.25). */
+  margin?: number;
+}
+
+export interface JudgeConfig {
+  passScore: number;
+  marginalScore: number;
+  /** Error rate of a false "regression" per test over all looks (the confidence sequence level). */
+  alphaHarm: number;
+  /** Error rate of a false "pass" per metric. */
+  alphaPass: number;
+  /**
+   * Largest harmless deviation of P(canary worse | not tied) from ½, per test. The tail test compares
+   * shares of a 10 % tail, whose natural noise is larger, hence its wider margin.
+   */
+  margin: { location: number; spread: number; tail: number };
+  /** Mixing scale of the mSPRT prior on θ. */
+  tau: number;
+  minSamples: number;
+  maxChange: number;
+}
+
+export const DEFAULT_JUDGE: JudgeConfig = {
+  passScore: 95,
+  marginalScore: 75,
+  alphaHarm: 0.001,
+  alphaPass: 0.1,
+  margin: { location: 0.15, spread: 0.2, tail: 0.25 },
+  tau: 0.2,
+  minSamples: 10,
+  maxChange: 0.1,
+};
+
+type TestName = 'location' | 'spread' | 'tail';
+export type MetricEvidence = Partial<Record<TestName, Evidence>> & { constant?: number };
+
+export interface TestResult {
+  estimate: number | null;
+  lower: number | null;
+  upper: number | null;
+  relative: number | null;
+  /** Always-valid p-value for "no difference" (one-sided toward harm). */
+  p_value: number;
+  harmful: boolean;
+  passed: boolean;
+}
+
+export interface MetricResult {
+  name: string;
+  direction: Direction;
+  critical: boolean;
+  weight: number;
+  classification: Classification;
+  reason: string;
+  n_canary: number;
+  n_baseline: number;
+  canary_mean: number | null;
+  baseline_mean: number | null;
+  /** Hodges–Lehmann shift canary − baseline with 95 % Moses bounds, and the relative change. */
+  effect: { shift: number | null; lower: number | null; upper: number | null; relative: number | null };
+  /** Smallest always-valid p-value over the metric's tests (one-sided toward harm). */
+  p_value: number;
+  /** Classic fixed-sample Mann-Whitney p of this window alone, for comparison with Kayenta. */
+  p_fixed: number;
+  tests: Record<TestName, TestResult>;
+}
+
+export interface JudgeResult {
+  verdict: Verdict;
+  /** Weighted share of metrics proven to pass, 0–100 (inconclusive counts as not passed). */
+  score: number;
+  /** Score if every inconclusive metric turned out to pass. */
+  score_upper: number;
+  metrics: MetricResult[];
+  evidence: Record<string, MetricEvidence>;
+  reasons: string[];
+}
+
+const finite = (xs: number[]): number[] => xs.filter((x) => Number.isFinite(x));
+
+function relChange(delta: number, ref: number): number {
+  if (delta === 0) return 0;
+  if (ref === 0) return delta > 0 ? Infinity : -Infinity;
+  return delta / Math.abs(ref);
+}
+
+/** Picks the relative change with the larger magnitude in the harmful direction. */
+function worse(a: number, b: number, dir: Direction): number {
+  if (dir === 'increase') return Math.max(a, b);
+  if (dir === 'decrease') return Math.min(a, b);
+  return Math.abs(a) >= Math.abs(b) ? a : b;
+}
+
+interface Look {
+  cmp: RankComparison;
+  rel: number;
+}
+
+/**
+ * Rescales θ and its variance to "given the pair is not tied". The z-statistic (hence the harm test) is
+ * unchanged, but the pass margin now means the same thing for sparse error counts as for latencies:
+ * canary errors against an all-zero baseline are θ = ½ given not tied, far outside any pass margin.
+ */
+function untied(cmp: RankComparison): { theta: number; variance: number } {
+  const k = 1 - cmp.tieShare;
+  if (!(k > 1e-12)) return { theta: 0, variance: 0 };
+  return { theta: cmp.theta / k, variance: cmp.variance / (k * k) };
+}
+
+function looks(c: Float64Array, b: Float64Array, dir: Direction): { location: Look; spread: Look; tail?: Look; hl: ReturnType<typeof hodgesLehmann> } {
+  const hl = hodgesLehmann(c, b);
+  const mb = quantileSorted(b, 0.5);
+  const meanC = mean(c);
+  const meanB = mean(b);
+  const location = { cmp: rankCompare(c, b), rel: worse(relChange(hl.shift, mb), relChange(meanC - meanB, meanB), dir) };
+
+  const all = mergeSorted(c, b);
+  const med = quantileSorted(all, 0.5);
+  const devC = absDeviations(c, med);
+  const devB = absDeviations(b, med);
+  const spread = { cmp: rankCompare(devC, devB), rel: relChange(mean(devC) - mean(devB), mean(devB)) };
+
+  let tail: Look | undefined;
+  if (dir !== 'either') {
+    const q = quantileSorted(all, dir === 'increase' ? 0.9 : 0.1);
+    const beyond = (a: Float64Array): number => {
+      let k = 0;
+      for (const x of a) if (dir === 'increase' ? x > q : x < q) k++;
+      return k;
+    };
+    const kc = beyond(c);
+    const kb = beyond(b);
+    // Counting samples in the harmful tail orients the effect so that positive is bad for both directions;
+    // its practical size is how far the canary's own tail quantile moved, so max_change means the same here.
+    const qc = quantileSorted(c, dir === 'increase' ? 0.9 : 0.1);
+    const qb = quantileSorted(b, dir === 'increase' ? 0.9 : 0.1);
+    tail = { cmp: binaryCompare(kc, c.length, kb, b.length), rel: (dir === 'increase' ? 1 : -1) * relChange(qc - qb, qb) };
+  }
+  return { location, spread, tail, hl };
+}
+
+function mergeSorted(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = a[i] <= b[j] ? a[i++] : b[j++];
+  while (i < a.length) out[k++] = a[i++];
+  while (j < b.length) out[k++] = b[j++];
+  return out;
+}
+
+/**
+ * Sorted |a_i − center| of a sorted array without sorting: the deviations fall towards the center and
+ * rise after it, so merging the two monotone runs outward from the center is linear.
+ */
+export function absDeviations(a: Float64Array, center: number): Float64Array {
+  const n = a.length;
+  const out = new Float64Array(n);
+  let r = 0;
+  while (r < n && a[r] < center) r++;
+  let l = r - 1;
+  for (let k = 0; k < n; k++) {
+    if (l < 0) out[k] = a[r++] - center;
+    else if (r >= n) out[k] = center - a[l--];
+    else if (center - a[l] <= a[r] - center) out[k] = center - a[l--];
+    else out[k] = a[r++] - center;
+  }
+  return out;
+}
+
+/** Evaluates one accumulated test. `bad` is the harmful sign of θ: +1, −1, or 0 for either. */
+function evaluate(ev: Evidence, bad: 1 | -1 | 0, cfg: JudgeConfig, alphaHarm: number, maxChange: number, margin: number): TestResult {
+  const p = pooled(ev);
+  if (!p) return { estimate: null, lower: null, upper: null, relative: null, p_value: 1, harmful: false, passed: false };
+  const harmCs = confidenceSequence(ev, alphaHarm, cfg.tau)!;
+  const passCs = confidenceSequence(ev, cfg.alphaPass, cfg.tau)!;
+  const towardHarm = bad === 0 ? p.estimate !== 0 : Math.sign(p.estimate) === bad;
+  const pv = towardHarm ? alwaysValidP(p.estimate, p.variance, 0, cfg.tau) : 1;
+  const significant = bad === 1 ? harmCs.lower > 0 : bad === -1 ? harmCs.upper < 0 : harmCs.lower > 0 || harmCs.upper < 0;
+  // Practical size: the worse of the pooled and the latest relative effect, so a growing effect counts at its current size.
+  const rel = bad === 0 ? (Math.abs(p.last) > Math.abs(p.relative) ? p.last : p.relative) : bad === 1 ? Math.max(p.relative, p.last) : Math.min(p.relative, p.last);
+  const practical = bad === 1 ? rel > maxChange : bad === -1 ? rel < -maxChange : Math.abs(rel) > maxChange;
+  const passed = bad === 1 ? passCs.upper < margin : bad === -1 ? passCs.lower > -margin : passCs.upper < margin && passCs.lower > -margin;
+  return {
+    estimate: p.estimate,
+    lower: harmCs.lower,
+    upper: harmCs.upper,
+    relative: Number.isFinite(rel) ? rel : null,
+    p_value: pv,
+    harmful: significant && practical,
+    passed: passed && !(significant && practical),
+  };
+}
+
+const BAD_SIGN: Record<Direction, 1 | -1 | 0> = { increase: 1, decrease: -1, either: 0 };
+
+/**
+ * Tests whose harmlessness must be shown for a pass. The tail test only ever raises a regression: a 10 %
+ * tail share is too noisy to prove harmless within a rollout, and location plus spread already bound it.
+ */
+const PASS_TESTS: TestName[] = ['location', 'spread'];
+
+export function judgeMetric(input: MetricInput, prior: MetricEvidence | undefined, cfg: JudgeConfig = DEFAULT_JUDGE): { result: MetricResult; evidence: MetricEvidence } {
+  const cVals = finite(input.canary);
+  const bVals = finite(input.baseline);
+  const c = sortedCopy(cVals);
+  const b = sortedCopy(bVals);
+  const dir = input.direction;
+  const maxChange = input.max_change ?? cfg.maxChange;
+  const enough = c.length >= cfg.minSamples && b.length >= cfg.minSamples;
+  let ev: MetricEvidence = { ...(prior ?? {}) };
+  let hl: ReturnType<typeof hodgesLehmann> | undefined;
+  let pFixed = 1;
+  let constantWindow = false;
+
+  if (enough) {
+    const l = looks(c, b, dir);
+    hl = l.hl;
+    pFixed = mannWhitneyP(l.location.cmp);
+    constantWindow = l.location.cmp.variance === 0 && c[0] === b[0];
+    ev = {
+      ...ev,
+      location: addLook(ev.location ?? EMPTY_EVIDENCE, untied(l.location.cmp).theta, untied(l.location.cmp).variance, l.location.rel),
+      spread: addLook(ev.spread ?? EMPTY_EVIDENCE, untied(l.spread.cmp).theta, untied(l.spread.cmp).variance, l.spread.rel),
+      ...(l.tail
+        ? { tail: addLook(ev.tail ?? EMPTY_EVIDENCE, untied(l.tail.cmp).theta, untied(l.tail.cmp).variance, l.tail.rel) }
+        : {}),
+      // Identical constant windows (e.g. zero errors on both sides) carry no rank information but are a clean look.
+      constant: (ev.constant ?? 0) + (constantWindow ? 1 : 0),
+    };
+  }
+
+  const alphaHarm = cfg.alphaHarm / (dir === 'either' ? 2 : 3);
+  const tests: Record<TestName, TestResult> = {
+    location: evaluate(ev.location ?? EMPTY_EVIDENCE, BAD_SIGN[dir], cfg, alphaHarm, maxChange, input.margin ?? cfg.margin.location),
+    spread: evaluate(ev.spread ?? EMPTY_EVIDENCE, 1, cfg, alphaHarm, maxChange, cfg.margin.spread),
+    tail: evaluate(ev.tail ?? EMPTY_EVIDENCE, 1, cfg, alphaHarm, maxChange, cfg.margin.tail),
+  };
+  const active: TestName[] = dir === 'either' ? ['location', 'spread'] : ['location', 'spread', 'tail'];
+
+  const meanC = cVals.length ? mean(cVals) : NaN;
+  const meanB = bVals.length ? mean(bVals) : NaN;
+  const overThreshold =
+    input.threshold !== undefined && enough && (dir === 'decrease' ? meanC < input.threshold : meanC > input.threshold);
+
+  let classification: Classification;
+  let reason: string;
+  const harm = active.filter((t) => tests[t].harmful);
+  const hasInfo = active.some((t) => (ev[t]?.w ?? 0) > 0);
+  if (overThreshold) {
+    classification = dir === 'decrease' ? 'Low' : 'High';
+    reason = `canary mean ${fmt(meanC)} crosses the threshold ${input.threshold}`;
+  } else if (harm.length) {
+    const t = harm[0];
+    const est = tests[t].estimate ?? 0;
+    classification = t === 'location' ? (est > 0 ? 'High' : 'Low') : t === 'spread' ? 'High' : dir === 'decrease' ? 'Low' : 'High';
+    reason = `${t} regression: P(canary ${t === 'spread' ? 'more spread' : 'worse'}) − ½ = ${fmt(est)}, relative change ${fmtRel(tests[t].relative)}, always-valid p = ${fmt(tests[t].p_value)}`;
+  } else if (!hasInfo && !(ev.constant ?? 0)) {
+    classification = 'NoData';
+    reason = enough ? 'no variation in the samples yet' : `not enough data yet (canary ${c.length}, baseline ${b.length}, need ${cfg.minSamples} each)`;
+  } else if (!hasInfo && (ev.constant ?? 0) > 0) {
+    classification = 'Pass';
+    reason = 'canary and baseline identical and constant';
+  } else if (PASS_TESTS.every((t) => tests[t].passed || (ev[t]?.w ?? 0) === 0)) {
+    classification = 'Pass';
+    reason = 'harmful effect ruled out';
+  } else {
+    classification = 'Inconclusive';
+    const open = PASS_TESTS.filter((t) => !tests[t].passed && (ev[t]?.w ?? 0) > 0);
+    reason = `not yet conclusive (${open.join(', ')}): need more data`;
+  }
+
+  return {
+    evidence: ev,
+    result: {
+      name: input.name,
+      direction: dir,
+      critical: input.critical ?? false,
+      weight: input.weight ?? 1,
+      classification,
+      reason,
+      n_canary: c.length,
+      n_baseline: b.length,
+      canary_mean: Number.isFinite(meanC) ? meanC : null,
+      baseline_mean: Number.isFinite(meanB) ? meanB : null,
+      effect: {
+        shift: hl && Number.isFinite(hl.shift) ? hl.shift : null,
+        lower: hl && Number.isFinite(hl.lower) ? hl.lower : null,
+        upper: hl && Number.isFinite(hl.upper) ? hl.upper : null,
+        relative: tests.location.relative,
+      },
+      p_value: Math.min(...active.map((t) => tests[t].p_value)),
+      p_fixed: pFixed,
+      tests,
+    },
+  };
+}
+
+function fmt(x: number): string {
+  return Number.isFinite(x) ? (Math.abs(x) >= 0.01 || x === 0 ? x.toFixed(3) : x.toExponential(2)) : String(x);
+}
+function fmtRel(x: number | null): string {
+  return x === null ? 'unbounded (zero baseline)' : `${(x * 100).toFixed(1)} %`;
+}
+
+export function judge(metrics: MetricInput[], prior: Record<string, MetricEvidence> = {}, cfg: JudgeConfig = DEFAULT_JUDGE): JudgeResult {
+  const results: MetricResult[] = [];
+  const evidence: Record<string, MetricEvidence> = {};
+  for (const m of metrics) {
+    const { result, evidence: ev } = judgeMetric(m, prior[m.name], cfg);
+    results.push(result);
+    evidence[m.name] = ev;
+  }
+  const total = results.reduce((s, r) => s + r.weight, 0);
+  const passW = results.filter((r) => r.classification === 'Pass').reduce((s, r) => s + r.weight, 0);
+  const openW = results.filter((r) => r.classification === 'Inconclusive' || r.classification === 'NoData').reduce((s, r) => s + r.weight, 0);
+  const score = total > 0 ? (100 * passW) / total : 0;
+  const scoreUpper = total > 0 ? (100 * (passW + openW)) / total : 0;
+
+  const reasons: string[] = [];
+  const criticalFail = results.filter((r) => r.critical && (r.classification === 'High' || r.classification === 'Low'));
+  let verdict: Verdict;
+  if (criticalFail.length) {
+    verdict = 'fail';
+    for (const r of criticalFail) reasons.push(`critical metric ${r.name} failed: ${r.reason}`);
+  } else if (total > 0 && scoreUpper < cfg.marginalScore) {
+    verdict = 'fail';
+    reasons.push(`score cannot reach the marginal threshold ${cfg.marginalScore} (at most ${scoreUpper.toFixed(1)})`);
+  } else if (total > 0 && score >= cfg.passScore) {
+    verdict = 'pass';
+    reasons.push(`score ${score.toFixed(1)} ≥ pass threshold ${cfg.passScore}`);
+  } else if (total > 0 && openW === 0) {
+    verdict = 'marginal';
+    reasons.push(`score ${score.toFixed(1)} between marginal ${cfg.marginalScore} and pass ${cfg.passScore}`);
+  } else {
+    verdict = 'inconclusive';
+    reasons.push(total > 0 ? `score ${score.toFixed(1)}–${scoreUpper.toFixed(1)}: not enough evidence yet` : 'no metrics to judge');
+  }
+  for (const r of results) if ((r.classification === 'High' || r.classification === 'Low') && !r.critical) reasons.push(`${r.name}: ${r.reason}`);
+  return { verdict, score, score_upper: scoreUpper, metrics: results, evidence, reasons };
+}

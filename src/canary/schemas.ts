@@ -1,0 +1,228 @@
+/**
+ * Wire contracts of the canary endpoints (zod 4). The OpenAPI document is generated from these, so each
+ * field carries its description.
+ */
+import { z } from 'zod';
+
+const sample = z.number().finite();
+const samples = z.array(sample).max(100_000);
+
+export const PromQuery = z.object({
+  canary: z.string().min(1).max(4000).describe('PromQL for the canary; its range-query values are the samples'),
+  baseline: z.string().min(1).max(4000).describe('PromQL for the baseline'),
+});
+
+export const MetricSpec = z
+  .object({
+    name: z.string().min(1).max(128),
+    direction: z.enum(['increase', 'decrease', 'either']).default('increase').describe('Which change is harmful'),
+    critical: z.boolean().optional().describe('A regression fails the whole analysis'),
+    weight: z.number().positive().max(1000).optional(),
+    max_change: z.number().nonnegative().max(1000).optional().describe('Relative change below which a difference is harmless (default 0.1)'),
+    threshold: z.number().finite().optional().describe('Absolute bound on the canary mean (ceiling; floor for `decrease`)'),
+    margin: z.number().positive().max(0.5).optional().describe('Pass margin on P(canary worse | not tied) − ½ (default 0.15)'),
+    baseline: samples.optional(),
+    canary: samples.optional(),
+    query: PromQuery.optional().describe('Fetch samples from Prometheus instead of sending them'),
+  })
+  .superRefine((m, ctx) => {
+    const hasSamples = m.baseline !== undefined || m.canary !== undefined;
+    if (hasSamples && m.query) ctx.addIssue({ code: 'custom', message: 'give either samples (baseline, canary) or query, not both' });
+    else if (!m.query && (m.baseline === undefined || m.canary === undefined))
+      ctx.addIssue({ code: 'custom', message: 'needs both baseline and canary samples, or a query' });
+  });
+export type MetricSpec = z.output<typeof MetricSpec>;
+
+export const PolicySchema = z
+  .object({
+    max_weight: z.number().min(1).max(100).optional(),
+    steps: z.array(z.number().gt(0).max(100)).min(1).max(50).optional(),
+    min_step: z.number().min(1).max(100).optional(),
+    max_step: z.number().min(1).max(100).optional(),
+    max_interval_s: z.number().positive().max(7 * 86400).optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.steps && p.steps.some((w, i) => i > 0 && w <= p.steps![i - 1]))
+      ctx.addIssue({ code: 'custom', path: ['steps'], message: 'must be strictly increasing' });
+  });
+
+export const Deployment = z.object({
+  service: z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:\/-]+$/, 'letters, digits and _ . : / - only'),
+  version: z.string().min(1).max(200),
+  repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"').optional(),
+  head_sha: z.string().min(1).max(64).optional(),
+});
+
+export const PrometheusWindow = z.object({
+  window_s: z.number().int().positive().max(86_400).default(60).describe('Range queried, ending now'),
+  step_s: z.number().positive().max(3600).default(1).describe('Range-query resolution'),
+});
+
+export const CanaryDecisionRequest = z.object({
+  deployment: Deployment,
+  current_weight: z.number().min(0).max(100).describe('Current canary traffic, percent'),
+  elapsed_s: z.number().nonnegative().default(0).describe('Seconds spent at the current weight'),
+  risk: z.number().min(0).max(1).optional().describe('Predicted failure probability; else looked up, else the prior'),
+  metrics: z.array(MetricSpec).min(1).max(100),
+  policy: PolicySchema.optional(),
+  prometheus: PrometheusWindow.optional(),
+});
+export type CanaryDecisionRequest = z.output<typeof CanaryDecisionRequest>;
+
+const TestResultSchema = z.object({
+  estimate: z.number().nullable(),
+  lower: z.number().nullable(),
+  upper: z.number().nullable(),
+  relative: z.number().nullable(),
+  p_value: z.number(),
+  harmful: z.boolean(),
+  passed: z.boolean(),
+});
+
+export const MetricResultSchema = z.object({
+  name: z.string(),
+  direction: z.enum(['increase', 'decrease', 'either']),
+  critical: z.boolean(),
+  weight: z.number(),
+  classification: z.enum(['Pass', 'High', 'Low', 'Inconclusive', 'NoData']),
+  reason: z.string(),
+  n_canary: z.number(),
+  n_baseline: z.number(),
+  canary_mean: z.number().nullable(),
+  baseline_mean: z.number().nullable(),
+  effect: z.object({ shift: z.number().nullable(), lower: z.number().nullable(), upper: z.number().nullable(), relative: z.number().nullable() }),
+  p_value: z.number().describe('Always-valid p-value (valid under repeated looks)'),
+  p_fixed: z.number().describe('Fixed-sample Mann-Whitney p of this window alone'),
+  tests: z.object({ location: TestResultSchema, spread: TestResultSchema, tail: TestResultSchema }),
+});
+
+export const CanaryDecisionResponse = z.object({
+  action: z.enum(['increase', 'hold', 'rollback', 'promote']),
+  next_weight: z.number(),
+  confidence: z.number(),
+  score: z.number().describe('Weighted share of metrics proven harmless, 0–100'),
+  score_upper: z.number(),
+  verdict: z.enum(['pass', 'marginal', 'fail', 'inconclusive', 'unavailable']),
+  risk: z.number(),
+  risk_source: z.enum(['request', 'model', 'prior']),
+  look: z.number().int().describe('How many looks this rollout has had, this one included'),
+  metrics: z.array(MetricResultSchema),
+  reasons: z.array(z.string()),
+});
+export type CanaryDecisionResponse = z.output<typeof CanaryDecisionResponse>;
+
+/** Argo Rollouts web metric provider: GET query parameters (metrics as a JSON-encoded array). */
+export const ArgoQuery = z.object({
+  service: z.string().min(1).max(200),
+  version: z.string().min(1).max(200),
+  repo: z.string().optional(),
+  head_sha: z.string().optional(),
+  weight: z.coerce.number().min(0).max(100).default(0),
+  elapsed_s: z.coerce.number().nonnegative().default(0),
+  risk: z.coerce.number().min(0).max(1).optional(),
+  window_s: z.coerce.number().int().positive().max(86_400).optional(),
+  metrics: z.string().min(2).max(50_000).describe('JSON array of metric specs (with `query`)'),
+});
+
+export const ArgoResult = z.object({
+  decision: z.enum(['pass', 'fail', 'inconclusive']).describe('successCondition: result.decision == "pass"; failureCondition: result.decision == "fail"'),
+  action: z.enum(['increase', 'hold', 'rollback', 'promote']),
+  next_weight: z.number(),
+  score: z.number(),
+  confidence: z.number(),
+  risk: z.number(),
+  reasons: z.array(z.string()),
+});
+
+export const FlaggerHook = z.enum(['confirm-traffic-increase', 'confirm-promotion', 'pre-rollout', 'rollback']);
+
+export const FlaggerWebhookRequest = z.object({
+  name: z.string().min(1).max(253),
+  namespace: z.string().min(1).max(253),
+  phase: z.string().max(64).optional(),
+  checksum: z.string().max(256).optional(),
+  type: z.string().max(64).optional(),
+  metadata: z.record(z.string(), z.string().max(50_000)).optional(),
+});
+
+export const KayentaMetricSetPair = z.object({
+  name: z.string().min(1),
+  id: z.string().optional(),
+  tags: z.record(z.string(), z.string()).optional(),
+  values: z.object({
+    // Kayenta serialises missing points as NaN (JSON "NaN" or null); they are dropped per nanStrategy.
+    control: z.array(z.union([z.number(), z.literal('NaN'), z.null()])).max(100_000),
+    experiment: z.array(z.union([z.number(), z.literal('NaN'), z.null()])).max(100_000),
+  }),
+  attributes: z.record(z.string(), z.unknown()).optional(),
+  scopes: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const KayentaMetricConfig = z.object({
+  name: z.string().min(1),
+  groups: z.array(z.string()).default([]),
+  scopeName: z.string().optional(),
+  query: z.unknown().optional(),
+  analysisConfigurations: z
+    .object({
+      canary: z
+        .object({
+          direction: z.enum(['increase', 'decrease', 'either']).optional(),
+          critical: z.boolean().optional(),
+          nanStrategy: z.enum(['remove', 'replace']).optional(),
+          effectSize: z.object({ allowedIncrease: z.number().optional(), allowedDecrease: z.number().optional() }).optional(),
+        })
+        .passthrough()
+        .optional(),
+    })
+    .passthrough()
+    .optional(),
+});
+
+export const KayentaJudgeRequest = z.object({
+  canaryConfig: z
+    .object({
+      name: z.string().optional(),
+      judge: z.unknown().optional(),
+      metrics: z.array(KayentaMetricConfig).max(500),
+      classifier: z
+        .object({ groupWeights: z.record(z.string(), z.number().nonnegative()).optional(), scoreThresholds: z.unknown().optional() })
+        .passthrough()
+        .optional(),
+    })
+    .passthrough(),
+  scoreThresholds: z.object({ pass: z.number().min(0).max(100), marginal: z.number().min(0).max(100) }),
+  metricSetPairList: z.array(KayentaMetricSetPair).max(500),
+});
+export type KayentaJudgeRequest = z.output<typeof KayentaJudgeRequest>;
+
+const KayentaStats = z.object({ count: z.number(), mean: z.number().nullable(), min: z.number().nullable(), max: z.number().nullable() });
+
+export const KayentaJudgeResponse = z.object({
+  judgeName: z.string(),
+  results: z.array(
+    z.object({
+      name: z.string(),
+      id: z.string().optional(),
+      classification: z.enum(['Pass', 'High', 'Low', 'Nodata', 'Error']),
+      classificationReason: z.string(),
+      groups: z.array(z.string()),
+      experimentMetadata: z.object({ stats: KayentaStats }),
+      controlMetadata: z.object({ stats: KayentaStats }),
+      resultMetadata: z.record(z.string(), z.unknown()),
+      critical: z.boolean(),
+    }),
+  ),
+  groupScores: z.array(z.object({ name: z.string(), score: z.number(), classification: z.string(), classificationReason: z.string() })),
+  score: z.object({ score: z.number(), classification: z.enum(['Pass', 'Marginal', 'Fail', 'Nodata']), classificationReason: z.string() }),
+});
+
+export const CanaryOutcomeRequest = z.object({
+  service: Deployment.shape.service,
+  version: z.string().min(1).max(200),
+  outcome: z.enum(['promoted', 'rolled_back', 'incident']),
+  repo: Deployment.shape.repo,
+  head_sha: z.string().min(1).max(64).optional(),
+  detail: z.string().max(2000).optional(),
+});
+export type CanaryOutcomeRequest = z.output<typeof CanaryOutcomeRequest>;

@@ -1,0 +1,204 @@
+/**
+ * The decision flow around the pure controller: resolve the risk, fetch metrics, load the rollout's
+ * accumulated evidence, decide, and store state plus an audit event in one transaction. Shared by the
+ * native endpoint and the Argo / Flagger adapters so every path counts looks the same way.
+ */
+import { RunRecordSchema } from '../records/schema.ts';
+import type { Store } from '../store/types.ts';
+import { decide, EMPTY_STATE, type RolloutState } from './controller.ts';
+import { fetchMetrics } from './prometheus.ts';
+import type { CanaryDecisionRequest, CanaryDecisionResponse, CanaryOutcomeRequest } from './schemas.ts';
+
+export interface CanaryServiceDeps {
+  store: Store;
+  riskLookup?: (repo: string, headSha: string) => Promise<number | undefined>;
+  defaultRisk?: number;
+  prometheusUrl?: string;
+  log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
+  now?: () => number;
+}
+
+export const DECISION_EVENT = 'canary_decision';
+export const OUTCOME_EVENT = 'canary_outcome';
+
+interface StoredRollout {
+  state: RolloutState;
+  /** Epoch ms of the last decision and of the last weight change. */
+  decided_at: number;
+  changed_at: number;
+  weight: number;
+  started_at: number;
+  last?: CanaryDecisionResponse;
+}
+
+export const stateKey = (service: string, version: string): string => `canary:${service}@${version}`;
+
+export class CanaryService {
+  constructor(readonly deps: CanaryServiceDeps) {}
+
+  private now(): number {
+    return this.deps.now ? this.deps.now() : Date.now();
+  }
+
+  loadRollout(service: string, version: string): StoredRollout | undefined {
+    const raw = this.deps.store.getState(stateKey(service, version));
+    if (!raw) return undefined;
+    try {
+      const v = JSON.parse(raw) as StoredRollout;
+      return v && typeof v === 'object' && v.state && Array.isArray(v.state.weights) ? v : undefined;
+    } catch {
+      // A damaged state entry must not wedge the rollout: start the evidence afresh (and say so in the log).
+      this.deps.log?.warn({ service, version }, 'canary state unreadable; starting fresh');
+      return undefined;
+    }
+  }
+
+  async resolveRisk(req: { risk?: number; deployment: { repo?: string; head_sha?: string } }): Promise<{ risk: number; source: 'request' | 'model' | 'prior' }> {
+    if (req.risk !== undefined) return { risk: req.risk, source: 'request' };
+    const { repo, head_sha } = req.deployment;
+    if (repo && head_sha && this.deps.riskLookup) {
+      try {
+        const r = await this.deps.riskLookup(repo, head_sha);
+        if (r !== undefined && Number.isFinite(r)) return { risk: Math.min(1, Math.max(0, r)), source: 'model' };
+      } catch (err) {
+        this.deps.log?.warn({ err: err instanceof Error ? err.message : String(err), repo, head_sha }, 'risk lookup failed; using the prior');
+      }
+    }
+    return { risk: this.deps.defaultRisk ?? 0.2, source: 'prior' };
+  }
+
+  /**
+   * One look at the rollout. With `reuseWithinMs`, a decision made that recently is returned as is (Flagger
+   * calls several hooks per analysis interval; each must not count as a fresh look at the same data).
+   */
+  async decide(req: CanaryDecisionRequest, opts: { reuseWithinMs?: number; currentWeight?: number } = {}): Promise<CanaryDecisionResponse> {
+    const { service, version } = req.deployment;
+    if (opts.reuseWithinMs) {
+      const prev = this.loadRollout(service, version);
+      if (prev?.last && this.now() - prev.decided_at < opts.reuseWithinMs) return prev.last;
+    }
+    const { risk, source } = await this.resolveRisk(req);
+    const window = { window_s: req.prometheus?.window_s ?? 60, step_s: req.prometheus?.step_s ?? 1 };
+    const { metrics, errors } = await fetchMetrics(this.deps.prometheusUrl, req.metrics, window, this.now() / 1000);
+
+    // From here on everything is synchronous, so concurrent calls for one rollout cannot interleave.
+    const store = this.deps.store;
+    return store.transaction(() => {
+      const prev = this.loadRollout(service, version);
+      const now = this.now();
+      const current = opts.currentWeight ?? req.current_weight;
+      const out = decide(
+        { current_weight: current, elapsed_s: req.elapsed_s, risk, metrics, policy: req.policy, source_errors: errors },
+        prev?.state ?? EMPTY_STATE,
+      );
+      const response: CanaryDecisionResponse = {
+        ...out.decision,
+        risk_source: source,
+        look: errors.length ? (prev?.state.looks ?? 0) : out.state.looks,
+      };
+      const finished = response.action === 'rollback' || response.action === 'promote';
+      const stored: StoredRollout = {
+        // A finished rollout's evidence is spent; if the same version is rolled out again it starts afresh.
+        state: finished ? EMPTY_STATE : out.state,
+        decided_at: now,
+        changed_at: response.next_weight !== current ? now : prev?.changed_at ?? now,
+        weight: response.next_weight,
+        started_at: prev?.started_at ?? now,
+        last: { ...response, metrics: [] },
+      };
+      // The last answer stays available for the Flagger hooks that ask again within the same interval.
+      store.setState(stateKey(service, version), JSON.stringify(stored));
+      store.appendEvent(DECISION_EVENT, service, {
+        version,
+        deployment: req.deployment,
+        request: { ...req, metrics: metrics.map((m, i) => ({ ...req.metrics[i], baseline: m.baseline, canary: m.canary })) },
+        started_at: new Date(stored.started_at).toISOString(),
+        finished,
+        response,
+      });
+      this.deps.log?.info(
+        { service, version, action: response.action, next_weight: response.next_weight, score: response.score, risk },
+        'canary decision',
+      );
+      return response;
+    });
+  }
+
+  /** Final outcome of a rollout → an audit event and a canonical run record (training data for the risk prior). */
+  recordOutcome(req: CanaryOutcomeRequest): { recorded: true; training_record: boolean; run_id: string; reason?: string } {
+    const store = this.deps.store;
+    const decisions = store.listEvents(DECISION_EVENT, { key: req.service, limit: 1000 }).filter((e) => e.payload.version === req.version);
+    const dep = (decisions[0]?.payload.deployment ?? {}) as { repo?: string; head_sha?: string };
+    const repo = req.repo ?? dep.repo;
+    const headSha = req.head_sha ?? dep.head_sha ?? null;
+    const first = decisions.length ? decisions[decisions.length - 1] : undefined;
+    const startedAt = (first?.payload.started_at as string | undefined) ?? first?.at ?? new Date(this.now()).toISOString();
+    const runId = `canary:${req.service}:${req.version}`;
+    return store.transaction(() => {
+      store.appendEvent(OUTCOME_EVENT, req.service, { ...req, repo: repo ?? null, head_sha: headSha, decisions: decisions.length });
+      if (!repo) return { recorded: true as const, training_record: false, run_id: runId, reason: 'no repo known for this rollout; send `repo` to make it training data' };
+      const record = RunRecordSchema.parse({
+        repo,
+        run_id: runId,
+        workflow: `canary:${req.service}`,
+        created_at: startedAt,
+        completed_at: new Date(this.now()).toISOString(),
+        head_sha: headSha,
+        event: 'canary',
+        conclusion: req.outcome === 'promoted' ? 'success' : 'failure',
+      });
+      store.upsertRuns([record]);
+      return { recorded: true as const, training_record: true, run_id: runId };
+    });
+  }
+
+  /** Rollouts seen in the decision log, newest first, with their latest decision and outcome. */
+  listRollouts(limit = 1000): Record<string, unknown>[] {
+    const store = this.deps.store;
+    const outcomes = new Map<string, unknown>();
+    for (const e of store.listEvents(OUTCOME_EVENT, { limit })) {
+      const k = `${e.key}@${e.payload.version}`;
+      if (!outcomes.has(k)) outcomes.set(k, { outcome: e.payload.outcome, at: e.at });
+    }
+    const byRollout = new Map<string, Record<string, unknown>>();
+    for (const e of store.listEvents(DECISION_EVENT, { limit })) {
+      const k = `${e.key}@${e.payload.version}`;
+      const r = e.payload.response as CanaryDecisionResponse;
+      const row = byRollout.get(k);
+      if (!row) {
+        byRollout.set(k, {
+          service: e.key,
+          version: e.payload.version,
+          last_at: e.at,
+          action: r.action,
+          weight: r.next_weight,
+          score: r.score,
+          verdict: r.verdict,
+          decisions: 1,
+          outcome: outcomes.get(k) ?? null,
+        });
+      } else row.decisions = (row.decisions as number) + 1;
+    }
+    return [...byRollout.values()];
+  }
+
+  history(service: string, limit = 200): Record<string, unknown>[] {
+    return this.deps.store.listEvents(DECISION_EVENT, { key: service, limit }).map((e) => {
+      const r = e.payload.response as CanaryDecisionResponse;
+      const q = e.payload.request as CanaryDecisionRequest;
+      return {
+        at: e.at,
+        version: e.payload.version,
+        current_weight: q.current_weight,
+        action: r.action,
+        next_weight: r.next_weight,
+        score: r.score,
+        verdict: r.verdict,
+        confidence: r.confidence,
+        risk: r.risk,
+        reasons: r.reasons,
+        metrics: r.metrics.map((m) => ({ name: m.name, classification: m.classification, p_value: m.p_value, effect: m.effect })),
+      };
+    });
+  }
+}

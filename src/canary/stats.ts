@@ -1,0 +1,297 @@
+/**
+ * Rank statistics for canary-vs-baseline comparisons. Everything works on sorted Float64Arrays so a
+ * 300×300 comparison is a couple of linear merges instead of 90 000 pairwise differences.
+ */
+
+export function sortedCopy(xs: ArrayLike<number>): Float64Array {
+  const a = Float64Array.from(xs);
+  a.sort();
+  return a;
+}
+
+/** Quantile of a sorted array (linear interpolation, type 7 as in R / numpy). */
+export function quantileSorted(a: Float64Array, q: number): number {
+  if (a.length === 0) return NaN;
+  const h = (a.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(a.length - 1, lo + 1);
+  return a[lo] + (h - lo) * (a[hi] - a[lo]);
+}
+
+export function mean(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return a.length ? s / a.length : NaN;
+}
+
+export interface RankComparison {
+  /** Mann-Whitney U of the canary: #(canary > baseline) + ½·#(ties). */
+  u: number;
+  /** Probability-of-superiority effect P(canary > baseline) + ½P(tie) − ½, in [−½, ½]. */
+  theta: number;
+  /** Null variance of theta with the tie correction; 0 when every value is tied (no information). */
+  variance: number;
+  /** Share of (canary, baseline) pairs that are tied. */
+  tieShare: number;
+  m: number;
+  n: number;
+}
+
+/**
+ * Mann-Whitney comparison of two sorted samples in one merge. Tie correction matters here: error-rate
+ * samples are mostly zeros, and the uncorrected variance would hide a real difference in the few non-zeros.
+ */
+export function rankCompare(canary: Float64Array, baseline: Float64Array): RankComparison {
+  const m = canary.length;
+  const n = baseline.length;
+  let i = 0;
+  let j = 0;
+  let u = 0;
+  let tieTerm = 0;
+  let tiedPairs = 0;
+  while (i < m || j < n) {
+    const v = i < m && (j >= n || canary[i] <= baseline[j]) ? canary[i] : baseline[j];
+    let ci = 0;
+    while (i < m && canary[i] === v) {
+      i++;
+      ci++;
+    }
+    let bj = 0;
+    while (j < n && baseline[j] === v) {
+      j++;
+      bj++;
+    }
+    // baseline values strictly below v are the j - bj already consumed
+    u += ci * (j - bj) + 0.5 * ci * bj;
+    tiedPairs += ci * bj;
+    const t = ci + bj;
+    if (t > 1) tieTerm += t * t * t - t;
+  }
+  const N = m + n;
+  if (m === 0 || n === 0) return { u: 0, theta: 0, variance: 0, tieShare: 0, m, n };
+  const variance = Math.max(0, (N + 1 - tieTerm / (N * (N - 1))) / (12 * m * n));
+  return { u, theta: u / (m * n) - 0.5, variance: variance < 1e-15 ? 0 : variance, tieShare: tiedPairs / (m * n), m, n };
+}
+
+/** Standard normal CDF (Abramowitz–Stegun 7.1.26 via erf; |error| < 1.5e-7, enough for decisions). */
+export function normalCdf(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return z >= 0 ? 0.5 * (1 + y) : 0.5 * (1 - y);
+}
+
+/** Inverse normal CDF (Acklam's rational approximation). */
+export function normalQuantile(p: number): number {
+  if (p <= 0) return -Infinity;
+  if (p >= 1) return Infinity;
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const pl = 0.02425;
+  if (p < pl) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  if (p > 1 - pl) return -normalQuantile(1 - p);
+  const q = p - 0.5;
+  const r = q * q;
+  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+/** Classic two-sided Mann-Whitney p-value (normal approximation, tie-corrected) — a single fixed-sample look. */
+export function mannWhitneyP(r: RankComparison): number {
+  if (r.variance === 0) return 1;
+  const z = Math.abs(r.theta) / Math.sqrt(r.variance);
+  return Math.min(1, 2 * (1 - normalCdf(z)));
+}
+
+/** Number of pairs with canary_i − baseline_j ≤ t (both sorted ascending), in O(m + n). */
+function countDiffsAtMost(c: Float64Array, b: Float64Array, t: number): number {
+  let count = 0;
+  let j = 0;
+  const n = b.length;
+  for (let i = 0; i < c.length; i++) {
+    const lim = c[i] - t;
+    while (j < n && b[j] < lim) j++;
+    count += n - j;
+  }
+  return count;
+}
+
+/**
+ * k-th smallest (1-based) pairwise difference canary − baseline without materialising the m·n differences.
+ * Counting the pairs ≤ t is one linear merge of the sorted samples, and that count is nearly linear in t
+ * around any quantile, so the search interpolates (regula falsi) on the count and needs a handful of
+ * merges. When a step makes little progress it falls back to splitting between the smallest and largest
+ * difference actually inside the bracket, which ends exactly on tied data (error counts). Once few pairs
+ * remain they are enumerated and selected.
+ */
+export function kthDifference(c: Float64Array, b: Float64Array, k: number): number {
+  const m = c.length;
+  const n = b.length;
+  const minDiff = c[0] - b[n - 1];
+  const maxDiff = c[m - 1] - b[0];
+  if (k <= 1) return minDiff;
+  if (k >= m * n) return maxDiff;
+  let lo = -Infinity; // exclusive bound
+  let hi = maxDiff; // inclusive bound
+  let loV = minDiff; // interpolation anchors and their (Illinois-weighted) residuals
+  let hiV = maxDiff;
+  let cntLo = 0; // pairs with difference ≤ lo
+  let cntHi = m * n; // pairs with difference ≤ hi
+  let fLo = -k + 0.5;
+  let fHi = m * n - k + 0.5;
+  let lastSide = 0;
+  const limit = 2 * (m + n);
+  let stalled = false;
+  for (let round = 0; ; round++) {
+    // Rounding can make neighbouring doubles disagree between "c − b ≤ t" and "b ≥ c − t"; rather than
+    // chase that, give up on the search after enough rounds and select among all differences directly.
+    if (round > 64) return bruteForceKth(c, b, k);
+    const total = cntHi - cntLo;
+    if (total <= limit) return selectInBracket(c, b, lo, hi, k - cntLo, total);
+    let t: number;
+    if (stalled) {
+      const [min, max] = bracketRange(c, b, lo, hi);
+      if (min === max) return min;
+      loV = min;
+      hiV = max;
+      fLo = cntLo - k + 0.5;
+      fHi = cntHi - k + 0.5;
+      t = min + (max - min) / 2;
+      // Two neighbouring doubles (0.06 − 0.02 vs 0.04 − 0): nothing lies between them, so decide directly.
+      if (!(t > min && t < max)) return countDiffsAtMost(c, b, min) >= k ? min : max;
+    } else {
+      t = hiV - (fHi * (hiV - loV)) / (fHi - fLo);
+      if (!(t > loV && t < hiV)) t = loV + (hiV - loV) / 2;
+    }
+    const cnt = countDiffsAtMost(c, b, t);
+    if (cnt >= k) {
+      hi = hiV = t;
+      cntHi = cnt;
+      fHi = cnt - k + 0.5;
+      // Illinois: the same end kept twice → halve its residual so the next secant moves it.
+      if (lastSide === 1) fLo /= 2;
+      lastSide = 1;
+    } else {
+      lo = loV = t;
+      cntLo = cnt;
+      fLo = cnt - k + 0.5;
+      if (lastSide === -1) fHi /= 2;
+      lastSide = -1;
+    }
+    stalled = cntHi - cntLo > total / 2 && !stalled ? cntHi - cntLo > (total * 3) / 4 : false;
+  }
+}
+
+function bruteForceKth(c: Float64Array, b: Float64Array, k: number): number {
+  const all = new Float64Array(c.length * b.length);
+  let p = 0;
+  for (let i = 0; i < c.length; i++) for (let j = 0; j < b.length; j++) all[p++] = c[i] - b[j];
+  return quickselect(all, all.length, k - 1);
+}
+
+/** Smallest and largest difference inside (lo, hi]; row i's pairs there are baseline indices [from, to). */
+function bracketRange(c: Float64Array, b: Float64Array, lo: number, hi: number): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  let from = 0;
+  let to = 0;
+  const n = b.length;
+  for (let i = 0; i < c.length; i++) {
+    const a = c[i] - hi;
+    while (from < n && b[from] < a) from++;
+    const z = c[i] - lo;
+    while (to < n && b[to] < z) to++;
+    if (to > from) {
+      const dMax = c[i] - b[from];
+      const dMin = c[i] - b[to - 1];
+      if (dMax > max) max = dMax;
+      if (dMin < min) min = dMin;
+    }
+  }
+  return [min, max];
+}
+
+/** The r-th smallest difference inside (lo, hi], by enumerating the (few) pairs left in it. */
+function selectInBracket(c: Float64Array, b: Float64Array, lo: number, hi: number, r: number, size: number): number {
+  const out = new Float64Array(size);
+  let len = 0;
+  let from = 0;
+  let to = 0;
+  const n = b.length;
+  for (let i = 0; i < c.length; i++) {
+    const a = c[i] - hi;
+    while (from < n && b[from] < a) from++;
+    const z = c[i] - lo;
+    while (to < n && b[to] < z) to++;
+    for (let j = from; j < to && len < size; j++) out[len++] = c[i] - b[j];
+  }
+  return quickselect(out, len, Math.min(len - 1, Math.max(0, r - 1)));
+}
+
+/** k-th smallest (0-based) of the first `len` entries, in place (Hoare's selection, median-of-three pivot). */
+function quickselect(a: Float64Array, len: number, k: number): number {
+  let lo = 0;
+  let hi = len - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    const x = a[lo];
+    const y = a[mid];
+    const z = a[hi];
+    const p = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < p) i++;
+      while (a[j] > p) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+export interface ShiftEstimate {
+  /** Hodges–Lehmann shift: median of canary − baseline over all pairs. */
+  shift: number;
+  /** Moses distribution-free confidence bounds for the shift at the given level. */
+  lower: number;
+  upper: number;
+}
+
+export function hodgesLehmann(c: Float64Array, b: Float64Array, level = 0.95): ShiftEstimate {
+  const m = c.length;
+  const n = b.length;
+  if (m === 0 || n === 0) return { shift: NaN, lower: NaN, upper: NaN };
+  const N = m * n;
+  // The upper median of the m·n differences: with thousands of pairs the two middle values are a rounding
+  // apart, and one bisection instead of two keeps a 10-metric decision within its latency budget.
+  const shift = kthDifference(c, b, Math.ceil((N + 1) / 2));
+  const z = normalQuantile(1 - (1 - level) / 2);
+  const ca = Math.max(1, Math.floor(N / 2 - z * Math.sqrt((N * (m + n + 1)) / 12)));
+  return { shift, lower: kthDifference(c, b, ca), upper: kthDifference(c, b, N - ca + 1) };
+}
+
+/** Mann-Whitney comparison of two 0/1 samples given their counts of ones (e.g. "above the pooled p90"). */
+export function binaryCompare(onesCanary: number, m: number, onesBaseline: number, n: number): RankComparison {
+  if (m === 0 || n === 0) return { u: 0, theta: 0, variance: 0, tieShare: 0, m, n };
+  const u = onesCanary * (n - onesBaseline) + 0.5 * (onesCanary * onesBaseline + (m - onesCanary) * (n - onesBaseline));
+  const N = m + n;
+  const t1 = onesCanary + onesBaseline;
+  const t0 = N - t1;
+  const tieTerm = t1 * t1 * t1 - t1 + t0 * t0 * t0 - t0;
+  const variance = Math.max(0, (N + 1 - tieTerm / (N * (N - 1))) / (12 * m * n));
+  const tieShare = (onesCanary * onesBaseline + (m - onesCanary) * (n - onesBaseline)) / (m * n);
+  return { u, theta: u / (m * n) - 0.5, variance: variance < 1e-15 ? 0 : variance, tieShare, m, n };
+}

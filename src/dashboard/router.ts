@@ -1,0 +1,228 @@
+/**
+ * The operator dashboard: a single-page app (bundled in memory on first request) and the JSON it draws,
+ * read straight from the store and the model registry so it does not depend on other routes' shapes.
+ *
+ * The static shell is public (it holds no data); every `/ui/api/*` data call needs the `score` scope.
+ */
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import { z } from 'zod';
+import { sendError, zodDetails } from '../api/errors.ts';
+import { Registry, type Manifest } from '../registry/registry.ts';
+import { computeDora } from '../report/dora.ts';
+import type { Store } from '../store/types.ts';
+import { getBundle } from './bundle.ts';
+import { canaryDecisions, jobRuns, jobSummary, joinOutcomes, riskEventId, riskRow, schedule, summariseRuns, waterfall } from './data.ts';
+import { EvaluationCache, evaluateModel } from './model-eval.ts';
+
+export interface DashboardDeps {
+  store: Store;
+  modelsDir: string;
+  requireScope: (s: 'score' | 'report' | 'admin') => RequestHandler;
+  /** Whether data calls need a bearer token (tells the page to ask for a key). Default true. */
+  authRequired?: boolean;
+  /** IANA zone for features and weeks (RISKGATE_TIMEZONE). Default UTC. */
+  timezone?: string;
+  /** Where the job schedule's overrides are read from. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Event kinds the dashboard reads. */
+export const EVENT_KINDS = { risk: 'risk', canary: ['canary', 'canary_decision'], job: 'job' } as const;
+
+// The app's global CSP forbids everything (it is an API); the dashboard shell needs its own same-origin assets.
+const SHELL_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const limit = (max: number, dflt: number) => z.coerce.number().int().min(1).max(max).default(dflt);
+const OverviewQuery = z.strictObject({ limit: limit(500, 50) });
+const CanaryQuery = z.strictObject({ service: z.string().min(1).max(200).optional(), limit: limit(5000, 500) });
+const JobsQuery = z.strictObject({ limit: limit(5000, 200) });
+const ReportsQuery = z.strictObject({
+  repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"').optional(),
+  weeks: limit(520, 12),
+});
+const RiskId = z.string().regex(/^[0-9a-f]{16}$/, 'must be a 16-character hex id');
+
+function parseQuery<S extends z.ZodType>(schema: S, req: Request, res: Response): z.output<S> | undefined {
+  const r = schema.safeParse(req.query);
+  if (r.success) return r.data;
+  sendError(res, 400, 'invalid_request', 'invalid query parameters', zodDetails(r.error, ['query']));
+  return undefined;
+}
+
+/** Express 5 forwards rejected promises; this only narrows the handler type. */
+const wrap =
+  (fn: (req: Request, res: Response) => unknown | Promise<unknown>): RequestHandler =>
+  (req: Request, res: Response, next: NextFunction) => {
+    Promise.resolve()
+      .then(() => fn(req, res))
+      .catch(next);
+  };
+
+function shellHtml(version: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>Riskgate dashboard</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/ui/assets/app.${version}.css">
+<script src="/ui/assets/app.${version}.js" defer></script>
+</head>
+<body>
+<a class="skip-link" href="#main">Skip to content</a>
+<div id="app"><main id="main" tabindex="-1"><p class="loading">Loading…</p></main></div>
+<noscript><p>The Riskgate dashboard needs JavaScript.</p></noscript>
+</body>
+</html>
+`;
+}
+
+function modelSummary(m: Manifest | undefined) {
+  if (!m) return null;
+  return { id: m.id, kind: m.kind, status: m.status, created_at: m.created_at, threshold: m.threshold, metrics: m.metrics, data_range: m.data_range };
+}
+
+export function createDashboardRouter(deps: DashboardDeps): Router {
+  const { store } = deps;
+  const registry = new Registry(deps.modelsDir);
+  const evaluations = new EvaluationCache();
+  const timezone = deps.timezone ?? 'UTC';
+  const router = express.Router();
+  const score = deps.requireScope('score');
+
+  const champion = (): { champion: Manifest | undefined; challenger: Manifest | undefined; all: Manifest[] } => {
+    const all = registry.list();
+    const id = registry.championId();
+    const champ = id ? all.find((m) => m.id === id) : undefined;
+    const challenger = [...all].reverse().find((m) => m.status === 'challenger' && m.id !== id);
+    return { champion: champ, challenger, all };
+  };
+
+  // ---- static shell ----
+  const sendShell: RequestHandler = wrap(async (_req, res) => {
+    const b = await getBundle();
+    res.setHeader('Content-Security-Policy', SHELL_CSP);
+    res.setHeader('Cache-Control', 'no-cache');
+    res.type('html').send(shellHtml(b.version));
+  });
+  router.get('/', sendShell);
+  router.get(/^\/ui\/assets\/app\.([0-9a-f]{12})\.(js|css)$/, wrap(async (req, res) => {
+    const b = await getBundle();
+    const [version, ext] = [req.params[0], req.params[1]];
+    if (version !== b.version) return sendError(res, 404, 'not_found', 'dashboard asset not found (stale version)');
+    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+    res.type(ext === 'js' ? 'application/javascript' : 'text/css').send(ext === 'js' ? b.js : b.css);
+  }));
+
+  // ---- data ----
+  router.get('/ui/api/session', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ auth_required: deps.authRequired ?? true, timezone });
+  });
+
+  router.get('/ui/api/overview', score, wrap((req, res) => {
+    const q = parseQuery(OverviewQuery, req, res);
+    if (!q) return;
+    const rows = store
+      .listEvents(EVENT_KINDS.risk, { limit: q.limit })
+      .map(riskRow)
+      .filter((r): r is NonNullable<typeof r> => r !== null);
+    const { weekly, outcomes } = summariseRuns(store.iterateRuns(), rows);
+    const { champion: champ, challenger } = champion();
+    res.json({
+      repos: store.repos(),
+      runs: store.countRuns(),
+      risk_checks: joinOutcomes(rows, outcomes),
+      failure_rate: weekly,
+      champion: modelSummary(champ),
+      challenger: modelSummary(challenger),
+    });
+  }));
+
+  router.get('/ui/api/model', score, wrap(async (_req, res) => {
+    const { champion: champ, challenger, all } = champion();
+    const backtestRaw = store.getState('backtest:last');
+    let backtest: unknown = null;
+    if (backtestRaw) {
+      try {
+        backtest = JSON.parse(backtestRaw);
+      } catch {
+        backtest = null; // a damaged state entry must not take the model page down
+      }
+    }
+    if (!champ) {
+      return res.json({ champion: null, challenger: modelSummary(challenger), models: all.map(modelSummary), evaluation: null, evaluation_error: null, backtest });
+    }
+    let evaluation = null;
+    let evaluationError: string | null = null;
+    try {
+      evaluation = await evaluations.get(champ.id, () => evaluateModel(store, registry, champ, timezone));
+    } catch (e) {
+      evaluationError = (e as Error).message;
+    }
+    res.json({
+      champion: { ...modelSummary(champ), decision: champ.decision ?? null, features: champ.features.length },
+      challenger: modelSummary(challenger),
+      models: all.map(modelSummary).reverse(),
+      evaluation,
+      evaluation_error: evaluationError,
+      backtest,
+    });
+  }));
+
+  router.get('/ui/api/risk/:id', score, wrap((req, res) => {
+    const id = RiskId.safeParse(req.params.id);
+    if (!id.success) return sendError(res, 400, 'invalid_request', 'invalid risk check id', zodDetails(id.error, ['params', 'id']));
+    const ev = store.listEvents(EVENT_KINDS.risk, { limit: 5000 }).find((e) => riskEventId(e) === id.data);
+    const row = ev && riskRow(ev);
+    if (!ev || !row) return sendError(res, 404, 'not_found', `no risk check ${id.data} among the last 5000`);
+    const { outcomes } = summariseRuns(store.iterateRuns({ repo: row.repo }), [row]);
+    const [joined] = joinOutcomes([row], outcomes);
+    res.json({ ...joined, factors: Array.isArray(ev.payload.factors) ? ev.payload.factors : [], waterfall: waterfall(ev.payload) });
+  }));
+
+  router.get('/ui/api/canary', score, wrap((req, res) => {
+    const q = parseQuery(CanaryQuery, req, res);
+    if (!q) return;
+    const events = EVENT_KINDS.canary.flatMap((kind) => store.listEvents(kind, { key: q.service, limit: q.limit }));
+    const decisions = canaryDecisions(events);
+    const services = [...new Set(decisions.map((d) => d.service))].sort();
+    res.json({ services, decisions: decisions.slice(-q.limit) });
+  }));
+
+  router.get('/ui/api/jobs', score, wrap((req, res) => {
+    const q = parseQuery(JobsQuery, req, res);
+    if (!q) return;
+    const runs = jobRuns(store.listEvents(EVENT_KINDS.job, { limit: q.limit }));
+    res.json({ schedule: schedule(deps.env ?? process.env), summary: jobSummary(runs), runs });
+  }));
+
+  router.get('/ui/api/reports', score, wrap((req, res) => {
+    const q = parseQuery(ReportsQuery, req, res);
+    if (!q) return;
+    const repos = store.repos();
+    const repo = q.repo ?? repos[0];
+    if (q.repo && !repos.includes(q.repo)) {
+      return sendError(res, 404, 'not_found', `no runs stored for repo "${q.repo}"`, [{ path: 'query.repo', message: 'unknown repo' }]);
+    }
+    const dora = repo ? computeDora(store.iterateRuns({ repo }), { weeks: q.weeks, timezone }) : null;
+    res.json({ repos, repo: repo ?? null, dora });
+  }));
+
+  router.use('/ui/api', (req, res) => sendError(res, 404, 'not_found', `no dashboard route for ${req.method} ${req.baseUrl}${req.path}`));
+
+  // Client-side routes: every /ui/... page is the same shell; the script picks the page from the path.
+  router.get(/^\/ui(\/.*)?$/, sendShell);
+  return router;
+}

@@ -1,0 +1,104 @@
+/** RiskModel over a tree ensemble: GBDT (sigmoid of summed margins) or forest (mean leaf rate). */
+import { type Calibrator } from './calibration.ts';
+import { checkBatch, checkRow, headerJSON, ModelFormatError, type Explanation, type RiskModel, type parseHeader } from './model.ts';
+import { expectedValue, PackedEnsemble, treeFromJSON, treeShap, treeToJSON, type FlatTree } from './tree.ts';
+
+export interface CalibratableModel extends RiskModel {
+  /** Uncalibrated failure probability per row, the calibrator's input. */
+  uncalibratedBatch(X: Float32Array, n: number): Float64Array;
+  withCalibration(cal: Calibrator, threshold: number): RiskModel;
+}
+
+export class TreeModel implements CalibratableModel {
+  readonly d: number;
+  private packed: PackedEnsemble;
+  private scale: number;
+  private isGbdt: boolean;
+
+  constructor(
+    readonly kind: 'gbdt' | 'forest',
+    readonly featureNames: string[],
+    readonly trees: FlatTree[],
+    readonly baseScore: number,
+    readonly calibrator: Calibrator,
+    readonly threshold: number,
+    readonly meta: Record<string, unknown> = {},
+  ) {
+    if (trees.length === 0) throw new RangeError('TreeModel: no trees');
+    this.d = featureNames.length;
+    this.packed = new PackedEnsemble(trees);
+    this.isGbdt = kind === 'gbdt';
+    this.scale = this.isGbdt ? 1 : 1 / trees.length;
+  }
+
+  raw(row: ArrayLike<number>): number {
+    return this.baseScore + this.scale * this.packed.sum(row);
+  }
+
+  private uncal(raw: number): number {
+    return this.isGbdt ? 1 / (1 + Math.exp(-raw)) : raw;
+  }
+
+  predict(row: ArrayLike<number>): number {
+    checkRow(row, this.d);
+    return this.calibrator.apply(this.uncal(this.baseScore + this.scale * this.packed.sum(row)));
+  }
+
+  uncalibratedBatch(X: Float32Array, n: number): Float64Array {
+    checkBatch(X, n, this.d);
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.uncal(this.baseScore + this.scale * this.packed.sumAt(X, i * this.d));
+    return out;
+  }
+
+  predictBatch(X: Float32Array, n: number): Float64Array {
+    const out = this.uncalibratedBatch(X, n);
+    for (let i = 0; i < n; i++) out[i] = this.calibrator.apply(out[i]);
+    return out;
+  }
+
+  explain(row: ArrayLike<number>): Explanation {
+    checkRow(row, this.d);
+    const phi = new Float64Array(this.d);
+    let base = this.baseScore;
+    for (const t of this.trees) {
+      treeShap(t, row, phi);
+      base += this.scale * expectedValue(t);
+    }
+    return {
+      base,
+      space: this.isGbdt ? 'log-odds' : 'probability',
+      additive: true,
+      contributions: this.featureNames.map((feature, f) => ({ feature, value: row[f], contribution: phi[f] * this.scale })),
+    };
+  }
+
+  importance(): { feature: string; gain: number }[] {
+    const gain = new Float64Array(this.d);
+    for (const t of this.trees) for (let i = 0; i < t.feature.length; i++) if (t.feature[i] >= 0) gain[t.feature[i]] += t.gain[i];
+    return this.featureNames.map((feature, f) => ({ feature, gain: gain[f] })).sort((a, b) => b.gain - a.gain);
+  }
+
+  withCalibration(cal: Calibrator, threshold: number): RiskModel {
+    return new TreeModel(this.kind, this.featureNames, this.trees, this.baseScore, cal, threshold, this.meta);
+  }
+
+  toJSON(): unknown {
+    return {
+      ...headerJSON(this.kind, this.featureNames, this.threshold, this.calibrator),
+      base_score: this.baseScore,
+      meta: this.meta,
+      trees: this.trees.map(treeToJSON),
+    };
+  }
+}
+
+export function treeModelFromJSON(parsed: ReturnType<typeof parseHeader>): RiskModel {
+  const { header, calibrator, obj } = parsed;
+  if (typeof obj.base_score !== 'number' || !Number.isFinite(obj.base_score)) throw new ModelFormatError('base_score: expected a finite number');
+  if (!Array.isArray(obj.trees) || obj.trees.length === 0) throw new ModelFormatError('trees: expected a non-empty array');
+  const d = header.featureNames.length;
+  const trees = obj.trees.map((t, i) => treeFromJSON(t, d, `trees[${i}]`));
+  const meta = obj.meta && typeof obj.meta === 'object' ? (obj.meta as Record<string, unknown>) : {};
+  return new TreeModel(header.kind as 'gbdt' | 'forest', header.featureNames, trees, obj.base_score, calibrator, header.threshold, meta);
+}

@@ -1,0 +1,553 @@
+/**
+ * Histogram tree growth (leaf-wise, bounded by max depth and leaf count), the flat tree layout used
+ * for prediction, and path-dependent TreeSHAP. Shared by the GBDT and the random forest.
+ */
+import { buildHistogram, subtractHistogram, HIST_FEATURE_STRIDE, STATS, type BinMapper } from './histogram.ts';
+
+export interface GrowParams {
+  maxDepth: number;
+  numLeaves: number;
+  minDataInLeaf: number;
+  minSumHessian: number;
+  lambdaL2: number;
+  minGainToSplit: number;
+  /** Features tried per node (random subset, forest-style); >= the tree's feature count means all. */
+  featuresPerNode: number;
+}
+
+/** A grown tree in the flat layout. Leaves have feature = -1. Node 0 is the root. */
+export interface FlatTree {
+  feature: Int32Array;
+  threshold: Float64Array; // go left when value <= threshold
+  binThreshold: Uint8Array; // same split in bin space (bins <= binThreshold go left)
+  defaultLeft: Uint8Array; // where missing (NaN) values go
+  left: Int32Array;
+  right: Int32Array;
+  value: Float64Array; // leaf output (already scaled by the caller's learning rate)
+  cover: Float64Array; // training rows reaching the node (TreeSHAP weights)
+  gain: Float64Array; // split gain (importance)
+}
+
+interface Leaf {
+  node: number;
+  start: number;
+  end: number;
+  depth: number;
+  hist: Float64Array | null; // dropped for some open leaves to bound memory on deep trees
+  G: number;
+  H: number;
+  C: number;
+  // best split
+  gain: number;
+  feature: number;
+  bin: number;
+  defaultLeft: boolean;
+}
+
+type Rng = () => number;
+
+/** Open leaves beyond this count drop their histogram (rebuilt from rows if split later). */
+const MAX_LIVE_HISTOGRAMS = 48;
+
+/** Reusable buffers so growing many trees does not churn memory. */
+export class TreeGrower {
+  private pool: Float64Array[] = [];
+  private scratch: Uint32Array;
+  private og: Float32Array;
+  private oh: Float32Array;
+  private featScratch: Int32Array;
+
+  constructor(
+    private bins: Uint8Array,
+    private n: number,
+    private d: number,
+    private mapper: BinMapper,
+  ) {
+    this.scratch = new Uint32Array(n);
+    this.og = new Float32Array(n);
+    this.oh = new Float32Array(n);
+    this.featScratch = new Int32Array(d);
+  }
+
+  private takeHist(): Float64Array {
+    return this.pool.pop() ?? new Float64Array(this.d * HIST_FEATURE_STRIDE);
+  }
+
+  /**
+   * Grows one tree on rows[0..nRows) (permuted in place into leaf segments) with gradients g and
+   * hessians h. Leaf values are -G/(H+lambda) times `scale`. `onLeaf` receives each final leaf's
+   * row segment so callers can update training predictions without re-traversing.
+   */
+  grow(
+    g: Float32Array,
+    h: Float32Array,
+    rows: Uint32Array,
+    nRows: number,
+    feats: Int32Array,
+    nFeats: number,
+    p: GrowParams,
+    rng: Rng,
+    scale: number,
+    onLeaf?: (value: number, rows: Uint32Array, start: number, end: number) => void,
+  ): FlatTree {
+    const { mapper, bins, n } = this;
+    const nodes = {
+      feature: [] as number[], threshold: [] as number[], binThreshold: [] as number[], defaultLeft: [] as number[],
+      left: [] as number[], right: [] as number[], value: [] as number[], cover: [] as number[], gain: [] as number[],
+    };
+    const newNode = (): number => {
+      nodes.feature.push(-1); nodes.threshold.push(0); nodes.binThreshold.push(0); nodes.defaultLeft.push(0);
+      nodes.left.push(-1); nodes.right.push(-1); nodes.value.push(0); nodes.cover.push(0); nodes.gain.push(0);
+      return nodes.feature.length - 1;
+    };
+    const contiguous = nRows === n && isIdentity(rows, n);
+    // Forest mode: each node draws its own few features, so histograms are built per node for just
+    // those (no subtraction, one shared buffer); boosting builds all tree features and subtracts.
+    const perNode = p.featuresPerNode < nFeats;
+    const shared = perNode ? this.takeHist() : null;
+    const evaluate = (leaf: Leaf, isRoot: boolean, search: boolean): void => {
+      if (!perNode) {
+        if (search) this.findSplit(leaf, feats, nFeats, p);
+        return;
+      }
+      let G = 0, H = 0;
+      for (let k = leaf.start; k < leaf.end; k++) { const r = rows[k]; G += g[r]; H += h[r]; }
+      leaf.G = G; leaf.H = H; leaf.C = leaf.end - leaf.start;
+      if (!search || !this.splittable(leaf, p)) return;
+      const fs = this.featScratch;
+      for (let i = 0; i < nFeats; i++) fs[i] = feats[i];
+      for (let i = 0; i < p.featuresPerNode; i++) {
+        const j = i + Math.floor(rng() * (nFeats - i));
+        const t = fs[i]; fs[i] = fs[j]; fs[j] = t;
+      }
+      buildHistogram(shared!, bins, n, fs, p.featuresPerNode, rows, leaf.start, leaf.end, g, h, this.og, this.oh, isRoot && contiguous);
+      leaf.hist = shared;
+      this.findSplit(leaf, fs, p.featuresPerNode, p);
+      leaf.hist = null;
+    };
+    let root: Leaf;
+    if (perNode) {
+      root = { node: newNode(), start: 0, end: nRows, depth: 0, hist: null, G: 0, H: 0, C: 0, gain: 0, feature: -1, bin: 0, defaultLeft: false };
+    } else {
+      const rootHist = this.takeHist();
+      buildHistogram(rootHist, bins, n, feats, nFeats, rows, 0, nRows, g, h, this.og, this.oh, contiguous);
+      root = this.makeLeaf(newNode(), 0, nRows, 0, rootHist, feats);
+    }
+    evaluate(root, true, p.numLeaves > 1);
+    const open: Leaf[] = [];
+    const done: Leaf[] = [];
+    if (root.gain > p.minGainToSplit) open.push(root);
+    else { done.push(root); this.release(root); }
+    let nLeaves = 1;
+    const bestFirst = p.numLeaves < 2 ** Math.min(p.maxDepth, 30);
+    while (nLeaves < p.numLeaves && open.length > 0) {
+      // Best-first only matters when the leaf budget binds; otherwise LIFO avoids an O(leaves²) scan
+      // on deep forest trees.
+      let bi = open.length - 1;
+      if (bestFirst) for (let i = 0; i < open.length; i++) if (open[i].gain > open[bi].gain) bi = i;
+      const leaf = open[bi];
+      open[bi] = open[open.length - 1];
+      open.pop();
+      const f = leaf.feature, thr = leaf.bin, dl = leaf.defaultLeft;
+      // Stable partition of the segment: left rows stay in front, right rows go via scratch.
+      const col = f * n;
+      let wl = leaf.start, wr = 0;
+      for (let k = leaf.start; k < leaf.end; k++) {
+        const r = rows[k];
+        const b = bins[col + r];
+        if (b === 0 ? dl : b <= thr) rows[wl++] = r;
+        else this.scratch[wr++] = r;
+      }
+      rows.set(this.scratch.subarray(0, wr), wl);
+      const mid = wl;
+      const node = leaf.node;
+      nodes.feature[node] = f;
+      nodes.binThreshold[node] = thr;
+      nodes.threshold[node] = mapper.upper[f][thr - 1];
+      nodes.defaultLeft[node] = dl ? 1 : 0;
+      nodes.gain[node] = leaf.gain;
+      nodes.cover[node] = leaf.C;
+      const ln = newNode(), rn = newNode();
+      nodes.left[node] = ln;
+      nodes.right[node] = rn;
+      let L: Leaf, R: Leaf;
+      if (perNode) {
+        const mk = (nd: number, s: number, e: number): Leaf =>
+          ({ node: nd, start: s, end: e, depth: leaf.depth + 1, hist: null, G: 0, H: 0, C: 0, gain: 0, feature: -1, bin: 0, defaultLeft: false });
+        L = mk(ln, leaf.start, mid);
+        R = mk(rn, mid, leaf.end);
+      } else {
+        const leftSmaller = mid - leaf.start <= leaf.end - mid;
+        const small = this.takeHist();
+        if (leftSmaller) buildHistogram(small, bins, n, feats, nFeats, rows, leaf.start, mid, g, h, this.og, this.oh, false);
+        else buildHistogram(small, bins, n, feats, nFeats, rows, mid, leaf.end, g, h, this.og, this.oh, false);
+        let large = leaf.hist;
+        if (large) {
+          // The parent's buffer becomes the larger sibling's histogram.
+          subtractHistogram(large, large, small, feats, nFeats, mapper.nBins);
+        } else {
+          large = this.takeHist();
+          if (leftSmaller) buildHistogram(large, bins, n, feats, nFeats, rows, mid, leaf.end, g, h, this.og, this.oh, false);
+          else buildHistogram(large, bins, n, feats, nFeats, rows, leaf.start, mid, g, h, this.og, this.oh, false);
+        }
+        L = this.makeLeaf(ln, leaf.start, mid, leaf.depth + 1, leftSmaller ? small : large, feats);
+        R = this.makeLeaf(rn, mid, leaf.end, leaf.depth + 1, leftSmaller ? large : small, feats);
+      }
+      leaf.hist = null;
+      nLeaves++;
+      for (const c of [L, R]) {
+        evaluate(c, false, nLeaves < p.numLeaves);
+        if (c.gain > p.minGainToSplit) {
+          open.push(c);
+          if (open.length > MAX_LIVE_HISTOGRAMS) this.release(c);
+        } else {
+          done.push(c);
+          this.release(c);
+        }
+      }
+    }
+    for (const l of open) { done.push(l); this.release(l); }
+    if (shared) this.pool.push(shared);
+    for (const l of done) {
+      const v = (-l.G / (l.H + p.lambdaL2)) * scale;
+      nodes.value[l.node] = v;
+      nodes.cover[l.node] = l.C;
+      if (onLeaf) onLeaf(v, rows, l.start, l.end);
+    }
+    return {
+      feature: Int32Array.from(nodes.feature), threshold: Float64Array.from(nodes.threshold),
+      binThreshold: Uint8Array.from(nodes.binThreshold), defaultLeft: Uint8Array.from(nodes.defaultLeft),
+      left: Int32Array.from(nodes.left), right: Int32Array.from(nodes.right), value: Float64Array.from(nodes.value),
+      cover: Float64Array.from(nodes.cover), gain: Float64Array.from(nodes.gain),
+    };
+  }
+
+  private release(l: Leaf): void {
+    if (l.hist) this.pool.push(l.hist);
+    l.hist = null;
+  }
+
+  private makeLeaf(node: number, start: number, end: number, depth: number, hist: Float64Array, feats: Int32Array): Leaf {
+    // Totals from one feature's histogram (every row lands in exactly one bin of each feature).
+    const base = feats[0] * HIST_FEATURE_STRIDE;
+    const nb = this.mapper.nBins[feats[0]];
+    let G = 0, H = 0, C = 0;
+    for (let b = 0; b <= nb; b++) {
+      const o = base + b * STATS;
+      G += hist[o]; H += hist[o + 1]; C += hist[o + 2];
+    }
+    return { node, start, end, depth, hist, G, H, C, gain: 0, feature: -1, bin: 0, defaultLeft: false };
+  }
+
+  private splittable(leaf: Leaf, p: GrowParams): boolean {
+    return leaf.depth < p.maxDepth && leaf.C >= 2 * p.minDataInLeaf && leaf.H >= 2 * p.minSumHessian;
+  }
+
+  private findSplit(leaf: Leaf, cand: Int32Array, nCand: number, p: GrowParams): void {
+    leaf.gain = 0;
+    leaf.feature = -1;
+    if (!this.splittable(leaf, p)) return;
+    const { G, H, C } = leaf;
+    const lam = p.lambdaL2;
+    const parentScore = (G * G) / (H + lam);
+    const hist = leaf.hist!;
+    const minC = p.minDataInLeaf, minH = p.minSumHessian;
+    let bestGain = 0, bestF = -1, bestBin = 0, bestDL = false;
+    for (let fi = 0; fi < nCand; fi++) {
+      const f = cand[fi];
+      const base = f * HIST_FEATURE_STRIDE;
+      const nb = this.mapper.nBins[f];
+      const mG = hist[base], mH = hist[base + 1], mC = hist[base + 2];
+      let gl = 0, hl = 0, cl = 0;
+      for (let b = 1; b <= nb; b++) {
+        const o = base + b * STATS;
+        gl += hist[o]; hl += hist[o + 1]; cl += hist[o + 2];
+        // missing goes right
+        let cr = C - cl, hr = H - hl;
+        if (cl >= minC && cr >= minC && hl >= minH && hr >= minH) {
+          const gr = G - gl;
+          const gain = (gl * gl) / (hl + lam) + (gr * gr) / (hr + lam) - parentScore;
+          if (gain > bestGain) { bestGain = gain; bestF = f; bestBin = b; bestDL = mC === 0 && cl >= cr; }
+        }
+        if (mC > 0) {
+          // missing goes left
+          const cl2 = cl + mC, hl2 = hl + mH;
+          cr = C - cl2; hr = H - hl2;
+          if (cl2 >= minC && cr >= minC && hl2 >= minH && hr >= minH) {
+            const gl2 = gl + mG, gr = G - gl2;
+            const gain = (gl2 * gl2) / (hl2 + lam) + (gr * gr) / (hr + lam) - parentScore;
+            if (gain > bestGain) { bestGain = gain; bestF = f; bestBin = b; bestDL = true; }
+          }
+        }
+      }
+    }
+    leaf.gain = bestGain;
+    leaf.feature = bestF;
+    leaf.bin = bestBin;
+    leaf.defaultLeft = bestDL;
+  }
+}
+
+function isIdentity(rows: Uint32Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (rows[i] !== i) return false;
+  return true;
+}
+
+/** Leaf value for one binned row (column-major bins), used to update predictions of out-of-bag rows. */
+export function predictBinned(t: FlatTree, bins: Uint8Array, n: number, r: number): number {
+  let node = 0;
+  while (t.feature[node] >= 0) {
+    const b = bins[t.feature[node] * n + r];
+    node = (b === 0 ? t.defaultLeft[node] === 1 : b <= t.binThreshold[node]) ? t.left[node] : t.right[node];
+  }
+  return t.value[node];
+}
+
+/** Leaf value for one raw row. NaN fails both comparisons and takes the learned default branch. */
+export function predictTree(t: FlatTree, row: ArrayLike<number>): number {
+  let node = 0;
+  while (t.feature[node] >= 0) {
+    const v = row[t.feature[node]];
+    if (v <= t.threshold[node]) node = t.left[node];
+    else if (v > t.threshold[node]) node = t.right[node];
+    else node = t.defaultLeft[node] === 1 ? t.left[node] : t.right[node];
+  }
+  return t.value[node];
+}
+
+/** Cover-weighted mean output: the tree's expectation over the training distribution. */
+export function expectedValue(t: FlatTree): number {
+  let s = 0;
+  const total = t.cover[0];
+  if (!(total > 0)) return t.value[0];
+  for (let i = 0; i < t.feature.length; i++) if (t.feature[i] < 0) s += t.value[i] * t.cover[i];
+  return s / total;
+}
+
+/**
+ * All trees concatenated into one set of typed arrays with absolute child indices, so single-row
+ * prediction is a tight loop with no per-tree object access. Missing values follow `miss[node]`.
+ */
+export class PackedEnsemble {
+  readonly roots: Int32Array;
+  readonly feature: Int32Array;
+  readonly threshold: Float64Array;
+  readonly left: Int32Array;
+  readonly right: Int32Array;
+  readonly miss: Int32Array;
+  readonly value: Float64Array;
+  /** [feature, left, right, missing-child] per node, interleaved so one cache line serves a visit. */
+  readonly node4: Int32Array;
+
+  constructor(trees: FlatTree[]) {
+    let total = 0;
+    for (const t of trees) total += t.feature.length;
+    this.roots = new Int32Array(trees.length);
+    this.feature = new Int32Array(total);
+    this.threshold = new Float64Array(total);
+    this.left = new Int32Array(total);
+    this.right = new Int32Array(total);
+    this.miss = new Int32Array(total);
+    this.value = new Float64Array(total);
+    let off = 0;
+    trees.forEach((t, ti) => {
+      this.roots[ti] = off;
+      for (let i = 0; i < t.feature.length; i++) {
+        const j = off + i;
+        this.feature[j] = t.feature[i];
+        this.threshold[j] = t.threshold[i];
+        this.left[j] = t.left[i] + off;
+        this.right[j] = t.right[i] + off;
+        this.miss[j] = (t.defaultLeft[i] === 1 ? t.left[i] : t.right[i]) + off;
+        this.value[j] = t.value[i];
+      }
+      off += t.feature.length;
+    });
+    this.node4 = new Int32Array(total * 4);
+    for (let j = 0; j < total; j++) {
+      this.node4[4 * j] = this.feature[j];
+      this.node4[4 * j + 1] = this.left[j];
+      this.node4[4 * j + 2] = this.right[j];
+      this.node4[4 * j + 3] = this.miss[j];
+    }
+  }
+
+  /** Sum of leaf values over all trees. */
+  sum(row: ArrayLike<number>): number {
+    const { roots, node4, threshold, value } = this;
+    let s = 0;
+    for (let t = 0; t < roots.length; t++) {
+      let j = roots[t];
+      let f = node4[j << 2];
+      while (f >= 0) {
+        const v = row[f];
+        const thr = threshold[j];
+        const o = j << 2;
+        j = v <= thr ? node4[o + 1] : v > thr ? node4[o + 2] : node4[o + 3];
+        f = node4[j << 2];
+      }
+      s += value[j];
+    }
+    return s;
+  }
+
+  /** Same as sum() for a row-major matrix row, avoiding a subarray allocation per row. */
+  sumAt(X: Float32Array, off: number): number {
+    const { roots, node4, threshold, value } = this;
+    let s = 0;
+    for (let t = 0; t < roots.length; t++) {
+      let j = roots[t];
+      let f = node4[j << 2];
+      while (f >= 0) {
+        const v = X[off + f];
+        const thr = threshold[j];
+        const o = j << 2;
+        j = v <= thr ? node4[o + 1] : v > thr ? node4[o + 2] : node4[o + 3];
+        f = node4[j << 2];
+      }
+      s += value[j];
+    }
+    return s;
+  }
+}
+
+/**
+ * Path-dependent TreeSHAP (Lundberg et al. 2018, Algorithm 2): exact Shapley values of the tree's
+ * output where absent features are integrated out by training cover. Adds into phi (length d).
+ */
+export function treeShap(t: FlatTree, row: ArrayLike<number>, phi: Float64Array): void {
+  if (t.feature[0] < 0) return;
+  // One flat buffer for all recursion levels (as in the reference implementation): the path of a
+  // child starts right after its parent's, so no allocation happens per node.
+  const maxLen = depthOf(t) + 2;
+  const size = (maxLen * (maxLen + 1)) / 2 + maxLen;
+  const F = new Int32Array(size), Z = new Float64Array(size), O = new Float64Array(size), W = new Float64Array(size);
+
+  const extend = (p: number, u: number, z: number, o: number, f: number): void => {
+    F[p + u] = f; Z[p + u] = z; O[p + u] = o; W[p + u] = u === 0 ? 1 : 0;
+    for (let i = u - 1; i >= 0; i--) {
+      W[p + i + 1] += (o * W[p + i] * (i + 1)) / (u + 1);
+      W[p + i] = (z * W[p + i] * (u - i)) / (u + 1);
+    }
+  };
+  const unwind = (p: number, u: number, k: number): void => {
+    const o = O[p + k], z = Z[p + k];
+    let next = W[p + u];
+    for (let i = u - 1; i >= 0; i--) {
+      if (o !== 0) {
+        const tmp = W[p + i];
+        W[p + i] = (next * (u + 1)) / ((i + 1) * o);
+        next = tmp - (W[p + i] * z * (u - i)) / (u + 1);
+      } else {
+        W[p + i] = (W[p + i] * (u + 1)) / (z * (u - i));
+      }
+    }
+    for (let i = k; i < u; i++) { F[p + i] = F[p + i + 1]; Z[p + i] = Z[p + i + 1]; O[p + i] = O[p + i + 1]; }
+  };
+  const unwoundSum = (p: number, u: number, k: number): number => {
+    const o = O[p + k], z = Z[p + k];
+    let next = W[p + u], total = 0;
+    for (let i = u - 1; i >= 0; i--) {
+      if (o !== 0) {
+        const tmp = (next * (u + 1)) / ((i + 1) * o);
+        total += tmp;
+        next = W[p + i] - (tmp * z * (u - i)) / (u + 1);
+      } else if (z !== 0) {
+        total += W[p + i] / z / ((u - i) / (u + 1));
+      }
+    }
+    return total;
+  };
+  const recurse = (node: number, parent: number, u: number, pz: number, po: number, pf: number): void => {
+    const p = parent + u; // this level's path follows the parent's u entries... plus one slot of slack
+    F.copyWithin(p, parent, parent + u); Z.copyWithin(p, parent, parent + u); O.copyWithin(p, parent, parent + u); W.copyWithin(p, parent, parent + u);
+    extend(p, u, pz, po, pf);
+    const f = t.feature[node];
+    if (f < 0) {
+      for (let i = 1; i <= u; i++) {
+        const w = unwoundSum(p, u, i);
+        phi[F[p + i]] += w * (O[p + i] - Z[p + i]) * t.value[node];
+      }
+      return;
+    }
+    const v = row[f];
+    const goLeft = v <= t.threshold[node] ? true : v > t.threshold[node] ? false : t.defaultLeft[node] === 1;
+    const hot = goLeft ? t.left[node] : t.right[node];
+    const cold = goLeft ? t.right[node] : t.left[node];
+    const cover = t.cover[node];
+    const hz = t.cover[hot] / cover, cz = t.cover[cold] / cover;
+    let iz = 1, io = 1;
+    let k = 1;
+    for (; k <= u; k++) if (F[p + k] === f) break;
+    if (k <= u) {
+      iz = Z[p + k]; io = O[p + k];
+      unwind(p, u, k);
+      u -= 1;
+    }
+    recurse(hot, p, u + 1, hz * iz, io, f);
+    recurse(cold, p, u + 1, cz * iz, 0, f);
+  };
+  recurse(0, 0, 0, 1, 1, -1);
+}
+
+const depthCache = new WeakMap<FlatTree, number>();
+function depthOf(t: FlatTree): number {
+  let d = depthCache.get(t);
+  if (d === undefined) {
+    const rec = (i: number): number => (t.feature[i] < 0 ? 0 : 1 + Math.max(rec(t.left[i]), rec(t.right[i])));
+    d = rec(0);
+    depthCache.set(t, d);
+  }
+  return d;
+}
+
+/** Plain-JSON form of a tree; +Infinity thresholds (split "any value vs missing") become null. */
+export function treeToJSON(t: FlatTree): Record<string, number[]> {
+  return {
+    feature: Array.from(t.feature), threshold: Array.from(t.threshold, (v) => (Number.isFinite(v) ? v : (null as unknown as number))),
+    bin_threshold: Array.from(t.binThreshold), default_left: Array.from(t.defaultLeft), left: Array.from(t.left),
+    right: Array.from(t.right), value: Array.from(t.value), cover: Array.from(t.cover), gain: Array.from(t.gain),
+  };
+}
+
+/** Parses and structurally validates a tree; `where` prefixes error messages with the JSON path. */
+export function treeFromJSON(j: unknown, d: number, where: string): FlatTree {
+  const o = j as Record<string, unknown>;
+  if (!o || typeof o !== 'object') throw new TypeError(`${where}: expected an object`);
+  const keys = ['feature', 'threshold', 'bin_threshold', 'default_left', 'left', 'right', 'value', 'cover', 'gain'];
+  let len = -1;
+  for (const k of keys) {
+    if (!Array.isArray(o[k])) throw new TypeError(`${where}.${k}: expected an array`);
+    const a = o[k] as unknown[];
+    if (len < 0) len = a.length;
+    if (a.length !== len) throw new TypeError(`${where}.${k}: length ${a.length} differs from feature length ${len}`);
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i];
+      if (k === 'threshold' && v === null) continue;
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${where}.${k}[${i}]: expected a finite number`);
+    }
+  }
+  if (len < 1) throw new TypeError(`${where}.feature: a tree needs at least one node`);
+  const t: FlatTree = {
+    feature: Int32Array.from(o.feature as number[]),
+    threshold: Float64Array.from(o.threshold as (number | null)[], (v) => (v === null ? Infinity : v)),
+    binThreshold: Uint8Array.from(o.bin_threshold as number[]),
+    defaultLeft: Uint8Array.from(o.default_left as number[]),
+    left: Int32Array.from(o.left as number[]),
+    right: Int32Array.from(o.right as number[]),
+    value: Float64Array.from(o.value as number[]),
+    cover: Float64Array.from(o.cover as number[]),
+    gain: Float64Array.from(o.gain as number[]),
+  };
+  // Children must point forward so traversal always terminates.
+  for (let i = 0; i < len; i++) {
+    const f = t.feature[i];
+    if (f >= d) throw new TypeError(`${where}.feature[${i}]: index ${f} out of range (d=${d})`);
+    if (f >= 0) {
+      for (const [k, c] of [['left', t.left[i]], ['right', t.right[i]]] as const) {
+        if (!(c > i && c < len)) throw new TypeError(`${where}.${k}[${i}]: child ${c} must be in (${i}, ${len})`);
+      }
+    }
+  }
+  return t;
+}

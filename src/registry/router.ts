@@ -1,0 +1,193 @@
+import express, { type RequestHandler, type Router } from 'express';
+import { z } from 'zod';
+import { HttpError } from '../api/errors.ts';
+import { validateBody, validateParam } from '../api/validate.ts';
+import type { Scope } from '../config.ts';
+import type { Store } from '../store/types.ts';
+import { describeJobs, schedulerConfigFromEnv, type JobName } from '../../training/scheduler.ts';
+import { AB_SHARE_STATE, shadowReport, TRIAL_STATE } from '../../training/jobs/shadow.ts';
+import type { DriftMonitor } from './drift.ts';
+import { Registry, type Manifest } from './registry.ts';
+
+/**
+ * Model management over HTTP (and, through the exported operations, the CLI): list and inspect versions,
+ * promote, roll back, put a challenger on a shadow trial. Every change is audited with who, when and why.
+ */
+export const ModelIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,80}$/, 'must be a model id such as gbdt-20250101120000-ab12cd');
+export const ReasonBodySchema = z.strictObject({ reason: z.string().trim().min(1, 'say why (it goes into the audit log)').max(500) });
+export const TrialBodySchema = z.strictObject({
+  reason: z.string().trim().min(1, 'say why (it goes into the audit log)').max(500),
+  ab_share: z.number().min(0).max(1).optional(),
+});
+
+export class ModelOpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+    this.name = 'ModelOpError';
+  }
+}
+
+const indexRow = (m: Manifest) => ({ id: m.id, kind: m.kind, status: m.status, created_at: m.created_at, metrics: m.metrics, data_range: m.data_range });
+
+export function modelSummary(m: Manifest, championId: string | undefined, trial: string | null) {
+  return { id: m.id, kind: m.kind, status: m.status, champion: m.id === championId, on_trial: m.id === trial, created_at: m.created_at, data_range: m.data_range, metrics: m.metrics, threshold: m.threshold, code_version: m.code_version };
+}
+
+export function listModels(store: Store, modelsDir: string) {
+  const registry = new Registry(modelsDir);
+  const champion = registry.championId();
+  const trial = store.getState(TRIAL_STATE) ?? null;
+  return { champion: champion ?? null, trial, ab_share: Number(store.getState(AB_SHARE_STATE) ?? 0), previous: registry.history(), models: registry.list().reverse().map((m) => modelSummary(m, champion, trial)) };
+}
+
+export function showModel(store: Store, modelsDir: string, id: string) {
+  const registry = new Registry(modelsDir);
+  const m = registry.manifest(id);
+  if (!m) throw new ModelOpError(404, `no model "${id}"`);
+  return { ...m, champion: registry.championId() === id, on_trial: store.getState(TRIAL_STATE) === id };
+}
+
+function audit(store: Store, actor: string, action: string, subject: string, detail: Record<string, unknown>): void {
+  store.appendAudit({ at: new Date().toISOString(), actor, action, subject, detail });
+}
+
+export function promoteModel(store: Store, modelsDir: string, id: string, actor: string, reason: string) {
+  const registry = new Registry(modelsDir);
+  const m = registry.manifest(id);
+  if (!m) throw new ModelOpError(404, `no model "${id}"`);
+  const previous = registry.championId() ?? null;
+  if (previous === id) throw new ModelOpError(409, `${id} is already the champion`);
+  try {
+    registry.setChampion(id);
+  } catch (err) {
+    throw new ModelOpError(409, `cannot promote ${id}: ${(err as Error).message}`);
+  }
+  if (store.getState(TRIAL_STATE) === id) store.deleteState(TRIAL_STATE);
+  for (const x of [id, previous]) {
+    const mm = x ? registry.manifest(x) : undefined;
+    if (mm) store.putModel(indexRow(mm));
+  }
+  audit(store, actor, 'promote', id, { reason, previous });
+  return { champion: id, previous };
+}
+
+export function rollbackModel(store: Store, modelsDir: string, actor: string, reason: string) {
+  const registry = new Registry(modelsDir);
+  const from = registry.championId() ?? null;
+  let to: string;
+  try {
+    to = registry.rollback();
+  } catch (err) {
+    throw new ModelOpError(409, (err as Error).message);
+  }
+  for (const x of [to, from]) {
+    const mm = x ? registry.manifest(x) : undefined;
+    if (mm) store.putModel(indexRow(mm));
+  }
+  audit(store, actor, 'rollback', to, { reason, from });
+  return { champion: to, previous: from };
+}
+
+export function startTrial(store: Store, modelsDir: string, id: string, actor: string, reason: string, abShare = 0) {
+  const registry = new Registry(modelsDir);
+  const m = registry.manifest(id);
+  if (!m) throw new ModelOpError(404, `no model "${id}"`);
+  if (registry.championId() === id) throw new ModelOpError(409, `${id} is the champion; a trial needs a challenger`);
+  try {
+    registry.readArtifact(id);
+  } catch (err) {
+    throw new ModelOpError(409, `cannot trial ${id}: ${(err as Error).message}`);
+  }
+  if (m.status !== 'challenger') registry.updateStatus(id, 'challenger');
+  store.setState(TRIAL_STATE, id);
+  store.setState(AB_SHARE_STATE, String(abShare));
+  audit(store, actor, 'trial', id, { reason, ab_share: abShare });
+  return { trial: id, ab_share: abShare };
+}
+
+export function endTrial(store: Store, actor: string, reason: string) {
+  const id = store.getState(TRIAL_STATE);
+  if (!id) throw new ModelOpError(409, 'no challenger is on trial');
+  store.deleteState(TRIAL_STATE);
+  store.setState(AB_SHARE_STATE, '0');
+  audit(store, actor, 'end_trial', id, { reason });
+  return { ended: id };
+}
+
+export interface ModelsRouterDeps {
+  store: Store;
+  modelsDir: string;
+  scorer?: { reload(): Promise<boolean> };
+  requireScope: (scope: Scope) => RequestHandler;
+  drift?: DriftMonitor;
+  /** The schedule shown by GET /v1/jobs (defaults to the environment's). */
+  cron?: Record<JobName, string>;
+  running?: () => ReadonlySet<string>;
+}
+
+const actorOf = (res: express.Response): string => (res.locals.principal as { name?: string } | undefined)?.name ?? 'anonymous';
+
+const wrap =
+  (fn: (req: express.Request, res: express.Response) => unknown | Promise<unknown>): RequestHandler =>
+  async (req, res, next) => {
+    try {
+      const out = await fn(req, res);
+      if (!res.headersSent) res.json(out);
+    } catch (err) {
+      next(err instanceof ModelOpError ? new HttpError(err.status, err.status === 404 ? 'not_found' : 'conflict', err.message) : err);
+    }
+  };
+
+export function createModelsRouter(d: ModelsRouterDeps): Router {
+  const r = express.Router();
+  const read = d.requireScope('report');
+  const admin = d.requireScope('admin');
+  const id = validateParam('id', ModelIdSchema);
+  const cronOf = () => d.cron ?? schedulerConfigFromEnv().cron;
+  const reload = async () => {
+    await d.scorer?.reload().catch(() => false);
+  };
+
+  r.get('/v1/models', read, wrap(() => listModels(d.store, d.modelsDir)));
+  r.post(
+    '/v1/models/rollback',
+    admin,
+    validateBody(ReasonBodySchema),
+    wrap(async (req, res) => {
+      const out = rollbackModel(d.store, d.modelsDir, actorOf(res), (req.body as { reason: string }).reason);
+      await reload();
+      return out;
+    }),
+  );
+  r.post('/v1/models/trial/end', admin, validateBody(ReasonBodySchema), wrap((req, res) => endTrial(d.store, actorOf(res), (req.body as { reason: string }).reason)));
+  r.get('/v1/models/:id', read, id, wrap((req) => showModel(d.store, d.modelsDir, String(req.params.id))));
+  r.post(
+    '/v1/models/:id/promote',
+    admin,
+    id,
+    validateBody(ReasonBodySchema),
+    wrap(async (req, res) => {
+      const out = promoteModel(d.store, d.modelsDir, String(req.params.id), actorOf(res), (req.body as { reason: string }).reason);
+      await reload();
+      return out;
+    }),
+  );
+  r.post(
+    '/v1/models/:id/trial',
+    admin,
+    id,
+    validateBody(TrialBodySchema),
+    wrap((req, res) => {
+      const b = req.body as z.infer<typeof TrialBodySchema>;
+      return startTrial(d.store, d.modelsDir, String(req.params.id), actorOf(res), b.reason, b.ab_share ?? 0);
+    }),
+  );
+  r.get('/v1/shadow', read, wrap(() => shadowReport(d.store)));
+  r.get('/v1/jobs', read, wrap(() => ({ jobs: describeJobs(d.store, cronOf(), d.running?.()) })));
+  r.get(
+    '/v1/drift',
+    read,
+    wrap(() => (d.drift ? { enabled: true, ...d.drift.report() } : { enabled: false, reason: 'drift monitoring is not running in this process' })),
+  );
+  return r;
+}

@@ -1,0 +1,108 @@
+/**
+ * A real Prometheus (Debian's `prometheus` package) scraping two tiny HTTP apps that play canary and
+ * baseline; the decision is made through the Prometheus source. Skips when the binary is absent, except
+ * under CI=true where it fails.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CanaryService } from '../../src/canary/service.ts';
+import { queryRange } from '../../src/canary/prometheus.ts';
+import { openStore } from '../../src/store/sqlite.ts';
+
+const PROMETHEUS = '/usr/bin/prometheus';
+
+/** A fake service exposing a request counter, an error counter and a latency gauge that jitter over time. */
+function fakeApp(errorShare: number, latencyMs: number): Promise<Server> {
+  let requests = 0;
+  let errors = 0;
+  const srv = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.statusCode = 404;
+      return res.end();
+    }
+    const n = 100 + Math.floor(Math.random() * 20);
+    requests += n;
+    errors += Math.round(n * errorShare * (0.5 + Math.random()));
+    const lat = latencyMs * (0.9 + 0.2 * Math.random());
+    res.setHeader('content-type', 'text/plain; version=0.0.4');
+    res.end(
+      `# TYPE app_requests_total counter\napp_requests_total ${requests}\n# TYPE app_errors_total counter\napp_errors_total ${errors}\n# TYPE app_latency_ms gauge\napp_latency_ms ${lat}\n`,
+    );
+  });
+  return new Promise((ok) => srv.listen(0, '127.0.0.1', () => ok(srv)));
+}
+
+function freePort(): Promise<number> {
+  const s = createServer();
+  return new Promise((ok) => s.listen(0, '127.0.0.1', () => {
+    const p = (s.address() as AddressInfo).port;
+    s.close(() => ok(p));
+  }));
+}
+
+test('decision through a real Prometheus rolls back a canary with more errors and latency', { timeout: 60_000 }, async (t) => {
+  if (!existsSync(PROMETHEUS)) {
+    if (process.env.CI === 'true') assert.fail(`${PROMETHEUS} is required in CI (apt-get install prometheus)`);
+    t.skip(`${PROMETHEUS} not installed (apt-get install prometheus)`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'riskgate-prom-'));
+  const canary = await fakeApp(0.08, 400);
+  const baseline = await fakeApp(0.002, 100);
+  const port = await freePort();
+  const target = (s: Server) => `127.0.0.1:${(s.address() as AddressInfo).port}`;
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: canary\n    static_configs:\n      - targets: ['${target(canary)}']\n  - job_name: baseline\n    static_configs:\n      - targets: ['${target(baseline)}']\n`,
+  );
+  let prom: ChildProcess | undefined;
+  const store = openStore(':memory:');
+  try {
+    prom = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
+      stdio: 'ignore',
+    });
+    const url = `http://127.0.0.1:${port}`;
+    // Wait until both targets have ~15 s of samples.
+    const deadline = Date.now() + 45_000;
+    for (;;) {
+      assert.ok(Date.now() < deadline, 'Prometheus did not collect samples in time');
+      await new Promise((ok) => setTimeout(ok, 1000));
+      try {
+        const now = Date.now() / 1000;
+        const v = await queryRange(url, 'app_latency_ms{job="baseline"}', { startS: now - 30, endS: now, stepS: 1, timeoutMs: 1000 });
+        if (v.length >= 15) break;
+      } catch {
+        /* not up yet */
+      }
+    }
+    const svc = new CanaryService({ store, prometheusUrl: url });
+    const q = (job: string) => `rate(app_errors_total{job="${job}"}[3s]) / rate(app_requests_total{job="${job}"}[3s])`;
+    const d = await svc.decide({
+      deployment: { service: 'prom-demo', version: 'v2' },
+      current_weight: 10,
+      elapsed_s: 30,
+      risk: 0.2,
+      prometheus: { window_s: 20, step_s: 1 },
+      metrics: [
+        { name: 'error_rate', direction: 'increase', critical: true, query: { canary: q('canary'), baseline: q('baseline') } },
+        { name: 'latency', direction: 'increase', critical: true, query: { canary: 'app_latency_ms{job="canary"}', baseline: 'app_latency_ms{job="baseline"}' } },
+      ],
+    });
+    assert.equal(d.action, 'rollback', d.reasons.join('; '));
+    assert.ok(d.metrics.every((m) => m.n_canary >= 10 && m.n_baseline >= 10));
+    assert.equal(store.listEvents('canary_decision').length, 1);
+  } finally {
+    prom?.kill('SIGTERM');
+    canary.close();
+    baseline.close();
+    store.close();
+    await new Promise((ok) => setTimeout(ok, 200));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { trainModel } from '../../src/ml/train.ts';
+import { expectedValue, treeShap, type FlatTree } from '../../src/ml/tree.ts';
+import { makeDataset, row, xor } from './helpers.ts';
+
+/** E[f(x) | x_S] with absent features integrated out by cover: the game TreeSHAP solves exactly. */
+function condExp(t: FlatTree, x: number[], S: Set<number>, node = 0): number {
+  if (t.feature[node] < 0) return t.value[node];
+  const f = t.feature[node];
+  if (S.has(f)) {
+    const v = x[f];
+    const left = v <= t.threshold[node] ? true : v > t.threshold[node] ? false : t.defaultLeft[node] === 1;
+    return condExp(t, x, S, left ? t.left[node] : t.right[node]);
+  }
+  const l = t.left[node], r = t.right[node];
+  return (t.cover[l] * condExp(t, x, S, l) + t.cover[r] * condExp(t, x, S, r)) / t.cover[node];
+}
+
+function bruteShapley(t: FlatTree, x: number[], d: number): number[] {
+  const fact = (k: number): number => (k <= 1 ? 1 : k * fact(k - 1));
+  const phi = new Array(d).fill(0);
+  for (let i = 0; i < d; i++) {
+    const others = [...Array(d).keys()].filter((j) => j !== i);
+    for (let mask = 0; mask < 1 << others.length; mask++) {
+      const S = new Set(others.filter((_, k) => mask & (1 << k)));
+      const w = (fact(S.size) * fact(d - S.size - 1)) / fact(d);
+      phi[i] += w * (condExp(t, x, new Set([...S, i])) - condExp(t, x, S));
+    }
+  }
+  return phi;
+}
+
+test('TreeSHAP equals brute-force Shapley values on a small tree with repeated features and NaN', async () => {
+  // 4 features, deep enough that features repeat along paths; some values missing.
+  const gen = (r: () => number): [number[], number] => {
+    const x = [r(), r(), r() < 0.2 ? NaN : r(), r()];
+    const z = (x[0] > 0.5 ? 1 : -1) * (x[1] > 0.3 ? 1 : -1) + (Number.isNaN(x[2]) ? 1 : x[2]) + 0.5 * x[3];
+    return [x, r() < 1 / (1 + Math.exp(-2 * z)) ? 1 : 0];
+  };
+  const ds = makeDataset(1500, 4, 7, gen);
+  const m = await trainModel('gbdt', ds, makeDataset(300, 4, 8, gen), { maxRounds: 3, gbdt: { maxDepth: 5, numLeaves: 16, minDataInLeaf: 10 } });
+  const trees = (m as unknown as { trees: FlatTree[] }).trees;
+  assert.ok(trees[0].feature.length > 7, 'tree should have several splits');
+  for (const x of [[0.7, 0.2, NaN, 0.9], [0.1, 0.9, 0.4, 0.05], [0.55, 0.31, 0.99, 0.5]]) {
+    for (const t of trees) {
+      const phi = new Float64Array(4);
+      treeShap(t, x, phi);
+      const brute = bruteShapley(t, x, 4);
+      for (let f = 0; f < 4; f++) assert.ok(Math.abs(phi[f] - brute[f]) < 1e-9, `f${f}: ${phi[f]} vs ${brute[f]}`);
+      // efficiency: Σφ = f(x) − E[f]
+      const sum = phi.reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(sum - (condExp(t, x, new Set([0, 1, 2, 3])) - expectedValue(t))) < 1e-9);
+    }
+  }
+});
+
+for (const kind of ['gbdt', 'forest'] as const) {
+  test(`${kind} explain: base + Σ contributions = raw score (additivity)`, async () => {
+    const train = xor(2000, 1), valid = xor(500, 2), test = xor(50, 3);
+    const m = await trainModel(kind, train, valid, { seed: 3, maxRounds: 40 });
+    for (let i = 0; i < test.n; i++) {
+      const x = row(test, i);
+      const e = m.explain(x);
+      assert.equal(e.space, kind === 'gbdt' ? 'log-odds' : 'probability');
+      assert.equal(e.contributions.length, 5);
+      const sum = e.base + e.contributions.reduce((a, c) => a + c.contribution, 0);
+      assert.ok(Math.abs(sum - m.raw(x)) < 1e-9, `${sum} vs ${m.raw(x)}`);
+    }
+    // Noise features carry far less attribution than the XOR pair on average.
+    const mean = (f: number) => {
+      let s = 0;
+      for (let i = 0; i < test.n; i++) s += Math.abs(m.explain(row(test, i)).contributions[f].contribution);
+      return s / test.n;
+    };
+    assert.ok(mean(0) > 3 * mean(4), `f0 ${mean(0)} vs f4 ${mean(4)}`);
+  });
+}

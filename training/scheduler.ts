@@ -1,0 +1,292 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { ModelKind } from '../src/ml/model.ts';
+import { MODEL_KINDS } from '../src/ml/model.ts';
+import { Registry } from '../src/registry/registry.ts';
+import type { Store } from '../src/store/types.ts';
+import type { Alerter } from '../src/alerts/alerter.ts';
+import { marginsFromEnv, type Margins } from './challenger.ts';
+import { evaluateChampion, retrainOnce, type RetrainResult } from './jobs/retrain.ts';
+import { shadowReport, TRIAL_STATE } from './jobs/shadow.ts';
+
+/**
+ * The background jobs: ingest new history, retrain, re-evaluate the champion. node-cron only says "now";
+ * `runJob` does the work, so tests and the fast-clock replay drive ticks directly. Each run holds a store lock
+ * with an expiry (one process at a time, a crashed holder does not block forever) and appends a `job` event
+ * with its timing and result, which is what `riskgate jobs` and GET /v1/jobs show.
+ */
+export type JobName = 'ingest' | 'retrain' | 'evaluate';
+export const JOB_NAMES: readonly JobName[] = ['ingest', 'retrain', 'evaluate'];
+export const JOB_EVENT = 'job';
+
+export interface SchedulerConfig {
+  cron: Record<JobName, string>;
+  repos: string[];
+  githubToken?: string;
+  githubBaseUrl?: string;
+  timezone?: string;
+  kinds: ModelKind[];
+  margins: Margins;
+  /** Run training in a child process (the default) or inline (tests with an in-memory store). */
+  retrainMode: 'child' | 'inline';
+  lockTtlMs: Record<JobName, number>;
+  /** Put a challenger that passes offline on a live shadow trial instead of promoting it at once. */
+  shadowTrial: boolean;
+  shadowMinOutcomes: number;
+  /** Kill a retrain child that runs longer than this. */
+  retrainTimeoutMs: number;
+}
+
+export const DEFAULT_CRON: Readonly<Record<JobName, string>> = Object.freeze({ ingest: '*/15 * * * *', retrain: '0 3 * * 0', evaluate: '30 4 * * *' });
+
+export function schedulerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SchedulerConfig {
+  const cronOf = (name: JobName, variable: string): string => {
+    const v = env[variable]?.trim() || DEFAULT_CRON[name];
+    if (!cron.validate(v)) throw new Error(`${variable}: "${v}" is not a valid cron expression (e.g. "${DEFAULT_CRON[name]}")`);
+    return v;
+  };
+  const kinds = (env.RISKGATE_RETRAIN_MODELS?.trim() || 'gbdt,baseline').split(',').map((s) => s.trim()) as ModelKind[];
+  const bad = kinds.filter((k) => !MODEL_KINDS.includes(k));
+  if (bad.length) throw new Error(`RISKGATE_RETRAIN_MODELS: unknown model kind(s) ${bad.join(', ')} (choose from ${MODEL_KINDS.join(', ')})`);
+  const repos = (env.RISKGATE_REPOS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const r of repos) if (!/^[\w.-]+\/[\w.-]+$/.test(r)) throw new Error(`RISKGATE_REPOS: "${r}" is not owner/name`);
+  const minOut = Number(env.RISKGATE_SHADOW_MIN_OUTCOMES?.trim() || 200);
+  if (!Number.isInteger(minOut) || minOut < 1) throw new Error(`RISKGATE_SHADOW_MIN_OUTCOMES: "${env.RISKGATE_SHADOW_MIN_OUTCOMES}" is not an integer ≥ 1`);
+  const trial = (env.RISKGATE_SHADOW_TRIAL ?? 'false').trim().toLowerCase();
+  if (!['true', 'false', '1', '0', ''].includes(trial)) throw new Error(`RISKGATE_SHADOW_TRIAL: "${env.RISKGATE_SHADOW_TRIAL}" is not true/false`);
+  return {
+    cron: { ingest: cronOf('ingest', 'RISKGATE_INGEST_CRON'), retrain: cronOf('retrain', 'RISKGATE_RETRAIN_CRON'), evaluate: cronOf('evaluate', 'RISKGATE_EVALUATE_CRON') },
+    repos,
+    githubToken: env.GITHUB_TOKEN?.trim() || undefined,
+    githubBaseUrl: env.GITHUB_API_URL?.trim() || undefined,
+    timezone: env.RISKGATE_TIMEZONE?.trim() || undefined,
+    kinds,
+    margins: marginsFromEnv(env),
+    retrainMode: 'child',
+    lockTtlMs: { ingest: 30 * 60_000, retrain: 3 * 3600_000, evaluate: 30 * 60_000 },
+    shadowTrial: trial === 'true' || trial === '1',
+    shadowMinOutcomes: minOut,
+    retrainTimeoutMs: 2 * 3600_000,
+  };
+}
+
+export interface JobEvent {
+  job: JobName;
+  status: 'ok' | 'error' | 'skipped';
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  owner: string;
+  /** The scheduler clock's "now" when the tick ran (differs from started_at in a fast-clock replay). */
+  tick_at: string;
+  result?: Record<string, unknown>;
+  error?: string;
+  reason?: string;
+}
+
+export interface JobInfo {
+  name: JobName;
+  cron: string;
+  running: boolean;
+  last: JobEvent | null;
+  last_ok: JobEvent | null;
+}
+
+export interface SchedulerOptions {
+  store: Store;
+  /** The store's file, for the retrain child process (it opens its own connection). */
+  dbPath?: string;
+  modelsDir: string;
+  config?: Partial<SchedulerConfig>;
+  log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void; error(o: object, m?: string): void };
+  /** The scheduler's notion of now; the replay benchmark advances it a week per tick. */
+  clock?: () => Date;
+  alerter?: Alerter;
+  /** Called after the champion pointer changed (promotion), e.g. to reload the serving scorer at once. */
+  onChampionChanged?: (id: string) => void;
+  /** Observes the retrain child (the kill test uses it). */
+  onChild?: (child: ChildProcess) => void;
+}
+
+export interface Scheduler {
+  readonly config: SchedulerConfig;
+  runJob(name: JobName): Promise<JobEvent>;
+  jobs(): JobInfo[];
+  start(): void;
+  stop(): void;
+  /** An early retrain (drift): runs now unless one is already running. */
+  requestRetrain(reason: string): Promise<JobEvent | null>;
+}
+
+const CHILD = fileURLToPath(new URL('./jobs/retrain-child.ts', import.meta.url));
+
+export function jobHistory(store: Store, name: JobName, limit = 20): JobEvent[] {
+  return store.listEvents(JOB_EVENT, { key: name, limit }).map((e) => e.payload as unknown as JobEvent);
+}
+
+/** Schedule, running state (from the lock's point of view: this process only) and last runs, for CLI and API. */
+export function describeJobs(store: Store, cronOf: Record<JobName, string>, running: ReadonlySet<string> = new Set()): JobInfo[] {
+  return JOB_NAMES.map((name) => {
+    const hist = jobHistory(store, name, 50);
+    return { name, cron: cronOf[name], running: running.has(name), last: hist[0] ?? null, last_ok: hist.find((e) => e.status === 'ok') ?? null };
+  });
+}
+
+export function createScheduler(o: SchedulerOptions): Scheduler {
+  const config: SchedulerConfig = { ...schedulerConfigFromEnv({}), ...o.config };
+  if (!o.dbPath || o.dbPath === ':memory:') config.retrainMode = 'inline';
+  const clock = o.clock ?? (() => new Date());
+  const log = o.log;
+  const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const running = new Set<JobName>();
+  const tasks: ScheduledTask[] = [];
+
+  function retrainInChild(until: string): Promise<RetrainResult> {
+    return new Promise((resolve, reject) => {
+      const args = JSON.stringify({ db: o.dbPath, modelsDir: o.modelsDir, until, timezone: config.timezone, kinds: config.kinds, margins: config.margins, shadowTrial: config.shadowTrial });
+      const child = fork(CHILD, [args], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      o.onChild?.(child);
+      let result: RetrainResult | null = null;
+      let error: string | null = null;
+      let stderr = '';
+      child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+      const timer = setTimeout(() => child.kill('SIGKILL'), config.retrainTimeoutMs);
+      child.on('message', (m: { type: string; result?: RetrainResult; message?: string }) => {
+        if (m.type === 'result') result = m.result!;
+        else if (m.type === 'error') error = m.message ?? 'unknown error';
+        else if (m.type === 'log') log?.info({ job: 'retrain' }, m.message ?? '');
+      });
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (result) return resolve(result);
+        const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+        reject(new Error(error ?? `retrain process ${signal ? `killed by ${signal}` : `exited with code ${code}`}${tail ? `: ${tail}` : ''}`));
+      });
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+  }
+
+  async function retrain(): Promise<Record<string, unknown>> {
+    const until = clock().toISOString();
+    const result =
+      config.retrainMode === 'child'
+        ? await retrainInChild(until)
+        : await retrainOnce({ store: o.store, modelsDir: o.modelsDir, until, timezone: config.timezone, kinds: config.kinds, margins: config.margins, shadowTrial: config.shadowTrial });
+    if (result.promoted) {
+      o.store.appendAudit({ at: new Date().toISOString(), actor: 'scheduler', action: 'promote', subject: result.challenger, detail: { reason: 'retrain: beat the champion on the newest holdout', previous: result.previous_champion, reasons: result.decision.reasons } });
+      o.onChampionChanged?.(result.challenger);
+    }
+    return result as unknown as Record<string, unknown>;
+  }
+
+  async function evaluate(): Promise<Record<string, unknown>> {
+    const until = clock().toISOString();
+    const offline = await evaluateChampion({ store: o.store, modelsDir: o.modelsDir, until, timezone: config.timezone });
+    const trial = o.store.getState(TRIAL_STATE);
+    if (!trial) return { offline };
+    const live = shadowReport(o.store, { challenger: trial, minOutcomes: config.shadowMinOutcomes, margins: config.margins });
+    const registry = new Registry(o.modelsDir);
+    let outcome: string = `waiting for outcomes (${live.labelled}/${live.min_outcomes})`;
+    if (live.decision?.promote) {
+      const previous = registry.championId() ?? null;
+      registry.setChampion(trial);
+      o.store.deleteState(TRIAL_STATE);
+      o.store.appendAudit({ at: new Date().toISOString(), actor: 'scheduler', action: 'promote', subject: trial, detail: { reason: 'shadow trial: beat the champion on live traffic', previous, reasons: live.decision.reasons } });
+      o.onChampionChanged?.(trial);
+      outcome = 'promoted';
+    } else if (live.decision) {
+      registry.updateStatus(trial, 'rejected', { ...registry.manifest(trial)?.decision, live: { reasons: live.decision.reasons, numbers: live.decision.numbers } });
+      o.store.deleteState(TRIAL_STATE);
+      outcome = 'rejected on live traffic';
+    }
+    return { offline, shadow: { challenger: trial, labelled: live.labelled, outcome, reasons: live.decision?.reasons ?? [] } };
+  }
+
+  async function ingest(): Promise<Record<string, unknown>> {
+    if (!config.githubToken) return { skipped: 'GITHUB_TOKEN is not set' };
+    if (config.repos.length === 0) return { skipped: 'RISKGATE_REPOS is empty' };
+    const { createGitHubClient } = await import('../src/github/client.ts');
+    const { ingestRepo } = await import('../src/github/ingest.ts');
+    const client = createGitHubClient({ token: config.githubToken, baseUrl: config.githubBaseUrl });
+    const repos: Record<string, unknown>[] = [];
+    for (const repo of config.repos) {
+      const s = await ingestRepo({ client, store: o.store, repo });
+      repos.push({ repo, inserted: s.inserted, updated: s.updated, runs: s.runs, complete: s.complete, seconds: s.seconds });
+    }
+    return { repos };
+  }
+
+  const work: Record<JobName, () => Promise<Record<string, unknown>>> = { ingest, retrain, evaluate };
+
+  async function runJob(name: JobName): Promise<JobEvent> {
+    if (!JOB_NAMES.includes(name)) throw new Error(`unknown job "${name}" (jobs: ${JOB_NAMES.join(', ')})`);
+    const startedMs = Date.now();
+    const tickAt = clock().toISOString();
+    const finish = (e: Omit<JobEvent, 'job' | 'started_at' | 'finished_at' | 'duration_ms' | 'owner' | 'tick_at'>): JobEvent => {
+      const ev: JobEvent = { job: name, started_at: new Date(startedMs).toISOString(), finished_at: new Date().toISOString(), duration_ms: Date.now() - startedMs, owner, tick_at: tickAt, ...e };
+      try {
+        o.store.appendEvent(JOB_EVENT, name, ev as unknown as Record<string, unknown>);
+      } catch (err) {
+        log?.error({ job: name, err }, 'could not record the job run');
+      }
+      return ev;
+    };
+    // Overlap with our own previous tick, or another process holding the lock: skip and say so, never stack.
+    if (running.has(name)) {
+      log?.warn({ job: name }, 'previous run still in progress; tick skipped');
+      return finish({ status: 'skipped', reason: 'previous run still in progress in this process' });
+    }
+    const lock = `job:${name}`;
+    if (!o.store.tryLock(lock, owner, config.lockTtlMs[name])) {
+      log?.warn({ job: name }, 'job lock held by another process; tick skipped');
+      return finish({ status: 'skipped', reason: 'lock held by another process' });
+    }
+    running.add(name);
+    try {
+      log?.info({ job: name, tick_at: tickAt }, 'job started');
+      const result = await work[name]();
+      const ev = finish({ status: 'ok', result });
+      log?.info({ job: name, ms: ev.duration_ms }, 'job finished');
+      return ev;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      log?.error({ job: name, err: message }, 'job failed');
+      if (name === 'retrain') o.alerter?.alert({ kind: 'retrain_failed', message: `Retrain failed: ${message}`, detail: { tick_at: tickAt } });
+      return finish({ status: 'error', error: message });
+    } finally {
+      running.delete(name);
+      try {
+        o.store.unlock(lock, owner);
+      } catch {
+        /* the lock expires on its own */
+      }
+    }
+  }
+
+  return {
+    config,
+    runJob,
+    jobs: () => describeJobs(o.store, config.cron, running),
+    start() {
+      if (tasks.length) return;
+      for (const name of JOB_NAMES) {
+        tasks.push(cron.schedule(config.cron[name], () => void runJob(name), { name: `riskgate:${name}`, timezone: config.timezone }));
+      }
+      log?.info({ schedule: config.cron }, 'scheduler started');
+    },
+    stop() {
+      for (const t of tasks.splice(0)) void t.stop();
+    },
+    async requestRetrain(reason) {
+      if (running.has('retrain')) return null;
+      log?.info({ reason }, 'early retrain requested');
+      return runJob('retrain');
+    },
+  };
+}
