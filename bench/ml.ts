@@ -69,12 +69,28 @@ async function forestVsMlRandomForest(): Promise<Record<string, unknown>> {
   };
 }
 
-function gbdtVsXgboost(): Record<string, unknown> {
+function syntheticGbdtData(): { all: Dataset; nTrain: number } {
   const nTrain = Number(process.env.BENCH_GBDT_ROWS ?? 400_000);
   const nTest = Math.max(1000, Math.floor(nTrain / 4));
+  return { all: synthetic(nTrain + nTest, 30, 7), nTrain };
+}
+
+/** The travis-dev history through the product's own feature definition, time-ordered: the rows the issue names. */
+async function travisGbdtData(): Promise<{ all: Dataset; nTrain: number } | string> {
+  const file = join(here, '..', '..', 'shared', 'datasets', 'travis-dev.jsonl.gz');
+  if (!existsSync(file)) return `skipped: no ${file}`;
+  const { loadRunFiles } = await import('../src/records/load.ts');
+  const { buildFrame } = await import('../src/features/frame.ts');
+  const { takeRows, timeOrder } = await import('../training/split.ts');
+  const frame = buildFrame(await loadRunFiles([file], () => {}));
+  const all = takeRows(frame, timeOrder(frame));
+  return { all, nTrain: Math.floor(all.n * 0.8) };
+}
+
+function gbdtVsXgboost({ all, nTrain }: { all: Dataset; nTrain: number }): Record<string, unknown> {
+  const nTest = all.n - nTrain;
   const rounds = Number(process.env.BENCH_GBDT_ROUNDS ?? 100);
-  const depth = 6, bins = 255, d = 30;
-  const all = synthetic(nTrain + nTest, d, 7);
+  const depth = 6, bins = 255, d = all.d;
   const [train, test] = split(all, nTrain);
   const t0 = performance.now();
   const ours = trainGbdt(train, undefined, {
@@ -104,14 +120,19 @@ function gbdtVsXgboost(): Record<string, unknown> {
     const prefix = join(dir, 'data');
     writeFileSync(prefix + '.X', Buffer.from(all.X.buffer, all.X.byteOffset, all.X.byteLength));
     writeFileSync(prefix + '.y', Buffer.from(all.y.buffer, all.y.byteOffset, all.y.byteLength));
-    const threads = 2;
-    const res = JSON.parse(
-      execFileSync(py, [join(here, 'xgb_hist.py'), prefix, String(nTrain), String(nTest), String(d), String(rounds), String(depth), String(bins + 1), String(threads)], {
-        encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) },
-      }).trim().split('\n').pop()!,
+    // One and two threads: OpenMP's second thread only helps on an idle core (on a loaded one it spins and
+    // can be several times slower), so the faster of the two is the peer we are held to.
+    const runs = [1, 2].map((threads) =>
+      JSON.parse(
+        execFileSync(py, [join(here, 'xgb_hist.py'), prefix, String(nTrain), String(nTest), String(d), String(rounds), String(depth), String(bins + 1), String(threads)], {
+          encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+        }).trim().split('\n').pop()!,
+      ) as { xgboost_version: string; threads: number; train_s: number; dmatrix_s: number; auc: number },
     );
+    const res = runs.reduce((a, b) => (b.train_s < a.train_s ? b : a));
     Object.assign(out, {
-      xgboost_version: res.xgboost_version, xgboost_threads: res.threads, xgboost_train_s: +res.train_s.toFixed(2),
+      xgboost_version: res.xgboost_version, xgboost_train_s_by_threads: Object.fromEntries(runs.map((r) => [r.threads, +r.train_s.toFixed(2)])),
+      xgboost_threads: res.threads, xgboost_train_s: +res.train_s.toFixed(2),
       xgboost_dmatrix_s: +res.dmatrix_s.toFixed(2), xgboost_auc: +res.auc.toFixed(4),
       time_ratio_ours_over_xgboost: +(oursS / res.train_s).toFixed(2),
     });
@@ -153,9 +174,17 @@ function predictLatency(): Record<string, unknown> {
 export async function run(): Promise<Record<string, unknown>> {
   const forest = await forestVsMlRandomForest();
   const latency = predictLatency();
-  const gbdt = gbdtVsXgboost();
+  const gbdt = gbdtVsXgboost(syntheticGbdtData());
+  const travis = await travisGbdtData();
+  const real = typeof travis === 'string' ? travis : gbdtVsXgboost(travis);
   const { loadavg } = await import('node:os');
-  return { forest_vs_ml_random_forest: forest, gbdt_vs_xgboost_hist: gbdt, predict_latency: latency, load_average_1m: +loadavg()[0].toFixed(2) };
+  return {
+    forest_vs_ml_random_forest: forest, gbdt_vs_xgboost_hist: gbdt, gbdt_vs_xgboost_hist_travis_features: real,
+    bar: 'forest ≥ 50× faster than ml-random-forest at no worse ROC-AUC; GBDT time ≤ 3× XGBoost hist',
+    pass: (forest.speedup as number) >= 50 && (forest.ours_auc as number) >= (forest.ml_random_forest_auc as number) &&
+      [gbdt, real].every((g) => typeof g === 'string' || typeof g.time_ratio_ours_over_xgboost !== 'number' || g.time_ratio_ours_over_xgboost <= 3),
+    predict_latency: latency, load_average_1m: +loadavg()[0].toFixed(2),
+  };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { isValidTimeZone } from './features/calendar.ts';
 import { DEFAULT_POLICY_CONFIG, DEFAULT_THRESHOLDS } from './policy/index.ts';
 import type { PolicyConfig, Thresholds } from './policy/types.ts';
@@ -37,6 +38,8 @@ export interface Config {
   metricsAuth: boolean;
   logLevel: string;
   shutdownGraceMs: number;
+  /** HTTP worker processes (node:cluster) sharing the port; 1 serves from this process alone. */
+  workers: number;
   /** Prometheus base URL for canary metric queries (optional). */
   prometheusUrl: string | null;
 }
@@ -55,11 +58,12 @@ export const ENV_VARS: Record<string, { default: string; help: string }> = {
   RISKGATE_HIGH_RISK_PERIODS: { default: DEFAULT_HIGH_RISK_PERIODS, help: 'periods that push one step toward conservative' },
   RISKGATE_CIRCUIT_FAILURES: { default: '5', help: 'consecutive failures that open a circuit' },
   RISKGATE_CIRCUIT_COOLDOWN_S: { default: '300', help: 'seconds a circuit stays open before one trial' },
-  RISKGATE_RATE_LIMIT: { default: '600', help: 'requests per minute per API key (per client address without keys)' },
-  RISKGATE_RATE_BURST: { default: '100', help: 'requests a key may make at once before the rate applies' },
+  RISKGATE_RATE_LIMIT: { default: '600', help: 'requests per minute per API key (per client address without keys), counted per worker process' },
+  RISKGATE_RATE_BURST: { default: '100', help: 'requests a key may make at once before the rate applies, per worker process' },
   RISKGATE_METRICS_AUTH: { default: 'false', help: 'require an admin key for /metrics' },
   RISKGATE_LOG_LEVEL: { default: 'info', help: 'pino level: fatal, error, warn, info, debug, trace, silent' },
   RISKGATE_SHUTDOWN_GRACE_S: { default: '10', help: 'seconds to finish in-flight requests on SIGTERM' },
+  RISKGATE_WORKERS: { default: '1', help: 'HTTP worker processes sharing the port (node:cluster); "auto" = one per CPU. Rate limits then apply per worker' },
   RISKGATE_PROMETHEUS_URL: { default: '(none)', help: 'Prometheus base URL for canary metric queries' },
 };
 
@@ -120,6 +124,17 @@ function windows(env: NodeJS.ProcessEnv, name: string, def: string) {
   }
 }
 
+const MAX_WORKERS = 256;
+
+function workers(env: NodeJS.ProcessEnv): number {
+  const raw = env.RISKGATE_WORKERS?.trim();
+  if (raw === undefined || raw === '') return 1;
+  if (raw.toLowerCase() === 'auto') return availableParallelism();
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > MAX_WORKERS) throw new ConfigError('RISKGATE_WORKERS', `"${raw}" is not "auto" or an integer from 1 to ${MAX_WORKERS}`);
+  return n;
+}
+
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const int = (n: number) => Number.isInteger(n);
 
@@ -163,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsAuth: bool(env, 'RISKGATE_METRICS_AUTH', false),
     logLevel,
     shutdownGraceMs: 1000 * num(env, 'RISKGATE_SHUTDOWN_GRACE_S', 10, (n) => n >= 0, 'a number of seconds ≥ 0'),
+    workers: workers(env),
     prometheusUrl: prom,
   };
 }

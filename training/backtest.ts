@@ -2,7 +2,7 @@ import { buildFrame, type Frame } from '../src/features/frame.ts';
 import { FEATURE_INDEX } from '../src/features/definition.ts';
 import { f1At, prAuc, rocAuc } from '../src/ml/metrics.ts';
 import type { ModelKind } from '../src/ml/model.ts';
-import { trainModel } from '../src/ml/train.ts';
+import { trainModel, type TrainOptions } from '../src/ml/train.ts';
 import type { RunRecord } from '../src/records/schema.ts';
 import { takeRows, timeOrder } from './split.ts';
 
@@ -43,6 +43,8 @@ export async function backtest(
     seed?: number;
     /** Score each repo with a model that never saw any of its runs (generalisation to new repositories). */
     unseenRepos?: boolean;
+    /** Learner options (benchmarks and experiments); defaults are the product's. */
+    train?: TrainOptions;
     log?: (m: string) => void;
   } = {},
 ): Promise<BacktestResult> {
@@ -73,7 +75,7 @@ export async function backtest(
     const pick = (m: Map<string, number[]>) => [...m].filter(([r]) => r !== exclude).flatMap(([, rows]) => rows);
     const tr = pick(train);
     const va = pick(valid);
-    const model = await trainModel(kind, takeRows(frame, timeOrder(frame, tr)), takeRows(frame, timeOrder(frame, va)), { seed: opts.seed ?? 1 });
+    const model = await trainModel(kind, takeRows(frame, timeOrder(frame, tr)), takeRows(frame, timeOrder(frame, va)), { seed: opts.seed ?? 1, ...opts.train });
     opts.log?.(`trained ${kind} on ${tr.length} rows (validation ${va.length})${exclude ? ` without ${exclude}` : ''}`);
     return model;
   };

@@ -213,7 +213,9 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     if (config.repos.length === 0) return { skipped: 'RISKGATE_REPOS is empty' };
     const { createGitHubClient } = await import('../src/github/client.ts');
     const { ingestRepo } = await import('../src/github/ingest.ts');
-    const client = createGitHubClient({ token: config.githubToken, baseUrl: config.githubBaseUrl });
+    const { CircuitBreaker } = await import('../src/github/circuit.ts');
+    // Store-backed, so the serving process's /health shows GitHub's state (dependencies.github).
+    const client = createGitHubClient({ token: config.githubToken, baseUrl: config.githubBaseUrl, circuit: new CircuitBreaker({ name: 'github', store: o.store }) });
     const repos: Record<string, unknown>[] = [];
     for (const repo of config.repos) {
       const s = await ingestRepo({ client, store: o.store, repo });

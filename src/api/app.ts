@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import express, { type RequestHandler, type Router } from 'express';
 import { pino, type Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
-import { CircuitService } from '../policy/circuit.ts';
+import { CircuitService, type CircuitView } from '../policy/circuit.ts';
 import { FALLBACK_MODEL, createFallbackScorer } from '../policy/fallback.ts';
 import type { Store } from '../store/types.ts';
 import { assessRisk } from './assess.ts';
@@ -31,6 +32,10 @@ export interface AppDeps {
   anonymousOk?: (path: string) => boolean;
   /** Remembers each answered risk by commit (the canary router reads it). */
   riskMemory?: RiskMemory;
+  /** Registry for /metrics, when other parts of the process (drift gauges) register there too. */
+  metricsRegistry?: Registry;
+  /** A pipeline dependency's circuit just opened (alerting). */
+  onCircuitOpen?: (view: CircuitView) => void;
   /** Process metrics (event loop, GC, memory) in /metrics; off in tests that build many apps. */
   defaultMetrics?: boolean;
 }
@@ -54,14 +59,38 @@ function chain(...handlers: RequestHandler[]): RequestHandler {
 }
 
 const PROBES = new Set(['/live', '/ready', '/health', '/metrics']);
+
+/**
+ * Deepest nesting a JSON body may have. JSON.parse copes with any depth, but JSON.stringify (storing a
+ * Kayenta request's pass-through fields, logging) recurses and overflows the stack at ~10k levels; no
+ * request of ours needs more than a handful. Checked iteratively, so the check itself cannot overflow.
+ */
+const MAX_BODY_DEPTH = 64;
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v as object)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
+const depthLimit: RequestHandler = (req, _res, next) => {
+  const body: unknown = req.body;
+  if (body !== null && typeof body === 'object' && nestedDeeperThan(body, MAX_BODY_DEPTH)) {
+    const message = `nested deeper than ${MAX_BODY_DEPTH} levels`;
+    return next(new HttpError(400, 'invalid_request', `request body is ${message}`, [{ path: '(root)', message }]));
+  }
+  next();
+};
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 export function createApp(deps: AppDeps): express.Express {
   const { store, scorer, config } = deps;
   const log = deps.logger ?? pino({ level: config.logLevel });
   const fallback = createFallbackScorer({ store, timezone: config.timezone });
-  const metrics = createMetrics(scorer, { defaultMetrics: deps.defaultMetrics });
-  const circuits = new CircuitService(store, config.circuit);
+  const metrics = createMetrics(scorer, { defaultMetrics: deps.defaultMetrics, registry: deps.metricsRegistry });
+  const circuits = new CircuitService(store, config.circuit, Date.now, deps.onCircuitOpen);
   const startedAt = new Date();
   let openapi: Record<string, unknown> | null = null;
 
@@ -98,6 +127,19 @@ export function createApp(deps: AppDeps): express.Express {
       return { ok: false, error: err instanceof Error ? err.message : String(err) };
     }
   };
+  // Reads (and so risk checks) survive a full disk or a read-only file; writes do not, and /health says so.
+  const writeStatus = () => store.writeStatus?.() ?? { ok: true };
+  /** Riskgate's own dependencies whose circuit state is written through the store (the GitHub ingest's). */
+  const dependencies = (): Record<string, { healthy: boolean; state: string; consecutive_failures: number; opened_at: string | null }> | undefined => {
+    try {
+      const row = store.getCircuit('github');
+      if (!row) return undefined;
+      const state = row.state === 'half_open' ? 'half-open' : row.state;
+      return { github: { healthy: row.state === 'closed', state, consecutive_failures: row.consecutive_failures, opened_at: row.opened_at == null ? null : new Date(row.opened_at).toISOString() } };
+    } catch {
+      return undefined;
+    }
+  };
 
   const open: Record<string, RequestHandler> = {
     '/live': (_req, res) => {
@@ -107,14 +149,17 @@ export function createApp(deps: AppDeps): express.Express {
       const st = storeStatus();
       const modelReady = scorer.ready();
       const ready = modelReady && st.ok;
-      res.status(ready ? 200 : 503).json({ ready, model: modelReady, store: st.ok, ...(st.error ? { error: st.error } : {}) });
+      const w = writeStatus();
+      res.status(ready ? 200 : 503).json({ ready, model: modelReady, store: st.ok, store_writable: w.ok, ...(st.error ? { error: st.error } : w.error ? { error: w.error } : {}) });
     },
     '/health': (_req, res) => {
       const st = storeStatus();
       const info = scorer.info();
       const ready = scorer.ready() && st.ok;
       const degraded = !info || info.kind === FALLBACK_MODEL.kind;
-      const status = !st.ok ? 'unavailable' : !ready || degraded ? 'degraded' : 'ok';
+      const w = writeStatus();
+      const status = !st.ok ? 'unavailable' : !ready || degraded || !w.ok ? 'degraded' : 'ok';
+      const deps = dependencies();
       res.status(st.ok ? 200 : 503).json({
         status,
         ready,
@@ -122,7 +167,8 @@ export function createApp(deps: AppDeps): express.Express {
         started_at: startedAt.toISOString(),
         uptime_s: Math.round((Date.now() - startedAt.getTime()) / 1000),
         model: info,
-        store: st,
+        store: { ...st, writable: w.ok, ...(w.ok ? {} : { write_error: w.error, write_failing_since: w.since }) },
+        ...(deps ? { dependencies: deps } : {}),
       });
     },
     '/metrics': chain(
@@ -155,7 +201,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     next();
   };
-  app.use(chain(authenticate(config.apiKeys, { anonymousOk: deps.anonymousOk }), rateLimit(config.rateLimit), jsonOnly, express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true })));
+  app.use(chain(authenticate(config.apiKeys, { anonymousOk: deps.anonymousOk }), rateLimit(config.rateLimit), jsonOnly, express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }), depthLimit));
 
   app.post('/v1/risk', requireScope('score'), validateBody(RiskRequestSchema), async (req, res) => {
     // Warnings from scoring are rare; their logger (with the request id) is only made when one happens.

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -71,6 +72,13 @@ export function errorHandler(log: Logger, hooks: { onStoreError?: () => void } =
     if (type && BODY_ERRORS[type]) {
       const [status, code, message] = BODY_ERRORS[type];
       if (status < 500) return sendError(res, status, code, message);
+    }
+    // Express's own client errors (e.g. a path parameter with malformed percent-encoding, which the router
+    // raises as a URIError with status 400) are the client's mistake, not the server's.
+    const clientStatus = (err as { status?: unknown })?.status;
+    if (typeof clientStatus === 'number' && Number.isInteger(clientStatus) && clientStatus >= 400 && clientStatus < 500) {
+      const message = err instanceof URIError ? 'the URL contains malformed percent-encoding' : (STATUS_CODES[clientStatus] ?? 'client error');
+      return sendError(res, clientStatus, clientStatus === 400 ? 'invalid_request' : 'client_error', message);
     }
     reqLog.error({ err }, 'unhandled error');
     sendError(res, 500, 'internal_error', 'internal error');

@@ -19,8 +19,8 @@ function routeLabel(req: Request): string {
   return route?.path ? `${req.baseUrl}${route.path}` : 'unmatched';
 }
 
-export function createMetrics(scorer: RiskScorer, opts: { defaultMetrics?: boolean } = {}): ApiMetrics {
-  const registry = new Registry();
+export function createMetrics(scorer: RiskScorer, opts: { defaultMetrics?: boolean; registry?: Registry } = {}): ApiMetrics {
+  const registry = opts.registry ?? new Registry();
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'riskgate_' });
   const requests = new Counter({
     name: 'riskgate_http_requests_total',

@@ -165,10 +165,22 @@ export const HealthSchema = z.object({
   started_at: z.string(),
   uptime_s: z.number(),
   model: ModelInfoSchema.extend({ loaded_at: z.string() }).nullable(),
-  store: z.object({ ok: z.boolean(), error: z.string().optional() }),
+  store: z.object({
+    ok: z.boolean(),
+    error: z.string().optional(),
+    writable: z.boolean().optional().describe('false while writes fail (disk full, read-only); risk checks are still answered'),
+    write_error: z.string().optional(),
+    write_failing_since: z.string().optional(),
+  }),
+  dependencies: z
+    .record(z.string(), z.object({ healthy: z.boolean(), state: z.enum(['closed', 'open', 'half-open']), consecutive_failures: z.number(), opened_at: z.string().nullable() }))
+    .optional()
+    .describe("Riskgate's own dependencies (the GitHub ingest's circuit)"),
 });
 
 // The policy module is pure and defines its own types; keep the two in lock-step at compile time.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 const policyTypesMatch: Same<z.output<typeof PolicySchema>, Policy> = true;
 void policyTypesMatch;
+
+export const CircuitListSchema = z.object({ circuits: z.array(CircuitViewSchema) });

@@ -3,9 +3,10 @@
  * with zod; bad input gets 400 `{error: 'invalid_request', details: [{path, message}]}` and touches no state.
  */
 import express, { type Request, type Response, type Router } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { requireScope } from '../api/auth.ts';
 import { sendError, zodDetails } from '../api/errors.ts';
+import { COMMON_ERRORS, READ_ERRORS, body, json, jsonAnyOf, secured, zodParameters, zodPathParam, type OpenApiExtras } from '../api/openapi.ts';
 import type { Store } from '../store/types.ts';
 import { argoQueryToRequest, toArgoResult } from './argo.ts';
 import { flaggerToRequest, hookStatus, serviceOf, versionOf, type FlaggerHookName } from './flagger.ts';
@@ -19,8 +20,11 @@ import {
   KayentaJudgeRequest,
   KayentaJudgeResponse,
   ArgoResult,
+  ArgoQuery,
+  RolloutHistoryQuery,
 } from './schemas.ts';
-import { CanaryService } from './service.ts';
+import * as canarySchemas from './schemas.ts';
+import { CanaryService, type CanaryServiceDeps } from './service.ts';
 
 export interface CanaryDeps {
   store: Store;
@@ -34,6 +38,7 @@ export interface CanaryDeps {
   log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
   /** Clock override for tests. */
   now?: () => number;
+  onDecision?: CanaryServiceDeps['onDecision'];
 }
 
 function invalid(res: Response, err: z.ZodError, prefix: (string | number)[] = []): void {
@@ -157,3 +162,101 @@ export const canaryOpenApiSchemas = {
   KayentaJudgeRequest,
   KayentaJudgeResponse,
 };
+
+/** Component name of a canary schema export, as `riskgate serve` names them: `Canary` + the export without `Schema`. */
+export const canaryComponentName = (exportName: string): string => {
+  const base = exportName.replace(/Schema$/, '');
+  return base.startsWith('Canary') ? base : `Canary${base}`;
+};
+
+/**
+ * The canary routes' part of /openapi.json: every zod export of schemas.ts as a component (requests as
+ * their input side) and a path entry per route above, so a route and its documentation change together.
+ */
+export function canaryOpenApi(): OpenApiExtras {
+  const schemas: Record<string, z.ZodType> = {};
+  for (const [name, v] of Object.entries(canarySchemas)) if (v instanceof z.ZodType) schemas[canaryComponentName(name)] = v;
+  const requestSchemas = { CanaryDecisionRequest, CanaryOutcomeRequest, CanaryFlaggerWebhookRequest: FlaggerWebhookRequest, CanaryKayentaJudgeRequest: KayentaJudgeRequest };
+  const judge = (operationId: string, summary: string) => ({
+    post: {
+      operationId,
+      summary,
+      ...secured('score'),
+      requestBody: body('CanaryKayentaJudgeRequest'),
+      responses: { '200': json('CanaryKayentaJudgeResponse', 'Kayenta CanaryJudgeResult: per-metric classification, group scores and the overall score'), ...COMMON_ERRORS },
+    },
+  });
+  const paths: Record<string, Record<string, unknown>> = {
+    '/v1/canary/decision': {
+      post: {
+        operationId: 'canaryDecision',
+        summary: 'Next canary step (increase / hold / rollback / promote) from the metric comparison and the predicted failure risk',
+        ...secured('score'),
+        requestBody: body('CanaryDecisionRequest'),
+        responses: { '200': json('CanaryDecisionResponse', 'the decision with per-metric results and reasons'), ...COMMON_ERRORS },
+      },
+    },
+    '/v1/canary/argo': {
+      get: {
+        operationId: 'canaryArgoGet',
+        summary: 'Argo Rollouts web metric provider (GET form: the decision request as query parameters)',
+        ...secured('score'),
+        parameters: zodParameters(ArgoQuery, 'query'),
+        responses: { '200': json('CanaryArgoResult', 'successCondition: result.decision == "pass"; failureCondition: result.decision == "fail"'), ...READ_ERRORS },
+      },
+      post: {
+        operationId: 'canaryArgoPost',
+        summary: 'Argo Rollouts web metric provider (POST form: the decision request as jsonBody)',
+        ...secured('score'),
+        requestBody: body('CanaryDecisionRequest'),
+        responses: { '200': json('CanaryArgoResult', 'the decision in the shape Argo analyses read'), ...COMMON_ERRORS },
+      },
+    },
+    '/v1/canary/flagger/{hook}': {
+      post: {
+        operationId: 'canaryFlaggerHook',
+        summary: 'Flagger webhook; Flagger reads only the status code (2xx: go ahead, else not)',
+        description:
+          'pre-rollout: 200 when the predicted risk is at most the pre-rollout bar (0.7), else 403 with the same body. confirm-traffic-increase / confirm-promotion / rollback: 200 when the decision says yes, else 409 with the same body.',
+        ...secured('score'),
+        parameters: [zodPathParam('hook', FlaggerHook, 'the Flagger webhook type')],
+        requestBody: body('CanaryFlaggerWebhookRequest'),
+        responses: {
+          '200': jsonAnyOf(['CanaryFlaggerPreRolloutResponse', 'CanaryFlaggerHookResponse'], 'go ahead'),
+          ...COMMON_ERRORS,
+          '403': jsonAnyOf(['CanaryFlaggerPreRolloutResponse', 'Error'], 'pre-rollout: predicted risk above the bar; or forbidden: the key lacks the score scope'),
+          '409': json('CanaryFlaggerHookResponse', 'the decision says no (hold, keep going, not yet)'),
+        },
+      },
+    },
+    '/judge': judge('kayentaJudge', 'Kayenta remote judge (the path Kayenta calls)'),
+    '/v1/canary/kayenta/judge': judge('kayentaJudgeV1', 'Kayenta remote judge (same as /judge)'),
+    '/v1/canary/outcome': {
+      post: {
+        operationId: 'canaryOutcome',
+        summary: 'Final outcome of a rollout: an audit event, and a run record (training data) when the repo is known',
+        ...secured('score'),
+        requestBody: body('CanaryOutcomeRequest'),
+        responses: { '201': json('CanaryOutcomeResponse', 'recorded'), ...COMMON_ERRORS },
+      },
+    },
+    '/v1/canary/rollouts': {
+      get: {
+        operationId: 'canaryRollouts',
+        summary: 'Rollouts seen in the decision log, newest first, with their latest decision and outcome',
+        ...secured('report'),
+        responses: { '200': json('CanaryRolloutsResponse', 'one row per service@version'), ...READ_ERRORS },
+      },
+    },
+    '/v1/canary/rollouts/{service}': {
+      get: {
+        operationId: 'canaryRolloutHistory',
+        summary: "A service's canary decisions, newest first",
+        ...secured('report'),
+        parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string' }, description: 'the deployment\'s service (URL-encode a "/")' }, ...zodParameters(RolloutHistoryQuery, 'query')],
+        responses: { '200': json('CanaryRolloutHistoryResponse', 'the decisions (empty when the service is unknown)'), ...READ_ERRORS },
+      },
+    },
+  };
+  return { schemas, requestSchemas, paths };
+}

@@ -226,3 +226,77 @@ export const CanaryOutcomeRequest = z.object({
   detail: z.string().max(2000).optional(),
 });
 export type CanaryOutcomeRequest = z.output<typeof CanaryOutcomeRequest>;
+
+// ---- responses of the Flagger, rollout-history and outcome routes ----
+
+/** `POST /v1/canary/flagger/pre-rollout`: 200 when the predicted risk is at most the bar, else 403. */
+export const FlaggerPreRolloutResponse = z.object({
+  allowed: z.boolean(),
+  risk: z.number().min(0).max(1),
+  risk_source: z.enum(['request', 'model', 'prior']).describe('request: metadata.risk; model: the commit\'s /v1/risk answer; prior: neither was known'),
+  reason: z.string(),
+});
+
+/** The other Flagger hooks: 200 when the decision says yes, 409 when it says no (Flagger reads only the status). */
+export const FlaggerHookResponse = z.object({
+  allowed: z.boolean(),
+  hook: z.enum(['confirm-traffic-increase', 'confirm-promotion', 'rollback']),
+  action: z.enum(['increase', 'hold', 'rollback', 'promote']),
+  next_weight: z.number(),
+  score: z.number(),
+  reasons: z.array(z.string()),
+});
+
+/** `GET /v1/canary/rollouts/{service}` query (the router checks it by hand with the same bounds). */
+export const RolloutHistoryQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(5000).default(200).describe('newest decisions returned'),
+});
+
+export const RolloutsResponse = z.object({
+  rollouts: z.array(
+    z.object({
+      service: z.string(),
+      version: z.string(),
+      last_at: z.string().describe('time of the newest decision'),
+      action: z.enum(['increase', 'hold', 'rollback', 'promote']),
+      weight: z.number().describe('next_weight of the newest decision'),
+      score: z.number(),
+      verdict: z.enum(['pass', 'marginal', 'fail', 'inconclusive', 'unavailable']),
+      decisions: z.number().int().min(1),
+      outcome: z.object({ outcome: z.enum(['promoted', 'rolled_back', 'incident']), at: z.string() }).nullable(),
+    }),
+  ),
+});
+
+export const RolloutHistoryResponse = z.object({
+  service: z.string(),
+  decisions: z.array(
+    z.object({
+      at: z.string(),
+      version: z.string(),
+      current_weight: z.number(),
+      action: z.enum(['increase', 'hold', 'rollback', 'promote']),
+      next_weight: z.number(),
+      score: z.number(),
+      verdict: z.enum(['pass', 'marginal', 'fail', 'inconclusive', 'unavailable']),
+      confidence: z.number(),
+      risk: z.number(),
+      reasons: z.array(z.string()),
+      metrics: z.array(
+        z.object({
+          name: z.string(),
+          classification: z.enum(['Pass', 'High', 'Low', 'Inconclusive', 'NoData']),
+          p_value: z.number(),
+          effect: MetricResultSchema.shape.effect,
+        }),
+      ),
+    }),
+  ),
+});
+
+export const CanaryOutcomeResponse = z.object({
+  recorded: z.literal(true),
+  training_record: z.boolean().describe('whether a run record (training data for the risk prior) was stored'),
+  run_id: z.string().describe('`canary:<service>:<version>`'),
+  reason: z.string().optional().describe('why no training record was stored'),
+});

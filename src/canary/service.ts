@@ -16,9 +16,13 @@ export interface CanaryServiceDeps {
   prometheusUrl?: string;
   log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
   now?: () => number;
+  /** Called after each decision is stored (e.g. to alert on a rollback); never delays or fails the answer. */
+  onDecision?: (d: { deployment: CanaryDecisionRequest['deployment']; response: CanaryDecisionResponse }) => void;
 }
 
 export const DECISION_EVENT = 'canary_decision';
+/** The raw samples behind each decision, apart from its summary: listing rollouts must not parse them all. */
+export const INPUTS_EVENT = 'canary_inputs';
 export const OUTCOME_EVENT = 'canary_outcome';
 
 interface StoredRollout {
@@ -83,7 +87,7 @@ export class CanaryService {
 
     // From here on everything is synchronous, so concurrent calls for one rollout cannot interleave.
     const store = this.deps.store;
-    return store.transaction(() => {
+    const answer = store.transaction(() => {
       const prev = this.loadRollout(service, version);
       const now = this.now();
       const current = opts.currentWeight ?? req.current_weight;
@@ -108,20 +112,40 @@ export class CanaryService {
       };
       // The last answer stays available for the Flagger hooks that ask again within the same interval.
       store.setState(stateKey(service, version), JSON.stringify(stored));
+      const decidedAt = new Date(now).toISOString();
       store.appendEvent(DECISION_EVENT, service, {
         version,
+        decided_at: decidedAt,
         deployment: req.deployment,
-        request: { ...req, metrics: metrics.map((m, i) => ({ ...req.metrics[i], baseline: m.baseline, canary: m.canary })) },
+        request: {
+          ...req,
+          metrics: metrics.map((m, i) => {
+            const { baseline: _b, canary: _c, ...rest } = req.metrics[i];
+            return { ...rest, baseline_n: m.baseline.length, canary_n: m.canary.length };
+          }),
+        },
         started_at: new Date(stored.started_at).toISOString(),
         finished,
         response,
       });
+      store.appendEvent(INPUTS_EVENT, service, { version, decided_at: decidedAt, metrics: metrics.map((m) => ({ name: m.name, baseline: m.baseline, canary: m.canary })) });
       this.deps.log?.info(
         { service, version, action: response.action, next_weight: response.next_weight, score: response.score, risk },
         'canary decision',
       );
       return response;
     });
+    if (this.deps.onDecision) {
+      const hook = this.deps.onDecision;
+      setImmediate(() => {
+        try {
+          hook({ deployment: req.deployment, response: answer });
+        } catch (err) {
+          this.deps.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'decision hook failed');
+        }
+      });
+    }
+    return answer;
   }
 
   /** Final outcome of a rollout → an audit event and a canonical run record (training data for the risk prior). */

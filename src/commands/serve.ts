@@ -1,11 +1,13 @@
-import { existsSync } from 'node:fs';
-import type { Server } from 'node:http';
+import cluster, { type Worker } from 'node:cluster';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Router } from 'express';
 import { pino, type Logger } from 'pino';
+import { Registry as PromRegistry } from 'prom-client';
+import { z } from 'zod';
+import type { Alerter } from '../alerts/alerter.ts';
 import { createApp } from '../api/app.ts';
 import { requireScope } from '../api/auth.ts';
 import { RiskMemory } from '../api/risk-memory.ts';
@@ -16,10 +18,17 @@ import { ConfigError, ENV_VARS, hashApiKey, loadConfig, type Config } from '../c
 import { createFallbackScorer } from '../policy/fallback.ts';
 import { openStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
-import type { ModelScorerOptions } from '../registry/scorer.ts';
+import { createModelScorer, type ModelScorer, type ModelScorerOptions } from '../registry/scorer.ts';
+import { createCanaryRouter } from '../canary/router.ts';
+import * as canarySchemas from '../canary/schemas.ts';
+import { createModelsRouter } from '../registry/router.ts';
+import { createReportRouter } from '../report/router.ts';
+import { createDashboardRouter } from '../dashboard/router.ts';
+import type { DriftMonitor } from '../registry/drift.ts';
+import { BACKGROUND_ENV_VARS, backgroundSettings, createBackground, type BackgroundSettings } from './background.ts';
 
 export const summary = 'Run the risk service (HTTP API for CI pipelines)';
-export const help = `Usage: riskgate serve [--port N] [--no-bootstrap]
+export const help = `Usage: riskgate serve [--port N] [--workers N|auto] [--no-bootstrap]
        riskgate serve --hash-key TOKEN
 
 Serves POST /v1/risk, /v1/outcomes, /v1/circuits/{name}, /health, /live, /ready, /metrics and /openapi.json.
@@ -27,15 +36,26 @@ Answers /live at once; /ready turns 200 once the champion model (or the rule-bas
 If the registry is empty, a first model is trained from the stored history (or the bundled sample
 history when the store is empty) unless --no-bootstrap is given.
 
+Beside the API it runs the scheduler (node-cron: ingest from GitHub when GITHUB_TOKEN and RISKGATE_REPOS
+are set, weekly retrain with champion/challenger, daily evaluation; training in a child process), shadow
+scoring of a challenger on trial, drift tracking and webhook alerts. \`riskgate worker\` runs the same
+scheduler on its own for deployments that split serving from training.
+
+--workers N (or RISKGATE_WORKERS) runs N HTTP worker processes on the same port (node:cluster; "auto" =
+one per CPU). The primary migrates the store and trains the first model once before forking, forwards
+SIGTERM/SIGINT to the workers and replaces a worker that crashes. Workers share the SQLite store and the
+model registry; rate limits are counted per worker, so a key may make up to N times RISKGATE_RATE_LIMIT.
+
 Configuration is by environment variable:
-${Object.entries(ENV_VARS)
-  .map(([k, v]) => `  ${k.padEnd(30)} ${v.help} (default ${v.default})`)
+${Object.entries({ ...ENV_VARS, ...BACKGROUND_ENV_VARS })
+  .map(([k, v]) => `  ${k.padEnd(33)} ${v.help} (default ${v.default})`)
   .join('\n')}
 
 --hash-key TOKEN prints the sha256 form to put in RISKGATE_API_KEYS, so the token itself is never stored.
 
 Examples:
   PORT=9000 riskgate serve
+  riskgate serve --workers auto
   RISKGATE_API_KEYS="ci:score+report:sha256:<hex>,ops:admin+score+report:sha256:<hex>" riskgate serve
   riskgate serve --hash-key "$(openssl rand -hex 24)"`;
 
@@ -50,77 +70,45 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-// Optional sibling modules are imported by URL so a missing one is a runtime branch, not a compile error.
-const optional = (rel: string) => new URL(rel, import.meta.url);
-const moduleExists = (rel: string) => existsSync(fileURLToPath(optional(rel)));
-
-/** The canary router, when that module is present: mounted with the `score` scope on its paths. */
-async function canaryExtras(deps: { store: Store; log: Logger; memory: RiskMemory; prometheusUrl: string | null }): Promise<{ routers: Router[]; openapi: OpenApiExtras }> {
-  const routers: Router[] = [];
-  const openapi: OpenApiExtras = {};
-  if (moduleExists('../canary/router.ts')) {
-    try {
-      const mod = (await import(optional('../canary/router.ts').href)) as { createCanaryRouter?: (d: unknown) => Router };
-      // The canary router applies requireScope itself (score for decisions, report for outcomes).
-      if (mod.createCanaryRouter) {
-        routers.push(
-          mod.createCanaryRouter({
-            store: deps.store,
-            log: deps.log,
-            riskLookup: async (repo: string, sha: string) => deps.memory.lookup(repo, sha),
-            prometheusUrl: deps.prometheusUrl ?? undefined,
-          }),
-        );
-      }
-    } catch (err) {
-      deps.log.error({ err }, 'canary router failed to load; /v1/canary is not served');
-    }
+/** Canary zod schemas as OpenAPI components (named Canary…); openapi.ts documents the canary paths with them. */
+function canaryOpenApi(): OpenApiExtras {
+  const schemas: Record<string, z.ZodType> = {};
+  for (const [name, v] of Object.entries(canarySchemas)) {
+    const base = name.replace(/Schema$/, '');
+    if (v instanceof z.ZodType) schemas[base.startsWith('Canary') ? base : `Canary${base}`] = v;
   }
-  if (moduleExists('../canary/schemas.ts')) {
-    try {
-      const mod = (await import(optional('../canary/schemas.ts').href)) as Record<string, unknown>;
-      const { z } = await import('zod');
-      openapi.schemas = {};
-      for (const [name, v] of Object.entries(mod)) {
-        const base = name.replace(/Schema$/, '');
-        if (v instanceof z.ZodType) openapi.schemas[base.startsWith('Canary') ? base : `Canary${base}`] = v;
-      }
-      if (mod.openApiPaths && typeof mod.openApiPaths === 'object') openapi.paths = mod.openApiPaths as Record<string, unknown>;
-    } catch (err) {
-      deps.log.warn({ err }, 'canary schemas failed to load; left out of /openapi.json');
-    }
-  }
-  return { routers, openapi };
+  return { schemas };
 }
 
-/** Model management (/v1/models…, admin) and the dashboard, when those modules are present; they apply their scopes. */
-async function otherRouters(deps: { store: Store; config: Config; log: Logger; reload: () => Promise<boolean> }): Promise<Router[]> {
-  const routers: Router[] = [];
-  if (moduleExists('../registry/router.ts')) {
-    try {
-      const mod = (await import(optional('../registry/router.ts').href)) as { createModelsRouter?: (d: unknown) => Router };
-      if (mod.createModelsRouter) routers.push(mod.createModelsRouter({ store: deps.store, modelsDir: deps.config.modelsDir, scorer: { reload: deps.reload }, requireScope }));
-    } catch (err) {
-      deps.log.error({ err }, 'models router failed to load; /v1/models is not served');
-    }
-  }
-  if (moduleExists('../dashboard/router.ts')) {
-    try {
-      const mod = (await import(optional('../dashboard/router.ts').href)) as { createDashboardRouter?: (d: unknown) => Router };
-      if (mod.createDashboardRouter) {
-        routers.push(
-          mod.createDashboardRouter({ store: deps.store, modelsDir: deps.config.modelsDir, requireScope, authRequired: !deps.config.localOnly, timezone: deps.config.timezone }),
-        );
-      }
-    } catch (err) {
-      deps.log.error({ err }, 'dashboard failed to load; / is not served');
-    }
-  }
-  return routers;
+/** Every router beyond the core API; each applies its own scopes. */
+function routers(d: { store: Store; config: Config; log: Logger; memory: RiskMemory; reload: () => Promise<boolean>; alerter?: Alerter; drift?: DriftMonitor }): Router[] {
+  const { store, config, log } = d;
+  return [
+    createCanaryRouter({
+      store,
+      log,
+      riskLookup: async (repo: string, sha: string) => d.memory.lookup(repo, sha),
+      prometheusUrl: config.prometheusUrl ?? undefined,
+      onDecision: ({ deployment, response }) => {
+        if (response.action !== 'rollback') return;
+        d.alerter?.alert({
+          kind: 'canary_rollback',
+          repo: deployment.repo ?? null,
+          head_sha: deployment.head_sha ?? null,
+          score: response.risk,
+          message: `Canary ${deployment.service} ${deployment.version} rolled back: ${response.reasons.join('; ')}`,
+          detail: { service: deployment.service, version: deployment.version },
+        });
+      },
+    }),
+    createModelsRouter({ store, modelsDir: config.modelsDir, scorer: { reload: d.reload }, requireScope, drift: d.drift }),
+    createReportRouter({ store, requireScope }),
+    createDashboardRouter({ store, modelsDir: config.modelsDir, requireScope, authRequired: !config.localOnly, timezone: config.timezone }),
+  ];
 }
 
 /** Loads the champion (bootstrapping one if needed) without blocking the listener; any failure ends in the fallback. */
-async function loadScorer(o: { store: Store; config: Config; log: Logger; bootstrap: boolean; fallback: RiskScorer }): Promise<RiskScorer & { close?(): void }> {
+async function loadScorer(o: { store: Store; config: Config; log: Logger; bootstrap: boolean; fallback: RiskScorer; watch: (s: ModelScorer) => ModelScorer }): Promise<RiskScorer & { close?(): void }> {
   const { store, config, log } = o;
   if (o.bootstrap) {
     try {
@@ -132,13 +120,46 @@ async function loadScorer(o: { store: Store; config: Config; log: Logger; bootst
     }
   }
   try {
-    const mod = await import('../registry/scorer.ts');
-    const scorer = await mod.createModelScorer({ store, modelsDir: config.modelsDir, timezone: config.timezone, log, fallback: o.fallback as ModelScorerOptions['fallback'] });
+    const scorer = await createModelScorer({ store, modelsDir: config.modelsDir, timezone: config.timezone, log, fallback: o.fallback as ModelScorerOptions['fallback'] });
     if (!scorer.info()) log.warn('no champion model in the registry; answering with the rule-based fallback (degraded)');
-    return scorer;
+    return o.watch(scorer);
   } catch (err) {
     log.warn({ err }, 'model scorer unavailable; answering with the rule-based fallback (degraded)');
     return o.fallback;
+  }
+}
+
+const RISK_SHARE = 'riskgate:risk-memory';
+type RiskShare = { type: typeof RISK_SHARE; entries: [repo: string, sha: string, probability: number][] };
+const isRiskShare = (m: unknown): m is RiskShare => (m as RiskShare | null)?.type === RISK_SHARE && Array.isArray((m as RiskShare).entries);
+
+/**
+ * In a cluster worker: risk answers are also sent (batched) through the primary to the other workers, so a
+ * canary decision that reaches another worker than the commit's /v1/risk still finds its predicted risk.
+ */
+class SharedRiskMemory extends RiskMemory {
+  private pending: RiskShare['entries'] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor() {
+    super();
+    process.on('message', (m: unknown) => {
+      if (isRiskShare(m)) for (const [repo, sha, p] of m.entries) super.remember(repo, sha, p);
+    });
+  }
+
+  override remember(repo: string, headSha: string | null, probability: number): void {
+    super.remember(repo, headSha, probability);
+    if (!headSha) return;
+    this.pending.push([repo, headSha, probability]);
+    this.timer ??= setTimeout(() => this.flush(), 50).unref();
+  }
+
+  private flush(): void {
+    this.timer = null;
+    const entries = this.pending;
+    this.pending = [];
+    if (process.connected) process.send?.({ type: RISK_SHARE, entries } satisfies RiskShare);
   }
 }
 
@@ -149,36 +170,44 @@ export interface StartOptions {
   store?: Store;
   /** Serve this scorer instead of loading the registry's champion (tests, benchmarks). */
   scorer?: RiskScorer;
+  /** Run the cron schedule (ingest, retrain, evaluate) in this process; `riskgate serve` does unless clustered. */
+  schedule?: boolean;
+  /** Alerts, scheduler and drift settings (default: read from the environment). */
+  background?: BackgroundSettings;
 }
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const log = opts.logger ?? pino({ level: config.logLevel });
   const store = opts.store ?? openStore(join(config.dataDir, 'riskgate.db'));
   const scorer = new DeferredScorer();
-  const riskMemory = new RiskMemory();
-  const extras = await canaryExtras({ store, log, memory: riskMemory, prometheusUrl: config.prometheusUrl });
+  const riskMemory = cluster.isWorker ? new SharedRiskMemory() : new RiskMemory();
+  const metricsRegistry = new PromRegistry();
+  const background = createBackground({ store, dbPath: join(config.dataDir, 'riskgate.db'), modelsDir: config.modelsDir, settings: opts.background ?? backgroundSettings(), log, metrics: metricsRegistry });
   let loadedScorer: (RiskScorer & { close?(): void; reload?(): Promise<boolean> }) | null = null;
-  const others = await otherRouters({
-    store,
-    config,
-    log,
-    reload: () => loadedScorer?.reload?.() ?? Promise.resolve(false),
-  });
+  const reload = () => loadedScorer?.reload?.() ?? Promise.resolve(false);
   const app = createApp({
     store,
     scorer,
     config,
     logger: log,
-    extraRouters: [...extras.routers, ...others],
-    openapi: extras.openapi,
+    extraRouters: routers({ store, config, log, memory: riskMemory, reload, alerter: background.alerter, drift: background.drift }),
+    openapi: canaryOpenApi(),
     riskMemory,
     anonymousOk: (p) => p === '/' || p === '/ui' || p.startsWith('/ui/'),
     defaultMetrics: true,
+    metricsRegistry,
+    onCircuitOpen: (c) =>
+      background.alerter.alert({ kind: 'circuit_open', message: `Circuit "${c.name}" opened after ${c.consecutive_failures} consecutive failures.`, detail: { circuit: c.name, cooldown_ms: c.cooldown_ms } }),
   });
+  if (opts.schedule) background.startSchedule(() => void reload());
 
+  // In a cluster, responses name the worker that served them (tests and operators see the spread).
+  const pid = String(process.pid);
+  const handler: RequestListener = cluster.isWorker ? (req, res) => (res.setHeader('X-Riskgate-Worker', pid), app(req, res)) : app;
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    const s = createServer(handler);
     s.once('error', reject);
+    s.listen(config.port, config.host, () => resolve(s));
   });
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
@@ -186,7 +215,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   if (config.localOnly) log.warn('no API keys configured (RISKGATE_API_KEYS): listening on 127.0.0.1 only, without authentication');
 
   const fallback = createFallbackScorer({ store, timezone: config.timezone });
-  const source = opts.scorer ? Promise.resolve(opts.scorer) : loadScorer({ store, config, log, bootstrap: opts.bootstrap ?? true, fallback });
+  const source = opts.scorer ? Promise.resolve(opts.scorer) : loadScorer({ store, config, log, bootstrap: opts.bootstrap ?? true, fallback, watch: (m) => background.watch(m) });
   const loaded = source.then((s) => {
     loadedScorer = s;
     scorer.set(s);
@@ -207,7 +236,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         clearInterval(sweep);
         loaded
           .catch(() => undefined)
-          .finally(() => {
+          .finally(async () => {
+            await background.close();
             loadedScorer?.close?.();
             if (!opts.store) store.close();
             log.info('stopped');
@@ -221,18 +251,102 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   return { server, url, store, scorer, loaded, shutdown };
 }
 
+/**
+ * The cluster primary: prepares the store and the first model once, then only supervises. Workers are
+ * `riskgate serve` again (same argv), so each runs startServer on the shared port.
+ */
+async function runPrimary(config: Config, bootstrap: boolean, settings: BackgroundSettings): Promise<number> {
+  const log = pino({ level: config.logLevel }).child({ role: 'primary' });
+  // Opening the store runs its migrations here, before any worker could race on them.
+  const dbPath = join(config.dataDir, 'riskgate.db');
+  const store = openStore(dbPath);
+  try {
+    if (bootstrap) {
+      const { ensureChampion } = await import('../../training/bootstrap.ts');
+      const how = await ensureChampion({ store, modelsDir: config.modelsDir, timezone: config.timezone, log });
+      log.info({ how }, 'champion model available');
+    }
+  } catch (err) {
+    log.warn({ err }, 'could not bootstrap a champion model; workers serve the rule-based fallback');
+  }
+  // The schedule runs here, once for the whole cluster; workers pick up a new champion by their registry poll.
+  const background = createBackground({ store, dbPath, modelsDir: config.modelsDir, settings, log });
+  background.startSchedule();
+
+  const live = new Set<Worker>();
+  const listening = new WeakSet<Worker>();
+  let stopping = false;
+  let failed = false;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const fork = () => {
+    if (stopping) return;
+    const w = cluster.fork();
+    // An IPC write to a worker that just died fails with EPIPE; unhandled, that would take the primary down too.
+    w.on('error', (err) => log.warn({ pid: w.process.pid, err: err.message }, 'worker channel error'));
+    live.add(w);
+  };
+  cluster.on('listening', (w) => listening.add(w));
+  cluster.on('message', (from, m: unknown) => {
+    if (!isRiskShare(m)) return;
+    for (const w of live) if (w !== from && w.isConnected()) w.send(m);
+  });
+  cluster.on('exit', (w, code, signal) => {
+    live.delete(w);
+    const crashed = code !== 0 || signal !== null;
+    if (stopping) failed ||= crashed;
+    else if (crashed && !listening.has(w)) {
+      // It could not even start (port taken, store unreadable): re-forking would only repeat that.
+      log.error({ pid: w.process.pid, code, signal }, 'worker failed to start; stopping the cluster');
+      failed = true;
+      stop('SIGTERM');
+    } else if (crashed) {
+      log.error({ pid: w.process.pid, code, signal }, 'worker died; starting a new one');
+      fork();
+      return;
+    } else log.warn({ pid: w.process.pid }, 'worker exited on its own; not replaced');
+    if (live.size === 0) done();
+  });
+  function stop(signal: NodeJS.Signals): void {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, workers: live.size }, 'stopping workers');
+    if (live.size === 0) return done();
+    for (const w of live) w.process.kill(signal);
+    // Workers force their connections closed after the grace period; this only catches a wedged one.
+    setTimeout(() => {
+      failed = true;
+      for (const w of live) w.process.kill('SIGKILL');
+    }, config.shutdownGraceMs + 5000).unref();
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  for (let i = 0; i < config.workers; i++) fork();
+  log.info({ workers: config.workers, port: config.port }, 'cluster started');
+  await finished;
+  await background.close();
+  store.close();
+  log.info('stopped');
+  return failed ? 1 : 0;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { port: { type: 'string' }, 'no-bootstrap': { type: 'boolean' }, 'hash-key': { type: 'string' } },
+    options: { port: { type: 'string' }, workers: { type: 'string' }, 'no-bootstrap': { type: 'boolean' }, 'hash-key': { type: 'string' } },
   });
   if (values['hash-key'] !== undefined) {
     console.log(hashApiKey(values['hash-key']));
     return 0;
   }
   let config: Config;
+  let settings: BackgroundSettings;
   try {
-    config = loadConfig(values.port !== undefined ? { ...process.env, PORT: values.port } : process.env);
+    const env = { ...process.env };
+    if (values.port !== undefined) env.PORT = values.port;
+    if (values.workers !== undefined) env.RISKGATE_WORKERS = values.workers;
+    config = loadConfig(env);
+    settings = backgroundSettings(env);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`riskgate serve: invalid configuration: ${err.message}`);
@@ -240,14 +354,27 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const running = await startServer(config, { bootstrap: !values['no-bootstrap'] });
+  const bootstrap = !values['no-bootstrap'];
+  if (cluster.isPrimary && config.workers > 1) return runPrimary(config, bootstrap, settings);
+  // A worker never bootstraps nor runs the schedule: the primary does both, once.
+  let running: RunningServer;
+  try {
+    running = await startServer(config, { bootstrap: bootstrap && cluster.isPrimary, schedule: cluster.isPrimary, background: settings });
+  } catch (err) {
+    // The IPC channel to the primary would keep a worker alive after its server has closed (or never opened).
+    cluster.worker?.disconnect();
+    throw err;
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       process.stderr.write(`riskgate serve: ${signal} received\n`);
       void running.shutdown().then(resolve);
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    // A worker keeps its handlers: a Ctrl-C reaches it from the terminal and again from the primary.
+    const on = cluster.isWorker ? 'on' : 'once';
+    process[on]('SIGTERM', () => stop('SIGTERM'));
+    process[on]('SIGINT', () => stop('SIGINT'));
   });
+  cluster.worker?.disconnect();
   return 0;
 }

@@ -2,6 +2,7 @@
  * Pure shaping of stored runs and events into what the dashboard pages draw. No I/O: the router feeds it
  * the store's iterators and event lists, so every figure here can be checked with plain arrays.
  */
+import { DEFAULT_CRON, JOB_NAMES, type JobName } from '../../training/scheduler.ts';
 import { createHash } from 'node:crypto';
 import { failureLabel, type RunRecord } from '../records/schema.ts';
 
@@ -301,12 +302,13 @@ export function jobSummary(runs: JobView[]): { job: string; last_at: string; las
     .sort((a, b) => a.job.localeCompare(b.job));
 }
 
-/** The scheduler's cron expressions; each can be overridden by its environment variable. */
-export const SCHEDULE_ENV = [
-  { job: 'ingest', variable: 'RISKGATE_INGEST_CRON', default: '*/15 * * * *', help: 'pull new workflow runs from GitHub' },
-  { job: 'retrain', variable: 'RISKGATE_RETRAIN_CRON', default: '0 3 * * *', help: 'train a challenger and compare it with the champion' },
-  { job: 'backtest', variable: 'RISKGATE_BACKTEST_CRON', default: '0 4 * * 0', help: 'per-repo backtest of the champion' },
-] as const;
+/** The scheduler's own jobs and defaults, so the page shows exactly what `riskgate serve` / `worker` run. */
+const JOB_HELP: Record<JobName, string> = {
+  ingest: 'pull new workflow runs from GitHub',
+  retrain: 'train a challenger and compare it with the champion',
+  evaluate: 're-score the champion on the newest data',
+};
+const SCHEDULE_ENV = JOB_NAMES.map((job) => ({ job, variable: `RISKGATE_${job.toUpperCase()}_CRON`, default: DEFAULT_CRON[job], help: JOB_HELP[job] }));
 
 export function schedule(env: NodeJS.ProcessEnv): { job: string; cron: string; source: 'env' | 'default'; variable: string; help: string }[] {
   return SCHEDULE_ENV.map((s) => {

@@ -32,6 +32,8 @@ export interface GitHubClientOptions {
   primaryFallbackSec?: number;
   circuit?: CircuitBreaker | CircuitOptions;
   userAgent?: string;
+  /** Per attempt, headers and body: a GitHub that accepts the connection and never answers is an outage too (default 30 s). */
+  requestTimeoutMs?: number;
 }
 
 export interface GetResult<T = unknown> {
@@ -59,6 +61,9 @@ export interface GitHubClient {
   health(): DependencyHealth;
 }
 
+/** The caller's own abort signal, kept beside the per-attempt deadline that replaces it. */
+const CALLER_SIGNAL = Symbol('callerSignal');
+
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Network errors and 5xx mean GitHub (or the path to it) is unwell; anything else is an answer. */
@@ -73,6 +78,7 @@ export function createGitHubClient(opts: GitHubClientOptions = {}): GitHubClient
   const sleep = opts.sleep ?? realSleep;
   const log = opts.log;
   const retryBaseMs = opts.retryBaseMs ?? 1000;
+  const timeoutMs = opts.requestTimeoutMs ?? 30_000;
   const circuit = opts.circuit instanceof CircuitBreaker ? opts.circuit : new CircuitBreaker({ name: 'github', now, ...opts.circuit });
   const rate: RateState = { limit: null, remaining: null, resetAt: null };
   const stats = { requests: 0, conditional: 0, notModified: 0, rateLimited: 0, serverErrors: 0 };
@@ -103,6 +109,13 @@ export function createGitHubClient(opts: GitHubClientOptions = {}): GitHubClient
       const headers = options.headers as Record<string, string | undefined>;
       if (headers['if-none-match']) stats.conditional++;
       try {
+        // Without a deadline a hung connection would stall the ingest forever and never count as a failure.
+        // A fresh deadline per attempt; `options` is bound into the inner hooks, so it is changed in place
+        // (its `request` object may be the client's shared defaults, so that one is replaced, not mutated).
+        const prev = (options.request ?? {}) as Record<PropertyKey, unknown> & { signal?: AbortSignal };
+        const caller = (CALLER_SIGNAL in prev ? prev[CALLER_SIGNAL] : prev.signal) as AbortSignal | undefined;
+        const signal = caller ? AbortSignal.any([caller, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+        options.request = { ...prev, signal, [CALLER_SIGNAL]: caller } as typeof options.request;
         const res = await request(options);
         noteRate(res.headers as Headers);
         secondaryStreak = 0;

@@ -96,6 +96,8 @@ export class CircuitService {
     private readonly store: Store,
     private readonly settings: CircuitSettings = DEFAULT_CIRCUIT_SETTINGS,
     private readonly clock: () => number = Date.now,
+    /** Called once per transition into open (after the write), e.g. to raise an alert. */
+    private readonly onOpen?: (view: CircuitView) => void,
   ) {}
 
   get(name: string): CircuitView {
@@ -104,12 +106,17 @@ export class CircuitService {
 
   /** Read-modify-write in one transaction so two runners cannot both take the half-open trial. */
   record(name: string, event: CircuitEvent): CircuitView {
-    return this.store.transaction(() => {
+    let opened = false;
+    const out = this.store.transaction(() => {
       const now = this.clock();
-      const next = step(this.store.getCircuit(name), name, event, now, this.settings);
+      const before = this.store.getCircuit(name);
+      const next = step(before, name, event, now, this.settings);
       this.store.putCircuit(next.row);
+      opened = next.row.state === 'open' && before?.state !== 'open';
       return view(next.row, name, now, this.settings, event === 'attempt' ? next.allowed : undefined);
     });
+    if (opened) this.onOpen?.(out);
+    return out;
   }
 
   list(): CircuitView[] {

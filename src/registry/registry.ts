@@ -159,13 +159,22 @@ export class Registry {
     const previous = this.championId();
     if (previous === id) return;
     const history = this.history();
-    if (previous) {
-      history.push(previous);
-      if (this.manifest(previous)) this.updateStatus(previous, 'retired');
-    }
+    // A switch killed half-way may already have pushed `previous` (and marked another version champion).
+    if (previous && history[history.length - 1] !== previous) history.push(previous);
     writeFileAtomic(join(this.dir, HISTORY), JSON.stringify(history.slice(-50)));
+    if (previous && this.manifest(previous)) this.updateStatus(previous, 'retired');
+    this.retireOtherChampions(id);
     this.updateStatus(id, 'champion');
     writeFileAtomic(join(this.dir, CHAMPION), id + '\n');
+  }
+
+  /**
+   * Marks every version but `id` that still says "champion" as retired: the previous champion, and any
+   * version a switch killed between its status update and the pointer write left marked (the pointer is
+   * what counts; this keeps at most one version saying it is the champion).
+   */
+  private retireOtherChampions(id: string): void {
+    for (const m of this.list()) if (m.status === 'champion' && m.id !== id) this.updateStatus(m.id, 'retired');
   }
 
   /** Previous champions, oldest first. */
@@ -186,6 +195,7 @@ export class Registry {
     const current = this.championId();
     while (history.length > 0) {
       const id = history.pop()!;
+      if (id === current) continue;
       try {
         this.readArtifact(id);
       } catch {
@@ -193,6 +203,7 @@ export class Registry {
       }
       writeFileAtomic(join(this.dir, HISTORY), JSON.stringify(history));
       if (current && this.manifest(current)) this.updateStatus(current, 'retired');
+      this.retireOtherChampions(id);
       this.updateStatus(id, 'champion');
       writeFileAtomic(join(this.dir, CHAMPION), id + '\n');
       return id;

@@ -140,7 +140,8 @@ const wrap =
 
 export function createModelsRouter(d: ModelsRouterDeps): Router {
   const r = express.Router();
-  const read = d.requireScope('report');
+  // Reads need `score` (README: "score / admin"), like the dashboard's model page; changes need `admin`.
+  const read = d.requireScope('score');
   const admin = d.requireScope('admin');
   const id = validateParam('id', ModelIdSchema);
   const cronOf = () => d.cron ?? schedulerConfigFromEnv().cron;

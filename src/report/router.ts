@@ -1,8 +1,8 @@
 /**
- * HTTP access to the delivery reports. The app mounts it (with the `score` or `report` scope) and supplies
+ * HTTP access to the delivery reports. The app mounts it (pass `requireScope`: both routes need `score`) and supplies
  * the store; the router only validates queries, reads runs and calls the pure report functions.
  */
-import { Router, type Request } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { HttpError, zodDetails } from '../api/errors.ts';
 import type { Store } from '../store/types.ts';
@@ -37,14 +37,19 @@ function requireRepo(store: Store, name: string): void {
   if (!store.repos().includes(name)) throw new HttpError(404, 'unknown_repo', `no runs stored for repo ${name}`, [{ path: 'query.repo', message: 'unknown repo' }]);
 }
 
-export function createReportRouter({ store }: { store: Store }): Router {
+/**
+ * `requireScope` (the API's, from src/api/auth.ts) guards both routes with the `score` scope, as the README
+ * documents; without it the routes are unguarded (only for tests that mount the router on a bare app).
+ */
+export function createReportRouter({ store, requireScope }: { store: Store; requireScope?: (scope: 'score') => RequestHandler }): Router {
   const router = Router();
-  router.get('/v1/reports/dora', (req, res) => {
+  const score: RequestHandler = requireScope ? requireScope('score') : (_req, _res, next) => next();
+  router.get('/v1/reports/dora', score, (req, res) => {
     const q = parseQuery(DoraQuerySchema, req);
     requireRepo(store, q.repo);
     res.json(computeDora(store.iterateRuns({ repo: q.repo }), { weeks: q.weeks, timezone: q.timezone }));
   });
-  router.get('/v1/reports/flaky', (req, res) => {
+  router.get('/v1/reports/flaky', score, (req, res) => {
     const q = parseQuery(FlakyQuerySchema, req);
     requireRepo(store, q.repo);
     const report = detectFlaky(store.iterateRuns({ repo: q.repo }));

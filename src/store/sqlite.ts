@@ -26,6 +26,12 @@ function guard<T>(fn: () => T): T {
   }
 }
 
+/** The raw connection behind a store, for tests that inject real SQLite faults (PRAGMA max_page_count, query_only). */
+const RAW = new WeakMap<Store, Database.Database>();
+export function rawConnection(store: Store): Database.Database | undefined {
+  return RAW.get(store);
+}
+
 const ms = (iso: string | null): number | null => (iso == null ? null : Date.parse(iso));
 
 function migrate(db: Database.Database): void {
@@ -117,12 +123,29 @@ export function openStore(file: string, opts: { readonly?: boolean } = {}): Stor
   const listeners = new Set<(repos: ReadonlySet<string>) => void>();
   const dataVersion = db.prepare('PRAGMA data_version').pluck();
   const upsertAndNotify = (records: RunRecord[]): UpsertResult => {
-    const res = guard(() => upsertMany(records));
+    const res = guardWrite(() => upsertMany(records));
     if (listeners.size > 0 && res.inserted + res.updated > 0) {
       const repos = new Set(records.map((r) => r.repo));
       for (const l of listeners) l(repos);
     }
     return res;
+  };
+
+  // Whether the last write could be made: reads (and so /v1/risk) keep working on a full disk or a read-only
+  // file, so readiness alone does not show it; /health reports this. Cleared by the next successful write.
+  let writeFault: { error: string; since: string } | null = null;
+  const guardWrite = <T>(fn: () => T, clears = true): T => {
+    try {
+      const out = guard(fn);
+      if (clears) writeFault = null;
+      return out;
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) {
+        const code = String((err.cause as { code?: string } | undefined)?.code ?? 'SQLITE_ERROR');
+        writeFault = { error: `${code}: ${(err.cause as Error | undefined)?.message ?? err.message}`, since: writeFault?.since ?? new Date().toISOString() };
+      }
+      throw err;
+    }
   };
 
   const parse = (rows: unknown[]): RunRecord[] => rows.map((j) => JSON.parse(j as string) as RunRecord);
@@ -148,23 +171,23 @@ export function openStore(file: string, opts: { readonly?: boolean } = {}): Stor
     },
 
     getState: (key) => guard(() => s.getState.get(key) as string | undefined),
-    setState: (key, value) => void guard(() => s.setState.run(key, value)),
-    deleteState: (key) => void guard(() => s.delState.run(key)),
+    setState: (key, value) => void guardWrite(() => s.setState.run(key, value)),
+    deleteState: (key) => void guardWrite(() => s.delState.run(key)),
 
     getCircuit: (name) => {
       const j = guard(() => s.getCircuit.get(name)) as string | undefined;
       return j === undefined ? undefined : (JSON.parse(j) as CircuitRow);
     },
-    putCircuit: (row) => void guard(() => s.putCircuit.run(row.name, JSON.stringify(row))),
+    putCircuit: (row) => void guardWrite(() => s.putCircuit.run(row.name, JSON.stringify(row))),
     listCircuits: () => guard(() => s.listCircuits.all().map((j) => JSON.parse(j as string) as CircuitRow)),
 
-    putModel: (row) => void guard(() => s.putModel.run(row.id, JSON.stringify(row))),
+    putModel: (row) => void guardWrite(() => s.putModel.run(row.id, JSON.stringify(row))),
     listModels: () =>
       guard(() => s.listModels.all().map((j) => JSON.parse(j as string) as ModelIndexRow)).sort((a, b) => a.created_at.localeCompare(b.created_at)),
 
-    appendAudit: (row) => void guard(() => s.appendAudit.run(row.at, JSON.stringify(row))),
+    appendAudit: (row) => void guardWrite(() => s.appendAudit.run(row.at, JSON.stringify(row))),
     listAudit: (limit) => guard(() => s.listAudit.all(limit).map((j) => JSON.parse(j as string) as AuditRow)),
-    appendEvent: (kind, key, payload) => void guard(() => s.appendEvent.run(kind, key, new Date().toISOString(), JSON.stringify(payload))),
+    appendEvent: (kind, key, payload) => void guardWrite(() => s.appendEvent.run(kind, key, new Date().toISOString(), JSON.stringify(payload))),
     listEvents: (kind, opts = {}) =>
       guard(() =>
         (opts.key ? s.listEventsByKey.all(kind, opts.key, opts.limit ?? 100) : s.listEvents.all(kind, opts.limit ?? 100)) as {
@@ -176,16 +199,17 @@ export function openStore(file: string, opts: { readonly?: boolean } = {}): Stor
 
     tryLock: (name, owner, ttlMs) => {
       const now = Date.now();
-      return guard(() => s.lockTake.run(name, owner, now + ttlMs, now).changes) === 1;
+      return guardWrite(() => s.lockTake.run(name, owner, now + ttlMs, now).changes) === 1;
     },
-    unlock: (name, owner) => void guard(() => s.unlock.run(name, owner)),
+    unlock: (name, owner) => void guardWrite(() => s.unlock.run(name, owner)),
 
     onRunsChanged: (listener) => {
       listeners.add(listener);
       return () => void listeners.delete(listener);
     },
     dataVersion: () => guard(() => dataVersion.get() as number),
-    transaction: (fn) => guard(() => db.transaction(fn)()),
+    // A transaction may only read, so its success does not clear a fault; its writes inside do.
+    transaction: (fn) => guardWrite(() => db.transaction(fn)(), false),
     ping: () => {
       try {
         return db.prepare('SELECT 1').pluck().get() === 1;
@@ -193,7 +217,9 @@ export function openStore(file: string, opts: { readonly?: boolean } = {}): Stor
         return false;
       }
     },
+    writeStatus: () => (writeFault ? { ok: false, ...writeFault } : { ok: true }),
     close: () => db.close(),
   };
+  RAW.set(store, db);
   return store;
 }

@@ -98,6 +98,8 @@ export interface Store {
   transaction<T>(fn: () => T): T;
   /** Cheap liveness probe of the storage itself. */
   ping(): boolean;
+  /** Whether the last write went through; `ok: false` (disk full, read-only…) until a write succeeds again. */
+  writeStatus?(): { ok: boolean; error?: string; since?: string };
   close(): void;
 }
 

@@ -1,26 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { receiver } from '../support/receiver.ts';
 import { alertConfigFromEnv, backoffMs, createAlerter, parseWebhooks } from '../../src/alerts/alerter.ts';
-
-/** A real webhook receiver on 127.0.0.1 answering with the statuses given, in order (then 200). */
-async function receiver(statuses: number[] = []) {
-  const hits: { body: Record<string, unknown>; headers: IncomingMessage['headers'] }[] = [];
-  let i = 0;
-  const server: Server = createServer((req, res) => {
-    let data = '';
-    req.on('data', (c) => (data += c));
-    req.on('end', () => {
-      hits.push({ body: JSON.parse(data), headers: req.headers });
-      res.statusCode = statuses[i++] ?? 200;
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  return { url, hits, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
 
 const fast = { attempts: 4, baseMs: 5, maxMs: 20 };
 const alert = { kind: 'high_score' as const, repo: 'acme/web', head_sha: 'abc123def4567890', score: 0.91, factors: [{ feature: 'recent_fail_rate', value: 0.5, contribution: 1.2 }], message: 'risky' };

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { ConfigError, hashApiKey, loadConfig, parseApiKeys } from '../../src/config.ts';
 import { findKey } from '../../src/api/auth.ts';
 
@@ -41,10 +42,21 @@ test('invalid values throw naming the variable', () => {
     [{ RISKGATE_METRICS_AUTH: 'maybe' }, 'RISKGATE_METRICS_AUTH'],
     [{ RISKGATE_LOG_LEVEL: 'loud' }, 'RISKGATE_LOG_LEVEL'],
     [{ RISKGATE_PROMETHEUS_URL: 'prometheus:9090' }, 'RISKGATE_PROMETHEUS_URL'],
+    [{ RISKGATE_WORKERS: '0' }, 'RISKGATE_WORKERS'],
+    [{ RISKGATE_WORKERS: '1.5' }, 'RISKGATE_WORKERS'],
+    [{ RISKGATE_WORKERS: 'many' }, 'RISKGATE_WORKERS'],
+    [{ RISKGATE_WORKERS: '-2' }, 'RISKGATE_WORKERS'],
+    [{ RISKGATE_WORKERS: '1000' }, 'RISKGATE_WORKERS'],
   ];
   for (const [env, name] of bad) {
     assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && e.variable === name && e.message.startsWith(name), JSON.stringify(env));
   }
+});
+
+test('RISKGATE_WORKERS: 1 by default, an integer, or "auto" for one per CPU', () => {
+  assert.equal(loadConfig({}).workers, 1);
+  assert.equal(loadConfig({ RISKGATE_WORKERS: ' 3 ' }).workers, 3);
+  assert.equal(loadConfig({ RISKGATE_WORKERS: 'AUTO' }).workers, availableParallelism());
 });
 
 test('API keys are kept only as sha256 hashes and matched by hash', () => {
@@ -56,4 +68,19 @@ test('API keys are kept only as sha256 hashes and matched by hash', () => {
   assert.equal(findKey(keys, token)?.name, 'ci');
   assert.equal(findKey(keys, 'another-token-123456')?.name, 'raw');
   assert.equal(findKey(keys, 'tok-0123456789abcdeX'), undefined);
+});
+
+test('the README configuration table and `serve --help` list every variable the service reads', async () => {
+  const { ENV_VARS } = await import('../../src/config.ts');
+  const { BACKGROUND_ENV_VARS } = await import('../../src/commands/background.ts');
+  const { help } = await import('../../src/commands/serve.ts');
+  const { readFileSync } = await import('node:fs');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Architecture'));
+  const names = [...Object.keys(ENV_VARS), ...Object.keys(BACKGROUND_ENV_VARS)];
+  assert.ok(names.length > 30);
+  for (const name of names) {
+    assert.ok(table.includes('`' + name + '`'), `README configuration table lacks ${name}`);
+    assert.ok(help.includes(name), `serve --help lacks ${name}`);
+  }
 });

@@ -63,7 +63,12 @@ test('decision: answers, looks up risk through the model, stores the decision an
   assert.equal(b.json.look, 2, 'repeated looks are accounted for');
   const events = store.listEvents('canary_decision', { key: 'web' });
   assert.equal(events.length, 2);
-  assert.equal((events[0].payload.request as any).metrics[0].canary.length, 200, 'inputs are in the audit log');
+  assert.equal((events[0].payload.request as any).metrics[0].canary_n, 200, 'the summary counts the samples');
+  assert.equal((events[0].payload.request as any).metrics[0].canary, undefined, 'the summary does not carry them');
+  const inputs = store.listEvents('canary_inputs', { key: 'web' });
+  assert.equal(inputs.length, events.length);
+  assert.equal(inputs[0].payload.decided_at, events[0].payload.decided_at);
+  assert.equal((inputs[0].payload.metrics as any)[0].canary.length, 200, 'inputs are in the audit log');
 });
 
 test('decision: a critical regression rolls back', async () => {

@@ -8,6 +8,21 @@ import Database from 'better-sqlite3';
 import { openStore } from '../../src/store/sqlite.ts';
 import { rng } from '../support/runs.ts';
 
+/** Rows a reader sees committed so far (0 while the file or its table does not exist yet). */
+function committedRows(file: string): number {
+  if (!existsSync(file)) return 0;
+  try {
+    const raw = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return (raw.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n;
+    } finally {
+      raw.close();
+    }
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * Kills `riskgate import` at random points while it writes and checks that the store always opens cleanly
  * and holds a consistent prefix of the file (whole batches, in order), and that a re-run completes it.
@@ -15,7 +30,7 @@ import { rng } from '../support/runs.ts';
 test('an import killed at random points leaves a clean store holding a prefix of the file; a re-run completes it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rg-crash-'));
   const file = join(dir, 'runs.jsonl');
-  const N = 60_000;
+  const N = 150_000;
   const lines: string[] = [];
   for (let i = 0; i < N; i++) {
     lines.push(JSON.stringify({ repo: 'acme/web', run_id: i, created_at: new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString(), conclusion: i % 4 ? 'success' : 'failure', files: ['src/a.ts', `src/f${i}.ts`] }));
@@ -27,8 +42,11 @@ test('an import killed at random points leaves a clean store holding a prefix of
     const db = join(dir, `kill-${attempt}.db`);
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'import', file, '--db', db], { stdio: 'ignore' });
     // Listen before killing: an import that finishes first has already emitted 'exit'.
-    const exited = new Promise((res) => child.once('exit', res));
-    await new Promise((res) => setTimeout(res, 900 + r() * 2000));
+    let finished = false;
+    const exited = new Promise((res) => child.once('exit', () => res((finished = true))));
+    // Kill at a random moment after the first batch is committed, not after a guessed start-up time.
+    while (!finished && committedRows(db) === 0) await new Promise((res) => setTimeout(res, 10));
+    await new Promise((res) => setTimeout(res, r() * 600));
     child.kill('SIGKILL');
     await exited;
 
