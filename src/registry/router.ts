@@ -1,6 +1,7 @@
 import express, { type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../api/errors.ts';
+import { COMMON_ERRORS, READ_ERRORS, body, err, json, secured, zodPathParam, type OpenApiExtras } from '../api/openapi.ts';
 import { validateBody, validateParam } from '../api/validate.ts';
 import type { Scope } from '../config.ts';
 import type { Store } from '../store/types.ts';
@@ -8,6 +9,7 @@ import { describeJobs, schedulerConfigFromEnv, type JobName } from '../../traini
 import { AB_SHARE_STATE, shadowReport, TRIAL_STATE } from '../../training/jobs/shadow.ts';
 import type { DriftMonitor } from './drift.ts';
 import { Registry, type Manifest } from './registry.ts';
+import { ChampionChangeSchema, DriftSchema, JobsSchema, ModelDetailSchema, ModelListSchema, ShadowReportSchema, TrialEndedSchema, TrialStartedSchema } from './schemas.ts';
 
 /**
  * Model management over HTTP (and, through the exported operations, the CLI): list and inspect versions,
@@ -191,4 +193,61 @@ export function createModelsRouter(d: ModelsRouterDeps): Router {
     wrap(() => (d.drift ? { enabled: true, ...d.drift.report() } : { enabled: false, reason: 'drift monitoring is not running in this process' })),
   );
   return r;
+}
+
+/** The model-management routes' part of /openapi.json (components named Model…). */
+export function modelsOpenApi(): OpenApiExtras {
+  const idParam = zodPathParam('id', ModelIdSchema, 'model version id, e.g. gbdt-20250101120000-ab12cd');
+  const notFound = err('not_found: no model with this id');
+  const conflict = (what: string) => err(`conflict: ${what}`);
+  const change = (operationId: string, summary: string, bodyName: string, ok: [string, string], errors: Record<string, unknown>, params = true) => ({
+    post: {
+      operationId,
+      summary,
+      ...secured('admin'),
+      ...(params ? { parameters: [idParam] } : {}),
+      requestBody: body(bodyName),
+      responses: { '200': json(ok[0], ok[1]), ...COMMON_ERRORS, ...errors },
+    },
+  });
+  return {
+    schemas: {
+      ModelList: ModelListSchema,
+      ModelDetail: ModelDetailSchema,
+      ModelChampionChange: ChampionChangeSchema,
+      ModelTrialStarted: TrialStartedSchema,
+      ModelTrialEnded: TrialEndedSchema,
+      ModelShadowReport: ShadowReportSchema,
+      ModelJobs: JobsSchema,
+      ModelDrift: DriftSchema,
+    },
+    requestSchemas: { ModelReasonBody: ReasonBodySchema, ModelTrialBody: TrialBodySchema },
+    paths: {
+      '/v1/models': {
+        get: { operationId: 'listModels', summary: 'Model versions in the registry, newest first, with the champion and the trial', ...secured('score'), responses: { '200': json('ModelList', 'the registry'), ...READ_ERRORS } },
+      },
+      '/v1/models/{id}': {
+        get: { operationId: 'getModel', summary: "One model version's manifest", ...secured('score'), parameters: [idParam], responses: { '200': json('ModelDetail', 'the manifest'), ...READ_ERRORS, '404': notFound } },
+      },
+      '/v1/models/{id}/promote': change('promoteModel', 'Make this version the champion (audited; the serving scorer reloads)', 'ModelReasonBody', ['ModelChampionChange', 'the new and the previous champion'], {
+        '404': notFound,
+        '409': conflict('already the champion, or its artifact fails verification'),
+      }),
+      '/v1/models/rollback': change('rollbackModel', 'Go back to the previous champion (audited; the serving scorer reloads)', 'ModelReasonBody', ['ModelChampionChange', 'the restored and the replaced champion'], { '409': conflict('no earlier champion to go back to') }, false),
+      '/v1/models/{id}/trial': change('startTrial', 'Put a challenger on shadow trial (optionally an A/B share of repositories)', 'ModelTrialBody', ['ModelTrialStarted', 'the trial started'], {
+        '404': notFound,
+        '409': conflict('the model is the champion, or its artifact cannot be read'),
+      }),
+      '/v1/models/trial/end': change('endTrial', 'End the shadow trial', 'ModelReasonBody', ['ModelTrialEnded', 'the trial ended'], { '409': conflict('no challenger is on trial') }, false),
+      '/v1/shadow': {
+        get: { operationId: 'shadowReport', summary: 'Champion vs. the challenger on trial, on the same live requests', ...secured('score'), responses: { '200': json('ModelShadowReport', 'the comparison so far'), ...READ_ERRORS } },
+      },
+      '/v1/jobs': {
+        get: { operationId: 'listJobs', summary: 'Scheduled jobs (ingest, retrain, evaluate): schedule, running state, last runs', ...secured('score'), responses: { '200': json('ModelJobs', 'one entry per job'), ...READ_ERRORS } },
+      },
+      '/v1/drift': {
+        get: { operationId: 'driftReport', summary: 'Feature and score drift (PSI) of live requests against the champion\'s training data', ...secured('score'), responses: { '200': json('ModelDrift', 'the report, or enabled: false'), ...READ_ERRORS } },
+      },
+    },
+  };
 }

@@ -5,9 +5,11 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { HttpError, zodDetails } from '../api/errors.ts';
+import { READ_ERRORS, err, json, secured, zodParameters, type OpenApiExtras } from '../api/openapi.ts';
 import type { Store } from '../store/types.ts';
 import { computeDora } from './dora.ts';
 import { detectFlaky } from './flaky.ts';
+import { DoraReportSchema, FlakyReportSchema } from './schemas.ts';
 
 const repo = z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"');
 const timezone = z.string().refine((tz) => {
@@ -57,4 +59,35 @@ export function createReportRouter({ store, requireScope }: { store: Store; requ
     res.json({ repo: q.repo, total_flaky: report.flaky.length, flaky: report.flaky.slice(-q.limit).reverse(), workflows: report.workflows });
   });
   return router;
+}
+
+/** The report routes' part of /openapi.json (components named Report…). */
+export function reportOpenApi(): OpenApiExtras {
+  const unknownRepo = err('unknown_repo: no runs stored for this repo');
+  const note = 'Unknown query parameters are rejected (400).';
+  return {
+    schemas: { ReportDora: DoraReportSchema, ReportFlaky: FlakyReportSchema },
+    paths: {
+      '/v1/reports/dora': {
+        get: {
+          operationId: 'doraReport',
+          summary: 'DORA figures per week (deployment frequency, lead time, change failure rate, time to restore) from run history',
+          description: note,
+          ...secured('score'),
+          parameters: zodParameters(DoraQuerySchema, 'query'),
+          responses: { '200': json('ReportDora', 'weekly figures and totals'), ...READ_ERRORS, '404': unknownRepo },
+        },
+      },
+      '/v1/reports/flaky': {
+        get: {
+          operationId: 'flakyReport',
+          summary: 'Flaky runs (failed, then passed on a re-run) and per-workflow flakiness',
+          description: note,
+          ...secured('score'),
+          parameters: zodParameters(FlakyQuerySchema, 'query'),
+          responses: { '200': json('ReportFlaky', 'flaky runs, newest first, and rates per workflow'), ...READ_ERRORS, '404': unknownRepo },
+        },
+      },
+    },
+  };
 }
