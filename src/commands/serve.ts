@@ -12,6 +12,7 @@ import { createApp } from '../api/app.ts';
 import { requireScope } from '../api/auth.ts';
 import { RiskMemory } from '../api/risk-memory.ts';
 import type { OpenApiExtras } from '../api/openapi.ts';
+import { routeOpenApi } from '../api/openapi-routes.ts';
 import { DeferredScorer } from '../api/scorer.ts';
 import type { RiskScorer } from '../api/types.ts';
 import { ConfigError, ENV_VARS, hashApiKey, loadConfig, type Config } from '../config.ts';
@@ -77,7 +78,8 @@ function canaryOpenApi(): OpenApiExtras {
     const base = name.replace(/Schema$/, '');
     if (v instanceof z.ZodType) schemas[base.startsWith('Canary') ? base : `Canary${base}`] = v;
   }
-  return { schemas };
+  // Each mounted router documents its own paths (and request/response components); they are merged here.
+  return routeOpenApi({ schemas });
 }
 
 /** Every router beyond the core API; each applies its own scopes. */

@@ -89,6 +89,23 @@ export class RepoHistory {
     if (this.labels.length > 2 * REPO_WINDOW) this.trim();
   }
 
+  /** Drops what is known about an actor (a cache reloads it). */
+  forgetAuthor(actor: string): void {
+    this.authors.delete(actor);
+  }
+
+  /** How many kept outcomes became known strictly after `ms` (up to the kept REPO_WINDOW…2·REPO_WINDOW). */
+  countKnownAfter(ms: number): number {
+    let lo = 0;
+    let hi = this.knownMs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.knownMs[mid] <= ms) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.knownMs.length - lo;
+  }
+
   addAuthorOutcome(actor: string, label: number): void {
     let a = this.authors.get(actor);
     if (!a) this.authors.set(actor, (a = []));

@@ -1,10 +1,15 @@
 import { failureLabel, type RunRecord } from '../records/schema.ts';
 import type { Store } from '../store/types.ts';
 import { FEATURE_COUNT, featurize, runChurn, type FeatureOptions } from './definition.ts';
-import { AUTHOR_WINDOW, REPO_WINDOW, RepoHistory, compareCreatedOrder, compareKnownOrder, knownAtMs } from './history.ts';
+import { AUTHOR_WINDOW, DAY, REPO_WINDOW, RepoHistory, compareKnownOrder, knownAtMs } from './history.ts';
 
 /** Extra rows loaded beyond the window, to cover runs that were created earlier but are not known yet. */
 const SLACK = 300;
+/** How many runs the serving-time history loads (the most recent ones created before the request). */
+const LOADED = REPO_WINDOW + SLACK;
+/** The longest span `featurize` counts created runs over (runs_24h) and how many runs its median churn takes. */
+const ACTIVITY_SPAN = DAY;
+const MEDIAN_RUNS = 50;
 
 /**
  * Serving-time features for a run that is about to start: rebuilds the same bounded history the trainer
@@ -12,7 +17,7 @@ const SLACK = 300;
  */
 export function liveFeatures(r: RunRecord, store: Store, opts: FeatureOptions): Float64Array {
   const created = Date.parse(r.created_at);
-  const h = historyAt(created, store.recentRuns(r.repo, r.created_at, REPO_WINDOW + SLACK), false);
+  const h = historyAt(created, store.recentRuns(r.repo, r.created_at, LOADED), false);
   if (r.actor) {
     const mine = store
       .recentRunsByActor(r.repo, r.actor, r.created_at, AUTHOR_WINDOW + SLACK)
@@ -25,13 +30,61 @@ export function liveFeatures(r: RunRecord, store: Store, opts: FeatureOptions): 
   return out;
 }
 
+/** One loaded run, reduced to what ordering and the cache's bookkeeping need. */
+interface Slot {
+  wf: string;
+  id: string;
+  att: number;
+  /** created_at in ms */
+  c: number;
+  /** When its outcome is known (knownAtMs), NaN when it has no learnable outcome. */
+  k: number;
+  /** Its outcome is in the history (known at or before the build instant). */
+  inc: boolean;
+  /** runChurn (NaN when unknown), as the history's created list holds it. */
+  churn: number;
+}
+
+/** compareCreatedOrder on precomputed times (same results, one Date.parse per run instead of per comparison). */
+function createdCmp(a: Pick<Slot, 'c' | 'id' | 'att'>, b: Pick<Slot, 'c' | 'id' | 'att'>): number {
+  const t = a.c - b.c;
+  if (t !== 0) return t;
+  if (a.id !== b.id) return a.id < b.id ? -1 : 1;
+  return a.att - b.att;
+}
+/** compareKnownOrder on precomputed times. */
+const knownCmp = (a: Pick<Slot, 'c' | 'k' | 'id' | 'att'>, b: Pick<Slot, 'c' | 'k' | 'id' | 'att'>): number => a.k - b.k || createdCmp(a, b);
+
+function slotOf(x: RunRecord): Slot {
+  const label = failureLabel(x.conclusion);
+  return {
+    wf: x.workflow,
+    id: x.run_id,
+    att: x.run_attempt,
+    c: Date.parse(x.created_at),
+    k: label === null ? NaN : knownAtMs(x),
+    inc: false,
+    churn: runChurn(x),
+  };
+}
+
+/** The history and the sorted runs it was built from. */
+function build(createdMs: number, runs: RunRecord[], trackAuthors: boolean): { h: RepoHistory; slots: Slot[]; known: Slot[] } {
+  const h = new RepoHistory(trackAuthors);
+  // Stable sorts, so runs that compare equal keep their input order, as with compareCreatedOrder/compareKnownOrder.
+  const items = runs.map((x) => ({ s: slotOf(x), x })).sort((a, b) => createdCmp(a.s, b.s));
+  for (const { s } of items) h.addCreated(s.c, s.churn);
+  const known = items.filter(({ s }) => !Number.isNaN(s.k) && s.k <= createdMs).sort((a, b) => knownCmp(a.s, b.s));
+  for (const { s, x } of known) {
+    h.addOutcome(x);
+    s.inc = true;
+  }
+  return { h, slots: items.map((i) => i.s), known: known.map((i) => i.s) };
+}
+
 /** The history known at `createdMs`, from runs created before it (any order). */
 export function historyAt(createdMs: number, runs: RunRecord[], trackAuthors: boolean): RepoHistory {
-  const h = new RepoHistory(trackAuthors);
-  for (const x of [...runs].sort(compareCreatedOrder)) h.addCreated(Date.parse(x.created_at), runChurn(x));
-  const known = runs.filter((x) => failureLabel(x.conclusion) !== null && knownAtMs(x) <= createdMs).sort(compareKnownOrder);
-  for (const x of known) h.addOutcome(x);
-  return h;
+  return build(createdMs, runs, trackAuthors).h;
 }
 
 interface CacheEntry {
@@ -40,27 +93,67 @@ interface CacheEntry {
   builtAt: number;
   validUntil: number;
   authors: Set<string>;
+  /** The loaded runs (the LOADED most recent created before builtAt, plus runs folded in since), in created order. */
+  slots: Slot[];
+  /** The last outcome in the history, in known order (null when none). */
+  lastKnown: Pick<Slot, 'c' | 'k' | 'id' | 'att'> | null;
+  /** How many of `slots` have a known change size (for the median-churn feature). */
+  churnKnown: number;
+  /**
+   * Runs that left the loaded window when newer ones were added but are still inside `history` (it cannot
+   * forget one): the latest created_at among them, and the latest known time among their outcomes.
+   */
+  ghostCreated: number;
+  ghostKnown: number;
+}
+
+/** Counters for tests and diagnostics: full rebuilds from the store, writes folded in without one, entries dropped. */
+export interface LiveHistoryStats {
+  builds: number;
+  incremental: number;
+  dropped: number;
 }
 
 /**
  * Serving-time history with a per-repo cache, so a risk check does not reload and re-sort ~1,300 runs.
- * An entry is dropped when runs of its repo are written (in-process change feed), when another process
- * commits (SQLite data_version), or when an outcome it had to leave out becomes known by the clock.
+ *
+ * Writes keep it exact:
+ * - a run written by this process (in-process change feed) or by another one (SQLite data_version, then the
+ *   store's change log names the repos and runs) is folded into that repo's entry when it is the common case
+ *   — created after every loaded run, outcome (if any) known by now and after every outcome in the history —
+ *   and the result provably equals a rebuild from the store; otherwise only that repo's entry is dropped;
+ * - an entry expires when an outcome it had to leave out becomes known by the clock;
+ * - if the change log no longer reaches back far enough, every entry is dropped.
  * Requests for a past instant bypass the cache and take the exact path above.
  */
 export class LiveHistory {
   private readonly cache = new Map<string, CacheEntry>();
   private version: number;
+  private seq: number;
   private readonly unsubscribe: () => void;
+  readonly stats: LiveHistoryStats = { builds: 0, incremental: 0, dropped: 0 };
 
   constructor(
     private readonly store: Store,
     private readonly opts: FeatureOptions,
     private readonly maxRepos = 5000,
+    /** The clock the "known by now" checks use (tests). */
+    private readonly now: () => number = Date.now,
   ) {
+    // data_version first: a commit between the two reads is then seen again, never missed.
     this.version = store.dataVersion();
-    this.unsubscribe = store.onRunsChanged((repos) => {
-      for (const r of repos) this.cache.delete(r);
+    this.seq = store.changedReposSince(0).seq;
+    this.unsubscribe = store.onRunsChanged((repos, runs) => {
+      for (const repo of repos) {
+        const e = this.cache.get(repo);
+        if (!e) continue;
+        for (const x of runs) {
+          if (x.repo === repo && !this.fold(e, x)) {
+            this.drop(repo);
+            break;
+          }
+        }
+      }
     });
   }
 
@@ -68,13 +161,13 @@ export class LiveHistory {
     const created = Date.parse(r.created_at);
     const v = this.store.dataVersion();
     if (v !== this.version) {
-      this.cache.clear();
       this.version = v;
+      this.syncOtherWriters();
     }
     let e = this.cache.get(r.repo);
     if (e && (created < e.builtAt || created >= e.validUntil)) e = undefined;
     if (!e) {
-      if (created < Date.now() - 60_000) return liveFeatures(r, this.store, this.opts);
+      if (created < this.now() - 60_000) return liveFeatures(r, this.store, this.opts);
       e = this.build(r.repo, created);
     }
     if (r.actor && !e.authors.has(r.actor)) {
@@ -90,17 +183,140 @@ export class LiveHistory {
     return out;
   }
 
-  private build(repo: string, now: number): CacheEntry {
-    const runs = this.store.recentRuns(repo, new Date(now).toISOString(), REPO_WINDOW + SLACK);
-    let validUntil = Infinity;
-    for (const x of runs) {
-      const k = knownAtMs(x);
-      if (failureLabel(x.conclusion) !== null && k > now) validUntil = Math.min(validUntil, k);
+  /** Another connection committed: fold in (or drop the entries of) the repos it wrote runs for. */
+  private syncOtherWriters(): void {
+    const ch = this.store.changedReposSince(this.seq);
+    this.seq = ch.seq;
+    if (ch.truncated) {
+      this.stats.dropped += this.cache.size;
+      this.cache.clear();
+      return;
     }
-    const e: CacheEntry = { history: historyAt(now, runs, false), builtAt: now, validUntil, authors: new Set() };
+    for (const repo of ch.repos) {
+      const e = this.cache.get(repo);
+      if (!e) continue;
+      const keys = ch.runs.get(repo);
+      if (!keys) {
+        this.drop(repo);
+        continue;
+      }
+      const seen = new Set<string>();
+      for (const [wf, id, att] of keys) {
+        const k = `${wf}\u0000${id}\u0000${att}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        const x = this.store.getRun(repo, wf, id, att);
+        if (!x || !this.fold(e, x)) {
+          this.drop(repo);
+          break;
+        }
+      }
+    }
+  }
+
+  private drop(repo: string): void {
+    if (this.cache.delete(repo)) this.stats.dropped++;
+  }
+
+  private build(repo: string, now: number): CacheEntry {
+    this.stats.builds++;
+    const runs = this.store.recentRuns(repo, new Date(now).toISOString(), LOADED);
+    const { h, slots, known } = build(now, runs, false);
+    let validUntil = Infinity;
+    let churnKnown = 0;
+    for (const s of slots) {
+      if (s.k > now) validUntil = Math.min(validUntil, s.k);
+      if (!Number.isNaN(s.churn)) churnKnown++;
+    }
+    const last = known.length ? known[known.length - 1] : null;
+    const e: CacheEntry = {
+      history: h,
+      builtAt: now,
+      validUntil,
+      authors: new Set(),
+      slots,
+      lastKnown: last,
+      churnKnown,
+      ghostCreated: -Infinity,
+      ghostKnown: -Infinity,
+    };
     if (this.cache.size >= this.maxRepos) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(repo, e);
     return e;
+  }
+
+  /**
+   * Folds a newly written version of run `x` into `e`, or returns false (the caller drops the entry) unless
+   * the result is exactly what a rebuild would give for every request the entry then serves, [builtAt', validUntil):
+   * the store's LOADED most recent runs created before the request are the old ones plus `x` (minus the oldest,
+   * a "ghost", when the window was full), `x` comes after all of them in created order and, with an outcome,
+   * after every outcome in the history in known order, and ghosts are too old to reach any feature.
+   */
+  private fold(e: CacheEntry, x: RunRecord): boolean {
+    const now = this.now();
+    const s = slotOf(x);
+    const labelled = !Number.isNaN(s.k);
+    if (s.c >= now || (labelled && s.k > now)) return false;
+    // From here on requests must see x as created (and its outcome as known).
+    const at = Math.max(e.builtAt, s.c + 1, labelled ? s.k : -Infinity);
+    // An outcome the entry left out would be known by then.
+    if (!(at < e.validUntil)) return false;
+    const after = (p: Pick<Slot, 'c' | 'k' | 'id' | 'att'> | null) => p === null || knownCmp(p, s) < 0;
+
+    const slots = e.slots;
+    let i = slots.length - 1;
+    while (i >= 0 && !(slots[i].wf === s.wf && slots[i].id === s.id && slots[i].att === s.att)) i--;
+    if (i >= 0) {
+      // A new version of a loaded run: fine while the old one gave the history nothing but its creation.
+      // (Its creation time and size sit in the history's created list, so those must not have changed.)
+      const old = slots[i];
+      if (old.inc || old.c !== s.c || !Object.is(old.churn, s.churn)) return false;
+      if (labelled) {
+        if (!after(e.lastKnown)) return false;
+        e.history.addOutcome(x);
+        e.lastKnown = s;
+      }
+      slots[i] = { ...s, inc: labelled };
+    } else {
+      const newest = slots.length ? slots[slots.length - 1] : null;
+      if (newest && createdCmp(newest, s) >= 0) return false; // not the newest run: would go in the middle
+      if (labelled && !after(e.lastKnown)) return false;
+      let churnKnown = e.churnKnown + (Number.isNaN(s.churn) ? 0 : 1);
+      let ghostCreated = e.ghostCreated;
+      let ghostKnown = e.ghostKnown;
+      const full = slots.length >= LOADED;
+      if (full) {
+        const oldest = slots[0];
+        ghostCreated = oldest.c;
+        if (!Number.isNaN(oldest.churn)) churnKnown--;
+        if (oldest.inc) ghostKnown = Math.max(ghostKnown, oldest.k);
+      }
+      if (ghostCreated !== -Infinity) {
+        // No feature may reach a ghost: runs_24h/runs_1h count runs created within a day of the request,
+        // the median churn scans back only MEDIAN_RUNS runs with a size, rates look at the last REPO_WINDOW outcomes.
+        if (!(ghostCreated < at - ACTIVITY_SPAN) || churnKnown < MEDIAN_RUNS) return false;
+        if (ghostKnown !== -Infinity && e.history.countKnownAfter(ghostKnown) + (labelled && s.k > ghostKnown ? 1 : 0) < REPO_WINDOW) return false;
+      }
+      if (full) slots.shift();
+      e.history.addCreated(s.c, s.churn);
+      if (labelled) {
+        e.history.addOutcome(x);
+        e.lastKnown = s;
+      }
+      s.inc = labelled;
+      slots.push(s);
+      e.churnKnown = churnKnown;
+      e.ghostCreated = ghostCreated;
+      e.ghostKnown = ghostKnown;
+    }
+    // The author's outcomes are reloaded (at the new instant) on its next request; other authors are unchanged.
+    if (x.actor) {
+      e.history.forgetAuthor(x.actor);
+      e.authors.delete(x.actor);
+    }
+    e.builtAt = at;
+    this.stats.incremental++;
+    return true;
   }
 
   invalidate(repo?: string): void {

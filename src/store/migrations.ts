@@ -27,4 +27,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX events_by_kind ON events (kind, key, seq);
   CREATE TABLE locks (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_ms INTEGER NOT NULL) WITHOUT ROWID;
   `,
+  // 2: a change log of run writes, so a process can tell which repos another process changed (cache invalidation)
+  `
+  CREATE TABLE run_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    repo TEXT NOT NULL,
+    writer TEXT NOT NULL,
+    runs TEXT
+  );
+  `,
 ];

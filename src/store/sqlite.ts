@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RunRecord } from '../records/schema.ts';
@@ -8,6 +9,8 @@ import {
   type AuditRow,
   type CircuitRow,
   type ModelIndexRow,
+  type RunChanges,
+  type RunKey,
   type RunQuery,
   type Store,
   type UpsertResult,
@@ -15,6 +18,13 @@ import {
 
 /** SQLite error codes that mean "storage cannot take writes now" rather than a bug. */
 const UNAVAILABLE = /^SQLITE_(FULL|READONLY|IOERR|CANTOPEN|BUSY|LOCKED|CORRUPT|NOTADB|PERM)/;
+/** Of those, the ones that only mean another connection held the lock past the busy timeout. */
+const CONTENDED = /^SQLITE_(BUSY|LOCKED)/;
+
+/** The change log keeps about this many upserts (per repo rows); a reader further behind sees `truncated`. */
+const CHANGE_LOG_KEEP = 5000;
+/** An upsert touching more runs of one repo than this logs the repo alone (runs = NULL). */
+const CHANGE_LOG_MAX_KEYS = 64;
 
 function guard<T>(fn: () => T): T {
   try {
@@ -35,12 +45,17 @@ export function rawConnection(store: Store): Database.Database | undefined {
 const ms = (iso: string | null): number | null => (iso == null ? null : Date.parse(iso));
 
 function migrate(db: Database.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
+  for (;;) {
+    // IMMEDIATE, and the version re-read under the write lock, so two processes opening an old file at once
+    // cannot both run a migration.
+    const more = db.transaction(() => {
+      const v = db.pragma('user_version', { simple: true }) as number;
+      if (v >= MIGRATIONS.length) return false;
       db.exec(MIGRATIONS[v]);
       db.pragma(`user_version = ${v + 1}`);
-    })();
+      return true;
+    }).immediate();
+    if (!more) return;
   }
 }
 
@@ -95,6 +110,19 @@ export function openStore(file: string, opts: { readonly?: boolean } = {}): Stor
     ),
     unlock: db.prepare('DELETE FROM locks WHERE name=? AND owner=?'),
   };
+  // Prepared on first use: a read-only open of a file from before migration 2 has no run_changes table.
+  const lazy = (sql: string) => {
+    let st: Database.Statement | undefined;
+    return () => (st ??= db.prepare(sql));
+  };
+  const log = {
+    add: lazy('INSERT INTO run_changes (repo, writer, runs) VALUES (?, ?, ?)'),
+    prune: lazy('DELETE FROM run_changes WHERE seq <= ?'),
+    since: lazy('SELECT repo, runs FROM run_changes WHERE seq > ? AND writer <> ? ORDER BY seq'),
+    bounds: lazy('SELECT min(seq) AS lo, max(seq) AS hi FROM run_changes'),
+  };
+  /** Tells this connection's change-log rows from other connections' (see changedReposSince). */
+  const writer = randomUUID();
 
   /** A completed record is never replaced by a still-running copy of the same attempt (out-of-order delivery). */
   function shouldReplace(stored: RunRecord, next: RunRecord): boolean {
@@ -102,37 +130,97 @@ export function openStore(file: string, opts: { readonly?: boolean } = {}): Stor
     return true;
   }
 
-  const upsertMany = db.transaction((records: RunRecord[]): UpsertResult => {
-    const res: UpsertResult = { inserted: 0, updated: 0, unchanged: 0 };
+  type Upserted = UpsertResult & { changed: RunRecord[] };
+  const upsertTx = db.transaction((records: RunRecord[]): Upserted => {
+    const res: Upserted = { inserted: 0, updated: 0, unchanged: 0, changed: [] };
     for (const r of records) {
       const json = JSON.stringify(r);
       const existing = s.getRecord.get(r.repo, r.workflow, r.run_id, r.run_attempt) as string | undefined;
       if (existing === undefined) {
         s.insertRun.run(r.repo, r.workflow, r.run_id, r.run_attempt, ms(r.created_at), ms(r.completed_at), r.actor, r.conclusion, json);
         res.inserted++;
+        res.changed.push(r);
       } else if (existing === json || !shouldReplace(JSON.parse(existing) as RunRecord, r)) {
         res.unchanged++;
       } else {
         s.updateRun.run(ms(r.created_at), ms(r.completed_at), r.actor, r.conclusion, json, r.repo, r.workflow, r.run_id, r.run_attempt);
         res.updated++;
+        res.changed.push(r);
       }
+    }
+    // One change-log row per repo changed, in the same transaction as the writes it describes.
+    const byRepo = new Map<string, RunKey[]>();
+    for (const r of res.changed) {
+      let keys = byRepo.get(r.repo);
+      if (!keys) byRepo.set(r.repo, (keys = []));
+      keys.push([r.workflow, r.run_id, r.run_attempt]);
+    }
+    for (const [repo, keys] of byRepo) {
+      const seq = Number(log.add().run(repo, writer, keys.length > CHANGE_LOG_MAX_KEYS ? null : JSON.stringify(keys)).lastInsertRowid);
+      if (seq % 256 === 0 && seq > CHANGE_LOG_KEEP) log.prune().run(seq - CHANGE_LOG_KEEP);
     }
     return res;
   });
+  const upsertMany = upsertTx.immediate;
 
-  const listeners = new Set<(repos: ReadonlySet<string>) => void>();
+  const listeners = new Set<(repos: ReadonlySet<string>, runs: readonly RunRecord[]) => void>();
   const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  // Upserts inside store.transaction() are reported when the outermost one commits (a cache must not take
+  // in a write that is then rolled back); a savepoint that rolls back drops its part.
+  let txDepth = 0;
+  let pending: RunRecord[] = [];
+  const notify = (runs: readonly RunRecord[]): void => {
+    if (listeners.size === 0 || runs.length === 0) return;
+    const repos = new Set(runs.map((r) => r.repo));
+    for (const l of listeners) l(repos, runs);
+  };
   const upsertAndNotify = (records: RunRecord[]): UpsertResult => {
-    const res = guardWrite(() => upsertMany(records));
-    if (listeners.size > 0 && res.inserted + res.updated > 0) {
-      const repos = new Set(records.map((r) => r.repo));
-      for (const l of listeners) l(repos);
-    }
+    const { changed, ...res } = guardWrite(() => upsertMany(records));
+    if (txDepth > 0) pending.push(...changed);
+    else notify(changed);
     return res;
   };
+  const transaction = <T>(fn: () => T): T => {
+    const mark = pending.length;
+    txDepth++;
+    let out: T;
+    try {
+      out = guardWrite(() => db.transaction(fn).immediate(), false);
+    } catch (err) {
+      pending.length = mark;
+      throw err;
+    } finally {
+      txDepth--;
+    }
+    if (txDepth === 0 && pending.length > 0) {
+      const runs = pending;
+      pending = [];
+      notify(runs);
+    }
+    return out;
+  };
+
+  const changedReposSince = db.transaction((since: number): RunChanges => {
+    const rows = log.since().all(since, writer) as { repo: string; runs: string | null }[];
+    const { lo, hi } = log.bounds().get() as { lo: number | null; hi: number | null };
+    const seq = hi ?? 0;
+    // Rows are numbered without gaps (AUTOINCREMENT, commits serialised) and pruned oldest first, so the log
+    // still covers `since` iff its oldest row is at most since+1; a position past the newest means a reset.
+    const truncated = since > seq || (lo !== null && lo > since + 1);
+    const runs = new Map<string, RunKey[] | null>();
+    for (const r of rows) {
+      const had = runs.get(r.repo);
+      if (had === null) continue;
+      if (r.runs === null) runs.set(r.repo, null);
+      else runs.set(r.repo, [...(had ?? []), ...(JSON.parse(r.runs) as RunKey[])]);
+    }
+    return { repos: [...runs.keys()], runs, seq, truncated };
+  }).deferred;
 
   // Whether the last write could be made: reads (and so /v1/risk) keep working on a full disk or a read-only
   // file, so readiness alone does not show it; /health reports this. Cleared by the next successful write.
+  // Lock contention is not a fault of the storage: SQLITE_BUSY/LOCKED (another writer held the lock past the
+  // busy timeout) still fails that write (StoreUnavailableError → 503, retry) but leaves this status alone.
   let writeFault: { error: string; since: string } | null = null;
   const guardWrite = <T>(fn: () => T, clears = true): T => {
     try {
@@ -140,8 +228,8 @@ export function openStore(file: string, opts: { readonly?: boolean } = {}): Stor
       if (clears) writeFault = null;
       return out;
     } catch (err) {
-      if (err instanceof StoreUnavailableError) {
-        const code = String((err.cause as { code?: string } | undefined)?.code ?? 'SQLITE_ERROR');
+      const code = String((err as { cause?: { code?: string } }).cause?.code ?? 'SQLITE_ERROR');
+      if (err instanceof StoreUnavailableError && !CONTENDED.test(code)) {
         writeFault = { error: `${code}: ${(err.cause as Error | undefined)?.message ?? err.message}`, since: writeFault?.since ?? new Date().toISOString() };
       }
       throw err;
@@ -208,8 +296,9 @@ export function openStore(file: string, opts: { readonly?: boolean } = {}): Stor
       return () => void listeners.delete(listener);
     },
     dataVersion: () => guard(() => dataVersion.get() as number),
+    changedReposSince: (since) => guard(() => changedReposSince(since)),
     // A transaction may only read, so its success does not clear a fault; its writes inside do.
-    transaction: (fn) => guardWrite(() => db.transaction(fn)(), false),
+    transaction,
     ping: () => {
       try {
         return db.prepare('SELECT 1').pluck().get() === 1;

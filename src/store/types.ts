@@ -46,6 +46,20 @@ export interface AuditRow {
   detail: Record<string, unknown>;
 }
 
+/** Identifies one run within a repo: (workflow, run_id, run_attempt). */
+export type RunKey = readonly [workflow: string, runId: string, attempt: number];
+
+export interface RunChanges {
+  /** Repos with runs written by other connections since the given position. */
+  repos: string[];
+  /** Per repo in `repos`: the changed runs, or null when the write was too large to list them. */
+  runs: ReadonlyMap<string, readonly RunKey[] | null>;
+  /** The log position now; pass it to the next call. */
+  seq: number;
+  /** The log was pruned past the given position (or reset): treat every repo as changed. */
+  truncated: boolean;
+}
+
 export interface LockHandle {
   name: string;
   owner: string;
@@ -89,16 +103,37 @@ export interface Store {
   tryLock(name: string, owner: string, ttlMs: number): boolean;
   unlock(name: string, owner: string): void;
 
-  /** Called after every committed upsert with the repos it touched (in-process change feed for caches). */
-  onRunsChanged(listener: (repos: ReadonlySet<string>) => void): () => void;
+  /**
+   * Called after every committed upsert with the repos it touched and the records it inserted or replaced
+   * (in-process change feed for caches). An upsert inside `transaction()` is reported once the outermost
+   * transaction commits, and not at all if its (save)point rolls back.
+   */
+  onRunsChanged(listener: (repos: ReadonlySet<string>, runs: readonly RunRecord[]) => void): () => void;
   /** Changes whenever another connection or process commits; lets caches notice out-of-process writes. */
   dataVersion(): number;
+  /**
+   * Run writes committed by *other* connections (other processes, or another store opened on the same file)
+   * after change-log position `seq`: the repos they touched and, per repo, the keys of the runs changed
+   * (null = too many to list; treat the whole repo as changed). Returns the position to pass next time.
+   * `truncated` means the log no longer reaches back to `seq` (it is pruned to the last few thousand
+   * upserts): anything may have changed. Pass 0 the first time (or use the returned `seq` as a start).
+   * Writes by this connection are left out: they are reported by `onRunsChanged`.
+   */
+  changedReposSince(seq: number): RunChanges;
 
-  /** Runs `fn` in one transaction (all or nothing). */
+  /**
+   * Runs `fn` in one write transaction (all or nothing), begun IMMEDIATE so the write lock is taken (waiting
+   * up to the busy timeout) before `fn` reads: a read-then-write can not fail on a lock upgrade. Nested calls
+   * (and store methods that are transactions themselves) become savepoints of the outer transaction.
+   */
   transaction<T>(fn: () => T): T;
   /** Cheap liveness probe of the storage itself. */
   ping(): boolean;
-  /** Whether the last write went through; `ok: false` (disk full, read-only…) until a write succeeds again. */
+  /**
+   * Whether the last write went through; `ok: false` (disk full, read-only…) until a write succeeds again.
+   * Lock contention (SQLITE_BUSY/SQLITE_LOCKED after the busy timeout) fails that write with
+   * StoreUnavailableError but does not count here: the storage can take writes, another writer held the lock.
+   */
   writeStatus?(): { ok: boolean; error?: string; since?: string };
   close(): void;
 }
