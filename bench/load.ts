@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { mulberry32 } from '../src/ml/random.ts';
 
 // ---------- the server child: `riskgate serve` plus a heap probe on the bench's IPC channel ----------
 
@@ -52,17 +53,6 @@ async function childMain(): Promise<void> {
 
 // ---------- request mix ----------
 
-/** Seeded, so two runs send the same sequence of bodies. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const REPOS = ['acme/web', 'acme/api', 'acme/mobile'];
 const PATHS = ['src/app.ts', 'src/server/routes.ts', 'src/server/routes.test.ts', 'package-lock.json', 'package.json', '.github/workflows/ci.yml', 'docs/readme.md', 'src/db/migrate.sql', 'Dockerfile', 'src/ui/button.tsx', 'test/e2e/login.spec.ts'];

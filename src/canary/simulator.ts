@@ -5,6 +5,7 @@
  * All policies (Riskgate's controller, a fixed schedule, a Kayenta-style judge) go through `simulate`.
  */
 import type { MetricInput } from './judge.ts';
+import { mulberry32 } from '../ml/random.ts';
 
 export type ReleaseKind =
   | 'good'
@@ -54,16 +55,7 @@ export interface CanaryPolicy {
   begin(release: Release): RolloutDriver;
 }
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 export function normal(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());

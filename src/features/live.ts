@@ -279,7 +279,7 @@ export class LiveHistory {
       slots[i] = { ...s, inc: labelled };
     } else {
       const newest = slots.length ? slots[slots.length - 1] : null;
-      if (newest && createdCmp(newest, s) >= 0) return false; // not the newest run: would go in the middle
+      
       if (labelled && !after(e.lastKnown)) return false;
       let churnKnown = e.churnKnown + (Number.isNaN(s.churn) ? 0 : 1);
       let ghostCreated = e.ghostCreated;

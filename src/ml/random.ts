@@ -1,5 +1,5 @@
-/** mulberry32: tiny seeded PRNG so training is reproducible for a given seed. */
-export function seededRandom(seed: number): () => number {
+/** mulberry32: tiny seeded PRNG, the one every seeded thing in the project uses (training, simulators, tests). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -9,3 +9,6 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Training's name for it. */
+export const seededRandom = mulberry32;

@@ -5,6 +5,7 @@ import { loadModel, type RiskModel } from '../ml/model.ts';
 import { RunRecordSchema, type RunRecord } from '../records/schema.ts';
 import type { Store } from '../store/types.ts';
 import { Registry, type Manifest } from './registry.ts';
+import type { Factor, ModelInfo, ScoreResult as ApiScoreResult } from '../api/types.ts';
 
 /** What a pre-build risk check knows about the run that is about to start. */
 export interface LiveRunInput {
@@ -22,23 +23,10 @@ export interface LiveRunInput {
   deletions?: number | null;
 }
 
-export interface Factor {
-  feature: string;
-  value: number | null;
-  contribution: number;
-}
+export type { Factor, ModelInfo };
 
-export interface ModelInfo {
-  id: string;
-  version: string;
-  kind: string;
-}
-
-export interface ScoreResult {
-  probability: number;
-  model: ModelInfo | null;
-  degraded: boolean;
-  factors: Factor[];
+/** The API's score result, with the challenger's shadow score typed (the API passes it through untouched). */
+export interface ScoreResult extends ApiScoreResult {
   shadow?: { model: ModelInfo; probability: number };
 }
 

@@ -2,6 +2,8 @@
  * A small seeded PRNG (mulberry32) with the few distributions the simulator needs. Own generator rather than
  * Math.random so a seed reproduces the same history byte for byte on every machine and Node version.
  */
+import { mulberry32 } from '../ml/random.ts';
+
 export interface Rng {
   /** Uniform in [0, 1). */
   next(): number;
@@ -21,16 +23,7 @@ export interface Rng {
   hex(len: number): string;
 }
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** FNV-1a over a string, mixed with a seed: derives independent streams (one per repo) from one seed. */
 export function deriveSeed(seed: number, label: string): number {

@@ -4,6 +4,7 @@
  * Payloads are shaped like the real recordings in ../shared/fixtures/github.
  */
 import { createHash } from 'node:crypto';
+import { mulberry32 } from '../../src/ml/random.ts';
 
 export interface SyntheticOptions {
   runs: number;
@@ -49,16 +50,6 @@ export interface SyntheticRepo {
   attemptCount: number;
 }
 
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORKFLOWS = [
   { id: 1001, name: 'CI', path: '.github/workflows/ci.yml' },

@@ -1,17 +1,9 @@
 import type { RunRecord } from '../../src/records/schema.ts';
 import { RunRecordSchema } from '../../src/records/schema.ts';
+import { mulberry32 } from '../../src/ml/random.ts';
 
-/** Small seeded PRNG for tests (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small seeded PRNG for tests. */
+export const rng = mulberry32;
 
 /**
  * A random but awkward history for property-style tests: overlapping runs (long durations), missing
