@@ -1,7 +1,7 @@
 import { failureLabel, type RunRecord } from '../records/schema.ts';
 import type { Store } from '../store/types.ts';
 import { FEATURE_COUNT, featurize, runChurn, type FeatureOptions } from './definition.ts';
-import { AUTHOR_WINDOW, DAY, REPO_WINDOW, RepoHistory, compareKnownOrder, knownAtMs } from './history.ts';
+import { AUTHOR_WINDOW, DAY, REPO_WINDOW, RepoHistory, knownAtMs } from './history.ts';
 
 /** Extra rows loaded beyond the window, to cover runs that were created earlier but are not known yet. */
 const SLACK = 300;
@@ -19,10 +19,7 @@ export function liveFeatures(r: RunRecord, store: Store, opts: FeatureOptions): 
   const created = Date.parse(r.created_at);
   const h = historyAt(created, store.recentRuns(r.repo, r.created_at, LOADED), false);
   if (r.actor) {
-    const mine = store
-      .recentRunsByActor(r.repo, r.actor, r.created_at, AUTHOR_WINDOW + SLACK)
-      .filter((x) => failureLabel(x.conclusion) !== null && knownAtMs(x) <= created)
-      .sort(compareKnownOrder);
+    const mine = knownBy(created, store.recentRunsByActor(r.repo, r.actor, r.created_at, AUTHOR_WINDOW + SLACK));
     for (const x of mine.slice(-AUTHOR_WINDOW)) h.addAuthorOutcome(r.actor, failureLabel(x.conclusion)!);
   }
   const out = new Float64Array(FEATURE_COUNT);
@@ -66,6 +63,15 @@ function slotOf(x: RunRecord): Slot {
     inc: false,
     churn: runChurn(x),
   };
+}
+
+/** The runs with an outcome known at `ms`, in known order: `.filter(…).sort(compareKnownOrder)` with each time parsed once. */
+function knownBy(ms: number, runs: RunRecord[]): RunRecord[] {
+  return runs
+    .map((x) => ({ s: slotOf(x), x }))
+    .filter(({ s }) => !Number.isNaN(s.k) && s.k <= ms)
+    .sort((a, b) => knownCmp(a.s, b.s))
+    .map((i) => i.x);
 }
 
 /** The history and the sorted runs it was built from. */
@@ -171,10 +177,7 @@ export class LiveHistory {
       e = this.build(r.repo, created);
     }
     if (r.actor && !e.authors.has(r.actor)) {
-      const mine = this.store
-        .recentRunsByActor(r.repo, r.actor, new Date(e.builtAt).toISOString(), AUTHOR_WINDOW + SLACK)
-        .filter((x) => failureLabel(x.conclusion) !== null && knownAtMs(x) <= e!.builtAt)
-        .sort(compareKnownOrder);
+      const mine = knownBy(e.builtAt, this.store.recentRunsByActor(r.repo, r.actor, new Date(e.builtAt).toISOString(), AUTHOR_WINDOW + SLACK));
       for (const x of mine.slice(-AUTHOR_WINDOW)) e.history.addAuthorOutcome(r.actor, failureLabel(x.conclusion)!);
       e.authors.add(r.actor);
     }
@@ -279,7 +282,7 @@ export class LiveHistory {
       slots[i] = { ...s, inc: labelled };
     } else {
       const newest = slots.length ? slots[slots.length - 1] : null;
-      
+      if (newest && createdCmp(newest, s) >= 0) return false; // not the newest run: would go in the middle
       if (labelled && !after(e.lastKnown)) return false;
       let churnKnown = e.churnKnown + (Number.isNaN(s.churn) ? 0 : 1);
       let ghostCreated = e.ghostCreated;

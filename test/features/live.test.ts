@@ -174,6 +174,15 @@ test('folding falls back to a rebuild whenever it would not be exact: out-of-ord
     const f = check(live, store, pending('acme/a', clock.now()), 'after an outcome known before the last one');
     assert.equal(f[FEATURE_INDEX.last_outcome], 0);
     assert.equal(live.stats.builds, 3);
+    // (e) a run whose outcome is already in the history, written again with another one.
+    clock.advance(10 * MIN);
+    const r = finished('acme/a', clock.now(), 'success');
+    store.upsertRuns([r]);
+    check(live, store, pending('acme/a', clock.now()), 'after an outcome');
+    assert.equal(live.stats.builds, 3, 'folded in');
+    store.upsertRuns([{ ...r, conclusion: 'failure' }]);
+    check(live, store, pending('acme/a', clock.now()), 'after the outcome changed');
+    assert.equal(live.stats.builds, 4);
     store.close();
   }
   // (c) a full window whose oldest run was created within the last day (runs_24h would count it).
@@ -189,7 +198,7 @@ test('folding falls back to a rebuild whenever it would not be exact: out-of-ord
         }),
       ),
     );
-    let now = end + MIN;
+    let now = end + 15 * MIN;
     const live = new LiveHistory(store, opts, 10, () => now);
     check(live, store, pending('dense/r', now), 'dense');
     now += MIN;
