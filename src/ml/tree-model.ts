@@ -1,7 +1,7 @@
 /** RiskModel over a tree ensemble: GBDT (sigmoid of summed margins) or forest (mean leaf rate). */
 import { type Calibrator } from './calibration.ts';
 import { checkBatch, checkRow, headerJSON, ModelFormatError, type Explanation, type RiskModel, type parseHeader } from './model.ts';
-import { expectedValue, PackedEnsemble, treeFromJSON, treeShap, treeToJSON, type FlatTree } from './tree.ts';
+import { expectedValue, PackedEnsemble, ShapTable, treeFromJSON, treeShap, treeToJSON, type FlatTree } from './tree.ts';
 
 export interface CalibratableModel extends RiskModel {
   /** Uncalibrated failure probability per row, the calibrator's input. */
@@ -14,6 +14,7 @@ export class TreeModel implements CalibratableModel {
   private packed: PackedEnsemble;
   private scale: number;
   private isGbdt: boolean;
+  private shap: { tables: (ShapTable | null)[]; base: number } | undefined;
 
   constructor(
     readonly kind: 'gbdt' | 'forest',
@@ -60,10 +61,17 @@ export class TreeModel implements CalibratableModel {
   explain(row: ArrayLike<number>): Explanation {
     checkRow(row, this.d);
     const phi = new Float64Array(this.d);
-    let base = this.baseScore;
-    for (const t of this.trees) {
-      treeShap(t, row, phi);
-      base += this.scale * expectedValue(t);
+    // Built on the first explanation, so training and batch scoring never pay for the tables.
+    if (!this.shap) {
+      let base = this.baseScore;
+      for (const t of this.trees) base += this.scale * expectedValue(t);
+      this.shap = { tables: this.trees.map((t) => ShapTable.build(t)), base };
+    }
+    const { tables, base } = this.shap;
+    for (let i = 0; i < this.trees.length; i++) {
+      const table = tables[i];
+      if (table) table.addTo(row, phi);
+      else treeShap(this.trees[i], row, phi);
     }
     return {
       base,

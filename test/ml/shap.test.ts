@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { trainModel } from '../../src/ml/train.ts';
-import { expectedValue, treeShap, type FlatTree } from '../../src/ml/tree.ts';
+import { expectedValue, ShapTable, treeShap, type FlatTree } from '../../src/ml/tree.ts';
 import { makeDataset, row, xor } from './helpers.ts';
 
 /** E[f(x) | x_S] with absent features integrated out by cover: the game TreeSHAP solves exactly. */
@@ -53,6 +53,34 @@ test('TreeSHAP equals brute-force Shapley values on a small tree with repeated f
       assert.ok(Math.abs(sum - (condExp(t, x, new Set([0, 1, 2, 3])) - expectedValue(t))) < 1e-9);
     }
   }
+});
+
+test('the serving table gives the recursion\'s SHAP values, repeated features and NaN included', async () => {
+  const gen = (r: () => number): [number[], number] => {
+    const x = [r(), r() < 0.3 ? NaN : r(), r(), r(), r() * 10];
+    const z = (x[0] > 0.5 ? 1 : -1) * (x[2] > 0.3 ? 1 : -1) + (Number.isNaN(x[1]) ? 1 : x[1]) + 0.1 * x[4];
+    return [x, r() < 1 / (1 + Math.exp(-2 * z)) ? 1 : 0];
+  };
+  const m = await trainModel('gbdt', makeDataset(3000, 5, 11, gen), makeDataset(500, 5, 12, gen), { maxRounds: 30, gbdt: { maxDepth: 7, numLeaves: 40, minDataInLeaf: 5 } });
+  const trees = (m as unknown as { trees: FlatTree[] }).trees;
+  const rows = makeDataset(200, 5, 13, gen);
+  let repeated = 0;
+  for (const t of trees) {
+    const table = ShapTable.build(t);
+    assert.ok(table, 'depth-7 trees fit in a table');
+    for (let i = 0; i < rows.n; i++) {
+      const x = row(rows, i);
+      const a = new Float64Array(5), b = new Float64Array(5);
+      treeShap(t, x, a);
+      table.addTo(x, b);
+      for (let f = 0; f < 5; f++) assert.ok(Math.abs(a[f] - b[f]) < 1e-9, `f${f}: ${a[f]} vs ${b[f]}`);
+    }
+    const seen = new Set<number>();
+    for (let n = 0; n < t.feature.length; n++) if (t.feature[n] >= 0) seen.has(t.feature[n]) ? repeated++ : seen.add(t.feature[n]);
+  }
+  assert.ok(repeated > 0, 'some trees split on a feature more than once');
+  const stump: FlatTree = { ...trees[0], feature: Int32Array.of(-1), left: Int32Array.of(-1), right: Int32Array.of(-1) };
+  assert.equal(ShapTable.build(stump), null, 'a single leaf has nothing to attribute');
 });
 
 for (const kind of ['gbdt', 'forest'] as const) {
