@@ -20,6 +20,7 @@ for (const [name, path] of Object.entries(SUITES)) {
     mod = await import(path);
   } catch (err) {
     results[name] = { skipped: `cannot load ${path}: ${(err as Error).message}` };
+    console.log(JSON.stringify({ [name]: results[name] }, null, 2));
     continue;
   }
   if (typeof mod.run !== 'function') continue;
