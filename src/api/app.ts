@@ -12,6 +12,7 @@ import { HttpError, errorHandler, sendError } from './errors.ts';
 import { createMetrics } from './metrics.ts';
 import { buildOpenApi, type OpenApiExtras } from './openapi.ts';
 import { rateLimit } from './ratelimit.ts';
+import { createRiskLog, type RiskLog } from './risk-log.ts';
 import type { RiskMemory } from './risk-memory.ts';
 import { securityHeaders } from './security.ts';
 import { CircuitEventSchema, CircuitNameSchema, OutcomeRequestSchema, RiskRequestSchema, type RiskRequest } from './schemas.ts';
@@ -34,6 +35,8 @@ export interface AppDeps {
   riskMemory?: RiskMemory;
   /** Registry for /metrics, when other parts of the process (drift gauges) register there too. */
   metricsRegistry?: Registry;
+  /** Where answered risk checks are logged for the dashboard (default: a batched log on `store`). */
+  riskLog?: RiskLog;
   /** A pipeline dependency's circuit just opened (alerting). */
   onCircuitOpen?: (view: CircuitView) => void;
   /** Process metrics (event loop, GC, memory) in /metrics; off in tests that build many apps. */
@@ -91,6 +94,7 @@ export function createApp(deps: AppDeps): express.Express {
   const fallback = createFallbackScorer({ store, timezone: config.timezone });
   const metrics = createMetrics(scorer, { defaultMetrics: deps.defaultMetrics, registry: deps.metricsRegistry });
   const circuits = new CircuitService(store, config.circuit, Date.now, deps.onCircuitOpen);
+  const riskLog = deps.riskLog ?? createRiskLog(store, { log });
   const startedAt = new Date();
   let openapi: Record<string, unknown> | null = null;
 
@@ -207,9 +211,14 @@ export function createApp(deps: AppDeps): express.Express {
     // Warnings from scoring are rare; their logger (with the request id) is only made when one happens.
     const id = res.locals.requestId as string;
     const reqLog = { warn: (o: object, m?: string) => log.warn({ ...o, req_id: id }, m) } as unknown as Logger;
-    const out = await assessRisk(req.body as RiskRequest, { scorer, fallback, config, log: reqLog }, id);
+    const body = req.body as RiskRequest;
+    const out = await assessRisk(body, { scorer, fallback, config, log: reqLog }, id);
     metrics.prediction(out.risk_level);
-    deps.riskMemory?.remember((req.body as RiskRequest).repo, (req.body as RiskRequest).head_sha, out.probability);
+    deps.riskMemory?.remember(body.repo, body.head_sha, out.probability);
+    riskLog.record(body.repo, {
+      at: new Date().toISOString(), repo: body.repo, head_sha: body.head_sha ?? null, head_branch: body.head_branch ?? null, workflow: body.workflow ?? null,
+      probability: out.probability, risk_level: out.risk_level, model: out.model, degraded: out.degraded, factors: out.factors, request_id: id,
+    });
     if (out.degraded) metrics.fallbacks.inc();
     res.json(out);
   });

@@ -11,6 +11,7 @@ import type { Alerter } from '../alerts/alerter.ts';
 import { createApp } from '../api/app.ts';
 import { requireScope } from '../api/auth.ts';
 import { RiskMemory } from '../api/risk-memory.ts';
+import { createRiskLog } from '../api/risk-log.ts';
 import type { OpenApiExtras } from '../api/openapi.ts';
 import { routeOpenApi } from '../api/openapi-routes.ts';
 import { DeferredScorer } from '../api/scorer.ts';
@@ -184,6 +185,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const scorer = new DeferredScorer();
   const riskMemory = cluster.isWorker ? new SharedRiskMemory() : new RiskMemory();
   const metricsRegistry = new PromRegistry();
+  const riskLog = createRiskLog(store, { log });
   const background = createBackground({ store, dbPath: join(config.dataDir, 'riskgate.db'), modelsDir: config.modelsDir, settings: opts.background ?? backgroundSettings(), log, metrics: metricsRegistry });
   let loadedScorer: (RiskScorer & { close?(): void; reload?(): Promise<boolean> }) | null = null;
   const reload = () => loadedScorer?.reload?.() ?? Promise.resolve(false);
@@ -198,6 +200,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     anonymousOk: (p) => p === '/' || p === '/ui' || p.startsWith('/ui/'),
     defaultMetrics: true,
     metricsRegistry,
+    riskLog,
     onCircuitOpen: (c) =>
       background.alerter.alert({ kind: 'circuit_open', message: `Circuit "${c.name}" opened after ${c.consecutive_failures} consecutive failures.`, detail: { circuit: c.name, cooldown_ms: c.cooldown_ms } }),
   });
@@ -239,6 +242,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         loaded
           .catch(() => undefined)
           .finally(async () => {
+            riskLog.close();
             await background.close();
             loadedScorer?.close?.();
             if (!opts.store) store.close();

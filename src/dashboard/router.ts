@@ -13,6 +13,7 @@ import type { Store } from '../store/types.ts';
 import { getBundle } from './bundle.ts';
 import { canaryDecisions, jobRuns, jobSummary, joinOutcomes, riskEventId, riskRow, schedule, summariseRuns, waterfall } from './data.ts';
 import { EvaluationCache, evaluateModel } from './model-eval.ts';
+import { RISK_EVENT } from '../api/risk-log.ts';
 
 export interface DashboardDeps {
   store: Store;
@@ -27,7 +28,7 @@ export interface DashboardDeps {
 }
 
 /** Event kinds the dashboard reads. */
-export const EVENT_KINDS = { risk: 'risk', canary: ['canary', 'canary_decision'], job: 'job' } as const;
+export const EVENT_KINDS = { risk: RISK_EVENT, canary: ['canary', 'canary_decision'], job: 'job' } as const;
 
 // The app's global CSP forbids everything (it is an API); the dashboard shell needs its own same-origin assets.
 const SHELL_CSP = [

@@ -7,6 +7,12 @@ import { failureLabel, type RunRecord } from '../records/schema.ts';
 export const REPO_WINDOW = 1000;
 export const SCOPE_SCAN = 200;
 export const AUTHOR_WINDOW = 500;
+/**
+ * Created runs the activity counts (runs_24h, runs_1h) look back over: what serving loads (the outcome window
+ * plus slack for runs not known yet). Without the cap a repo with more runs a day than that would count more
+ * in training than serving can see.
+ */
+export const CREATED_WINDOW = REPO_WINDOW + 300;
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
 
@@ -216,10 +222,10 @@ export class RepoHistory {
     return { rate: f / (a.length - from), runs: a.length - from };
   }
 
-  /** Runs created strictly before nowMs within spanMs, and hours since the latest of them. */
+  /** Runs created strictly before nowMs within spanMs (among the last CREATED_WINDOW), and hours since the latest. */
   activity(nowMs: number, spanMs: number): { count: number; hoursSincePrev: number; prevChurn: number } {
     const end = lowerBound(this.created, nowMs, 0, this.created.length);
-    const from = lowerBound(this.created, nowMs - spanMs, 0, end);
+    const from = Math.max(end - CREATED_WINDOW, lowerBound(this.created, nowMs - spanMs, 0, end));
     return {
       count: end - from,
       hoursSincePrev: end === 0 ? NaN : (nowMs - this.created[end - 1]) / HOUR,

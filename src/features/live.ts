@@ -1,14 +1,13 @@
 import { failureLabel, type RunRecord } from '../records/schema.ts';
 import type { Store } from '../store/types.ts';
 import { FEATURE_COUNT, featurize, runChurn, type FeatureOptions } from './definition.ts';
-import { AUTHOR_WINDOW, DAY, REPO_WINDOW, RepoHistory, knownAtMs } from './history.ts';
+import { AUTHOR_WINDOW, CREATED_WINDOW, REPO_WINDOW, RepoHistory, knownAtMs } from './history.ts';
 
-/** Extra rows loaded beyond the window, to cover runs that were created earlier but are not known yet. */
-const SLACK = 300;
+/** Extra rows loaded beyond the outcome window, to cover runs that were created earlier but are not known yet. */
+const SLACK = CREATED_WINDOW - REPO_WINDOW;
 /** How many runs the serving-time history loads (the most recent ones created before the request). */
-const LOADED = REPO_WINDOW + SLACK;
-/** The longest span `featurize` counts created runs over (runs_24h) and how many runs its median churn takes. */
-const ACTIVITY_SPAN = DAY;
+const LOADED = CREATED_WINDOW;
+/** How many runs `featurize`'s median churn takes. */
 const MEDIAN_RUNS = 50;
 
 /**
@@ -295,9 +294,9 @@ export class LiveHistory {
         if (oldest.inc) ghostKnown = Math.max(ghostKnown, oldest.k);
       }
       if (ghostCreated !== -Infinity) {
-        // No feature may reach a ghost: runs_24h/runs_1h count runs created within a day of the request,
-        // the median churn scans back only MEDIAN_RUNS runs with a size, rates look at the last REPO_WINDOW outcomes.
-        if (!(ghostCreated < at - ACTIVITY_SPAN) || churnKnown < MEDIAN_RUNS) return false;
+        // No feature may reach a ghost: runs_24h/runs_1h count only the last CREATED_WINDOW runs, the median
+        // churn scans back only MEDIAN_RUNS runs with a size, rates look at the last REPO_WINDOW outcomes.
+        if (churnKnown < MEDIAN_RUNS) return false;
         if (ghostKnown !== -Infinity && e.history.countKnownAfter(ghostKnown) + (labelled && s.k > ghostKnown ? 1 : 0) < REPO_WINDOW) return false;
       }
       if (full) slots.shift();

@@ -202,3 +202,23 @@ test('/metrics can be put behind an admin key', async () => {
     await s.close();
   }
 });
+
+test('answered risk checks are logged for the dashboard in batches, not one write per request', async () => {
+  const { createRiskLog, RISK_EVENT } = await import('../../src/api/risk-log.ts');
+  const store = openStore(':memory:');
+  const riskLog = createRiskLog(store, { intervalMs: 60_000 });
+  const s = await serveApp({ store, scorer: fixedScorer(0.64), riskLog });
+  try {
+    for (const sha of ['aaa111', 'bbb222']) assert.equal((await call(s.url, 'POST', '/v1/risk', { repo: 'acme/web', head_sha: sha })).status, 200);
+    assert.equal(store.listEvents(RISK_EVENT).length, 0, 'nothing written per request');
+    riskLog.flush();
+    const events = store.listEvents(RISK_EVENT);
+    assert.deepEqual(events.map((e) => e.payload.head_sha).sort(), ['aaa111', 'bbb222']);
+    assert.equal(events[0].payload.probability, 0.64);
+    assert.equal(events[0].payload.risk_level, 'medium');
+    assert.equal((events[0].payload.model as { id: string }).id, 'test-model');
+  } finally {
+    await s.close();
+    store.close();
+  }
+});

@@ -10,6 +10,7 @@ import { CircuitOpenError } from '../../src/github/circuit.ts';
 import { commitKey, cursorKey, ingestRepo, jobsKey } from '../../src/github/ingest.ts';
 import { generateRepo, type SyntheticRepo } from './synthetic.ts';
 import { startSyntheticServer, type Fault } from './replay-server.ts';
+import { buildFrame } from '../../src/features/frame.ts';
 
 const END = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
 
@@ -122,6 +123,11 @@ test('jobs: records which job failed for failed attempts', async () => {
       const sum = await importFiles(other, [file]);
       assert.equal(sum.bad.length, 0);
       assert.deepEqual([...other.iterateRuns()], [...store.iterateRuns()]);
+      // And the one feature definition turns both into the same training frame.
+      const a = buildFrame(store.iterateRuns()), b = buildFrame(other.iterateRuns());
+      assert.ok(a.n > 0);
+      assert.deepEqual(b.X, a.X);
+      assert.deepEqual(b.y, a.y);
     } finally {
       other.close();
       rmSync(dir, { recursive: true, force: true });
