@@ -1,5 +1,5 @@
 import { failureLabel, type RunRecord } from '../records/schema.ts';
-import type { Store } from '../store/types.ts';
+import type { ActorOutcomeRow, Store } from '../store/types.ts';
 import { FEATURE_COUNT, featurize, runChurn, type FeatureOptions } from './definition.ts';
 import { AUTHOR_WINDOW, CREATED_WINDOW, REPO_WINDOW, RepoHistory, knownAtMs } from './history.ts';
 
@@ -18,8 +18,7 @@ export function liveFeatures(r: RunRecord, store: Store, opts: FeatureOptions): 
   const created = Date.parse(r.created_at);
   const h = historyAt(created, store.recentRuns(r.repo, r.created_at, LOADED), false);
   if (r.actor) {
-    const mine = knownBy(created, store.recentRunsByActor(r.repo, r.actor, r.created_at, AUTHOR_WINDOW + SLACK));
-    for (const x of mine.slice(-AUTHOR_WINDOW)) h.addAuthorOutcome(r.actor, failureLabel(x.conclusion)!);
+    for (const label of authorLabels(created, store.recentOutcomesByActor(r.repo, r.actor, r.created_at, AUTHOR_WINDOW + SLACK))) h.addAuthorOutcome(r.actor, label);
   }
   const out = new Float64Array(FEATURE_COUNT);
   featurize(r, h, opts, out, 0);
@@ -64,13 +63,18 @@ function slotOf(x: RunRecord): Slot {
   };
 }
 
-/** The runs with an outcome known at `ms`, in known order: `.filter(…).sort(compareKnownOrder)` with each time parsed once. */
-function knownBy(ms: number, runs: RunRecord[]): RunRecord[] {
-  return runs
-    .map((x) => ({ s: slotOf(x), x }))
-    .filter(({ s }) => !Number.isNaN(s.k) && s.k <= ms)
-    .sort((a, b) => knownCmp(a.s, b.s))
-    .map((i) => i.x);
+/** An author's learnable outcomes known at `ms`, in known order (compareKnownOrder), the last AUTHOR_WINDOW. */
+function authorLabels(ms: number, rows: ActorOutcomeRow[]): number[] {
+  const known: { k: number; c: number; id: string; att: number; label: number }[] = [];
+  for (const x of rows) {
+    const label = failureLabel(x.conclusion);
+    if (label === null) continue;
+    // knownAtMs on the stored columns.
+    const k = x.completed_ms == null ? x.created_ms + 1 : Math.max(x.completed_ms, x.created_ms + 1);
+    if (k <= ms) known.push({ k, c: x.created_ms, id: x.run_id, att: x.run_attempt, label });
+  }
+  known.sort(knownCmp);
+  return known.slice(-AUTHOR_WINDOW).map((x) => x.label);
 }
 
 /** The history and the sorted runs it was built from. */
@@ -176,8 +180,8 @@ export class LiveHistory {
       e = this.build(r.repo, created);
     }
     if (r.actor && !e.authors.has(r.actor)) {
-      const mine = knownBy(e.builtAt, this.store.recentRunsByActor(r.repo, r.actor, new Date(e.builtAt).toISOString(), AUTHOR_WINDOW + SLACK));
-      for (const x of mine.slice(-AUTHOR_WINDOW)) e.history.addAuthorOutcome(r.actor, failureLabel(x.conclusion)!);
+      const rows = this.store.recentOutcomesByActor(r.repo, r.actor, new Date(e.builtAt).toISOString(), AUTHOR_WINDOW + SLACK);
+      for (const label of authorLabels(e.builtAt, rows)) e.history.addAuthorOutcome(r.actor, label);
       e.authors.add(r.actor);
     }
     const out = new Float64Array(FEATURE_COUNT);

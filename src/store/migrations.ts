@@ -36,4 +36,10 @@ export const MIGRATIONS: readonly string[] = [
     runs TEXT
   );
   `,
+  // 3: an author's recent runs in the exact order the query asks for, so LIMIT stops early instead of sorting
+  // every run the author ever had (the old index left run_id and run_attempt to a sort that grew with history)
+  `
+  DROP INDEX runs_by_actor;
+  CREATE INDEX runs_by_actor ON runs (repo, actor, created_ms, run_id, run_attempt);
+  `,
 ];

@@ -6,6 +6,7 @@ import type { RunRecord } from '../records/schema.ts';
 import { MIGRATIONS } from './migrations.ts';
 import {
   StoreUnavailableError,
+  type ActorOutcomeRow,
   type AuditRow,
   type CircuitRow,
   type ModelIndexRow,
@@ -85,8 +86,11 @@ export function openStore(file: string, opts: { readonly?: boolean } = {}): Stor
     ),
     recent: db.prepare('SELECT record FROM runs WHERE repo=? AND created_ms<? ORDER BY created_ms DESC, run_id DESC, run_attempt DESC LIMIT ?').pluck(),
     recentByActor: db
-      .prepare('SELECT record FROM runs WHERE repo=? AND actor=? AND created_ms<? ORDER BY created_ms DESC, run_id DESC LIMIT ?')
+      .prepare('SELECT record FROM runs WHERE repo=? AND actor=? AND created_ms<? ORDER BY created_ms DESC, run_id DESC, run_attempt DESC LIMIT ?')
       .pluck(),
+    recentOutcomesByActor: db.prepare(
+      'SELECT created_ms, completed_ms, run_id, run_attempt, conclusion FROM runs WHERE repo=? AND actor=? AND created_ms<? ORDER BY created_ms DESC, run_id DESC, run_attempt DESC LIMIT ?',
+    ),
     countAll: db.prepare('SELECT count(*) FROM runs').pluck(),
     countRepo: db.prepare('SELECT count(*) FROM runs WHERE repo=?').pluck(),
     repos: db.prepare('SELECT DISTINCT repo FROM runs ORDER BY repo').pluck(),
@@ -251,6 +255,13 @@ export function openStore(file: string, opts: { readonly?: boolean } = {}): Stor
     },
     recentRuns: (repo, beforeIso, limit) => guard(() => parse(s.recent.all(repo, Date.parse(beforeIso), limit))),
     recentRunsByActor: (repo, actor, beforeIso, limit) => guard(() => parse(s.recentByActor.all(repo, actor, Date.parse(beforeIso), limit))),
+    // Raw rows (arrays): this runs on every risk check whose author had a new outcome, and object rows cost more.
+    recentOutcomesByActor: (repo, actor, beforeIso, limit) =>
+      guard(() =>
+        (s.recentOutcomesByActor.raw(true).all(repo, actor, Date.parse(beforeIso), limit) as [number, number | null, string, number, string | null][]).map(
+          ([created_ms, completed_ms, run_id, run_attempt, conclusion]) => ({ created_ms, completed_ms, run_id, run_attempt, conclusion }),
+        ),
+      ),
     countRuns: (repo) => guard(() => (repo ? s.countRepo.get(repo) : s.countAll.get()) as number),
     repos: () => guard(() => s.repos.all() as string[]),
     getRun: (repo, workflow, runId, attempt) => {

@@ -11,6 +11,14 @@ export interface UpsertResult {
   unchanged: number;
 }
 
+export interface ActorOutcomeRow {
+  created_ms: number;
+  completed_ms: number | null;
+  run_id: string;
+  run_attempt: number;
+  conclusion: string | null;
+}
+
 export interface RunQuery {
   repo?: string;
   /** Only runs created strictly before this ISO instant. */
@@ -75,6 +83,8 @@ export interface Store {
   recentRuns(repo: string, beforeIso: string, limit: number): RunRecord[];
   /** Most recent runs of an actor (any repo or one repo) created before `beforeIso`, newest first. */
   recentRunsByActor(repo: string, actor: string, beforeIso: string, limit: number): RunRecord[];
+  /** The same runs as `recentRunsByActor`, reduced to what an author's history needs (no record to parse). */
+  recentOutcomesByActor(repo: string, actor: string, beforeIso: string, limit: number): ActorOutcomeRow[];
   countRuns(repo?: string): number;
   repos(): string[];
   getRun(repo: string, workflow: string, runId: string, attempt: number): RunRecord | undefined;

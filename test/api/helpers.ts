@@ -52,6 +52,7 @@ export async function serveApp(deps: Partial<AppDeps> & { env?: Record<string, s
     config: deps.config ?? testConfig(deps.env),
     logger: deps.logger ?? silent,
     extraRouters: deps.extraRouters,
+    riskLog: deps.riskLog,
     defaultMetrics: false,
   });
   const server = await new Promise<Server>((resolve) => {

@@ -28,6 +28,7 @@ import type { Store } from '../../src/store/types.ts';
 import { trainFromStore } from '../../training/pipeline.ts';
 import { silent, testConfig } from '../api/helpers.ts';
 import { randomHistory } from '../support/runs.ts';
+import { createRiskLog } from '../../src/api/risk-log.ts';
 
 export const REPOS = ['acme/web', 'acme/api'];
 
@@ -60,12 +61,15 @@ export async function startHarness(opts: { env?: Record<string, string>; config?
   const fallback = createFallbackScorer({ store, timezone: config.timezone });
   const scorer = await createModelScorer({ store, modelsDir, timezone: config.timezone, fallback: fallback as ModelScorerOptions['fallback'], pollMs: 0, log: silent });
   const memory = new RiskMemory();
+  // Flushed before every snapshot, so an earlier accepted risk check's batched log never lands mid-comparison.
+  const riskLog = createRiskLog(store, { intervalMs: 3_600_000 });
   const app = createApp({
     store,
     scorer,
     config,
     logger: silent,
     riskMemory: memory,
+    riskLog,
     defaultMetrics: false,
     openapi: { schemas: canaryOpenApiSchemas },
     anonymousOk: (p) => p === '/' || p === '/ui' || p.startsWith('/ui/'),
@@ -85,6 +89,7 @@ export async function startHarness(opts: { env?: Record<string, string>; config?
   const stmts = TABLES.map((t) => [t, ro.prepare(`SELECT * FROM ${t}`).raw(true)] as const);
   const registry = new Registry(modelsDir);
   const snapshot = (): Record<string, string> => {
+    riskLog.flush();
     const out: Record<string, string> = {};
     for (const [t, st] of stmts) {
       const h = createHash('sha1');
