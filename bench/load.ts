@@ -347,7 +347,10 @@ async function main(): Promise<void> {
     log(`steady: 1 worker at ${rate} req/s (70 % of its max), ${warmSeconds} s warm-up then ${duration} s`);
     await load(s.url, { connections, seconds: warmSeconds, overallRate: rate, seed: 3 });
     const before = await s.heap();
-    const steady = summarise(await load(s.url, { connections, seconds: duration, overallRate: rate, seed: 4 }), 1, rate);
+    // Heap at the half-way mark too, so a cache filling to its bound can be told apart from a leak.
+    const steadyRun = load(s.url, { connections, seconds: duration, overallRate: rate, seed: 4 });
+    const mid = await new Promise<{ heapUsed: number; rss: number }>((resolve) => setTimeout(() => resolve(s.heap()), (duration * 1000) / 2));
+    const steady = summarise(await steadyRun, 1, rate);
     const after = await s.heap();
     stops.steady = await s.stop();
 
@@ -371,6 +374,7 @@ async function main(): Promise<void> {
       steady,
       heap: {
         before_mib: MiB(before.heapUsed),
+        mid_mib: MiB(mid.heapUsed),
         after_mib: MiB(after.heapUsed),
         change_pct: +(100 * heapChange).toFixed(1),
         rss_before_mib: MiB(before.rss),
@@ -388,7 +392,7 @@ async function main(): Promise<void> {
         `                 risk-only: 1 worker ${max['risk-only'][1].rps} req/s, 2 workers ${max['risk-only'][2].rps} req/s (×${gain('risk-only')})`,
         `steady ${duration} s    ${steady.rps} req/s of ${rate} target; p50 ${steady.p50_ms} ms, p99 ${steady.p99_ms} ms, p99.9 ${steady.p99_9_ms} ms, max ${steady.max_ms} ms  ${checks.holds_rate ? 'PASS' : 'FAIL'}`,
         `errors           ${steady.errors} (non-2xx ${steady.error_detail.non2xx}, socket ${steady.error_detail.socket_errors}, timeouts ${steady.error_detail.timeouts})  ${checks.zero_errors ? 'PASS' : 'FAIL'}`,
-        `heap after GC    ${report.heap.before_mib} MiB → ${report.heap.after_mib} MiB (${report.heap.change_pct >= 0 ? '+' : ''}${report.heap.change_pct} %, bar ±10 %)  ${checks.heap_within_10pct ? 'PASS' : 'FAIL'}`,
+        `heap after GC    ${report.heap.before_mib} MiB → ${report.heap.mid_mib} MiB (half-way) → ${report.heap.after_mib} MiB (${report.heap.change_pct >= 0 ? '+' : ''}${report.heap.change_pct} %, bar ±10 %)  ${checks.heap_within_10pct ? 'PASS' : 'FAIL'}`,
         `shutdown         exit codes ${JSON.stringify(stops)}  ${checks.clean_shutdown ? 'PASS' : 'FAIL'}`,
         `RESULT           ${report.result}`,
       ].join('\n'),
