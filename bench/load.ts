@@ -20,12 +20,12 @@ import cluster from 'node:cluster';
 import { cpSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { mulberry32 } from '../src/ml/random.ts';
+import { freePort } from '../test/support/net.ts';
 
 // ---------- the server child: `riskgate serve` plus a heap probe on the bench's IPC channel ----------
 
@@ -197,15 +197,6 @@ function summarise(r: CannonResult & { generator_cores: number }, workers: numbe
 
 // ---------- servers ----------
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.once('error', reject);
-  });
-}
 
 /** GET on a fresh connection (so a cluster can route it to any worker): status and serving worker. */
 function probe(port: number, path: string): Promise<{ status: number; worker: string }> {

@@ -14,6 +14,7 @@ import { test } from 'node:test';
 import { CanaryService } from '../../src/canary/service.ts';
 import { queryRange } from '../../src/canary/prometheus.ts';
 import { openStore } from '../../src/store/sqlite.ts';
+import { freePort } from '../support/net.ts';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 
@@ -38,13 +39,6 @@ function fakeApp(errorShare: number, latencyMs: number): Promise<Server> {
   return new Promise((ok) => srv.listen(0, '127.0.0.1', () => ok(srv)));
 }
 
-function freePort(): Promise<number> {
-  const s = createServer();
-  return new Promise((ok) => s.listen(0, '127.0.0.1', () => {
-    const p = (s.address() as AddressInfo).port;
-    s.close(() => ok(p));
-  }));
-}
 
 test('decision through a real Prometheus rolls back a canary with more errors and latency', { timeout: 60_000 }, async (t) => {
   if (!existsSync(PROMETHEUS)) {

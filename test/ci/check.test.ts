@@ -12,6 +12,7 @@ import { openStore } from '../../src/store/sqlite.ts';
 import { trainFromStore } from '../../training/pipeline.ts';
 import { randomHistory } from '../support/runs.ts';
 import { fixedScorer, serveApp } from '../api/helpers.ts';
+import { freePort } from '../support/net.ts';
 
 const KEY = 'ci-token-0123456789abcdef';
 
@@ -35,13 +36,6 @@ function capture() {
   return { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }, out, err };
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 test('against a live server: outputs, env and summary are written in GitHub file-command format', async () => {
   const scorer = fixedScorer(0.8);
