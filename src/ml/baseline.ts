@@ -2,7 +2,7 @@
  * "The next run ends like the last one": failure rate conditioned on the `last_outcome` feature
  * (1 failed, 0 succeeded, NaN unknown), with add-one smoothing; unknown falls back to the base rate.
  */
-import type { Calibrator } from './calibration.ts';
+import { calibrateInPlace, type Calibrator } from './calibration.ts';
 import type { Dataset } from './dataset.ts';
 import { checkBatch, checkRow, headerJSON, ModelFormatError, type Explanation, type RiskModel, type parseHeader } from './model.ts';
 import type { CalibratableModel } from './tree-model.ts';
@@ -43,9 +43,7 @@ export class BaselineModel implements CalibratableModel {
   }
 
   predictBatch(X: Float32Array, n: number): Float64Array {
-    const out = this.uncalibratedBatch(X, n);
-    for (let i = 0; i < n; i++) out[i] = this.calibrator.apply(out[i]);
-    return out;
+    return calibrateInPlace(this.calibrator, this.uncalibratedBatch(X, n));
   }
 
   /** Exact: the only input is last_outcome, so it carries the whole deviation from the base rate. */

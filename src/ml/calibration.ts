@@ -7,6 +7,12 @@ import { brier } from './metrics.ts';
 export type CalibratorKind = 'isotonic' | 'platt' | 'identity';
 export type Calibrator = { kind: CalibratorKind; apply(s: number): number; toJSON(): unknown };
 
+/** Calibrates a batch of scores in place (every model's predictBatch). */
+export function calibrateInPlace(c: Calibrator, scores: Float64Array): Float64Array {
+  for (let i = 0; i < scores.length; i++) scores[i] = c.apply(scores[i]);
+  return scores;
+}
+
 const EPS = 1e-6;
 const logit = (s: number): number => {
   const q = Math.min(1 - EPS, Math.max(EPS, s));

@@ -4,7 +4,7 @@
  * that had missing values in training. After training the weights are copied out and inference runs
  * in plain JS: it is fast per row, needs no tfjs at scoring time, and round-trips exactly via JSON.
  */
-import type { Calibrator } from './calibration.ts';
+import { calibrateInPlace, type Calibrator } from './calibration.ts';
 import type { Dataset } from './dataset.ts';
 import { checkBatch, checkRow, headerJSON, ModelFormatError, type Explanation, type RiskModel, type parseHeader } from './model.ts';
 import { seededRandom } from './random.ts';
@@ -117,9 +117,7 @@ export class MlpModel implements CalibratableModel {
   }
 
   predictBatch(X: Float32Array, n: number): Float64Array {
-    const out = this.uncalibratedBatch(X, n);
-    for (let i = 0; i < n; i++) out[i] = this.calibrator.apply(out[i]);
-    return out;
+    return calibrateInPlace(this.calibrator, this.uncalibratedBatch(X, n));
   }
 
   /**

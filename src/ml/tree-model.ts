@@ -1,5 +1,5 @@
 /** RiskModel over a tree ensemble: GBDT (sigmoid of summed margins) or forest (mean leaf rate). */
-import { type Calibrator } from './calibration.ts';
+import { type Calibrator, calibrateInPlace } from './calibration.ts';
 import { checkBatch, checkRow, headerJSON, ModelFormatError, type Explanation, type RiskModel, type parseHeader } from './model.ts';
 import { expectedValue, PackedEnsemble, ShapTable, treeFromJSON, treeShap, treeToJSON, type FlatTree } from './tree.ts';
 
@@ -53,9 +53,7 @@ export class TreeModel implements CalibratableModel {
   }
 
   predictBatch(X: Float32Array, n: number): Float64Array {
-    const out = this.uncalibratedBatch(X, n);
-    for (let i = 0; i < n; i++) out[i] = this.calibrator.apply(out[i]);
-    return out;
+    return calibrateInPlace(this.calibrator, this.uncalibratedBatch(X, n));
   }
 
   explain(row: ArrayLike<number>): Explanation {
