@@ -4,6 +4,7 @@
  * the pure `decide()` and the full HTTP round trip to a `riskgate serve` in its own process.
  * Run: node --import tsx bench/canary.ts [--per-kind N]
  */
+import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { decide, EMPTY_STATE, type RolloutState } from '../src/canary/controller.ts';
 import type { MetricInput } from '../src/canary/judge.ts';
@@ -47,11 +48,58 @@ async function decideLatency(iterations = 2000): Promise<{ p50: number; p99: num
   return { p50: quantile(times, 0.5), p99: quantile(times, 0.99), max: Math.max(...times), cpuP50: quantile(cpu, 0.5), cpuP99: quantile(cpu, 0.99) };
 }
 
+/** One keep-alive `node:http` client: `fetch` (undici) alone adds more to a 100 KB round trip's tail than the judge does. */
+function poster(url: string): { post(body: Buffer): Promise<{ status: number; text: string }>; close(): void } {
+  const u = new URL(url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  return {
+    post: (body) =>
+      new Promise((resolve, reject) => {
+        const req = http.request(
+          { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      }),
+    close: () => agent.destroy(),
+  };
+}
+
+const decisionBodies = (): Buffer[] =>
+  Array.from({ length: 20 }, (_, i) =>
+    Buffer.from(JSON.stringify({ deployment: { service: 'bench', version: `v${i % 5}` }, current_weight: 10, elapsed_s: 60, risk: 0.2, metrics: tenMetrics(2000 + i) })),
+  );
+
+async function timeRoundTrips(url: string, bodies: Buffer[], iterations: number): Promise<number[]> {
+  const client = poster(url);
+  try {
+    for (let i = 0; i < 100; i++) await client.post(bodies[i % bodies.length]);
+    const times: number[] = [];
+    for (let i = 0; i < iterations; i++) {
+      const t0 = performance.now();
+      const res = await client.post(bodies[i % bodies.length]);
+      times.push(performance.now() - t0);
+      if (res.status !== 200) throw new Error(`answered ${res.status}: ${res.text.slice(0, 300)}`);
+    }
+    return times;
+  } finally {
+    client.close();
+  }
+}
+
 /**
  * The decision endpoint as a pipeline sees it: a real `riskgate serve` (validation, logging, metrics, the
- * store writes) in its own process, asked one decision at a time over a keep-alive connection.
+ * store writes) in its own process, asked one decision at a time over a keep-alive connection. Reported
+ * twice: the server's own time per request (from its access log: headers parsed → response finished,
+ * so it includes receiving and parsing the 100 KB body) and the client's round trip. The same client
+ * against a bare Express JSON route receiving the same bodies gives the round-trip floor of this machine.
  */
-async function httpLatency(iterations = 1000): Promise<{ p50: number; p99: number }> {
+async function httpLatency(iterations = 1000): Promise<{ server: Quantiles; roundTrip: Quantiles; floor: Quantiles }> {
   const { spawn } = await import('node:child_process');
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
@@ -61,6 +109,8 @@ async function httpLatency(iterations = 1000): Promise<{ p50: number; p99: numbe
     env: { ...process.env, PORT: '0', RISKGATE_DATA_DIR: join(dir, 'data'), RISKGATE_MODELS_DIR: join(dir, 'models'), RISKGATE_RATE_LIMIT: '1000000000', RISKGATE_RATE_BURST: '1000000000' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const serverMs: number[] = [];
+  const bodies = decisionBodies();
   try {
     const base = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -71,30 +121,59 @@ async function httpLatency(iterations = 1000): Promise<{ p50: number; p99: numbe
       });
       child.once('exit', (code) => reject(new Error(`riskgate serve exited (${code})`)));
     });
-    child.stdout!.resume();
+    child.stdout!.removeAllListeners('data');
+    let measuring = false;
+    let partial = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      const lines = (partial + c.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      if (!measuring) return;
+      for (const line of lines) {
+        if (!line.includes('"url":"/v1/canary/decision"')) continue;
+        const ms = (JSON.parse(line) as { ms?: number }).ms;
+        if (typeof ms === 'number') serverMs.push(ms);
+      }
+    });
     const url = `${base}/v1/canary/decision`;
-    const bodies = Array.from({ length: 20 }, (_, i) =>
-      JSON.stringify({ deployment: { service: 'bench', version: `v${i % 5}` }, current_weight: 10, elapsed_s: 60, risk: 0.2, metrics: tenMetrics(2000 + i) }),
-    );
-    const post = async (b: string): Promise<void> => {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: b });
-      if (res.status !== 200) throw new Error(`decision answered ${res.status}: ${await res.text()}`);
-      await res.arrayBuffer();
-    };
-    for (let i = 0; i < 100; i++) await post(bodies[i % 20]);
-    const times: number[] = [];
-    for (let i = 0; i < iterations; i++) {
-      const t0 = performance.now();
-      await post(bodies[i % 20]);
-      times.push(performance.now() - t0);
-    }
-    return { p50: quantile(times, 0.5), p99: quantile(times, 0.99) };
+    await timeRoundTrips(url, bodies, 100);
+    measuring = true;
+    const roundTrip = await timeRoundTrips(url, bodies, iterations);
+    // the last access-log lines are flushed asynchronously
+    for (let i = 0; i < 50 && serverMs.length < iterations + 100; i++) await new Promise((r) => setTimeout(r, 20));
+    const floor = await bareFloor(bodies, iterations);
+    return { server: quantiles(serverMs.slice(-iterations)), roundTrip: quantiles(roundTrip), floor: quantiles(floor) };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** A bare Express JSON route (body parser only) in its own process, receiving the same bodies. */
+async function bareFloor(bodies: Buffer[], iterations: number): Promise<number[]> {
+  const { spawn } = await import('node:child_process');
+  const code = `const express = require('express'); const app = express(); app.use(express.json({ limit: '1mb' }));
+app.post('/x', (req, res) => res.json({ ok: Array.isArray(req.body.metrics) }));
+const s = app.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<string>((resolve, reject) => {
+      child.stdout!.once('data', (c) => resolve(String(c).trim()));
+      child.once('exit', (c) => reject(new Error(`bare server exited (${c})`)));
+    });
+    return await timeRoundTrips(`http://127.0.0.1:${port}/x`, bodies, iterations);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+interface Quantiles {
+  p50: number;
+  p99: number;
+  max: number;
+}
+const quantiles = (xs: number[]): Quantiles => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: Math.max(...xs) });
 
 export async function run(opts: { perKind?: number; seed?: number } = {}): Promise<{ rows: PolicySummary[]; bars: Record<string, boolean>; latency: Record<string, number> }> {
   const cfg = { ...DEFAULT_SIM, perKind: opts.perKind ?? 200, seed: opts.seed ?? DEFAULT_SIM.seed };
@@ -115,14 +194,31 @@ export async function run(opts: { perKind?: number; seed?: number } = {}): Promi
   };
   const lat = await decideLatency();
   const http = await httpLatency();
-  const latency = { decide_p50_ms: lat.p50, decide_p99_ms: lat.p99, decide_max_ms: lat.max, decide_cpu_p99_ms: lat.cpuP99, http_p50_ms: http.p50, http_p99_ms: http.p99 };
+  const latency = {
+    decide_p50_ms: lat.p50,
+    decide_p99_ms: lat.p99,
+    decide_max_ms: lat.max,
+    decide_cpu_p99_ms: lat.cpuP99,
+    server_p50_ms: http.server.p50,
+    server_p99_ms: http.server.p99,
+    round_trip_p50_ms: http.roundTrip.p50,
+    round_trip_p99_ms: http.roundTrip.p99,
+    bare_round_trip_p50_ms: http.floor.p50,
+    bare_round_trip_p99_ms: http.floor.p99,
+  };
   (bars as Record<string, boolean>)['decide() p99 < 5 ms (10 metrics × 300 samples)'] = lat.p99 < 5;
-  (bars as Record<string, boolean>)['POST /v1/canary/decision p99 < 5 ms (server in its own process)'] = http.p99 < 5;
-  console.log(`\n# decision latency, 10 metrics × 300 samples each`);
-  console.log(`decide():            p50 ${lat.p50.toFixed(2)} ms  p99 ${lat.p99.toFixed(2)} ms  max ${lat.max.toFixed(2)} ms (wall clock)`);
-  console.log(`decide() CPU time:   p50 ${lat.cpuP50.toFixed(2)} ms  p99 ${lat.cpuP99.toFixed(2)} ms`);
+  // Both readings of "answers in under 5 ms": the server's own time, and the caller's round trip (which also
+  // carries this machine's floor for a 100 KB body, printed below for comparison).
+  (bars as Record<string, boolean>)['POST /v1/canary/decision p99 < 5 ms in the server (riskgate serve, own process)'] = http.server.p99 < 5;
+  (bars as Record<string, boolean>)['POST /v1/canary/decision p99 < 5 ms round trip'] = http.roundTrip.p99 < 5;
+  const f = (q: Quantiles) => `p50 ${q.p50.toFixed(2)} ms  p99 ${q.p99.toFixed(2)} ms  max ${q.max.toFixed(2)} ms`;
+  console.log(`\n# decision latency, 10 metrics × 300 samples each (~100 KB body)`);
+  console.log(`decide():                          ${f(lat)} (wall clock)`);
+  console.log(`decide() CPU time:                 p50 ${lat.cpuP50.toFixed(2)} ms  p99 ${lat.cpuP99.toFixed(2)} ms`);
+  console.log(`POST /v1/canary/decision, server:  ${f(http.server)} (access log: headers in → response out)`);
+  console.log(`POST /v1/canary/decision, client:  ${f(http.roundTrip)} (round trip, keep-alive node:http)`);
+  console.log(`bare Express JSON route, client:   ${f(http.floor)} (same bodies: this machine's floor)`);
   console.log(`load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).availableParallelism()} cores`);
-  console.log(`HTTP (riskgate serve, own process): p50 ${http.p50.toFixed(2)} ms  p99 ${http.p99.toFixed(2)} ms`);
   console.log('\n# bars');
   for (const [k, v] of Object.entries(bars)) console.log(`${v ? 'PASS' : 'FAIL'}  ${k}`);
   return { rows, bars, latency };

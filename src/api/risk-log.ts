@@ -3,21 +3,30 @@ import type { Store } from '../store/types.ts';
 /** Event kind of a recorded risk check (the dashboard's overview and detail pages read it). */
 export const RISK_EVENT = 'risk';
 
-export interface RiskLog {
-  record(repo: string, payload: Record<string, unknown>): void;
+export interface EventLog {
+  record(key: string, payload: Record<string, unknown>): void;
   /** Writes whatever is queued now (shutdown, tests). */
   flush(): void;
   close(): void;
 }
+export type RiskLog = EventLog;
+
+export interface EventLogOptions {
+  /** Delay before a queued batch is written; 0 writes it on the next turn of the event loop. */
+  intervalMs?: number;
+  maxBatch?: number;
+  log?: { warn(o: object, m?: string): void };
+}
 
 /**
- * Risk checks are logged for the dashboard in small batches, one transaction per batch, instead of one write
- * per request: the check is on every build's path, and with several worker processes a write per request
- * would make them queue on SQLite's single write lock. A crash loses at most one interval of this log
- * (never runs or outcomes); a store that cannot write drops the batch with a warning, and the answers the
- * checks already got are unaffected.
+ * Events written behind the answer, in batches, one transaction per batch, instead of inside the request:
+ * with several worker processes a write per request makes them queue on SQLite's single write lock, and
+ * a large payload (a canary decision's raw samples) costs the request its latency budget. A crash loses at
+ * most one interval of such a log — never runs, outcomes, decisions or rollout state, which are written
+ * before answering; a store that cannot write drops the batch with a warning, and the answers already
+ * given are unaffected.
  */
-export function createRiskLog(store: Store, o: { intervalMs?: number; maxBatch?: number; log?: { warn(o: object, m?: string): void } } = {}): RiskLog {
+export function createEventLog(store: Store, kind: string, o: EventLogOptions = {}): EventLog {
   const intervalMs = o.intervalMs ?? 250;
   const maxBatch = o.maxBatch ?? 500;
   let queue: [string, Record<string, unknown>][] = [];
@@ -32,17 +41,17 @@ export function createRiskLog(store: Store, o: { intervalMs?: number; maxBatch?:
     queue = [];
     try {
       store.transaction(() => {
-        for (const [repo, payload] of batch) store.appendEvent(RISK_EVENT, repo, payload);
+        for (const [key, payload] of batch) store.appendEvent(kind, key, payload);
       });
     } catch (err) {
-      o.log?.warn({ err: err instanceof Error ? err.message : String(err), dropped: batch.length }, 'could not record risk checks for the dashboard');
+      o.log?.warn({ err: err instanceof Error ? err.message : String(err), kind, dropped: batch.length }, 'could not write logged events');
     }
   };
 
   return {
-    record(repo, payload) {
+    record(key, payload) {
       if (closed) return;
-      queue.push([repo, payload]);
+      queue.push([key, payload]);
       if (queue.length >= maxBatch) flush();
       else timer ??= setTimeout(flush, intervalMs).unref();
     },
@@ -53,3 +62,6 @@ export function createRiskLog(store: Store, o: { intervalMs?: number; maxBatch?:
     },
   };
 }
+
+/** Risk checks, logged for the dashboard (its overview and detail pages read them). */
+export const createRiskLog = (store: Store, o: EventLogOptions = {}): RiskLog => createEventLog(store, RISK_EVENT, o);

@@ -14,7 +14,7 @@
  * "inconclusive", never a pass.
  */
 import { addLook, alwaysValidP, confidenceSequence, EMPTY_EVIDENCE, pooled, type Evidence } from './sequential.ts';
-import { binaryCompare, hodgesLehmann, mannWhitneyP, mean, quantileSorted, rankCompare, sortedCopy, type RankComparison } from './stats.ts';
+import { binaryCompare, hodgesLehmann, mannWhitneyP, mean, quantileSorted, rankCompare, type RankComparison } from './stats.ts';
 
 
 export type Direction = 'increase' | 'decrease' | 'either';
@@ -111,7 +111,60 @@ export interface JudgeResult {
   reasons: string[];
 }
 
-const finite = (xs: number[]): number[] => xs.filter((x) => Number.isFinite(x));
+/**
+ * Reused sample buffers. A decision sorts and transforms 40 arrays of a few hundred numbers; allocating a
+ * typed array for each (off-heap, counted as external memory) cost more than the arithmetic on it and
+ * brought on extra collections. The judge is synchronous, so one set of buffers serves every call.
+ */
+const BUFFERS: Float64Array[] = [];
+const CANARY = 0;
+const BASELINE = 1;
+const DEV_CANARY = 2;
+const DEV_BASELINE = 3;
+function buffer(slot: number, n: number): Float64Array {
+  let a = BUFFERS[slot];
+  if (!a || a.length < n) a = BUFFERS[slot] = new Float64Array(Math.max(n, 2 * (a?.length ?? 256)));
+  return a.subarray(0, n);
+}
+
+/** The finite samples, sorted, in a reused buffer (the judge only ever reads them in order). */
+function sortedFinite(xs: readonly number[], slot: number): Float64Array {
+  const out = buffer(slot, xs.length);
+  let n = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    if (Number.isFinite(x)) out[n++] = x;
+  }
+  const a = n === xs.length ? out : out.subarray(0, n);
+  a.sort();
+  return a;
+}
+
+/** k-th smallest (0-based) of the union of two sorted arrays, by bisection on how many come from `a`. */
+function kthOfUnion(a: Float64Array, b: Float64Array, k: number): number {
+  let lo = Math.max(0, k + 1 - b.length);
+  let hi = Math.min(a.length, k + 1);
+  while (lo < hi) {
+    const i = (lo + hi) >>> 1; // take i from a, k + 1 − i from b
+    const j = k + 1 - i;
+    if (j > 0 && i < a.length && b[j - 1] > a[i]) lo = i + 1;
+    else hi = i;
+  }
+  const i = lo;
+  const j = k + 1 - i;
+  const fromA = i > 0 ? a[i - 1] : -Infinity;
+  const fromB = j > 0 ? b[j - 1] : -Infinity;
+  return fromA > fromB ? fromA : fromB;
+}
+
+/** Quantile of the pooled samples (type 7, like quantileSorted) without merging them. */
+export function pooledQuantile(a: Float64Array, b: Float64Array, q: number): number {
+  const n = a.length + b.length;
+  const h = (n - 1) * q;
+  const lo = Math.floor(h);
+  const x = kthOfUnion(a, b, lo);
+  return lo + 1 < n && h > lo ? x + (h - lo) * (kthOfUnion(a, b, lo + 1) - x) : x;
+}
 
 function relChange(delta: number, ref: number): number {
   if (delta === 0) return 0;
@@ -149,18 +202,19 @@ function looks(c: Float64Array, b: Float64Array, dir: Direction): { location: Lo
   const meanB = mean(b);
   const location = { cmp: rankCompare(c, b), rel: worse(relChange(hl.shift, mb), relChange(meanC - meanB, meanB), dir) };
 
-  const all = mergeSorted(c, b);
-  const med = quantileSorted(all, 0.5);
-  const devC = absDeviations(c, med);
-  const devB = absDeviations(b, med);
+  const med = pooledQuantile(c, b, 0.5);
+  const devC = absDeviations(c, med, buffer(DEV_CANARY, c.length));
+  const devB = absDeviations(b, med, buffer(DEV_BASELINE, b.length));
   const spread = { cmp: rankCompare(devC, devB), rel: relChange(mean(devC) - mean(devB), mean(devB)) };
 
   let tail: Look | undefined;
   if (dir !== 'either') {
-    const q = quantileSorted(all, dir === 'increase' ? 0.9 : 0.1);
+    const q = pooledQuantile(c, b, dir === 'increase' ? 0.9 : 0.1);
+    // Indexed loops: `for…of` over a typed array allocates an iterator result per element here.
     const beyond = (a: Float64Array): number => {
       let k = 0;
-      for (const x of a) if (dir === 'increase' ? x > q : x < q) k++;
+      if (dir === 'increase') for (let i = 0; i < a.length; i++) k += a[i] > q ? 1 : 0;
+      else for (let i = 0; i < a.length; i++) k += a[i] < q ? 1 : 0;
       return k;
     };
     const kc = beyond(c);
@@ -174,24 +228,12 @@ function looks(c: Float64Array, b: Float64Array, dir: Direction): { location: Lo
   return { location, spread, tail, hl };
 }
 
-function mergeSorted(a: Float64Array, b: Float64Array): Float64Array {
-  const out = new Float64Array(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < a.length && j < b.length) out[k++] = a[i] <= b[j] ? a[i++] : b[j++];
-  while (i < a.length) out[k++] = a[i++];
-  while (j < b.length) out[k++] = b[j++];
-  return out;
-}
-
 /**
  * Sorted |a_i − center| of a sorted array without sorting: the deviations fall towards the center and
  * rise after it, so merging the two monotone runs outward from the center is linear.
  */
-export function absDeviations(a: Float64Array, center: number): Float64Array {
+export function absDeviations(a: Float64Array, center: number, out: Float64Array = new Float64Array(a.length)): Float64Array {
   const n = a.length;
-  const out = new Float64Array(n);
   let r = 0;
   while (r < n && a[r] < center) r++;
   let l = r - 1;
@@ -237,10 +279,8 @@ const BAD_SIGN: Record<Direction, 1 | -1 | 0> = { increase: 1, decrease: -1, eit
 const PASS_TESTS: TestName[] = ['location', 'spread'];
 
 export function judgeMetric(input: MetricInput, prior: MetricEvidence | undefined, cfg: JudgeConfig = DEFAULT_JUDGE): { result: MetricResult; evidence: MetricEvidence } {
-  const cVals = finite(input.canary);
-  const bVals = finite(input.baseline);
-  const c = sortedCopy(cVals);
-  const b = sortedCopy(bVals);
+  const c = sortedFinite(input.canary, CANARY);
+  const b = sortedFinite(input.baseline, BASELINE);
   const dir = input.direction;
   const maxChange = input.max_change ?? cfg.maxChange;
   const enough = c.length >= cfg.minSamples && b.length >= cfg.minSamples;
@@ -274,8 +314,8 @@ export function judgeMetric(input: MetricInput, prior: MetricEvidence | undefine
   };
   const active: TestName[] = dir === 'either' ? ['location', 'spread'] : ['location', 'spread', 'tail'];
 
-  const meanC = cVals.length ? mean(cVals) : NaN;
-  const meanB = bVals.length ? mean(bVals) : NaN;
+  const meanC = mean(c);
+  const meanB = mean(b);
   const overThreshold =
     input.threshold !== undefined && enough && (dir === 'decrease' ? meanC < input.threshold : meanC > input.threshold);
 

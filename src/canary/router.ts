@@ -39,6 +39,7 @@ export interface CanaryDeps {
   /** Clock override for tests. */
   now?: () => number;
   onDecision?: CanaryServiceDeps['onDecision'];
+  inputsLog?: CanaryServiceDeps['inputsLog'];
 }
 
 function invalid(res: Response, err: z.ZodError, prefix: (string | number)[] = []): void {

@@ -4,8 +4,33 @@
  */
 import { z } from 'zod';
 
-const sample = z.number().finite();
-const samples = z.array(sample).max(100_000);
+const MAX_SAMPLES = 100_000;
+/** At most this many bad elements are reported per array; a wrong array usually has them everywhere. */
+const MAX_SAMPLE_ISSUES = 5;
+
+/**
+ * Samples are almost all of a decision's body (10 metrics × 300 × 2 numbers). `z.array(z.number())`
+ * allocates a result per element — about half a megabyte per decision — so one loop checks the array
+ * and reports the same issues (path to the element, expected a finite number). The JSON Schema is given
+ * by hand, as zod cannot derive it from a check.
+ */
+const samples = z
+  .custom<number[]>((v) => Array.isArray(v), { error: 'expected an array of numbers' })
+  .check((ctx) => {
+    const v = ctx.value;
+    if (v.length > MAX_SAMPLES) {
+      ctx.issues.push({ code: 'too_big', origin: 'array', maximum: MAX_SAMPLES, inclusive: true, input: v, message: `too many samples (${v.length}, at most ${MAX_SAMPLES})` });
+      return;
+    }
+    let bad = 0;
+    for (let i = 0; i < v.length && bad < MAX_SAMPLE_ISSUES; i++) {
+      const x: unknown = v[i];
+      if (typeof x === 'number' && Number.isFinite(x)) continue;
+      bad++;
+      ctx.issues.push({ code: 'invalid_type', expected: 'number', path: [i], input: x, message: `expected a finite number, got ${x === null ? 'null' : typeof x}` });
+    }
+  })
+  .meta({ type: 'array', items: { type: 'number' }, maxItems: MAX_SAMPLES });
 
 export const PromQuery = z.object({
   canary: z.string().min(1).max(4000).describe('PromQL for the canary; its range-query values are the samples'),

@@ -4,6 +4,7 @@
  * native endpoint and the Argo / Flagger adapters so every path counts looks the same way.
  */
 import { RunRecordSchema } from '../records/schema.ts';
+import { createEventLog, type EventLog } from '../api/risk-log.ts';
 import type { Store } from '../store/types.ts';
 import { decide, EMPTY_STATE, type RolloutState } from './controller.ts';
 import { fetchMetrics } from './prometheus.ts';
@@ -16,6 +17,12 @@ export interface CanaryServiceDeps {
   prometheusUrl?: string;
   log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
   now?: () => number;
+  /**
+   * Where each decision's raw samples go (default: written on the next turn of the event loop). The
+   * decision and the rollout state are stored before answering; the samples (~70 KB for 10 metrics × 300)
+   * follow right behind, so they do not add their write to the decision's latency.
+   */
+  inputsLog?: EventLog;
   /** Called after each decision is stored (e.g. to alert on a rollback); never delays or fails the answer. */
   onDecision?: (d: { deployment: CanaryDecisionRequest['deployment']; response: CanaryDecisionResponse }) => void;
 }
@@ -24,6 +31,24 @@ export const DECISION_EVENT = 'canary_decision';
 /** The raw samples behind each decision, apart from its summary: listing rollouts must not parse them all. */
 export const INPUTS_EVENT = 'canary_inputs';
 export const OUTCOME_EVENT = 'canary_outcome';
+
+/**
+ * Raw samples are stored exactly, as little-endian float64 in base64: printing 6,000 doubles as JSON text
+ * cost more than the whole judge, and the text is half again as large in the write-ahead log.
+ */
+export const SAMPLES_ENCODING = 'float64le-base64';
+
+export function encodeSamples(xs: readonly number[]): string {
+  const a = Float64Array.from(xs);
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+}
+
+export function decodeSamples(s: string): number[] {
+  const buf = Buffer.from(s, 'base64');
+  const out = new Array<number>(buf.length >> 3);
+  for (let i = 0; i < out.length; i++) out[i] = buf.readDoubleLE(i * 8);
+  return out;
+}
 
 interface StoredRollout {
   state: RolloutState;
@@ -38,7 +63,10 @@ interface StoredRollout {
 export const stateKey = (service: string, version: string): string => `canary:${service}@${version}`;
 
 export class CanaryService {
-  constructor(readonly deps: CanaryServiceDeps) {}
+  readonly inputs: EventLog;
+  constructor(readonly deps: CanaryServiceDeps) {
+    this.inputs = deps.inputsLog ?? createEventLog(deps.store, INPUTS_EVENT, { intervalMs: 0, maxBatch: 20, log: deps.log });
+  }
 
   private now(): number {
     return this.deps.now ? this.deps.now() : Date.now();
@@ -128,7 +156,12 @@ export class CanaryService {
         finished,
         response,
       });
-      store.appendEvent(INPUTS_EVENT, service, { version, decided_at: decidedAt, metrics: metrics.map((m) => ({ name: m.name, baseline: m.baseline, canary: m.canary })) });
+      this.inputs.record(service, {
+        version,
+        decided_at: decidedAt,
+        encoding: SAMPLES_ENCODING,
+        metrics: metrics.map((m) => ({ name: m.name, baseline: encodeSamples(m.baseline), canary: encodeSamples(m.canary) })),
+      });
       this.deps.log?.info(
         { service, version, action: response.action, next_weight: response.next_weight, score: response.score, risk },
         'canary decision',

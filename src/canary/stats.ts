@@ -108,7 +108,7 @@ export function mannWhitneyP(r: RankComparison): number {
 }
 
 /** Number of pairs with canary_i − baseline_j ≤ t (both sorted ascending), in O(m + n). */
-function countDiffsAtMost(c: Float64Array, b: Float64Array, t: number): number {
+export function countDiffsAtMost(c: Float64Array, b: Float64Array, t: number): number {
   let count = 0;
   let j = 0;
   const n = b.length;
@@ -128,7 +128,7 @@ function countDiffsAtMost(c: Float64Array, b: Float64Array, t: number): number {
  * difference actually inside the bracket, which ends exactly on tied data (error counts). Once few pairs
  * remain they are enumerated and selected.
  */
-export function kthDifference(c: Float64Array, b: Float64Array, k: number): number {
+export function kthDifference(c: Float64Array, b: Float64Array, k: number, near?: { at: number; width: number }): number {
   const m = c.length;
   const n = b.length;
   const minDiff = c[0] - b[n - 1];
@@ -141,10 +141,36 @@ export function kthDifference(c: Float64Array, b: Float64Array, k: number): numb
   let hiV = maxDiff;
   let cntLo = 0; // pairs with difference ≤ lo
   let cntHi = m * n; // pairs with difference ≤ hi
-  let fLo = -k + 0.5;
-  let fHi = m * n - k + 0.5;
+  if (near && near.width > 0 && Number.isFinite(near.at)) {
+    // A caller that knows roughly where the answer is (the Moses bounds, from the slope of the count at the
+    // shift) brackets it with two merges; an end that misses simply stays at the sample's extreme.
+    const a = near.at - near.width;
+    const z = near.at + near.width;
+    if (a > minDiff) {
+      const cnt = countDiffsAtMost(c, b, a);
+      if (cnt < k) {
+        lo = loV = a;
+        cntLo = cnt;
+      } else {
+        hi = hiV = a;
+        cntHi = cnt;
+      }
+    }
+    if (z < maxDiff && z > lo && z < hi) {
+      const cnt = countDiffsAtMost(c, b, z);
+      if (cnt >= k) {
+        hi = hiV = z;
+        cntHi = cnt;
+      } else {
+        lo = loV = z;
+        cntLo = cnt;
+      }
+    }
+  }
+  let fLo = cntLo - k + 0.5;
+  let fHi = cntHi - k + 0.5;
   let lastSide = 0;
-  const limit = 2 * (m + n);
+  const limit = m + n;
   let stalled = false;
   for (let round = 0; ; round++) {
     // Rounding can make neighbouring doubles disagree between "c − b ≤ t" and "b ≥ c − t"; rather than
@@ -216,8 +242,12 @@ function bracketRange(c: Float64Array, b: Float64Array, lo: number, hi: number):
 }
 
 /** The r-th smallest difference inside (lo, hi], by enumerating the (few) pairs left in it. */
-function selectInBracket(c: Float64Array, b: Float64Array, lo: number, hi: number, r: number, size: number): number {
-  const out = new Float64Array(size);
+/** Scratch space for the enumerated pairs: a fresh typed array per search cost as much as the search. */
+let scratch = new Float64Array(1024);
+
+export function selectInBracket(c: Float64Array, b: Float64Array, lo: number, hi: number, r: number, size: number): number {
+  if (scratch.length < size) scratch = new Float64Array(Math.max(size, 2 * scratch.length));
+  const out = scratch;
   let len = 0;
   let from = 0;
   let to = 0;
@@ -276,11 +306,26 @@ export function hodgesLehmann(c: Float64Array, b: Float64Array, level = 0.95): S
   if (m === 0 || n === 0) return { shift: NaN, lower: NaN, upper: NaN };
   const N = m * n;
   // The upper median of the m·n differences: with thousands of pairs the two middle values are a rounding
-  // apart, and one bisection instead of two keeps a 10-metric decision within its latency budget.
-  const shift = kthDifference(c, b, Math.ceil((N + 1) / 2));
+  // apart, and one search instead of two keeps a 10-metric decision within its latency budget.
+  const half = Math.ceil((N + 1) / 2);
+  const shift = kthDifference(c, b, half);
   const z = normalQuantile(1 - (1 - level) / 2);
   const ca = Math.max(1, Math.floor(N / 2 - z * Math.sqrt((N * (m + n + 1)) / 12)));
-  return { shift, lower: kthDifference(c, b, ca), upper: kthDifference(c, b, N - ca + 1) };
+  // Where the bounds should be: the pair count is close to linear around the shift, so its slope over a
+  // small window predicts how far the bounds' ranks lie. The searches then start from a tight bracket
+  // around each prediction and stay exact whatever the prediction's error.
+  const h = (quantileSorted(c, 0.75) - quantileSorted(c, 0.25) + quantileSorted(b, 0.75) - quantileSorted(b, 0.25)) / 8;
+  let lowNear: { at: number; width: number } | undefined;
+  let highNear: { at: number; width: number } | undefined;
+  if (h > 0) {
+    const below = countDiffsAtMost(c, b, shift - h);
+    const above = countDiffsAtMost(c, b, shift + h);
+    const reachLow = ((half - ca) * h) / Math.max(1, half - below);
+    const reachHigh = ((half - ca) * h) / Math.max(1, above - half);
+    lowNear = { at: shift - reachLow, width: 0.08 * reachLow };
+    highNear = { at: shift + reachHigh, width: 0.08 * reachHigh };
+  }
+  return { shift, lower: kthDifference(c, b, ca, lowNear), upper: kthDifference(c, b, N - ca + 1, highNear) };
 }
 
 /** Mann-Whitney comparison of two 0/1 samples given their counts of ones (e.g. "above the pooled p90"). */

@@ -11,7 +11,7 @@ import type { Alerter } from '../alerts/alerter.ts';
 import { createApp } from '../api/app.ts';
 import { requireScope } from '../api/auth.ts';
 import { RiskMemory } from '../api/risk-memory.ts';
-import { createRiskLog } from '../api/risk-log.ts';
+import { createEventLog, createRiskLog, type EventLog } from '../api/risk-log.ts';
 import type { OpenApiExtras } from '../api/openapi.ts';
 import { routeOpenApi } from '../api/openapi-routes.ts';
 import { DeferredScorer } from '../api/scorer.ts';
@@ -22,6 +22,7 @@ import { openStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
 import { createModelScorer, type ModelScorer, type ModelScorerOptions } from '../registry/scorer.ts';
 import { createCanaryRouter } from '../canary/router.ts';
+import { INPUTS_EVENT } from '../canary/service.ts';
 import * as canarySchemas from '../canary/schemas.ts';
 import { createModelsRouter } from '../registry/router.ts';
 import { createReportRouter } from '../report/router.ts';
@@ -84,7 +85,7 @@ function canaryOpenApi(): OpenApiExtras {
 }
 
 /** Every router beyond the core API; each applies its own scopes. */
-function routers(d: { store: Store; config: Config; log: Logger; memory: RiskMemory; reload: () => Promise<boolean>; alerter?: Alerter; drift?: DriftMonitor }): Router[] {
+function routers(d: { store: Store; config: Config; log: Logger; memory: RiskMemory; reload: () => Promise<boolean>; alerter?: Alerter; drift?: DriftMonitor; canaryInputs?: EventLog }): Router[] {
   const { store, config, log } = d;
   return [
     createCanaryRouter({
@@ -92,6 +93,7 @@ function routers(d: { store: Store; config: Config; log: Logger; memory: RiskMem
       log,
       riskLookup: async (repo: string, sha: string) => d.memory.lookup(repo, sha),
       prometheusUrl: config.prometheusUrl ?? undefined,
+      inputsLog: d.canaryInputs,
       onDecision: ({ deployment, response }) => {
         if (response.action !== 'rollback') return;
         d.alerter?.alert({
@@ -181,11 +183,14 @@ export interface StartOptions {
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const log = opts.logger ?? pino({ level: config.logLevel });
-  const store = opts.store ?? openStore(join(config.dataDir, 'riskgate.db'));
+  const store =
+    opts.store ??
+    openStore(join(config.dataDir, 'riskgate.db'), { backgroundCheckpoint: true, onCheckpointError: (message) => log.warn({ message }, 'WAL checkpointer') });
   const scorer = new DeferredScorer();
   const riskMemory = cluster.isWorker ? new SharedRiskMemory() : new RiskMemory();
   const metricsRegistry = new PromRegistry();
   const riskLog = createRiskLog(store, { log });
+  const canaryInputs = createEventLog(store, INPUTS_EVENT, { intervalMs: 0, maxBatch: 20, log });
   const background = createBackground({ store, dbPath: join(config.dataDir, 'riskgate.db'), modelsDir: config.modelsDir, settings: opts.background ?? backgroundSettings(), log, metrics: metricsRegistry });
   let loadedScorer: (RiskScorer & { close?(): void; reload?(): Promise<boolean> }) | null = null;
   const reload = () => loadedScorer?.reload?.() ?? Promise.resolve(false);
@@ -194,7 +199,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     scorer,
     config,
     logger: log,
-    extraRouters: routers({ store, config, log, memory: riskMemory, reload, alerter: background.alerter, drift: background.drift }),
+    extraRouters: routers({ store, config, log, memory: riskMemory, reload, alerter: background.alerter, drift: background.drift, canaryInputs }),
     openapi: canaryOpenApi(),
     riskMemory,
     anonymousOk: (p) => p === '/' || p === '/ui' || p.startsWith('/ui/'),
@@ -243,6 +248,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
           .catch(() => undefined)
           .finally(async () => {
             riskLog.close();
+            canaryInputs.close();
             await background.close();
             loadedScorer?.close?.();
             if (!opts.store) store.close();

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RunRecord } from '../records/schema.ts';
+import { startCheckpointer } from './checkpointer.ts';
 import { MIGRATIONS } from './migrations.ts';
 import {
   StoreUnavailableError,
@@ -64,7 +65,14 @@ function migrate(db: Database.Database): void {
  * Opens (creating if needed) the SQLite store. WAL mode so the API can read while ingestion writes;
  * `synchronous=NORMAL` is durable across process crashes in WAL mode, which is the failure we guard against.
  */
-export function openStore(file: string, opts: { readonly?: boolean } = {}): Store {
+export interface OpenStoreOptions {
+  readonly?: boolean;
+  /** Checkpoint the WAL from a worker thread instead of inside commits (long-running servers). */
+  backgroundCheckpoint?: boolean;
+  onCheckpointError?: (message: string) => void;
+}
+
+export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = guard(() => new Database(file, { readonly: opts.readonly ?? false }));
   if (!opts.readonly) {
@@ -75,6 +83,8 @@ export function openStore(file: string, opts: { readonly?: boolean } = {}): Stor
       migrate(db);
     });
   }
+  const checkpointer =
+    opts.backgroundCheckpoint && !opts.readonly && file !== ':memory:' ? startCheckpointer(db, file, { onError: opts.onCheckpointError }) : undefined;
 
   const s = {
     getRecord: db.prepare('SELECT record FROM runs WHERE repo=? AND workflow=? AND run_id=? AND run_attempt=?').pluck(),
@@ -318,7 +328,10 @@ export function openStore(file: string, opts: { readonly?: boolean } = {}): Stor
       }
     },
     writeStatus: () => (writeFault ? { ok: false, ...writeFault } : { ok: true }),
-    close: () => db.close(),
+    close: () => {
+      void checkpointer?.stop();
+      db.close();
+    },
   };
   RAW.set(store, db);
   return store;

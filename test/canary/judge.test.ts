@@ -105,3 +105,15 @@ test('absDeviations equals sorting the absolute deviations', async () => {
     assert.deepEqual([...absDeviations(a, center)], [...a].map((x) => Math.abs(x - center)).sort((p, q) => p - q));
   }
 });
+
+test('pooledQuantile equals the quantile of the merged, sorted samples', async () => {
+  const { pooledQuantile } = await import('../../src/canary/judge.ts');
+  const { sortedCopy, quantileSorted } = await import('../../src/canary/stats.ts');
+  for (let t = 0; t < 200; t++) {
+    // ties (small integers) and empty sides on purpose: both are common in error-count metrics
+    const a = sortedCopy(gen(Math.floor(r() * 30), () => (t % 2 ? Math.floor(r() * 4) : r() * 100)));
+    const b = sortedCopy(gen(1 + Math.floor(r() * 30), () => (t % 2 ? Math.floor(r() * 4) : r() * 100)));
+    const all = sortedCopy([...a, ...b]);
+    for (const q of [0, 0.1, 0.5, 0.9, 1, r()]) assert.equal(pooledQuantile(a, b, q), quantileSorted(all, q), `t=${t} q=${q}`);
+  }
+});

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import express from 'express';
 import { createCanaryRouter, type CanaryDeps } from '../../src/canary/router.ts';
+import { decodeSamples, SAMPLES_ENCODING } from '../../src/canary/service.ts';
 import { mulberry32, normal } from '../../src/canary/simulator.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
@@ -53,7 +54,8 @@ const decision = (over: Record<string, unknown> = {}) => ({
 });
 
 test('decision: answers, looks up risk through the model, stores the decision and the rollout state', async () => {
-  const a = await post('/v1/canary/decision', decision());
+  const first = decision();
+  const a = await post('/v1/canary/decision', first);
   assert.equal(a.status, 200);
   assert.equal(a.json.risk_source, 'model');
   assert.equal(a.json.risk, 0.05);
@@ -65,10 +67,16 @@ test('decision: answers, looks up risk through the model, stores the decision an
   assert.equal(events.length, 2);
   assert.equal((events[0].payload.request as any).metrics[0].canary_n, 200, 'the summary counts the samples');
   assert.equal((events[0].payload.request as any).metrics[0].canary, undefined, 'the summary does not carry them');
+  // The samples are written right behind the answer, on the next turn of the event loop.
+  await new Promise((ok) => setTimeout(ok, 20));
   const inputs = store.listEvents('canary_inputs', { key: 'web' });
   assert.equal(inputs.length, events.length);
   assert.equal(inputs[0].payload.decided_at, events[0].payload.decided_at);
-  assert.equal((inputs[0].payload.metrics as any)[0].canary.length, 200, 'inputs are in the audit log');
+  assert.equal(inputs[0].payload.encoding, SAMPLES_ENCODING);
+  const stored = inputs[inputs.length - 1].payload.metrics as { name: string; canary: string; baseline: string }[];
+  const sent = first.metrics[0] as { canary: number[]; baseline: number[] };
+  assert.deepEqual(decodeSamples(stored[0].canary), sent.canary, 'the exact samples are in the audit log');
+  assert.deepEqual(decodeSamples(stored[0].baseline), sent.baseline);
 });
 
 test('decision: a critical regression rolls back', async () => {
