@@ -31,6 +31,8 @@ const BODY = JSON.stringify({
 // ---------- child: one server per process, so the measured server has a core to itself ----------
 
 async function childMain(kind: string, dir: string): Promise<void> {
+  // exit() rather than the default signal death, so a --cpu-prof profile is written
+  process.once('SIGTERM', () => process.exit(0));
   const { pino } = await import('pino');
   const express = (await import('express')).default;
   let port: number;
@@ -111,7 +113,9 @@ type Kind = 'risk' | 'bare' | 'stack';
 
 function startChild(kind: Kind, dir: string): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
   const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ['--import', 'tsx', self, '--child', kind, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_API_PROFILE=DIR writes each server's CPU profile there (inspect with Chrome DevTools).
+  const prof = process.env.BENCH_API_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_API_PROFILE, kind)}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', self, '--child', kind, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c) => (err += c));
   return new Promise((resolve, reject) => {
