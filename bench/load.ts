@@ -13,7 +13,7 @@
  * socket errors, timeouts) and the heap after is within 10 % of the heap before. Rate limits are raised out of the way (RISKGATE_RATE_LIMIT/BURST = 1e9): this
  * measures the service, not the limiter. Request logs go to /dev/null.
  *
- * Run: npm run bench:load [-- --duration 600 --max-seconds 10 --connections 32 --server-log FILE]
+ * Run: npm run bench:load [-- --duration 600 --max-seconds 10 --connections 32 --server-log FILE --heap-snapshots DIR]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import cluster from 'node:cluster';
@@ -36,13 +36,17 @@ interface HeapMessage {
 }
 
 async function childMain(): Promise<void> {
+  const { writeHeapSnapshot } = await import('node:v8');
   process.on('message', (m: unknown) => {
-    if ((m as { type?: string } | null)?.type !== 'heap') return;
+    const msg = m as { type?: string; snapshot?: string } | null;
+    if (msg?.type !== 'heap') return;
     const gc = (globalThis as { gc?: () => void }).gc;
     // Two passes: the first can leave objects only a second (after finalizers) frees.
     gc?.();
     gc?.();
     const { heapUsed, rss } = process.memoryUsage();
+    // --heap-snapshots: what grew, for anyone chasing a heap change (compare in Chrome DevTools' Memory tab).
+    if (msg.snapshot) writeHeapSnapshot(msg.snapshot);
     process.send?.({ type: 'heap', heapUsed, rss } satisfies HeapMessage);
   });
   const { run } = await import('../src/commands/serve.ts');
@@ -214,7 +218,7 @@ function probe(port: number, path: string): Promise<{ status: number; worker: st
 interface Server {
   url: string;
   child: ChildProcess;
-  heap(): Promise<{ heapUsed: number; rss: number }>;
+  heap(snapshot?: string): Promise<{ heapUsed: number; rss: number }>;
   stop(): Promise<number | null>;
 }
 
@@ -255,7 +259,7 @@ async function startServer(template: string, workers: number, logFd: number | 'i
   return {
     url: `http://127.0.0.1:${port}`,
     child,
-    heap: () =>
+    heap: (snapshot?: string) =>
       new Promise((resolve) => {
         const on = (m: unknown) => {
           if ((m as HeapMessage).type !== 'heap') return;
@@ -263,7 +267,7 @@ async function startServer(template: string, workers: number, logFd: number | 'i
           resolve(m as HeapMessage);
         };
         child.on('message', on);
-        child.send({ type: 'heap' });
+        child.send({ type: 'heap', snapshot });
       }),
     stop: async () => {
       child.kill('SIGTERM');
@@ -300,6 +304,7 @@ async function main(): Promise<void> {
       'max-seconds': { type: 'string', default: '10' },
       connections: { type: 'string', default: '32' },
       'server-log': { type: 'string' },
+      'heap-snapshots': { type: 'string' },
     },
   });
   // The servers' JSON logs (one line per request) go to /dev/null unless asked for, e.g. to find the cause of errors.
@@ -310,7 +315,8 @@ async function main(): Promise<void> {
   for (const [k, v] of Object.entries({ duration, 'max-seconds': maxSeconds, connections })) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer`);
   }
-  const warmSeconds = Math.min(30, Math.max(5, Math.round(duration / 10)));
+  // Long enough for the bounded caches (histories, per-commit memory) to reach their size before "heap before".
+  const warmSeconds = Math.min(60, Math.max(5, Math.round(duration / 10)));
   const log = (m: string) => console.error(`load: ${m}`);
 
   const template = mkdtempSync(join(tmpdir(), 'rg-load-template-'));
@@ -337,12 +343,13 @@ async function main(): Promise<void> {
     const s = await startServer(template, 1, logFd);
     log(`steady: 1 worker at ${rate} req/s (70 % of its max), ${warmSeconds} s warm-up then ${duration} s`);
     await load(s.url, { connections, seconds: warmSeconds, overallRate: rate, seed: 3 });
-    const before = await s.heap();
+    const snap = (name: string) => (values['heap-snapshots'] ? join(values['heap-snapshots'], `${name}.heapsnapshot`) : undefined);
+    const before = await s.heap(snap('before'));
     // Heap at the half-way mark too, so a cache filling to its bound can be told apart from a leak.
     const steadyRun = load(s.url, { connections, seconds: duration, overallRate: rate, seed: 4 });
-    const mid = await new Promise<{ heapUsed: number; rss: number }>((resolve) => setTimeout(() => resolve(s.heap()), (duration * 1000) / 2));
+    const mid = await new Promise<{ heapUsed: number; rss: number }>((resolve) => setTimeout(() => resolve(s.heap(snap('mid'))), (duration * 1000) / 2));
     const steady = summarise(await steadyRun, 1, rate);
-    const after = await s.heap();
+    const after = await s.heap(snap('after'));
     stops.steady = await s.stop();
 
     const heapChange = (after.heapUsed - before.heapUsed) / before.heapUsed;

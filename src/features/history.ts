@@ -13,6 +13,14 @@ export const AUTHOR_WINDOW = 500;
  * in training than serving can see.
  */
 export const CREATED_WINDOW = REPO_WINDOW + 300;
+/**
+ * What a live history keeps: twice the windows (a cache folding new runs in checks that enough outcomes
+ * are known after the oldest run it dropped), trimmed every TRIM_SLACK additions. A long-running server's
+ * memory then stays flat; trimming only on doubling made every history a sawtooth of a window's size.
+ */
+const KEEP_OUTCOMES = 2 * REPO_WINDOW;
+const KEEP_CREATED = 2 * REPO_WINDOW;
+const TRIM_SLACK = 128;
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
 
@@ -72,9 +80,9 @@ export class RepoHistory {
   addCreated(createdMs: number, churn = NaN): void {
     this.created.push(createdMs);
     this.createdChurn.push(churn);
-    if (this.created.length > 4 * REPO_WINDOW) {
-      this.created = this.created.slice(-2 * REPO_WINDOW);
-      this.createdChurn = this.createdChurn.slice(-2 * REPO_WINDOW);
+    if (this.created.length > KEEP_CREATED + TRIM_SLACK) {
+      this.created = this.created.slice(-KEEP_CREATED);
+      this.createdChurn = this.createdChurn.slice(-KEEP_CREATED);
     }
   }
 
@@ -92,7 +100,7 @@ export class RepoHistory {
     this.failCreatedMs.push(label === 1 ? Date.parse(r.created_at) : NaN);
     if (label === 1) this.lastFailIdx = this.labels.length - 1;
     if (this.trackAuthors && r.actor) this.addAuthorOutcome(r.actor, label);
-    if (this.labels.length > 2 * REPO_WINDOW) this.trim();
+    if (this.labels.length > KEEP_OUTCOMES + TRIM_SLACK) this.trim();
   }
 
   /** Drops what is known about an actor (a cache reloads it). */
@@ -100,7 +108,7 @@ export class RepoHistory {
     this.authors.delete(actor);
   }
 
-  /** How many kept outcomes became known strictly after `ms` (up to the kept REPO_WINDOW…2·REPO_WINDOW). */
+  /** How many kept outcomes became known strictly after `ms` (at most the 2·REPO_WINDOW kept). */
   countKnownAfter(ms: number): number {
     let lo = 0;
     let hi = this.knownMs.length;
@@ -116,11 +124,11 @@ export class RepoHistory {
     let a = this.authors.get(actor);
     if (!a) this.authors.set(actor, (a = []));
     a.push(label);
-    if (a.length > 2 * AUTHOR_WINDOW) a.splice(0, a.length - AUTHOR_WINDOW);
+    if (a.length > AUTHOR_WINDOW + TRIM_SLACK) a.splice(0, a.length - AUTHOR_WINDOW);
   }
 
   private trim(): void {
-    const drop = this.labels.length - REPO_WINDOW;
+    const drop = this.labels.length - KEEP_OUTCOMES;
     this.labels = this.labels.slice(drop);
     this.knownMs = this.knownMs.slice(drop);
     this.scopes = this.scopes.slice(drop);

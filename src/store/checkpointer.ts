@@ -42,7 +42,6 @@ export function startCheckpointer(
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   db.pragma('wal_autocheckpoint = 0');
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, intervalMs: opts.intervalMs ?? 250 } });
-  worker.unref();
   let stopping = false;
   const restoreAuto = (why?: string): void => {
     try {
@@ -62,6 +61,8 @@ export function startCheckpointer(
       resolve();
     }),
   );
+  // After the listeners: attaching a 'message' listener refs the worker's port again.
+  worker.unref();
   return {
     stop: async () => {
       if (stopping) return exited;

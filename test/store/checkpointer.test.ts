@@ -44,3 +44,17 @@ test('without the option a store keeps SQLite’s automatic checkpoint', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a process that opened a store with the checkpointer still exits on its own', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'rg-ckpt-'));
+  try {
+    const code = `const { openStore } = await import(${JSON.stringify(new URL('../../src/store/sqlite.ts', import.meta.url).href)}); openStore(${JSON.stringify(join(dir, 'x.db'))}, { backgroundCheckpoint: true }); console.log('open');`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.signal, null, 'the checkpointer kept the process alive');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /open/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
