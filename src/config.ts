@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { ATTRIBUTIONS, type Attribution } from './ml/model.ts';
 import { isValidTimeZone } from './features/calendar.ts';
 import { DEFAULT_POLICY_CONFIG, DEFAULT_THRESHOLDS } from './policy/index.ts';
 import type { PolicyConfig, Thresholds } from './policy/types.ts';
@@ -42,6 +43,8 @@ export interface Config {
   workers: number;
   /** Prometheus base URL for canary metric queries (optional). */
   prometheusUrl: string | null;
+  /** How tree models credit factors unless a request asks otherwise. */
+  attribution: Attribution;
 }
 
 /** Documented in the README; `loadConfig` reads exactly these. */
@@ -65,6 +68,7 @@ export const ENV_VARS: Record<string, { default: string; help: string }> = {
   RISKGATE_SHUTDOWN_GRACE_S: { default: '10', help: 'seconds to finish in-flight requests on SIGTERM' },
   RISKGATE_WORKERS: { default: '1', help: 'HTTP worker processes sharing the port (node:cluster); "auto" = one per CPU. Rate limits then apply per worker' },
   RISKGATE_PROMETHEUS_URL: { default: '(none)', help: 'Prometheus base URL for canary metric queries' },
+  RISKGATE_ATTRIBUTION: { default: 'path', help: 'how tree models credit factors: path (Saabas, as cheap as scoring) or treeshap (Shapley values); a request may ask with `attribution`' },
 };
 
 export class ConfigError extends Error {
@@ -152,6 +156,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const localOnly = apiKeys.length === 0;
   const prom = env.RISKGATE_PROMETHEUS_URL?.trim() || null;
   if (prom !== null && !/^https?:\/\/[^\s]+$/.test(prom)) throw new ConfigError('RISKGATE_PROMETHEUS_URL', `"${prom}" is not an http(s) URL`);
+  const attribution = (env.RISKGATE_ATTRIBUTION?.trim() || 'path') as Attribution;
+  if (!ATTRIBUTIONS.includes(attribution)) throw new ConfigError('RISKGATE_ATTRIBUTION', `"${attribution}" is not one of ${ATTRIBUTIONS.join(', ')}`);
   return {
     port,
     host: localOnly ? '127.0.0.1' : host,
@@ -180,5 +186,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: 1000 * num(env, 'RISKGATE_SHUTDOWN_GRACE_S', 10, (n) => n >= 0, 'a number of seconds ≥ 0'),
     workers: workers(env),
     prometheusUrl: prom,
+    attribution,
   };
 }

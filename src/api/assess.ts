@@ -57,6 +57,7 @@ export async function assessRisk(req: RiskRequest, deps: AssessDeps, requestId: 
     model: result.model ? { id: result.model.id, version: result.model.version, kind: result.model.kind } : null,
     degraded: result.degraded,
     factors,
+    attribution: result.attribution ?? null,
     policy,
     request_id: requestId,
   };

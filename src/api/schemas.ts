@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RunRecordSchema, type RunRecord } from '../records/schema.ts';
 import type { Policy } from '../policy/types.ts';
+import { ATTRIBUTIONS } from '../ml/model.ts';
 
 /**
  * Request and response contracts of the HTTP API. Requests reuse the canonical run record's field rules so a
@@ -32,6 +33,10 @@ export const RiskRequestSchema = z
     additions: count.nullish(),
     deletions: count.nullish(),
     service_health: ServiceHealthSchema.nullish(),
+    attribution: z
+      .enum(ATTRIBUTIONS)
+      .nullish()
+      .describe('how a tree model credits factors: `path` (default, Saabas: one decision path per tree) or `treeshap` (Shapley values; slower)'),
   })
   .transform((v) => ({
     repo: v.repo,
@@ -47,6 +52,7 @@ export const RiskRequestSchema = z
     additions: v.additions ?? null,
     deletions: v.deletions ?? null,
     service_health: v.service_health ?? null,
+    attribution: v.attribution ?? null,
   }));
 
 export type RiskRequestInput = z.input<typeof RiskRequestSchema>;
@@ -139,6 +145,7 @@ export const RiskResponseSchema = z.object({
   model: ModelInfoSchema.nullable(),
   degraded: z.boolean(),
   factors: z.array(FactorSchema),
+  attribution: z.string().nullable().describe('method behind `factors`: path, treeshap, occlusion (neural model), exact (baseline) or rules (fallback)'),
   policy: PolicySchema,
   request_id: z.string(),
 });

@@ -21,6 +21,8 @@ export interface ScoreResult {
   /** True when no trained model answered and the rule-based fallback did. */
   degraded: boolean;
   factors: Factor[];
+  /** The method behind the factors (path, treeshap, occlusion, exact, rules). */
+  attribution?: string;
   shadow?: unknown;
 }
 

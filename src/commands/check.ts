@@ -89,7 +89,7 @@ async function scoreLocally(request: RiskRequestInput, env: NodeJS.ProcessEnv): 
   try {
     try {
       const mod = await import('../registry/scorer.ts');
-      scorer = await mod.createModelScorer({ store, modelsDir: config.modelsDir, timezone: config.timezone, pollMs: 0, fallback: fallback as never });
+      scorer = await mod.createModelScorer({ store, modelsDir: config.modelsDir, timezone: config.timezone, attribution: config.attribution, pollMs: 0, fallback: fallback as never });
     } catch {
       /* no model scorer available: the fallback answers, flagged degraded */
     }

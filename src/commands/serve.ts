@@ -125,7 +125,7 @@ async function loadScorer(o: { store: Store; config: Config; log: Logger; bootst
     }
   }
   try {
-    const scorer = await createModelScorer({ store, modelsDir: config.modelsDir, timezone: config.timezone, log, fallback: o.fallback as ModelScorerOptions['fallback'] });
+    const scorer = await createModelScorer({ store, modelsDir: config.modelsDir, timezone: config.timezone, attribution: config.attribution, log, fallback: o.fallback as ModelScorerOptions['fallback'] });
     if (!scorer.info()) log.warn('no champion model in the registry; answering with the rule-based fallback (degraded)');
     return o.watch(scorer);
   } catch (err) {

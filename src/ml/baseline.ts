@@ -52,6 +52,7 @@ export class BaselineModel implements CalibratableModel {
     const r = this.raw(row);
     return {
       base: this.rates.base,
+      method: 'exact',
       space: 'probability',
       additive: true,
       contributions: this.featureNames.map((feature, f) => ({ feature, value: row[f], contribution: f === this.col ? r - this.rates.base : 0 })),

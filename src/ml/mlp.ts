@@ -133,7 +133,7 @@ export class MlpModel implements CalibratableModel {
     });
     this.buf[0].fill(0);
     const base = this.forward();
-    return { base, space: 'probability', additive: false, contributions };
+    return { base, method: 'occlusion', space: 'probability', additive: false, contributions };
   }
 
   /** Mean absolute first-layer weight per input (indicator weights added to their feature). */

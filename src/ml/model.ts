@@ -3,8 +3,9 @@
  *
  * Explanation units (Contribution.contribution), per kind — always the model's *raw* score before
  * calibration, so they add up exactly where the method allows it:
- * - gbdt: log-odds margin (TreeSHAP; base + Σ contributions = margin exactly)
- * - forest: uncalibrated probability = mean leaf failure rate (TreeSHAP; additive exactly)
+ * - gbdt: log-odds margin (path attribution by default, TreeSHAP on request; either way base + Σ
+ *   contributions = margin exactly)
+ * - forest: uncalibrated probability = mean leaf failure rate (path attribution or TreeSHAP; additive exactly)
  * - baseline: uncalibrated probability (single feature; additive exactly)
  * - mlp: uncalibrated probability by occlusion (feature reset to its training mean / "not missing");
  *   NOT additive — base + Σ contributions only approximates the score.
@@ -23,8 +24,23 @@ export interface Contribution {
   contribution: number; // signed; unit given by Explanation.space (see module comment)
 }
 
+/**
+ * How tree models attribute a score to features. `path` (Saabas) credits each split on the decision path
+ * with the change in expected value it causes: one path per tree, as cheap as the prediction. `treeshap`
+ * gives the Shapley values (consistent, order-independent credit) at the cost of visiting every leaf.
+ */
+export type Attribution = 'path' | 'treeshap';
+export const ATTRIBUTIONS: readonly Attribution[] = ['path', 'treeshap'];
+
+export interface ExplainOptions {
+  /** Tree models only (default `path`); other kinds have one method. */
+  method?: Attribution;
+}
+
 export interface Explanation {
   base: number;
+  /** The attribution method that produced the contributions. */
+  method: Attribution | 'occlusion' | 'exact';
   contributions: Contribution[];
   space: 'log-odds' | 'probability';
   additive: boolean; // true when base + Σ contributions equals the raw score exactly
@@ -38,7 +54,9 @@ export interface RiskModel {
   predictBatch(X: Float32Array, n: number): Float64Array;
   /** Uncalibrated score in the explanation's space (margin for gbdt, probability otherwise). */
   raw(row: ArrayLike<number>): number;
-  explain(row: ArrayLike<number>): Explanation;
+  explain(row: ArrayLike<number>, opts?: ExplainOptions): Explanation;
+  /** Builds what explanations by `method` need ahead of the first request (hot swap, load). */
+  prepareExplain?(method: Attribution): void;
   importance(): { feature: string; gain: number }[];
   toJSON(): unknown;
 }

@@ -1,6 +1,6 @@
 /** RiskModel over a tree ensemble: GBDT (sigmoid of summed margins) or forest (mean leaf rate). */
 import { type Calibrator, calibrateInPlace } from './calibration.ts';
-import { checkBatch, checkRow, headerJSON, ModelFormatError, type Explanation, type RiskModel, type parseHeader } from './model.ts';
+import { checkBatch, checkRow, headerJSON, ModelFormatError, type Attribution, type ExplainOptions, type Explanation, type RiskModel, type parseHeader } from './model.ts';
 import { expectedValue, PackedEnsemble, ShapTable, treeFromJSON, treeShap, treeToJSON, type FlatTree } from './tree.ts';
 
 export interface CalibratableModel extends RiskModel {
@@ -56,27 +56,44 @@ export class TreeModel implements CalibratableModel {
     return calibrateInPlace(this.calibrator, this.uncalibratedBatch(X, n));
   }
 
-  explain(row: ArrayLike<number>): Explanation {
+  explain(row: ArrayLike<number>, opts: ExplainOptions = {}): Explanation {
     checkRow(row, this.d);
     const phi = new Float64Array(this.d);
-    // Built on the first explanation, so training and batch scoring never pay for the tables.
+    const method = opts.method ?? 'path';
+    let base: number;
+    if (method === 'path') {
+      this.packed.pathContributions(row, phi);
+      base = this.baseScore + this.scale * this.packed.expectedSum();
+    } else {
+      const shap = this.prepareShap();
+      base = shap.base;
+      for (let i = 0; i < this.trees.length; i++) {
+        const table = shap.tables[i];
+        if (table) table.addTo(row, phi);
+        else treeShap(this.trees[i], row, phi);
+      }
+    }
+    return {
+      base,
+      method,
+      space: this.isGbdt ? 'log-odds' : 'probability',
+      additive: true,
+      contributions: this.featureNames.map((feature, f) => ({ feature, value: row[f], contribution: phi[f] * this.scale })),
+    };
+  }
+
+  prepareExplain(method: Attribution): void {
+    if (method === 'treeshap') this.prepareShap();
+  }
+
+  /** TreeSHAP's per-leaf tables: built on demand, so training and batch scoring never pay for them. */
+  private prepareShap(): { tables: (ShapTable | null)[]; base: number } {
     if (!this.shap) {
       let base = this.baseScore;
       for (const t of this.trees) base += this.scale * expectedValue(t);
       this.shap = { tables: this.trees.map((t) => ShapTable.build(t)), base };
     }
-    const { tables, base } = this.shap;
-    for (let i = 0; i < this.trees.length; i++) {
-      const table = tables[i];
-      if (table) table.addTo(row, phi);
-      else treeShap(this.trees[i], row, phi);
-    }
-    return {
-      base,
-      space: this.isGbdt ? 'log-odds' : 'probability',
-      additive: true,
-      contributions: this.featureNames.map((feature, f) => ({ feature, value: row[f], contribution: phi[f] * this.scale })),
-    };
+    return this.shap;
   }
 
   importance(): { feature: string; gain: number }[] {

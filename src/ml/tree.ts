@@ -316,6 +316,31 @@ export function predictTree(t: FlatTree, row: ArrayLike<number>): number {
 }
 
 /** Cover-weighted mean output: the tree's expectation over the training distribution. */
+/** Cover-weighted mean leaf value under every node, children before parents (explicit post-order). */
+function subtreeMeans(t: FlatTree): Float64Array {
+  const m = new Float64Array(t.feature.length);
+  const stack: number[] = [0];
+  const seen = new Uint8Array(t.feature.length);
+  while (stack.length) {
+    const i = stack[stack.length - 1];
+    if (t.feature[i] < 0) {
+      m[i] = t.value[i];
+      stack.pop();
+      continue;
+    }
+    const l = t.left[i], r = t.right[i];
+    if (!seen[i]) {
+      seen[i] = 1;
+      stack.push(l, r);
+      continue;
+    }
+    stack.pop();
+    const cl = t.cover[l], cr = t.cover[r];
+    m[i] = cl + cr > 0 ? (cl * m[l] + cr * m[r]) / (cl + cr) : (m[l] + m[r]) / 2;
+  }
+  return m;
+}
+
 export function expectedValue(t: FlatTree): number {
   let s = 0;
   const total = t.cover[0];
@@ -338,6 +363,8 @@ export class PackedEnsemble {
   readonly value: Float64Array;
   /** [feature, left, right, missing-child] per node, interleaved so one cache line serves a visit. */
   readonly node4: Int32Array;
+  /** Cover-weighted mean leaf value of each node's subtree (the root's is the tree's expected value). */
+  readonly mean: Float64Array;
 
   constructor(trees: FlatTree[]) {
     let total = 0;
@@ -370,6 +397,42 @@ export class PackedEnsemble {
       this.node4[4 * j + 2] = this.right[j];
       this.node4[4 * j + 3] = this.miss[j];
     }
+    this.mean = new Float64Array(total);
+    trees.forEach((t, ti) => {
+      const off = this.roots[ti];
+      const sub = subtreeMeans(t);
+      for (let i = 0; i < sub.length; i++) this.mean[off + i] = sub[i];
+    });
+  }
+
+  /**
+   * Path attribution (Saabas; XGBoost's `approx_contribs`): along each tree's decision path, the split
+   * feature is credited with the change in the subtree's expected value. base + Σ phi is the summed
+   * margin exactly, and the cost is one decision path per tree — what scoring already pays — where
+   * TreeSHAP visits every leaf. Adds into phi.
+   */
+  pathContributions(row: ArrayLike<number>, phi: Float64Array): void {
+    const { roots, node4, threshold, mean } = this;
+    for (let t = 0; t < roots.length; t++) {
+      let j = roots[t];
+      let f = node4[j << 2];
+      while (f >= 0) {
+        const v = row[f];
+        const thr = threshold[j];
+        const o = j << 2;
+        const next = v <= thr ? node4[o + 1] : v > thr ? node4[o + 2] : node4[o + 3];
+        phi[f] += mean[next] - mean[j];
+        j = next;
+        f = node4[j << 2];
+      }
+    }
+  }
+
+  /** Σ over trees of each tree's expected value (the base of path attribution). */
+  expectedSum(): number {
+    let s = 0;
+    for (let t = 0; t < this.roots.length; t++) s += this.mean[this.roots[t]];
+    return s;
   }
 
   /** Sum of leaf values over all trees. */

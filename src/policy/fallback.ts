@@ -73,7 +73,7 @@ export function createFallbackScorer(opts: FallbackOptions): RiskScorer {
         .filter((f) => f.contribution !== 0)
         .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
         .slice(0, top);
-      return { probability: sigmoid(z), model: FALLBACK_MODEL, degraded: true, factors };
+      return { probability: sigmoid(z), model: FALLBACK_MODEL, degraded: true, factors, attribution: 'rules' };
     },
     ready: () => true,
     info: () => ({ ...FALLBACK_MODEL, loaded_at: loadedAt }),

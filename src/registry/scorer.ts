@@ -1,7 +1,7 @@
 import { Calendar } from '../features/calendar.ts';
 import { FEATURES } from '../features/definition.ts';
 import { LiveHistory } from '../features/live.ts';
-import { loadModel, type RiskModel } from '../ml/model.ts';
+import { loadModel, type Attribution, type RiskModel } from '../ml/model.ts';
 import { RunRecordSchema, type RunRecord } from '../records/schema.ts';
 import type { Store } from '../store/types.ts';
 import { Registry, type Manifest } from './registry.ts';
@@ -21,6 +21,8 @@ export interface LiveRunInput {
   files_changed?: number | null;
   additions?: number | null;
   deletions?: number | null;
+  /** Attribution method for the factors (tree models); the scorer's default when absent. */
+  attribution?: Attribution | null;
 }
 
 export type { Factor, ModelInfo };
@@ -51,6 +53,8 @@ export interface ModelScorerOptions {
   /** How often to look for a new champion; 0 disables the watch (tests drive `reload`). */
   pollMs?: number;
   topFactors?: number;
+  /** Default attribution for factors (a request may ask for another); `path` unless configured. */
+  attribution?: Attribution;
   log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
 }
 
@@ -102,6 +106,7 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
   const calendar = new Calendar(o.timezone ?? 'UTC');
   const history = new LiveHistory(o.store, { calendar });
   const top = o.topFactors ?? 5;
+  const attribution = o.attribution ?? 'path';
   let current: Loaded | null = null;
   let shadow: Loaded | null = null;
   let loading: Promise<boolean> | null = null;
@@ -112,6 +117,8 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
       if (!id || (current && current.manifest.id === id && current.manifest.sha256 === registry.manifest(id)?.sha256)) return false;
       try {
         const next = await loadVerified(registry, id);
+        // Whatever the default method needs is built before the model takes requests.
+        next.model.prepareExplain?.(attribution);
         const previous = current?.manifest.id;
         current = next;
         o.log?.info({ model: id, previous }, 'champion loaded');
@@ -137,13 +144,13 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
       }
       const x = features(req);
       const probability = loaded.model.predict(x);
-      const { contributions } = loaded.model.explain(x);
+      const { contributions, method } = loaded.model.explain(x, { method: req.attribution ?? attribution });
       const factors = contributions
         .filter((c) => c.contribution !== 0)
         .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
         .slice(0, top)
         .map((c) => ({ feature: c.feature, value: Number.isFinite(c.value) ? c.value : null, contribution: c.contribution }));
-      const result: ScoreResult = { probability, model: toInfo(loaded.manifest), degraded: false, factors };
+      const result: ScoreResult = { probability, model: toInfo(loaded.manifest), degraded: false, factors, attribution: method };
       const sh = shadow;
       if (sh) result.shadow = { model: toInfo(sh.manifest), probability: sh.model.predict(x) };
       return result;

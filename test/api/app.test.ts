@@ -71,6 +71,10 @@ test('fallback: without a model the rule-based scorer answers degraded and reads
     assert.equal(before.status, 200);
     assert.equal(before.body.degraded, true);
     assert.equal(before.body.model.kind, 'rules');
+    assert.equal(before.body.attribution, 'rules');
+    const wrong = await call(s.url, 'POST', '/v1/risk', { ...ask, attribution: 'shapley' });
+    assert.equal(wrong.status, 400);
+    assert.ok(wrong.body.details.some((d: { path: string }) => d.path === 'attribution'), JSON.stringify(wrong.body));
     for (let i = 0; i < 6; i++) assert.equal((await call(s.url, 'POST', '/v1/outcomes', RUN(i, 'failure'))).status, 200);
     const after = await call(s.url, 'POST', '/v1/risk', ask);
     assert.ok(after.body.probability > before.body.probability + 0.2, `${before.body.probability} → ${after.body.probability}`);

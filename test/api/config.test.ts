@@ -42,6 +42,7 @@ test('invalid values throw naming the variable', () => {
     [{ RISKGATE_METRICS_AUTH: 'maybe' }, 'RISKGATE_METRICS_AUTH'],
     [{ RISKGATE_LOG_LEVEL: 'loud' }, 'RISKGATE_LOG_LEVEL'],
     [{ RISKGATE_PROMETHEUS_URL: 'prometheus:9090' }, 'RISKGATE_PROMETHEUS_URL'],
+    [{ RISKGATE_ATTRIBUTION: 'shapley' }, 'RISKGATE_ATTRIBUTION'],
     [{ RISKGATE_WORKERS: '0' }, 'RISKGATE_WORKERS'],
     [{ RISKGATE_WORKERS: '1.5' }, 'RISKGATE_WORKERS'],
     [{ RISKGATE_WORKERS: 'many' }, 'RISKGATE_WORKERS'],

@@ -84,23 +84,60 @@ test('the serving table gives the recursion\'s SHAP values, repeated features an
 });
 
 for (const kind of ['gbdt', 'forest'] as const) {
-  test(`${kind} explain: base + Σ contributions = raw score (additivity)`, async () => {
-    const train = xor(2000, 1), valid = xor(500, 2), test = xor(50, 3);
-    const m = await trainModel(kind, train, valid, { seed: 3, maxRounds: 40 });
-    for (let i = 0; i < test.n; i++) {
-      const x = row(test, i);
-      const e = m.explain(x);
-      assert.equal(e.space, kind === 'gbdt' ? 'log-odds' : 'probability');
-      assert.equal(e.contributions.length, 5);
-      const sum = e.base + e.contributions.reduce((a, c) => a + c.contribution, 0);
-      assert.ok(Math.abs(sum - m.raw(x)) < 1e-9, `${sum} vs ${m.raw(x)}`);
-    }
-    // Noise features carry far less attribution than the XOR pair on average.
-    const mean = (f: number) => {
-      let s = 0;
-      for (let i = 0; i < test.n; i++) s += Math.abs(m.explain(row(test, i)).contributions[f].contribution);
-      return s / test.n;
-    };
-    assert.ok(mean(0) > 3 * mean(4), `f0 ${mean(0)} vs f4 ${mean(4)}`);
-  });
+  for (const method of ['path', 'treeshap'] as const) {
+    test(`${kind} explain (${method}): base + Σ contributions = raw score (additivity)`, async () => {
+      const train = xor(2000, 1), valid = xor(500, 2), test = xor(50, 3);
+      const m = await trainModel(kind, train, valid, { seed: 3, maxRounds: 40 });
+      for (let i = 0; i < test.n; i++) {
+        const x = row(test, i);
+        const e = m.explain(x, { method });
+        assert.equal(e.method, method);
+        assert.equal(e.space, kind === 'gbdt' ? 'log-odds' : 'probability');
+        assert.equal(e.contributions.length, 5);
+        const sum = e.base + e.contributions.reduce((a, c) => a + c.contribution, 0);
+        assert.ok(Math.abs(sum - m.raw(x)) < 1e-9, `${sum} vs ${m.raw(x)}`);
+      }
+      // Noise features carry far less attribution than the XOR pair on average.
+      const mean = (f: number) => {
+        let s = 0;
+        for (let i = 0; i < test.n; i++) s += Math.abs(m.explain(row(test, i), { method }).contributions[f].contribution);
+        return s / test.n;
+      };
+      assert.ok(mean(0) > 3 * mean(4), `f0 ${mean(0)} vs f4 ${mean(4)}`);
+    });
+  }
 }
+
+test('path attribution credits each split on the decision path with the change in subtree expectation', async () => {
+  const { PackedEnsemble } = await import('../../src/ml/tree.ts');
+  // root splits f0 at 0.5; its left child splits f1 at 0.5 (missing → right); covers 10 / 6 / 4 / 2 / 4
+  const t: FlatTree = {
+    feature: Int32Array.from([0, 1, -1, -1, -1]),
+    threshold: Float64Array.from([0.5, 0.5, 0, 0, 0]),
+    binThreshold: Int32Array.from([1, 1, 0, 0, 0]),
+    defaultLeft: Uint8Array.from([1, 0, 0, 0, 0]),
+    left: Int32Array.from([1, 3, -1, -1, -1]),
+    right: Int32Array.from([2, 4, -1, -1, -1]),
+    value: Float64Array.from([0, 0, 3, 1, -2]),
+    cover: Float64Array.from([10, 6, 4, 2, 4]),
+    gain: Float64Array.from([1, 1, 0, 0, 0]),
+  } as unknown as FlatTree;
+  const e1 = (2 * 1 + 4 * -2) / 6; // left subtree
+  const e0 = (6 * e1 + 4 * 3) / 10; // root
+  const p = new PackedEnsemble([t]);
+  assert.ok(Math.abs(p.expectedSum() - e0) < 1e-12);
+  assert.ok(Math.abs(expectedValue(t) - e0) < 1e-12, 'the same base as TreeSHAP');
+  const phi = new Float64Array(2);
+  p.pathContributions([0.2, NaN], phi); // left, then missing f1 → right leaf (−2)
+  assert.ok(Math.abs(phi[0] - (e1 - e0)) < 1e-12, `f0 ${phi[0]}`);
+  assert.ok(Math.abs(phi[1] - (-2 - e1)) < 1e-12, `f1 ${phi[1]}`);
+  const right = new Float64Array(2);
+  p.pathContributions([0.9, 0.1], right);
+  assert.ok(Math.abs(right[0] - (3 - e0)) < 1e-12 && right[1] === 0, 'a feature off the path gets nothing');
+  // On a single split Shapley and path credit coincide.
+  const stump = new PackedEnsemble([{ ...t, feature: Int32Array.from([0, -1, -1, -1, -1]), left: Int32Array.from([1, -1, -1, -1, -1]), right: Int32Array.from([2, -1, -1, -1, -1]), value: Float64Array.from([0, e1, 3, 0, 0]) } as unknown as FlatTree]);
+  const a = new Float64Array(2), b = new Float64Array(2);
+  stump.pathContributions([0.2, 0], a);
+  treeShap({ ...t, feature: Int32Array.from([0, -1, -1, -1, -1]), left: Int32Array.from([1, -1, -1, -1, -1]), right: Int32Array.from([2, -1, -1, -1, -1]), value: Float64Array.from([0, e1, 3, 0, 0]) } as unknown as FlatTree, [0.2, 0], b);
+  assert.ok(Math.abs(a[0] - b[0]) < 1e-12, `${a[0]} vs ${b[0]}`);
+});

@@ -31,7 +31,18 @@ test('scores with the champion: calibrated probability, model identity and top f
   assert.equal(r.model?.id, first.id);
   assert.ok(r.factors.length > 0 && r.factors.length <= 5);
   for (let i = 1; i < r.factors.length; i++) assert.ok(Math.abs(r.factors[i - 1].contribution) >= Math.abs(r.factors[i].contribution));
+  assert.equal(r.attribution, 'path', 'path attribution unless asked otherwise');
+  // A request may ask for Shapley values; a scorer may default to them.
+  const at = { ...req, created_at: '2026-11-30T10:00:00Z' };
+  const shap = await scorer.score({ ...at, attribution: 'treeshap' });
+  assert.equal(shap.attribution, 'treeshap');
+  assert.equal(shap.probability, (await scorer.score(at)).probability, 'the method changes the explanation, not the score');
   scorer.close();
+  const byDefault = await createModelScorer({ store, modelsDir, pollMs: 0, attribution: 'treeshap' });
+  const d = await byDefault.score(at);
+  assert.equal(d.attribution, 'treeshap');
+  assert.deepEqual(d.factors, shap.factors);
+  byDefault.close();
 });
 
 test('hot swap under load: no request fails and the new champion answers afterwards', async () => {
