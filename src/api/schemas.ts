@@ -38,27 +38,39 @@ export const RiskRequestSchema = z
       .nullish()
       .describe('how a tree model credits factors: `path` (default, Saabas: one decision path per tree) or `treeshap` (Shapley values; slower)'),
   })
-  .transform((v) => ({
-    repo: v.repo,
-    head_sha: v.head_sha ?? null,
-    head_branch: v.head_branch ?? null,
-    event: v.event ?? null,
-    actor: v.actor ?? null,
-    workflow: v.workflow ?? 'default',
-    run_attempt: v.run_attempt ?? 1,
-    created_at: v.created_at ?? new Date().toISOString(),
-    files: v.files ?? null,
-    files_changed: v.files_changed ?? null,
-    additions: v.additions ?? null,
-    deletions: v.deletions ?? null,
-    service_health: v.service_health ?? null,
-    attribution: v.attribution ?? null,
-  }));
+  .transform((v) => {
+    const out = {
+      repo: v.repo,
+      head_sha: v.head_sha ?? null,
+      head_branch: v.head_branch ?? null,
+      event: v.event ?? null,
+      actor: v.actor ?? null,
+      workflow: v.workflow ?? 'default',
+      run_attempt: v.run_attempt ?? 1,
+      created_at: v.created_at ?? new Date().toISOString(),
+      files: v.files ?? null,
+      files_changed: v.files_changed ?? null,
+      additions: v.additions ?? null,
+      deletions: v.deletions ?? null,
+      service_health: v.service_health ?? null,
+      attribution: v.attribution ?? null,
+    };
+    VALIDATED.add(out);
+    return out;
+  });
+
+/** Requests this schema produced: their fields already are what a run record accepts (schemas.test.ts proves it). */
+const VALIDATED = new WeakSet<object>();
+export const isValidatedRiskRequest = (x: object): x is RiskRequest => VALIDATED.has(x);
 
 export type RiskRequestInput = z.input<typeof RiskRequestSchema>;
 export type RiskRequest = z.output<typeof RiskRequestSchema>;
 
-/** The run a risk request describes, as the feature module sees it: not started, no outcome yet. */
+/**
+ * The run a risk request describes, as the feature module sees it: not started, no outcome yet. Fields are
+ * passed as given (`files_changed` stays null when only `files` came), exactly as an imported record with
+ * the same fields is stored, so serving computes the features training computed.
+ */
 export function riskRequestToRunRecord(req: RiskRequest): RunRecord {
   return {
     repo: req.repo,
@@ -73,7 +85,7 @@ export function riskRequestToRunRecord(req: RiskRequest): RunRecord {
     run_started_at: null,
     completed_at: null,
     conclusion: null,
-    files_changed: req.files_changed ?? (req.files ? req.files.length : null),
+    files_changed: req.files_changed,
     additions: req.additions,
     deletions: req.deletions,
     files: req.files,

@@ -6,6 +6,7 @@ import { RunRecordSchema, type RunRecord } from '../records/schema.ts';
 import type { Store } from '../store/types.ts';
 import { Registry, type Manifest } from './registry.ts';
 import type { Factor, ModelInfo, ScoreResult as ApiScoreResult } from '../api/types.ts';
+import { isValidatedRiskRequest, riskRequestToRunRecord } from '../api/schemas.ts';
 
 /** What a pre-build risk check knows about the run that is about to start. */
 export interface LiveRunInput {
@@ -69,8 +70,12 @@ export type ModelScorer = Scorer & {
 
 const toInfo = (m: Manifest): ModelInfo => ({ id: m.id, version: m.created_at, kind: m.kind });
 
-/** The run record a pre-build check describes; validated like any other record. */
+/**
+ * The run record a pre-build check describes. A request the API already validated converts directly;
+ * anything else is validated like any other record.
+ */
 export function pendingRecord(req: LiveRunInput, now = new Date()): RunRecord {
+  if (isValidatedRiskRequest(req)) return riskRequestToRunRecord(req);
   return RunRecordSchema.parse({
     repo: req.repo,
     run_id: 'pending',

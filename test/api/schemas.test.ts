@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RiskRequestSchema, riskRequestToRunRecord } from '../../src/api/schemas.ts';
+import { pendingRecord } from '../../src/registry/scorer.ts';
 import { RunRecordSchema } from '../../src/records/schema.ts';
 
 /** The risk request re-implements the run record's field rules without per-field transforms (for speed); they must agree. */
@@ -32,8 +33,10 @@ test('RiskRequestSchema accepts exactly what the run record accepts for the shar
       assert.equal(req.success, rec.success, JSON.stringify(x));
       if (req.success && rec.success) {
         const asRecord = riskRequestToRunRecord(req.data);
-        const expected = { ...rec.data, created_at: req.data.created_at, files_changed: rec.data.files_changed ?? (rec.data.files ? rec.data.files.length : null) };
-        assert.deepEqual(asRecord, expected);
+        assert.deepEqual(asRecord, { ...rec.data, created_at: req.data.created_at });
+        // …and the scorer's pending record is the same run, whether it converts or validates.
+        assert.deepEqual(pendingRecord(req.data), asRecord);
+        assert.deepEqual(pendingRecord({ ...req.data }), asRecord);
       }
     }),
     { numRuns: 500 },
