@@ -65,7 +65,7 @@ export function instrumentScorer(inner: ModelScorer, o: LiveOptions): LiveScorer
   const after = (req: LiveRunInput, served: ScoreResult, championP: number) => {
     setImmediate(() => {
       try {
-        if (o.drift && served.model && !served.degraded) o.drift.observe(inner.features(req), championP);
+        if (o.drift && served.model && !served.degraded) o.drift.observe(served.features ?? inner.features(req), championP);
         if (o.alerter && served.probability >= minScore && !served.degraded) {
           o.alerter.alert({ kind: 'high_score', repo: req.repo, head_sha: req.head_sha ?? null, score: served.probability, factors: served.factors, message: `Predicted failure probability ${(served.probability * 100).toFixed(0)} % for this build.` });
         }

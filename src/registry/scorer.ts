@@ -31,6 +31,8 @@ export type { Factor, ModelInfo };
 /** The API's score result, with the challenger's shadow score typed (the API passes it through untouched). */
 export interface ScoreResult extends ApiScoreResult {
   shadow?: { model: ModelInfo; probability: number };
+  /** The feature vector the model scored (drift monitoring reuses it instead of computing it again). */
+  features?: ArrayLike<number>;
 }
 
 export interface Scorer {
@@ -155,7 +157,7 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
         .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
         .slice(0, top)
         .map((c) => ({ feature: c.feature, value: Number.isFinite(c.value) ? c.value : null, contribution: c.contribution }));
-      const result: ScoreResult = { probability, model: toInfo(loaded.manifest), degraded: false, factors, attribution: method };
+      const result: ScoreResult = { probability, model: toInfo(loaded.manifest), degraded: false, factors, attribution: method, features: x };
       const sh = shadow;
       if (sh) result.shadow = { model: toInfo(sh.manifest), probability: sh.model.predict(x) };
       return result;
