@@ -28,7 +28,8 @@ import type { Store } from '../../src/store/types.ts';
 import { trainFromStore } from '../../training/pipeline.ts';
 import { silent, testConfig } from '../api/helpers.ts';
 import { randomHistory } from '../support/runs.ts';
-import { createRiskLog } from '../../src/api/risk-log.ts';
+import { createEventLog, createRiskLog } from '../../src/api/risk-log.ts';
+import { INPUTS_EVENT } from '../../src/canary/service.ts';
 
 export const REPOS = ['acme/web', 'acme/api'];
 
@@ -63,6 +64,8 @@ export async function startHarness(opts: { env?: Record<string, string>; config?
   const memory = new RiskMemory();
   // Flushed before every snapshot, so an earlier accepted risk check's batched log never lands mid-comparison.
   const riskLog = createRiskLog(store, { intervalMs: 3_600_000 });
+  // Same for the raw samples of canary decisions, written behind each answer.
+  const canaryInputs = createEventLog(store, INPUTS_EVENT, { intervalMs: 3_600_000 });
   const app = createApp({
     store,
     scorer,
@@ -74,7 +77,7 @@ export async function startHarness(opts: { env?: Record<string, string>; config?
     openapi: { schemas: canaryOpenApiSchemas },
     anonymousOk: (p) => p === '/' || p === '/ui' || p.startsWith('/ui/'),
     extraRouters: [
-      createCanaryRouter({ store, log: silent, riskLookup: async (repo, sha) => memory.lookup(repo, sha) }),
+      createCanaryRouter({ store, log: silent, riskLookup: async (repo, sha) => memory.lookup(repo, sha), inputsLog: canaryInputs }),
       createModelsRouter({ store, modelsDir, scorer: { reload: () => scorer.reload() }, requireScope }),
       createDashboardRouter({ store, modelsDir, requireScope, authRequired: !config.localOnly, timezone: config.timezone, env: {} }),
       createReportRouter({ store, requireScope }),
@@ -90,6 +93,7 @@ export async function startHarness(opts: { env?: Record<string, string>; config?
   const registry = new Registry(modelsDir);
   const snapshot = (): Record<string, string> => {
     riskLog.flush();
+    canaryInputs.flush();
     const out: Record<string, string> = {};
     for (const [t, st] of stmts) {
       const h = createHash('sha1');
