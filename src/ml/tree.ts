@@ -349,6 +349,13 @@ export function expectedValue(t: FlatTree): number {
   return s / total;
 }
 
+/** The child a value takes at packed node j: left if ≤ threshold, right if >, the missing branch for NaN. */
+function childFor(node4: Int32Array, threshold: Float64Array, j: number, v: number): number {
+  const thr = threshold[j];
+  const o = j << 2;
+  return v <= thr ? node4[o + 1] : v > thr ? node4[o + 2] : node4[o + 3];
+}
+
 /**
  * All trees concatenated into one set of typed arrays with absolute child indices, so single-row
  * prediction is a tight loop with no per-tree object access. Missing values follow `miss[node]`.
@@ -417,10 +424,7 @@ export class PackedEnsemble {
       let j = roots[t];
       let f = node4[j << 2];
       while (f >= 0) {
-        const v = row[f];
-        const thr = threshold[j];
-        const o = j << 2;
-        const next = v <= thr ? node4[o + 1] : v > thr ? node4[o + 2] : node4[o + 3];
+        const next = childFor(node4, threshold, j, row[f]);
         phi[f] += mean[next] - mean[j];
         j = next;
         f = node4[j << 2];
@@ -443,10 +447,7 @@ export class PackedEnsemble {
       let j = roots[t];
       let f = node4[j << 2];
       while (f >= 0) {
-        const v = row[f];
-        const thr = threshold[j];
-        const o = j << 2;
-        j = v <= thr ? node4[o + 1] : v > thr ? node4[o + 2] : node4[o + 3];
+        j = childFor(node4, threshold, j, row[f]);
         f = node4[j << 2];
       }
       s += value[j];
@@ -462,10 +463,7 @@ export class PackedEnsemble {
       let j = roots[t];
       let f = node4[j << 2];
       while (f >= 0) {
-        const v = X[off + f];
-        const thr = threshold[j];
-        const o = j << 2;
-        j = v <= thr ? node4[o + 1] : v > thr ? node4[o + 2] : node4[o + 3];
+        j = childFor(node4, threshold, j, X[off + f]);
         f = node4[j << 2];
       }
       s += value[j];
