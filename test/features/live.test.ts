@@ -58,6 +58,23 @@ function check(live: LiveHistory, store: Store, r: RunRecord, what: string): Flo
   return got;
 }
 
+const WINDOW_END = Date.parse('2025-03-03T12:00:00Z');
+/** A store with one repo's full window of 1,300 runs, `spacingMs` apart, ending at WINDOW_END. */
+function fullWindow(repo: string, spacingMs: number, outcome: (i: number, createdMs: number) => { completed: number; conclusion: string }) {
+  const store = openStore(join(mkdtempSync(join(tmpdir(), 'rg-live-window-')), 'x.db'));
+  store.upsertRuns(
+    Array.from({ length: 1300 }, (_, i) => {
+      const created = WINDOW_END - (1300 - i) * spacingMs;
+      const o = outcome(i, created);
+      return RunRecordSchema.parse({
+        repo, run_id: `w${i}`, workflow: 'ci', created_at: new Date(created).toISOString(),
+        completed_at: new Date(o.completed).toISOString(), conclusion: o.conclusion, additions: 3, deletions: 1,
+      });
+    }),
+  );
+  return store;
+}
+
 test('LiveHistory equals the uncached path after every kind of write, in process or from another connection, and folds the common ones in without a rebuild', () => {
   // 1,500 runs per repo: the loaded window (1,300) is full, so folding a new run in pushes the oldest out.
   const { store, other, live, clock } = world(1500, ['acme/web', 'acme/api']);
@@ -188,18 +205,8 @@ test('folding falls back to a rebuild whenever it would not be exact (out-of-ord
   // (c) a busy repo: the full window spans less than a day, and a write still folds in exactly, since
   //     runs_24h counts only the last CREATED_WINDOW runs (the ones serving loads), in training too.
   {
-    const file = join(mkdtempSync(join(tmpdir(), 'rg-live-dense-')), 'x.db');
-    const store = openStore(file);
-    const end = Date.parse('2025-03-03T12:00:00Z');
-    store.upsertRuns(
-      Array.from({ length: 1300 }, (_, i) =>
-        RunRecordSchema.parse({
-          repo: 'dense/r', run_id: `d${i}`, workflow: 'ci', created_at: new Date(end - (1300 - i) * 50_000).toISOString(),
-          completed_at: new Date(end - (1300 - i) * 50_000 + 20_000).toISOString(), conclusion: i % 4 ? 'success' : 'failure', additions: 3, deletions: 1,
-        }),
-      ),
-    );
-    let now = end + 15 * MIN;
+    const store = fullWindow('dense/r', 50_000, (i, created) => ({ completed: created + 20_000, conclusion: i % 4 ? 'success' : 'failure' }));
+    let now = WINDOW_END + 15 * MIN;
     const live = new LiveHistory(store, opts, 10, () => now);
     check(live, store, pending('dense/r', now), 'dense');
     now += MIN;
@@ -211,18 +218,10 @@ test('folding falls back to a rebuild whenever it would not be exact (out-of-ord
   }
   // (d) a full window whose oldest run's outcome became known late (it is among the last REPO_WINDOW outcomes).
   {
-    const file = join(mkdtempSync(join(tmpdir(), 'rg-live-late-')), 'x.db');
-    const store = openStore(file);
-    const end = Date.parse('2025-03-03T12:00:00Z');
-    store.upsertRuns(
-      Array.from({ length: 1300 }, (_, i) =>
-        RunRecordSchema.parse({
-          repo: 'late/r', run_id: `l${i}`, workflow: 'ci', created_at: new Date(end - (1300 - i) * 3_600_000).toISOString(),
-          completed_at: new Date(i === 0 ? end - 30 * MIN : end - (1300 - i) * 3_600_000 + 600_000).toISOString(), conclusion: i === 0 ? 'failure' : 'success', additions: 3, deletions: 1,
-        }),
-      ),
+    const store = fullWindow('late/r', 3_600_000, (i, created) =>
+      i === 0 ? { completed: WINDOW_END - 30 * MIN, conclusion: 'failure' } : { completed: created + 600_000, conclusion: 'success' },
     );
-    let now = end + MIN;
+    let now = WINDOW_END + MIN;
     const live = new LiveHistory(store, opts, 10, () => now);
     check(live, store, pending('late/r', now), 'late');
     now += MIN;
