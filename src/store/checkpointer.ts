@@ -13,8 +13,11 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 export interface Checkpointer {
-  /** Resolves once the worker has run its last checkpoint and closed its connection. */
-  stop(): Promise<void>;
+  /**
+   * Returns once the worker has closed its connection (or after 2 s), so the store's own close that
+   * follows is the last connection's: SQLite then checkpoints and removes the WAL before close returns.
+   */
+  stop(): void;
 }
 
 /** The worker is plain JavaScript, so it runs the same with or without the TypeScript loader. */
@@ -28,7 +31,13 @@ const run = () => {
 };
 const timer = setInterval(run, workerData.intervalMs);
 parentPort.on('message', (m) => {
-  if (m === 'stop') { clearInterval(timer); run(); db.close(); parentPort.close(); }
+  if (m === 'stop') {
+    clearInterval(timer);
+    db.close();
+    Atomics.store(workerData.closed, 0, 1);
+    Atomics.notify(workerData.closed, 0);
+    parentPort.close();
+  }
 });
 `;
 
@@ -41,8 +50,10 @@ export function startCheckpointer(
 ): Checkpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   db.pragma('wal_autocheckpoint = 0');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, intervalMs: opts.intervalMs ?? 250 } });
+  const closed = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, intervalMs: opts.intervalMs ?? 250, closed } });
   let stopping = false;
+  let exited = false;
   const restoreAuto = (why?: string): void => {
     try {
       if (db.open) db.pragma(`wal_autocheckpoint = ${AUTO_PAGES}`);
@@ -55,23 +66,20 @@ export function startCheckpointer(
     if (m.error) opts.onError?.(`checkpoint failed: ${m.error}`);
   });
   worker.on('error', (err) => restoreAuto(`checkpointer crashed: ${err.message}`));
-  const exited = new Promise<void>((resolve) =>
-    worker.once('exit', (code) => {
-      if (!stopping) restoreAuto(`checkpointer exited (${code})`);
-      resolve();
-    }),
-  );
+  worker.once('exit', (code) => {
+    exited = true;
+    if (!stopping) restoreAuto(`checkpointer exited (${code})`);
+  });
   // After the listeners: attaching a 'message' listener refs the worker's port again.
   worker.unref();
   return {
-    stop: async () => {
-      if (stopping) return exited;
+    stop: () => {
+      if (stopping) return;
       stopping = true;
       worker.postMessage('stop');
-      // A worker that does not finish its last checkpoint promptly is not worth delaying shutdown for.
-      const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2000).unref());
-      await Promise.race([exited, timeout]);
-      await worker.terminate().catch(() => undefined);
+      // Store.close() is synchronous; a worker still holding the file would race whoever removes it next.
+      if (!exited) Atomics.wait(closed, 0, 0, 2000);
+      void worker.terminate().catch(() => undefined);
       restoreAuto();
     },
   };

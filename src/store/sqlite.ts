@@ -339,7 +339,7 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     },
     writeStatus: () => (writeFault ? { ok: false, ...writeFault } : { ok: true }),
     close: () => {
-      void checkpointer?.stop();
+      checkpointer?.stop();
       db.close();
     },
   };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -57,4 +57,16 @@ test('a process that opened a store with the checkpointer still exits on its own
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('close() returns with the checkpointer gone: the WAL is folded in and the folder can be removed at once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rg-ckpt-'));
+  const file = join(dir, 'x.db');
+  const store = openStore(file, { backgroundCheckpoint: true });
+  for (let i = 0; i < 20; i++) store.appendEvent('bulk', String(i), { blob: 'y'.repeat(10_000) });
+  await new Promise((r) => setTimeout(r, 600)); // the worker has its connection open by now
+  store.close();
+  // The last connection to close removes the WAL; a checkpointer still attached would keep it.
+  assert.equal(existsSync(`${file}-wal`), false, 'WAL left behind');
+  rmSync(dir, { recursive: true });
 });
