@@ -63,7 +63,7 @@ const PATHS = ['src/app.ts', 'src/server/routes.ts', 'src/server/routes.test.ts'
 
 type MixName = 'mixed' | 'risk-only';
 
-function makeMix(seed: number, mix: MixName = 'mixed') {
+export function makeMix(seed: number, mix: MixName = 'mixed') {
   const rnd = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
   // A bounded pool of commits, so the canary's risk look-ups hit and the server's per-commit memory stays bounded.
@@ -151,7 +151,7 @@ type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, r: Can
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 /** One autocannon run; also how much of a core the generator itself used (it shares the machine with the server). */
-function load(url: string, opts: { connections: number; seconds: number; overallRate?: number; seed: number; mix?: MixName }): Promise<CannonResult & { generator_cores: number }> {
+export function load(url: string, opts: { connections: number; seconds: number; overallRate?: number; seed: number; mix?: MixName }): Promise<CannonResult & { generator_cores: number }> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
@@ -222,13 +222,14 @@ interface Server {
   stop(): Promise<number | null>;
 }
 
-async function startServer(template: string, workers: number, logFd: number | 'ignore'): Promise<Server> {
+export async function startServer(template: string, workers: number, logFd: number | 'ignore'): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), `rg-load-w${workers}-`));
   // Every server starts from the same store and model, untouched by earlier phases' writes.
   cpSync(template, dir, { recursive: true });
   const port = await freePort();
   const child = fork(fileURLToPath(import.meta.url), ['--child'], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    // BENCH_LOAD_PROFILE=DIR writes the server's CPU profile there when it stops (inspect with Chrome DevTools).
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_LOAD_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_LOAD_PROFILE}`] : [])],
     env: {
       ...process.env,
       PORT: String(port),
@@ -279,7 +280,7 @@ async function startServer(template: string, workers: number, logFd: number | 'i
   };
 }
 
-async function prepareTemplate(dir: string): Promise<{ model: string }> {
+export async function prepareTemplate(dir: string): Promise<{ model: string }> {
   const { openStore } = await import('../src/store/sqlite.ts');
   const { ensureChampion } = await import('../training/bootstrap.ts');
   const { Registry } = await import('../src/registry/registry.ts');
@@ -402,4 +403,4 @@ async function main(): Promise<void> {
 }
 
 if (process.argv.includes('--child')) await childMain();
-else await main();
+else if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -1,5 +1,6 @@
 import { failureLabel, type RunRecord } from '../records/schema.ts';
 import type { ActorOutcomeRow, Store } from '../store/types.ts';
+import { AuthorRows } from './author-rows.ts';
 import { FEATURE_COUNT, featurize, runChurn, type FeatureOptions } from './definition.ts';
 import { AUTHOR_WINDOW, CREATED_WINDOW, REPO_WINDOW, RepoHistory, knownAtMs } from './history.ts';
 
@@ -9,6 +10,14 @@ const SLACK = CREATED_WINDOW - REPO_WINDOW;
 const LOADED = CREATED_WINDOW;
 /** How many runs `featurize`'s median churn takes. */
 const MEDIAN_RUNS = 50;
+/** How many runs the author features are taken from (the most recent ones the author created before the request). */
+const AUTHOR_ROWS = AUTHOR_WINDOW + SLACK;
+/**
+ * How many of those rows all cache entries together keep, so a write by an author updates them in memory
+ * instead of the next check reloading up to AUTHOR_ROWS rows from the store (~30 B each; beyond it the oldest
+ * entries' rows are let go and reloaded on demand).
+ */
+const AUTHOR_ROW_BUDGET = 200_000;
 
 /**
  * Serving-time features for a run that is about to start: rebuilds the same bounded history the trainer
@@ -18,7 +27,8 @@ export function liveFeatures(r: RunRecord, store: Store, opts: FeatureOptions): 
   const created = Date.parse(r.created_at);
   const h = historyAt(created, store.recentRuns(r.repo, r.created_at, LOADED), false);
   if (r.actor) {
-    for (const label of authorLabels(created, store.recentOutcomesByActor(r.repo, r.actor, r.created_at, AUTHOR_WINDOW + SLACK))) h.addAuthorOutcome(r.actor, label);
+    const rows = AuthorRows.fromStore(store.recentOutcomesByActor(r.repo, r.actor, r.created_at, AUTHOR_ROWS), AUTHOR_ROWS);
+    for (const label of rows.labels(created)) h.addAuthorOutcome(r.actor, label);
   }
   const out = new Float64Array(FEATURE_COUNT);
   featurize(r, h, opts, out, 0);
@@ -30,6 +40,7 @@ interface Slot {
   wf: string;
   id: string;
   att: number;
+  actor: string | null;
   /** created_at in ms */
   c: number;
   /** When its outcome is known (knownAtMs), NaN when it has no learnable outcome. */
@@ -56,25 +67,12 @@ function slotOf(x: RunRecord): Slot {
     wf: x.workflow,
     id: x.run_id,
     att: x.run_attempt,
+    actor: x.actor ?? null,
     c: Date.parse(x.created_at),
     k: label === null ? NaN : knownAtMs(x),
     inc: false,
     churn: runChurn(x),
   };
-}
-
-/** An author's learnable outcomes known at `ms`, in known order (compareKnownOrder), the last AUTHOR_WINDOW. */
-function authorLabels(ms: number, rows: ActorOutcomeRow[]): number[] {
-  const known: { k: number; c: number; id: string; att: number; label: number }[] = [];
-  for (const x of rows) {
-    const label = failureLabel(x.conclusion);
-    if (label === null) continue;
-    // knownAtMs on the stored columns.
-    const k = x.completed_ms == null ? x.created_ms + 1 : Math.max(x.completed_ms, x.created_ms + 1);
-    if (k <= ms) known.push({ k, c: x.created_ms, id: x.run_id, att: x.run_attempt, label });
-  }
-  known.sort(knownCmp);
-  return known.slice(-AUTHOR_WINDOW).map((x) => x.label);
 }
 
 /** The history and the sorted runs it was built from. */
@@ -91,6 +89,11 @@ function build(createdMs: number, runs: RunRecord[], trackAuthors: boolean): { h
   return { h, slots: items.map((i) => i.s), known: known.map((i) => i.s) };
 }
 
+/** The row `recentOutcomesByActor` returns for a run. */
+function actorRow(x: RunRecord, s: Slot): ActorOutcomeRow {
+  return { created_ms: s.c, completed_ms: x.completed_at == null ? null : Date.parse(x.completed_at), run_id: s.id, run_attempt: s.att, conclusion: x.conclusion ?? null };
+}
+
 /** The history known at `createdMs`, from runs created before it (any order). */
 export function historyAt(createdMs: number, runs: RunRecord[], trackAuthors: boolean): RepoHistory {
   return build(createdMs, runs, trackAuthors).h;
@@ -102,6 +105,11 @@ interface CacheEntry {
   builtAt: number;
   validUntil: number;
   authors: Set<string>;
+  /**
+   * Per author, what `recentOutcomesByActor` would return at builtAt (newest first, at most AUTHOR_ROWS): kept so
+   * that folding in a run updates them, and the author's labels are recomputed from memory.
+   */
+  authorRows: Map<string, AuthorRows>;
   /** The loaded runs (the LOADED most recent created before builtAt, plus runs folded in since), in created order. */
   slots: Slot[];
   /** The last outcome in the history, in known order (null when none). */
@@ -116,11 +124,13 @@ interface CacheEntry {
   ghostKnown: number;
 }
 
-/** Counters for tests and diagnostics: full rebuilds from the store, writes folded in without one, entries dropped. */
+/** Counters for tests and diagnostics: full rebuilds from the store, writes folded in without one, entries dropped, author reloads. */
 export interface LiveHistoryStats {
   builds: number;
   incremental: number;
   dropped: number;
+  /** Author histories read from the store (the rest came from rows kept in memory). */
+  authorLoads: number;
 }
 
 /**
@@ -137,10 +147,11 @@ export interface LiveHistoryStats {
  */
 export class LiveHistory {
   private readonly cache = new Map<string, CacheEntry>();
+  private authorRowTotal = 0;
   private version: number;
   private seq: number;
   private readonly unsubscribe: () => void;
-  readonly stats: LiveHistoryStats = { builds: 0, incremental: 0, dropped: 0 };
+  readonly stats: LiveHistoryStats = { builds: 0, incremental: 0, dropped: 0, authorLoads: 0 };
 
   constructor(
     private readonly store: Store,
@@ -180,8 +191,13 @@ export class LiveHistory {
       e = this.build(r.repo, created);
     }
     if (r.actor && !e.authors.has(r.actor)) {
-      const rows = this.store.recentOutcomesByActor(r.repo, r.actor, new Date(e.builtAt).toISOString(), AUTHOR_WINDOW + SLACK);
-      for (const label of authorLabels(e.builtAt, rows)) e.history.addAuthorOutcome(r.actor, label);
+      let rows = e.authorRows.get(r.actor);
+      if (!rows) {
+        rows = AuthorRows.fromStore(this.store.recentOutcomesByActor(r.repo, r.actor, new Date(e.builtAt).toISOString(), AUTHOR_ROWS), AUTHOR_ROWS);
+        this.stats.authorLoads++;
+        this.keepAuthorRows(e, r.actor, rows);
+      }
+      for (const label of rows.labels(e.builtAt)) e.history.addAuthorOutcome(r.actor, label);
       e.authors.add(r.actor);
     }
     const out = new Float64Array(FEATURE_COUNT);
@@ -195,7 +211,7 @@ export class LiveHistory {
     this.seq = ch.seq;
     if (ch.truncated) {
       this.stats.dropped += this.cache.size;
-      this.cache.clear();
+      this.clear();
       return;
     }
     for (const repo of ch.repos) {
@@ -221,7 +237,56 @@ export class LiveHistory {
   }
 
   private drop(repo: string): void {
-    if (this.cache.delete(repo)) this.stats.dropped++;
+    const e = this.cache.get(repo);
+    if (!e) return;
+    this.remove(repo, e);
+    this.stats.dropped++;
+  }
+
+  private remove(repo: string, e: CacheEntry): void {
+    this.cache.delete(repo);
+    for (const rows of e.authorRows.values()) this.authorRowTotal -= rows.length;
+    e.authorRows.clear();
+  }
+
+  private keepAuthorRows(e: CacheEntry, actor: string, rows: AuthorRows): void {
+    this.authorRowTotal += rows.length;
+    e.authorRows.set(actor, rows);
+    // Over budget: the oldest entries give up their rows (their authors reload from the store on demand).
+    for (const other of this.cache.values()) {
+      if (this.authorRowTotal <= AUTHOR_ROW_BUDGET) break;
+      if (other === e) continue;
+      for (const r of other.authorRows.values()) this.authorRowTotal -= r.length;
+      other.authorRows.clear();
+    }
+  }
+
+  private forgetAuthorRows(e: CacheEntry, actor: string): void {
+    const rows = e.authorRows.get(actor);
+    if (!rows) return;
+    this.authorRowTotal -= rows.length;
+    e.authorRows.delete(actor);
+  }
+
+  /** Brings the author's rows to what the store gives once `x` is written, or lets them go when that is not plain. */
+  private foldAuthorRows(e: CacheEntry, x: RunRecord, s: Slot, replaced: Slot | null): void {
+    if (replaced && replaced.actor !== null && replaced.actor !== s.actor) {
+      // The previous version's author no longer owns this run.
+      this.forgetAuthorRows(e, replaced.actor);
+      e.history.forgetAuthor(replaced.actor);
+      e.authors.delete(replaced.actor);
+    }
+    const actor = s.actor;
+    const rows = actor === null ? undefined : e.authorRows.get(actor);
+    if (!rows) return;
+    if (replaced) {
+      if (replaced.actor !== actor || !rows.replace(actorRow(x, s))) this.forgetAuthorRows(e, actor!);
+      return;
+    }
+    // x is the repo's newest run in created order, so it is also its author's newest.
+    const before = rows.length;
+    rows.push(actorRow(x, s));
+    this.authorRowTotal += rows.length - before;
   }
 
   private build(repo: string, now: number): CacheEntry {
@@ -240,13 +305,17 @@ export class LiveHistory {
       builtAt: now,
       validUntil,
       authors: new Set(),
+      authorRows: new Map(),
       slots,
       lastKnown: last,
       churnKnown,
       ghostCreated: -Infinity,
       ghostKnown: -Infinity,
     };
-    if (this.cache.size >= this.maxRepos) this.cache.delete(this.cache.keys().next().value!);
+    if (this.cache.size >= this.maxRepos) {
+      const [oldest, entry] = this.cache.entries().next().value!;
+      this.remove(oldest, entry);
+    }
     this.cache.set(repo, e);
     return e;
   }
@@ -277,6 +346,7 @@ export class LiveHistory {
       // (Its creation time and size sit in the history's created list, so those must not have changed.)
       const old = slots[i];
       if (old.inc || old.c !== s.c || !Object.is(old.churn, s.churn)) return false;
+      this.foldAuthorRows(e, x, s, old);
       if (labelled) {
         if (!after(e.lastKnown)) return false;
         e.history.addOutcome(x);
@@ -304,6 +374,7 @@ export class LiveHistory {
         if (ghostKnown !== -Infinity && e.history.countKnownAfter(ghostKnown) + (labelled && s.k > ghostKnown ? 1 : 0) < REPO_WINDOW) return false;
       }
       if (full) slots.shift();
+      this.foldAuthorRows(e, x, s, null);
       e.history.addCreated(s.c, s.churn);
       if (labelled) {
         e.history.addOutcome(x);
@@ -315,7 +386,7 @@ export class LiveHistory {
       e.ghostCreated = ghostCreated;
       e.ghostKnown = ghostKnown;
     }
-    // The author's outcomes are reloaded (at the new instant) on its next request; other authors are unchanged.
+    // The author's labels are recomputed (at the new instant, from its rows) on its next request; other authors are unchanged.
     if (x.actor) {
       e.history.forgetAuthor(x.actor);
       e.authors.delete(x.actor);
@@ -326,12 +397,19 @@ export class LiveHistory {
   }
 
   invalidate(repo?: string): void {
-    if (repo) this.cache.delete(repo);
-    else this.cache.clear();
+    if (repo) {
+      const e = this.cache.get(repo);
+      if (e) this.remove(repo, e);
+    } else this.clear();
+  }
+
+  private clear(): void {
+    this.cache.clear();
+    this.authorRowTotal = 0;
   }
 
   close(): void {
     this.unsubscribe();
-    this.cache.clear();
+    this.clear();
   }
 }

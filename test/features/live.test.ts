@@ -99,7 +99,9 @@ test('LiveHistory equals the uncached path after every kind of write, in process
       writer.upsertRuns([r]);
       check(live, store, pending(repo, clock.now()), `step ${step} (running)`);
       clock.advance(2 * MIN);
-      (rnd() < 0.5 ? store : other).upsertRuns([{ ...r, conclusion: 'failure', completed_at: new Date(clock.now() - 30_000).toISOString() }]);
+      // sometimes the completed version names another author (the first one must stop counting it)
+      const actor = rnd() < 0.3 ? `dev${Math.floor(rnd() * 6)}` : r.actor;
+      (rnd() < 0.5 ? store : other).upsertRuns([{ ...r, actor, conclusion: 'failure', completed_at: new Date(clock.now() - 30_000).toISOString() }]);
     } else if (u < 0.92) {
       // out of order: created long ago, reported only now
       writer.upsertRuns([finished(repo, clock.now() - 3 * 24 * 60 * MIN, 'failure')]);
@@ -119,6 +121,30 @@ test('LiveHistory equals the uncached path after every kind of write, in process
   assert.ok(checks > 150);
   assert.ok(live.stats.incremental > 100, `folded in: ${JSON.stringify(live.stats)}`);
   assert.ok(live.stats.builds < checks / 2, `rebuilt less than half the time: ${JSON.stringify(live.stats)} over ${checks} checks`);
+  store.close();
+  other.close();
+});
+
+test('an author’s new outcomes are folded into the rows kept in memory: exact features, no reload from the store', () => {
+  const { store, other, live, clock } = world(1500, ['acme/web']);
+  const rnd = rng(8);
+  const actors = ['dev0', 'dev1', 'dev2'];
+  for (const actor of actors) check(live, store, pending('acme/web', clock.now(), { actor }), `first look at ${actor}`);
+  const loads = live.stats.authorLoads;
+  assert.equal(loads, 3, 'each author read once');
+  let checks = 0;
+  for (let step = 0; step < 900; step++) {
+    clock.advance(1 + Math.floor(rnd() * MIN));
+    // The common case, a newest finished run, its author checked right after. dev0 writes 600 of them on top of
+    // its ~250 in the history, so its rows pass the 800 kept and the oldest go, as they do from the store's query.
+    const actor = step % 3 === 2 ? actors[1 + (step % 2)] : 'dev0';
+    (rnd() < 0.5 ? store : other).upsertRuns([finished('acme/web', clock.now(), rnd() < 0.3 ? 'failure' : 'success', { actor })]);
+    const got = check(live, store, pending('acme/web', clock.now(), { actor }), `step ${step}`);
+    assert.ok(Number.isFinite(got[FEATURE_INDEX.author_fail_rate]));
+    checks++;
+  }
+  assert.equal(live.stats.builds, 1, `no rebuild: ${JSON.stringify(live.stats)}`);
+  assert.equal(live.stats.authorLoads, loads, `no author reloaded from the store over ${checks} checks: ${JSON.stringify(live.stats)}`);
   store.close();
   other.close();
 });

@@ -1,0 +1,82 @@
+import { failureLabel } from '../records/schema.ts';
+import type { ActorOutcomeRow } from '../store/types.ts';
+import { AUTHOR_WINDOW } from './history.ts';
+
+/**
+ * One author's most recent runs in a repo (at most `capacity`, oldest first), as columns: what the author
+ * features are computed from. Columns rather than row objects because a serving cache keeps tens of thousands
+ * of these (~30 B a run instead of ~250).
+ */
+export class AuthorRows {
+  private readonly created: Float64Array;
+  /** When the outcome is known (knownAtMs on the stored columns), NaN when there is no learnable outcome. */
+  private readonly known: Float64Array;
+  private readonly label: Int8Array;
+  private readonly attempt: Int32Array;
+  private readonly id: string[];
+  /** Ring buffer: the oldest run is at `head`. */
+  private head = 0;
+  length = 0;
+
+  constructor(private readonly capacity: number) {
+    this.created = new Float64Array(capacity);
+    this.known = new Float64Array(capacity);
+    this.label = new Int8Array(capacity);
+    this.attempt = new Int32Array(capacity);
+    this.id = new Array<string>(capacity);
+  }
+
+  /** From `recentOutcomesByActor`'s rows (newest first). */
+  static fromStore(rows: readonly ActorOutcomeRow[], capacity: number): AuthorRows {
+    const a = new AuthorRows(capacity);
+    for (let i = Math.min(rows.length, capacity) - 1; i >= 0; i--) a.push(rows[i]);
+    return a;
+  }
+
+  /** Adds the author's newest run; the oldest leaves when full. */
+  push(row: ActorOutcomeRow): void {
+    let i: number;
+    if (this.length < this.capacity) i = (this.head + this.length++) % this.capacity;
+    else {
+      i = this.head;
+      this.head = (this.head + 1) % this.capacity;
+    }
+    this.set(i, row);
+  }
+
+  /** Replaces the run with this id, attempt and creation time; false when it is not here. */
+  replace(row: ActorOutcomeRow): boolean {
+    for (let n = 0; n < this.length; n++) {
+      const i = (this.head + n) % this.capacity;
+      if (this.id[i] === row.run_id && this.attempt[i] === row.run_attempt && this.created[i] === row.created_ms) {
+        this.set(i, row);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private set(i: number, row: ActorOutcomeRow): void {
+    const label = failureLabel(row.conclusion);
+    this.created[i] = row.created_ms;
+    this.known[i] = label === null ? NaN : row.completed_ms == null ? row.created_ms + 1 : Math.max(row.completed_ms, row.created_ms + 1);
+    this.label[i] = label ?? 0;
+    this.attempt[i] = row.run_attempt;
+    this.id[i] = row.run_id;
+  }
+
+  /** The learnable outcomes known at `ms`, in known order (compareKnownOrder), the last AUTHOR_WINDOW. */
+  labels(ms: number): number[] {
+    const idx: number[] = [];
+    for (let n = 0; n < this.length; n++) {
+      const i = (this.head + n) % this.capacity;
+      if (this.known[i] <= ms) idx.push(i); // NaN (no outcome) fails the comparison
+    }
+    const { known, created, id, attempt } = this;
+    idx.sort((a, b) => known[a] - known[b] || created[a] - created[b] || (id[a] === id[b] ? attempt[a] - attempt[b] : id[a] < id[b] ? -1 : 1));
+    const from = Math.max(0, idx.length - AUTHOR_WINDOW);
+    const out = new Array<number>(idx.length - from);
+    for (let j = from; j < idx.length; j++) out[j - from] = this.label[idx[j]];
+    return out;
+  }
+}
