@@ -2,7 +2,9 @@
  * API benchmark: POST /v1/risk served by the real stack (auth, rate limit, validation, metrics, logging,
  * 150-tree GBDT champion loaded through the registry, history features from SQLite) against a bare Express
  * JSON route on the same machine, driven by the same load generator (wrk when installed, otherwise an
- * in-process keep-alive client). Also times a single in-process score.
+ * in-process keep-alive client). Also times a single in-process score. Two diagnostics beside the bars: the same
+ * server with a constant scorer (what the HTTP stack costs), and a bare route answering with /v1/risk's own
+ * headers and body (what sending that response costs, whoever computes it).
  *
  * Run: node --import tsx bench/api.ts     (env BENCH_API_SECONDS, BENCH_API_CONNECTIONS to resize)
  * Bars: throughput ≥ 0.7× bare, p99 ≤ 2× bare, single score < 0.2 ms.
@@ -36,12 +38,23 @@ async function childMain(kind: string, dir: string): Promise<void> {
   const { pino } = await import('pino');
   const express = (await import('express')).default;
   let port: number;
-  if (kind === 'bare') {
+  if (kind === 'bare' || kind === 'echo') {
     const app = express();
     app.use(express.json({ limit: '1mb' }));
-    app.post('/v1/risk', (req, res) => {
-      res.json({ ok: true, repo: (req.body as { repo?: string }).repo ?? null });
-    });
+    if (kind === 'bare') {
+      app.post('/v1/risk', (req, res) => {
+        res.json({ ok: true, repo: (req.body as { repo?: string }).repo ?? null });
+      });
+    } else {
+      // 'echo': a bare route answering with the headers and body /v1/risk answered (captured by the parent): what
+      // the response alone costs the HTTP stack, whatever computes it.
+      const captured = JSON.parse(readFileSync(join(dir, 'risk-response.json'), 'utf8')) as { headers: Record<string, string>; body: string };
+      app.post('/v1/risk', (req, res) => {
+        if ((req.body as { repo?: string }).repo === undefined) return res.status(400).end();
+        for (const [k, v] of Object.entries(captured.headers)) res.setHeader(k, v);
+        res.json(JSON.parse(captured.body));
+      });
+    }
     port = await new Promise<number>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve((s.address() as { port: number }).port));
     });
@@ -109,7 +122,7 @@ async function prepare(dir: string): Promise<{ trees: number; runs: number; scor
   return { trees: r.trees.length, runs: runs.length, scorerKind: 'createModelScorer (registry champion)' };
 }
 
-type Kind = 'risk' | 'bare' | 'stack';
+type Kind = 'risk' | 'bare' | 'stack' | 'echo';
 
 function startChild(kind: Kind, dir: string): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
   const self = fileURLToPath(import.meta.url);
@@ -211,9 +224,28 @@ function cpuMicros(pid: number): number {
   return (ticks / 100) * 1e6; // USER_HZ is 100 on Linux
 }
 
+/** One answer of the server on `port`: the headers a handler sets (not those Node adds) and the body. */
+function capture(port: number): Promise<{ headers: Record<string, string>; body: string }> {
+  const nodeOwn = new Set(['content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding', 'x-request-id']);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/v1/risk', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => {
+        const headers = Object.fromEntries(Object.entries(res.headers).filter(([k]) => !nodeOwn.has(k)).map(([k, v]) => [k, String(v)]));
+        resolve({ headers, body });
+      });
+    });
+    req.on('error', reject);
+    req.end(BODY);
+  });
+}
+
 async function measure(kind: Kind, dir: string, useWrk: boolean): Promise<LoadResult> {
   const { child, port } = await startChild(kind, dir);
   try {
+    if (kind === 'risk') writeFileSync(join(dir, 'risk-response.json'), JSON.stringify(await capture(port)));
     // Warm-up: JIT, the history cache and the connection pool.
     if (useWrk) wrkLoad(port, 2, dir);
     else await nodeLoad(port, 2);
@@ -271,6 +303,8 @@ export async function run(): Promise<Record<string, unknown>> {
     show('POST /v1/risk (150-tree model):', risk);
     const stack = await measure('stack', dir, useWrk);
     show('POST /v1/risk, constant scorer (HTTP stack):', stack);
+    const echo = await measure('echo', dir, useWrk);
+    show('bare route answering /v1/risk\'s response:', echo);
     const single = await singleScore(dir);
     const throughputRatio = risk.rps / bare.rps;
     const p99Ratio = risk.p99_ms / bare.p99_ms;
@@ -284,6 +318,11 @@ export async function run(): Promise<Record<string, unknown>> {
         throughput_ratio: +(stack.rps / bare.rps).toFixed(3),
         p99_ratio: +(stack.p99_ms / bare.p99_ms).toFixed(3),
         cpu_ratio_bare_over_stack: stack.cpu_us_per_req && bare.cpu_us_per_req ? +(bare.cpu_us_per_req / stack.cpu_us_per_req).toFixed(3) : null,
+      },
+      bare_with_risk_response: {
+        ...echo,
+        throughput_ratio: +(echo.rps / bare.rps).toFixed(3),
+        p99_ratio: +(echo.p99_ms / bare.p99_ms).toFixed(3),
       },
       cpu_ratio_bare_over_risk: risk.cpu_us_per_req && bare.cpu_us_per_req ? +(bare.cpu_us_per_req / risk.cpu_us_per_req).toFixed(3) : null,
       throughput_ratio: +throughputRatio.toFixed(3),

@@ -4,8 +4,8 @@ import { AUTHOR_WINDOW } from './history.ts';
 
 /**
  * One author's most recent runs in a repo (at most `capacity`, oldest first), as columns: what the author
- * features are computed from. Columns rather than row objects because a serving cache keeps tens of thousands
- * of these (~30 B a run instead of ~250).
+ * features are computed from. Columns, and a hash instead of the run id, because a serving cache keeps tens of
+ * thousands of these (29 B a run instead of ~250 as row objects).
  */
 export class AuthorRows {
   private readonly created: Float64Array;
@@ -13,7 +13,8 @@ export class AuthorRows {
   private readonly known: Float64Array;
   private readonly label: Int8Array;
   private readonly attempt: Int32Array;
-  private readonly id: string[];
+  /** runIdHash of the run id: ids only break ties and find a run again. */
+  private readonly id: Float64Array;
   /** Ring buffer: the oldest run is at `head`. */
   private head = 0;
   length = 0;
@@ -23,7 +24,7 @@ export class AuthorRows {
     this.known = new Float64Array(capacity);
     this.label = new Int8Array(capacity);
     this.attempt = new Int32Array(capacity);
-    this.id = new Array<string>(capacity);
+    this.id = new Float64Array(capacity);
   }
 
   /** From `recentOutcomesByActor`'s rows (newest first). */
@@ -46,9 +47,10 @@ export class AuthorRows {
 
   /** Replaces the run with this id, attempt and creation time; false when it is not here. */
   replace(row: ActorOutcomeRow): boolean {
+    const h = runIdHash(row.run_id);
     for (let n = 0; n < this.length; n++) {
       const i = (this.head + n) % this.capacity;
-      if (this.id[i] === row.run_id && this.attempt[i] === row.run_attempt && this.created[i] === row.created_ms) {
+      if (this.id[i] === h && this.attempt[i] === row.run_attempt && this.created[i] === row.created_ms) {
         this.set(i, row);
         return true;
       }
@@ -62,21 +64,40 @@ export class AuthorRows {
     this.known[i] = label === null ? NaN : row.completed_ms == null ? row.created_ms + 1 : Math.max(row.completed_ms, row.created_ms + 1);
     this.label[i] = label ?? 0;
     this.attempt[i] = row.run_attempt;
-    this.id[i] = row.run_id;
+    this.id[i] = runIdHash(row.run_id);
   }
 
-  /** The learnable outcomes known at `ms`, in known order (compareKnownOrder), the last AUTHOR_WINDOW. */
-  labels(ms: number): number[] {
+  /**
+   * The learnable outcomes known at `ms`, the last AUTHOR_WINDOW in known order (compareKnownOrder), as a
+   * multiset: the author features count them, so order inside the window does not matter. Null in the one case
+   * the hashed ids cannot settle — two runs known and created at the same instants on either side of the
+   * window's edge, where the run ids' order decides which one counts (the caller then asks the store).
+   */
+  labels(ms: number): number[] | null {
     const idx: number[] = [];
     for (let n = 0; n < this.length; n++) {
       const i = (this.head + n) % this.capacity;
       if (this.known[i] <= ms) idx.push(i); // NaN (no outcome) fails the comparison
     }
-    const { known, created, id, attempt } = this;
-    idx.sort((a, b) => known[a] - known[b] || created[a] - created[b] || (id[a] === id[b] ? attempt[a] - attempt[b] : id[a] < id[b] ? -1 : 1));
+    const { known, created } = this;
+    idx.sort((a, b) => known[a] - known[b] || created[a] - created[b]);
     const from = Math.max(0, idx.length - AUTHOR_WINDOW);
+    if (from > 0 && known[idx[from - 1]] === known[idx[from]] && created[idx[from - 1]] === created[idx[from]]) return null;
     const out = new Array<number>(idx.length - from);
     for (let j = from; j < idx.length; j++) out[j - from] = this.label[idx[j]];
     return out;
   }
+}
+
+/** A 53-bit hash of a run id (two 32-bit FNV-1a variants), exact in a double. */
+export function runIdHash(id: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ id.length;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return (a >>> 0) * 0x200000 + ((b >>> 0) >>> 11);
 }

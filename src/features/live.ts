@@ -27,8 +27,7 @@ export function liveFeatures(r: RunRecord, store: Store, opts: FeatureOptions): 
   const created = Date.parse(r.created_at);
   const h = historyAt(created, store.recentRuns(r.repo, r.created_at, LOADED), false);
   if (r.actor) {
-    const rows = AuthorRows.fromStore(store.recentOutcomesByActor(r.repo, r.actor, r.created_at, AUTHOR_ROWS), AUTHOR_ROWS);
-    for (const label of rows.labels(created)) h.addAuthorOutcome(r.actor, label);
+    for (const label of authorLabels(created, store.recentOutcomesByActor(r.repo, r.actor, r.created_at, AUTHOR_ROWS))) h.addAuthorOutcome(r.actor, label);
   }
   const out = new Float64Array(FEATURE_COUNT);
   featurize(r, h, opts, out, 0);
@@ -73,6 +72,20 @@ function slotOf(x: RunRecord): Slot {
     inc: false,
     churn: runChurn(x),
   };
+}
+
+/** An author's learnable outcomes known at `ms`, in known order (compareKnownOrder), the last AUTHOR_WINDOW. */
+function authorLabels(ms: number, rows: ActorOutcomeRow[]): number[] {
+  const known: { k: number; c: number; id: string; att: number; label: number }[] = [];
+  for (const x of rows) {
+    const label = failureLabel(x.conclusion);
+    if (label === null) continue;
+    // knownAtMs on the stored columns.
+    const k = x.completed_ms == null ? x.created_ms + 1 : Math.max(x.completed_ms, x.created_ms + 1);
+    if (k <= ms) known.push({ k, c: x.created_ms, id: x.run_id, att: x.run_attempt, label });
+  }
+  known.sort(knownCmp);
+  return known.slice(-AUTHOR_WINDOW).map((x) => x.label);
 }
 
 /** The history and the sorted runs it was built from. */
@@ -191,13 +204,15 @@ export class LiveHistory {
       e = this.build(r.repo, created);
     }
     if (r.actor && !e.authors.has(r.actor)) {
-      let rows = e.authorRows.get(r.actor);
-      if (!rows) {
-        rows = AuthorRows.fromStore(this.store.recentOutcomesByActor(r.repo, r.actor, new Date(e.builtAt).toISOString(), AUTHOR_ROWS), AUTHOR_ROWS);
+      const kept = e.authorRows.get(r.actor);
+      let labels = kept ? kept.labels(e.builtAt) : null;
+      if (labels === null) {
+        const stored = this.store.recentOutcomesByActor(r.repo, r.actor, new Date(e.builtAt).toISOString(), AUTHOR_ROWS);
         this.stats.authorLoads++;
-        this.keepAuthorRows(e, r.actor, rows);
+        if (!kept) this.keepAuthorRows(e, r.actor, AuthorRows.fromStore(stored, AUTHOR_ROWS));
+        labels = authorLabels(e.builtAt, stored);
       }
-      for (const label of rows.labels(e.builtAt)) e.history.addAuthorOutcome(r.actor, label);
+      for (const label of labels) e.history.addAuthorOutcome(r.actor, label);
       e.authors.add(r.actor);
     }
     const out = new Float64Array(FEATURE_COUNT);
