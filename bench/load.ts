@@ -147,22 +147,30 @@ interface CannonResult {
   resets: number;
   statusCodeStats: Record<string, { count: number }>;
 }
-type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, r: CannonResult) => void) => unknown;
+type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, r: CannonResult) => void) => { on(event: string, f: (...args: never[]) => void): unknown };
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 /** One autocannon run; also how much of a core the generator itself used (it shares the machine with the server). */
-export function load(url: string, opts: { connections: number; seconds: number; overallRate?: number; seed: number; mix?: MixName }): Promise<CannonResult & { generator_cores: number }> {
+export function load(url: string, opts: { connections: number; seconds: number; overallRate?: number; seed: number; mix?: MixName }): Promise<CannonResult & { generator_cores: number; per_minute_rps: number[] }> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  // Responses per minute (autocannon ticks once a second): a server that slows as its store grows shows here.
+  const perMinute: number[] = [];
+  let ticks = 0;
   return new Promise((resolve, reject) => {
-    autocannon(
+    const instance = autocannon(
       { url, connections: opts.connections, duration: opts.seconds, overallRate: opts.overallRate, requests: makeMix(opts.seed, opts.mix), timeout: 10 },
       (err, r) => {
         if (err) return reject(err);
         const cpu = process.cpuUsage(cpu0);
-        resolve({ ...r, generator_cores: +((cpu.user + cpu.system) / 1000 / (performance.now() - t0)).toFixed(2) });
+        const whole = perMinute.length - (ticks % 60 === 0 ? 0 : 1); // a last partial minute is left out
+        resolve({ ...r, generator_cores: +((cpu.user + cpu.system) / 1000 / (performance.now() - t0)).toFixed(2), per_minute_rps: perMinute.slice(0, Math.max(whole, 0)).map((n) => +(n / 60).toFixed(1)) });
       },
-    );
+    ) as { on(event: 'tick', f: (t: { counter: number }) => void): void };
+    instance.on('tick', ({ counter }) => {
+      if (ticks++ % 60 === 0) perMinute.push(0);
+      perMinute[perMinute.length - 1] += counter;
+    });
   });
 }
 
@@ -179,9 +187,11 @@ interface Phase {
   max_ms: number;
   errors: number;
   error_detail: { non2xx: number; socket_errors: number; timeouts: number; status: Record<string, number> };
+  /** Responses per second in each whole minute. */
+  per_minute_rps: number[];
 }
 
-function summarise(r: CannonResult & { generator_cores: number }, workers: number, target: number | null): Phase {
+function summarise(r: CannonResult & { generator_cores: number; per_minute_rps: number[] }, workers: number, target: number | null): Phase {
   const status = Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([k, v]) => [k, v.count]));
   return {
     workers,
@@ -196,6 +206,7 @@ function summarise(r: CannonResult & { generator_cores: number }, workers: numbe
     max_ms: r.latency.max,
     errors: r.non2xx + r.errors + r.timeouts,
     error_detail: { non2xx: r.non2xx, socket_errors: r.errors, timeouts: r.timeouts, status },
+    per_minute_rps: r.per_minute_rps,
   };
 }
 
@@ -390,6 +401,7 @@ async function main(): Promise<void> {
         `max throughput   mixed: 1 worker ${max.mixed[1].rps} req/s, 2 workers ${max.mixed[2].rps} req/s (×${gain('mixed')}, errors ${max.mixed[1].errors} / ${max.mixed[2].errors})`,
         `                 risk-only: 1 worker ${max['risk-only'][1].rps} req/s, 2 workers ${max['risk-only'][2].rps} req/s (×${gain('risk-only')})`,
         `steady ${duration} s    ${steady.rps} req/s of ${rate} target; p50 ${steady.p50_ms} ms, p99 ${steady.p99_ms} ms, p99.9 ${steady.p99_9_ms} ms, max ${steady.max_ms} ms  ${checks.holds_rate ? 'PASS' : 'FAIL'}`,
+        ...(steady.per_minute_rps.length ? [`  per minute     ${steady.per_minute_rps.join(' ')} req/s`] : []),
         `errors           ${steady.errors} (non-2xx ${steady.error_detail.non2xx}, socket ${steady.error_detail.socket_errors}, timeouts ${steady.error_detail.timeouts})  ${checks.zero_errors ? 'PASS' : 'FAIL'}`,
         `heap after GC    ${report.heap.before_mib} MiB → ${report.heap.mid_mib} MiB (half-way) → ${report.heap.after_mib} MiB (${report.heap.change_pct >= 0 ? '+' : ''}${report.heap.change_pct} %, bar ±10 %)  ${checks.heap_within_10pct ? 'PASS' : 'FAIL'}`,
         `shutdown         exit codes ${JSON.stringify(stops)}  ${checks.clean_shutdown ? 'PASS' : 'FAIL'}`,
