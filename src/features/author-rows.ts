@@ -8,48 +8,71 @@ import { AUTHOR_WINDOW } from './history.ts';
  * thousands of these (29 B a run instead of ~250 as row objects).
  */
 export class AuthorRows {
-  private readonly created: Float64Array;
+  private created: Float64Array;
   /** When the outcome is known (knownAtMs on the stored columns), NaN when there is no learnable outcome. */
-  private readonly known: Float64Array;
-  private readonly label: Int8Array;
-  private readonly attempt: Int32Array;
+  private known: Float64Array;
+  private label: Int8Array;
+  private attempt: Int32Array;
   /** runIdHash of the run id: ids only break ties and find a run again. */
-  private readonly id: Float64Array;
-  /** Ring buffer: the oldest run is at `head`. */
+  private id: Float64Array;
+  /**
+   * Allocated slots: grown by doubling up to `capacity`, so an author with a handful of runs costs a handful.
+   * Until full the runs sit at 0..length-1; once full it is a ring whose oldest run is at `head`.
+   */
+  size: number;
   private head = 0;
   length = 0;
 
-  constructor(private readonly capacity: number) {
-    this.created = new Float64Array(capacity);
-    this.known = new Float64Array(capacity);
-    this.label = new Int8Array(capacity);
-    this.attempt = new Int32Array(capacity);
-    this.id = new Float64Array(capacity);
+  constructor(private readonly capacity: number, initial = 16) {
+    this.size = Math.max(1, Math.min(capacity, initial));
+    this.created = new Float64Array(this.size);
+    this.known = new Float64Array(this.size);
+    this.label = new Int8Array(this.size);
+    this.attempt = new Int32Array(this.size);
+    this.id = new Float64Array(this.size);
   }
 
   /** From `recentOutcomesByActor`'s rows (newest first). */
   static fromStore(rows: readonly ActorOutcomeRow[], capacity: number): AuthorRows {
-    const a = new AuthorRows(capacity);
-    for (let i = Math.min(rows.length, capacity) - 1; i >= 0; i--) a.push(rows[i]);
+    const n = Math.min(rows.length, capacity);
+    const a = new AuthorRows(capacity, n + 16);
+    for (let i = n - 1; i >= 0; i--) a.push(rows[i]);
     return a;
   }
 
   /** Adds the author's newest run; the oldest leaves when full. */
   push(row: ActorOutcomeRow): void {
     let i: number;
-    if (this.length < this.capacity) i = (this.head + this.length++) % this.capacity;
-    else {
+    if (this.length < this.capacity) {
+      if (this.length === this.size) this.grow();
+      i = this.length++;
+    } else {
       i = this.head;
-      this.head = (this.head + 1) % this.capacity;
+      this.head = (this.head + 1) % this.size;
     }
     this.set(i, row);
+  }
+
+  private grow(): void {
+    const size = Math.min(this.capacity, this.size * 2);
+    const copy = <T extends Float64Array | Int32Array | Int8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(size);
+      b.set(a);
+      return b;
+    };
+    this.created = copy(this.created, (n) => new Float64Array(n));
+    this.known = copy(this.known, (n) => new Float64Array(n));
+    this.label = copy(this.label, (n) => new Int8Array(n));
+    this.attempt = copy(this.attempt, (n) => new Int32Array(n));
+    this.id = copy(this.id, (n) => new Float64Array(n));
+    this.size = size;
   }
 
   /** Replaces the run with this id, attempt and creation time; false when it is not here. */
   replace(row: ActorOutcomeRow): boolean {
     const h = runIdHash(row.run_id);
     for (let n = 0; n < this.length; n++) {
-      const i = (this.head + n) % this.capacity;
+      const i = (this.head + n) % this.size;
       if (this.id[i] === h && this.attempt[i] === row.run_attempt && this.created[i] === row.created_ms) {
         this.set(i, row);
         return true;
@@ -76,7 +99,7 @@ export class AuthorRows {
   labels(ms: number): number[] | null {
     const idx: number[] = [];
     for (let n = 0; n < this.length; n++) {
-      const i = (this.head + n) % this.capacity;
+      const i = (this.head + n) % this.size;
       if (this.known[i] <= ms) idx.push(i); // NaN (no outcome) fails the comparison
     }
     const { known, created } = this;

@@ -14,7 +14,7 @@ const MEDIAN_RUNS = 50;
 const AUTHOR_ROWS = AUTHOR_WINDOW + SLACK;
 /**
  * How many of those rows all cache entries together keep, so a write by an author updates them in memory
- * instead of the next check reloading up to AUTHOR_ROWS rows from the store (~30 B each; beyond it the oldest
+ * instead of the next check reloading up to AUTHOR_ROWS rows from the store (29 B each; beyond it the oldest
  * entries' rows are let go and reloaded on demand).
  */
 const AUTHOR_ROW_BUDGET = 200_000;
@@ -172,11 +172,17 @@ export class LiveHistory {
     private readonly maxRepos = 5000,
     /** The clock the "known by now" checks use (tests). */
     private readonly now: () => number = Date.now,
+    /** How many author-row slots all entries together may hold. */
+    private readonly authorRowBudget = AUTHOR_ROW_BUDGET,
   ) {
     // data_version first: a commit between the two reads is then seen again, never missed.
     this.version = store.dataVersion();
     this.seq = store.changedReposSince(0).seq;
     this.unsubscribe = store.onRunsChanged((repos, runs) => {
+      // Other connections' commits that came before this one first: their runs were most likely created
+      // before ours, and folding them afterwards would put them out of order (a rebuild). Two workers
+      // writing the same repos otherwise rebuild it on most outcomes.
+      this.syncIfOthersWrote();
       for (const repo of repos) {
         const e = this.cache.get(repo);
         if (!e) continue;
@@ -192,11 +198,7 @@ export class LiveHistory {
 
   features(r: RunRecord): Float64Array {
     const created = Date.parse(r.created_at);
-    const v = this.store.dataVersion();
-    if (v !== this.version) {
-      this.version = v;
-      this.syncOtherWriters();
-    }
+    this.syncIfOthersWrote();
     let e = this.cache.get(r.repo);
     if (e && (created < e.builtAt || created >= e.validUntil)) e = undefined;
     if (!e) {
@@ -218,6 +220,13 @@ export class LiveHistory {
     const out = new Float64Array(FEATURE_COUNT);
     featurize(r, e.history, this.opts, out, 0);
     return out;
+  }
+
+  private syncIfOthersWrote(): void {
+    const v = this.store.dataVersion();
+    if (v === this.version) return;
+    this.version = v;
+    this.syncOtherWriters();
   }
 
   /** Another connection committed: fold in (or drop the entries of) the repos it wrote runs for. */
@@ -260,26 +269,37 @@ export class LiveHistory {
 
   private remove(repo: string, e: CacheEntry): void {
     this.cache.delete(repo);
-    for (const rows of e.authorRows.values()) this.authorRowTotal -= rows.length;
+    for (const rows of e.authorRows.values()) this.authorRowTotal -= rows.size;
     e.authorRows.clear();
   }
 
   private keepAuthorRows(e: CacheEntry, actor: string, rows: AuthorRows): void {
-    this.authorRowTotal += rows.length;
+    this.authorRowTotal += rows.size;
     e.authorRows.set(actor, rows);
-    // Over budget: the oldest entries give up their rows (their authors reload from the store on demand).
+    this.enforceBudget(e, actor);
+  }
+
+  /**
+   * Over budget, the oldest entries give up their rows (their authors reload from the store on demand), then,
+   * for a repo with more authors than the budget holds, this entry's longest-kept authors but `actor`.
+   */
+  private enforceBudget(e: CacheEntry, actor: string): void {
     for (const other of this.cache.values()) {
-      if (this.authorRowTotal <= AUTHOR_ROW_BUDGET) break;
+      if (this.authorRowTotal <= this.authorRowBudget) return;
       if (other === e) continue;
-      for (const r of other.authorRows.values()) this.authorRowTotal -= r.length;
+      for (const r of other.authorRows.values()) this.authorRowTotal -= r.size;
       other.authorRows.clear();
+    }
+    for (const name of e.authorRows.keys()) {
+      if (this.authorRowTotal <= this.authorRowBudget) return;
+      if (name !== actor) this.forgetAuthorRows(e, name);
     }
   }
 
   private forgetAuthorRows(e: CacheEntry, actor: string): void {
     const rows = e.authorRows.get(actor);
     if (!rows) return;
-    this.authorRowTotal -= rows.length;
+    this.authorRowTotal -= rows.size;
     e.authorRows.delete(actor);
   }
 
@@ -299,9 +319,10 @@ export class LiveHistory {
       return;
     }
     // x is the repo's newest run in created order, so it is also its author's newest.
-    const before = rows.length;
+    const before = rows.size;
     rows.push(actorRow(x, s));
-    this.authorRowTotal += rows.length - before;
+    this.authorRowTotal += rows.size - before;
+    if (rows.size > before) this.enforceBudget(e, actor!);
   }
 
   private build(repo: string, now: number): CacheEntry {
@@ -409,6 +430,11 @@ export class LiveHistory {
     e.builtAt = at;
     this.stats.incremental++;
     return true;
+  }
+
+  /** Author-row slots held now, over every entry (what the budget bounds). */
+  authorRowSlots(): number {
+    return this.authorRowTotal;
   }
 
   invalidate(repo?: string): void {

@@ -43,6 +43,7 @@ test('AuthorRows keeps the newest `capacity` runs and gives the defined labels a
       }
       const kept = all.slice(-capacity);
       assert.equal(rows.length, kept.length);
+      assert.ok(rows.size <= capacity && rows.size <= 2 * rows.length + 16, `allocated ${rows.size} for ${rows.length} runs`);
       const ms = t + Math.floor((rnd() - 0.5) * 3_600_000);
       const want = reference(ms, kept);
       const got = rows.labels(ms);

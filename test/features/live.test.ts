@@ -149,6 +149,28 @@ test('an author’s new outcomes are folded into the rows kept in memory: exact 
   other.close();
 });
 
+test('the author rows stay within their budget, letting go of the oldest, and the features stay exact', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'rg-live-budget-')), 'x.db');
+  const store = openStore(file);
+  const repos = ['acme/a', 'acme/b', 'acme/c'];
+  const history = randomHistory(13, 400, repos);
+  store.upsertRuns(history);
+  let now = Math.max(...history.map((r) => Date.parse(r.completed_at ?? r.created_at))) + 60 * MIN;
+  const budget = 300; // slots: about four authors' rows of this history
+  const live = new LiveHistory(store, opts, 5000, () => now, budget);
+  const rnd = rng(21);
+  for (let step = 0; step < 120; step++) {
+    now += Math.floor(rnd() * MIN);
+    const repo = repos[step % 3];
+    const actor = `dev${Math.floor(rnd() * 6)}`;
+    if (step % 4 === 3) store.upsertRuns([finished(repo, now, rnd() < 0.3 ? 'failure' : 'success', { actor })]);
+    check(live, store, pending(repo, now, { actor }), `step ${step}`);
+    assert.ok(live.authorRowSlots() <= budget, `step ${step}: ${live.authorRowSlots()} slots for a budget of ${budget}`);
+  }
+  assert.ok(live.stats.authorLoads > 18, `authors let go were read again: ${JSON.stringify(live.stats)}`);
+  store.close();
+});
+
 test('a write by another connection for repo A keeps repo B cached, and A’s next features show the new outcome', () => {
   const { store, other, live, clock } = world(300, ['acme/a', 'acme/b', 'acme/c']);
   const now = clock.now();
@@ -199,6 +221,21 @@ test('an in-process outcome is folded into the cached history instead of reloadi
   }
   assert.deepEqual({ builds: live.stats.builds, incremental: live.stats.incremental }, { builds: 1, incremental: 20 });
   store.close();
+});
+
+test('two writers taking turns: the other connection’s earlier run is folded before this one’s own, so neither rebuilds', () => {
+  const { store, other, live, clock } = world(1500, ['acme/web']);
+  check(live, store, pending('acme/web', clock.now()), 'first');
+  for (let i = 0; i < 20; i++) {
+    clock.advance(MIN);
+    // As two cluster workers do: the other process commits a run, then this one commits a run created later.
+    other.upsertRuns([finished('acme/web', clock.now() - 1000, i % 4 === 0 ? 'failure' : 'success')]);
+    store.upsertRuns([finished('acme/web', clock.now(), i % 3 === 0 ? 'failure' : 'success')]);
+    check(live, store, pending('acme/web', clock.now() + 1, { actor: `dev${i % 3}` }), `after round ${i}`);
+  }
+  assert.deepEqual({ builds: live.stats.builds, incremental: live.stats.incremental }, { builds: 1, incremental: 40 });
+  store.close();
+  other.close();
 });
 
 test('folding falls back to a rebuild whenever it would not be exact (out-of-order creation or knowledge, a pushed-out outcome that still counts) and folds a busy repo exactly', () => {
