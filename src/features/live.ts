@@ -119,8 +119,8 @@ interface CacheEntry {
   validUntil: number;
   authors: Set<string>;
   /**
-   * Per author, what `recentOutcomesByActor` would return at builtAt (newest first, at most AUTHOR_ROWS): kept so
-   * that folding in a run updates them, and the author's labels are recomputed from memory.
+   * Per author, the runs `recentOutcomesByActor` would return at builtAt (at most AUTHOR_ROWS): kept so that
+   * folding in a run updates them, and the author's labels are recomputed from memory. Some authors only.
    */
   authorRows: Map<string, AuthorRows>;
   /** The loaded runs (the LOADED most recent created before builtAt, plus runs folded in since), in created order. */
@@ -180,8 +180,7 @@ export class LiveHistory {
     this.seq = store.changedReposSince(0).seq;
     this.unsubscribe = store.onRunsChanged((repos, runs) => {
       // Other connections' commits that came before this one first: their runs were most likely created
-      // before ours, and folding them afterwards would put them out of order (a rebuild). Two workers
-      // writing the same repos otherwise rebuild it on most outcomes.
+      // before ours, and folding them afterwards would put them out of order (a rebuild).
       this.syncIfOthersWrote();
       for (const repo of repos) {
         const e = this.cache.get(repo);
