@@ -50,6 +50,11 @@ export function decodeSamples(s: string): number[] {
   return out;
 }
 
+/** Where decisions' raw samples are logged: on the next turn of the event loop, a few decisions a batch. */
+export function createInputsLog(store: Store, log?: { warn(o: object, m?: string): void }): EventLog {
+  return createEventLog(store, INPUTS_EVENT, { intervalMs: 0, maxBatch: 20, log });
+}
+
 interface StoredRollout {
   state: RolloutState;
   /** Epoch ms of the last decision and of the last weight change. */
@@ -65,7 +70,7 @@ export const stateKey = (service: string, version: string): string => `canary:${
 export class CanaryService {
   readonly inputs: EventLog;
   constructor(readonly deps: CanaryServiceDeps) {
-    this.inputs = deps.inputsLog ?? createEventLog(deps.store, INPUTS_EVENT, { intervalMs: 0, maxBatch: 20, log: deps.log });
+    this.inputs = deps.inputsLog ?? createInputsLog(deps.store, deps.log);
   }
 
   private now(): number {

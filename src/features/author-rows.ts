@@ -1,6 +1,6 @@
 import { failureLabel } from '../records/schema.ts';
 import type { ActorOutcomeRow } from '../store/types.ts';
-import { AUTHOR_WINDOW } from './history.ts';
+import { AUTHOR_WINDOW, knownAtFromMs } from './history.ts';
 
 /**
  * One author's most recent runs in a repo (at most `capacity`, oldest first), as columns: what the author
@@ -84,7 +84,7 @@ export class AuthorRows {
   private set(i: number, row: ActorOutcomeRow): void {
     const label = failureLabel(row.conclusion);
     this.created[i] = row.created_ms;
-    this.known[i] = label === null ? NaN : row.completed_ms == null ? row.created_ms + 1 : Math.max(row.completed_ms, row.created_ms + 1);
+    this.known[i] = label === null ? NaN : knownAtFromMs(row.created_ms, row.completed_ms);
     this.label[i] = label ?? 0;
     this.attempt[i] = row.run_attempt;
     this.id[i] = runIdHash(row.run_id);

@@ -29,9 +29,12 @@ export const DAY = 24 * HOUR;
  * known right after it was created, so it counts for every run created strictly later (the leakage rule).
  */
 export function knownAtMs(r: Pick<RunRecord, 'created_at' | 'completed_at'>): number {
-  const created = Date.parse(r.created_at);
-  const completed = r.completed_at == null ? NaN : Date.parse(r.completed_at);
-  return Number.isNaN(completed) ? created + 1 : Math.max(completed, created + 1);
+  return knownAtFromMs(Date.parse(r.created_at), r.completed_at == null ? null : Date.parse(r.completed_at));
+}
+
+/** knownAtMs on epoch-ms times (the store's columns). */
+export function knownAtFromMs(createdMs: number, completedMs: number | null): number {
+  return completedMs == null || Number.isNaN(completedMs) ? createdMs + 1 : Math.max(completedMs, createdMs + 1);
 }
 
 /** Order in which outcomes become known; ties broken by creation order, exactly as the trainer's heap does. */

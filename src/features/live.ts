@@ -2,7 +2,7 @@ import { failureLabel, type RunRecord } from '../records/schema.ts';
 import type { ActorOutcomeRow, Store } from '../store/types.ts';
 import { AuthorRows } from './author-rows.ts';
 import { FEATURE_COUNT, featurize, runChurn, type FeatureOptions } from './definition.ts';
-import { AUTHOR_WINDOW, CREATED_WINDOW, REPO_WINDOW, RepoHistory, knownAtMs } from './history.ts';
+import { AUTHOR_WINDOW, CREATED_WINDOW, REPO_WINDOW, RepoHistory, knownAtFromMs, knownAtMs } from './history.ts';
 
 /** Extra rows loaded beyond the outcome window, to cover runs that were created earlier but are not known yet. */
 const SLACK = CREATED_WINDOW - REPO_WINDOW;
@@ -80,8 +80,7 @@ function authorLabels(ms: number, rows: ActorOutcomeRow[]): number[] {
   for (const x of rows) {
     const label = failureLabel(x.conclusion);
     if (label === null) continue;
-    // knownAtMs on the stored columns.
-    const k = x.completed_ms == null ? x.created_ms + 1 : Math.max(x.completed_ms, x.created_ms + 1);
+    const k = knownAtFromMs(x.created_ms, x.completed_ms);
     if (k <= ms) known.push({ k, c: x.created_ms, id: x.run_id, att: x.run_attempt, label });
   }
   known.sort(knownCmp);
