@@ -105,7 +105,9 @@ async function httpLatency(iterations = 1000): Promise<{ server: Quantiles; roun
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'rg-bench-canary-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--no-bootstrap'], {
+  // BENCH_CANARY_PROFILE=DIR writes the server's CPU profile there when it stops.
+  const prof = process.env.BENCH_CANARY_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CANARY_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/cli.ts', 'serve', '--no-bootstrap'], {
     env: { ...process.env, PORT: '0', RISKGATE_DATA_DIR: join(dir, 'data'), RISKGATE_MODELS_DIR: join(dir, 'models'), RISKGATE_RATE_LIMIT: '1000000000', RISKGATE_RATE_BURST: '1000000000' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -6,7 +6,7 @@
 import type { Dataset } from './dataset.ts';
 import { applyBins, fitBins } from './histogram.ts';
 import { seededRandom } from './random.ts';
-import { TreeGrower, type FlatTree } from './tree.ts';
+import { autoThreads, TreeGrower, type FlatTree } from './tree.ts';
 import { rowWeights, type ClassWeight } from './weights.ts';
 
 export interface ForestParams {
@@ -19,6 +19,8 @@ export interface ForestParams {
   seed: number;
   classWeight?: ClassWeight;
   timeBudgetMs?: number;
+  /** Histogram threads (default: `autoThreads`); the trees are the same for any count. */
+  threads?: number;
 }
 
 export const FOREST_DEFAULTS: ForestParams = {
@@ -34,7 +36,7 @@ export function trainForest(train: Dataset, params: Partial<ForestParams> = {}):
   const mapper = fitBins(train.X, n, d, p.maxBins);
   const bins = applyBins(mapper, train.X, n, d);
   const w = rowWeights(train, p.classWeight);
-  const grower = new TreeGrower(bins, n, d, mapper);
+  const grower = new TreeGrower(bins, n, d, mapper, { threads: p.threads ?? autoThreads(n, d) });
   const feats = Int32Array.from({ length: d }, (_, i) => i);
   const mtry = p.maxFeatures === 'sqrt' ? Math.max(1, Math.round(Math.sqrt(d))) : Math.min(d, Math.max(1, p.maxFeatures));
   const growParams = {
@@ -46,19 +48,23 @@ export function trainForest(train: Dataset, params: Partial<ForestParams> = {}):
   const rows = new Uint32Array(n);
   const trees: FlatTree[] = [];
   const draws = Math.max(1, Math.round(p.sampleFraction * n));
-  for (let t = 0; t < p.nTrees; t++) {
-    mult.fill(0);
-    for (let k = 0; k < draws; k++) mult[Math.floor(rng() * n)]++;
-    let nRows = 0;
-    for (let i = 0; i < n; i++) {
-      if (mult[i] === 0) continue;
-      rows[nRows++] = i;
-      // With g = -y·w and h = w (lambda 0), -G/H is the weighted failure rate and G²/H gain is variance reduction.
-      h[i] = mult[i] * w[i];
-      g[i] = -train.y[i] * h[i];
+  try {
+    for (let t = 0; t < p.nTrees; t++) {
+      mult.fill(0);
+      for (let k = 0; k < draws; k++) mult[Math.floor(rng() * n)]++;
+      let nRows = 0;
+      for (let i = 0; i < n; i++) {
+        if (mult[i] === 0) continue;
+        rows[nRows++] = i;
+        // With g = -y·w and h = w (lambda 0), -G/H is the weighted failure rate and G²/H gain is variance reduction.
+        h[i] = mult[i] * w[i];
+        g[i] = -train.y[i] * h[i];
+      }
+      trees.push(grower.grow(g, h, rows, nRows, feats, d, growParams, rng, 1));
+      if (p.timeBudgetMs !== undefined && Date.now() - t0 > p.timeBudgetMs) break;
     }
-    trees.push(grower.grow(g, h, rows, nRows, feats, d, growParams, rng, 1));
-    if (p.timeBudgetMs !== undefined && Date.now() - t0 > p.timeBudgetMs) break;
+  } finally {
+    grower.close();
   }
   return { trees };
 }

@@ -5,7 +5,7 @@
 import type { Dataset } from './dataset.ts';
 import { applyBins, fitBins, type BinMapper } from './histogram.ts';
 import { seededRandom } from './random.ts';
-import { TreeGrower, predictBinned, predictTree, type FlatTree } from './tree.ts';
+import { autoThreads, TreeGrower, predictBinned, predictTree, type FlatTree } from './tree.ts';
 import { rowWeights, type ClassWeight } from './weights.ts';
 
 export interface GbdtParams {
@@ -24,6 +24,8 @@ export interface GbdtParams {
   seed: number;
   classWeight?: ClassWeight;
   timeBudgetMs?: number;
+  /** Histogram threads (default: `autoThreads`); the trees are the same for any count. */
+  threads?: number;
 }
 
 export const GBDT_DEFAULTS: GbdtParams = {
@@ -63,7 +65,7 @@ export function trainGbdt(train: Dataset, valid: Dataset | undefined, params: Pa
   const allFeats = Int32Array.from({ length: d }, (_, i) => i);
   const feats = new Int32Array(d);
   const nFeatsPerTree = Math.max(1, Math.round(p.featureFraction * d));
-  const grower = new TreeGrower(bins, n, d, mapper);
+  const grower = new TreeGrower(bins, n, d, mapper, { threads: p.threads ?? autoThreads(n, d) });
   const growParams = {
     maxDepth: p.maxDepth, numLeaves: p.numLeaves, minDataInLeaf: p.minDataInLeaf, minSumHessian: p.minSumHessian,
     lambdaL2: p.lambdaL2, minGainToSplit: p.minGainToSplit, featuresPerNode: d,
@@ -78,56 +80,60 @@ export function trainGbdt(train: Dataset, valid: Dataset | undefined, params: Pa
     for (let k = s; k < e; k++) F[rs[k]] += v;
   };
 
-  for (let round = 0; round < p.maxRounds; round++) {
-    for (let i = 0; i < n; i++) {
-      const pr = sigmoid(F[i]);
-      g[i] = (pr - train.y[i]) * w[i];
-      h[i] = Math.max(pr * (1 - pr), 1e-16) * w[i];
-    }
-    let nRows = n;
-    if (p.baggingFraction < 1) {
-      nRows = 0;
-      for (let i = 0; i < n; i++) if (rng() < p.baggingFraction) rows[nRows++] = i;
-      if (nRows === 0) rows[nRows++] = Math.floor(rng() * n);
-    } else {
-      for (let i = 0; i < n; i++) rows[i] = i;
-    }
-    let nFeats = d;
-    if (nFeatsPerTree < d) {
-      const tmp = allFeats.slice();
-      for (let i = 0; i < nFeatsPerTree; i++) {
-        const j = i + Math.floor(rng() * (d - i));
-        const t = tmp[i]; tmp[i] = tmp[j]; tmp[j] = t;
+  try {
+    for (let round = 0; round < p.maxRounds; round++) {
+      for (let i = 0; i < n; i++) {
+        const pr = sigmoid(F[i]);
+        g[i] = (pr - train.y[i]) * w[i];
+        h[i] = Math.max(pr * (1 - pr), 1e-16) * w[i];
       }
-      const chosen = tmp.subarray(0, nFeatsPerTree).sort();
-      feats.set(chosen);
-      nFeats = nFeatsPerTree;
-    } else {
-      feats.set(allFeats);
-    }
-    const bagged = nRows < n;
-    const tree = grower.grow(g, h, rows, nRows, feats, nFeats, growParams, rng, p.learningRate, bagged ? undefined : addLeaf);
-    if (bagged) for (let i = 0; i < n; i++) F[i] += predictBinned(tree, bins, n, i);
-    trees.push(tree);
+      let nRows = n;
+      if (p.baggingFraction < 1) {
+        nRows = 0;
+        for (let i = 0; i < n; i++) if (rng() < p.baggingFraction) rows[nRows++] = i;
+        if (nRows === 0) rows[nRows++] = Math.floor(rng() * n);
+      } else {
+        for (let i = 0; i < n; i++) rows[i] = i;
+      }
+      let nFeats = d;
+      if (nFeatsPerTree < d) {
+        const tmp = allFeats.slice();
+        for (let i = 0; i < nFeatsPerTree; i++) {
+          const j = i + Math.floor(rng() * (d - i));
+          const t = tmp[i]; tmp[i] = tmp[j]; tmp[j] = t;
+        }
+        const chosen = tmp.subarray(0, nFeatsPerTree).sort();
+        feats.set(chosen);
+        nFeats = nFeatsPerTree;
+      } else {
+        feats.set(allFeats);
+      }
+      const bagged = nRows < n;
+      const tree = grower.grow(g, h, rows, nRows, feats, nFeats, growParams, rng, p.learningRate, bagged ? undefined : addLeaf);
+      if (bagged) for (let i = 0; i < n; i++) F[i] += predictBinned(tree, bins, n, i);
+      trees.push(tree);
 
-    if (valid && VF && vw && valid.n > 0) {
-      let loss = 0, wsum = 0;
-      for (let i = 0; i < valid.n; i++) {
-        VF[i] += predictTree(tree, valid.X.subarray(i * d, (i + 1) * d));
-        const q = Math.min(1 - 1e-15, Math.max(1e-15, sigmoid(VF[i])));
-        loss -= vw[i] * (valid.y[i] === 1 ? Math.log(q) : Math.log(1 - q));
-        wsum += vw[i];
+      if (valid && VF && vw && valid.n > 0) {
+        let loss = 0, wsum = 0;
+        for (let i = 0; i < valid.n; i++) {
+          VF[i] += predictTree(tree, valid.X.subarray(i * d, (i + 1) * d));
+          const q = Math.min(1 - 1e-15, Math.max(1e-15, sigmoid(VF[i])));
+          loss -= vw[i] * (valid.y[i] === 1 ? Math.log(q) : Math.log(1 - q));
+          wsum += vw[i];
+        }
+        loss /= wsum;
+        validLoss.push(loss);
+        if (loss < best - 1e-12) { best = loss; bestIter = trees.length; }
+        else if (p.earlyStoppingRounds > 0 && trees.length - bestIter >= p.earlyStoppingRounds) { stoppedEarly = true; break; }
+      } else {
+        bestIter = trees.length;
       }
-      loss /= wsum;
-      validLoss.push(loss);
-      if (loss < best - 1e-12) { best = loss; bestIter = trees.length; }
-      else if (p.earlyStoppingRounds > 0 && trees.length - bestIter >= p.earlyStoppingRounds) { stoppedEarly = true; break; }
-    } else {
-      bestIter = trees.length;
+      if (p.timeBudgetMs !== undefined && Date.now() - t0 > p.timeBudgetMs) break;
+      // A stump-only tree means no split helps any more.
+      if (tree.feature[0] < 0) break;
     }
-    if (p.timeBudgetMs !== undefined && Date.now() - t0 > p.timeBudgetMs) break;
-    // A stump-only tree means no split helps any more.
-    if (tree.feature[0] < 0) break;
+  } finally {
+    grower.close();
   }
   const roundsRun = trees.length;
   trees.length = Math.max(1, bestIter);

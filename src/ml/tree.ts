@@ -2,7 +2,9 @@
  * Histogram tree growth (leaf-wise, bounded by max depth and leaf count), the flat tree layout used
  * for prediction, and path-dependent TreeSHAP. Shared by the GBDT and the random forest.
  */
-import { buildHistogram, subtractHistogram, HIST_FEATURE_STRIDE, STATS, type BinMapper } from './histogram.ts';
+import { buildHistogram, gradPart, quantizeGradients, subtractHistogram, HIST_FEATURE_STRIDE, type BinMapper, type GradientCode } from './histogram.ts';
+import { availableParallelism } from 'node:os';
+import { HistogramThreads, sharedInputs } from './histogram-threads.ts';
 
 export interface GrowParams {
   maxDepth: number;
@@ -34,9 +36,7 @@ interface Leaf {
   end: number;
   depth: number;
   hist: Float64Array | null; // dropped for some open leaves to bound memory on deep trees
-  G: number;
-  H: number;
-  C: number;
+  C: number; // rows
   // best split
   gain: number;
   feature: number;
@@ -48,29 +48,91 @@ type Rng = () => number;
 
 /** Open leaves beyond this count drop their histogram (rebuilt from rows if split later). */
 const MAX_LIVE_HISTOGRAMS = 48;
+/** Shared histogram slots when threaded: the live ones plus those a split holds in flight. */
+const SHARED_SLOTS = MAX_LIVE_HISTOGRAMS + 8;
+
+/**
+ * Threads worth using for a training matrix: one for small data (starting a worker costs ~150 ms),
+ * else every core, as XGBoost and LightGBM do by default.
+ */
+export function autoThreads(n: number, d: number): number {
+  return n * d >= 2_000_000 ? Math.min(8, availableParallelism()) : 1;
+}
+
+export interface GrowerOptions {
+  /** Threads that build histograms (1 = this one only). */
+  threads?: number;
+  /** Rows × features below which a histogram is not worth handing out (a hand-off costs ~20 µs). */
+  minParallelWork?: number;
+}
 
 /** Reusable buffers so growing many trees does not churn memory. */
 export class TreeGrower {
   private pool: Float64Array[] = [];
   private scratch: Uint32Array;
-  private og: Float32Array;
-  private oh: Float32Array;
+  private gh!: Float64Array;
+  private ordered: Float64Array;
   private featScratch: Int32Array;
+  private readonly goesLeft = new Uint8Array(256);
+  private code: GradientCode = { gScale: 1, hScale: 1, radix: 1 };
+  private trees = 0;
+  private threads?: HistogramThreads;
+  private sharedRows?: Uint32Array;
+  private readonly slotOf = new Map<Float64Array, number>();
+  private readonly minParallelWork: number;
 
   constructor(
     private bins: Uint8Array,
     private n: number,
     private d: number,
     private mapper: BinMapper,
+    opts: GrowerOptions = {},
   ) {
     this.scratch = new Uint32Array(n);
-    this.og = new Float32Array(n);
-    this.oh = new Float32Array(n);
+    this.ordered = new Float64Array(n);
     this.featScratch = new Int32Array(d);
+    this.minParallelWork = opts.minParallelWork ?? 100_000;
+    const threads = Math.floor(opts.threads ?? 1);
+    if (threads > 1) {
+      const inputs = sharedInputs(bins, n, d, SHARED_SLOTS);
+      this.threads = HistogramThreads.start(inputs, threads - 1);
+      if (this.threads) {
+        this.bins = inputs.bins;
+        this.gh = inputs.gh;
+        this.sharedRows = inputs.rows;
+        const size = d * HIST_FEATURE_STRIDE;
+        for (let s = 0; s < SHARED_SLOTS; s++) {
+          const h = inputs.arena.subarray(s * size, (s + 1) * size);
+          this.slotOf.set(h, s);
+          this.pool.push(h);
+        }
+      }
+    }
+    this.gh ??= new Float64Array(n);
+  }
+
+  /** Threads actually building histograms (1 when workers could not start). */
+  get threadCount(): number {
+    return this.threads?.threads ?? 1;
+  }
+
+  /** Stops the histogram threads; the grower must not be used afterwards. */
+  close(): void {
+    this.threads?.close();
+    this.threads = undefined;
   }
 
   private takeHist(): Float64Array {
     return this.pool.pop() ?? new Float64Array(this.d * HIST_FEATURE_STRIDE);
+  }
+
+  private build(hist: Float64Array, feats: Int32Array, nFeats: number, rows: Uint32Array, start: number, end: number, contiguous: boolean): void {
+    const slot = this.slotOf.get(hist);
+    if (this.threads && slot !== undefined && rows === this.sharedRows && (end - start) * nFeats >= this.minParallelWork) {
+      this.threads.build(slot, feats, nFeats, start, end, contiguous, this.ordered);
+    } else {
+      buildHistogram(hist, this.bins, this.n, feats, nFeats, rows, start, end, this.gh, this.ordered, contiguous);
+    }
   }
 
   /**
@@ -100,19 +162,35 @@ export class TreeGrower {
       nodes.left.push(-1); nodes.right.push(-1); nodes.value.push(0); nodes.cover.push(0); nodes.gain.push(0);
       return nodes.feature.length - 1;
     };
+    const callerRows = rows;
+    if (this.sharedRows) {
+      // the workers read rows from shared memory; the caller's array gets the final order back below
+      this.sharedRows.set(rows.subarray(0, nRows));
+      rows = this.sharedRows;
+    }
     const contiguous = nRows === n && isIdentity(rows, n);
+    // A different rounding stream per tree (seeded from the tree count, so training stays reproducible).
+    this.code = quantizeGradients(g, h, rows, nRows, this.gh, Math.imul(++this.trees, 0x9e3779b1));
     // Forest mode: each node draws its own few features, so histograms are built per node for just
     // those (no subtraction, one shared buffer); boosting builds all tree features and subtracts.
     const perNode = p.featuresPerNode < nFeats;
+    if (!perNode) {
+      // A feature with no value bins is missing on every row: it can never split, so boosting does not
+      // build its histograms (often a third of a CI history's columns, e.g. paths a provider never sends).
+      const usable = this.featScratch;
+      let k = 0;
+      for (let i = 0; i < nFeats; i++) if (mapper.nBins[feats[i]] > 0) usable[k++] = feats[i];
+      if (k > 0 && k < nFeats) {
+        feats = usable.slice(0, k);
+        nFeats = k;
+      }
+    }
     const shared = perNode ? this.takeHist() : null;
     const evaluate = (leaf: Leaf, isRoot: boolean, search: boolean): void => {
       if (!perNode) {
         if (search) this.findSplit(leaf, feats, nFeats, p);
         return;
       }
-      let G = 0, H = 0;
-      for (let k = leaf.start; k < leaf.end; k++) { const r = rows[k]; G += g[r]; H += h[r]; }
-      leaf.G = G; leaf.H = H; leaf.C = leaf.end - leaf.start;
       if (!search || !this.splittable(leaf, p)) return;
       const fs = this.featScratch;
       for (let i = 0; i < nFeats; i++) fs[i] = feats[i];
@@ -120,19 +198,17 @@ export class TreeGrower {
         const j = i + Math.floor(rng() * (nFeats - i));
         const t = fs[i]; fs[i] = fs[j]; fs[j] = t;
       }
-      buildHistogram(shared!, bins, n, fs, p.featuresPerNode, rows, leaf.start, leaf.end, g, h, this.og, this.oh, isRoot && contiguous);
+      this.build(shared!, fs, p.featuresPerNode, rows, leaf.start, leaf.end, isRoot && contiguous);
       leaf.hist = shared;
       this.findSplit(leaf, fs, p.featuresPerNode, p);
       leaf.hist = null;
     };
-    let root: Leaf;
-    if (perNode) {
-      root = { node: newNode(), start: 0, end: nRows, depth: 0, hist: null, G: 0, H: 0, C: 0, gain: 0, feature: -1, bin: 0, defaultLeft: false };
-    } else {
-      const rootHist = this.takeHist();
-      buildHistogram(rootHist, bins, n, feats, nFeats, rows, 0, nRows, g, h, this.og, this.oh, contiguous);
-      root = this.makeLeaf(newNode(), 0, nRows, 0, rootHist, feats);
+    let rootHist: Float64Array | null = null;
+    if (!perNode) {
+      rootHist = this.takeHist();
+      this.build(rootHist, feats, nFeats, rows, 0, nRows, contiguous);
     }
+    const root = leafOf(newNode(), 0, nRows, 0, rootHist);
     evaluate(root, true, p.numLeaves > 1);
     const open: Leaf[] = [];
     const done: Leaf[] = [];
@@ -149,16 +225,24 @@ export class TreeGrower {
       open[bi] = open[open.length - 1];
       open.pop();
       const f = leaf.feature, thr = leaf.bin, dl = leaf.defaultLeft;
-      // Stable partition of the segment: left rows stay in front, right rows go via scratch.
+      // Stable partition of the segment: left rows stay in front, right rows go via scratch. Branch-free
+      // (each row is written to both sides, a bin table says which one counts): the direction is a coin
+      // toss to the branch predictor.
       const col = f * n;
+      const goesLeft = this.goesLeft;
+      for (let b = 1; b < 256; b++) goesLeft[b] = b <= thr ? 1 : 0;
+      goesLeft[0] = dl ? 1 : 0;
+      const scratch = this.scratch;
       let wl = leaf.start, wr = 0;
       for (let k = leaf.start; k < leaf.end; k++) {
         const r = rows[k];
-        const b = bins[col + r];
-        if (b === 0 ? dl : b <= thr) rows[wl++] = r;
-        else this.scratch[wr++] = r;
+        const left = goesLeft[bins[col + r]];
+        rows[wl] = r;
+        scratch[wr] = r;
+        wl += left;
+        wr += 1 - left;
       }
-      rows.set(this.scratch.subarray(0, wr), wl);
+      rows.set(scratch.subarray(0, wr), wl);
       const mid = wl;
       const node = leaf.node;
       nodes.feature[node] = f;
@@ -170,29 +254,26 @@ export class TreeGrower {
       const ln = newNode(), rn = newNode();
       nodes.left[node] = ln;
       nodes.right[node] = rn;
-      let L: Leaf, R: Leaf;
-      if (perNode) {
-        const mk = (nd: number, s: number, e: number): Leaf =>
-          ({ node: nd, start: s, end: e, depth: leaf.depth + 1, hist: null, G: 0, H: 0, C: 0, gain: 0, feature: -1, bin: 0, defaultLeft: false });
-        L = mk(ln, leaf.start, mid);
-        R = mk(rn, mid, leaf.end);
-      } else {
+      let lh: Float64Array | null = null, rh: Float64Array | null = null;
+      if (!perNode) {
         const leftSmaller = mid - leaf.start <= leaf.end - mid;
         const small = this.takeHist();
-        if (leftSmaller) buildHistogram(small, bins, n, feats, nFeats, rows, leaf.start, mid, g, h, this.og, this.oh, false);
-        else buildHistogram(small, bins, n, feats, nFeats, rows, mid, leaf.end, g, h, this.og, this.oh, false);
+        if (leftSmaller) this.build(small, feats, nFeats, rows, leaf.start, mid, false);
+        else this.build(small, feats, nFeats, rows, mid, leaf.end, false);
         let large = leaf.hist;
         if (large) {
           // The parent's buffer becomes the larger sibling's histogram.
           subtractHistogram(large, large, small, feats, nFeats, mapper.nBins);
         } else {
           large = this.takeHist();
-          if (leftSmaller) buildHistogram(large, bins, n, feats, nFeats, rows, mid, leaf.end, g, h, this.og, this.oh, false);
-          else buildHistogram(large, bins, n, feats, nFeats, rows, leaf.start, mid, g, h, this.og, this.oh, false);
+          if (leftSmaller) this.build(large, feats, nFeats, rows, mid, leaf.end, false);
+          else this.build(large, feats, nFeats, rows, leaf.start, mid, false);
         }
-        L = this.makeLeaf(ln, leaf.start, mid, leaf.depth + 1, leftSmaller ? small : large, feats);
-        R = this.makeLeaf(rn, mid, leaf.end, leaf.depth + 1, leftSmaller ? large : small, feats);
+        lh = leftSmaller ? small : large;
+        rh = leftSmaller ? large : small;
       }
+      const L = leafOf(ln, leaf.start, mid, leaf.depth + 1, lh);
+      const R = leafOf(rn, mid, leaf.end, leaf.depth + 1, rh);
       leaf.hist = null;
       nLeaves++;
       for (const c of [L, R]) {
@@ -209,11 +290,15 @@ export class TreeGrower {
     for (const l of open) { done.push(l); this.release(l); }
     if (shared) this.pool.push(shared);
     for (const l of done) {
-      const v = (-l.G / (l.H + p.lambdaL2)) * scale;
+      // Leaf outputs from the exact gradients, not the quantized ones the splits were chosen on.
+      let G = 0, H = 0;
+      for (let k = l.start; k < l.end; k++) { const r = rows[k]; G += g[r]; H += h[r]; }
+      const v = (-G / (H + p.lambdaL2)) * scale;
       nodes.value[l.node] = v;
       nodes.cover[l.node] = l.C;
       if (onLeaf) onLeaf(v, rows, l.start, l.end);
     }
+    if (rows !== callerRows) callerRows.set(rows.subarray(0, nRows));
     return {
       feature: Int32Array.from(nodes.feature), threshold: Float64Array.from(nodes.threshold),
       binThreshold: Uint8Array.from(nodes.binThreshold), defaultLeft: Uint8Array.from(nodes.defaultLeft),
@@ -227,53 +312,58 @@ export class TreeGrower {
     l.hist = null;
   }
 
-  private makeLeaf(node: number, start: number, end: number, depth: number, hist: Float64Array, feats: Int32Array): Leaf {
-    // Totals from one feature's histogram (every row lands in exactly one bin of each feature).
-    const base = feats[0] * HIST_FEATURE_STRIDE;
-    const nb = this.mapper.nBins[feats[0]];
-    let G = 0, H = 0, C = 0;
-    for (let b = 0; b <= nb; b++) {
-      const o = base + b * STATS;
-      G += hist[o]; H += hist[o + 1]; C += hist[o + 2];
-    }
-    return { node, start, end, depth, hist, G, H, C, gain: 0, feature: -1, bin: 0, defaultLeft: false };
-  }
-
   private splittable(leaf: Leaf, p: GrowParams): boolean {
-    return leaf.depth < p.maxDepth && leaf.C >= 2 * p.minDataInLeaf && leaf.H >= 2 * p.minSumHessian;
+    return leaf.depth < p.maxDepth && leaf.C >= 2 * p.minDataInLeaf;
   }
 
+  /**
+   * Best split of a leaf over its histogram, in quantized units: totals come from one feature's bins
+   * (every row lands in exactly one bin of each), and a side's row count is estimated from its hessian
+   * share, as LightGBM does once histograms carry no counts.
+   */
   private findSplit(leaf: Leaf, cand: Int32Array, nCand: number, p: GrowParams): void {
     leaf.gain = 0;
     leaf.feature = -1;
     if (!this.splittable(leaf, p)) return;
-    const { G, H, C } = leaf;
-    const lam = p.lambdaL2;
-    const parentScore = (G * G) / (H + lam);
     const hist = leaf.hist!;
-    const minC = p.minDataInLeaf, minH = p.minSumHessian;
+    const { gScale, hScale, radix } = this.code;
+    const nBins = this.mapper.nBins;
+    let total = 0;
+    for (let b = 0, base = cand[0] * HIST_FEATURE_STRIDE; b <= nBins[cand[0]]; b++) total += hist[base + b];
+    const G = gradPart(total, radix), H = total - G * radix;
+    const minC = p.minDataInLeaf, minH = p.minSumHessian / hScale;
+    if (!(H > 0) || H < 2 * minH) return;
+    const C = leaf.C;
+    const perH = C / H;
+    const lam = p.lambdaL2 / hScale;
+    const parentScore = (G * G) / (H + lam);
     let bestGain = 0, bestF = -1, bestBin = 0, bestDL = false;
     for (let fi = 0; fi < nCand; fi++) {
       const f = cand[fi];
       const base = f * HIST_FEATURE_STRIDE;
-      const nb = this.mapper.nBins[f];
-      const mG = hist[base], mH = hist[base + 1], mC = hist[base + 2];
-      let gl = 0, hl = 0, cl = 0;
+      const nb = nBins[f];
+      const mv = hist[base];
+      const mG = gradPart(mv, radix), mH = mv - mG * radix;
+      const hasMissing = mv !== 0;
+      let gl = 0, hl = 0;
       for (let b = 1; b <= nb; b++) {
-        const o = base + b * STATS;
-        gl += hist[o]; hl += hist[o + 1]; cl += hist[o + 2];
+        const v = hist[base + b];
+        const bg = gradPart(v, radix);
+        gl += bg; hl += v - bg * radix;
         // missing goes right
-        let cr = C - cl, hr = H - hl;
+        let hr = H - hl;
+        let cl = hl * perH, cr = hr * perH;
         if (cl >= minC && cr >= minC && hl >= minH && hr >= minH) {
           const gr = G - gl;
           const gain = (gl * gl) / (hl + lam) + (gr * gr) / (hr + lam) - parentScore;
-          if (gain > bestGain) { bestGain = gain; bestF = f; bestBin = b; bestDL = mC === 0 && cl >= cr; }
+          if (gain > bestGain) { bestGain = gain; bestF = f; bestBin = b; bestDL = !hasMissing && cl >= cr; }
         }
-        if (mC > 0) {
+        if (hasMissing) {
           // missing goes left
-          const cl2 = cl + mC, hl2 = hl + mH;
-          cr = C - cl2; hr = H - hl2;
-          if (cl2 >= minC && cr >= minC && hl2 >= minH && hr >= minH) {
+          const hl2 = hl + mH;
+          hr = H - hl2;
+          cl = hl2 * perH; cr = hr * perH;
+          if (cl >= minC && cr >= minC && hl2 >= minH && hr >= minH) {
             const gl2 = gl + mG, gr = G - gl2;
             const gain = (gl2 * gl2) / (hl2 + lam) + (gr * gr) / (hr + lam) - parentScore;
             if (gain > bestGain) { bestGain = gain; bestF = f; bestBin = b; bestDL = true; }
@@ -281,12 +371,16 @@ export class TreeGrower {
         }
       }
     }
-    leaf.gain = bestGain;
+    // back to real units: gain scales with g² / h
+    leaf.gain = (bestGain * gScale * gScale) / hScale;
     leaf.feature = bestF;
     leaf.bin = bestBin;
     leaf.defaultLeft = bestDL;
   }
 }
+
+const leafOf = (node: number, start: number, end: number, depth: number, hist: Float64Array | null): Leaf =>
+  ({ node, start, end, depth, hist, C: end - start, gain: 0, feature: -1, bin: 0, defaultLeft: false });
 
 function isIdentity(rows: Uint32Array, n: number): boolean {
   for (let i = 0; i < n; i++) if (rows[i] !== i) return false;
