@@ -44,7 +44,7 @@ export function evaluate(model: RiskModel, frame: Frame, rows: ArrayLike<number>
  */
 export async function trainCandidates(
   frame: Frame,
-  opts: { kinds?: readonly ModelKind[]; validFraction?: number; holdoutFraction?: number; seed?: number; log?: (m: string) => void } = {},
+  opts: { kinds?: readonly ModelKind[]; validFraction?: number; holdoutFraction?: number; seed?: number; threads?: number; log?: (m: string) => void } = {},
 ): Promise<TrainRun> {
   if (frame.n < 50) throw new Error(`not enough finished runs to train on (${frame.n}; need at least 50 with a success or failure outcome)`);
   const order = timeOrder(frame);
@@ -54,7 +54,7 @@ export async function trainCandidates(
   const candidates: Candidate[] = [];
   for (const kind of opts.kinds ?? ALL_KINDS) {
     const t0 = performance.now();
-    const model = await trainModel(kind, trainDs, validDs, { seed: opts.seed ?? 1 });
+    const model = await trainModel(kind, trainDs, validDs, { seed: opts.seed ?? 1, threads: opts.threads });
     const train_ms = performance.now() - t0;
     const metrics = { ...evaluate(model, frame, holdout), train_ms };
     opts.log?.(`${kind}: PR-AUC ${metrics.pr_auc.toFixed(3)} in ${(train_ms / 1000).toFixed(1)} s`);

@@ -174,8 +174,9 @@ export function quantizeGradients(
   // |Σgq| ≤ nRows·gLevels needs rowBits + gBits (+ sign), Σhq ≤ nRows·hLevels needs rowBits + hBits.
   const budget = 52 - 2 * rowBits;
   if (budget < 2) throw new RangeError(`quantizeGradients: ${nRows} rows are too many for one tree (at most ${2 ** 25 - 1})`);
-  const gBits = Math.min(7, budget >> 1);
-  const hBits = Math.min(7, budget - gBits);
+  // as many levels as the sums leave room for: the packing costs the same however fine it is
+  const gBits = budget >> 1;
+  const hBits = budget - gBits;
   const gLevels = 2 ** gBits - 1, hLevels = 2 ** hBits - 1;
   let maxG = 0, maxH = 0;
   for (let k = 0; k < nRows; k++) {

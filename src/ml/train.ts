@@ -18,6 +18,8 @@ export interface TrainOptions {
   maxRounds?: number;
   timeBudgetMs?: number;
   calibration?: 'isotonic' | 'platt' | 'auto';
+  /** Histogram threads of the tree learners (default: `autoThreads`). */
+  threads?: number;
   gbdt?: Partial<GbdtParams>;
   forest?: Partial<ForestParams>;
   mlp?: Partial<import('./mlp.ts').MlpParams>;
@@ -42,7 +44,7 @@ export async function trainModel(kind: ModelKind, train: Dataset, valid: Dataset
   switch (kind) {
     case 'gbdt': {
       const r = trainGbdt(train, valid.n > 0 ? valid : undefined, defined({
-        seed, classWeight: opts.classWeight, timeBudgetMs: opts.timeBudgetMs, maxRounds: opts.maxRounds, ...opts.gbdt,
+        seed, classWeight: opts.classWeight, timeBudgetMs: opts.timeBudgetMs, maxRounds: opts.maxRounds, threads: opts.threads, ...opts.gbdt,
       }));
       core = new TreeModel('gbdt', train.featureNames, r.trees, r.baseScore, IDENTITY(), 0.5, {
         best_iteration: r.bestIteration, rounds_run: r.roundsRun, stopped_early: r.stoppedEarly,
@@ -51,7 +53,7 @@ export async function trainModel(kind: ModelKind, train: Dataset, valid: Dataset
     }
     case 'forest': {
       const r = trainForest(train, defined({
-        seed, classWeight: opts.classWeight, timeBudgetMs: opts.timeBudgetMs, nTrees: opts.maxRounds, ...opts.forest,
+        seed, classWeight: opts.classWeight, timeBudgetMs: opts.timeBudgetMs, nTrees: opts.maxRounds, threads: opts.threads, ...opts.forest,
       }));
       core = new TreeModel('forest', train.featureNames, r.trees, 0, IDENTITY(), 0.5, { trees: r.trees.length });
       break;

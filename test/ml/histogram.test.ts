@@ -82,10 +82,15 @@ test('quantized gradients decode exactly, stay in range and are unbiased', () =>
   const rows = Uint32Array.from({ length: n }, (_, i) => i);
   const out = new Float64Array(n);
   const { gScale, hScale, radix } = quantizeGradients(g, h, rows, n, out, 9);
+  // 50,000 rows take 16 bits of each sum; the 20 bits left of a double's 52 give 10 bits to each part
+  const gLevels = Math.round(g.reduce((a, v) => Math.max(a, Math.abs(v)), 0) / gScale);
+  const hLevels = Math.round(h.reduce((a, v) => Math.max(a, v), 0) / hScale);
+  assert.equal(gLevels, 1023);
+  assert.equal(hLevels, 1023);
   let G = 0, H = 0, Gq = 0, Hq = 0;
   for (let i = 0; i < n; i++) {
     const gq = gradPart(out[i], radix), hq = out[i] - gq * radix;
-    assert.ok(Number.isInteger(gq) && Math.abs(gq) <= 127 && hq >= 0 && hq <= 127 && Number.isInteger(hq), `row ${i}: ${gq}, ${hq}`);
+    assert.ok(Number.isInteger(gq) && Math.abs(gq) <= gLevels && hq >= 0 && hq <= hLevels && Number.isInteger(hq), `row ${i}: ${gq}, ${hq}`);
     // each rounding is to one of the two neighbouring levels
     assert.ok(Math.abs(gq * gScale - g[i]) < gScale && Math.abs(hq * hScale - h[i]) < hScale);
     G += g[i]; H += h[i]; Gq += gq; Hq += hq;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { trainForest } from '../../src/ml/forest.ts';
+import { trainGbdt } from '../../src/ml/gbdt.ts';
 import { applyBins, fitBins } from '../../src/ml/histogram.ts';
 import { TreeGrower, type FlatTree, type GrowParams } from '../../src/ml/tree.ts';
 import { rng } from './helpers.ts';
@@ -47,3 +49,18 @@ for (const perNode of [false, true]) {
     assert.deepEqual(two.trees, one.trees);
   });
 }
+
+test('trainGbdt and trainForest give the same model on one thread and on two', () => {
+  const n = 30_000, d = 8;
+  const { X, y } = (() => {
+    const r = rng(8);
+    const X = Float32Array.from({ length: n * d }, () => (r() < 0.03 ? NaN : r()));
+    const y = Uint8Array.from({ length: n }, (_, i) => (X[i * d] * X[i * d + 1] > 0.3 || r() < 0.1 ? 1 : 0));
+    return { X, y };
+  })();
+  const ds = { X, n, d, y, featureNames: Array.from({ length: d }, (_, f) => `f${f}`) };
+  const gb = (threads: number) => trainGbdt(ds, undefined, { maxRounds: 5, earlyStoppingRounds: 0, threads }).trees;
+  assert.deepEqual(gb(2), gb(1));
+  const rf = (threads: number) => trainForest(ds, { nTrees: 3, maxDepth: 8, threads }).trees;
+  assert.deepEqual(rf(2), rf(1));
+});

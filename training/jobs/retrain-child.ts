@@ -5,6 +5,7 @@
  *
  * argv[2]: JSON { db, modelsDir, until?, timezone?, kinds?, margins?, seed? }
  */
+import { availableParallelism } from 'node:os';
 import { openStore } from '../../src/store/sqlite.ts';
 import { retrainOnce } from './retrain.ts';
 
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
       margins: opts.margins,
       seed: opts.seed,
       shadowTrial: opts.shadowTrial,
+      // The process that forked this one is serving requests: leave it a core.
+      threads: Math.max(1, availableParallelism() - 1),
       log: (m) => void send({ type: 'log', message: m }),
     });
     await send({ type: 'result', result });

@@ -21,6 +21,8 @@ export interface RetrainOptions {
   seed?: number;
   /** A challenger that passes offline goes on trial (shadow scoring on live traffic) instead of taking over. */
   shadowTrial?: boolean;
+  /** Threads the tree learners may use (default: every core for large histories). */
+  threads?: number;
   log?: (m: string) => void;
 }
 
@@ -92,7 +94,7 @@ export async function retrainOnce(o: RetrainOptions): Promise<RetrainResult> {
   if (removed.length) log(`removed ${removed.length} half-written model folder(s): ${removed.join(', ')}`);
   const frame = buildFrame(o.store.iterateRuns({ until: o.until }), { timezone: o.timezone });
   log(`framed ${frame.n} finished runs`);
-  const run = await trainCandidates(frame, { kinds: o.kinds ?? ['gbdt', 'baseline'], seed: o.seed, log });
+  const run = await trainCandidates(frame, { kinds: o.kinds ?? ['gbdt', 'baseline'], seed: o.seed, threads: o.threads, log });
   // Same split as trainCandidates (its default fractions), so both models face the identical holdout.
   const { train, holdout } = splitByTime(timeOrder(frame), 0.15, 0.15);
   const champ = await championMetrics(registry, frame, holdout);
