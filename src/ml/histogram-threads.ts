@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { accumulateHistogram, HIST_FEATURE_STRIDE, orderGradients } from './histogram.ts';
 
 /** Control block of one worker (Int32 slots); the features of its share follow at FEATS. */
-export const CTRL = { SEQ: 0, DONE: 1, READY: 2, START: 3, END: 4, CONTIGUOUS: 5, SLOT: 6, NFEATS: 7, FEATS: 8 } as const;
+export const CTRL = { SEQ: 0, DONE: 1, READY: 2, START: 3, END: 4, CONTIGUOUS: 5, SLOT: 6, NFEATS: 7, FAILED: 8, FEATS: 9 } as const;
 export const STOP = -1;
 /** Features per chunk: the accumulation loop's width. */
 const CHUNK = 4;
@@ -113,6 +113,8 @@ export class HistogramThreads {
         Atomics.wait(c, CTRL.DONE, Atomics.load(c, CTRL.DONE), 1000);
         if (Date.now() - t0 > JOB_TIMEOUT_MS) throw new Error('histogram worker stopped responding');
       }
+      // its features are not summed: the histogram is wrong, so the tree must not be grown from it
+      if (c[CTRL.FAILED]) throw new Error('a histogram worker failed (see its error above)');
     }
   }
 

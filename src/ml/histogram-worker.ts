@@ -20,8 +20,14 @@ for (;;) {
   const slot = ctrl[CTRL.SLOT];
   const start = ctrl[CTRL.START], end = ctrl[CTRL.END], contiguous = ctrl[CTRL.CONTIGUOUS] === 1;
   const feats = ctrl.subarray(CTRL.FEATS, CTRL.FEATS + ctrl[CTRL.NFEATS]);
-  const P = orderGradients(rows, start, end, gh, ordered, contiguous);
-  takeChunks(next, arena.subarray(slot * size, (slot + 1) * size), bins, n, feats, rows, start, end, P, contiguous);
+  try {
+    const P = orderGradients(rows, start, end, gh, ordered, contiguous);
+    takeChunks(next, arena.subarray(slot * size, (slot + 1) * size), bins, n, feats, rows, start, end, P, contiguous);
+  } catch (err) {
+    // the main thread is blocked waiting, so it cannot hear an 'error' event: say so in shared memory
+    console.error(err);
+    ctrl[CTRL.FAILED] = 1;
+  }
   Atomics.store(ctrl, CTRL.DONE, seq);
   Atomics.notify(ctrl, CTRL.DONE);
 }
