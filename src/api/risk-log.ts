@@ -4,7 +4,7 @@ import type { Store } from '../store/types.ts';
 export const RISK_EVENT = 'risk';
 
 export interface EventLog {
-  record(key: string, payload: Record<string, unknown>): void;
+  record(key: string, payload: Record<string, unknown>, data?: Uint8Array): void;
   /** Writes whatever is queued now (shutdown, tests). */
   flush(): void;
   close(): void;
@@ -29,7 +29,7 @@ export interface EventLogOptions {
 export function createEventLog(store: Store, kind: string, o: EventLogOptions = {}): EventLog {
   const intervalMs = o.intervalMs ?? 250;
   const maxBatch = o.maxBatch ?? 500;
-  let queue: [string, Record<string, unknown>][] = [];
+  let queue: [string, Record<string, unknown>, Uint8Array | undefined][] = [];
   let timer: NodeJS.Timeout | null = null;
   let closed = false;
 
@@ -41,7 +41,7 @@ export function createEventLog(store: Store, kind: string, o: EventLogOptions = 
     queue = [];
     try {
       store.transaction(() => {
-        for (const [key, payload] of batch) store.appendEvent(kind, key, payload);
+        for (const [key, payload, data] of batch) store.appendEvent(kind, key, payload, data);
       });
     } catch (err) {
       o.log?.warn({ err: err instanceof Error ? err.message : String(err), kind, dropped: batch.length }, 'could not write logged events');
@@ -49,9 +49,9 @@ export function createEventLog(store: Store, kind: string, o: EventLogOptions = 
   };
 
   return {
-    record(key, payload) {
+    record(key, payload, data) {
       if (closed) return;
-      queue.push([key, payload]);
+      queue.push([key, payload, data]);
       if (queue.length >= maxBatch) flush();
       else timer ??= setTimeout(flush, intervalMs).unref();
     },

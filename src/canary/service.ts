@@ -33,21 +33,42 @@ export const INPUTS_EVENT = 'canary_inputs';
 export const OUTCOME_EVENT = 'canary_outcome';
 
 /**
- * Raw samples are stored exactly, as little-endian float64 in base64: printing 6,000 doubles as JSON text
- * cost more than the whole judge, and the text is half again as large in the write-ahead log.
+ * Raw samples are stored exactly, as little-endian float64 in the event's binary column: each metric's
+ * baseline then its canary, in the order the payload lists them with their counts. Printing 6,000 doubles
+ * as JSON text cost more than the whole judge; base64 inside the JSON took twice as long to write.
  */
-export const SAMPLES_ENCODING = 'float64le-base64';
+export const SAMPLES_ENCODING = 'float64le';
 
-export function encodeSamples(xs: readonly number[]): string {
-  const a = Float64Array.from(xs);
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+interface SampleSet {
+  name: string;
+  baseline: readonly number[];
+  canary: readonly number[];
 }
 
-export function decodeSamples(s: string): number[] {
-  const buf = Buffer.from(s, 'base64');
-  const out = new Array<number>(buf.length >> 3);
-  for (let i = 0; i < out.length; i++) out[i] = buf.readDoubleLE(i * 8);
-  return out;
+export function encodeSamples(metrics: readonly SampleSet[]): { metrics: { name: string; baseline_n: number; canary_n: number }[]; data: Uint8Array } {
+  let total = 0;
+  for (const m of metrics) total += m.baseline.length + m.canary.length;
+  const data = new Uint8Array(total * 8);
+  const view = new DataView(data.buffer);
+  let o = 0;
+  for (const m of metrics) {
+    for (const xs of [m.baseline, m.canary]) for (let i = 0; i < xs.length; i++, o += 8) view.setFloat64(o, xs[i], true);
+  }
+  return { metrics: metrics.map((m) => ({ name: m.name, baseline_n: m.baseline.length, canary_n: m.canary.length })), data };
+}
+
+/** The samples of a stored inputs event; throws when the counts and the bytes disagree. */
+export function decodeSamples(payload: Record<string, unknown>, data: Uint8Array | undefined): { name: string; baseline: number[]; canary: number[] }[] {
+  const metrics = payload.metrics as { name: string; baseline_n: number; canary_n: number }[];
+  const bytes = data ?? new Uint8Array(0);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const need = metrics.reduce((a, m) => a + m.baseline_n + m.canary_n, 0) * 8;
+  if (payload.encoding !== SAMPLES_ENCODING || need !== bytes.byteLength) {
+    throw new Error(`canary inputs: expected ${need} bytes of ${SAMPLES_ENCODING}, found ${bytes.byteLength} of ${String(payload.encoding)}`);
+  }
+  let o = 0;
+  const read = (n: number): number[] => Array.from({ length: n }, () => ((o += 8), view.getFloat64(o - 8, true)));
+  return metrics.map((m) => ({ name: m.name, baseline: read(m.baseline_n), canary: read(m.canary_n) }));
 }
 
 /** Where decisions' raw samples are logged: on the next turn of the event loop, a few decisions a batch. */
@@ -161,12 +182,8 @@ export class CanaryService {
         finished,
         response,
       });
-      this.inputs.record(service, {
-        version,
-        decided_at: decidedAt,
-        encoding: SAMPLES_ENCODING,
-        metrics: metrics.map((m) => ({ name: m.name, baseline: encodeSamples(m.baseline), canary: encodeSamples(m.canary) })),
-      });
+      const samples = encodeSamples(metrics);
+      this.inputs.record(service, { version, decided_at: decidedAt, encoding: SAMPLES_ENCODING, metrics: samples.metrics }, samples.data);
       this.deps.log?.info(
         { service, version, action: response.action, next_weight: response.next_weight, score: response.score, risk },
         'canary decision',

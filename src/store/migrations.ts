@@ -42,4 +42,9 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX runs_by_actor;
   CREATE INDEX runs_by_actor ON runs (repo, actor, created_ms, run_id, run_attempt);
   `,
+  // 4: binary data beside an event's JSON (a canary decision's raw samples: 48 KB as float64 instead of
+  // 65 KB of base64 inside JSON, written in half the time)
+  `
+  ALTER TABLE events ADD COLUMN data BLOB;
+  `,
 ];

@@ -15,6 +15,7 @@ import {
   type RunKey,
   type RunQuery,
   type Store,
+  type StoredEvent,
   type UpsertResult,
 } from './types.ts';
 
@@ -124,9 +125,9 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     listModels: db.prepare('SELECT row FROM models').pluck(),
     appendAudit: db.prepare('INSERT INTO audit (at, row) VALUES (?, ?)'),
     listAudit: db.prepare('SELECT row FROM audit ORDER BY seq DESC LIMIT ?').pluck(),
-    appendEvent: db.prepare('INSERT INTO events (kind, key, at, payload) VALUES (?, ?, ?, ?)'),
-    listEvents: db.prepare('SELECT key, at, payload FROM events WHERE kind=? ORDER BY seq DESC LIMIT ?'),
-    listEventsByKey: db.prepare('SELECT key, at, payload FROM events WHERE kind=? AND key=? ORDER BY seq DESC LIMIT ?'),
+    appendEvent: db.prepare('INSERT INTO events (kind, key, at, payload, data) VALUES (?, ?, ?, ?, ?)'),
+    listEvents: db.prepare('SELECT key, at, payload, data FROM events WHERE kind=? ORDER BY seq DESC LIMIT ?'),
+    listEventsByKey: db.prepare('SELECT key, at, payload, data FROM events WHERE kind=? AND key=? ORDER BY seq DESC LIMIT ?'),
     lockTake: db.prepare(
       `INSERT INTO locks (name, owner, expires_ms) VALUES (?, ?, ?)
        ON CONFLICT(name) DO UPDATE SET owner=excluded.owner, expires_ms=excluded.expires_ms
@@ -306,15 +307,21 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
 
     appendAudit: (row) => void guardWrite(() => s.appendAudit.run(row.at, JSON.stringify(row))),
     listAudit: (limit) => guard(() => s.listAudit.all(limit).map((j) => JSON.parse(j as string) as AuditRow)),
-    appendEvent: (kind, key, payload) => void guardWrite(() => s.appendEvent.run(kind, key, new Date().toISOString(), JSON.stringify(payload))),
+    appendEvent: (kind, key, payload, data) =>
+      void guardWrite(() => s.appendEvent.run(kind, key, new Date().toISOString(), JSON.stringify(payload), data ?? null)),
     listEvents: (kind, opts = {}) =>
       guard(() =>
         (opts.key ? s.listEventsByKey.all(kind, opts.key, opts.limit ?? 100) : s.listEvents.all(kind, opts.limit ?? 100)) as {
           key: string;
           at: string;
           payload: string;
+          data: Buffer | null;
         }[],
-      ).map((r) => ({ key: r.key, at: r.at, payload: JSON.parse(r.payload) as Record<string, unknown> })),
+      ).map((r) => {
+        const e: StoredEvent = { key: r.key, at: r.at, payload: JSON.parse(r.payload) as Record<string, unknown> };
+        if (r.data) e.data = r.data;
+        return e;
+      }),
 
     tryLock: (name, owner, ttlMs) => {
       const now = Date.now();

@@ -74,6 +74,13 @@ export interface LockHandle {
   expires_at: number;
 }
 
+export interface StoredEvent {
+  at: string;
+  key: string;
+  payload: Record<string, unknown>;
+  data?: Uint8Array;
+}
+
 export interface Store {
   // Runs: keyed by (repo, workflow, run_id, run_attempt); a newer record for the same key replaces it.
   upsertRuns(records: RunRecord[]): UpsertResult;
@@ -106,8 +113,9 @@ export interface Store {
   // Audit log and canary decision log.
   appendAudit(row: AuditRow): void;
   listAudit(limit: number): AuditRow[];
-  appendEvent(kind: string, key: string, payload: Record<string, unknown>): void;
-  listEvents(kind: string, opts?: { key?: string; limit?: number }): { at: string; key: string; payload: Record<string, unknown> }[];
+  /** `data`: bytes kept beside the JSON payload (e.g. raw samples), returned as they were given. */
+  appendEvent(kind: string, key: string, payload: Record<string, unknown>, data?: Uint8Array): void;
+  listEvents(kind: string, opts?: { key?: string; limit?: number }): StoredEvent[];
 
   // Job locks with expiry so a crashed holder does not block forever.
   tryLock(name: string, owner: string, ttlMs: number): boolean;

@@ -73,10 +73,15 @@ test('decision: answers, looks up risk through the model, stores the decision an
   assert.equal(inputs.length, events.length);
   assert.equal(inputs[0].payload.decided_at, events[0].payload.decided_at);
   assert.equal(inputs[0].payload.encoding, SAMPLES_ENCODING);
-  const stored = inputs[inputs.length - 1].payload.metrics as { name: string; canary: string; baseline: string }[];
-  const sent = first.metrics[0] as { canary: number[]; baseline: number[] };
-  assert.deepEqual(decodeSamples(stored[0].canary), sent.canary, 'the exact samples are in the audit log');
-  assert.deepEqual(decodeSamples(stored[0].baseline), sent.baseline);
+  const last = inputs[inputs.length - 1];
+  const stored = decodeSamples(last.payload, last.data);
+  const sent = first.metrics as { name: string; canary: number[]; baseline: number[] }[];
+  assert.deepEqual(stored.map((m) => m.name), sent.map((m) => m.name));
+  assert.deepEqual(stored[0].canary, sent[0].canary, 'the exact samples are in the audit log');
+  assert.deepEqual(stored[0].baseline, sent[0].baseline);
+  assert.deepEqual(stored.at(-1)!.canary, sent.at(-1)!.canary);
+  // counts that disagree with the bytes are refused, not misread
+  assert.throws(() => decodeSamples({ ...last.payload, metrics: [{ name: 'x', baseline_n: 1, canary_n: 1 }] }, last.data), /expected 16 bytes/);
 });
 
 test('decision: a critical regression rolls back', async () => {

@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { MIGRATIONS } from '../../src/store/migrations.ts';
 import { openStore, rawConnection } from '../../src/store/sqlite.ts';
 import { StoreUnavailableError } from '../../src/store/types.ts';
 import { RunRecordSchema, type RunRecord } from '../../src/records/schema.ts';
@@ -190,4 +192,30 @@ test('changedReposSince lists the repos and runs other connections wrote, not it
   assert.ok((rawConnection(a)!.prepare('SELECT count(*) FROM run_changes').pluck().get() as number) <= 5300, 'the log stays small');
   a.close();
   b.close();
+});
+
+test('events keep binary data beside their JSON exactly, also in a database made before the data column', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rg-events-'));
+  try {
+    const file = join(dir, 'old.db');
+    // a store as migration 3 left it, with an event already in it
+    const old = new Database(file);
+    for (const [i, sql] of MIGRATIONS.slice(0, 3).entries()) {
+      old.exec(sql);
+      old.pragma(`user_version = ${i + 1}`);
+    }
+    old.prepare('INSERT INTO events (kind, key, at, payload) VALUES (?, ?, ?, ?)').run('k', 'a', new Date().toISOString(), '{"n":1}');
+    old.close();
+    const store = openStore(file);
+    const bytes = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 31) & 255);
+    store.appendEvent('k', 'b', { n: 2 }, bytes);
+    const [withData, without] = store.listEvents('k');
+    assert.deepEqual(withData.payload, { n: 2 });
+    assert.deepEqual(new Uint8Array(withData.data!), bytes);
+    assert.deepEqual(without.payload, { n: 1 });
+    assert.equal(without.data, undefined);
+    store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
