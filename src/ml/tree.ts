@@ -70,7 +70,7 @@ export interface GrowerOptions {
 export class TreeGrower {
   private pool: Float64Array[] = [];
   private scratch: Uint32Array;
-  private gh!: Float64Array;
+  private gh: Float64Array;
   private ordered: Float64Array;
   private featScratch: Int32Array;
   private readonly goesLeft = new Uint8Array(256);
@@ -93,22 +93,19 @@ export class TreeGrower {
     this.featScratch = new Int32Array(d);
     this.minParallelWork = opts.minParallelWork ?? 100_000;
     const threads = Math.floor(opts.threads ?? 1);
-    if (threads > 1) {
-      const inputs = sharedInputs(bins, n, d, SHARED_SLOTS);
-      this.threads = HistogramThreads.start(inputs, threads - 1);
-      if (this.threads) {
-        this.bins = inputs.bins;
-        this.gh = inputs.gh;
-        this.sharedRows = inputs.rows;
-        const size = d * HIST_FEATURE_STRIDE;
-        for (let s = 0; s < SHARED_SLOTS; s++) {
-          const h = inputs.arena.subarray(s * size, (s + 1) * size);
-          this.slotOf.set(h, s);
-          this.pool.push(h);
-        }
+    const inputs = threads > 1 ? sharedInputs(bins, n, d, SHARED_SLOTS) : undefined;
+    this.threads = inputs && HistogramThreads.start(inputs, threads - 1);
+    if (inputs && this.threads) {
+      this.bins = inputs.bins;
+      this.sharedRows = inputs.rows;
+      const size = d * HIST_FEATURE_STRIDE;
+      for (let s = 0; s < SHARED_SLOTS; s++) {
+        const h = inputs.arena.subarray(s * size, (s + 1) * size);
+        this.slotOf.set(h, s);
+        this.pool.push(h);
       }
     }
-    this.gh ??= new Float64Array(n);
+    this.gh = inputs && this.threads ? inputs.gh : new Float64Array(n);
   }
 
   /** Threads actually building histograms (1 when workers could not start). */
