@@ -41,7 +41,7 @@ export function trainForest(train: Dataset, params: Partial<ForestParams> = {}):
   const mtry = p.maxFeatures === 'sqrt' ? Math.max(1, Math.round(Math.sqrt(d))) : Math.min(d, Math.max(1, p.maxFeatures));
   const growParams = {
     maxDepth: p.maxDepth, numLeaves: 2 ** Math.min(p.maxDepth, 20), minDataInLeaf: p.minDataInLeaf, minSumHessian: 1e-9,
-    lambdaL2: 0, minGainToSplit: 1e-12, featuresPerNode: mtry,
+    lambdaL2: 0, minGainToSplit: 1e-12, featuresPerNode: mtry, perNode: true,
   };
   const mult = new Uint16Array(n);
   const g = new Float32Array(n), h = new Float32Array(n);

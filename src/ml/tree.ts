@@ -2,7 +2,7 @@
  * Histogram tree growth (leaf-wise, bounded by max depth and leaf count), the flat tree layout used
  * for prediction, and path-dependent TreeSHAP. Shared by the GBDT and the random forest.
  */
-import { buildHistogram, gradPart, quantizeGradients, subtractHistogram, HIST_FEATURE_STRIDE, type BinMapper, type GradientCode } from './histogram.ts';
+import { accumulateHistogram, buildHistogram, gradPart, quantizeGradients, subtractHistogram, HIST_FEATURE_STRIDE, type BinMapper, type GradientCode } from './histogram.ts';
 import { availableParallelism } from 'node:os';
 import { HistogramThreads, sharedInputs } from './histogram-threads.ts';
 
@@ -15,6 +15,12 @@ export interface GrowParams {
   minGainToSplit: number;
   /** Features tried per node (random subset, forest-style); >= the tree's feature count means all. */
   featuresPerNode: number;
+  /**
+   * Forest mode: every node draws its features and builds its histograms afresh, with exact row counts;
+   * implied when featuresPerNode is below the feature count. Otherwise boosting: all the tree's features,
+   * a sibling's histogram by subtraction, row counts estimated from the hessian.
+   */
+  perNode?: boolean;
 }
 
 /** A grown tree in the flat layout. Leaves have feature = -1. Node 0 is the root. */
@@ -74,6 +80,8 @@ export class TreeGrower {
   private ordered: Float64Array;
   private featScratch: Int32Array;
   private readonly goesLeft = new Uint8Array(256);
+  private ones?: Float64Array;
+  private counts?: Float64Array;
   private code: GradientCode = { gScale: 1, hScale: 1, radix: 1 };
   private trees = 0;
   private threads?: HistogramThreads;
@@ -170,7 +178,8 @@ export class TreeGrower {
     this.code = quantizeGradients(g, h, rows, nRows, this.gh, Math.imul(++this.trees, 0x9e3779b1));
     // Forest mode: each node draws its own few features, so histograms are built per node for just
     // those (no subtraction, one shared buffer); boosting builds all tree features and subtracts.
-    const perNode = p.featuresPerNode < nFeats;
+    const perNode = p.perNode === true || p.featuresPerNode < nFeats;
+    const draws = Math.min(p.featuresPerNode, nFeats);
     if (!perNode) {
       // A feature with no value bins is missing on every row: it can never split, so boosting does not
       // build its histograms (often a third of a CI history's columns, e.g. paths a provider never sends).
@@ -185,19 +194,25 @@ export class TreeGrower {
     const shared = perNode ? this.takeHist() : null;
     const evaluate = (leaf: Leaf, isRoot: boolean, search: boolean): void => {
       if (!perNode) {
-        if (search) this.findSplit(leaf, feats, nFeats, p);
+        if (search && !uniformRatio(g, h, rows, leaf.start, leaf.end)) this.findSplit(leaf, feats, nFeats, p);
         return;
       }
       if (!search || !this.splittable(leaf, p)) return;
       const fs = this.featScratch;
       for (let i = 0; i < nFeats; i++) fs[i] = feats[i];
-      for (let i = 0; i < p.featuresPerNode; i++) {
+      for (let i = 0; i < draws; i++) {
         const j = i + Math.floor(rng() * (nFeats - i));
         const t = fs[i]; fs[i] = fs[j]; fs[j] = t;
       }
-      this.build(shared!, fs, p.featuresPerNode, rows, leaf.start, leaf.end, isRoot && contiguous);
+      if (uniformRatio(g, h, rows, leaf.start, leaf.end)) return;
+      this.build(shared!, fs, draws, rows, leaf.start, leaf.end, isRoot && contiguous);
+      // Forest leaves are small (a few rows at the bottom of deep trees), where counts estimated from the
+      // hessian are too rough for minDataInLeaf: sum a 1 per row for the node's few features as well.
+      this.ones ??= new Float64Array(n).fill(1);
+      this.counts ??= new Float64Array(this.d * HIST_FEATURE_STRIDE);
+      accumulateHistogram(this.counts, bins, n, fs, 0, draws, rows, leaf.start, leaf.end, this.ones, isRoot && contiguous);
       leaf.hist = shared;
-      this.findSplit(leaf, fs, p.featuresPerNode, p);
+      this.findSplit(leaf, fs, draws, p, this.counts);
       leaf.hist = null;
     };
     let rootHist: Float64Array | null = null;
@@ -315,10 +330,10 @@ export class TreeGrower {
 
   /**
    * Best split of a leaf over its histogram, in quantized units: totals come from one feature's bins
-   * (every row lands in exactly one bin of each), and a side's row count is estimated from its hessian
-   * share, as LightGBM does once histograms carry no counts.
+   * (every row lands in exactly one bin of each). A side's row count comes from `counts` when given, else
+   * it is estimated from its hessian share, as LightGBM does once histograms carry no counts.
    */
-  private findSplit(leaf: Leaf, cand: Int32Array, nCand: number, p: GrowParams): void {
+  private findSplit(leaf: Leaf, cand: Int32Array, nCand: number, p: GrowParams, counts?: Float64Array): void {
     leaf.gain = 0;
     leaf.feature = -1;
     if (!this.splittable(leaf, p)) return;
@@ -341,15 +356,17 @@ export class TreeGrower {
       const nb = nBins[f];
       const mv = hist[base];
       const mG = gradPart(mv, radix), mH = mv - mG * radix;
-      const hasMissing = mv !== 0;
-      let gl = 0, hl = 0;
+      const mC = counts ? counts[base] : mH * perH;
+      const hasMissing = counts ? mC > 0 : mv !== 0;
+      let gl = 0, hl = 0, rowsLeft = 0;
       for (let b = 1; b <= nb; b++) {
         const v = hist[base + b];
         const bg = gradPart(v, radix);
         gl += bg; hl += v - bg * radix;
         // missing goes right
         let hr = H - hl;
-        let cl = hl * perH, cr = hr * perH;
+        let cl = counts ? (rowsLeft += counts[base + b]) : hl * perH;
+        let cr = C - cl;
         if (cl >= minC && cr >= minC && hl >= minH && hr >= minH) {
           const gr = G - gl;
           const gain = (gl * gl) / (hl + lam) + (gr * gr) / (hr + lam) - parentScore;
@@ -359,7 +376,7 @@ export class TreeGrower {
           // missing goes left
           const hl2 = hl + mH;
           hr = H - hl2;
-          cl = hl2 * perH; cr = hr * perH;
+          cl += mC; cr = C - cl;
           if (cl >= minC && cr >= minC && hl2 >= minH && hr >= minH) {
             const gl2 = gl + mG, gr = G - gl2;
             const gain = (gl2 * gl2) / (hl2 + lam) + (gr * gr) / (hr + lam) - parentScore;
@@ -378,6 +395,21 @@ export class TreeGrower {
 
 const leafOf = (node: number, start: number, end: number, depth: number, hist: Float64Array | null): Leaf =>
   ({ node, start, end, depth, hist, C: end - start, gain: 0, feature: -1, bin: 0, defaultLeft: false });
+
+/**
+ * Whether every row of the segment has the same g/h (a forest node whose rows all share a label): no
+ * split can gain anything, but the rounding of quantized gradients would show tiny gains, and the
+ * forest would split pure nodes on noise. Boosting's rows differ at once, so this costs it nothing.
+ */
+function uniformRatio(g: Float32Array, h: Float32Array, rows: Uint32Array, start: number, end: number): boolean {
+  const r0 = rows[start];
+  const g0 = g[r0], h0 = h[r0];
+  for (let k = start + 1; k < end; k++) {
+    const r = rows[k];
+    if (g[r] * h0 !== g0 * h[r]) return false;
+  }
+  return true;
+}
 
 function isIdentity(rows: Uint32Array, n: number): boolean {
   for (let i = 0; i < n; i++) if (rows[i] !== i) return false;

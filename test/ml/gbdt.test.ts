@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { trainForest } from '../../src/ml/forest.ts';
 import { trainGbdt } from '../../src/ml/gbdt.ts';
 import { rocAuc, f1At } from '../../src/ml/metrics.ts';
 import { trainModel } from '../../src/ml/train.ts';
@@ -87,4 +88,17 @@ test('training rejects inconsistent data with a clear message', async () => {
   await assert.rejects(trainModel('nope' as 'gbdt', ds, ds), /kind: expected/);
   const bad = { ...ds, y: Uint8Array.from(ds.y, (v, i) => (i === 3 ? 2 : v)) };
   await assert.rejects(trainModel('forest', bad, ds), /train\.y\[3\]: label must be 0 or 1/);
+});
+
+test('forest trees stop at pure nodes: a label fully separated by one feature takes one split, however the gradients round', () => {
+  // Two pure halves (with and without class weights: the weights make the rounded g/h of the failing rows
+  // differ from row to row, which is what once let noise "improve" a pure node).
+  for (const classWeight of [undefined, 'balanced'] as const) {
+    const ds = makeDataset(3000, 4, 17, (r) => {
+      const x = [Math.floor(r() * 4), r(), r(), r()];
+      return [x, x[0] >= 3 ? 1 : 0];
+    });
+    const { trees } = trainForest(ds, { nTrees: 5, maxFeatures: 4, seed: 3, classWeight });
+    for (const t of trees) assert.equal(t.feature.length, 3, `one split and two leaves (got ${t.feature.length} nodes)`);
+  }
 });
