@@ -176,8 +176,7 @@ export class TreeGrower {
     const contiguous = nRows === n && isIdentity(rows, n);
     // A different rounding stream per tree (seeded from the tree count, so training stays reproducible).
     this.code = quantizeGradients(g, h, rows, nRows, this.gh, Math.imul(++this.trees, 0x9e3779b1));
-    // Forest mode: each node draws its own few features, so histograms are built per node for just
-    // those (no subtraction, one shared buffer); boosting builds all tree features and subtracts.
+    // Forest mode (see GrowParams.perNode): one shared buffer, rebuilt per node for its own draw.
     const perNode = p.perNode === true || p.featuresPerNode < nFeats;
     const draws = Math.min(p.featuresPerNode, nFeats);
     if (!perNode) {
@@ -204,6 +203,8 @@ export class TreeGrower {
         const j = i + Math.floor(rng() * (nFeats - i));
         const t = fs[i]; fs[i] = fs[j]; fs[j] = t;
       }
+      // after the draw, so a pure node uses up its draw as every other node does and a seed grows the
+      // same forest whether or not purity is tested
       if (uniformRatio(g, h, rows, leaf.start, leaf.end)) return;
       this.build(shared!, fs, draws, rows, leaf.start, leaf.end, isRoot && contiguous);
       // Forest leaves are small (a few rows at the bottom of deep trees), where counts estimated from the
