@@ -6,7 +6,7 @@
  * climbs in big steps; a high-risk one climbs by the minimum step and only on a clean sheet; an
  * inconclusive comparison waits for more data; a critical regression rolls back at once.
  */
-import { DEFAULT_JUDGE, judge, type JudgeConfig, type MetricEvidence, type MetricInput, type MetricResult, type Verdict } from './judge.ts';
+import { DEFAULT_JUDGE, judge, type JudgeConfig, type MetricEvidence, type MetricInput, type MetricResult, type Observation, type Verdict } from './judge.ts';
 
 export type Action = 'increase' | 'hold' | 'rollback' | 'promote';
 
@@ -88,7 +88,13 @@ export function resolvePolicy(p: Partial<Policy> | undefined): Policy {
   return policy;
 }
 
-export function decide(input: DecisionInput, state: RolloutState = EMPTY_STATE, cfg: JudgeConfig = DEFAULT_JUDGE): { decision: Decision; state: RolloutState } {
+/** `observations`: the metrics' `observe()`, when the caller computed them (on several threads); see judge(). */
+export function decide(
+  input: DecisionInput,
+  state: RolloutState = EMPTY_STATE,
+  cfg: JudgeConfig = DEFAULT_JUDGE,
+  observations?: readonly Observation[],
+): { decision: Decision; state: RolloutState } {
   const policy = resolvePolicy(input.policy);
   const risk = clamp(input.risk, 0, 1);
   const current = input.current_weight;
@@ -112,7 +118,7 @@ export function decide(input: DecisionInput, state: RolloutState = EMPTY_STATE, 
     };
   }
 
-  const j = judge(input.metrics, state.evidence, cfg);
+  const j = judge(input.metrics, state.evidence, cfg, observations);
   reasons.push(...j.reasons);
   const regressions = j.metrics.filter((m) => m.classification === 'High' || m.classification === 'Low');
   const overdue = input.elapsed_s >= policy.max_interval_s;

@@ -14,7 +14,7 @@
  * "inconclusive", never a pass.
  */
 import { addLook, alwaysValidP, confidenceSequence, EMPTY_EVIDENCE, pooled, type Evidence } from './sequential.ts';
-import { binaryCompare, hodgesLehmann, mannWhitneyP, mean, quantileSorted, rankCompare, type RankComparison } from './stats.ts';
+import { binaryCompare, hodgesLehmann, mannWhitneyP, mean, quantileSorted, rankCompare, type RankComparison, type ShiftEstimate } from './stats.ts';
 
 
 export type Direction = 'increase' | 'decrease' | 'either';
@@ -128,7 +128,7 @@ function buffer(slot: number, n: number): Float64Array {
 }
 
 /** The finite samples, sorted, in a reused buffer (the judge only ever reads them in order). */
-function sortedFinite(xs: readonly number[], slot: number): Float64Array {
+function sortedFinite(xs: ArrayLike<number>, slot: number): Float64Array {
   const out = buffer(slot, xs.length);
   let n = 0;
   for (let i = 0; i < xs.length; i++) {
@@ -195,7 +195,45 @@ function untied(cmp: RankComparison): { theta: number; variance: number } {
   return { theta: cmp.theta / k, variance: cmp.variance / (k * k) };
 }
 
-function looks(c: Float64Array, b: Float64Array, dir: Direction): { location: Look; spread: Look; tail?: Look; hl: ReturnType<typeof hodgesLehmann> } {
+export interface Looks {
+  location: Look;
+  spread: Look;
+  tail?: Look;
+  hl: ShiftEstimate;
+}
+
+/**
+ * The numeric part of judging one metric at one look — sorting, rank tests, the Hodges–Lehmann shift — as
+ * a pure function of the samples and the direction; the rest (evidence across looks, classification) is
+ * cheap. Split out so the service observes before it takes the store's write lock (a decision over ten
+ * metrics of 300 samples spends ~1 ms here, which no other writer should wait for).
+ */
+export interface Observation {
+  nCanary: number;
+  nBaseline: number;
+  meanCanary: number;
+  meanBaseline: number;
+  /** Identical constant windows (e.g. zero errors on both sides). */
+  constantWindow: boolean;
+  /** Absent when either side has fewer than the judge's minimum samples. */
+  looks?: Looks;
+}
+
+export function observe(canary: ArrayLike<number>, baseline: ArrayLike<number>, dir: Direction, minSamples: number): Observation {
+  const c = sortedFinite(canary, CANARY);
+  const b = sortedFinite(baseline, BASELINE);
+  const l = c.length >= minSamples && b.length >= minSamples ? looks(c, b, dir) : undefined;
+  return {
+    nCanary: c.length,
+    nBaseline: b.length,
+    meanCanary: mean(c),
+    meanBaseline: mean(b),
+    constantWindow: l !== undefined && l.location.cmp.variance === 0 && c[0] === b[0],
+    looks: l,
+  };
+}
+
+function looks(c: Float64Array, b: Float64Array, dir: Direction): Looks {
   const hl = hodgesLehmann(c, b);
   const mb = quantileSorted(b, 0.5);
   const meanC = mean(c);
@@ -278,22 +316,21 @@ const BAD_SIGN: Record<Direction, 1 | -1 | 0> = { increase: 1, decrease: -1, eit
  */
 const PASS_TESTS: TestName[] = ['location', 'spread'];
 
-export function judgeMetric(input: MetricInput, prior: MetricEvidence | undefined, cfg: JudgeConfig = DEFAULT_JUDGE): { result: MetricResult; evidence: MetricEvidence } {
-  const c = sortedFinite(input.canary, CANARY);
-  const b = sortedFinite(input.baseline, BASELINE);
+export function judgeMetric(
+  input: MetricInput,
+  prior: MetricEvidence | undefined,
+  cfg: JudgeConfig = DEFAULT_JUDGE,
+  obs: Observation = observe(input.canary, input.baseline, input.direction, cfg.minSamples),
+): { result: MetricResult; evidence: MetricEvidence } {
   const dir = input.direction;
   const maxChange = input.max_change ?? cfg.maxChange;
-  const enough = c.length >= cfg.minSamples && b.length >= cfg.minSamples;
+  const enough = obs.looks !== undefined;
+  const l = obs.looks;
   let ev: MetricEvidence = { ...(prior ?? {}) };
-  let hl: ReturnType<typeof hodgesLehmann> | undefined;
-  let pFixed = 1;
-  let constantWindow = false;
+  const hl = l?.hl;
+  const pFixed = l ? mannWhitneyP(l.location.cmp) : 1;
 
-  if (enough) {
-    const l = looks(c, b, dir);
-    hl = l.hl;
-    pFixed = mannWhitneyP(l.location.cmp);
-    constantWindow = l.location.cmp.variance === 0 && c[0] === b[0];
+  if (l) {
     ev = {
       ...ev,
       location: addLook(ev.location ?? EMPTY_EVIDENCE, untied(l.location.cmp).theta, untied(l.location.cmp).variance, l.location.rel),
@@ -302,7 +339,7 @@ export function judgeMetric(input: MetricInput, prior: MetricEvidence | undefine
         ? { tail: addLook(ev.tail ?? EMPTY_EVIDENCE, untied(l.tail.cmp).theta, untied(l.tail.cmp).variance, l.tail.rel) }
         : {}),
       // Identical constant windows (e.g. zero errors on both sides) carry no rank information but are a clean look.
-      constant: (ev.constant ?? 0) + (constantWindow ? 1 : 0),
+      constant: (ev.constant ?? 0) + (obs.constantWindow ? 1 : 0),
     };
   }
 
@@ -314,8 +351,8 @@ export function judgeMetric(input: MetricInput, prior: MetricEvidence | undefine
   };
   const active: TestName[] = dir === 'either' ? ['location', 'spread'] : ['location', 'spread', 'tail'];
 
-  const meanC = mean(c);
-  const meanB = mean(b);
+  const meanC = obs.meanCanary;
+  const meanB = obs.meanBaseline;
   const overThreshold =
     input.threshold !== undefined && enough && (dir === 'decrease' ? meanC < input.threshold : meanC > input.threshold);
 
@@ -333,7 +370,7 @@ export function judgeMetric(input: MetricInput, prior: MetricEvidence | undefine
     reason = `${t} regression: P(canary ${t === 'spread' ? 'more spread' : 'worse'}) − ½ = ${fmt(est)}, relative change ${fmtRel(tests[t].relative)}, always-valid p = ${fmt(tests[t].p_value)}`;
   } else if (!hasInfo && !(ev.constant ?? 0)) {
     classification = 'NoData';
-    reason = enough ? 'no variation in the samples yet' : `not enough data yet (canary ${c.length}, baseline ${b.length}, need ${cfg.minSamples} each)`;
+    reason = enough ? 'no variation in the samples yet' : `not enough data yet (canary ${obs.nCanary}, baseline ${obs.nBaseline}, need ${cfg.minSamples} each)`;
   } else if (!hasInfo && (ev.constant ?? 0) > 0) {
     classification = 'Pass';
     reason = 'canary and baseline identical and constant';
@@ -355,8 +392,8 @@ export function judgeMetric(input: MetricInput, prior: MetricEvidence | undefine
       weight: input.weight ?? 1,
       classification,
       reason,
-      n_canary: c.length,
-      n_baseline: b.length,
+      n_canary: obs.nCanary,
+      n_baseline: obs.nBaseline,
       canary_mean: Number.isFinite(meanC) ? meanC : null,
       baseline_mean: Number.isFinite(meanB) ? meanB : null,
       effect: {
@@ -379,11 +416,18 @@ function fmtRel(x: number | null): string {
   return x === null ? 'unbounded (zero baseline)' : `${(x * 100).toFixed(1)} %`;
 }
 
-export function judge(metrics: MetricInput[], prior: Record<string, MetricEvidence> = {}, cfg: JudgeConfig = DEFAULT_JUDGE): JudgeResult {
+/** `observations`, when given, are `observe()` of each metric in order (computed elsewhere, e.g. on other threads). */
+export function judge(
+  metrics: MetricInput[],
+  prior: Record<string, MetricEvidence> = {},
+  cfg: JudgeConfig = DEFAULT_JUDGE,
+  observations?: readonly Observation[],
+): JudgeResult {
   const results: MetricResult[] = [];
   const evidence: Record<string, MetricEvidence> = {};
-  for (const m of metrics) {
-    const { result, evidence: ev } = judgeMetric(m, prior[m.name], cfg);
+  for (let i = 0; i < metrics.length; i++) {
+    const m = metrics[i];
+    const { result, evidence: ev } = judgeMetric(m, prior[m.name], cfg, observations?.[i]);
     results.push(result);
     evidence[m.name] = ev;
   }

@@ -7,6 +7,7 @@ import { RunRecordSchema } from '../records/schema.ts';
 import { createEventLog, type EventLog } from '../api/risk-log.ts';
 import type { Store } from '../store/types.ts';
 import { decide, EMPTY_STATE, type RolloutState } from './controller.ts';
+import { DEFAULT_JUDGE, observe } from './judge.ts';
 import { fetchMetrics } from './prometheus.ts';
 import type { CanaryDecisionRequest, CanaryDecisionResponse, CanaryOutcomeRequest } from './schemas.ts';
 
@@ -139,6 +140,10 @@ export class CanaryService {
     const window = { window_s: req.prometheus?.window_s ?? 60, step_s: req.prometheus?.step_s ?? 1 };
     const { metrics, errors } = await fetchMetrics(this.deps.prometheusUrl, req.metrics, window, this.now() / 1000);
 
+    // The samples' part of the judgement depends on nothing stored, so it is done before the write lock is taken.
+    const minSamples = DEFAULT_JUDGE.minSamples;
+    const observations = errors.length ? undefined : metrics.map((m) => observe(m.canary, m.baseline, m.direction, minSamples));
+
     // From here on everything is synchronous, so concurrent calls for one rollout cannot interleave.
     const store = this.deps.store;
     const answer = store.transaction(() => {
@@ -148,6 +153,8 @@ export class CanaryService {
       const out = decide(
         { current_weight: current, elapsed_s: req.elapsed_s, risk, metrics, policy: req.policy, source_errors: errors },
         prev?.state ?? EMPTY_STATE,
+        DEFAULT_JUDGE,
+        observations,
       );
       const response: CanaryDecisionResponse = {
         ...out.decision,
