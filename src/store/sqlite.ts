@@ -205,12 +205,15 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     else notify(changed);
     return res;
   };
+  // One wrapper for every call: better-sqlite3 builds five closures per db.transaction(), which cost a
+  // canary decision's write as much as its empty commit did.
+  const runInTransaction = db.transaction((fn: () => unknown) => fn());
   const transaction = <T>(fn: () => T): T => {
     const mark = pending.length;
     txDepth++;
     let out: T;
     try {
-      out = guardWrite(() => db.transaction(fn).immediate(), false);
+      out = guardWrite(() => runInTransaction.immediate(fn) as T, false);
     } catch (err) {
       pending.length = mark;
       throw err;
