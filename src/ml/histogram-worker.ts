@@ -1,33 +1,32 @@
-/** One histogram thread (see histogram-threads.ts): waits for a job, takes feature chunks, says done. */
+/** One histogram thread (see histogram-threads.ts): waits for a job, takes feature chunks, marks each done. */
 import { workerData } from 'node:worker_threads';
-import { HIST_FEATURE_STRIDE, orderGradients } from './histogram.ts';
-import { CTRL, STOP, takeChunks } from './histogram-threads.ts';
+import { CTRL, orderJob, STOP, sumChunk, takeChunks, type SharedInputs } from './histogram-threads.ts';
 
-const { ctrl, next, bins, gh, rows, arena, n, d } = workerData as {
-  ctrl: Int32Array; next: Int32Array; bins: Uint8Array; gh: Float64Array; rows: Uint32Array; arena: Float64Array; n: number; d: number;
-};
-const ordered = new Float64Array(n);
-const size = d * HIST_FEATURE_STRIDE;
-Atomics.store(ctrl, CTRL.READY, 1);
+const { ctrl, next, done, ...inputs } = workerData as { ctrl: Int32Array; next: BigInt64Array; done: Int32Array } & SharedInputs;
+const ordered = new Float64Array(inputs.n);
+Atomics.add(ctrl, CTRL.READY, 1);
 Atomics.notify(ctrl, CTRL.READY);
 let seen = 0;
+// The job whose gradients `P` holds: they are gathered once per job, and only by a thread that took part in it.
+let ordering = 0;
+let P: Float64Array = ordered;
 for (;;) {
   Atomics.wait(ctrl, CTRL.SEQ, seen);
-  const seq = Atomics.load(ctrl, CTRL.SEQ);
-  if (seq === STOP) break;
-  if (seq === seen) continue;
-  seen = seq;
-  const slot = ctrl[CTRL.SLOT];
-  const start = ctrl[CTRL.START], end = ctrl[CTRL.END], contiguous = ctrl[CTRL.CONTIGUOUS] === 1;
-  const feats = ctrl.subarray(CTRL.FEATS, CTRL.FEATS + ctrl[CTRL.NFEATS]);
-  try {
-    const P = orderGradients(rows, start, end, gh, ordered, contiguous);
-    takeChunks(next, arena.subarray(slot * size, (slot + 1) * size), bins, n, feats, rows, start, end, P, contiguous);
-  } catch (err) {
-    // the main thread is blocked waiting, so it cannot hear an 'error' event: say so in shared memory
-    console.error(err);
-    ctrl[CTRL.FAILED] = 1;
-  }
-  Atomics.store(ctrl, CTRL.DONE, seq);
-  Atomics.notify(ctrl, CTRL.DONE);
+  seen = Atomics.load(ctrl, CTRL.SEQ);
+  if (seen === STOP) break;
+  takeChunks(next, (job, c) => {
+    try {
+      if (ordering !== job) {
+        P = orderJob(ctrl, inputs, ordered);
+        ordering = job;
+      }
+      sumChunk(ctrl, inputs, P, c);
+    } catch (err) {
+      // the main thread is waiting for this chunk, so it cannot hear an 'error' event: say so in shared memory
+      console.error(err);
+      Atomics.store(ctrl, CTRL.FAILED, 1);
+    }
+    Atomics.store(done, c, job);
+    Atomics.notify(done, c);
+  });
 }
