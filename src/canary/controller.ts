@@ -88,7 +88,7 @@ export function resolvePolicy(p: Partial<Policy> | undefined): Policy {
   return policy;
 }
 
-/** `observations`: the metrics' `observe()`, when the caller computed them (on several threads); see judge(). */
+/** `observations`: the metrics' `observe()`, when the caller made them beforehand (see judge()). */
 export function decide(
   input: DecisionInput,
   state: RolloutState = EMPTY_STATE,

@@ -128,7 +128,7 @@ function buffer(slot: number, n: number): Float64Array {
 }
 
 /** The finite samples, sorted, in a reused buffer (the judge only ever reads them in order). */
-function sortedFinite(xs: ArrayLike<number>, slot: number): Float64Array {
+function sortedFinite(xs: readonly number[], slot: number): Float64Array {
   const out = buffer(slot, xs.length);
   let n = 0;
   for (let i = 0; i < xs.length; i++) {
@@ -219,7 +219,7 @@ export interface Observation {
   looks?: Looks;
 }
 
-export function observe(canary: ArrayLike<number>, baseline: ArrayLike<number>, dir: Direction, minSamples: number): Observation {
+export function observe(canary: readonly number[], baseline: readonly number[], dir: Direction, minSamples: number): Observation {
   const c = sortedFinite(canary, CANARY);
   const b = sortedFinite(baseline, BASELINE);
   const l = c.length >= minSamples && b.length >= minSamples ? looks(c, b, dir) : undefined;
@@ -324,8 +324,8 @@ export function judgeMetric(
 ): { result: MetricResult; evidence: MetricEvidence } {
   const dir = input.direction;
   const maxChange = input.max_change ?? cfg.maxChange;
-  const enough = obs.looks !== undefined;
   const l = obs.looks;
+  const enough = l !== undefined;
   let ev: MetricEvidence = { ...(prior ?? {}) };
   const hl = l?.hl;
   const pFixed = l ? mannWhitneyP(l.location.cmp) : 1;
@@ -416,7 +416,7 @@ function fmtRel(x: number | null): string {
   return x === null ? 'unbounded (zero baseline)' : `${(x * 100).toFixed(1)} %`;
 }
 
-/** `observations`, when given, are `observe()` of each metric in order (computed elsewhere, e.g. on other threads). */
+/** `observations`, when given, are `observe()` of each metric in order, made beforehand (the service makes them before its write lock). */
 export function judge(
   metrics: MetricInput[],
   prior: Record<string, MetricEvidence> = {},

@@ -205,8 +205,8 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     else notify(changed);
     return res;
   };
-  // One wrapper for every call: better-sqlite3 builds five closures per db.transaction(), which cost a
-  // canary decision's write as much as its empty commit did.
+  // One wrapper for every call: db.transaction() builds a wrapper per transaction mode and defines their
+  // properties, which cost a canary decision's write as much as its empty commit did.
   const runInTransaction = db.transaction((fn: () => unknown) => fn());
   const transaction = <T>(fn: () => T): T => {
     const mark = pending.length;
