@@ -1,5 +1,5 @@
 /**
- * Small MLP trained with TensorFlow.js. Inputs: features standardised with danfojs' StandardScaler
+ * Small MLP trained with TensorFlow.js. Inputs: features standardised (column mean and population standard deviation)
  * (missing values → 0 after scaling, i.e. the mean) plus one missing-indicator column per feature
  * that had missing values in training. After training the weights are copied out and inference runs
  * in plain JS: it is fast per row, needs no tfjs at scoring time, and round-trips exactly via JSON.
@@ -199,8 +199,12 @@ function pickRows(n: number, cap: number): Uint32Array {
   return Uint32Array.from({ length: cap }, (_, k) => Math.floor((k * n) / cap));
 }
 
-/** Scaling statistics via danfojs: NaN filled with the observed column mean first (scaler can't skip NaN). */
-async function fitScaler(train: Dataset, rows: Uint32Array): Promise<Prep> {
+/**
+ * Scaling statistics: NaN filled with the observed column mean first, then each column's mean and
+ * population standard deviation over an evenly spaced sample of at most 20,000 rows (what danfojs'
+ * StandardScaler computed here before; a dependency of ~60 packages for two sums was not worth it).
+ */
+function fitScaler(train: Dataset, rows: Uint32Array): Prep {
   const { d, X } = train;
   const colMean = new Float64Array(d), cnt = new Float64Array(d);
   const hasMissing = new Uint8Array(d);
@@ -210,16 +214,20 @@ async function fitScaler(train: Dataset, rows: Uint32Array): Promise<Prep> {
   }
   for (let f = 0; f < d; f++) colMean[f] = cnt[f] > 0 ? colMean[f] / cnt[f] : 0;
   const sample = pickRows(rows.length, 20_000);
-  const data = Array.from(sample, (k) => {
+  const mean = new Float64Array(d), m2 = new Float64Array(d);
+  for (const k of sample) {
     const r = rows[k];
-    return Array.from({ length: d }, (_, f) => { const v = X[r * d + f]; return v === v ? v : colMean[f]; });
+    for (let f = 0; f < d; f++) { const v = X[r * d + f]; mean[f] += v === v ? v : colMean[f]; }
+  }
+  for (let f = 0; f < d; f++) mean[f] = sample.length > 0 ? mean[f] / sample.length : 0;
+  for (const k of sample) {
+    const r = rows[k];
+    for (let f = 0; f < d; f++) { const v = X[r * d + f]; const dv = (v === v ? v : colMean[f]) - mean[f]; m2[f] += dv * dv; }
+  }
+  const std = Float64Array.from(m2, (s) => {
+    const v = sample.length > 0 ? Math.sqrt(s / sample.length) : 0;
+    return v > 1e-12 && Number.isFinite(v) ? v : 1;
   });
-  const dfd = await import('danfojs-node');
-  const scaler = new dfd.StandardScaler();
-  scaler.fit(new dfd.DataFrame(data));
-  const s = scaler as unknown as { $mean: { arraySync(): number[] }; $std: { arraySync(): number[] } };
-  const mean = Float64Array.from(s.$mean.arraySync());
-  const std = Float64Array.from(s.$std.arraySync(), (v) => (v > 1e-12 && Number.isFinite(v) ? v : 1));
   const missingCols = Int32Array.from(Array.from({ length: d }, (_, f) => f).filter((f) => hasMissing[f]));
   return { mean, std, missingCols };
 }
@@ -242,7 +250,7 @@ export async function trainMlp(train: Dataset, valid: Dataset, params: Partial<M
   const p: MlpParams = { ...MLP_DEFAULTS, ...params };
   const { tf, backend } = await loadTf();
   const rows = pickRows(train.n, p.maxRows);
-  const prep = await fitScaler(train, rows);
+  const prep = fitScaler(train, rows);
   const nIn = train.d + prep.missingCols.length;
   const xs = tf.tensor2d(encodeMatrix(train, rows, prep), [rows.length, nIn]);
   const ys = tf.tensor2d(Float32Array.from(rows, (r) => train.y[r]), [rows.length, 1]);

@@ -1,7 +1,7 @@
 /**
- * TensorFlow.js backend selection. package.json aliases `@tensorflow/tfjs-node` to plain tfjs (for
- * danfojs), so the name alone proves nothing: the real native binding is used only when the resolved
- * package really is tfjs-node. Otherwise the WASM backend, else the pure-JS cpu backend.
+ * TensorFlow.js backend selection. An install may alias `@tensorflow/tfjs-node` to plain tfjs, so the
+ * name alone proves nothing: the real native binding is used only when the resolved package really is
+ * tfjs-node. Otherwise the WASM backend, else the pure-JS cpu backend.
  */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
