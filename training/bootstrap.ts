@@ -44,6 +44,8 @@ export async function ensureChampion(o: BootstrapOptions): Promise<'existing' | 
     timezone: o.timezone,
     kinds: ['gbdt', 'baseline'],
     promote: true,
+    // The first answer matters more than the last few points of PR-AUC; the weekly retrain tunes.
+    tune: false,
     log: (m) => o.log?.info({}, m),
   });
   o.log?.info({ model: manifest.id, kind: manifest.kind, ms: Date.now() - t0, pr_auc: manifest.metrics.pr_auc }, 'first model trained');
