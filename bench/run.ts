@@ -5,6 +5,7 @@
 const SUITES: Record<string, string> = {
   pipeline: './pipeline.ts',
   ml: './ml.ts',
+  'ml-history': './ml-history.ts',
   api: './api.ts',
   canary: './canary.ts',
   ingest: './ingest.ts',

@@ -7,6 +7,8 @@ export interface BootstrapOptions {
   modelsDir: string;
   timezone?: string;
   log?: { info(o: object, m?: string): void };
+  /** Clock for the sample history's placement (tests). */
+  now?: () => number;
 }
 
 /**
@@ -27,8 +29,9 @@ export async function ensureChampion(o: BootstrapOptions): Promise<'existing' | 
   }
   let sample = false;
   if (o.store.countRuns() === 0) {
-    const { simulateHistory, SAMPLE_HISTORY_OPTIONS } = await import('../src/simulate/history.ts');
-    const runs = simulateHistory(SAMPLE_HISTORY_OPTIONS);
+    const { sampleHistory } = await import('../src/simulate/history.ts');
+    // Ends in the week before now: features such as hours_since_prev_run then look like a live repo's.
+    const runs = sampleHistory(o.now?.() ?? Date.now());
     o.store.upsertRuns(runs);
     o.store.setState('bootstrap:sample-history', JSON.stringify({ runs: runs.length, at: new Date().toISOString() }));
     o.log?.info({ runs: runs.length }, 'loaded the bundled sample history (simulated; replace it by importing or ingesting real runs)');
@@ -41,6 +44,8 @@ export async function ensureChampion(o: BootstrapOptions): Promise<'existing' | 
     timezone: o.timezone,
     kinds: ['gbdt', 'baseline'],
     promote: true,
+    // The first answer matters more than the last few points of PR-AUC; the weekly retrain tunes.
+    tune: false,
     log: (m) => o.log?.info({}, m),
   });
   o.log?.info({ model: manifest.id, kind: manifest.kind, ms: Date.now() - t0, pr_auc: manifest.metrics.pr_auc }, 'first model trained');

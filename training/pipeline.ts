@@ -3,6 +3,7 @@ import { FEATURES } from '../src/features/definition.ts';
 import { brier, f1At, prAuc, rocAuc } from '../src/ml/metrics.ts';
 import type { ModelKind, RiskModel } from '../src/ml/model.ts';
 import { trainModel } from '../src/ml/train.ts';
+import { thresholdsByGroup, tuneGbdt, type TuneTrial } from '../src/ml/tune.ts';
 import { Registry, type Manifest } from '../src/registry/registry.ts';
 import type { Store } from '../src/store/types.ts';
 import { splitByTime, takeRows, timeOrder } from './split.ts';
@@ -22,6 +23,10 @@ export interface Candidate {
   kind: ModelKind;
   model: RiskModel;
   metrics: CandidateMetrics;
+  /** F1 thresholds per repo chosen on the validation slice (the global `threshold` where a repo has few failures there). */
+  thresholdsByRepo: Record<string, number>;
+  /** The search's settings and trials (gbdt when tuning ran). */
+  tuning?: { chosen: TuneTrial; trials: TuneTrial[]; truncated: boolean; budget_ms: number };
 }
 
 export interface TrainRun {
@@ -44,21 +49,37 @@ export function evaluate(model: RiskModel, frame: Frame, rows: ArrayLike<number>
  */
 export async function trainCandidates(
   frame: Frame,
-  opts: { kinds?: readonly ModelKind[]; validFraction?: number; holdoutFraction?: number; seed?: number; threads?: number; log?: (m: string) => void } = {},
+  opts: {
+    kinds?: readonly ModelKind[]; validFraction?: number; holdoutFraction?: number; seed?: number; threads?: number; log?: (m: string) => void;
+    /** Forward-validated search of the gbdt's shape (src/ml/tune.ts) within `tuneBudgetMs` (default 60 s). */
+    tune?: boolean; tuneBudgetMs?: number;
+  } = {},
 ): Promise<TrainRun> {
   if (frame.n < 50) throw new Error(`not enough finished runs to train on (${frame.n}; need at least 50 with a success or failure outcome)`);
   const order = timeOrder(frame);
   const { train, valid, holdout } = splitByTime(order, opts.validFraction ?? 0.15, opts.holdoutFraction ?? 0.15);
   const trainDs = takeRows(frame, train);
   const validDs = takeRows(frame, valid);
+  const validRepos = Array.from(valid, (i) => frame.repo[i]);
   const candidates: Candidate[] = [];
   for (const kind of opts.kinds ?? ALL_KINDS) {
     const t0 = performance.now();
-    const model = await trainModel(kind, trainDs, validDs, { seed: opts.seed ?? 1, threads: opts.threads });
+    let model: RiskModel;
+    let tuning: Candidate['tuning'];
+    if (kind === 'gbdt' && opts.tune) {
+      const budget_ms = opts.tuneBudgetMs ?? 60_000;
+      const t = await tuneGbdt(trainDs, validDs, { seed: opts.seed ?? 1, threads: opts.threads, validGroups: validRepos, budgetMs: budget_ms });
+      model = t.model;
+      tuning = { chosen: t.chosen, trials: t.trials, truncated: t.truncated, budget_ms };
+      opts.log?.(`gbdt tuned over ${t.trials.length} settings: depth ${t.chosen.maxDepth}, learning rate ${t.chosen.learningRate}, min leaf ${t.chosen.minDataInLeaf}, ${t.chosen.rounds} rounds`);
+    } else {
+      model = await trainModel(kind, trainDs, validDs, { seed: opts.seed ?? 1, threads: opts.threads });
+    }
     const train_ms = performance.now() - t0;
     const metrics = { ...evaluate(model, frame, holdout), train_ms };
+    const thresholdsByRepo = validDs.n > 0 ? thresholdsByGroup(validDs.y, model.predictBatch(validDs.X, validDs.n), validRepos, model.threshold) : {};
     opts.log?.(`${kind}: PR-AUC ${metrics.pr_auc.toFixed(3)} in ${(train_ms / 1000).toFixed(1)} s`);
-    candidates.push({ kind, model, metrics });
+    candidates.push({ kind, model, metrics, thresholdsByRepo, ...(tuning ? { tuning } : {}) });
   }
   const best = candidates.reduce((a, b) => (score(b) > score(a) ? b : a));
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -96,7 +117,12 @@ export function registerCandidate(registry: Registry, run: TrainRun, c: Candidat
     threshold: c.model.threshold,
     status,
     metrics: { ...c.metrics, holdout_rows: run.rows.holdout, train_rows: run.rows.train, valid_rows: run.rows.valid },
-    decision: { ...decision, comparison: run.candidates.map((x) => ({ kind: x.kind, ...x.metrics })) },
+    decision: {
+      ...decision,
+      comparison: run.candidates.map((x) => ({ kind: x.kind, ...x.metrics })),
+      thresholds_by_repo: c.thresholdsByRepo,
+      ...(c.tuning ? { tuning: c.tuning } : {}),
+    },
     artifact: c.model.toJSON(),
   });
 }
@@ -110,6 +136,9 @@ export interface TrainOptions {
   kinds?: readonly ModelKind[];
   /** Make the best candidate the champion right away (first model, CLI default); otherwise it is a challenger. */
   promote?: boolean;
+  /** Tune the gbdt by forward validation (default on; the first start's bootstrap turns it off to answer sooner). */
+  tune?: boolean;
+  tuneBudgetMs?: number;
   log?: (m: string) => void;
 }
 
@@ -117,7 +146,7 @@ export interface TrainOptions {
 export async function trainFromStore(o: TrainOptions): Promise<{ run: TrainRun; manifest: Manifest }> {
   const frame = buildFrame(o.store.iterateRuns({ repo: o.repo, until: o.until }), { timezone: o.timezone });
   o.log?.(`framed ${frame.n} finished runs with ${frame.d} features`);
-  const run = await trainCandidates(frame, { kinds: o.kinds, log: o.log });
+  const run = await trainCandidates(frame, { kinds: o.kinds, log: o.log, tune: o.tune ?? true, tuneBudgetMs: o.tuneBudgetMs });
   const registry = new Registry(o.modelsDir);
   const manifest = registerCandidate(registry, run, run.best, 'challenger', { reason: 'best PR-AUC on the holdout' });
   if (o.promote ?? true) registry.setChampion(manifest.id);

@@ -59,6 +59,7 @@ export async function assessRisk(req: RiskRequest, deps: AssessDeps, requestId: 
     factors,
     attribution: result.attribution ?? null,
     policy,
+    ...(result.note ? { note: result.note } : {}),
     request_id: requestId,
   };
 }

@@ -159,6 +159,7 @@ export const RiskResponseSchema = z.object({
   factors: z.array(FactorSchema),
   attribution: z.string().nullable().describe('method behind `factors`: path, treeshap, occlusion (neural model), exact (baseline) or rules (fallback)'),
   policy: PolicySchema,
+  note: z.string().optional().describe('present when no finished run of the repo (or of this workflow on this branch) is known: the score then rests on the change and the time alone'),
   request_id: z.string(),
 });
 export type RiskResponse = z.output<typeof RiskResponseSchema>;

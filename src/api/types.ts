@@ -24,6 +24,8 @@ export interface ScoreResult {
   /** The method behind the factors (path, treeshap, occlusion, exact, rules). */
   attribution?: string;
   shadow?: unknown;
+  /** Set when the score could not draw on the repo's (or the branch's) own history: says which is missing. */
+  note?: string;
 }
 
 /** What the HTTP layer needs from whatever produces probabilities (model-backed, fallback, or a test double). */

@@ -11,7 +11,10 @@ export const help = `Usage: riskgate backtest --data FILE [--test-fraction 0.3] 
 
 For each repo the last --test-fraction of its success/failure runs are the test set; the model trains
 on everything before them (all repos together) and scores each test run in time order with only the
-outcomes known before its created_at. With --unseen-repos each repo is scored by a model trained
+outcomes known before its created_at. The gbdt is tuned by a forward-validated search and each repo's
+threshold is chosen on its validation slice. Beside the overall figures it reports, per repo, the runs after
+a success (their failures are first failures, which the baseline never flags) and after a failure
+(repeated failures) separately. With --unseen-repos each repo is scored by a model trained
 without any of its runs (how well it does on a repository it has never seen). Writes repo,run_id,probability,predicted_failure per test run
 and prints per-repo and mean F1, PR-AUC and ROC-AUC next to the previous-outcome baseline.
 
@@ -54,7 +57,10 @@ export async function run(argv: string[]): Promise<number> {
   if (bad > 20) console.error(`… ${bad - 20} more bad lines`);
   const result = await backtest(records, { testFraction: tf, model: kind, unseenRepos: values['unseen-repos'], timezone: values.timezone ?? process.env.RISKGATE_TIMEZONE, log: (m) => console.error(m) });
   if (values.out) writeFileSync(values.out, predictionsCsv(result));
-  if (values.json) console.log(JSON.stringify({ model: result.model, threshold: result.threshold, repos: result.repos, mean: result.mean, baseline: result.baselineMean }, null, 2));
+  if (values.json) {
+    const { model, threshold, thresholds, repos, mean, baselineMean: baseline, sliceMean: slices, tuning } = result;
+    console.log(JSON.stringify({ model, threshold, thresholds, repos, mean, baseline, slices, tuning }, null, 2));
+  }
   else console.log(backtestReport(result));
   return bad > 0 ? 2 : 0;
 }

@@ -9,7 +9,9 @@ export const help = `Usage: riskgate train [--repo OWNER/NAME] [--until ISO] [--
 
 Frames the stored history with the shared feature module, trains each candidate on the oldest 70 %,
 tunes on the next 15 % and compares them on the newest 15 % (ROC-AUC, PR-AUC, F1, Brier, training
-time). The best by PR-AUC is registered under the models folder and becomes the champion
+time). The gbdt's depth, learning rate and leaf size come from a small forward-validated search (rounds
+by early stopping, deterministic for the seed, within 60 s); per-repo F1 thresholds are chosen on the
+validation slice; both are recorded in the model's manifest. The best by PR-AUC is registered under the models folder and becomes the champion
 (or, with --challenger, waits as a challenger for the champion/challenger check).
 
 Examples:
@@ -52,6 +54,8 @@ export async function run(argv: string[]): Promise<number> {
       log: (m) => console.error(m),
     });
     console.log(comparisonTable(run));
+    const t = run.best.tuning;
+    if (t) console.log(`\ntuned gbdt: depth ${t.chosen.maxDepth}, learning rate ${t.chosen.learningRate}, min leaf ${t.chosen.minDataInLeaf}, ${t.chosen.rounds} rounds (best validation PR-AUC of ${t.trials.length} settings${t.truncated ? '; time budget reached' : ''}); recorded in the manifest's decision.tuning`);
     console.log(`\nregistered ${manifest.id} (${manifest.kind}) as ${manifest.status}; rows: ${run.rows.train} train / ${run.rows.valid} valid / ${run.rows.holdout} holdout`);
     return 0;
   } finally {

@@ -1,5 +1,5 @@
 import { Calendar } from '../features/calendar.ts';
-import { FEATURES } from '../features/definition.ts';
+import { FEATURE_INDEX, FEATURES } from '../features/definition.ts';
 import { LiveHistory } from '../features/live.ts';
 import { loadModel, type Attribution, type RiskModel } from '../ml/model.ts';
 import { RunRecordSchema, type RunRecord } from '../records/schema.ts';
@@ -69,6 +69,22 @@ export type ModelScorer = Scorer & {
   features(req: LiveRunInput): Float64Array;
   close(): void;
 };
+
+/**
+ * Says when a score cannot lean on history: with no finished run of the repo the model answers from the change
+ * and the clock alone (a bare "medium 0.41" would read as a judgement of the repo).
+ */
+export function historyNote(req: Pick<LiveRunInput, 'repo' | 'head_branch' | 'workflow'>, x: ArrayLike<number>): string | undefined {
+  if (Number.isNaN(x[FEATURE_INDEX.last_outcome])) {
+    return `no finished runs of ${req.repo} are known yet: the score rests on the change and the time alone; post outcomes to /v1/outcomes or import history`;
+  }
+  // Branch history is looked up per workflow; without one named, "none on this branch" would only mean "none
+  // without a workflow", which says nothing to the caller.
+  if (req.head_branch != null && req.workflow != null && Number.isNaN(x[FEATURE_INDEX.wb_last_outcome])) {
+    return `no finished runs of workflow "${req.workflow}" on ${req.head_branch} among ${req.repo}'s recent runs: the score leans on the repo's history`;
+  }
+  return undefined;
+}
 
 const toInfo = (m: Manifest): ModelInfo => ({ id: m.id, version: m.created_at, kind: m.kind });
 
@@ -158,6 +174,8 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
         .slice(0, top)
         .map((c) => ({ feature: c.feature, value: Number.isFinite(c.value) ? c.value : null, contribution: c.contribution }));
       const result: ScoreResult = { probability, model: toInfo(loaded.manifest), degraded: false, factors, attribution: method, features: x };
+      const note = historyNote(req, x);
+      if (note) result.note = note;
       const sh = shadow;
       if (sh) result.shadow = { model: toInfo(sh.manifest), probability: sh.model.predict(x) };
       return result;

@@ -20,6 +20,12 @@ export interface SimulateOptions {
   start?: string;
   /** IANA zone the team works in: drives busy hours, off-hours and Friday-afternoon risk. */
   timezone?: string;
+  /**
+   * Epoch ms the history must end before: each repo's history is moved by whole weeks (so weekdays and local
+   * hours keep their meaning) until its last completion lies in the week before it. The bundled sample passes
+   * the current time, so a fresh clone's history is recent whenever it starts; its shape is fixed by the seed.
+   */
+  endBefore?: number;
 }
 
 export const SIM_DEFAULTS = {
@@ -30,8 +36,13 @@ export const SIM_DEFAULTS = {
   timezone: 'UTC',
 } as const;
 
-/** The bundled sample history every fresh clone trains on: `simulateHistory(SAMPLE_HISTORY_OPTIONS)`. */
+/** The bundled sample history every fresh clone trains on: `sampleHistory()` (ending in the week before now). */
 export const SAMPLE_HISTORY_OPTIONS: Readonly<SimulateOptions> = Object.freeze({ seed: 42 });
+
+/** The bundled sample, moved by whole weeks to end in the week before `now`. */
+export function sampleHistory(now = Date.now()): RunRecord[] {
+  return simulateHistory({ ...SAMPLE_HISTORY_OPTIONS, endBefore: now });
+}
 
 const DEFAULT_REPOS = ['acme/web', 'acme/api', 'acme/mobile', 'acme/infra', 'acme/payments', 'acme/search', 'acme/admin', 'acme/docs-site'];
 
@@ -43,7 +54,11 @@ export const SIM_PARAMS = {
   risk: {
     /** Per-repo intercept is drawn around this. */
     base: -3.2,
-    baseSpread: 0.3,
+    /**
+     * Repos differ: dlci-dev's five repos fail 26–62 % of their runs (mean 0.357), travis-dev's 0–100 %
+     * (mean 0.33); ±0.45 on the intercept gives the sample's three repos 0.32–0.44.
+     */
+    baseSpread: 0.45,
     /** Touches a dependency manifest or lockfile. */
     dependencies: 1.1,
     /** Touches CI configuration (.github/workflows, Dockerfile). */
@@ -63,8 +78,15 @@ export const SIM_PARAMS = {
     /** Authors' skill offsets are drawn from [min, max] (negative = careful). */
     authorSkill: [-0.8, 0.9] as const,
   },
-  /** Chance that a fix-up commit (pushed after its author sees the break) really fixes it. */
-  fixupSuccess: 0.8,
+  /**
+   * Chance that a fix-up commit (pushed after its author sees the break) really fixes it. This sets how long
+   * failures last. Measured with training/history-stats.ts (`npm run bench -- ml-history`): in dlci-dev
+   * P(fail | previous failed) = 0.696, P(fail | previous succeeded) = 0.197, failure streaks 3.29 runs on
+   * average (p90 6), 30 % of failures follow a success; travis-dev 0.683 / 0.129 / 3.13 (p90 5) / 32 %.
+   * At 0.8 the sample had 0.51 / 0.17 / 2.05 / 49 %, base rate 0.26; at 0.3 (with the flaky range below) it
+   * has 0.69 / 0.19 / 3.24 (p90 8) / 31 %, base rate 0.38 (dlci-dev 0.357 per repo, 0.39 pooled).
+   */
+  fixupSuccess: 0.3,
   /** Chance that an ordinary commit on a broken line happens to fix it. */
   incidentalFix: 0.3,
   /** Fix-up delay after the failure is seen: log-normal median (minutes), then moved into working hours. */
@@ -73,8 +95,12 @@ export const SIM_PARAMS = {
   brokenFails: 0.97,
   /** A pull request run also fails with this chance while main is broken (the merge ref includes main). */
   brokenMainLeaksToPr: 0.8,
-  /** Flaky-failure probability per run, drawn per repo in [min, max]; nightly runs are more flaky. */
-  flaky: [0.025, 0.06] as const,
+  /**
+   * Flaky-failure probability per run, drawn per repo in [min, max]; nightly runs are more flaky. Isolated
+   * failures lower P(fail | previous failed); travis-dev's commits built more than once differ in outcome in
+   * 10.4 % of cases (the sample: 10.3 % at this range, 14 % at the former 2.5–6 %).
+   */
+  flaky: [0.015, 0.04] as const,
   nightlyFlakyFactor: 2,
   /** Chance a failed run is re-run by a human; infra failures are more obviously worth a re-run. */
   rerun: 0.3,
@@ -97,6 +123,13 @@ export const SIM_PARAMS = {
   fastForwardRepos: 0.5,
   /** Extra commits on a feature branch beyond the first: Poisson mean. */
   extraBranchCommits: 1.5,
+  /**
+   * Share of runs whose record carries neither the change (files, size) nor the actor, whatever the outcome:
+   * histories exported by a CI that does not report them, or posted outcomes without them. Without it only
+   * scheduled and dispatched runs lacked a change, so a model learnt "no change details = nightly = flaky"
+   * and scored any bare pre-build check (no files posted) up by that.
+   */
+  unknownDetails: 0.1,
 } as const;
 
 /** Relative human activity by local hour on a weekday; weekends use WEEKEND_ACTIVITY. */
@@ -162,6 +195,7 @@ interface Queued {
 }
 
 const HOUR = 3600_000;
+const WEEK = 7 * 24 * HOUR;
 const MIN = 60_000;
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
@@ -225,6 +259,8 @@ class RepoSim {
   private readonly nightlyMedianMs: number;
   private readonly cancelInProgress: boolean;
   private readonly fastForward: boolean;
+  /** Its own stream, so which records lack details does not move any other draw. */
+  private readonly details: Rng;
 
   constructor(
     readonly repo: string,
@@ -234,6 +270,7 @@ class RepoSim {
     private readonly outages: Outages,
   ) {
     const rng = (this.rng = createRng(deriveSeed(seed, repo)));
+    this.details = createRng(deriveSeed(seed, repo + '\u0000details'));
     this.layout = repoLayout(rng);
     this.team = makeTeam(rng);
     this.baseRisk = SIM_PARAMS.risk.base + (rng.next() * 2 - 1) * SIM_PARAMS.risk.baseSpread;
@@ -416,6 +453,10 @@ class RepoSim {
       deletions: change ? change.deletions : null,
       files: change ? [...change.files] : null,
     };
+    if (this.details.chance(SIM_PARAMS.unknownDetails)) {
+      rec.actor = null;
+      rec.files = rec.files_changed = rec.additions = rec.deletions = null;
+    }
     const run: SimRun = { rec, last: rec, broken, line };
     this.execute(run, rec, t);
     this.runs.push(run);
@@ -692,6 +733,23 @@ export function simulateHistory(opts: SimulateOptions = {}): RunRecord[] {
   out.sort(compareRuns);
   let latest = 0;
   for (const r of out) latest = Math.max(latest, Date.parse(r.completed_at ?? r.created_at));
+  if (opts.endBefore !== undefined) {
+    if (!Number.isFinite(opts.endBefore)) throw new RangeError(`endBefore: must be epoch milliseconds, got ${opts.endBefore}`);
+    // Per repo: a busy repo reaches its run count weeks before a quiet one, and each should look live now.
+    // (Outages then coincide across repos in shape, not in date.)
+    const ends = new Map<string, number>();
+    for (const r of out) ends.set(r.repo, Math.max(ends.get(r.repo) ?? 0, Date.parse(r.completed_at ?? r.created_at)));
+    const shifts = new Map([...ends].map(([repo, end]) => [repo, Math.floor((opts.endBefore! - 1 - end) / WEEK) * WEEK]));
+    latest = 0;
+    for (const r of out) {
+      const shift = shifts.get(r.repo)!;
+      const move = (iso: string | null) => (iso == null ? null : new Date(Date.parse(iso) + shift).toISOString());
+      r.created_at = move(r.created_at)!;
+      r.run_started_at = move(r.run_started_at);
+      r.completed_at = move(r.completed_at);
+      latest = Math.max(latest, Date.parse(r.completed_at ?? r.created_at));
+    }
+  }
   if (latest > Date.now()) {
     throw new RangeError(`start: a history from ${startIso} with ${runsPerRepo} runs per repo would end at ${new Date(latest).toISOString()}, in the future; pick an earlier start`);
   }
