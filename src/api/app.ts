@@ -15,6 +15,7 @@ import { rateLimit } from './ratelimit.ts';
 import { createRiskLog, type RiskLog } from './risk-log.ts';
 import type { RiskMemory } from './risk-memory.ts';
 import { securityHeaders } from './security.ts';
+import { redactRequestUrl } from '../redact.ts';
 import { CircuitEventSchema, CircuitNameSchema, OutcomeRequestSchema, RiskRequestSchema, type RiskRequest } from './schemas.ts';
 import type { RiskScorer } from './types.ts';
 import { validateBody, validateParam } from './validate.ts';
@@ -116,7 +117,7 @@ export function createApp(deps: AppDeps): express.Express {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = res.locals.route ?? metrics.routeLabel(req);
       metrics.record(req.method, route, res.statusCode, seconds);
-      const entry = { req_id: id, method: req.method, url: req.originalUrl, status: res.statusCode, ms: seconds * 1000, key: res.locals.principal?.name };
+      const entry = { req_id: id, method: req.method, url: redactRequestUrl(req.originalUrl), status: res.statusCode, ms: seconds * 1000, key: res.locals.principal?.name };
       if (PROBES.has(req.path)) log.debug(entry, 'request');
       else log.info(entry, 'request');
     });
