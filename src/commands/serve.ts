@@ -215,7 +215,17 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const pid = String(process.pid);
   const handler: RequestListener = cluster.isWorker ? (req, res) => (res.setHeader('X-Riskgate-Worker', pid), app(req, res)) : app;
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = createServer(handler);
+    const c = config.connections;
+    // Node's defaults (60 s for headers, 300 s per request, checked every 30 s, no connection cap) let 21,000
+    // connections that never sent a byte hold 19,151 file descriptors. A connection that sends nothing now
+    // gets 408 and is closed after headersTimeout; the check runs every second (a walk over the open
+    // connections) so that bound is what an operator configured, not 30 s more. Past maxConnections a new
+    // socket is closed at once, so an existing connection (a probe's, a pipeline's) keeps being served.
+    const s = createServer(
+      { headersTimeout: c.headersTimeoutMs, requestTimeout: c.requestTimeoutMs, keepAliveTimeout: c.keepAliveTimeoutMs, connectionsCheckingInterval: Math.min(1000, c.headersTimeoutMs) },
+      handler,
+    );
+    s.maxConnections = c.maxConnections;
     s.once('error', reject);
     s.listen(config.port, config.host, () => resolve(s));
   });
