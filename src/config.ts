@@ -35,6 +35,8 @@ export interface Config {
   policy: PolicyConfig;
   circuit: CircuitSettings;
   rateLimit: { perMinute: number; burst: number };
+  /** Failed authentications per client address (IPv6 per /64) before 429; `clock` for tests. */
+  authFailures: { perMinute: number; burst: number; clock?: () => number };
   bodyLimitBytes: number;
   metricsAuth: boolean;
   logLevel: string;
@@ -72,6 +74,8 @@ export const ENV_VARS: Record<string, { default: string; help: string }> = {
   RISKGATE_CIRCUIT_COOLDOWN_S: { default: '300', help: 'seconds a circuit stays open before one trial' },
   RISKGATE_RATE_LIMIT: { default: '600', help: 'requests per minute per API key (per client address without keys), counted per worker process' },
   RISKGATE_RATE_BURST: { default: '100', help: 'requests a key may make at once before the rate applies, per worker process' },
+  RISKGATE_AUTH_FAILURE_LIMIT: { default: '10', help: 'wrong keys per minute a client address (IPv6: its /64) may send; past the burst it gets 429 with Retry-After, a right key too, per worker process' },
+  RISKGATE_AUTH_FAILURE_BURST: { default: '20', help: 'wrong keys a client address may send at once before RISKGATE_AUTH_FAILURE_LIMIT applies' },
   RISKGATE_METRICS_AUTH: { default: 'false', help: 'require an admin key for /metrics' },
   RISKGATE_LOG_LEVEL: { default: 'info', help: 'pino level: fatal, error, warn, info, debug, trace, silent' },
   RISKGATE_SHUTDOWN_GRACE_S: { default: '10', help: 'seconds to finish in-flight requests on SIGTERM' },
@@ -201,6 +205,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimit: {
       perMinute: num(env, 'RISKGATE_RATE_LIMIT', 600, (n) => n > 0, 'a positive number of requests per minute'),
       burst: num(env, 'RISKGATE_RATE_BURST', 100, (n) => int(n) && n >= 1, 'an integer ≥ 1'),
+    },
+    authFailures: {
+      perMinute: num(env, 'RISKGATE_AUTH_FAILURE_LIMIT', 10, (n) => n > 0, 'a positive number of failures per minute'),
+      burst: num(env, 'RISKGATE_AUTH_FAILURE_BURST', 20, (n) => int(n) && n >= 1, 'an integer ≥ 1'),
     },
     bodyLimitBytes: 1024 * 1024,
     metricsAuth: bool(env, 'RISKGATE_METRICS_AUTH', false),
