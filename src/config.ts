@@ -35,6 +35,8 @@ export interface Config {
   policy: PolicyConfig;
   circuit: CircuitSettings;
   rateLimit: { perMinute: number; burst: number };
+  /** Failed authentications per client address (IPv6 per /64) before 429; `clock` for tests. */
+  authFailures: { perMinute: number; burst: number; clock?: () => number };
   bodyLimitBytes: number;
   metricsAuth: boolean;
   logLevel: string;
@@ -45,6 +47,15 @@ export interface Config {
   prometheusUrl: string | null;
   /** How tree models credit factors unless a request asks otherwise. */
   attribution: Attribution;
+  /** Slow or idle clients and connection count (see `applyConnectionLimits`). */
+  connections: ConnectionLimits;
+}
+
+export interface ConnectionLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
 }
 
 /** Documented in the README; `loadConfig` reads exactly these. */
@@ -63,11 +74,17 @@ export const ENV_VARS: Record<string, { default: string; help: string }> = {
   RISKGATE_CIRCUIT_COOLDOWN_S: { default: '300', help: 'seconds a circuit stays open before one trial' },
   RISKGATE_RATE_LIMIT: { default: '600', help: 'requests per minute per API key (per client address without keys), counted per worker process' },
   RISKGATE_RATE_BURST: { default: '100', help: 'requests a key may make at once before the rate applies, per worker process' },
+  RISKGATE_AUTH_FAILURE_LIMIT: { default: '10', help: 'wrong keys per minute a client address (IPv6: its /64) may send; past the burst it gets 429 with Retry-After, a right key too, per worker process' },
+  RISKGATE_AUTH_FAILURE_BURST: { default: '20', help: 'wrong keys a client address may send at once before RISKGATE_AUTH_FAILURE_LIMIT applies' },
   RISKGATE_METRICS_AUTH: { default: 'false', help: 'require an admin key for /metrics' },
   RISKGATE_LOG_LEVEL: { default: 'info', help: 'pino level: fatal, error, warn, info, debug, trace, silent' },
   RISKGATE_SHUTDOWN_GRACE_S: { default: '10', help: 'seconds to finish in-flight requests on SIGTERM' },
   RISKGATE_WORKERS: { default: '1', help: 'HTTP worker processes sharing the port (node:cluster); "auto" = one per CPU. Rate limits then apply per worker' },
   RISKGATE_PROMETHEUS_URL: { default: '(none)', help: 'Prometheus base URL for canary metric queries' },
+  RISKGATE_HEADERS_TIMEOUT_S: { default: '10', help: 'seconds a connection may take to send a request\'s headers, including one that sends nothing (answered 408 and closed)' },
+  RISKGATE_REQUEST_TIMEOUT_S: { default: '30', help: 'seconds a request may take to arrive in full (headers and body); at least RISKGATE_HEADERS_TIMEOUT_S' },
+  RISKGATE_KEEPALIVE_TIMEOUT_S: { default: '5', help: 'seconds an idle keep-alive connection stays open between requests' },
+  RISKGATE_MAX_CONNECTIONS: { default: '1000', help: 'open connections per worker process; one more is closed at once (existing ones keep being served)' },
   RISKGATE_ATTRIBUTION: { default: 'path', help: 'how tree models credit factors: path (Saabas, as cheap as scoring) or treeshap (Shapley values); a request may ask with `attribution`' },
 };
 
@@ -158,6 +175,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (prom !== null && !/^https?:\/\/[^\s]+$/.test(prom)) throw new ConfigError('RISKGATE_PROMETHEUS_URL', `"${prom}" is not an http(s) URL`);
   const attribution = (env.RISKGATE_ATTRIBUTION?.trim() || 'path') as Attribution;
   if (!ATTRIBUTIONS.includes(attribution)) throw new ConfigError('RISKGATE_ATTRIBUTION', `"${attribution}" is not one of ${ATTRIBUTIONS.join(', ')}`);
+  const headersTimeoutMs = 1000 * num(env, 'RISKGATE_HEADERS_TIMEOUT_S', 10, (n) => n > 0 && n <= 3600, 'a number of seconds in (0, 3600]');
+  const requestTimeoutMs = 1000 * num(env, 'RISKGATE_REQUEST_TIMEOUT_S', 30, (n) => n > 0 && n <= 3600, 'a number of seconds in (0, 3600]');
+  if (requestTimeoutMs < headersTimeoutMs) throw new ConfigError('RISKGATE_REQUEST_TIMEOUT_S', `${requestTimeoutMs / 1000} is below RISKGATE_HEADERS_TIMEOUT_S (${headersTimeoutMs / 1000})`);
+  const connections: ConnectionLimits = {
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: 1000 * num(env, 'RISKGATE_KEEPALIVE_TIMEOUT_S', 5, (n) => n > 0 && n <= 3600, 'a number of seconds in (0, 3600]'),
+    maxConnections: num(env, 'RISKGATE_MAX_CONNECTIONS', 1000, (n) => int(n) && n >= 1, 'an integer ≥ 1'),
+  };
   return {
     port,
     host: localOnly ? '127.0.0.1' : host,
@@ -180,6 +206,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perMinute: num(env, 'RISKGATE_RATE_LIMIT', 600, (n) => n > 0, 'a positive number of requests per minute'),
       burst: num(env, 'RISKGATE_RATE_BURST', 100, (n) => int(n) && n >= 1, 'an integer ≥ 1'),
     },
+    authFailures: {
+      perMinute: num(env, 'RISKGATE_AUTH_FAILURE_LIMIT', 10, (n) => n > 0, 'a positive number of failures per minute'),
+      burst: num(env, 'RISKGATE_AUTH_FAILURE_BURST', 20, (n) => int(n) && n >= 1, 'an integer ≥ 1'),
+    },
     bodyLimitBytes: 1024 * 1024,
     metricsAuth: bool(env, 'RISKGATE_METRICS_AUTH', false),
     logLevel,
@@ -187,5 +217,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: workers(env),
     prometheusUrl: prom,
     attribution,
+    connections,
   };
 }

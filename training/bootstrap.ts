@@ -6,7 +6,7 @@ export interface BootstrapOptions {
   store: Store;
   modelsDir: string;
   timezone?: string;
-  log?: { info(o: object, m?: string): void };
+  log?: { info(o: object, m?: string): void; warn?(o: object, m?: string): void };
   /** Clock for the sample history's placement (tests). */
   now?: () => number;
 }
@@ -16,7 +16,16 @@ export interface BootstrapOptions {
  * history (only into an empty store — real history is never mixed with sample data) and train a first
  * champion, so the service answers with a real model within a minute of `npm start`.
  */
-export async function ensureChampion(o: BootstrapOptions): Promise<'existing' | 'trained' | 'trained-on-sample'> {
+export type EnsureChampionResult = 'existing' | 'refused' | 'trained' | 'trained-on-sample';
+
+/**
+ * A champion that exists but does not verify (its artifact no longer matches the manifest's sha256, or the
+ * manifest is unreadable) is `refused`: nothing is trained or promoted in its place. Someone changed a file
+ * they should not have, or the disk did; training a replacement from whatever the store holds would put an
+ * unreviewed model in charge (issue 16.11). The server answers from the rule-based fallback, degraded, and
+ * alerts; an operator restores the file, rolls back or promotes a version by hand.
+ */
+export async function ensureChampion(o: BootstrapOptions): Promise<EnsureChampionResult> {
   const registry = new Registry(o.modelsDir);
   const id = registry.championId();
   if (id) {
@@ -24,7 +33,8 @@ export async function ensureChampion(o: BootstrapOptions): Promise<'existing' | 
       registry.readArtifact(id);
       return 'existing';
     } catch (err) {
-      o.log?.info({ model: id, err: (err as Error).message }, 'champion unusable; training a new one');
+      o.log?.warn?.({ model: id, err: (err as Error).message }, 'champion refused; not training a replacement');
+      return 'refused';
     }
   }
   let sample = false;

@@ -1,3 +1,4 @@
+import { redactOutboundUrl, redactUrlsIn } from '../redact.ts';
 import { ALERT_KINDS, dashboardLink, jsonPayload, slackPayload, type Alert, type AlertKind } from './format.ts';
 
 /**
@@ -146,15 +147,16 @@ export function createAlerter(o: AlerterOptions): Alerter {
         why = `HTTP ${res.status}`;
         if (!retryable(res.status)) {
           stats.failed++;
-          o.log?.warn({ webhook: hook.url.replace(/\?.*$/, ''), status: res.status }, 'alert rejected by webhook; not retrying');
+          o.log?.warn({ webhook: redactOutboundUrl(hook.url), status: res.status }, 'alert rejected by webhook; not retrying');
           return;
         }
       } catch (err) {
-        why = (err as Error).message;
+        // fetch repeats a URL with credentials in its message; no URL of ours is logged past its origin.
+        why = redactUrlsIn((err as Error).message);
       }
       if (attempt >= retry.attempts || closed) {
         stats.failed++;
-        o.log?.warn({ webhook: hook.url.replace(/\?.*$/, ''), attempts: attempt, error: why }, 'alert delivery gave up');
+        o.log?.warn({ webhook: redactOutboundUrl(hook.url), attempts: attempt, error: why }, 'alert delivery gave up');
         return;
       }
       stats.retries++;
@@ -189,7 +191,7 @@ export function createAlerter(o: AlerterOptions): Alerter {
         // Started on the next tick so the caller's request finishes first.
         const p: Promise<void> = new Promise<void>((r) => setImmediate(r))
           .then(() => deliver(hook, body))
-          .catch((err) => o.log?.warn({ err }, 'alert delivery crashed'))
+          .catch((err) => o.log?.warn({ error: redactUrlsIn(String((err as Error)?.message ?? err)) }, 'alert delivery crashed'))
           .finally(() => inflight.delete(p));
         inflight.add(p);
       }

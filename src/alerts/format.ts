@@ -1,6 +1,6 @@
 /** The two payload shapes we post: Slack-compatible incoming-webhook JSON and a plain JSON document. */
-export type AlertKind = 'high_score' | 'canary_rollback' | 'retrain_failed' | 'drift' | 'circuit_open';
-export const ALERT_KINDS: readonly AlertKind[] = ['high_score', 'canary_rollback', 'retrain_failed', 'drift', 'circuit_open'];
+export type AlertKind = 'high_score' | 'canary_rollback' | 'retrain_failed' | 'drift' | 'circuit_open' | 'model_refused';
+export const ALERT_KINDS: readonly AlertKind[] = ['high_score', 'canary_rollback', 'retrain_failed', 'drift', 'circuit_open', 'model_refused'];
 
 export interface AlertFactor {
   feature: string;
@@ -25,6 +25,7 @@ const TITLES: Record<AlertKind, string> = {
   retrain_failed: 'Model retrain failed',
   drift: 'Input drift detected',
   circuit_open: 'Dependency circuit opened',
+  model_refused: 'Champion model refused',
 };
 
 export function dashboardLink(base: string | undefined, a: Alert): string | null {

@@ -7,7 +7,7 @@ import { CircuitService, type CircuitView } from '../policy/circuit.ts';
 import { FALLBACK_MODEL, createFallbackScorer } from '../policy/fallback.ts';
 import type { Store } from '../store/types.ts';
 import { assessRisk } from './assess.ts';
-import { authenticate, requireScope } from './auth.ts';
+import { authenticate, FailedAuthLimiter, requireScope } from './auth.ts';
 import { HttpError, errorHandler, sendError } from './errors.ts';
 import { createMetrics } from './metrics.ts';
 import { buildOpenApi, type OpenApiExtras } from './openapi.ts';
@@ -15,6 +15,7 @@ import { rateLimit } from './ratelimit.ts';
 import { createRiskLog, type RiskLog } from './risk-log.ts';
 import type { RiskMemory } from './risk-memory.ts';
 import { securityHeaders } from './security.ts';
+import { redactRequestUrl } from '../redact.ts';
 import { CircuitEventSchema, CircuitNameSchema, OutcomeRequestSchema, RiskRequestSchema, type RiskRequest } from './schemas.ts';
 import type { RiskScorer } from './types.ts';
 import { validateBody, validateParam } from './validate.ts';
@@ -96,6 +97,8 @@ export function createApp(deps: AppDeps): express.Express {
   const circuits = new CircuitService(store, config.circuit, Date.now, deps.onCircuitOpen);
   const riskLog = deps.riskLog ?? createRiskLog(store, { log });
   const startedAt = new Date();
+  // One count of failed authentications per address for every authenticated path (/metrics included).
+  const authFailures = new FailedAuthLimiter(config.authFailures);
   let openapi: Record<string, unknown> | null = null;
 
   const app = express();
@@ -116,7 +119,7 @@ export function createApp(deps: AppDeps): express.Express {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = res.locals.route ?? metrics.routeLabel(req);
       metrics.record(req.method, route, res.statusCode, seconds);
-      const entry = { req_id: id, method: req.method, url: req.originalUrl, status: res.statusCode, ms: seconds * 1000, key: res.locals.principal?.name };
+      const entry = { req_id: id, method: req.method, url: redactRequestUrl(req.originalUrl), status: res.statusCode, ms: seconds * 1000, key: res.locals.principal?.name };
       if (PROBES.has(req.path)) log.debug(entry, 'request');
       else log.info(entry, 'request');
     });
@@ -176,7 +179,7 @@ export function createApp(deps: AppDeps): express.Express {
       });
     },
     '/metrics': chain(
-      ...(config.metricsAuth ? [authenticate(config.apiKeys), requireScope('admin')] : []),
+      ...(config.metricsAuth ? [authenticate(config.apiKeys, { failures: authFailures }), requireScope('admin')] : []),
       (_req, res, next) => {
         metrics.registry.metrics().then((text) => {
           res.setHeader('Content-Type', metrics.registry.contentType);
@@ -205,7 +208,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     next();
   };
-  app.use(chain(authenticate(config.apiKeys, { anonymousOk: deps.anonymousOk }), rateLimit(config.rateLimit), jsonOnly, express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }), depthLimit));
+  app.use(chain(authenticate(config.apiKeys, { anonymousOk: deps.anonymousOk, failures: authFailures }), rateLimit(config.rateLimit), jsonOnly, express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }), depthLimit));
 
   app.post('/v1/risk', requireScope('score'), validateBody(RiskRequestSchema), async (req, res) => {
     // Warnings from scoring are rare; their logger (with the request id) is only made when one happens.

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 import type { RequestHandler } from 'express';
 import { SCOPES, type ApiKey, type Scope } from '../config.ts';
 import { HttpError } from './errors.ts';
@@ -23,19 +24,95 @@ export function findKey(keys: readonly ApiKey[], token: string): ApiKey | undefi
 }
 
 /**
+ * Failed authentications per client address (issue 16.8: 20,000 wrong keys from one address were all
+ * answered 401, none limited). A token bucket per address: `burst` failures at once, refilled at
+ * `perMinute`. Once an address has none left, every authentication attempt from it is refused with 429
+ * before its key is even compared, a right one included, so guessing cannot go on at full speed and learn
+ * from the answer. IPv6 addresses are grouped by /64 (one host usually has a whole /64 to rotate through);
+ * IPv4-mapped IPv6 counts as the IPv4 address.
+ *
+ * Memory is bounded under address churn: at most `maxTracked` addresses, least recently failed dropped
+ * first (a Map in touch order), so an attacker who keeps failing keeps its own entry fresh. ~150 bytes an
+ * entry: 10,000 addresses ≈ 1.5 MB. Counted per worker process, like the request rate limit.
+ */
+export interface FailedAuthLimit {
+  perMinute: number;
+  burst: number;
+  maxTracked?: number;
+  clock?: () => number;
+}
+
+/** The address a failure is counted against: IPv4 as is, IPv6 by its /64 prefix. */
+export function clientGroup(address: string | undefined): string {
+  if (!address) return 'unknown';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1];
+  if (!isIPv6(address)) return address;
+  const [head, tail = ''] = address.split('%')[0].toLowerCase().split('::');
+  const h = head ? head.split(':') : [];
+  const t = address.includes('::') && tail ? tail.split(':') : [];
+  const full = address.includes('::') ? [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t] : h;
+  return `${full.slice(0, 4).map((x) => x.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+export class FailedAuthLimiter {
+  private readonly perMs: number;
+  private readonly max: number;
+  private readonly clock: () => number;
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(private readonly opts: FailedAuthLimit) {
+    this.perMs = opts.perMinute / 60_000;
+    this.max = opts.maxTracked ?? 10_000;
+    this.clock = opts.clock ?? Date.now;
+  }
+
+  /** Seconds until `group` may try again, or 0 when it may try now. */
+  retryAfter(group: string): number {
+    const b = this.buckets.get(group);
+    if (!b) return 0;
+    const tokens = Math.min(this.opts.burst, b.tokens + (this.clock() - b.at) * this.perMs);
+    return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.perMs / 1000));
+  }
+
+  fail(group: string): void {
+    const now = this.clock();
+    const b = this.buckets.get(group);
+    const tokens = b ? Math.min(this.opts.burst, b.tokens + (now - b.at) * this.perMs) : this.opts.burst;
+    // Re-inserted, so the Map's order is least recently failed first.
+    this.buckets.delete(group);
+    while (this.buckets.size >= this.max) this.buckets.delete(this.buckets.keys().next().value!);
+    this.buckets.set(group, { tokens: tokens - 1, at: now });
+  }
+
+  get tracked(): number {
+    return this.buckets.size;
+  }
+}
+
+/**
  * `anonymousOk` marks paths (e.g. the dashboard's HTML shell) that may be fetched without a key; they get
  * no principal, so any `requireScope` behind them still answers 401. A wrong key is rejected everywhere.
  */
-export function authenticate(keys: readonly ApiKey[], opts: { anonymousOk?: (path: string) => boolean } = {}): RequestHandler {
+export function authenticate(keys: readonly ApiKey[], opts: { anonymousOk?: (path: string) => boolean; failures?: FailedAuthLimiter } = {}): RequestHandler {
   return (req, res, next) => {
     if (keys.length === 0) {
       res.locals.principal = LOCAL;
       return next();
     }
     if (req.headers.authorization === undefined && opts.anonymousOk?.(req.path)) return next();
+    // Only a credential that was sent and is wrong counts as a failure: a missing header guesses nothing.
+    const group = opts.failures && req.headers.authorization !== undefined ? clientGroup(req.socket.remoteAddress) : undefined;
+    const wait = group === undefined ? 0 : opts.failures!.retryAfter(group);
+    if (wait > 0) {
+      return next(
+        new HttpError(429, 'rate_limited', `too many failed authentications from this address; retry in ${wait}s`, undefined, { 'Retry-After': String(wait) }),
+      );
+    }
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     const key = m ? findKey(keys, m[1]) : undefined;
     if (!key) {
+      if (group !== undefined) opts.failures!.fail(group);
       return next(
         new HttpError(401, 'unauthorized', m ? 'unknown API key' : 'missing bearer token (Authorization: Bearer <key>)', undefined, {
           'WWW-Authenticate': 'Bearer realm="riskgate"',

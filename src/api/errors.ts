@@ -3,6 +3,18 @@ import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { StoreUnavailableError } from '../store/types.ts';
+import { redactUrlsIn } from '../redact.ts';
+
+/**
+ * An error as the error log records it: a URL inside the message or stack (an upstream's address with
+ * userinfo, a webhook path) is cut to its origin, so an error log line cannot carry a credential.
+ */
+function loggable(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const out = Object.assign(new Error(redactUrlsIn(err.message)), { name: err.name, stack: err.stack && redactUrlsIn(err.stack) });
+  const code = (err as { code?: unknown }).code;
+  return code === undefined ? out : Object.assign(out, { code });
+}
 
 /** One error shape everywhere: `{ error: '<code>', message, details? }`, plus the request id for support. */
 export interface ErrorDetail {
@@ -63,7 +75,7 @@ export function errorHandler(log: Logger, hooks: { onStoreError?: () => void } =
     }
     if (err instanceof StoreUnavailableError) {
       hooks.onStoreError?.();
-      reqLog.error({ err }, 'store unavailable');
+      reqLog.error({ err: loggable(err) }, 'store unavailable');
       res.setHeader('Retry-After', '5');
       return sendError(res, 503, 'store_unavailable', 'the store cannot answer right now; retry shortly');
     }
@@ -80,7 +92,7 @@ export function errorHandler(log: Logger, hooks: { onStoreError?: () => void } =
       const message = err instanceof URIError ? 'the URL contains malformed percent-encoding' : (STATUS_CODES[clientStatus] ?? 'client error');
       return sendError(res, clientStatus, clientStatus === 400 ? 'invalid_request' : 'client_error', message);
     }
-    reqLog.error({ err }, 'unhandled error');
+    reqLog.error({ err: loggable(err) }, 'unhandled error');
     sendError(res, 500, 'internal_error', 'internal error');
   };
 }

@@ -21,6 +21,7 @@ import { createFallbackScorer } from '../policy/fallback.ts';
 import { openStore } from '../store/sqlite.ts';
 import type { Store } from '../store/types.ts';
 import { createModelScorer, type ModelScorer, type ModelScorerOptions } from '../registry/scorer.ts';
+import { Registry } from '../registry/registry.ts';
 import { createCanaryRouter } from '../canary/router.ts';
 import { createInputsLog } from '../canary/service.ts';
 import * as canarySchemas from '../canary/schemas.ts';
@@ -113,7 +114,7 @@ function routers(d: { store: Store; config: Config; log: Logger; memory: RiskMem
 }
 
 /** Loads the champion (bootstrapping one if needed) without blocking the listener; any failure ends in the fallback. */
-async function loadScorer(o: { store: Store; config: Config; log: Logger; bootstrap: boolean; fallback: RiskScorer; watch: (s: ModelScorer) => ModelScorer }): Promise<RiskScorer & { close?(): void }> {
+async function loadScorer(o: { store: Store; config: Config; log: Logger; bootstrap: boolean; fallback: RiskScorer; watch: (s: ModelScorer) => ModelScorer; onRefused?: (id: string) => void }): Promise<RiskScorer & { close?(): void }> {
   const { store, config, log } = o;
   if (o.bootstrap) {
     try {
@@ -126,7 +127,12 @@ async function loadScorer(o: { store: Store; config: Config; log: Logger; bootst
   }
   try {
     const scorer = await createModelScorer({ store, modelsDir: config.modelsDir, timezone: config.timezone, attribution: config.attribution, log, fallback: o.fallback as ModelScorerOptions['fallback'] });
-    if (!scorer.info()) log.warn('no champion model in the registry; answering with the rule-based fallback (degraded)');
+    // A champion pointer whose model did not load was refused (hash or manifest): say so loudly, once.
+    const refused = scorer.info() ? undefined : new Registry(config.modelsDir).championId();
+    if (refused) {
+      log.warn({ model: refused }, 'champion refused; answering with the rule-based fallback (degraded) until it is restored, rolled back or another is promoted by hand');
+      o.onRefused?.(refused);
+    } else if (!scorer.info()) log.warn('no champion model in the registry; answering with the rule-based fallback (degraded)');
     return o.watch(scorer);
   } catch (err) {
     log.warn({ err }, 'model scorer unavailable; answering with the rule-based fallback (degraded)');
@@ -215,7 +221,17 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const pid = String(process.pid);
   const handler: RequestListener = cluster.isWorker ? (req, res) => (res.setHeader('X-Riskgate-Worker', pid), app(req, res)) : app;
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = createServer(handler);
+    const c = config.connections;
+    // Node's defaults (60 s for headers, 300 s per request, checked every 30 s, no connection cap) let 21,000
+    // connections that never sent a byte hold 19,151 file descriptors. A connection that sends nothing now
+    // gets 408 and is closed after headersTimeout; the check runs every second (a walk over the open
+    // connections) so that bound is what an operator configured, not 30 s more. Past maxConnections a new
+    // socket is closed at once, so an existing connection (a probe's, a pipeline's) keeps being served.
+    const s = createServer(
+      { headersTimeout: c.headersTimeoutMs, requestTimeout: c.requestTimeoutMs, keepAliveTimeout: c.keepAliveTimeoutMs, connectionsCheckingInterval: Math.min(1000, c.headersTimeoutMs) },
+      handler,
+    );
+    s.maxConnections = c.maxConnections;
     s.once('error', reject);
     s.listen(config.port, config.host, () => resolve(s));
   });
@@ -225,7 +241,20 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   if (config.localOnly) log.warn('no API keys configured (RISKGATE_API_KEYS): listening on 127.0.0.1 only, without authentication');
 
   const fallback = createFallbackScorer({ store, timezone: config.timezone });
-  const source = opts.scorer ? Promise.resolve(opts.scorer) : loadScorer({ store, config, log, bootstrap: opts.bootstrap ?? true, fallback, watch: (m) => background.watch(m) });
+  const source = opts.scorer ? Promise.resolve(opts.scorer) : loadScorer({
+        store,
+        config,
+        log,
+        bootstrap: opts.bootstrap ?? true,
+        fallback,
+        watch: (m) => background.watch(m),
+        onRefused: (id) =>
+          background.alerter.alert({
+            kind: 'model_refused',
+            message: `Champion model ${id} failed verification (artifact sha256 or manifest) and was refused. Serving the rule-based fallback (degraded); nothing was trained or promoted in its place. Restore the file, or roll back / promote a version by hand.`,
+            detail: { model: id },
+          }),
+      });
   const loaded = source.then((s) => {
     loadedScorer = s;
     scorer.set(s);

@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Calendar } from '../features/calendar.ts';
 import { FEATURE_INDEX, FEATURES } from '../features/definition.ts';
 import { LiveHistory } from '../features/live.ts';
@@ -133,6 +135,20 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
   let current: Loaded | null = null;
   let shadow: Loaded | null = null;
   let loading: Promise<boolean> | null = null;
+  // A champion that fails to load fails again on every poll (every 2 s) until someone changes a file; it is
+  // logged once, and again only when what failed changes (another champion, another error, a file rewritten).
+  let lastFailure: string | null = null;
+  const fileStamp = (id: string): string => {
+    const stamp = (f: string) => {
+      try {
+        const st = statSync(join(o.modelsDir, id, f));
+        return `${st.size}@${st.mtimeMs}`;
+      } catch {
+        return '-';
+      }
+    };
+    return `${stamp('manifest.json')},${stamp('model.json')}`;
+  };
 
   const reload = (): Promise<boolean> =>
     (loading ??= (async () => {
@@ -145,9 +161,15 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
         const previous = current?.manifest.id;
         current = next;
         o.log?.info({ model: id, previous }, 'champion loaded');
+        lastFailure = null;
         return true;
       } catch (err) {
-        o.log?.warn({ model: id, err: (err as Error).message }, 'champion failed to load; keeping the model in service');
+        const message = (err as Error).message;
+        const failure = `${id}\u0000${message}\u0000${fileStamp(id)}`;
+        if (failure !== lastFailure) {
+          lastFailure = failure;
+          o.log?.warn({ model: id, err: message }, current ? 'champion failed to load; keeping the model in service' : 'champion failed to load; answering with the fallback');
+        }
         return false;
       }
     })().finally(() => (loading = null)));

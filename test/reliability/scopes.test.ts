@@ -96,8 +96,10 @@ before(async () => {
   store.upsertRuns(randomHistory(5, 200));
   championId = (await trainFromStore({ store, modelsDir, kinds: ['baseline'], promote: true })).manifest.id;
   challengerId = (await trainFromStore({ store, modelsDir, kinds: ['baseline'], promote: false })).manifest.id;
+  // This suite sends hundreds of wrong keys from one address on purpose; failed-auth limiting (429) has its
+  // own test (test/api/auth-failures.test.ts), so its burst is raised here like the request rate's.
   running = await startServer(
-    testConfig({ PORT: '0', RISKGATE_HOST: '127.0.0.1', RISKGATE_DATA_DIR: dir, RISKGATE_MODELS_DIR: modelsDir, RISKGATE_API_KEYS: KEYS, RISKGATE_RATE_BURST: '100000' }),
+    testConfig({ PORT: '0', RISKGATE_HOST: '127.0.0.1', RISKGATE_DATA_DIR: dir, RISKGATE_MODELS_DIR: modelsDir, RISKGATE_API_KEYS: KEYS, RISKGATE_RATE_BURST: '100000', RISKGATE_AUTH_FAILURE_BURST: '100000' }),
     { logger: silent, store, scorer: fixedScorer(0.2), bootstrap: false },
   );
   await running.loaded;

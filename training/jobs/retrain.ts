@@ -2,7 +2,7 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFrame, type Frame } from '../../src/features/frame.ts';
 import { loadModel, type ModelKind } from '../../src/ml/model.ts';
-import { Registry, writeFileAtomic, type Manifest } from '../../src/registry/registry.ts';
+import { IntegrityError, Registry, writeFileAtomic, type Manifest } from '../../src/registry/registry.ts';
 import { referenceFromRows, REFERENCE_FILE } from '../../src/registry/drift.ts';
 import type { Store } from '../../src/store/types.ts';
 import { decide, type ComparedMetrics, type Decision, type Margins } from '../challenger.ts';
@@ -73,7 +73,7 @@ export function removeOrphanVersions(modelsDir: string, minAgeMs = 60_000, now =
 const pick = (m: ComparedMetrics): ComparedMetrics => ({ pr_auc: m.pr_auc, f1: m.f1, brier: m.brier });
 
 /** Scores the serving champion on the given rows; null when it cannot be loaded or was trained on other features. */
-export async function championMetrics(registry: Registry, frame: Frame, rows: ArrayLike<number>): Promise<{ id: string; metrics: ComparedMetrics | null; error?: string } | null> {
+export async function championMetrics(registry: Registry, frame: Frame, rows: ArrayLike<number>): Promise<{ id: string; metrics: ComparedMetrics | null; error?: string; refused?: boolean } | null> {
   const id = registry.championId();
   if (!id) return null;
   try {
@@ -81,7 +81,7 @@ export async function championMetrics(registry: Registry, frame: Frame, rows: Ar
     const model = await loadModel(artifact);
     return { id, metrics: pick(evaluate(model, frame, rows)) };
   } catch (err) {
-    return { id, metrics: null, error: (err as Error).message };
+    return { id, metrics: null, error: (err as Error).message, refused: err instanceof IntegrityError };
   }
 }
 
@@ -103,6 +103,12 @@ export async function retrainOnce(o: RetrainOptions): Promise<RetrainResult> {
   const champ = await championMetrics(registry, frame, holdout);
   const decision = decide({ champion: champ?.metrics ?? null, challenger: pick(run.best.metrics), margins: o.margins });
   if (champ?.error) decision.reasons.push(`champion ${champ.id}: ${champ.error}`);
+  // A champion refused by its hash is a tampered or damaged file, not a weaker model: a retrain must not
+  // replace it on its own (issue 16.11). The challenger is registered for an operator to promote by hand.
+  if (champ?.refused && decision.promote) {
+    decision.promote = false;
+    decision.reasons.push(`champion ${champ.id} was refused (integrity check); not promoting on our own — restore it, roll back or promote by hand`);
+  }
   const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
   const holdoutInfo = { rows: holdout.length, from: iso(frame.createdMs[holdout[0]]), to: iso(frame.createdMs[holdout[holdout.length - 1]]) };
 
