@@ -139,6 +139,13 @@ function startBridge(url: string, o: Required<Omit<PostgresStoreOptions, 'migrat
 
 /** The live bridge behind a store, for tests and health reporting. */
 const LISTENING = new WeakMap<Store, () => boolean>();
+const RAW = new WeakMap<Store, (text: string, values?: unknown[]) => Record<string, unknown>[]>();
+/** Runs SQL on the store's own session, synchronously (tests inject faults with it, as rawConnection does for SQLite). */
+export function rawQuery(store: Store, text: string, values?: unknown[]): Record<string, unknown>[] {
+  const q = RAW.get(store);
+  if (!q) throw new Error('not a PostgreSQL store');
+  return q(text, values);
+}
 /** Whether the store's LISTEN connection is up (undefined for stores that are not PostgreSQL ones). */
 export function listenerConnected(store: Store): boolean | undefined {
   return LISTENING.get(store)?.();
@@ -437,5 +444,6 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
     },
   };
   LISTENING.set(store, () => bridge.listening());
+  RAW.set(store, (text, values) => q(text, values).rows);
   return store;
 }
