@@ -56,7 +56,27 @@ export function pgOrSkip(t: TestContext): boolean {
 
 let dbCounter = 0;
 
-export async function startPostgres(): Promise<PgCluster> {
+/**
+ * A port for the next cluster: from RISKGATE_PG_TEST_PORTS ("48000-48099") when set, so parallel workers on
+ * one machine can be given disjoint ranges, else any free one.
+ */
+async function clusterPort(): Promise<number> {
+  const m = /^(\d+)-(\d+)$/.exec(process.env.RISKGATE_PG_TEST_PORTS ?? '');
+  if (!m) return freePort();
+  const { createServer } = await import('node:net');
+  const lo = Number(m[1]);
+  const hi = Number(m[2]);
+  for (let i = 0; i <= hi - lo; i++) {
+    const port = lo + ((process.pid + i) % (hi - lo + 1));
+    const free = await new Promise<boolean>((ok) => {
+      const s = createServer().once('error', () => ok(false)).listen(port, '127.0.0.1', () => s.close(() => ok(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error(`no free port in RISKGATE_PG_TEST_PORTS=${process.env.RISKGATE_PG_TEST_PORTS}`);
+}
+
+export async function startPostgres(opts: { port?: number } = {}): Promise<PgCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'riskgate-pg-'));
   const data = join(dir, 'data');
   if (asRoot) {
@@ -64,7 +84,7 @@ export async function startPostgres(): Promise<PgCluster> {
     execFileSync('chown', ['postgres', dir]);
   }
   pgRun('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C']);
-  const port = await freePort();
+  const port = opts.port ?? (await clusterPort());
   const start = () =>
     pgRun('pg_ctl', [
       '-D', data, '-l', join(dir, 'log'), '-w', '-t', '60',
