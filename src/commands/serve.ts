@@ -17,6 +17,7 @@ import { DeferredScorer } from '../api/scorer.ts';
 import type { RiskScorer } from '../api/types.ts';
 import { ConfigError, ENV_VARS, hashApiKey, loadConfig, type Config } from '../config.ts';
 import { createFallbackScorer } from '../policy/fallback.ts';
+import { startRegistrySync } from '../registry/db-sync.ts';
 import { openStoreAt, storeLocation } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 import { createModelScorer, type ModelScorer, type ModelScorerOptions } from '../registry/scorer.ts';
@@ -210,6 +211,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       background.alerter.alert({ kind: 'circuit_open', message: `Circuit "${c.name}" opened after ${c.consecutive_failures} consecutive failures.`, detail: { circuit: c.name, cooldown_ms: c.cooldown_ms } }),
   });
   if (opts.schedule) background.startSchedule(() => void reload());
+  // PostgreSQL: models come from the database (no shared volume); in a cluster the primary syncs for its workers.
+  const registrySync = cluster.isWorker ? null : startRegistrySync({ store, modelsDir: config.modelsDir, log, onChampionChanged: () => void reload() });
 
   // In a cluster, responses name the worker that served them (tests and operators see the spread).
   const pid = String(process.pid);
@@ -247,6 +250,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         loaded
           .catch(() => undefined)
           .finally(async () => {
+            registrySync?.stop();
             riskLog.close();
             canaryInputs.close();
             await background.close();
@@ -272,6 +276,7 @@ async function runPrimary(config: Config, bootstrap: boolean, settings: Backgrou
   // Opening the store runs its migrations here, before any worker could race on them.
   const dbPath = storeLocation(config.dataDir);
   const store = openStoreAt(dbPath);
+  const registrySync = startRegistrySync({ store, modelsDir: config.modelsDir, log });
   try {
     if (bootstrap) {
       const { ensureChampion } = await import('../../training/bootstrap.ts');
@@ -337,6 +342,7 @@ async function runPrimary(config: Config, bootstrap: boolean, settings: Backgrou
   log.info({ workers: config.workers, port: config.port }, 'cluster started');
   await finished;
   await background.close();
+  registrySync?.stop();
   store.close();
   log.info('stopped');
   return failed ? 1 : 0;

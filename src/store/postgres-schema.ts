@@ -35,6 +35,22 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE SEQUENCE run_changes_seq;
   CREATE TABLE run_changes (seq bigint PRIMARY KEY, repo text COLLATE "C" NOT NULL, writer text NOT NULL, runs text);
   `,
+  // 2: the model registry, so replicas share models without a shared volume (src/registry/db-sync.ts):
+  // each version's files, its artifact's bytes and sha256, and one row for the champion pointer
+  `
+  CREATE TABLE model_versions (
+    id text COLLATE "C" PRIMARY KEY,
+    sha256 text NOT NULL,
+    manifest text NOT NULL,
+    files text NOT NULL,
+    artifact bytea NOT NULL
+  );
+  CREATE TABLE model_pointer (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    champion text COLLATE "C",
+    changed_at text NOT NULL
+  );
+  `,
 ];
 
 /** Advisory lock keys (one 64-bit space per database, shared with anything else using advisory locks). */

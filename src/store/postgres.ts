@@ -140,6 +140,13 @@ function startBridge(url: string, o: Required<Omit<PostgresStoreOptions, 'migrat
 /** The live bridge behind a store, for tests and health reporting. */
 const LISTENING = new WeakMap<Store, () => boolean>();
 const RAW = new WeakMap<Store, (text: string, values?: unknown[]) => Record<string, unknown>[]>();
+/**
+ * SQL on a PostgreSQL store's own session, synchronously (inside its transactions when called in one), for
+ * the PostgreSQL-only parts (the shared model registry); undefined for any other store.
+ */
+export function postgresQuery(store: Store): ((text: string, values?: unknown[]) => Record<string, unknown>[]) | undefined {
+  return RAW.get(store);
+}
 /** Runs SQL on the store's own session, synchronously (tests inject faults with it, as rawConnection does for SQLite). */
 export function rawQuery(store: Store, text: string, values?: unknown[]): Record<string, unknown>[] {
   const q = RAW.get(store);
