@@ -3,7 +3,7 @@ import { FEATURES } from '../features/definition.ts';
 import { LiveHistory } from '../features/live.ts';
 import { loadModel, type Attribution, type RiskModel } from '../ml/model.ts';
 import { RunRecordSchema, type RunRecord } from '../records/schema.ts';
-import type { Store } from '../store/types.ts';
+import { StoreUnavailableError, type Store } from '../store/types.ts';
 import { Registry, type Manifest } from './registry.ts';
 import type { Factor, ModelInfo, ScoreResult as ApiScoreResult } from '../api/types.ts';
 import { isValidatedRiskRequest, riskRequestToRunRecord } from '../api/schemas.ts';
@@ -149,7 +149,14 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
         if (o.fallback) return { ...(await o.fallback.score(req)), degraded: true };
         throw new Error('no model loaded and no fallback configured');
       }
-      const x = features(req);
+      let x: Float64Array;
+      try {
+        x = features(req);
+      } catch (err) {
+        // The store cannot be read and this repo's history is not in memory: the rules answer from the request.
+        if (!(err instanceof StoreUnavailableError) || !o.fallback) throw err;
+        return { ...(await o.fallback.score(req)), degraded: true, degraded_reason: 'store unavailable and no history of this repo in memory: rule-based fallback' };
+      }
       const probability = loaded.model.predict(x);
       const { contributions, method } = loaded.model.explain(x, { method: req.attribution ?? attribution });
       const factors = contributions
@@ -158,6 +165,10 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
         .slice(0, top)
         .map((c) => ({ feature: c.feature, value: Number.isFinite(c.value) ? c.value : null, contribution: c.contribution }));
       const result: ScoreResult = { probability, model: toInfo(loaded.manifest), degraded: false, factors, attribution: method, features: x };
+      if (history.staleSince) {
+        result.degraded = true;
+        result.degraded_reason = `store unavailable since ${history.staleSince}: features from the history held in memory, without outcomes recorded since`;
+      }
       const sh = shadow;
       if (sh) result.shadow = { model: toInfo(sh.manifest), probability: sh.model.predict(x) };
       return result;

@@ -292,9 +292,10 @@ export function run(init: WorkerInit): void {
     }
     if (closing) return void c.end().catch(() => undefined);
     listener = c;
-    Atomics.store(ctl, 2, 1);
-    // Whatever was written while no one listened is read from the change log on the next check.
+    // Whatever was written while no one listened is read from the change log on the next check; the bump
+    // comes before the flag, so a reader that sees the flag up has also seen the bump.
     bump();
+    Atomics.store(ctl, 2, 1);
   }
   // A half-open connection delivers nothing and reports nothing: probe it, so it is replaced within seconds.
   const probe = setInterval(() => {

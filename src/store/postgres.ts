@@ -194,6 +194,7 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
   }
 
   const listeners = new Set<(repos: ReadonlySet<string>, runs: readonly RunRecord[]) => void>();
+  let listenerDownSince: string | null = null;
   let txDepth = 0;
   let pending: RunRecord[] = [];
   const notify = (runs: readonly RunRecord[]): void => {
@@ -417,6 +418,14 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
       return () => void listeners.delete(listener);
     },
     dataVersion: () => bridge.dataVersion(),
+    changesVisible: () => {
+      if (bridge.listening()) {
+        listenerDownSince = null;
+        return { ok: true };
+      }
+      listenerDownSince ??= new Date().toISOString();
+      return { ok: false, since: listenerDownSince };
+    },
     changedReposSince: (since) => {
       const r = bridge.call<{ lo: number | null; hi: number | null; rows: [string, string | null][] }>('changes', since);
       const seq = r.hi ?? 0;
