@@ -63,6 +63,7 @@ export const ENV_VARS: Record<string, { default: string; help: string }> = {
   PORT: { default: '8080', help: 'HTTP port' },
   RISKGATE_HOST: { default: '0.0.0.0', help: 'bind address (forced to 127.0.0.1 when no API keys are configured)' },
   RISKGATE_DATA_DIR: { default: 'data/', help: 'folder of the SQLite store (riskgate.db)' },
+  RISKGATE_DATABASE_URL: { default: '(none)', help: 'postgres://user:pass@host:5432/db: use this PostgreSQL database instead of SQLite (several replicas may share it)' },
   RISKGATE_MODELS_DIR: { default: 'models/', help: 'model registry folder' },
   RISKGATE_API_KEYS: { default: '(none)', help: 'comma-separated name:scope+scope:sha256:<hex> (or name:scopes:<raw token>); scopes score, report, admin' },
   RISKGATE_TIMEZONE: { default: 'UTC', help: 'IANA zone for time features, maintenance windows and high-risk periods' },

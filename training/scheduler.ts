@@ -33,6 +33,11 @@ export interface SchedulerConfig {
   /** Run training in a child process (the default) or inline (tests with an in-memory store). */
   retrainMode: 'child' | 'inline';
   lockTtlMs: Record<JobName, number>;
+  /**
+   * While a job runs its lock is renewed every third of this, with this as its expiry (capped by lockTtlMs):
+   * a holder that dies frees the job within `leaseMs`, where its full TTL would block it for hours.
+   */
+  leaseMs: number;
   /** Put a challenger that passes offline on a live shadow trial instead of promoting it at once. */
   shadowTrial: boolean;
   shadowMinOutcomes: number;
@@ -67,6 +72,7 @@ export function schedulerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sc
     margins: marginsFromEnv(env),
     retrainMode: 'child',
     lockTtlMs: { ingest: 30 * 60_000, retrain: 3 * 3600_000, evaluate: 30 * 60_000 },
+    leaseMs: 90_000,
     shadowTrial: trial === 'true' || trial === '1',
     shadowMinOutcomes: minOut,
     retrainTimeoutMs: 2 * 3600_000,
@@ -113,7 +119,8 @@ export interface SchedulerOptions {
 
 export interface Scheduler {
   readonly config: SchedulerConfig;
-  runJob(name: JobName): Promise<JobEvent>;
+  /** `slot`: the cron time the run is for (replicas skip a slot one of them already ran). */
+  runJob(name: JobName, slot?: Date): Promise<JobEvent>;
   jobs(): JobInfo[];
   start(): void;
   stop(): void;
@@ -226,7 +233,12 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
 
   const work: Record<JobName, () => Promise<Record<string, unknown>>> = { ingest, retrain, evaluate };
 
-  async function runJob(name: JobName): Promise<JobEvent> {
+  /**
+   * `slot`: the cron time this run is for. Replicas each fire the same tick; the one that gets the lock runs
+   * it and marks the slot (before running, so a holder that dies does not get it run a second time), and a
+   * replica whose clock or timer fired later than that run finished finds the slot taken.
+   */
+  async function runJob(name: JobName, slot?: Date): Promise<JobEvent> {
     if (!JOB_NAMES.includes(name)) throw new Error(`unknown job "${name}" (jobs: ${JOB_NAMES.join(', ')})`);
     const startedMs = Date.now();
     const tickAt = clock().toISOString();
@@ -245,11 +257,36 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       return finish({ status: 'skipped', reason: 'previous run still in progress in this process' });
     }
     const lock = `job:${name}`;
-    if (!o.store.tryLock(lock, owner, config.lockTtlMs[name])) {
+    const lease = Math.min(config.lockTtlMs[name], config.leaseMs ?? Infinity);
+    if (!o.store.tryLock(lock, owner, lease)) {
       log?.warn({ job: name }, 'job lock held by another process; tick skipped');
       return finish({ status: 'skipped', reason: 'lock held by another process' });
     }
+    if (slot) {
+      const key = `job-slot:${name}`;
+      const at = new Date(Math.floor(slot.getTime() / 60_000) * 60_000).toISOString();
+      let taken = false;
+      try {
+        taken = o.store.getState(key) === at;
+        if (!taken) o.store.setState(key, at);
+      } catch (err) {
+        o.store.unlock(lock, owner);
+        throw err;
+      }
+      if (taken) {
+        o.store.unlock(lock, owner);
+        return finish({ status: 'skipped', reason: `already run for the ${at} slot` });
+      }
+    }
     running.add(name);
+    const renew = setInterval(() => {
+      try {
+        if (!o.store.tryLock(lock, owner, lease)) log?.error({ job: name }, 'job lock lost to another process while running');
+      } catch (err) {
+        log?.warn({ job: name, err: (err as Error).message }, 'could not renew the job lock');
+      }
+    }, lease / 3);
+    renew.unref();
     try {
       log?.info({ job: name, tick_at: tickAt }, 'job started');
       const result = await work[name]();
@@ -262,6 +299,7 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
       if (name === 'retrain') o.alerter?.alert({ kind: 'retrain_failed', message: `Retrain failed: ${message}`, detail: { tick_at: tickAt } });
       return finish({ status: 'error', error: message });
     } finally {
+      clearInterval(renew);
       running.delete(name);
       try {
         o.store.unlock(lock, owner);
@@ -278,7 +316,7 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     start() {
       if (tasks.length) return;
       for (const name of JOB_NAMES) {
-        tasks.push(cron.schedule(config.cron[name], () => void runJob(name), { name: `riskgate:${name}`, timezone: config.timezone }));
+        tasks.push(cron.schedule(config.cron[name], (ctx) => void runJob(name, ctx?.date), { name: `riskgate:${name}`, timezone: config.timezone }));
       }
       log?.info({ schedule: config.cron }, 'scheduler started');
     },

@@ -56,6 +56,7 @@ export async function assessRisk(req: RiskRequest, deps: AssessDeps, requestId: 
     risk_level: level,
     model: result.model ? { id: result.model.id, version: result.model.version, kind: result.model.kind } : null,
     degraded: result.degraded,
+    ...(result.degraded_reason ? { degraded_reason: result.degraded_reason } : {}),
     factors,
     attribution: result.attribution ?? null,
     policy,

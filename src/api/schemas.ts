@@ -156,6 +156,7 @@ export const RiskResponseSchema = z.object({
   risk_level: RiskLevelSchema,
   model: ModelInfoSchema.nullable(),
   degraded: z.boolean(),
+  degraded_reason: z.string().optional().describe('why the answer is degraded when a model was loaded (e.g. the store is unavailable and history came from memory)'),
   factors: z.array(FactorSchema),
   attribution: z.string().nullable().describe('method behind `factors`: path, treeshap, occlusion (neural model), exact (baseline) or rules (fallback)'),
   policy: PolicySchema,

@@ -20,6 +20,8 @@ export interface ScoreResult {
   model: ModelInfo | null;
   /** True when no trained model answered and the rule-based fallback did. */
   degraded: boolean;
+  /** Why `degraded` is true, when it is for another reason than having no trained model (e.g. the store is down). */
+  degraded_reason?: string;
   factors: Factor[];
   /** The method behind the factors (path, treeshap, occlusion, exact, rules). */
   attribution?: string;

@@ -1,7 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Router } from 'express';
 import { pino, type Logger } from 'pino';
@@ -18,7 +17,8 @@ import { DeferredScorer } from '../api/scorer.ts';
 import type { RiskScorer } from '../api/types.ts';
 import { ConfigError, ENV_VARS, hashApiKey, loadConfig, type Config } from '../config.ts';
 import { createFallbackScorer } from '../policy/fallback.ts';
-import { openStore } from '../store/sqlite.ts';
+import { startRegistrySync } from '../registry/db-sync.ts';
+import { openStoreAt, storeLocation } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 import { createModelScorer, type ModelScorer, type ModelScorerOptions } from '../registry/scorer.ts';
 import { Registry } from '../registry/registry.ts';
@@ -189,15 +189,16 @@ export interface StartOptions {
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const log = opts.logger ?? pino({ level: config.logLevel });
+  const location = storeLocation(config.dataDir);
   const store =
     opts.store ??
-    openStore(join(config.dataDir, 'riskgate.db'), { backgroundCheckpoint: true, onCheckpointError: (message) => log.warn({ message }, 'WAL checkpointer') });
+    openStoreAt(location, { backgroundCheckpoint: true, onCheckpointError: (message) => log.warn({ message }, 'WAL checkpointer') });
   const scorer = new DeferredScorer();
   const riskMemory = cluster.isWorker ? new SharedRiskMemory() : new RiskMemory();
   const metricsRegistry = new PromRegistry();
   const riskLog = createRiskLog(store, { log });
   const canaryInputs = createInputsLog(store, log);
-  const background = createBackground({ store, dbPath: join(config.dataDir, 'riskgate.db'), modelsDir: config.modelsDir, settings: opts.background ?? backgroundSettings(), log, metrics: metricsRegistry });
+  const background = createBackground({ store, dbPath: location, modelsDir: config.modelsDir, settings: opts.background ?? backgroundSettings(), log, metrics: metricsRegistry });
   let loadedScorer: (RiskScorer & { close?(): void; reload?(): Promise<boolean> }) | null = null;
   const reload = () => loadedScorer?.reload?.() ?? Promise.resolve(false);
   const app = createApp({
@@ -216,6 +217,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       background.alerter.alert({ kind: 'circuit_open', message: `Circuit "${c.name}" opened after ${c.consecutive_failures} consecutive failures.`, detail: { circuit: c.name, cooldown_ms: c.cooldown_ms } }),
   });
   if (opts.schedule) background.startSchedule(() => void reload());
+  // PostgreSQL: models come from the database (no shared volume); in a cluster the primary syncs for its workers.
+  const registrySync = cluster.isWorker ? null : startRegistrySync({ store, modelsDir: config.modelsDir, log, onChampionChanged: () => void reload() });
 
   // In a cluster, responses name the worker that served them (tests and operators see the spread).
   const pid = String(process.pid);
@@ -276,6 +279,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         loaded
           .catch(() => undefined)
           .finally(async () => {
+            registrySync?.stop();
             riskLog.close();
             canaryInputs.close();
             await background.close();
@@ -299,8 +303,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
 async function runPrimary(config: Config, bootstrap: boolean, settings: BackgroundSettings): Promise<number> {
   const log = pino({ level: config.logLevel }).child({ role: 'primary' });
   // Opening the store runs its migrations here, before any worker could race on them.
-  const dbPath = join(config.dataDir, 'riskgate.db');
-  const store = openStore(dbPath);
+  const dbPath = storeLocation(config.dataDir);
+  const store = openStoreAt(dbPath);
+  const registrySync = startRegistrySync({ store, modelsDir: config.modelsDir, log });
   try {
     if (bootstrap) {
       const { ensureChampion } = await import('../../training/bootstrap.ts');
@@ -366,6 +371,7 @@ async function runPrimary(config: Config, bootstrap: boolean, settings: Backgrou
   log.info({ workers: config.workers, port: config.port }, 'cluster started');
   await finished;
   await background.close();
+  registrySync?.stop();
   store.close();
   log.info('stopped');
   return failed ? 1 : 0;

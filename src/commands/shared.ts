@@ -1,15 +1,16 @@
 import { join } from 'node:path';
-import { openStore } from '../store/sqlite.ts';
+import { openStoreAt, storeLocation } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 
 /** Where the CLI finds its store and registry unless told otherwise (same defaults as the server). */
 export function defaultPaths(env: NodeJS.ProcessEnv = process.env): { dataDir: string; modelsDir: string; db: string } {
   const dataDir = env.RISKGATE_DATA_DIR ?? 'data';
-  return { dataDir, modelsDir: env.RISKGATE_MODELS_DIR ?? 'models', db: join(dataDir, 'riskgate.db') };
+  // db: the SQLite file, or (RISKGATE_DATABASE_URL set) a marker standing for the PostgreSQL URL (see store/open.ts)
+  return { dataDir, modelsDir: env.RISKGATE_MODELS_DIR ?? 'models', db: storeLocation(dataDir, env) };
 }
 
 export function openDefaultStore(db?: string): Store {
-  return openStore(db ?? defaultPaths().db);
+  return openStoreAt(db ?? defaultPaths().db);
 }
 
 /** Thrown for bad command-line usage; the CLI prints it and exits 2. */

@@ -1,5 +1,5 @@
 import { failureLabel, type RunRecord } from '../records/schema.ts';
-import type { ActorOutcomeRow, Store } from '../store/types.ts';
+import { StoreUnavailableError, type ActorOutcomeRow, type Store } from '../store/types.ts';
 import { AuthorRows } from './author-rows.ts';
 import { FEATURE_COUNT, featurize, runChurn, type FeatureOptions } from './definition.ts';
 import { AUTHOR_WINDOW, CREATED_WINDOW, REPO_WINDOW, RepoHistory, knownAtFromMs, knownAtMs } from './history.ts';
@@ -164,6 +164,11 @@ export class LiveHistory {
   private seq: number;
   private readonly unsubscribe: () => void;
   readonly stats: LiveHistoryStats = { builds: 0, incremental: 0, dropped: 0, authorLoads: 0 };
+  /**
+   * When other writers' changes could not be read (store unavailable), since when: cached entries keep
+   * answering, but may lack outcomes written since. Null once a catch-up read succeeds.
+   */
+  staleSince: string | null = null;
 
   constructor(
     private readonly store: Store,
@@ -180,7 +185,7 @@ export class LiveHistory {
     this.unsubscribe = store.onRunsChanged((repos, runs) => {
       // Other connections' commits that came before this one first: their runs were most likely created
       // before ours, and folding them afterwards would put them out of order (a rebuild).
-      this.syncIfOthersWrote();
+      this.trySync();
       for (const repo of repos) {
         const e = this.cache.get(repo);
         if (!e) continue;
@@ -196,7 +201,7 @@ export class LiveHistory {
 
   features(r: RunRecord): Float64Array {
     const created = Date.parse(r.created_at);
-    this.syncIfOthersWrote();
+    this.trySync();
     let e = this.cache.get(r.repo);
     if (e && (created < e.builtAt || created >= e.validUntil)) e = undefined;
     if (!e) {
@@ -220,11 +225,27 @@ export class LiveHistory {
     return out;
   }
 
+  /**
+   * Catches up with other writers; when the store cannot be read, keeps what is cached (the risk path answers
+   * from memory) and retries on the next call. Other errors propagate.
+   */
+  private trySync(): void {
+    try {
+      this.syncIfOthersWrote();
+      const visible = this.store.changesVisible?.();
+      this.staleSince = visible && !visible.ok ? (visible.since ?? new Date().toISOString()) : null;
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      this.staleSince ??= new Date().toISOString();
+    }
+  }
+
   private syncIfOthersWrote(): void {
     const v = this.store.dataVersion();
     if (v === this.version) return;
-    this.version = v;
+    // The version is taken only once the change log was read: a failed read is retried, not skipped.
     this.syncOtherWriters();
+    this.version = v;
   }
 
   /** Another connection committed: fold in (or drop the entries of) the repos it wrote runs for. */
@@ -236,6 +257,7 @@ export class LiveHistory {
       this.clear();
       return;
     }
+    let failed: unknown = null;
     for (const repo of ch.repos) {
       const e = this.cache.get(repo);
       if (!e) continue;
@@ -249,13 +271,21 @@ export class LiveHistory {
         const k = `${wf}\u0000${id}\u0000${att}`;
         if (seen.has(k)) continue;
         seen.add(k);
-        const x = this.store.getRun(repo, wf, id, att);
+        let x: RunRecord | undefined;
+        try {
+          x = this.store.getRun(repo, wf, id, att);
+        } catch (err) {
+          // The log position has moved past this write: an entry that could not take it in must go.
+          failed ??= err;
+          x = undefined;
+        }
         if (!x || !this.fold(e, x)) {
           this.drop(repo);
           break;
         }
       }
     }
+    if (failed) throw failed;
   }
 
   private drop(repo: string): void {

@@ -5,7 +5,7 @@ import { FEATURE_INDEX, FEATURES } from '../features/definition.ts';
 import { LiveHistory } from '../features/live.ts';
 import { loadModel, type Attribution, type RiskModel } from '../ml/model.ts';
 import { RunRecordSchema, type RunRecord } from '../records/schema.ts';
-import type { Store } from '../store/types.ts';
+import { StoreUnavailableError, type Store } from '../store/types.ts';
 import { Registry, type Manifest } from './registry.ts';
 import type { Factor, ModelInfo, ScoreResult as ApiScoreResult } from '../api/types.ts';
 import { isValidatedRiskRequest, riskRequestToRunRecord } from '../api/schemas.ts';
@@ -187,7 +187,14 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
         if (o.fallback) return { ...(await o.fallback.score(req)), degraded: true };
         throw new Error('no model loaded and no fallback configured');
       }
-      const x = features(req);
+      let x: Float64Array;
+      try {
+        x = features(req);
+      } catch (err) {
+        // The store cannot be read and this repo's history is not in memory: the rules answer from the request.
+        if (!(err instanceof StoreUnavailableError) || !o.fallback) throw err;
+        return { ...(await o.fallback.score(req)), degraded: true, degraded_reason: 'store unavailable and no history of this repo in memory: rule-based fallback' };
+      }
       const probability = loaded.model.predict(x);
       const { contributions, method } = loaded.model.explain(x, { method: req.attribution ?? attribution });
       const factors = contributions
@@ -198,6 +205,10 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
       const result: ScoreResult = { probability, model: toInfo(loaded.manifest), degraded: false, factors, attribution: method, features: x };
       const note = historyNote(req, x);
       if (note) result.note = note;
+      if (history.staleSince) {
+        result.degraded = true;
+        result.degraded_reason = `store unavailable since ${history.staleSince}: features from the history held in memory, without outcomes recorded since`;
+      }
       const sh = shadow;
       if (sh) result.shadow = { model: toInfo(sh.manifest), probability: sh.model.predict(x) };
       return result;

@@ -138,6 +138,12 @@ export interface Store {
    * Writes by this connection are left out: they are reported by `onRunsChanged`.
    */
   changedReposSince(seq: number): RunChanges;
+  /**
+   * Whether other connections' commits show in `dataVersion` right now: false while a networked store's
+   * notification channel is down (since when), so caches answering from memory can say they may be behind.
+   * Absent: always (SQLite sees other connections' commits through the file itself).
+   */
+  changesVisible?(): { ok: boolean; since?: string };
 
   /**
    * Runs `fn` in one write transaction (all or nothing), begun IMMEDIATE so the write lock is taken (waiting

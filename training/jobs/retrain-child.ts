@@ -6,7 +6,7 @@
  * argv[2]: JSON { db, modelsDir, until?, timezone?, kinds?, margins?, seed? }
  */
 import { availableParallelism } from 'node:os';
-import { openStore } from '../../src/store/sqlite.ts';
+import { openStoreAt } from '../../src/store/open.ts';
 import { retrainOnce } from './retrain.ts';
 
 const send = (m: unknown) => new Promise<void>((resolve) => (process.send ? process.send(m, () => resolve()) : resolve()));
@@ -14,7 +14,7 @@ const send = (m: unknown) => new Promise<void>((resolve) => (process.send ? proc
 async function main(): Promise<void> {
   const opts = JSON.parse(process.argv[2] ?? '{}') as { db: string; modelsDir: string; until?: string; timezone?: string; kinds?: string[]; margins?: Record<string, number>; seed?: number; shadowTrial?: boolean };
   if (!opts.db || !opts.modelsDir) throw new Error('retrain-child: db and modelsDir are required');
-  const store = openStore(opts.db);
+  const store = openStoreAt(opts.db);
   try {
     const result = await retrainOnce({
       store,
