@@ -128,32 +128,41 @@ export function informationNeeded(alpha: number, tau: number, margin: number, lo
  * product of e-values over looks on disjoint samples is a test supermartingale: by Ville's inequality it
  * exceeds 1/α with probability ≤ α over all looks, however many.
  */
-export function exceedanceE(k: number, r: number, m: number, n: number, psis: readonly number[], weights: readonly number[]): number {
-  if (r <= 0 || m <= 0 || n <= 0) return 1;
-  // Hypergeometric pmf over j = max(0, r − n)…min(r, m), by the ratio recursion (no factorials).
+export function exceedanceE(k: number, r: number, m: number, n: number, psis: readonly number[], weights: readonly number[], each?: number[]): number {
+  if (r <= 0 || m <= 0 || n <= 0) {
+    if (each) for (let g = 0; g < psis.length; g++) each[g] = 1;
+    return 1;
+  }
+  // Hypergeometric pmf over j = lo…hi, unnormalized from pmf(lo) = 1 by the ratio recursion (no factorials),
+  // in logs once per look; each ψ then needs one exp per j (the decision path: 10 metrics × 4 levels).
   const lo = Math.max(0, r - n);
   const hi = Math.min(r, m);
+  const len = hi - lo + 1;
+  if (PMF.length < len) PMF = new Float64Array(Math.max(len, 2 * PMF.length));
+  let term = 0;
+  let top = 0;
+  for (let j = lo; j <= hi; j++) {
+    if (j > lo) term += Math.log(((m - j + 1) * (r - j + 1)) / (j * (n - r + j)));
+    PMF[j - lo] = term;
+    if (term > top) top = term;
+  }
+  let den = 0;
+  for (let i = 0; i < len; i++) den += Math.exp(PMF[i] - top);
   let e = 0;
   for (let g = 0; g < psis.length; g++) {
-    const psi = psis[g];
-    // E₀[ψ^K] with the pmf unnormalized from pmf(lo) = 1, then normalized; in log space against overflow.
-    let term = 0; // log of unnormalized pmf(j) + j·ln ψ − (lo·ln ψ)
-    let logNum = -Infinity;
-    let logDen = -Infinity;
-    const lpsi = Math.log(psi);
-    for (let j = lo; j <= hi; j++) {
-      if (j > lo) term += Math.log(((m - j + 1) * (r - j + 1)) / (j * (n - r + j)));
-      logDen = logAdd(logDen, term);
-      logNum = logAdd(logNum, term + (j - lo) * lpsi);
-    }
-    // ψ^k / E₀[ψ^K] = exp((k − lo)·ln ψ − (logNum − logDen))
-    e += weights[g] * Math.exp((k - lo) * lpsi - (logNum - logDen));
+    const lpsi = Math.log(psis[g]);
+    // ψ^k / E₀[ψ^K], with E₀[ψ^K] = Σ pmf(j)·ψ^(j−lo) / Σ pmf(j) · ψ^lo, scaled by its largest term.
+    let mx = -Infinity;
+    for (let i = 0; i < len; i++) mx = Math.max(mx, PMF[i] + i * lpsi);
+    let num = 0;
+    for (let i = 0; i < len; i++) num += Math.exp(PMF[i] + i * lpsi - mx);
+    const eg = Math.exp((k - lo) * lpsi - (mx - top) - Math.log(num / den));
+    if (each) each[g] = eg;
+    e += weights[g] * eg;
   }
   return e;
 }
 
-function logAdd(a: number, b: number): number {
-  if (a === -Infinity) return b;
-  if (b === -Infinity) return a;
-  return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
-}
+/** Reused log-pmf buffer of exceedanceE (synchronous, so one serves every call). */
+let PMF = new Float64Array(256);
+
