@@ -368,3 +368,75 @@ export function familySource(rel: FamilyRelease): IntervalSource {
 export function simulateFamily(policy: CanaryPolicy, releases: FamilyRelease[], horizon_s = 3600): ReturnType<typeof simulate> {
   return simulate(policy, { ...DEFAULT_SIM, horizon_s }, releases, (rel) => familySource(rel as FamilyRelease));
 }
+
+export interface FamilyRow {
+  policy: string;
+  by_kind: Record<string, { bad: boolean; count: number; rolled_back: number; promoted: number; exposure: number; decisions_to_full: number }>;
+  bad_caught: number;
+  good_rolled_back: number;
+  bad_exposure: number;
+  good_decisions_to_full: number;
+  /** The same figures on the releases that use the held-out simulator's setting only. */
+  held_out: { bad_caught: number; good_rolled_back: number; bad_exposure: number; good_decisions_to_full: number; bad: number; good: number };
+}
+
+/** Runs `policy` on `releases` and sums up per kind and in total (also for the held-out setting alone). */
+export async function familyRow(policy: CanaryPolicy, releases: FamilyRelease[]): Promise<FamilyRow> {
+  const { results, summary } = await simulateFamily(policy, releases);
+  const by_kind: FamilyRow['by_kind'] = {};
+  for (const [k, v] of Object.entries(summary.by_kind)) by_kind[k] = { ...v, bad: FAMILY_BAD.includes(k as FamilyKind) };
+  const ho = results.filter((x) => (x.release as FamilyRelease).scenario.heldOutSetting);
+  const sum = (xs: typeof results) => {
+    const bad = xs.filter((x) => x.release.bad);
+    const good = xs.filter((x) => !x.release.bad);
+    const promoted = good.filter((x) => x.outcome === 'promoted');
+    return {
+      bad_caught: bad.filter((x) => x.outcome === 'rolled_back').length / Math.max(1, bad.length),
+      good_rolled_back: good.filter((x) => x.outcome === 'rolled_back').length / Math.max(1, good.length),
+      bad_exposure: bad.reduce((s, x) => s + x.exposure, 0) / Math.max(1, bad.length),
+      good_decisions_to_full: promoted.reduce((s, x) => s + x.steps, 0) / Math.max(1, promoted.length),
+      bad: bad.length,
+      good: good.length,
+    };
+  };
+  const all = sum(results);
+  return { policy: policy.name, by_kind, bad_caught: all.bad_caught, good_rolled_back: all.good_rolled_back, bad_exposure: all.bad_exposure, good_decisions_to_full: all.good_decisions_to_full, held_out: sum(ho) };
+}
+
+/**
+ * The by-kind table: per kind and policy, caught % (bad kinds: rolled back) or false rollback % (good kinds),
+ * mean exposure (%·min over the 60-minute horizon) and mean decisions to full traffic of promoted releases.
+ */
+export function familyTable(rows: FamilyRow[]): string {
+  const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
+  const num = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
+  const kinds = Object.keys(rows[0]?.by_kind ?? {});
+  const head = ['kind', 'n', ...rows.flatMap((r) => [`${r.policy}: caught / false rb`, 'exposure', 'to full'])];
+  const body: string[][] = kinds.map((k) => {
+    const first = rows[0].by_kind[k];
+    return [
+      k,
+      String(first.count),
+      ...rows.flatMap((r) => {
+        const v = r.by_kind[k];
+        return [`${v.bad ? 'caught' : 'false rb'} ${pct(v.rolled_back / v.count)}`, num(v.exposure), num(v.decisions_to_full, 2)];
+      }),
+    ];
+  });
+  for (const [label, pick] of [
+    ['all', (r: FamilyRow) => r],
+    ['held-out setting', (r: FamilyRow) => r.held_out],
+  ] as const) {
+    body.push([
+      label,
+      '',
+      ...rows.flatMap((r) => {
+        const v = pick(r);
+        return [`caught ${pct(v.bad_caught)}, false rb ${pct(v.good_rolled_back)}`, `bad ${num(v.bad_exposure)}`, num(v.good_decisions_to_full, 2)];
+      }),
+    ]);
+  }
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
