@@ -26,6 +26,12 @@ export const DEFAULT_POLICY: Policy = { max_weight: 100, min_step: 5, max_step: 
 /** Above this predicted failure probability a release only climbs by the minimum step, on a clean sheet. */
 export const HIGH_RISK = 0.5;
 
+/** Smallest always-valid p-value (toward harm) on every metric for the evidence to count as clean. */
+export const CLEAN_P = 0.1;
+
+/** Consecutive looks at which a non-critical metric must regress before the canary is rolled back. */
+export const CONFIRM_LOOKS = 2;
+
 /** Highest weight a canary may reach while its comparison is still inconclusive. */
 export const EXPLORE_CAP = 50;
 
@@ -122,8 +128,13 @@ export function decide(
   reasons.push(...j.reasons);
   const regressions = j.metrics.filter((m) => m.classification === 'High' || m.classification === 'Low');
   const overdue = input.elapsed_s >= policy.max_interval_s;
-  const step = stepFor(risk, policy);
   const highRisk = risk > HIGH_RISK;
+  // Clean evidence — no metric leaning toward harm at all — lets a release that is not high-risk go straight
+  // to the explore cap instead of climbing by its risk step: fixed 5/25/75/100 takes three decisions, and
+  // climbing by risk steps took good releases four to five (family tuning seeds). Where that rung is, the
+  // promotion still waits for conclusive evidence; this only moves the canary to where samples are richer.
+  const clean = j.metrics.every((m) => m.p_value >= CLEAN_P && m.classification !== 'High' && m.classification !== 'Low');
+  const step = clean && !highRisk ? Math.max(stepFor(risk, policy), Math.min(EXPLORE_CAP, policy.max_weight - 1) - current) : stepFor(risk, policy);
 
   let action: Action;
   let next = current;
@@ -147,7 +158,15 @@ export function decide(
     }
     confidence = (1 - cfg.alphaPass) * (j.score / 100);
   } else if (j.verdict === 'marginal' || regressions.length) {
-    if (overdue) {
+    // A regression the always-valid test saw at two looks in a row is not a fluke of one window (its false
+    // alarm rate is alphaHarm over all looks); waiting out max_interval_s only added exposure.
+    const confirmed = regressions.filter((m) => (j.evidence[m.name]?.regressed ?? 0) >= CONFIRM_LOOKS);
+    if (confirmed.length) {
+      action = 'rollback';
+      next = 0;
+      reasons.push(`regression on ${confirmed.map((m) => m.name).join(', ')} seen at ${CONFIRM_LOOKS} looks in a row`);
+      confidence = 1 - Math.min(1, ...regressions.map((m) => m.p_value));
+    } else if (overdue) {
       action = 'rollback';
       next = 0;
       reasons.push(`regression on a non-critical metric persisted for ${input.elapsed_s}s ≥ max_interval_s ${policy.max_interval_s}`);
@@ -180,6 +199,13 @@ export function decide(
     confidence = (j.score_upper - j.score) / 100;
   }
 
+  if (action !== 'rollback') {
+    const thin = j.metrics.filter((m) => m.sufficiency.thin);
+    if (thin.length)
+      reasons.push(
+        `evidence too thin to show ${thin.map((m) => `${m.name} (~${m.sufficiency.effective_samples} of ${m.sufficiency.needed} samples per side)`).join(', ')} harmless at alpha ${cfg.alphaPass} yet`,
+      );
+  }
   const decision: Decision = {
     action,
     next_weight: next,

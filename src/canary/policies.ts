@@ -7,7 +7,7 @@
  */
 import { decide, EMPTY_STATE, type RolloutState } from './controller.ts';
 import type { MetricInput } from './judge.ts';
-import type { CanaryPolicy, Release, RolloutDriver, StepAnswer, StepContext } from './simulator.ts';
+import type { CanaryPolicy, RolloutDriver, RolloutSubject, StepAnswer, StepContext } from './simulator.ts';
 import { hodgesLehmann, mannWhitneyP, mean, quantileSorted, rankCompare, sortedCopy } from './stats.ts';
 
 const LADDER = [5, 25, 75, 100];
@@ -24,7 +24,7 @@ export function startWeight(risk: number): number {
 export function riskgatePolicy(): CanaryPolicy {
   return {
     name: 'riskgate',
-    begin(rel: Release): RolloutDriver {
+    begin(rel: RolloutSubject): RolloutDriver {
       let state: RolloutState = EMPTY_STATE;
       return {
         start: startWeight(rel.risk),
@@ -42,7 +42,7 @@ export function riskgatePolicy(): CanaryPolicy {
 export function httpPolicy(baseUrl: string, headers: Record<string, string> = {}): CanaryPolicy {
   return {
     name: 'riskgate-http',
-    begin(rel: Release): RolloutDriver {
+    begin(rel: RolloutSubject): RolloutDriver {
       const version = `sim-${rel.id}-${rel.seed}`;
       return {
         start: startWeight(rel.risk),
@@ -76,7 +76,8 @@ export function fixedStepsPolicy(): CanaryPolicy {
           const err = ctx.metrics.find((m) => m.name === 'error_rate');
           const p95 = ctx.metrics.find((m) => m.name === 'latency_p95');
           if ((err && mean(err.canary) > 0.02) || (p95 && mean(p95.canary) > 1000)) return { action: 'rollback', next_weight: 0 };
-          if (ctx.weight >= 100) return { action: 'promote', next_weight: 100 };
+          // 5 → 25 → 75 → 100: three decisions, the last one the promotion.
+          if (ladderNext(ctx.weight) >= 100) return { action: 'promote', next_weight: 100 };
           return { action: 'increase', next_weight: ladderNext(ctx.weight) };
         },
       };
@@ -121,7 +122,7 @@ export function kayentaPolicy(pass = 95, marginal = 75): CanaryPolicy {
           const score = total ? (100 * ok) / total : 100;
           if (criticalFail || score < marginal) return { action: 'rollback', next_weight: 0 };
           if (score < pass) return { action: 'hold', next_weight: ctx.weight };
-          if (ctx.weight >= 100) return { action: 'promote', next_weight: 100 };
+          if (ladderNext(ctx.weight) >= 100) return { action: 'promote', next_weight: 100 };
           return { action: 'increase', next_weight: ladderNext(ctx.weight) };
         },
       };

@@ -20,7 +20,16 @@ export type ReleaseKind =
 export const GOOD_KINDS: ReleaseKind[] = ['good', 'noisy_fine'];
 export const BAD_KINDS: ReleaseKind[] = ['step_errors', 'memory_leak', 'latency_tail', 'rising_variance', 'sparse_errors', 'zero_baseline_errors'];
 
-export interface Release {
+/** What a policy and the summary see of a release, from this simulator or the randomized family (family.ts). */
+export interface RolloutSubject {
+  id: number;
+  kind: string;
+  bad: boolean;
+  risk: number;
+  seed: number;
+}
+
+export interface Release extends RolloutSubject {
   id: number;
   kind: ReleaseKind;
   bad: boolean;
@@ -52,7 +61,7 @@ export interface RolloutDriver {
 
 export interface CanaryPolicy {
   name: string;
-  begin(release: Release): RolloutDriver;
+  begin(release: RolloutSubject): RolloutDriver;
 }
 
 export { mulberry32 };
@@ -152,7 +161,7 @@ export function sampleInterval(rel: Release, r: () => number, weight: number, t0
 }
 
 export interface RolloutResult {
-  release: Release;
+  release: RolloutSubject;
   outcome: 'promoted' | 'rolled_back' | 'unfinished';
   /** Decisions taken until promotion or rollback. */
   steps: number;
@@ -164,20 +173,33 @@ export interface RolloutResult {
   exposure: number;
 }
 
-export async function rollOut(rel: Release, policy: CanaryPolicy, cfg: SimConfig): Promise<RolloutResult> {
+/** Where a rollout's intervals come from: this simulator's five metrics, or a family scenario. */
+export interface IntervalSource {
+  interval_s: number;
+  /** Forces the first weight (the held-out simulator starts every policy at 5 %). */
+  start?: number;
+  sample(weight: number, t0: number): MetricInput[];
+}
+
+function defaultSource(rel: Release, cfg: SimConfig): IntervalSource {
   const r = mulberry32(rel.seed);
+  return { interval_s: cfg.interval_s, sample: (weight, t0) => sampleInterval(rel, r, weight, t0, cfg) };
+}
+
+export async function rollOut(rel: RolloutSubject, policy: CanaryPolicy, cfg: SimConfig, source: IntervalSource = defaultSource(rel as Release, cfg)): Promise<RolloutResult> {
   const driver = policy.begin(rel);
-  let weight = driver.start;
+  const interval = source.interval_s;
+  let weight = source.start ?? driver.start;
   let t = 0;
   let elapsed = 0;
   let exposure = 0;
   let steps = 0;
   let trafficSteps = 1;
   while (t < cfg.horizon_s) {
-    const metrics = sampleInterval(rel, r, weight, t, cfg);
-    t += cfg.interval_s;
-    elapsed += cfg.interval_s;
-    exposure += (weight * cfg.interval_s) / 60;
+    const metrics = source.sample(weight, t);
+    t += interval;
+    elapsed += interval;
+    exposure += (weight * interval) / 60;
     steps++;
     const a = await driver.step({ weight, elapsed_s: elapsed, t_s: t, risk: rel.risk, metrics });
     if (a.action === 'rollback') return { release: rel, outcome: 'rolled_back', steps, traffic_steps: trafficSteps, time_s: t, exposure };
@@ -207,25 +229,36 @@ export interface PolicySummary {
   good_steps: number;
   good_decisions: number;
   good_minutes: number;
-  by_kind: Record<string, { rolled_back: number; promoted: number; count: number; exposure: number }>;
+  by_kind: Record<string, { rolled_back: number; promoted: number; count: number; exposure: number; decisions_to_full: number }>;
 }
 
-export async function simulate(policy: CanaryPolicy, cfg: SimConfig = DEFAULT_SIM, releases = makeReleases(cfg)): Promise<{ summary: PolicySummary; results: RolloutResult[] }> {
+export async function simulate(
+  policy: CanaryPolicy,
+  cfg: SimConfig = DEFAULT_SIM,
+  releases: RolloutSubject[] = makeReleases(cfg),
+  sourceFor?: (rel: RolloutSubject) => IntervalSource,
+): Promise<{ summary: PolicySummary; results: RolloutResult[] }> {
   const results: RolloutResult[] = [];
-  for (const rel of releases) results.push(await rollOut(rel, policy, cfg));
+  for (const rel of releases) results.push(await rollOut(rel, policy, cfg, sourceFor?.(rel)));
   const bad = results.filter((x) => x.release.bad);
   const good = results.filter((x) => !x.release.bad);
   const promotedGood = good.filter((x) => x.outcome === 'promoted');
   const avg = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
   const byKind: PolicySummary['by_kind'] = {};
   for (const x of results) {
-    const k = (byKind[x.release.kind] ??= { rolled_back: 0, promoted: 0, count: 0, exposure: 0 });
+    const k = (byKind[x.release.kind] ??= { rolled_back: 0, promoted: 0, count: 0, exposure: 0, decisions_to_full: 0 });
     k.count++;
     if (x.outcome === 'rolled_back') k.rolled_back++;
-    if (x.outcome === 'promoted') k.promoted++;
+    if (x.outcome === 'promoted') {
+      k.promoted++;
+      k.decisions_to_full += x.steps;
+    }
     k.exposure += x.exposure / 1; // summed here, averaged below
   }
-  for (const k of Object.values(byKind)) k.exposure /= k.count;
+  for (const k of Object.values(byKind)) {
+    k.exposure /= k.count;
+    k.decisions_to_full = k.promoted ? k.decisions_to_full / k.promoted : NaN;
+  }
   return {
     results,
     summary: {

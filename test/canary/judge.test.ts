@@ -122,14 +122,14 @@ test('observations made apart from the judgement (as the service does, before it
   const metrics: MetricInput[] = [
     { name: 'latency', direction: 'increase', critical: true, baseline: lat(300), canary: lat(300, 104, 12) },
     { name: 'errors', direction: 'increase', baseline: gen(300, () => (r() < 0.02 ? 1 : 0)), canary: gen(300, () => (r() < 0.03 ? 1 : 0)) },
-    { name: 'throughput', direction: 'decrease', baseline: lat(200, 50, 5), canary: lat(5, 50, 5) },
+    { name: 'throughput', direction: 'decrease', baseline: lat(200, 50, 5), canary: lat(4, 50, 5) },
     { name: 'cpu', direction: 'either', baseline: [Number.NaN, ...lat(100, 40, 4)], canary: [Infinity, ...lat(100, 40, 4)] },
   ];
   const first = judge(metrics);
   const observed = metrics.map((m) => observe(m.canary, m.baseline, m.direction, DEFAULT_JUDGE.minSamples));
   // the second look builds on the first one's evidence, so the accumulated state is compared too
   assert.deepEqual(judge(metrics, first.evidence, DEFAULT_JUDGE, observed), judge(metrics, first.evidence));
-  assert.equal(observed[2].looks, undefined, 'five canary samples are too few to look at');
+  assert.equal(observed[2].looks, undefined, 'four canary samples are too few to look at');
   assert.equal(observed[3].nCanary, 100, 'non-finite samples are not counted');
   // an observation is of the samples alone: another metric's observation changes the verdict
   const swapped = [observed[1], observed[0], observed[2], observed[3]];

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { FAMILY_BAD, familyRow, makeFamily, REPORT_SEED, TUNING_SEEDS } from '../../src/canary/family.ts';
+import { fixedStepsPolicy, kayentaPolicy, riskgatePolicy } from '../../src/canary/policies.ts';
+
+test('the family is deterministic, report and tuning seeds are disjoint, and every regression hits a metric', () => {
+  assert.ok(!TUNING_SEEDS.includes(REPORT_SEED));
+  assert.deepEqual(makeFamily(TUNING_SEEDS[0], 3), makeFamily(TUNING_SEEDS[0], 3));
+  const rel = makeFamily(TUNING_SEEDS[1], 30);
+  for (const r of rel) {
+    assert.ok(r.scenario.samples >= 8 && r.scenario.samples <= 60);
+    assert.equal(r.scenario.metrics[0].name, 'error_rate');
+    assert.equal(r.scenario.metrics[0].critical, true);
+    if (FAMILY_BAD.includes(r.kind)) assert.ok(r.scenario.regression && r.scenario.regression.metric >= 0 && r.scenario.regression.metric < r.scenario.metrics.length, r.kind);
+    else assert.equal(r.scenario.regression, undefined);
+  }
+  // The held-out simulator's setting is covered: one 60 s interval, 30 samples, 4 metrics, only error rate critical.
+  const held = rel.filter((r) => r.scenario.heldOutSetting);
+  assert.ok(held.length > rel.length / 5);
+  for (const r of held) {
+    assert.equal(r.scenario.interval_s, 60);
+    assert.equal(r.scenario.samples, 30);
+    assert.equal(r.scenario.metrics.length, 4);
+    assert.deepEqual(r.scenario.metrics.map((m) => m.critical), [true, false, false, false]);
+  }
+  // Settings really vary.
+  assert.ok(new Set(rel.map((r) => r.scenario.samples)).size >= 4);
+  assert.ok(new Set(rel.flatMap((r) => r.scenario.metrics.map((m) => m.direction))).size === 2);
+});
+
+test('on a small tuning-seed family riskgate catches more bad releases with less exposure than both baselines', async () => {
+  const rel = makeFamily(TUNING_SEEDS[2], 6);
+  const ours = await familyRow(riskgatePolicy(), rel);
+  const fixed = await familyRow(fixedStepsPolicy(), rel);
+  const kay = await familyRow(kayentaPolicy(), rel);
+  assert.ok(ours.bad_caught >= 0.9, `caught ${ours.bad_caught}`);
+  assert.ok(ours.bad_caught > fixed.bad_caught && ours.bad_caught > kay.bad_caught);
+  assert.ok(ours.bad_exposure < fixed.bad_exposure && ours.bad_exposure < kay.bad_exposure);
+  assert.equal(fixed.good_decisions_to_full, 3, '5/25/75/100 is three decisions');
+  assert.ok(ours.by_kind['tail-only'].rolled_back >= ours.by_kind['tail-only'].count - 1, JSON.stringify(ours.by_kind['tail-only']));
+});
