@@ -7,7 +7,7 @@ import { CircuitService, type CircuitView } from '../policy/circuit.ts';
 import { FALLBACK_MODEL, createFallbackScorer } from '../policy/fallback.ts';
 import type { Store } from '../store/types.ts';
 import { assessRisk } from './assess.ts';
-import { authenticate, requireScope } from './auth.ts';
+import { authenticate, kayentaPathToken, requireScope } from './auth.ts';
 import { HttpError, errorHandler, sendError } from './errors.ts';
 import { createMetrics } from './metrics.ts';
 import { buildOpenApi, type OpenApiExtras } from './openapi.ts';
@@ -205,6 +205,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     next();
   };
+  app.use(kayentaPathToken(config.apiKeys));
   app.use(chain(authenticate(config.apiKeys, { anonymousOk: deps.anonymousOk }), rateLimit(config.rateLimit), jsonOnly, express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }), depthLimit));
 
   app.post('/v1/risk', requireScope('score'), validateBody(RiskRequestSchema), async (req, res) => {

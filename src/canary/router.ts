@@ -125,7 +125,8 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
     if (!body) return;
     const result = kayentaJudge(body);
     deps.store.appendEvent('canary_kayenta_judge', body.canaryConfig.name ?? 'kayenta', {
-      request: body as unknown as Record<string, unknown>,
+      // The request as sent: the parsed one holds Maps (group weights, tags), which JSON would print as {}.
+      request: req.body as Record<string, unknown>,
       score: result.score,
     });
     res.json(result);
