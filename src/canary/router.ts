@@ -8,7 +8,7 @@ import { requireScope } from '../api/auth.ts';
 import { sendError, zodDetails } from '../api/errors.ts';
 import { COMMON_ERRORS, READ_ERRORS, body, json, jsonAnyOf, secured, zodParameters, zodPathParam, type OpenApiExtras } from '../api/openapi.ts';
 import type { Store } from '../store/types.ts';
-import { argoQueryToRequest, toArgoResult } from './argo.ts';
+import { argoBody, argoQueryToRequest, toArgoResult } from './argo.ts';
 import { flaggerToRequest, hookStatus, serviceOf, versionOf, type FlaggerHookName } from './flagger.ts';
 import { kayentaJudge } from './kayenta.ts';
 import {
@@ -75,7 +75,7 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
       if (!r.ok) return invalid(res, r.error, r.prefix);
       request = r.value;
     } else {
-      const b = parse(CanaryDecisionRequest, req.body, res);
+      const b = parse(CanaryDecisionRequest, argoBody(req.body), res);
       if (!b) return;
       request = b;
     }
