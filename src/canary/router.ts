@@ -33,6 +33,8 @@ export interface CanaryDeps {
   defaultRisk?: number;
   /** Enables Prometheus-sourced metrics (`query` in a metric spec). */
   prometheusUrl?: string;
+  /** Limits and templates for those queries (config `prometheusQueries`). */
+  prometheusQueries?: CanaryServiceDeps['prometheusQueries'];
   /** Flagger pre-rollout bar on predicted failure risk (default 0.7). */
   preRolloutMaxRisk?: number;
   log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };

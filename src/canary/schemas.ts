@@ -32,10 +32,27 @@ const samples = z
   })
   .meta({ type: 'array', items: { type: 'number' }, maxItems: MAX_SAMPLES });
 
-export const PromQuery = z.object({
-  canary: z.string().min(1).max(4000).describe('PromQL for the canary; its range-query values are the samples'),
-  baseline: z.string().min(1).max(4000).describe('PromQL for the baseline'),
-});
+/** A template parameter is pasted into PromQL (inside a label matcher's quotes): nothing that could end the string or the selector. */
+export const TEMPLATE_PARAM_VALUE = /^[A-Za-z0-9_.:\/-]{1,200}$/;
+
+export const PromQuery = z
+  .object({
+    canary: z.string().min(1).max(4000).optional().describe('PromQL for the canary; its range-query values are the samples'),
+    baseline: z.string().min(1).max(4000).optional().describe('PromQL for the baseline'),
+    template: z.string().min(1).max(128).optional().describe('Name of an operator-defined query pair (RISKGATE_PROMETHEUS_QUERIES), instead of canary/baseline PromQL'),
+    params: keyedMap(z.string().regex(TEMPLATE_PARAM_VALUE, 'letters, digits and _ . : / - only (1–200)'), { type: 'string', pattern: TEMPLATE_PARAM_VALUE.source }, 20)
+      .optional()
+      .describe("Values of the template's {{param}} placeholders"),
+  })
+  .superRefine((q, ctx) => {
+    if (q.template !== undefined) {
+      if (q.canary !== undefined || q.baseline !== undefined) ctx.addIssue({ code: 'custom', message: 'give either template (with params) or canary and baseline PromQL, not both' });
+    } else {
+      if (q.params !== undefined) ctx.addIssue({ code: 'custom', path: ['params'], message: 'params go with a template' });
+      for (const side of ['canary', 'baseline'] as const) if (q[side] === undefined) ctx.addIssue({ code: 'custom', path: [side], message: 'PromQL required (or name a template)' });
+    }
+  });
+export type PromQuery = z.output<typeof PromQuery>;
 
 export const MetricSpec = z
   .object({
@@ -78,10 +95,29 @@ export const Deployment = z.object({
   head_sha: z.string().min(1).max(64).optional(),
 });
 
-export const PrometheusWindow = z.object({
-  window_s: z.number().int().positive().max(86_400).default(60).describe('Range queried, ending now'),
-  step_s: z.number().positive().max(3600).default(1).describe('Range-query resolution'),
-});
+/** Prometheus refuses a range query of more points per series than this (promql: "exceeded maximum resolution of 11,000 points"). */
+export const MAX_RANGE_POINTS = 11_000;
+
+export const PrometheusWindow = z
+  .object({
+    window_s: z.number().int().positive().max(86_400).default(60).describe('Range queried, ending now (at most RISKGATE_PROMETHEUS_MAX_WINDOW_S)'),
+    step_s: z
+      .number()
+      .positive()
+      .max(3600)
+      .optional()
+      .describe('Range-query resolution; never finer than the scrape interval (one sample per scrape), which is also the default'),
+  })
+  .superRefine((w, ctx) => {
+    if (w.step_s === undefined) return;
+    const points = Math.floor(w.window_s / w.step_s) + 1;
+    if (points > MAX_RANGE_POINTS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['step_s'],
+        message: `window_s ${w.window_s} at step_s ${w.step_s} is ${points.toLocaleString('en-US')} points per series; Prometheus answers at most ${MAX_RANGE_POINTS.toLocaleString('en-US')} (use step_s ≥ ${Math.ceil(w.window_s / (MAX_RANGE_POINTS - 1))}, or leave it out)`,
+      });
+  });
 
 export const CanaryDecisionRequest = z.object({
   deployment: Deployment,
