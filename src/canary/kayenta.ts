@@ -213,7 +213,14 @@ export function kayentaJudge(req: KayentaJudgeRequest, cfg: JudgeConfig = DEFAUL
       classificationReason: `${n('Pass')} pass, ${n('High') + n('Low')} regress, ${n('NodataFailMetric')} inconclusive or missing required data, ${n('Nodata')} no data`,
     };
   });
-  const reason = s.reason ?? (results.length ? j.reasons.join('; ') : 'no metrics in metricSetPairList');
+  // The reason speaks of the scored metrics only: our judge's own reasons would also name muted ones.
+  const scored = results.filter((r) => !r.muted);
+  const muted = results.filter((r) => r.muted).map((r) => r.name);
+  const summary = `${scored.filter((r) => r.classification === 'Pass').length} of ${scored.length} scored metrics pass`;
+  const regress = scored.filter((r) => r.classification === 'High' || r.classification === 'Low').map((r) => `${r.name}: ${r.classificationReason}`);
+  const reason =
+    s.reason ??
+    (results.length ? [summary, ...regress, ...(muted.length ? [`muted, not scored: ${muted.join(', ')}`] : [])].join('; ') : 'no metrics in metricSetPairList');
   const noGroups = results.some((r) => !r.muted) && !groupScores.length ? '; no metric belongs to a group (Kayenta scores groups only)' : '';
   return { judgeName: JUDGE_NAME, results, groupScores, score: { score: s.score, classification: s.classification, classificationReason: reason + noGroups } };
 }

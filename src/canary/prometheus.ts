@@ -73,6 +73,8 @@ export function parsePromDuration(d: string): number {
 /** Prometheus's own default scrape interval, assumed when neither the operator nor Prometheus says. */
 export const DEFAULT_SCRAPE_S = 60;
 const SCRAPE_CACHE_MS = 60_000;
+/** A failed look-up is retried sooner: until then the 60 s default makes windows thin. */
+const SCRAPE_RETRY_MS = 5_000;
 const scrapeCache = new Map<string, { at: number; seconds: number | null }>();
 
 /**
@@ -82,7 +84,7 @@ const scrapeCache = new Map<string, { at: number; seconds: number | null }>();
  */
 export async function scrapeIntervalOf(baseUrl: string, timeoutMs = 2000, nowMs = Date.now()): Promise<number | null> {
   const hit = scrapeCache.get(baseUrl);
-  if (hit && nowMs - hit.at < SCRAPE_CACHE_MS) return hit.seconds;
+  if (hit && nowMs - hit.at < (hit.seconds === null ? SCRAPE_RETRY_MS : SCRAPE_CACHE_MS)) return hit.seconds;
   let seconds: number | null = null;
   try {
     const url = new URL('api/v1/status/config', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);

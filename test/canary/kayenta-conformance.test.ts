@@ -5,7 +5,8 @@
  *    a Retrofit client with only a base URL, `@POST("/judge")` appended to it, the body a
  *    RemoteJudgeRequest (model/RemoteJudgeRequest.java) written by Jackson — NaN and the infinities as
  *    the strings "NaN", "Infinity", "-Infinity" (QUOTE_NON_NUMERIC_NUMBERS, on by default) — and no
- *    Authorization header;
+ *    Authorization header; kayenta-core/.../retrofit/config/RetrofitClientFactory.java strips a trailing
+ *    "/" from the base URL (a path in it is kept, as kayenta-web/config/kayenta.yml's example shows);
  *  - kayenta-judge/.../scorers/ScoringHelper.scala and WeightedSumScorer.scala, and
  *    classifiers/score/ThresholdScoreClassifier.scala: the score of the answer's own classifications,
  *    recomputed below line by line (`kayentaWeightedSum`), must be the score Riskgate answered;
@@ -24,6 +25,7 @@ import { kayentaScore, roundHalfUp2 } from '../../src/canary/kayenta.ts';
 import { mulberry32, normal } from '../../src/canary/simulator.ts';
 import { serveApp, testConfig, type TestServer } from '../api/helpers.ts';
 import { openStore } from '../../src/store/sqlite.ts';
+import { parseYamlDocuments, yamlBlocks } from '../support/yaml.ts';
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/kayenta/${name}`, import.meta.url), 'utf8'));
 
@@ -122,6 +124,8 @@ test("Kayenta's muted-metric fixture: the muted critical regression is reported 
   // A muted critical regression would otherwise make the score 0.
   assert.equal(a.body.score.score, 100);
   assert.equal(a.body.score.classification, 'Pass');
+  assert.doesNotMatch(a.body.score.classificationReason, /Failing metric:|critical metric Failing/, 'the reason does not blame a muted metric');
+  assert.match(a.body.score.classificationReason, /muted, not scored: Failing metric/);
   const k = kayentaWeightedSum(a.body.results, cfg.classifier.groupWeights, pass, marginal);
   assert.equal(a.body.score.score, k.summary);
   assert.equal(monitor(a.body.score.score, marginal), 'SUCCEEDED');
@@ -229,6 +233,21 @@ test('groups named toString, constructor, __proto__ score like any other name', 
   // The scorer itself, given Maps, is indifferent to the names too.
   const res = [{ classification: 'Pass' as const, classificationReason: '', groups: ['__proto__'], critical: false, muted: false }];
   assert.equal(kayentaScore(res, new Map([['__proto__', 100]]), { pass: 95, marginal: 75 }).score, 100);
+});
+
+test("the documented kayenta.yml baseUrl, with Retrofit's `/judge` appended, reaches the judge", async () => {
+  const md = readFileSync(new URL('../../docs/canary.md', import.meta.url), 'utf8');
+  const doc = yamlBlocks(md)
+    .filter((b) => b.includes('remoteJudge'))
+    .flatMap((b) => parseYamlDocuments(b))[0] as any;
+  assert.equal(doc.kayenta.remoteJudge.enabled, true);
+  const documented: string = doc.kayenta.remoteJudge.endpoint.baseUrl;
+  const m = /^http:\/\/riskgate\.riskgate\.svc(\/kayenta\/)\$\{RISKGATE_KAYENTA_TOKEN\}$/.exec(documented);
+  assert.ok(m, documented);
+  // Spring resolves ${RISKGATE_KAYENTA_TOKEN} from the environment; the host is this test's server.
+  const a = await remoteJudge(`${srv.url}${m[1]}${TOKEN}`, { metrics: [{ name: 'm', groups: ['g'] }] }, { pass: 95, marginal: 75 }, [{ name: 'm', values: same() }]);
+  assert.equal(a.status, 200);
+  assert.equal(a.body.judgeName, 'riskgate-sequential-v1');
 });
 
 test('the path token authenticates Kayenta (no header), is checked like a bearer key and never logged', async () => {
