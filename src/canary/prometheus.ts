@@ -25,6 +25,37 @@ export interface RangeOptions {
   endS: number;
   stepS: number;
   timeoutMs?: number;
+  /** Most points kept from one query, over all its series (default MAX_QUERY_POINTS). */
+  maxPoints?: number;
+  /** Largest answer read (default MAX_ANSWER_BYTES). */
+  maxBytes?: number;
+}
+
+/**
+ * One query's answer is bounded before it is parsed and after: a selector like `{__name__=~".+"}` returns
+ * every series Prometheus has, up to 11,000 points each. A canary metric is one series per side (or a few
+ * to pool); more points than a sent metric may carry (100,000) is refused with the count, as is an answer
+ * over 16 MiB (about 350,000 points of `[t,"v"]` JSON), which is not read to the end.
+ */
+export const MAX_QUERY_POINTS = 100_000;
+export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+async function readCapped(res: Response, maxBytes: number): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.byteLength;
+    if (n > maxBytes) {
+      await reader.cancel();
+      throw new MetricSourceError(`Prometheus answer larger than ${maxBytes} bytes; aggregate the query to fewer series (sum, avg)`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Values of every series in the range (each series point is one sample); NaN/Inf points are dropped. */
@@ -45,11 +76,17 @@ export async function queryRange(baseUrl: string, query: string, o: RangeOptions
   }
   let json: RangeAnswer;
   try {
-    json = (await res.json()) as RangeAnswer;
-  } catch {
+    json = JSON.parse(await readCapped(res, o.maxBytes ?? MAX_ANSWER_BYTES)) as RangeAnswer;
+  } catch (err) {
+    if (err instanceof MetricSourceError) throw err;
     throw new MetricSourceError(`Prometheus answered ${res.status} with a non-JSON body`);
   }
   if (json.status !== 'success' || !json.data) throw new MetricSourceError(`Prometheus query failed (${res.status}): ${json.error ?? 'no data'} — query: ${query}`);
+  const maxPoints = o.maxPoints ?? MAX_QUERY_POINTS;
+  let points = 0;
+  for (const s of json.data.result) points += s.values?.length ?? (s.value ? 1 : 0);
+  if (points > maxPoints)
+    throw new MetricSourceError(`query returned ${json.data.result.length} series with ${points} points, more than the ${maxPoints} a metric may have; aggregate it (sum, avg) — query: ${query}`);
   const out: number[] = [];
   for (const s of json.data.result) {
     for (const [, v] of s.values ?? (s.value ? [s.value] : [])) {

@@ -15,7 +15,7 @@ import { test } from 'node:test';
 import { createCanaryRouter } from '../../src/canary/router.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import { loadConfig } from '../../src/config.ts';
-import { resolveQuery } from '../../src/canary/prometheus.ts';
+import { MetricSourceError, queryRange, resolveQuery } from '../../src/canary/prometheus.ts';
 import { readFileSync } from 'node:fs';
 import { serveApp, testConfig, type TestServer } from '../api/helpers.ts';
 import { PROMETHEUS, requireBinary, startPrometheus, type RunningPrometheus } from '../support/prometheus.ts';
@@ -85,6 +85,16 @@ test('Prometheus source against a real Prometheus', { timeout: 120_000 }, async 
       } finally {
         await srv.close();
       }
+    });
+
+    await t.test("a query's answer is bounded: too many points, or too many bytes, is an error naming the query, never a sample set", async () => {
+      const now = Date.now() / 1000;
+      const o = { startS: now - 20, endS: now, stepS: SCRAPE_S };
+      const all = await queryRange(prom.url, '{job="demo"}', o);
+      assert.ok(all.length > 20, `a selector of every series answers ${all.length} points`);
+      await assert.rejects(queryRange(prom.url, '{job="demo"}', { ...o, maxPoints: 20 }), (e: Error) => e instanceof MetricSourceError && /series with \d+ points, more than the 20/.test(e.message));
+      await assert.rejects(queryRange(prom.url, '{job="demo"}', { ...o, maxBytes: 512 }), (e: Error) => e instanceof MetricSourceError && /larger than 512 bytes/.test(e.message));
+      assert.ok((await queryRange(prom.url, 'demo_scrape{track="canary"}', { ...o, maxPoints: 20, maxBytes: 4096 })).length > 0, 'one series fits');
     });
 
     await t.test('a window and step beyond 11,000 points are refused up front, not held on forever', async () => {
