@@ -15,7 +15,8 @@ import { test } from 'node:test';
 import { createCanaryRouter } from '../../src/canary/router.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import { loadConfig } from '../../src/config.ts';
-import { MetricSourceError, queryRange, resolveQuery } from '../../src/canary/prometheus.ts';
+import { checkQueries, MetricSourceError, queryRange, resolveQuery } from '../../src/canary/prometheus.ts';
+import { CanaryDecisionRequest } from '../../src/canary/schemas.ts';
 import { readFileSync } from 'node:fs';
 import { serveApp, testConfig, type TestServer } from '../api/helpers.ts';
 import { PROMETHEUS, requireBinary, startPrometheus, type RunningPrometheus } from '../support/prometheus.ts';
@@ -193,4 +194,14 @@ test('configuration: limits and templates are read and checked at start-up', () 
   const c = loadConfig({ RISKGATE_PROMETHEUS_QUERIES: '{"toString": {"canary": "a{x=\\"{{v}}\\"}", "baseline": "b"}}', RISKGATE_PROMETHEUS_SCRAPE_INTERVAL_S: '15' });
   assert.deepEqual([...c.prometheusQueries.templates!.keys()], ['toString']);
   assert.equal(c.prometheusQueries.scrapeIntervalS, 15);
+});
+
+test("docs/canary.md's decision request is valid and within the default query limits", () => {
+  const md = readFileSync(new URL('../../docs/canary.md', import.meta.url), 'utf8');
+  const block = [...md.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.includes('"deployment"'));
+  assert.ok(block, 'docs/canary.md has the decision example');
+  const req = CanaryDecisionRequest.safeParse(JSON.parse(block));
+  assert.ok(req.success, JSON.stringify(req.error?.issues));
+  assert.deepEqual(checkQueries(req.data, loadConfig({}).prometheusQueries), []);
+  assert.equal(req.data.prometheus?.step_s, undefined, 'the example leaves the step to the scrape interval');
 });
