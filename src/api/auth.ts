@@ -57,7 +57,7 @@ export function requireScope(scope: Scope): RequestHandler {
   };
 }
 
-/** Where Kayenta's remote judge is pointed: `kayenta.remote-judge.endpoint.base-url: https://riskgate/kayenta/<token>`. */
+/** Where Kayenta's remote judge is pointed: `kayenta.remoteJudge.endpoint.baseUrl: https://riskgate/kayenta/<token>`. */
 export const KAYENTA_PATH_PREFIX = '/kayenta/';
 const KAYENTA_PATH = /^\/kayenta\/([^/]+)(\/judge)$/;
 
