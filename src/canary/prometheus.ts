@@ -4,7 +4,7 @@
  * decision turns into a hold — never into a pass.
  */
 import { TEMPLATE_PARAM, type PrometheusQueries, type PromTemplate } from '../config.ts';
-import type { MetricInput } from './judge.ts';
+import { DEFAULT_JUDGE, type MetricInput } from './judge.ts';
 import { MAX_RANGE_POINTS, type MetricSpec, type PromQuery } from './schemas.ts';
 
 export class MetricSourceError extends Error {
@@ -143,14 +143,25 @@ export async function scrapeIntervalOf(baseUrl: string, timeoutMs = 2000, nowMs 
  * scrape interval, and never so fine that the window needs more than 11,000 points (Prometheus refuses
  * those; an explicit step that would is refused at validation, see PrometheusWindow).
  */
-export function planRange(windowS: number, stepS: number | undefined, scrapeS: number): { stepS: number; note?: string } {
+export function planRange(
+  windowS: number,
+  stepS: number | undefined,
+  scrapeS: number,
+  source: 'operator' | 'prometheus' | 'assumed' = 'prometheus',
+  minSamples = DEFAULT_JUDGE.minSamples,
+): { stepS: number; note?: string } {
   let step = Math.max(stepS ?? scrapeS, scrapeS);
   if (Math.floor(windowS / step) + 1 > MAX_RANGE_POINTS) step = Math.ceil(windowS / (MAX_RANGE_POINTS - 1));
-  const note =
-    stepS !== undefined && step > stepS
-      ? `Prometheus: step ${stepS} s raised to the scrape interval ${step} s (one sample per scrape; a finer step repeats scrapes), so at most ${Math.floor(windowS / step) + 1} samples per series in ${windowS} s`
-      : undefined;
-  return { stepS: step, note };
+  const most = Math.floor(windowS / step) + 1;
+  const interval =
+    source === 'assumed'
+      ? `Prometheus did not say its scrape interval, so ${scrapeS} s (its default) is assumed; set RISKGATE_PROMETHEUS_SCRAPE_INTERVAL_S`
+      : `the scrape interval is ${scrapeS} s`;
+  const notes: string[] = [];
+  if (stepS !== undefined && step > stepS) notes.push(`step ${stepS} s raised to ${step} s (one sample per scrape; a finer step repeats scrapes)`);
+  // Evidence too thin to judge is said here, where its cause is known: the window, not the release.
+  if (most < minSamples) notes.push(`a ${windowS} s window holds at most ${most} samples per series, fewer than the ${minSamples} a metric needs: widen prometheus.window_s`);
+  return { stepS: step, note: notes.length || source === 'assumed' ? `Prometheus: ${interval}; ${notes.join('; ') || `step ${step} s`}` : undefined };
 }
 
 export interface QueryProblem {
@@ -216,8 +227,9 @@ export async function fetchMetrics(
   const notes: string[] = [];
   let stepS = window.step_s ?? 1;
   if (baseUrl && specs.some((m) => m.query)) {
-    const scrape = opts.scrapeIntervalS ?? (await scrapeIntervalOf(baseUrl)) ?? DEFAULT_SCRAPE_S;
-    const plan = planRange(window.window_s, window.step_s, scrape);
+    const told = opts.scrapeIntervalS ?? null;
+    const read = told === null ? await scrapeIntervalOf(baseUrl) : null;
+    const plan = planRange(window.window_s, window.step_s, told ?? read ?? DEFAULT_SCRAPE_S, told !== null ? 'operator' : read !== null ? 'prometheus' : 'assumed');
     stepS = plan.stepS;
     if (plan.note) notes.push(plan.note);
   }

@@ -76,6 +76,9 @@ test('the documented snippets are valid for Argo: args declared, values strings,
   for (const u of used) assert.ok(declared.has(u), `{{args.${u}}} is declared`);
   const key = template.spec.args.find((a: Argument) => a.name === 'api-key');
   assert.ok(key.valueFrom?.secretKeyRef, 'the API key comes from a Secret');
+  // Non-overlapping looks: the window is the measurement interval.
+  const metric = template.spec.metrics[0];
+  assert.equal(metric.provider.web.jsonBody.prometheus.window_s, Number(/^(\d+)m$/.exec(metric.interval)![1]) * 60);
   // AnalysisRunArgument.value is a Go string: a YAML number there is refused by the CRD schema.
   for (const s of rollout.spec.strategy.canary.steps) for (const a of s.analysis?.args ?? []) if ('value' in a) assert.equal(typeof a.value, 'string', `arg ${a.name}`);
   // Every step's args resolve the template (MergeArgs would fail the run on one left without a value).
