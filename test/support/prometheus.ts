@@ -25,7 +25,7 @@ export function requireBinary(t: TestContext, binary: string, pkg = 'prometheus'
 export interface RunningPrometheus {
   url: string;
   stop(): Promise<void>;
-  /** Polls an instant query until it returns at least `n` series values (Prometheus has no readiness event for data). */
+  /** Polls an instant query until `ok` accepts its values (Prometheus has no event for "data has arrived"). */
   waitFor(query: string, ok: (values: number[]) => boolean, timeoutMs?: number): Promise<void>;
   /** Current value of a counter of Prometheus's own /metrics (e.g. API calls served). */
   selfMetric(name: string, labels?: Record<string, string>): Promise<number>;
