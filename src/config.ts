@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ATTRIBUTIONS, type Attribution } from './ml/model.ts';
 import { isValidTimeZone } from './features/calendar.ts';
@@ -45,6 +46,8 @@ export interface Config {
   workers: number;
   /** Prometheus base URL for canary metric queries (optional). */
   prometheusUrl: string | null;
+  /** What a canary request may ask of Prometheus. */
+  prometheusQueries: PrometheusQueries;
   /** How tree models credit factors unless a request asks otherwise. */
   attribution: Attribution;
   /** Slow or idle clients and connection count (see `applyConnectionLimits`). */
@@ -86,8 +89,68 @@ export const ENV_VARS: Record<string, { default: string; help: string }> = {
   RISKGATE_REQUEST_TIMEOUT_S: { default: '30', help: 'seconds a request may take to arrive in full (headers and body); at least RISKGATE_HEADERS_TIMEOUT_S' },
   RISKGATE_KEEPALIVE_TIMEOUT_S: { default: '5', help: 'seconds an idle keep-alive connection stays open between requests' },
   RISKGATE_MAX_CONNECTIONS: { default: '1000', help: 'open connections per worker process; one more is closed at once (existing ones keep being served)' },
+  RISKGATE_PROMETHEUS_QUERIES: { default: '(none: any PromQL)', help: 'named PromQL templates, inline JSON {"name": {"canary": "…{{param}}…", "baseline": "…"}} or a file path; when set, canary requests may only name a template and fill its parameters' },
+  RISKGATE_PROMETHEUS_MAX_QUERY_METRICS: { default: '20', help: 'most metrics with a Prometheus query in one canary request (each is two range queries)' },
+  RISKGATE_PROMETHEUS_MAX_WINDOW_S: { default: '3600', help: 'longest Prometheus window (prometheus.window_s) a canary request may ask for' },
+  RISKGATE_PROMETHEUS_SCRAPE_INTERVAL_S: { default: '(read from Prometheus)', help: 'scrape interval of the queried series; range queries take one sample per scrape. Default: the largest scrape_interval in Prometheus\'s /api/v1/status/config, else 60' },
   RISKGATE_ATTRIBUTION: { default: 'path', help: 'how tree models credit factors: path (Saabas, as cheap as scoring) or treeshap (Shapley values); a request may ask with `attribution`' },
 };
+
+/** A PromQL pair the operator names; `{{param}}` placeholders are filled from the request's checked `params`. */
+export interface PromTemplate {
+  canary: string;
+  baseline: string;
+  params: string[];
+}
+
+/**
+ * Limits on the upstream work one canary request causes (issue 16.6: 100 caller-written PromQL metrics over
+ * a day made 200 range queries, their means returned in the answer). With `templates`, raw PromQL is refused.
+ */
+export interface PrometheusQueries {
+  maxQueryMetrics: number;
+  maxWindowS: number;
+  /** Prometheus's scrape interval, when set; else read from Prometheus's own configuration. */
+  scrapeIntervalS: number | null;
+  templates: Map<string, PromTemplate> | null;
+}
+
+export const TEMPLATE_PARAM = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+/** RISKGATE_PROMETHEUS_QUERIES: inline JSON `{"name": {"canary": PromQL, "baseline": PromQL}}`, or the path of such a file. */
+export function parsePromTemplates(raw: string, variable = 'RISKGATE_PROMETHEUS_QUERIES'): Map<string, PromTemplate> {
+  let text = raw.trim();
+  if (!text.startsWith('{')) {
+    try {
+      text = readFileSync(text, 'utf8');
+    } catch (err) {
+      throw new ConfigError(variable, `neither inline JSON nor a readable file: ${(err as Error).message}`);
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(variable, `not valid JSON: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(variable, 'must be a JSON object of named templates');
+  const out = new Map<string, PromTemplate>();
+  for (const [name, t] of Object.entries(parsed)) {
+    if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(name)) throw new ConfigError(variable, `template name "${name.slice(0, 40)}" must be 1–128 of A-Z a-z 0-9 _ . : -`);
+    const tt = t as { canary?: unknown; baseline?: unknown } | null;
+    if (!tt || typeof tt !== 'object' || typeof tt.canary !== 'string' || typeof tt.baseline !== 'string' || !tt.canary || !tt.baseline)
+      throw new ConfigError(variable, `template "${name}" must be {"canary": "<PromQL>", "baseline": "<PromQL>"}`);
+    const params = new Set<string>();
+    for (const q of [tt.canary, tt.baseline]) {
+      if (q.length > 4000) throw new ConfigError(variable, `template "${name}": PromQL longer than 4000 characters`);
+      for (const m of q.matchAll(TEMPLATE_PARAM)) params.add(m[1]);
+      if (q.replace(TEMPLATE_PARAM, '').includes('{{')) throw new ConfigError(variable, `template "${name}": a "{{" that is not a {{param}} placeholder`);
+    }
+    out.set(name, { canary: tt.canary, baseline: tt.baseline, params: [...params] });
+  }
+  if (!out.size) throw new ConfigError(variable, 'names no template');
+  return out;
+}
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, message: string) {
@@ -174,6 +237,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const localOnly = apiKeys.length === 0;
   const prom = env.RISKGATE_PROMETHEUS_URL?.trim() || null;
   if (prom !== null && !/^https?:\/\/[^\s]+$/.test(prom)) throw new ConfigError('RISKGATE_PROMETHEUS_URL', `"${prom}" is not an http(s) URL`);
+  const templatesRaw = env.RISKGATE_PROMETHEUS_QUERIES?.trim();
+  const prometheusQueries: PrometheusQueries = {
+    maxQueryMetrics: num(env, 'RISKGATE_PROMETHEUS_MAX_QUERY_METRICS', 20, (n) => int(n) && n >= 1 && n <= 100, 'an integer from 1 to 100'),
+    maxWindowS: num(env, 'RISKGATE_PROMETHEUS_MAX_WINDOW_S', 3600, (n) => int(n) && n >= 1 && n <= 86_400, 'an integer number of seconds from 1 to 86400'),
+    scrapeIntervalS: env.RISKGATE_PROMETHEUS_SCRAPE_INTERVAL_S?.trim() ? num(env, 'RISKGATE_PROMETHEUS_SCRAPE_INTERVAL_S', 0, (n) => n > 0 && n <= 3600, 'a number of seconds in (0, 3600]') : null,
+    templates: templatesRaw ? parsePromTemplates(templatesRaw) : null,
+  };
   const attribution = (env.RISKGATE_ATTRIBUTION?.trim() || 'path') as Attribution;
   if (!ATTRIBUTIONS.includes(attribution)) throw new ConfigError('RISKGATE_ATTRIBUTION', `"${attribution}" is not one of ${ATTRIBUTIONS.join(', ')}`);
   const headersTimeoutMs = 1000 * num(env, 'RISKGATE_HEADERS_TIMEOUT_S', 10, (n) => n > 0 && n <= 3600, 'a number of seconds in (0, 3600]');
@@ -217,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: 1000 * num(env, 'RISKGATE_SHUTDOWN_GRACE_S', 10, (n) => n >= 0, 'a number of seconds ≥ 0'),
     workers: workers(env),
     prometheusUrl: prom,
+    prometheusQueries,
     attribution,
     connections,
   };

@@ -7,7 +7,7 @@ import { CircuitService, type CircuitView } from '../policy/circuit.ts';
 import { FALLBACK_MODEL, createFallbackScorer } from '../policy/fallback.ts';
 import type { Store } from '../store/types.ts';
 import { assessRisk } from './assess.ts';
-import { authenticate, FailedAuthLimiter, requireScope } from './auth.ts';
+import { authenticate, FailedAuthLimiter, kayentaPathToken, requireScope } from './auth.ts';
 import { HttpError, errorHandler, sendError } from './errors.ts';
 import { createMetrics } from './metrics.ts';
 import { buildOpenApi, type OpenApiExtras } from './openapi.ts';
@@ -208,6 +208,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     next();
   };
+  app.use(kayentaPathToken(config.apiKeys));
   app.use(chain(authenticate(config.apiKeys, { anonymousOk: deps.anonymousOk, failures: authFailures }), rateLimit(config.rateLimit), jsonOnly, express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }), depthLimit));
 
   app.post('/v1/risk', requireScope('score'), validateBody(RiskRequestSchema), async (req, res) => {

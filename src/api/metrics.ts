@@ -21,7 +21,13 @@ function routeLabel(req: Request): string {
 
 export function createMetrics(scorer: RiskScorer, opts: { defaultMetrics?: boolean; registry?: Registry } = {}): ApiMetrics {
   const registry = opts.registry ?? new Registry();
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'riskgate_' });
+  if (opts.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: 'riskgate_' });
+    // prom-client's `…_total` gauges break the exposition rules (`promtool check metrics` exits 3: "non-counter
+    // metrics should not have _total suffix"), and each is the sum of its per-type gauge kept beside it
+    // (e.g. sum(riskgate_nodejs_active_handles)), so they go.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(`riskgate_${name}`);
+  }
   const requests = new Counter({
     name: 'riskgate_http_requests_total',
     help: 'HTTP requests by route and status',

@@ -590,10 +590,12 @@ export function judge(
   observations?: readonly Observation[],
 ): JudgeResult {
   const results: MetricResult[] = [];
-  const evidence: Record<string, MetricEvidence> = {};
+  // Metric names are the caller's: a metric named `constructor` or `__proto__` must find its own evidence
+  // (or none), never an inherited property, and must not set the prototype of the evidence it writes.
+  const evidence: Record<string, MetricEvidence> = Object.create(null) as Record<string, MetricEvidence>;
   for (let i = 0; i < metrics.length; i++) {
     const m = metrics[i];
-    const { result, evidence: ev } = judgeMetric(m, prior[m.name], cfg, observations?.[i]);
+    const { result, evidence: ev } = judgeMetric(m, Object.hasOwn(prior, m.name) ? prior[m.name] : undefined, cfg, observations?.[i]);
     results.push(result);
     evidence[m.name] = ev;
   }

@@ -8,7 +8,7 @@ import { requireScope } from '../api/auth.ts';
 import { sendError, zodDetails } from '../api/errors.ts';
 import { COMMON_ERRORS, READ_ERRORS, body, json, jsonAnyOf, secured, zodParameters, zodPathParam, type OpenApiExtras } from '../api/openapi.ts';
 import type { Store } from '../store/types.ts';
-import { argoQueryToRequest, toArgoResult } from './argo.ts';
+import { argoBody, argoQueryToRequest, toArgoResult } from './argo.ts';
 import { flaggerToRequest, hookStatus, serviceOf, versionOf, type FlaggerHookName } from './flagger.ts';
 import { kayentaJudge } from './kayenta.ts';
 import {
@@ -33,6 +33,8 @@ export interface CanaryDeps {
   defaultRisk?: number;
   /** Enables Prometheus-sourced metrics (`query` in a metric spec). */
   prometheusUrl?: string;
+  /** Limits and templates for those queries (config `prometheusQueries`). */
+  prometheusQueries?: CanaryServiceDeps['prometheusQueries'];
   /** Flagger pre-rollout bar on predicted failure risk (default 0.7). */
   preRolloutMaxRisk?: number;
   log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
@@ -75,7 +77,7 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
       if (!r.ok) return invalid(res, r.error, r.prefix);
       request = r.value;
     } else {
-      const b = parse(CanaryDecisionRequest, req.body, res);
+      const b = parse(CanaryDecisionRequest, argoBody(req.body), res);
       if (!b) return;
       request = b;
     }
@@ -125,7 +127,8 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
     if (!body) return;
     const result = kayentaJudge(body);
     deps.store.appendEvent('canary_kayenta_judge', body.canaryConfig.name ?? 'kayenta', {
-      request: body as unknown as Record<string, unknown>,
+      // The request as sent: the parsed one holds Maps (group weights, tags), which JSON would print as {}.
+      request: req.body as Record<string, unknown>,
       score: result.score,
     });
     res.json(result);

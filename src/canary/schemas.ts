@@ -32,10 +32,27 @@ const samples = z
   })
   .meta({ type: 'array', items: { type: 'number' }, maxItems: MAX_SAMPLES });
 
-export const PromQuery = z.object({
-  canary: z.string().min(1).max(4000).describe('PromQL for the canary; its range-query values are the samples'),
-  baseline: z.string().min(1).max(4000).describe('PromQL for the baseline'),
-});
+/** A template parameter is pasted into PromQL (inside a label matcher's quotes): nothing that could end the string or the selector. */
+export const TEMPLATE_PARAM_VALUE = /^[A-Za-z0-9_.:\/-]{1,200}$/;
+
+export const PromQuery = z
+  .object({
+    canary: z.string().min(1).max(4000).optional().describe('PromQL for the canary; its range-query values are the samples'),
+    baseline: z.string().min(1).max(4000).optional().describe('PromQL for the baseline'),
+    template: z.string().min(1).max(128).optional().describe('Name of an operator-defined query pair (RISKGATE_PROMETHEUS_QUERIES), instead of canary/baseline PromQL'),
+    params: keyedMap(z.string().regex(TEMPLATE_PARAM_VALUE, 'letters, digits and _ . : / - only (1–200)'), { type: 'string', pattern: TEMPLATE_PARAM_VALUE.source }, 20)
+      .optional()
+      .describe("Values of the template's {{param}} placeholders"),
+  })
+  .superRefine((q, ctx) => {
+    if (q.template !== undefined) {
+      if (q.canary !== undefined || q.baseline !== undefined) ctx.addIssue({ code: 'custom', message: 'give either template (with params) or canary and baseline PromQL, not both' });
+    } else {
+      if (q.params !== undefined) ctx.addIssue({ code: 'custom', path: ['params'], message: 'params go with a template' });
+      for (const side of ['canary', 'baseline'] as const) if (q[side] === undefined) ctx.addIssue({ code: 'custom', path: [side], message: 'PromQL required (or name a template)' });
+    }
+  });
+export type PromQuery = z.output<typeof PromQuery>;
 
 export const MetricSpec = z
   .object({
@@ -78,10 +95,29 @@ export const Deployment = z.object({
   head_sha: z.string().min(1).max(64).optional(),
 });
 
-export const PrometheusWindow = z.object({
-  window_s: z.number().int().positive().max(86_400).default(60).describe('Range queried, ending now'),
-  step_s: z.number().positive().max(3600).default(1).describe('Range-query resolution'),
-});
+/** Prometheus refuses a range query of more points per series than this (promql: "exceeded maximum resolution of 11,000 points"). */
+export const MAX_RANGE_POINTS = 11_000;
+
+export const PrometheusWindow = z
+  .object({
+    window_s: z.number().int().positive().max(86_400).default(60).describe('Range queried, ending now (at most RISKGATE_PROMETHEUS_MAX_WINDOW_S)'),
+    step_s: z
+      .number()
+      .positive()
+      .max(3600)
+      .optional()
+      .describe('Range-query resolution; never finer than the scrape interval (one sample per scrape), which is also the default'),
+  })
+  .superRefine((w, ctx) => {
+    if (w.step_s === undefined) return;
+    const points = Math.floor(w.window_s / w.step_s) + 1;
+    if (points > MAX_RANGE_POINTS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['step_s'],
+        message: `window_s ${w.window_s} at step_s ${w.step_s} is ${points.toLocaleString('en-US')} points per series; Prometheus answers at most ${MAX_RANGE_POINTS.toLocaleString('en-US')} (use step_s ≥ ${Math.ceil(w.window_s / (MAX_RANGE_POINTS - 1))}, or leave it out)`,
+      });
+  });
 
 export const CanaryDecisionRequest = z.object({
   deployment: Deployment,
@@ -170,14 +206,45 @@ export const FlaggerWebhookRequest = z.object({
   metadata: z.record(z.string(), z.string().max(50_000)).optional(),
 });
 
+/**
+ * A JSON object whose keys the caller names (Kayenta's group weights, a metric's tags), read into a Map:
+ * a key such as `toString`, `constructor` or `__proto__` is just a name here, never an inherited property
+ * (zod's record drops `__proto__`, and a plain object answers `toString` with a function).
+ */
+function keyedMap<T>(value: z.ZodType<T>, valueJson: Record<string, unknown>, maxKeys = 1000) {
+  return z
+    .custom<Record<string, unknown>>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), { error: 'expected an object' })
+    .transform((v, ctx) => {
+      const out = new Map<string, T>();
+      const entries = Object.entries(v);
+      if (entries.length > maxKeys) {
+        ctx.issues.push({ code: 'too_big', origin: 'object', maximum: maxKeys, inclusive: true, input: v, message: `too many keys (${entries.length}, at most ${maxKeys})` });
+        return z.NEVER;
+      }
+      for (const [k, raw] of entries) {
+        const r = value.safeParse(raw);
+        if (!r.success) {
+          for (const issue of r.error.issues) ctx.issues.push({ ...issue, path: [k, ...issue.path], input: raw } as never);
+          continue;
+        }
+        out.set(k, r.data);
+      }
+      return out;
+    })
+    .meta({ type: 'object', additionalProperties: valueJson, maxProperties: maxKeys });
+}
+
+/** A Kayenta data point: Jackson writes NaN and the infinities as strings; missing points may be null. */
+const KayentaValue = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity']), z.null()]);
+
 export const KayentaMetricSetPair = z.object({
   name: z.string().min(1),
   id: z.string().optional(),
-  tags: z.record(z.string(), z.string()).optional(),
+  tags: keyedMap(z.string().max(1000), { type: 'string', maxLength: 1000 }).optional(),
   values: z.object({
     // Kayenta serialises missing points as NaN (JSON "NaN" or null); they are dropped per nanStrategy.
-    control: z.array(z.union([z.number(), z.literal('NaN'), z.null()])).max(100_000),
-    experiment: z.array(z.union([z.number(), z.literal('NaN'), z.null()])).max(100_000),
+    control: z.array(KayentaValue).max(100_000),
+    experiment: z.array(KayentaValue).max(100_000),
   }),
   attributes: z.record(z.string(), z.unknown()).optional(),
   scopes: z.record(z.string(), z.unknown()).optional(),
@@ -194,6 +261,8 @@ export const KayentaMetricConfig = z.object({
         .object({
           direction: z.enum(['increase', 'decrease', 'either']).optional(),
           critical: z.boolean().optional(),
+          mustHaveData: z.boolean().optional().describe('Missing data counts as not passing (NodataFailMetric)'),
+          muted: z.boolean().optional().describe('Classified and reported, but left out of the score'),
           nanStrategy: z.enum(['remove', 'replace']).optional(),
           effectSize: z.object({ allowedIncrease: z.number().optional(), allowedDecrease: z.number().optional() }).optional(),
         })
@@ -204,21 +273,32 @@ export const KayentaMetricConfig = z.object({
     .optional(),
 });
 
-export const KayentaJudgeRequest = z.object({
-  canaryConfig: z
-    .object({
-      name: z.string().optional(),
-      judge: z.unknown().optional(),
-      metrics: z.array(KayentaMetricConfig).max(500),
-      classifier: z
-        .object({ groupWeights: z.record(z.string(), z.number().nonnegative()).optional(), scoreThresholds: z.unknown().optional() })
-        .passthrough()
-        .optional(),
-    })
-    .passthrough(),
-  scoreThresholds: z.object({ pass: z.number().min(0).max(100), marginal: z.number().min(0).max(100) }),
-  metricSetPairList: z.array(KayentaMetricSetPair).max(500),
-});
+export const KayentaJudgeRequest = z
+  .object({
+    canaryConfig: z
+      .object({
+        name: z.string().optional(),
+        judge: z.unknown().optional(),
+        metrics: z.array(KayentaMetricConfig).max(500),
+        classifier: z
+          .object({
+            groupWeights: keyedMap(z.number().nonnegative().max(100), { type: 'number', minimum: 0, maximum: 100 }).optional().describe('Percent per group; groups without one share what is left of 100'),
+            scoreThresholds: z.unknown().optional(),
+          })
+          .passthrough()
+          .optional(),
+      })
+      .passthrough(),
+    scoreThresholds: z.object({ pass: z.number().min(0).max(100), marginal: z.number().min(0).max(100) }),
+    metricSetPairList: z.array(KayentaMetricSetPair).max(500),
+  })
+  .superRefine((r, ctx) => {
+    // Kayenta's judge fails on a metric without a config ("Could not find metric config for …"); say which.
+    const names = new Set(r.canaryConfig.metrics.map((m) => m.name));
+    r.metricSetPairList.forEach((p, i) => {
+      if (!names.has(p.name)) ctx.addIssue({ code: 'custom', path: ['metricSetPairList', i, 'name'], message: `no metric named "${p.name}" in canaryConfig.metrics` });
+    });
+  });
 export type KayentaJudgeRequest = z.output<typeof KayentaJudgeRequest>;
 
 const KayentaStats = z.object({ count: z.number(), mean: z.number().nullable(), min: z.number().nullable(), max: z.number().nullable() });
@@ -229,13 +309,15 @@ export const KayentaJudgeResponse = z.object({
     z.object({
       name: z.string(),
       id: z.string().optional(),
-      classification: z.enum(['Pass', 'High', 'Low', 'Nodata', 'Error']),
+      tags: z.record(z.string(), z.string()).describe("the metric set pair's tags"),
+      classification: z.enum(['Pass', 'High', 'Low', 'Nodata', 'NodataFailMetric', 'Error']),
       classificationReason: z.string(),
       groups: z.array(z.string()),
       experimentMetadata: z.object({ stats: KayentaStats }),
       controlMetadata: z.object({ stats: KayentaStats }),
       resultMetadata: z.record(z.string(), z.unknown()),
-      critical: z.boolean(),
+      critical: z.boolean().describe('a critical metric that did not pass (the score is then 0)'),
+      muted: z.boolean().describe('left out of the score'),
     }),
   ),
   groupScores: z.array(z.object({ name: z.string(), score: z.number(), classification: z.string(), classificationReason: z.string() })),

@@ -8,7 +8,9 @@ import { createEventLog, type EventLog } from '../api/risk-log.ts';
 import type { Store } from '../store/types.ts';
 import { decide, EMPTY_STATE, type RolloutState } from './controller.ts';
 import { DEFAULT_JUDGE, observe } from './judge.ts';
-import { fetchMetrics } from './prometheus.ts';
+import { checkQueries, fetchMetrics } from './prometheus.ts';
+import { HttpError } from '../api/errors.ts';
+import type { PrometheusQueries } from '../config.ts';
 import type { CanaryDecisionRequest, CanaryDecisionResponse, CanaryOutcomeRequest } from './schemas.ts';
 
 export interface CanaryServiceDeps {
@@ -16,6 +18,8 @@ export interface CanaryServiceDeps {
   riskLookup?: (repo: string, headSha: string) => Promise<number | undefined>;
   defaultRisk?: number;
   prometheusUrl?: string;
+  /** Limits and templates for Prometheus queries (config `prometheusQueries`); defaults as in config.ts. */
+  prometheusQueries?: PrometheusQueries;
   log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
   now?: () => number;
   /**
@@ -27,6 +31,9 @@ export interface CanaryServiceDeps {
   /** Called after each decision is stored (e.g. to alert on a rollback); never delays or fails the answer. */
   onDecision?: (d: { deployment: CanaryDecisionRequest['deployment']; response: CanaryDecisionResponse }) => void;
 }
+
+/** The defaults of RISKGATE_PROMETHEUS_* (config.ts), for services built without a config. */
+export const DEFAULT_PROMETHEUS_QUERIES: PrometheusQueries = { maxQueryMetrics: 20, maxWindowS: 3600, scrapeIntervalS: null, templates: null };
 
 export const DECISION_EVENT = 'canary_decision';
 /** The raw samples behind each decision, apart from its summary: listing rollouts must not parse them all. */
@@ -136,9 +143,13 @@ export class CanaryService {
       const prev = this.loadRollout(service, version);
       if (prev?.last && this.now() - prev.decided_at < opts.reuseWithinMs) return prev.last;
     }
+    // Refused before any upstream call: every route (native, Argo, Flagger) comes through here.
+    const limits = this.deps.prometheusQueries ?? DEFAULT_PROMETHEUS_QUERIES;
+    const problems = checkQueries(req, limits);
+    if (problems.length) throw new HttpError(400, 'invalid_request', 'request failed validation', problems);
     const { risk, source } = await this.resolveRisk(req);
-    const window = { window_s: req.prometheus?.window_s ?? 60, step_s: req.prometheus?.step_s ?? 1 };
-    const { metrics, errors } = await fetchMetrics(this.deps.prometheusUrl, req.metrics, window, this.now() / 1000);
+    const window = { window_s: req.prometheus?.window_s ?? 60, step_s: req.prometheus?.step_s };
+    const { metrics, errors, notes } = await fetchMetrics(this.deps.prometheusUrl, req.metrics, window, this.now() / 1000, limits);
 
     // The samples' part of the judgement depends on nothing stored, so it is done before the write lock is taken.
     const minSamples = DEFAULT_JUDGE.minSamples;
@@ -158,6 +169,7 @@ export class CanaryService {
       );
       const response: CanaryDecisionResponse = {
         ...out.decision,
+        reasons: notes.length ? [...out.decision.reasons, ...notes] : out.decision.reasons,
         risk_source: source,
         look: errors.length ? (prev?.state.looks ?? 0) : out.state.looks,
       };
@@ -182,7 +194,9 @@ export class CanaryService {
           ...req,
           metrics: metrics.map((m, i) => {
             const { baseline: _b, canary: _c, ...rest } = req.metrics[i];
-            return { ...rest, baseline_n: m.baseline.length, canary_n: m.canary.length };
+            // Template params are a Map (caller-named keys); the log keeps them as an object.
+            const query = rest.query?.params ? { ...rest.query, params: Object.fromEntries(rest.query.params) } : rest.query;
+            return { ...rest, query, baseline_n: m.baseline.length, canary_n: m.canary.length };
           }),
         },
         started_at: new Date(stored.started_at).toISOString(),

@@ -94,6 +94,7 @@ function routers(d: { store: Store; config: Config; log: Logger; memory: RiskMem
       log,
       riskLookup: async (repo: string, sha: string) => d.memory.lookup(repo, sha),
       prometheusUrl: config.prometheusUrl ?? undefined,
+      prometheusQueries: config.prometheusQueries,
       inputsLog: d.canaryInputs,
       onDecision: ({ deployment, response }) => {
         if (response.action !== 'rollback') return;

@@ -4,19 +4,12 @@
  * under CI=true where it fails.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { CanaryService } from '../../src/canary/service.ts';
-import { queryRange } from '../../src/canary/prometheus.ts';
 import { openStore } from '../../src/store/sqlite.ts';
-import { freePort } from '../support/net.ts';
-
-const PROMETHEUS = '/usr/bin/prometheus';
+import { PROMETHEUS, requireBinary, startPrometheus } from '../support/prometheus.ts';
 
 /** A fake service exposing a request counter, an error counter and a latency gauge that jitter over time. */
 function fakeApp(errorShare: number, latencyMs: number): Promise<Server> {
@@ -41,40 +34,16 @@ function fakeApp(errorShare: number, latencyMs: number): Promise<Server> {
 
 
 test('decision through a real Prometheus rolls back a canary with more errors and latency', { timeout: 60_000 }, async (t) => {
-  if (!existsSync(PROMETHEUS)) {
-    if (process.env.CI === 'true') assert.fail(`${PROMETHEUS} is required in CI (apt-get install prometheus)`);
-    t.skip(`${PROMETHEUS} not installed (apt-get install prometheus)`);
-    return;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'riskgate-prom-'));
+  if (!requireBinary(t, PROMETHEUS)) return;
   const canary = await fakeApp(0.08, 400);
   const baseline = await fakeApp(0.002, 100);
-  const port = await freePort();
   const target = (s: Server) => `127.0.0.1:${(s.address() as AddressInfo).port}`;
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
-    `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: canary\n    static_configs:\n      - targets: ['${target(canary)}']\n  - job_name: baseline\n    static_configs:\n      - targets: ['${target(baseline)}']\n`,
-  );
-  let prom: ChildProcess | undefined;
+  const prom = await startPrometheus({ canary: target(canary), baseline: target(baseline) });
   const store = openStore(':memory:');
   try {
-    prom = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
-      stdio: 'ignore',
-    });
-    const url = `http://127.0.0.1:${port}`;
+    const url = prom.url;
     // Wait until both targets have ~15 s of samples.
-    const deadline = Date.now() + 45_000;
-    for (;;) {
-      assert.ok(Date.now() < deadline, 'Prometheus did not collect samples in time');
-      await new Promise((ok) => setTimeout(ok, 1000));
-      try {
-        const now = Date.now() / 1000;
-        const v = await queryRange(url, 'app_latency_ms{job="baseline"}', { startS: now - 30, endS: now, stepS: 1, timeoutMs: 1000 });
-        if (v.length >= 15) break;
-      } catch {
-        /* not up yet */
-      }
-    }
+    await prom.waitFor('count_over_time(app_latency_ms[30s])', (v) => v.length === 2 && v.every((n) => n >= 15));
     const svc = new CanaryService({ store, prometheusUrl: url });
     const q = (job: string) => `rate(app_errors_total{job="${job}"}[3s]) / rate(app_requests_total{job="${job}"}[3s])`;
     const d = await svc.decide({
@@ -92,11 +61,9 @@ test('decision through a real Prometheus rolls back a canary with more errors an
     assert.ok(d.metrics.every((m) => m.n_canary >= 10 && m.n_baseline >= 10));
     assert.equal(store.listEvents('canary_decision').length, 1);
   } finally {
-    prom?.kill('SIGTERM');
+    await prom.stop();
     canary.close();
     baseline.close();
     store.close();
-    await new Promise((ok) => setTimeout(ok, 200));
-    rmSync(dir, { recursive: true, force: true });
   }
 });
