@@ -208,7 +208,7 @@ export function createApp(deps: AppDeps): express.Express {
     }
     next();
   };
-  app.use(kayentaPathToken(config.apiKeys));
+  app.use(kayentaPathToken(config.apiKeys, authFailures));
   app.use(chain(authenticate(config.apiKeys, { anonymousOk: deps.anonymousOk, failures: authFailures }), rateLimit(config.rateLimit), jsonOnly, express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }), depthLimit));
 
   app.post('/v1/risk', requireScope('score'), validateBody(RiskRequestSchema), async (req, res) => {

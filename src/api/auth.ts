@@ -145,7 +145,7 @@ const KAYENTA_PATH = /^\/kayenta\/([^/]+)(\/judge)$/;
  * token as its bearer key — the same constant-time lookup, the same scopes. The token is cut out of
  * `originalUrl` before anything can log it (the access log prints `originalUrl`; routing reads `url`).
  */
-export function kayentaPathToken(keys: readonly ApiKey[]): RequestHandler {
+export function kayentaPathToken(keys: readonly ApiKey[], failures?: FailedAuthLimiter): RequestHandler {
   return (req, res, next) => {
     if (!req.path.startsWith(KAYENTA_PATH_PREFIX)) return next();
     const m = KAYENTA_PATH.exec(req.path);
@@ -153,6 +153,14 @@ export function kayentaPathToken(keys: readonly ApiKey[]): RequestHandler {
     req.originalUrl = `${KAYENTA_PATH_PREFIX}[redacted]${m ? m[2] : ''}`;
     if (!m) return next(new HttpError(404, 'not_found', `no route for ${req.method} ${KAYENTA_PATH_PREFIX}[redacted]/…; Kayenta calls <base-url>/judge`));
     if (keys.length > 0) {
+      // A wrong path token is a wrong key like any other: it counts against the address's failures.
+      const group = failures ? clientGroup(req.socket.remoteAddress) : undefined;
+      const wait = group === undefined ? 0 : failures!.retryAfter(group);
+      if (wait > 0) {
+        return next(
+          new HttpError(429, 'rate_limited', `too many failed authentications from this address; retry in ${wait}s`, undefined, { 'Retry-After': String(wait) }),
+        );
+      }
       let token: string;
       try {
         token = decodeURIComponent(m[1]);
@@ -160,7 +168,10 @@ export function kayentaPathToken(keys: readonly ApiKey[]): RequestHandler {
         token = '';
       }
       const key = findKey(keys, token);
-      if (!key) return next(new HttpError(401, 'unauthorized', 'unknown API key in the path (/kayenta/<token>/judge)'));
+      if (!key) {
+        if (group !== undefined) failures!.fail(group);
+        return next(new HttpError(401, 'unauthorized', 'unknown API key in the path (/kayenta/<token>/judge)'));
+      }
       res.locals.principal = { name: key.name, scopes: key.scopes } satisfies Principal;
     } else res.locals.principal = LOCAL;
     req.url = `${m[2]}${query}`;

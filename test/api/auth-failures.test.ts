@@ -53,6 +53,25 @@ test('wrong keys from one address: 401 up to the burst, then 429 with Retry-Afte
   }
 });
 
+test('wrong Kayenta path tokens count as failed authentications too, and share the limit with bearer keys', async () => {
+  const clock = { now: Date.parse('2026-12-05T00:00:00Z') };
+  const base = testConfig({ RISKGATE_API_KEYS: KEYS });
+  const config: Config = { ...base, authFailures: { perMinute: 6, burst: 3, clock: () => clock.now } };
+  const s = await serveApp({ config });
+  const judge = async (token: string) => (await fetch(`${s.url}/kayenta/${token}/judge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status;
+  try {
+    for (let i = 0; i < 3; i++) assert.equal(await judge(`wrong-path-token-${i}-0123456789`), 401, `wrong path token ${i}`);
+    assert.equal(await judge('wrong-path-token-x-0123456789'), 429);
+    // Guessing through the path uses up the same budget a bearer key would.
+    assert.equal((await get(s.url, GOOD)).status, 429);
+    clock.now += 10_000;
+    // The right path token is let through to the judge (which then rejects the empty body on its own terms).
+    assert.notEqual(await judge(GOOD), 401);
+  } finally {
+    await s.close();
+  }
+});
+
 test('IPv6 addresses are grouped by /64; IPv4-mapped IPv6 counts as IPv4', () => {
   assert.equal(clientGroup('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
   assert.equal(clientGroup('2001:0db8:0001:0002:ffff:1:2:3'), '2001:db8:1:2::/64');
