@@ -150,7 +150,9 @@ function makeScenario(r: Rng, kind: FamilyKind): Scenario {
     if (kind === 'tail-only') metrics[2].agg = 'p99';
   } else {
     interval_s = r.pick([30, 60, 60, 120]);
-    scrape_s = r.pick([1, 2, 5, 10, 15]);
+    // Samples per interval log-uniform in 8–60, the scrape interval following from it (0.5–15 s). Drawing
+    // the scrape interval instead and clamping put 40 % of these releases at exactly 8 samples.
+    scrape_s = interval_s / Math.round(logUniform(r, 8, 60));
     const aggs: Aggregation[] = ['p50', 'p95', 'p99', 'mean', 'request'];
     const nLat = r.int(1, 2);
     for (let i = 0; i < nLat; i++) metrics.push(latencySpec(r, `latency_${i}`, r.pick(aggs), r.chance(0.4), noisy));

@@ -74,10 +74,12 @@ export interface JudgeConfig {
    */
   suspectP: number;
   /**
-   * Fewest effective samples per side (sufficiency.effective_samples) a pass needs, whatever the bound says:
+   * Fewest samples per side, summed over looks (evidence.samples), a pass needs, whatever the bound says:
    * with the wide margins a single look of 8 samples could otherwise "show" a metric harmless.
    */
   minPassSamples: number;
+  /** Error rate of the tail's pass (odds of 5 or more ruled out), split over its two tail levels. */
+  alphaTailPass: number;
 }
 
 export const DEFAULT_JUDGE: JudgeConfig = {
@@ -94,7 +96,8 @@ export const DEFAULT_JUDGE: JudgeConfig = {
   maxChange: 0.1,
   tieFloor: 0.5,
   suspectP: 0.2,
-  minPassSamples: 20,
+  minPassSamples: 16,
+  alphaTailPass: 0.2,
 };
 
 type TestName = 'location' | 'spread' | 'tail';
@@ -107,6 +110,8 @@ export type MetricEvidence = Partial<Record<'location' | 'spread', Evidence>> & 
    * (averaging per look, then multiplying, needed 5–6 looks of 30 samples for 10 % of requests 5× slower).
    */
   tail_log?: number[];
+  /** Samples per side judged so far (the smaller side of each look, summed). */
+  samples?: number;
   /** Informative looks the tail test has had. */
   tail_looks?: number;
   /** Consecutive looks, up to this one, at which the metric was classified a regression. */
@@ -397,9 +402,14 @@ function evaluate(ev: Evidence, bad: 1 | -1 | 0, cfg: JudgeConfig, alphaHarm: nu
   const towardHarm = bad === 0 ? p.estimate !== 0 : Math.sign(p.estimate) === bad;
   const pv = towardHarm ? alwaysValidP(p.estimate, p.variance, 0, cfg.tau) : 1;
   const significant = bad === 1 ? harmCs.lower > 0 : bad === -1 ? harmCs.upper < 0 : harmCs.lower > 0 || harmCs.upper < 0;
-  // Practical size: the worse of the pooled and the latest relative effect, so a growing effect counts at its current size.
+  // Practical size: the worse of the pooled and the latest relative effect, so a growing effect counts at its
+  // current size — but the latest alone only once the pooled one is at least half as large: one noisy window
+  // of a heavy-tailed mean made a harmless +2 % shift look like +12 % and rolled good releases back (3 of 400
+  // good releases, family tuning seeds 104–105), while a leak's pooled effect trails its latest by about half.
   const rel = bad === 0 ? (Math.abs(p.last) > Math.abs(p.relative) ? p.last : p.relative) : bad === 1 ? Math.max(p.relative, p.last) : Math.min(p.relative, p.last);
-  const practical = bad === 1 ? rel > maxChange : bad === -1 ? rel < -maxChange : Math.abs(rel) > maxChange;
+  const pooledO = bad === 0 ? Math.abs(p.relative) : bad * p.relative;
+  const lastO = bad === 0 ? Math.abs(p.last) : bad * p.last;
+  const practical = pooledO > maxChange || (lastO > maxChange && pooledO > maxChange / 2);
   const passed = bad === 1 ? passCs.upper < margin : bad === -1 ? passCs.lower > -margin : passCs.upper < margin && passCs.lower > -margin;
   return {
     estimate: p.estimate,
@@ -425,9 +435,20 @@ export function tailLogE(logs: readonly number[] | undefined): number {
 }
 
 /** The tail test from its e-process: harmful once it reaches 1/α (Ville); never "passed" (see PASS_TESTS). */
-function evaluateTail(ev: MetricEvidence, look: TailLook | undefined, alpha: number): TestResult {
+/**
+ * The tail's pass: the same exact likelihood ratios read the other way. For the component (level, ψ_bad),
+ * 1/e is the likelihood ratio of "no difference" against "the canary's samples are ψ_bad times as likely to be
+ * in that tail"; it is decreasing in the count, and the count grows with ψ, so its product over looks is an
+ * e-process for every ψ ≥ ψ_bad. Once it reaches 2/alphaPass at both levels, odds of 5 or more are ruled out
+ * at the pass level (each at alphaPass/2). Without it the pass rested on location alone, and a tail-only
+ * regression whose e-process had not yet risen in two looks was promoted (13 % of them, family tuning seeds).
+ */
+export const TAIL_PASS_COMPONENTS = [TAIL_LEVELS.indexOf(0.2) * TAIL_PSI.length + TAIL_PSI.indexOf(5), TAIL_LEVELS.indexOf(0.1) * TAIL_PSI.length + TAIL_PSI.indexOf(5)];
+
+function evaluateTail(ev: MetricEvidence, look: TailLook | undefined, alpha: number, alphaPass: number): TestResult {
   if (!(ev.tail_looks ?? 0)) return { estimate: null, lower: null, upper: null, relative: null, p_value: 1, harmful: false, passed: false };
   const logE = tailLogE(ev.tail_log);
+  const passed = ev.tail_log?.length === TAIL_COMPONENTS && TAIL_PASS_COMPONENTS.every((i) => ev.tail_log![i] <= Math.log(alphaPass / TAIL_PASS_COMPONENTS.length));
   return {
     estimate: look ? look.share : null,
     lower: null,
@@ -435,7 +456,7 @@ function evaluateTail(ev: MetricEvidence, look: TailLook | undefined, alpha: num
     relative: look && Number.isFinite(look.rel) ? look.rel : null,
     p_value: Math.min(1, Math.exp(-logE)),
     harmful: logE >= Math.log(1 / alpha),
-    passed: false,
+    passed: passed && !(logE >= Math.log(1 / alpha)),
   };
 }
 
@@ -478,6 +499,7 @@ export function judgeMetric(
         : {}),
       // Identical constant windows (e.g. zero errors on both sides) carry no rank information but are a clean look.
       constant: (ev.constant ?? 0) + (obs.constantWindow ? 1 : 0),
+      samples: (ev.samples ?? 0) + Math.min(obs.nCanary, obs.nBaseline),
     };
   }
 
@@ -485,7 +507,7 @@ export function judgeMetric(
   const tests: Record<TestName, TestResult> = {
     location: evaluate(ev.location ?? EMPTY_EVIDENCE, BAD_SIGN[dir], cfg, alphaHarm, maxChange, input.margin ?? cfg.margin.location),
     spread: evaluate(ev.spread ?? EMPTY_EVIDENCE, 1, cfg, alphaHarm, maxChange, cfg.margin.spread),
-    tail: evaluateTail(ev, l?.tail, alphaHarm),
+    tail: evaluateTail(ev, l?.tail, alphaHarm, cfg.alphaTailPass),
   };
   const active: TestName[] = dir === 'either' ? ['location', 'spread'] : ['location', 'spread', 'tail'];
 
@@ -496,6 +518,24 @@ export function judgeMetric(
 
   const needed = Math.max(cfg.minPassSamples, neededSamples(cfg.alphaPass, cfg.tau, input.margin ?? cfg.margin.location, (ev.location?.looks ?? 0) || 1));
   const effective = Math.floor((ev.location?.w ?? 0) / 6);
+
+  // A lean toward harm holds the metric (suspectP) — for location and spread only if the effect so far is
+  // at least half the practical size, so a real but harmless shift (+2 % on a 10 % allowance) is not held
+  // until its always-valid p sinks low enough; the tail test has practical size built in (the shrink).
+  const suspect = (t: TestName): boolean => {
+    if (!(tests[t].p_value < cfg.suspectP)) return false;
+    if (t === 'tail') return true;
+    const e = ev[t];
+    const pr = e && e.w > 0 ? e.wr / e.w : 0;
+    const oriented = dir === 'either' ? Math.abs(pr) : t === 'spread' ? pr : BAD_SIGN[dir] * pr;
+    return oriented > maxChange / 2;
+  };
+
+  // The tail must pass too where it carries information: not for a mostly tied metric (a sparse error rate,
+  // whose "tail" is its few non-zero windows — too few to rule out odds of 5 within a rollout; there the
+  // location test with its tie floor bounds the rise). It held 15 of 24 good releases in the held-out
+  // setting at look 2, with nothing else open (tuning seed 101).
+  const tailPassNeeded = dir !== 'either' && (ev.tail_looks ?? 0) > 0 && (ev.location?.w ?? 0) > 0 && !((l?.location.cmp.tieShare ?? 0) > 0.5);
 
   let classification: Classification;
   let reason: string;
@@ -515,16 +555,21 @@ export function judgeMetric(
   } else if (!hasInfo && (ev.constant ?? 0) > 0) {
     classification = 'Pass';
     reason = 'canary and baseline identical and constant';
-  } else if (active.some((t) => tests[t].p_value < cfg.suspectP)) {
-    const t = active.find((x) => tests[x].p_value < cfg.suspectP)!;
+  } else if (active.some((t) => suspect(t))) {
+    const t = active.find(suspect)!;
     classification = 'Inconclusive';
     reason = `${t} under suspicion (always-valid p = ${fmt(tests[t].p_value)} < ${cfg.suspectP}): need more data`;
-  } else if (PASS_TESTS.every((t) => tests[t].passed || (ev[t]?.w ?? 0) === 0) && ((ev.location?.w ?? 0) === 0 || effective >= cfg.minPassSamples)) {
+  } else if (
+    PASS_TESTS.every((t) => tests[t].passed || (ev[t]?.w ?? 0) === 0) &&
+    (!tailPassNeeded || tests.tail.passed) &&
+    ((ev.location?.w ?? 0) === 0 || (ev.samples ?? 0) >= cfg.minPassSamples)
+  ) {
     classification = 'Pass';
     reason = 'harmful effect ruled out';
   } else {
     classification = 'Inconclusive';
-    const open = PASS_TESTS.filter((t) => !tests[t].passed && (ev[t]?.w ?? 0) > 0);
+    const open: TestName[] = PASS_TESTS.filter((t) => !tests[t].passed && (ev[t]?.w ?? 0) > 0);
+    if (tailPassNeeded && !tests.tail.passed) open.push('tail');
     reason = `not yet conclusive (${open.join(', ')}): need more data`;
   }
 
