@@ -635,10 +635,12 @@ export function judge(
   observations?: readonly Observation[],
 ): JudgeResult {
   const results: MetricResult[] = [];
-  const evidence: Record<string, MetricEvidence> = {};
+  // Metric names are the caller's: "__proto__" or "constructor" must name a metric like any other, not
+  // reach Object.prototype (the evidence of a metric named "__proto__" was silently dropped at every look).
+  const evidence: Record<string, MetricEvidence> = Object.create(null) as Record<string, MetricEvidence>;
   for (let i = 0; i < metrics.length; i++) {
     const m = metrics[i];
-    const { result, evidence: ev } = judgeMetric(m, prior[m.name], cfg, observations?.[i]);
+    const { result, evidence: ev } = judgeMetric(m, Object.hasOwn(prior, m.name) ? prior[m.name] : undefined, cfg, observations?.[i]);
     results.push(result);
     evidence[m.name] = ev;
   }

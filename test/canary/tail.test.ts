@@ -133,3 +133,18 @@ test('the answer says when evidence is too thin, and by how much', () => {
   }
   assert.equal(last.metrics[0].sufficiency.thin, false);
 });
+
+test('metrics named like Object.prototype members accumulate evidence like any other', () => {
+  const r = createRng(15);
+  let st = EMPTY_STATE;
+  for (let i = 0; i < 2; i++) {
+    const metrics: MetricInput[] = ['__proto__', 'constructor', 'toString'].map((name) => ({ name, direction: 'increase', baseline: requests(r, 30), canary: requests(r, 30) }));
+    st = decide({ current_weight: 5, elapsed_s: 60, risk: 0.1, metrics }, st).state;
+  }
+  // as the service stores it
+  const stored = JSON.parse(JSON.stringify(st.evidence)) as Record<string, MetricEvidence>;
+  for (const name of ['__proto__', 'constructor', 'toString']) {
+    assert.ok(Object.hasOwn(stored, name), name);
+    assert.equal(stored[name].location?.looks, 2, name);
+  }
+});
