@@ -78,8 +78,14 @@ export interface JudgeConfig {
    * with the wide margins a single look of 8 samples could otherwise "show" a metric harmless.
    */
   minPassSamples: number;
-  /** Error rate of the tail's pass (odds of 5 or more ruled out), split over its two tail levels. */
+  /** Error rate of the tail's pass (odds of tailPassPsi or more ruled out), split over its two tail levels. */
   alphaTailPass: number;
+  /**
+   * Odds ratio (one of TAIL_PSI) the tail's pass rules out: the canary's samples this many times as likely
+   * as the baseline's to be in the pooled top 20 % / 10 %. The controller asks for 2 unless predicted risk
+   * is low (controller.ts, LOW_RISK).
+   */
+  tailPassPsi: number;
 }
 
 export const DEFAULT_JUDGE: JudgeConfig = {
@@ -98,6 +104,7 @@ export const DEFAULT_JUDGE: JudgeConfig = {
   suspectP: 0.2,
   minPassSamples: 16,
   alphaTailPass: 0.2,
+  tailPassPsi: 5,
 };
 
 type TestName = 'location' | 'spread' | 'tail';
@@ -330,9 +337,15 @@ function looks(c: Float64Array, b: Float64Array, dir: Direction, maxChange: numb
  * factor of 4 (a regression with a late onset is not buried by its clean first looks).
  */
 export const TAIL_LEVELS = [0.2, 0.1, 0.05, 0.02];
-export const TAIL_PSI = [2, 5, 15];
-const TAIL_PSI_WEIGHT = [1 / 3, 1 / 3, 1 / 3];
+export const TAIL_PSI = [3, 5, 15, 40];
+const TAIL_PSI_WEIGHT = [0.25, 0.25, 0.25, 0.25];
 const TAIL_COMPONENTS = TAIL_LEVELS.length * TAIL_PSI.length;
+/**
+ * Components the harm test averages: all of them. A tenth of requests 5× slower in 30-sample looks puts
+ * odds of only about 3 on the pooled top 10 % (3 slow samples plus a fair share of the rest), so ψ = 3
+ * matters to the harm side too, and ψ = 40 to a large slow share.
+ */
+const TAIL_HARM = Array.from({ length: TAIL_COMPONENTS }, (_, i) => i);
 
 /** Number of entries of sorted `a` strictly above `t` (below, with `below`), by bisection. */
 function countBeyond(a: Float64Array, t: number, below: boolean): number {
@@ -430,10 +443,10 @@ const BAD_SIGN: Record<Direction, 1 | -1 | 0> = { increase: 1, decrease: -1, eit
 export function tailLogE(logs: readonly number[] | undefined): number {
   if (!logs || logs.length !== TAIL_COMPONENTS) return 0;
   let top = -Infinity;
-  for (const x of logs) if (x > top) top = x;
+  for (const i of TAIL_HARM) if (logs[i] > top) top = logs[i];
   let sum = 0;
-  for (const x of logs) sum += Math.exp(x - top);
-  return top + Math.log(sum / logs.length);
+  for (const i of TAIL_HARM) sum += Math.exp(logs[i] - top);
+  return top + Math.log(sum / TAIL_HARM.length);
 }
 
 /** The tail test from its e-process: harmful once it reaches 1/α (Ville); never "passed" (see PASS_TESTS). */
@@ -441,16 +454,21 @@ export function tailLogE(logs: readonly number[] | undefined): number {
  * The tail's pass: the same exact likelihood ratios read the other way. For the component (level, ψ_bad),
  * 1/e is the likelihood ratio of "no difference" against "the canary's samples are ψ_bad times as likely to be
  * in that tail"; it is decreasing in the count, and the count grows with ψ, so its product over looks is an
- * e-process for every ψ ≥ ψ_bad. Once it reaches 2/alphaPass at both levels, odds of 5 or more are ruled out
- * at the pass level (each at alphaPass/2). Without it the pass rested on location alone, and a tail-only
+ * e-process for every ψ ≥ ψ_bad. Once it reaches 2/alphaPass at both levels, odds of ψ_bad (cfg.tailPassPsi)
+ * or more are ruled out at the pass level (each at alphaPass/2). Without it the pass rested on location alone, and a tail-only
  * regression whose e-process had not yet risen in two looks was promoted (13 % of them, family tuning seeds).
  */
-export const TAIL_PASS_COMPONENTS = [TAIL_LEVELS.indexOf(0.2) * TAIL_PSI.length + TAIL_PSI.indexOf(5), TAIL_LEVELS.indexOf(0.1) * TAIL_PSI.length + TAIL_PSI.indexOf(5)];
+function tailPassComponents(psi: number): number[] {
+  const g = TAIL_PSI.indexOf(psi);
+  if (g < 0) throw new Error(`tailPassPsi must be one of ${TAIL_PSI.join(', ')}`);
+  return [TAIL_LEVELS.indexOf(0.2) * TAIL_PSI.length + g, TAIL_LEVELS.indexOf(0.1) * TAIL_PSI.length + g];
+}
 
-function evaluateTail(ev: MetricEvidence, look: TailLook | undefined, alpha: number, alphaPass: number): TestResult {
+function evaluateTail(ev: MetricEvidence, look: TailLook | undefined, alpha: number, alphaPass: number, psi: number): TestResult {
   if (!(ev.tail_looks ?? 0)) return { estimate: null, lower: null, upper: null, relative: null, p_value: 1, harmful: false, passed: false };
   const logE = tailLogE(ev.tail_log);
-  const passed = ev.tail_log?.length === TAIL_COMPONENTS && TAIL_PASS_COMPONENTS.every((i) => ev.tail_log![i] <= Math.log(alphaPass / TAIL_PASS_COMPONENTS.length));
+  const comps = tailPassComponents(psi);
+  const passed = ev.tail_log?.length === TAIL_COMPONENTS && comps.every((i) => ev.tail_log![i] <= Math.log(alphaPass / comps.length));
   return {
     estimate: look ? look.share : null,
     lower: null,
@@ -510,7 +528,7 @@ export function judgeMetric(
   const tests: Record<TestName, TestResult> = {
     location: evaluate(ev.location ?? EMPTY_EVIDENCE, BAD_SIGN[dir], cfg, alphaHarm, maxChange, input.margin ?? cfg.margin.location),
     spread: evaluate(ev.spread ?? EMPTY_EVIDENCE, 1, cfg, alphaHarm, maxChange, cfg.margin.spread),
-    tail: evaluateTail(ev, l?.tail, alphaHarm, cfg.alphaTailPass),
+    tail: evaluateTail(ev, l?.tail, alphaHarm, cfg.alphaTailPass, cfg.tailPassPsi),
   };
   const active: TestName[] = dir === 'either' ? ['location', 'spread'] : ['location', 'spread', 'tail'];
 
