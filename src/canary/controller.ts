@@ -26,6 +26,10 @@ export const DEFAULT_POLICY: Policy = { max_weight: 100, min_step: 5, max_step: 
 /** Above this predicted failure probability a release only climbs by the minimum step, on a clean sheet. */
 export const HIGH_RISK = 0.5;
 
+/** At or below this predicted risk the tail's pass rules out odds of cfg.tailPassPsi; above, STRICT_TAIL_PSI. */
+export const LOW_RISK = 0.3;
+export const STRICT_TAIL_PSI = 3;
+
 /** Smallest always-valid p-value (toward harm) on every metric for the evidence to count as clean. */
 export const CLEAN_P = 0.1;
 
@@ -124,7 +128,9 @@ export function decide(
     };
   }
 
-  const j = judge(input.metrics, state.evidence, cfg, observations);
+  // Risk sets how much tail the pass must rule out: odds of 5 for a low-risk release, of 2 otherwise (a
+  // tail-only regression of a tenth of requests 3–4× slower has odds of about 2–3 in the pooled top 20 %).
+  const j = judge(input.metrics, state.evidence, risk <= LOW_RISK ? cfg : { ...cfg, tailPassPsi: STRICT_TAIL_PSI }, observations);
   reasons.push(...j.reasons);
   const regressions = j.metrics.filter((m) => m.classification === 'High' || m.classification === 'Low');
   const overdue = input.elapsed_s >= policy.max_interval_s;

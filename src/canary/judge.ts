@@ -74,18 +74,27 @@ export interface JudgeConfig {
    */
   suspectP: number;
   /**
-   * Fewest effective samples per side (sufficiency.effective_samples) a pass needs, whatever the bound says:
+   * Fewest samples per side, summed over looks (evidence.samples), a pass needs, whatever the bound says:
    * with the wide margins a single look of 8 samples could otherwise "show" a metric harmless.
    */
   minPassSamples: number;
+  /** Error rate of the tail's pass (odds of tailPassPsi or more ruled out), split over its two tail levels. */
+  alphaTailPass: number;
+  /**
+   * Odds ratio (one of TAIL_PSI) the tail's pass rules out: the canary's samples this many times as likely
+   * as the baseline's to be in the pooled top 20 % / 10 %. The controller asks for 2 unless predicted risk
+   * is low (controller.ts, LOW_RISK).
+   */
+  tailPassPsi: number;
 }
 
 export const DEFAULT_JUDGE: JudgeConfig = {
   passScore: 95,
   marginalScore: 75,
   alphaHarm: 0.001,
-  // Tuned on the family's tuning seeds (family.ts): 0.1 and ±0.15 kept good releases at 4+ looks; 0.2 and
-  // ±0.25 with the suspicion hold promote them in ~3.4 while catching as many bad ones (97 % on those seeds).
+  // Tuned on the family's tuning seeds (family.ts): 0.1 and ±0.15 kept good releases at 4+ looks (14 decisions
+  // to full traffic on average, with the old per-look minimum of 10 samples); 0.2 and ±0.25, with the
+  // suspicion hold and the tail's pass guarding the looser bound, brought that to 3.7 at the same catch rate.
   alphaPass: 0.2,
   margin: { location: 0.25, spread: 0.3, tail: 0.25 },
   tau: 0.2,
@@ -94,7 +103,9 @@ export const DEFAULT_JUDGE: JudgeConfig = {
   maxChange: 0.1,
   tieFloor: 0.5,
   suspectP: 0.2,
-  minPassSamples: 20,
+  minPassSamples: 16,
+  alphaTailPass: 0.2,
+  tailPassPsi: 5,
 };
 
 type TestName = 'location' | 'spread' | 'tail';
@@ -107,6 +118,10 @@ export type MetricEvidence = Partial<Record<'location' | 'spread', Evidence>> & 
    * (averaging per look, then multiplying, needed 5–6 looks of 30 samples for 10 % of requests 5× slower).
    */
   tail_log?: number[];
+  /** Looks at which most canary-baseline pairs were tied (a sparse count metric, e.g. an error rate). */
+  tied_looks?: number;
+  /** Samples per side judged so far (the smaller side of each look, summed). */
+  samples?: number;
   /** Informative looks the tail test has had. */
   tail_looks?: number;
   /** Consecutive looks, up to this one, at which the metric was classified a regression. */
@@ -323,9 +338,15 @@ function looks(c: Float64Array, b: Float64Array, dir: Direction, maxChange: numb
  * factor of 4 (a regression with a late onset is not buried by its clean first looks).
  */
 export const TAIL_LEVELS = [0.2, 0.1, 0.05, 0.02];
-export const TAIL_PSI = [2, 5, 15];
-const TAIL_PSI_WEIGHT = [1 / 3, 1 / 3, 1 / 3];
+export const TAIL_PSI = [3, 5, 15, 40];
+const TAIL_PSI_WEIGHT = [0.25, 0.25, 0.25, 0.25];
 const TAIL_COMPONENTS = TAIL_LEVELS.length * TAIL_PSI.length;
+/**
+ * Components the harm test averages: all of them. A tenth of requests 5× slower in 30-sample looks puts
+ * odds of only about 3 on the pooled top 10 % (3 slow samples plus a fair share of the rest), so ψ = 3
+ * matters to the harm side too, and ψ = 40 to a large slow share.
+ */
+const TAIL_HARM = Array.from({ length: TAIL_COMPONENTS }, (_, i) => i);
 
 /** Number of entries of sorted `a` strictly above `t` (below, with `below`), by bisection. */
 function countBeyond(a: Float64Array, t: number, below: boolean): number {
@@ -397,9 +418,14 @@ function evaluate(ev: Evidence, bad: 1 | -1 | 0, cfg: JudgeConfig, alphaHarm: nu
   const towardHarm = bad === 0 ? p.estimate !== 0 : Math.sign(p.estimate) === bad;
   const pv = towardHarm ? alwaysValidP(p.estimate, p.variance, 0, cfg.tau) : 1;
   const significant = bad === 1 ? harmCs.lower > 0 : bad === -1 ? harmCs.upper < 0 : harmCs.lower > 0 || harmCs.upper < 0;
-  // Practical size: the worse of the pooled and the latest relative effect, so a growing effect counts at its current size.
+  // Practical size: the worse of the pooled and the latest relative effect, so a growing effect counts at its
+  // current size — but the latest alone only once the pooled one is at least half as large: one noisy window
+  // of a heavy-tailed mean made a harmless +2 % shift look like +12 % and rolled good releases back (3 of 400
+  // good releases, family tuning seeds 104–105), while a leak's pooled effect trails its latest by about half.
   const rel = bad === 0 ? (Math.abs(p.last) > Math.abs(p.relative) ? p.last : p.relative) : bad === 1 ? Math.max(p.relative, p.last) : Math.min(p.relative, p.last);
-  const practical = bad === 1 ? rel > maxChange : bad === -1 ? rel < -maxChange : Math.abs(rel) > maxChange;
+  const pooledO = bad === 0 ? Math.abs(p.relative) : bad * p.relative;
+  const lastO = bad === 0 ? Math.abs(p.last) : bad * p.last;
+  const practical = pooledO > maxChange || (lastO > maxChange && pooledO > maxChange / 2);
   const passed = bad === 1 ? passCs.upper < margin : bad === -1 ? passCs.lower > -margin : passCs.upper < margin && passCs.lower > -margin;
   return {
     estimate: p.estimate,
@@ -418,16 +444,32 @@ const BAD_SIGN: Record<Direction, 1 | -1 | 0> = { increase: 1, decrease: -1, eit
 export function tailLogE(logs: readonly number[] | undefined): number {
   if (!logs || logs.length !== TAIL_COMPONENTS) return 0;
   let top = -Infinity;
-  for (const x of logs) if (x > top) top = x;
+  for (const i of TAIL_HARM) if (logs[i] > top) top = logs[i];
   let sum = 0;
-  for (const x of logs) sum += Math.exp(x - top);
-  return top + Math.log(sum / logs.length);
+  for (const i of TAIL_HARM) sum += Math.exp(logs[i] - top);
+  return top + Math.log(sum / TAIL_HARM.length);
 }
 
 /** The tail test from its e-process: harmful once it reaches 1/α (Ville); never "passed" (see PASS_TESTS). */
-function evaluateTail(ev: MetricEvidence, look: TailLook | undefined, alpha: number): TestResult {
+/**
+ * The tail's pass: the same exact likelihood ratios read the other way. For the component (level, ψ_bad),
+ * 1/e is the likelihood ratio of "no difference" against "the canary's samples are ψ_bad times as likely to be
+ * in that tail"; it is decreasing in the count, and the count grows with ψ, so its product over looks is an
+ * e-process for every ψ ≥ ψ_bad. Once it reaches 2/alphaPass at both levels, odds of ψ_bad (cfg.tailPassPsi)
+ * or more are ruled out at the pass level (each at alphaPass/2). Without it the pass rested on location alone, and a tail-only
+ * regression whose e-process had not yet risen in two looks was promoted (13 % of them, family tuning seeds).
+ */
+function tailPassComponents(psi: number): number[] {
+  const g = TAIL_PSI.indexOf(psi);
+  if (g < 0) throw new Error(`tailPassPsi must be one of ${TAIL_PSI.join(', ')}`);
+  return [TAIL_LEVELS.indexOf(0.2) * TAIL_PSI.length + g, TAIL_LEVELS.indexOf(0.1) * TAIL_PSI.length + g];
+}
+
+function evaluateTail(ev: MetricEvidence, look: TailLook | undefined, alpha: number, alphaPass: number, psi: number): TestResult {
   if (!(ev.tail_looks ?? 0)) return { estimate: null, lower: null, upper: null, relative: null, p_value: 1, harmful: false, passed: false };
   const logE = tailLogE(ev.tail_log);
+  const comps = tailPassComponents(psi);
+  const passed = ev.tail_log?.length === TAIL_COMPONENTS && comps.every((i) => ev.tail_log![i] <= Math.log(alphaPass / comps.length));
   return {
     estimate: look ? look.share : null,
     lower: null,
@@ -435,7 +477,7 @@ function evaluateTail(ev: MetricEvidence, look: TailLook | undefined, alpha: num
     relative: look && Number.isFinite(look.rel) ? look.rel : null,
     p_value: Math.min(1, Math.exp(-logE)),
     harmful: logE >= Math.log(1 / alpha),
-    passed: false,
+    passed: passed && !(logE >= Math.log(1 / alpha)),
   };
 }
 
@@ -478,6 +520,8 @@ export function judgeMetric(
         : {}),
       // Identical constant windows (e.g. zero errors on both sides) carry no rank information but are a clean look.
       constant: (ev.constant ?? 0) + (obs.constantWindow ? 1 : 0),
+      samples: (ev.samples ?? 0) + Math.min(obs.nCanary, obs.nBaseline),
+      tied_looks: (ev.tied_looks ?? 0) + (l.location.cmp.tieShare > 0.5 ? 1 : 0),
     };
   }
 
@@ -485,7 +529,7 @@ export function judgeMetric(
   const tests: Record<TestName, TestResult> = {
     location: evaluate(ev.location ?? EMPTY_EVIDENCE, BAD_SIGN[dir], cfg, alphaHarm, maxChange, input.margin ?? cfg.margin.location),
     spread: evaluate(ev.spread ?? EMPTY_EVIDENCE, 1, cfg, alphaHarm, maxChange, cfg.margin.spread),
-    tail: evaluateTail(ev, l?.tail, alphaHarm),
+    tail: evaluateTail(ev, l?.tail, alphaHarm, cfg.alphaTailPass, cfg.tailPassPsi),
   };
   const active: TestName[] = dir === 'either' ? ['location', 'spread'] : ['location', 'spread', 'tail'];
 
@@ -496,6 +540,26 @@ export function judgeMetric(
 
   const needed = Math.max(cfg.minPassSamples, neededSamples(cfg.alphaPass, cfg.tau, input.margin ?? cfg.margin.location, (ev.location?.looks ?? 0) || 1));
   const effective = Math.floor((ev.location?.w ?? 0) / 6);
+
+  // A lean toward harm holds the metric (suspectP) — for location and spread only if the effect so far is
+  // at least half the practical size, so a real but harmless shift (+2 % on a 10 % allowance) is not held
+  // until its always-valid p sinks low enough; the tail test has practical size built in (the shrink).
+  const suspect = (t: TestName): boolean => {
+    if (!(tests[t].p_value < cfg.suspectP)) return false;
+    if (t === 'tail') return true;
+    const e = ev[t];
+    const pr = e && e.w > 0 ? e.wr / e.w : 0;
+    const oriented = dir === 'either' ? Math.abs(pr) : t === 'spread' ? pr : BAD_SIGN[dir] * pr;
+    return oriented > maxChange / 2;
+  };
+
+  // The tail must pass too where it carries information: not for a mostly tied metric (a sparse error rate,
+  // whose "tail" is its few non-zero windows — too few to rule out odds of 5 within a rollout; there the
+  // location test with its tie floor bounds the rise). It held 15 of 24 good releases in the held-out
+  // setting at look 2, with nothing else open (tuning seed 101). A metric tied at any look counts as sparse:
+  // at 50 % the same error rate has fewer zero windows, and judging by the latest look alone held 12 of 80
+  // good releases at look 2 on the error rate's tail (tuning seed 102).
+  const tailPassNeeded = dir !== 'either' && (ev.tail_looks ?? 0) > 0 && (ev.location?.w ?? 0) > 0 && !((ev.tied_looks ?? 0) > 0);
 
   let classification: Classification;
   let reason: string;
@@ -515,16 +579,21 @@ export function judgeMetric(
   } else if (!hasInfo && (ev.constant ?? 0) > 0) {
     classification = 'Pass';
     reason = 'canary and baseline identical and constant';
-  } else if (active.some((t) => tests[t].p_value < cfg.suspectP)) {
-    const t = active.find((x) => tests[x].p_value < cfg.suspectP)!;
+  } else if (active.some((t) => suspect(t))) {
+    const t = active.find(suspect)!;
     classification = 'Inconclusive';
     reason = `${t} under suspicion (always-valid p = ${fmt(tests[t].p_value)} < ${cfg.suspectP}): need more data`;
-  } else if (PASS_TESTS.every((t) => tests[t].passed || (ev[t]?.w ?? 0) === 0) && ((ev.location?.w ?? 0) === 0 || effective >= cfg.minPassSamples)) {
+  } else if (
+    PASS_TESTS.every((t) => tests[t].passed || (ev[t]?.w ?? 0) === 0) &&
+    (!tailPassNeeded || tests.tail.passed) &&
+    ((ev.location?.w ?? 0) === 0 || (ev.samples ?? 0) >= cfg.minPassSamples)
+  ) {
     classification = 'Pass';
     reason = 'harmful effect ruled out';
   } else {
     classification = 'Inconclusive';
-    const open = PASS_TESTS.filter((t) => !tests[t].passed && (ev[t]?.w ?? 0) > 0);
+    const open: TestName[] = PASS_TESTS.filter((t) => !tests[t].passed && (ev[t]?.w ?? 0) > 0);
+    if (tailPassNeeded && !tests.tail.passed) open.push('tail');
     reason = `not yet conclusive (${open.join(', ')}): need more data`;
   }
 
@@ -590,8 +659,8 @@ export function judge(
   observations?: readonly Observation[],
 ): JudgeResult {
   const results: MetricResult[] = [];
-  // Metric names are the caller's: a metric named `constructor` or `__proto__` must find its own evidence
-  // (or none), never an inherited property, and must not set the prototype of the evidence it writes.
+  // Metric names are the caller's: "__proto__" or "constructor" must name a metric like any other, not
+  // reach Object.prototype (the evidence of a metric named "__proto__" was silently dropped at every look).
   const evidence: Record<string, MetricEvidence> = Object.create(null) as Record<string, MetricEvidence>;
   for (let i = 0; i < metrics.length; i++) {
     const m = metrics[i];

@@ -155,6 +155,9 @@ export const MetricResultSchema = z.object({
   p_value: z.number().describe('Always-valid p-value (valid under repeated looks)'),
   p_fixed: z.number().describe('Fixed-sample Mann-Whitney p of this window alone'),
   tests: z.object({ location: TestResultSchema, spread: TestResultSchema, tail: TestResultSchema }),
+  sufficiency: z
+    .object({ effective_samples: z.number(), needed: z.number(), thin: z.boolean() })
+    .describe('Evidence so far (samples per side) against what a pass needs; thin: too little to show the metric harmless yet'),
 });
 
 export const CanaryDecisionResponse = z.object({

@@ -39,3 +39,24 @@ test('on a small tuning-seed family riskgate catches more bad releases with less
   assert.equal(fixed.good_decisions_to_full, 3, '5/25/75/100 is three decisions');
   assert.ok(ours.by_kind['tail-only'].rolled_back >= ours.by_kind['tail-only'].count - 1, JSON.stringify(ours.by_kind['tail-only']));
 });
+
+test('good releases looked at 20 times each are almost never failed: the bounds hold over repeated looks', async () => {
+  const { judge } = await import('../../src/canary/judge.ts');
+  const { familySource } = await import('../../src/canary/family.ts');
+  const rel = makeFamily(TUNING_SEEDS[3], 60, ['good-clean', 'good-noisy']);
+  let failed = 0;
+  for (const r of rel) {
+    const src = familySource(r);
+    let evidence = {};
+    for (let look = 0; look < 20; look++) {
+      // Held at 25 % throughout: every look is judged, none ends the rollout early.
+      const j = judge(src.sample(25, look * src.interval_s), evidence);
+      evidence = j.evidence;
+      if (j.verdict === 'fail') {
+        failed++;
+        break;
+      }
+    }
+  }
+  assert.ok(failed / rel.length <= 0.01, `${failed} of ${rel.length} good releases failed within 20 looks`);
+});
