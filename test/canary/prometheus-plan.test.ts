@@ -3,6 +3,7 @@
  * 11,000 points, and the answer says when a window cannot hold enough samples or the interval was assumed.
  */
 import assert from 'node:assert/strict';
+import { DEFAULT_JUDGE } from '../../src/canary/judge.ts';
 import { test } from 'node:test';
 import { parsePromDuration, planRange } from '../../src/canary/prometheus.ts';
 
@@ -15,10 +16,13 @@ test('the step follows the scrape interval; a finer requested step is raised and
 });
 
 test('a window too short for the judge is said, with the remedy', () => {
-  // 60 s at a 15 s scrape: 5 samples, and the judge needs 10 per side.
-  const thin = planRange(60, undefined, 15);
+  // A window one scrape short of what the judge needs per side, at a 15 s scrape.
+  const need = DEFAULT_JUDGE.minSamples;
+  const windowS = (need - 2) * 15;
+  const thin = planRange(windowS, undefined, 15);
   assert.equal(thin.stepS, 15);
-  assert.match(thin.note!, /a 60 s window holds at most 5 samples per series, fewer than the 10 a metric needs: widen prometheus.window_s/);
+  assert.match(thin.note!, new RegExp(`a ${windowS} s window holds at most ${need - 1} samples per series, fewer than the ${need} a metric needs: widen prometheus.window_s`));
+  assert.equal(planRange(windowS + 15, undefined, 15).note, undefined, 'one scrape more is enough');
 });
 
 test('11,000 points: without a step, one that fits is chosen', () => {
