@@ -18,8 +18,9 @@ export interface ClientOptions {
   timeoutMs: number;
 }
 
-export async function requestRisk(baseUrl: string, body: RiskRequestInput, opts: ClientOptions): Promise<RiskResponse> {
-  const url = new URL('/v1/risk', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).href;
+/** POSTs JSON and returns the parsed JSON answer; every failure is a RiskClientError naming what went wrong. */
+export async function postJson(baseUrl: string, path: string, body: unknown, opts: ClientOptions): Promise<unknown> {
+  const url = new URL(path, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).href;
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
   let res: Response;
@@ -45,7 +46,12 @@ export async function requestRisk(baseUrl: string, body: RiskRequestInput, opts:
     const details = e.details?.map((d) => `${d.path}: ${d.message}`).join('; ');
     throw new RiskClientError('http', `HTTP ${res.status} ${e.error ?? ''}: ${e.message ?? ''}${details ? ` (${details})` : ''}`, res.status);
   }
+  return json;
+}
+
+export async function requestRisk(baseUrl: string, body: RiskRequestInput, opts: ClientOptions): Promise<RiskResponse> {
+  const json = await postJson(baseUrl, '/v1/risk', body, opts);
   const parsed = RiskResponseSchema.safeParse(json);
-  if (!parsed.success) throw new RiskClientError('invalid_response', `unexpected answer from ${url}: ${describeZodError(parsed.error)}`);
+  if (!parsed.success) throw new RiskClientError('invalid_response', `unexpected answer from ${baseUrl}: ${describeZodError(parsed.error)}`);
   return parsed.data;
 }
