@@ -11,8 +11,11 @@ import { postJson, RiskClientError, type ClientOptions } from './client.ts';
  * reporting the same attempt again replaces it (the store upserts on that key).
  */
 
-/** `${{ job.status }}` is success, failure or cancelled; GitHub's run conclusions pass through unchanged. */
-const JOB_STATUS: Record<string, string> = { success: 'success', failure: 'failure', cancelled: 'cancelled' };
+/**
+ * `${{ job.status }}` is success, failure or cancelled; GitLab's CI_JOB_STATUS (after_script) is success,
+ * failed or canceled. GitHub's run conclusions pass through unchanged.
+ */
+const JOB_STATUS: Record<string, string> = { success: 'success', failure: 'failure', cancelled: 'cancelled', failed: 'failure', canceled: 'cancelled' };
 export const REPORTABLE = ['success', 'failure', 'cancelled', 'timed_out', 'skipped', 'neutral', 'action_required', 'startup_failure'];
 
 export function conclusionOf(status: string): string | undefined {
