@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Builds the CI client bundle, action/dist/index.mjs: `riskgate check` (src/ci/action-main.ts → src/commands/check.ts)
-// and everything it imports in one ES module, so the GitHub Action and other CI systems run it with nothing
+// Builds the CI client bundle, action/dist/index.cjs: `riskgate check` (src/ci/action-main.ts → src/commands/check.ts)
+// and everything it imports in one file, so the GitHub Action and other CI systems run it with nothing
 // installed. The file is committed (GitHub runs actions from the repository as is); test/ci/bundle.test.ts
 // rebuilds it and fails when the committed one differs. `--check` does the same here without writing.
 //
@@ -9,7 +9,7 @@
 import { build } from 'esbuild';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 
-export const OUT = 'action/dist/index.mjs';
+export const OUT = 'action/dist/index.cjs';
 
 export async function bundle() {
   const result = await build({
@@ -17,7 +17,10 @@ export async function bundle() {
     bundle: true,
     write: false,
     platform: 'node',
-    format: 'esm',
+    // CommonJS: Node starts a CommonJS entry with less work than an ES module one (~10 ms CPU of ~80 here).
+    format: 'cjs',
+    // import() of node:http(s) as require(): a real import() starts Node's ES module loader (~8 ms here).
+    supported: { 'dynamic-import': false },
     // The oldest Node this runs on: GitHub's node24, GitLab/shell users' Node 20.
     target: 'node20',
     minify: true,

@@ -1,11 +1,11 @@
 /**
- * Entry point of the CI client bundle (action/dist/index.mjs, built by scripts/build-action.mjs from the same
+ * Entry point of the CI client bundle (action/dist/index.cjs, built by scripts/build-action.mjs from the same
  * runCheck as `riskgate check`): one file, no node_modules, run by whatever Node the CI machine has.
  *
- * - As the GitHub Action (`runs.using: node24`, `main: action/dist/index.mjs`) it gets no arguments and reads
+ * - As the GitHub Action (`runs.using: node24`, `main: action/dist/index.cjs`) it gets no arguments and reads
  *   its inputs from INPUT_<NAME> variables, named as the runner names them (upper case, spaces to "_",
  *   hyphens kept: INPUT_API-KEY; actions/toolkit packages/core/src/core.ts getInput).
- * - Anywhere else (GitLab CI, a shell) it takes `riskgate check`'s arguments: `node index.mjs check --dotenv …`.
+ * - Anywhere else (GitLab CI, a shell) it takes `riskgate check`'s arguments: `node index.cjs check --dotenv …`.
  */
 import { runCheck } from '../commands/check.ts';
 
@@ -37,7 +37,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   if (argv[0] === 'check') argv = argv.slice(1);
   if (argv[0] === '--help' || argv[0] === '-h') {
     const { help } = await import('../commands/check.ts');
-    console.log(help.replace(/riskgate check/g, 'node riskgate-check.mjs check'));
+    console.log(help.replace(/riskgate check/g, 'node riskgate-check.cjs check'));
     return 0;
   }
   return runCheck(argv, env);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import type { Policy } from '../policy/types.ts';
 import type { RiskResponse } from '../api/schemas.ts';
@@ -93,6 +92,10 @@ export function summaryOf(r: CheckResult): string {
   return lines.join('\n') + '\n';
 }
 
+// The global Web Crypto (Node >= 19, and 20 here): node:crypto loads only when a multi-line value needs a
+// delimiter, not at every start of the CI client.
+const uuid = (): string => globalThis.crypto.randomUUID();
+
 /** GitHub's file-command format: `name=value`, or a heredoc with a random delimiter for multi-line values. */
 export function formatFileCommand(entries: Record<string, string>): string {
   let out = '';
@@ -100,8 +103,8 @@ export function formatFileCommand(entries: Record<string, string>): string {
     // "<" too: the runner reads `a<<b=…` as a heredoc header (FileCommandManager.cs: "<<" before "=").
     if (!name || /[=<\r\n]/.test(name)) throw new Error(`invalid output name ${JSON.stringify(name)}`);
     if (/[\r\n]/.test(value)) {
-      let delim = `ghadelimiter_${randomUUID()}`;
-      while (value.includes(delim)) delim = `ghadelimiter_${randomUUID()}`;
+      let delim = `ghadelimiter_${uuid()}`;
+      while (value.includes(delim)) delim = `ghadelimiter_${uuid()}`;
       out += `${name}<<${delim}\n${value}\n${delim}\n`;
     } else out += `${name}=${value}\n`;
   }

@@ -1,5 +1,5 @@
 /**
- * Issue 22: the GitHub Action is one committed file, action/dist/index.mjs, run by the runner's own Node.
+ * Issue 22: the GitHub Action is one committed file, action/dist/index.cjs, run by the runner's own Node.
  * - The committed bundle is what scripts/build-action.mjs makes from the sources today ("dist is up to date").
  * - action.yml is valid for the runner: actions/runner src/Runner.Worker/action_yaml.json (the template schema
  *   the runner loads action.yml with) and ActionManifestManager.cs (`using: node24` needs `main`), both at
@@ -20,7 +20,7 @@ import { standardPolicy } from '../../src/policy/index.ts';
 import { fixedScorer, serveApp } from '../api/helpers.ts';
 import { runnerCommands, runnerParseFileCommand } from '../support/actions-runner.ts';
 
-const BUNDLE = 'action/dist/index.mjs';
+const BUNDLE = 'action/dist/index.cjs';
 
 test('the committed bundle is the one the sources build today', { timeout: 60_000 }, async () => {
   const { bundle } = await import('../../scripts/build-action.mjs');
@@ -149,12 +149,12 @@ test('the bundle alone in an empty folder runs as the action: inputs in, outputs
   const s = await serveApp({ scorer: fixedScorer(0.8), env: { RISKGATE_API_KEYS: `ci:score+report:${KEY}` } });
   const dir = mkdtempSync(join(tmpdir(), 'rg-bundle-'));
   try {
-    copyFileSync(BUNDLE, join(dir, 'index.mjs'));
+    copyFileSync(BUNDLE, join(dir, 'index.cjs'));
     const f = runnerFiles(dir);
     const github = { GITHUB_ACTIONS: 'true', GITHUB_REPOSITORY: 'acme/web', GITHUB_SHA: 'c'.repeat(40), GITHUB_REF_NAME: 'main', GITHUB_EVENT_NAME: 'push', GITHUB_ACTOR: 'dev1', GITHUB_WORKFLOW: 'ci', GITHUB_RUN_ID: '42', GITHUB_RUN_ATTEMPT: '1', GITHUB_WORKSPACE: dir };
     // The runner sets every declared input, defaults included, as INPUT_<NAME> (hyphens kept).
     const inputs = { 'INPUT_URL': s.url, 'INPUT_API-KEY': KEY, INPUT_TIMEOUT: '5', 'INPUT_FAIL-CLOSED': 'false', 'INPUT_SERVICE-HEALTH': 'npm-registry=0.6\n  gha-cache=0.4  \n', INPUT_BASE: '', INPUT_ARGS: '--no-diff', 'INPUT_REPORT-OUTCOME': '' };
-    const r = await runBundle(join(dir, 'index.mjs'), [], { ...github, ...inputs, ...f.files }, dir);
+    const r = await runBundle(join(dir, 'index.cjs'), [], { ...github, ...inputs, ...f.files }, dir);
     assert.equal(r.code, 0, r.err);
     const o = f.output();
     assert.equal(o.risk_level, 'high');
@@ -167,7 +167,7 @@ test('the bundle alone in an empty folder runs as the action: inputs in, outputs
     assert.match(f.summary(), /\*\*Risk: high\*\*/);
 
     // A later step of the same job: `with: { report-outcome: ${{ job.status }} }`; $GITHUB_ENV is in its environment.
-    const report = await runBundle(join(dir, 'index.mjs'), [], { ...github, ...inputs, ...e, 'INPUT_REPORT-OUTCOME': 'failure' }, dir);
+    const report = await runBundle(join(dir, 'index.cjs'), [], { ...github, ...inputs, ...e, 'INPUT_REPORT-OUTCOME': 'failure' }, dir);
     assert.equal(report.code, 0, report.err);
     const stored = s.store.getRun('acme/web', 'ci', '42', 1);
     assert.equal(stored?.conclusion, 'failure');
@@ -188,10 +188,10 @@ test('the bundle fails open on a silent server within the timeout, and fails clo
   const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
   const dir = mkdtempSync(join(tmpdir(), 'rg-bundle-'));
   try {
-    copyFileSync(BUNDLE, join(dir, 'index.mjs'));
+    copyFileSync(BUNDLE, join(dir, 'index.cjs'));
     const f = runnerFiles(dir);
     const base = { GITHUB_REPOSITORY: 'acme/web', INPUT_URL: url, INPUT_TIMEOUT: '0.5', INPUT_ARGS: '--no-diff', ...f.files };
-    const open = await runBundle(join(dir, 'index.mjs'), [], base, dir);
+    const open = await runBundle(join(dir, 'index.cjs'), [], base, dir);
     assert.equal(open.code, 0);
     const warning = runnerCommands(open.err);
     assert.equal(warning.length, 1);
@@ -199,11 +199,11 @@ test('the bundle fails open on a silent server within the timeout, and fails clo
     assert.match(warning[0].data, /within 500 ms.*fail-open/);
     assert.equal(f.output().fail_open, 'true');
     assert.equal(f.output().strategy, 'standard');
-    const closed = await runBundle(join(dir, 'index.mjs'), [], { ...base, 'INPUT_FAIL-CLOSED': 'true' }, dir);
+    const closed = await runBundle(join(dir, 'index.cjs'), [], { ...base, 'INPUT_FAIL-CLOSED': 'true' }, dir);
     assert.equal(closed.code, 1);
     assert.equal(runnerCommands(closed.err)[0].command, 'error');
     // --local needs the package, and says so.
-    const local = await runBundle(join(dir, 'index.mjs'), ['check', '--local', '--repo', 'a/b', '--no-diff'], {}, dir);
+    const local = await runBundle(join(dir, 'index.cjs'), ['check', '--local', '--repo', 'a/b', '--no-diff'], {}, dir);
     assert.equal(local.code, 2);
     assert.match(local.err, /--local is not in the CI bundle/);
   } finally {

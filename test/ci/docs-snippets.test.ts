@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fixedScorer, serveApp } from '../api/helpers.ts';
 
 const README = readFileSync('README.md', 'utf8');
-const CLIENT_URL = 'https://raw.githubusercontent.com/your-org/riskgate/main/action/dist/index.mjs';
+const CLIENT_URL = 'https://raw.githubusercontent.com/your-org/riskgate/main/action/dist/index.cjs';
 const SERVICE_URL = 'https://riskgate.internal.example';
 const KEY = 'docs-key-0123456789abcdef';
 
@@ -55,10 +55,10 @@ async function fixtures(t: { skip(m: string): void }) {
       return null;
     }
   }
-  const bundle = readFileSync('action/dist/index.mjs');
-  const files: Server = createServer((req, res) => (req.url === '/index.mjs' ? res.end(bundle) : res.writeHead(404).end()));
+  const bundle = readFileSync('action/dist/index.cjs');
+  const files: Server = createServer((req, res) => (req.url === '/index.cjs' ? res.end(bundle) : res.writeHead(404).end()));
   await new Promise<void>((r) => files.listen(0, '127.0.0.1', r));
-  const clientUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}/index.mjs`;
+  const clientUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}/index.cjs`;
   const s = await serveApp({ scorer: fixedScorer(0.8), env: { RISKGATE_API_KEYS: `ci:score+report:${KEY}` } });
   const dir = mkdtempSync(join(tmpdir(), 'rg-docs-'));
   const git = (...a: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.email=t@example.com', '-c', 'user.name=t', ...a], { stdio: 'ignore' });
