@@ -65,6 +65,15 @@ test('compiled server, read-only root file system, non-root uid, no TMPDIR: read
   try {
     const app = imageLayout(dir);
     rmSync(join(dir, 'build'), { recursive: true, force: true });
+    // Histogram threads from the compiled code: the worker must be the compiled .js, as tsx is absent.
+    const threads = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      const { TreeGrower } = await import('./dist/src/ml/tree.js');
+      const { applyBins, fitBins } = await import('./dist/src/ml/histogram.js');
+      const n = 2000, d = 4, X = Float32Array.from({ length: n * d }, (_, i) => (i * 7919) % 101 / 101);
+      const mapper = fitBins(X, n, d, 255);
+      const g = new TreeGrower(applyBins(mapper, X, n, d), n, d, mapper, { threads: 2, minParallelWork: 0 });
+      console.log(g.threadCount); g.close();`], { cwd: app, encoding: 'utf8' });
+    assert.equal(threads.stdout.trim(), '2', `a compiled histogram worker started: ${threads.stderr.slice(0, 500)}`);
     const data = join(dir, 'vol', 'data');
     const models = join(dir, 'vol', 'models');
     mkdirSync(data, { recursive: true });
