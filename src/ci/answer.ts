@@ -89,6 +89,11 @@ export function parseRiskResponse(json: unknown): Parsed {
       },
       request_id: str(r.request_id, 'request_id'),
     };
+    // Optional explanations newer servers add (`degraded_reason`, `note`): kept when they are strings.
+    for (const k of ['degraded_reason', 'note'] as const) {
+      if (r[k] === undefined) continue;
+      (value as unknown as Record<string, string>)[k] = str(r[k], k);
+    }
     return { ok: true, value };
   } catch (err) {
     if (err instanceof Bad) return { ok: false, error: err.message };

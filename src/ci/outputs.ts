@@ -133,9 +133,17 @@ export function parseFileCommand(text: string): Record<string, string> {
 
 export function writeGithubFiles(r: CheckResult, env: NodeJS.ProcessEnv): string[] {
   const written: string[] = [];
-  if (env.GITHUB_OUTPUT) appendFileSync(env.GITHUB_OUTPUT, formatFileCommand(outputsOf(r))), written.push('GITHUB_OUTPUT');
-  if (env.GITHUB_ENV) appendFileSync(env.GITHUB_ENV, formatFileCommand(envOf(r))), written.push('GITHUB_ENV');
-  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, summaryOf(r)), written.push('GITHUB_STEP_SUMMARY');
+  const files: [string, () => string][] = [
+    ['GITHUB_OUTPUT', () => formatFileCommand(outputsOf(r))],
+    ['GITHUB_ENV', () => formatFileCommand(envOf(r))],
+    ['GITHUB_STEP_SUMMARY', () => summaryOf(r)],
+  ];
+  for (const [name, text] of files) {
+    const file = env[name];
+    if (!file) continue;
+    appendFileSync(file, text());
+    written.push(name);
+  }
   return written;
 }
 
