@@ -18,6 +18,18 @@ export interface ClientOptions {
   timeoutMs: number;
 }
 
+/** A URL for messages, which end up in CI logs: without credentials someone put in it (https://user:pass@…). */
+export function redactUrl(u: string): string {
+  try {
+    const shown = new URL(u);
+    shown.username = '';
+    shown.password = '';
+    return shown.href;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
 interface RawAnswer {
   status: number;
   text: string;
@@ -69,9 +81,9 @@ export async function postJson(baseUrl: string, path: string, body: unknown, opt
     target = new URL(path.replace(/^\//, ''), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
     if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`unsupported protocol ${target.protocol}`);
   } catch (err) {
-    throw new RiskClientError('unreachable', `bad service URL ${JSON.stringify(baseUrl)}: ${(err as Error).message}`);
+    throw new RiskClientError('unreachable', `bad service URL: ${(err as Error).message}`);
   }
-  const url = target.href;
+  const url = redactUrl(target.href);
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
   let res: RawAnswer;
@@ -100,6 +112,6 @@ export async function postJson(baseUrl: string, path: string, body: unknown, opt
 export async function requestRisk(baseUrl: string, body: RiskRequestInput, opts: ClientOptions): Promise<RiskResponse> {
   const json = await postJson(baseUrl, '/v1/risk', body, opts);
   const parsed = parseRiskResponse(json);
-  if (!parsed.ok) throw new RiskClientError('invalid_response', `unexpected answer from ${baseUrl}: ${parsed.error}`);
+  if (!parsed.ok) throw new RiskClientError('invalid_response', `unexpected answer from ${redactUrl(baseUrl)}: ${parsed.error}`);
   return parsed.value;
 }

@@ -154,7 +154,9 @@ export function writeGithubFiles(r: CheckResult, env: NodeJS.ProcessEnv): string
  */
 export function dotenvOf(r: CheckResult): Record<string, string> {
   const out: Record<string, string> = { ...envOf(r) };
-  for (const [k, v] of Object.entries(outputsOf(r))) out[`RISKGATE_${k.toUpperCase()}`] = v.replace(/\r?\n/g, '; ');
+  for (const [k, v] of Object.entries(outputsOf(r))) out[`RISKGATE_${k.toUpperCase()}`] = v;
+  // One line each, the server's strategy variables included.
+  for (const k of Object.keys(out)) out[k] = out[k].replace(/\r?\n|\r/g, '; ');
   return out;
 }
 

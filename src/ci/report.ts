@@ -1,6 +1,6 @@
 import type { RiskRequestInput } from '../api/schemas.ts';
 import type { RunRecordInput } from '../records/schema.ts';
-import { postJson, RiskClientError, type ClientOptions } from './client.ts';
+import { postJson, redactUrl, RiskClientError, type ClientOptions } from './client.ts';
 
 /**
  * `riskgate check --report-outcome STATUS`: the CI step that closes the loop. It posts the finished run attempt
@@ -74,7 +74,7 @@ export async function reportOutcome(baseUrl: string, record: RunRecordInput, opt
     try {
       const json = (await postJson(baseUrl, '/v1/outcomes', record, { ...opts, timeoutMs: Math.max(1, left) })) as Partial<UpsertAnswer>;
       if (typeof json?.inserted !== 'number' || typeof json.updated !== 'number' || typeof json.unchanged !== 'number') {
-        throw new RiskClientError('invalid_response', `unexpected answer from ${baseUrl}/v1/outcomes: ${JSON.stringify(json).slice(0, 200)}`);
+        throw new RiskClientError('invalid_response', `unexpected answer from ${redactUrl(baseUrl)} /v1/outcomes: ${JSON.stringify(json).slice(0, 200)}`);
       }
       return json as UpsertAnswer;
     } catch (err) {

@@ -182,3 +182,17 @@ test('a warning built from a server answer is one escaped command on stderr', as
     srv.close();
   }
 });
+
+test('credentials in the service URL never reach the log; a multi-line server variable stays one dotenv line', async () => {
+  const { freePort } = await import('../support/net.ts');
+  const { dotenvOf, formatDotenv } = await import('../../src/ci/outputs.ts');
+  const port = await freePort();
+  const err: string[] = [];
+  assert.equal(await runCheck(['--url', `http://ci-user:s3cret-pass@127.0.0.1:${port}`, '--repo', 'a/b', '--no-diff'], {}, { out: () => {}, err: (l) => err.push(l) }), 0);
+  assert.match(err.join('\n'), /cannot reach http:\/\/127\.0\.0\.1:\d+\/v1\/risk/);
+  assert.doesNotMatch(err.join('\n'), /s3cret|ci-user/);
+  const policy = standardPolicy();
+  policy.strategy.env = { ...policy.strategy.env, NOTES: 'one\ntwo\r\nthree' };
+  const text = formatDotenv(dotenvOf({ response: null, policy }));
+  assert.match(text, /^NOTES=one; two; three$/m);
+});
