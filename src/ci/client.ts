@@ -1,5 +1,6 @@
 import type { RiskRequestInput, RiskResponse } from '../api/schemas.ts';
 import { parseRiskResponse } from './answer.ts';
+import { post1 } from './http1.ts';
 
 /** Why the service gave no usable answer; every kind leads to the same fail-open / fail-closed decision. */
 export class RiskClientError extends Error {
@@ -36,13 +37,14 @@ interface RawAnswer {
 }
 
 /**
- * One POST over node:http(s), not fetch. The client runs once per CI job, start to exit, so what counts is
- * process time: Node 20's fetch loads undici on first use (~60 ms here) and keeps its connection alive, which
- * holds the process ~300 ms after the answer (measured: answer at 250 ms, exit at 556 ms); one request with
- * `Connection: close` lets Node exit as soon as the body is in.
+ * One POST over a socket (http:, see http1.ts) or node:https, not fetch. The client runs once per CI job,
+ * start to exit, so what counts is process time: Node 20's fetch loads undici on first use (~60 ms here) and
+ * keeps its connection alive, which holds the process ~300 ms after the answer (measured: answer at 250 ms,
+ * exit at 556 ms); one request with `Connection: close` lets Node exit as soon as the body is in.
  */
 async function post(url: URL, headers: Record<string, string>, body: string, timeoutMs: number): Promise<RawAnswer> {
-  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  if (url.protocol === 'http:') return post1(url, headers, body, timeoutMs);
+  const { request } = await import('node:https');
   return new Promise<RawAnswer>((resolve, reject) => {
     const payload = Buffer.from(body);
     const req = request(url, { method: 'POST', headers: { ...headers, 'content-length': String(payload.length), connection: 'close' }, agent: false });
