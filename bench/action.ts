@@ -8,7 +8,7 @@
  * Bar: median of 20 ≤ 0.3 s, and ≤ 1.5 × (median curl + median node -e '').
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -66,6 +66,20 @@ export async function run(): Promise<unknown> {
     }
     const m = { bundle: median(t.bundle), curl: median(t.curl), node: median(t.node) };
     const ratio = m.bundle / (m.curl + m.node);
+    // CPU time (user + sys) per run from GNU time over a loop of RUNS: on a shared machine wall time mostly
+    // measures the scheduler (each wait for the server is a chance to lose the CPU); CPU time is the client's own cost.
+    const cpu = async (cmd: string[]): Promise<number | null> => {
+      const quoted = cmd.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+      const out = join(dir, 'time.out');
+      try {
+        await timed('/usr/bin/time', ['-f', '%U %S', '-o', out, 'bash', '-c', `for i in $(seq ${RUNS}); do ${quoted} >/dev/null 2>&1; done`], empty);
+      } catch {
+        return null; // no GNU time here
+      }
+      const [u, sys] = readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+      return round(((u + sys) * 1000) / RUNS);
+    };
+    const cpuMs = { bundle_check: await cpu([process.execPath, ...bundleArgs]), curl: await cpu(['curl', ...curlArgs]), node_e_empty: await cpu([process.execPath, '-e', '']) };
     return {
       runs: RUNS,
       node: process.version,
@@ -73,6 +87,9 @@ export async function run(): Promise<unknown> {
       median_ms: { bundle_check: round(m.bundle), curl: round(m.curl), node_e_empty: round(m.node) },
       p90_ms: { bundle_check: round([...t.bundle].sort((a, b) => a - b)[Math.floor(RUNS * 0.9) - 1] ?? NaN) },
       ratio_to_curl_plus_node: Math.round(ratio * 100) / 100,
+      cpu_ms_per_run: cpuMs,
+      cpu_ratio_to_curl_plus_node: cpuMs.bundle_check && cpuMs.curl !== null && cpuMs.node_e_empty ? Math.round((cpuMs.bundle_check / (cpuMs.curl + cpuMs.node_e_empty)) * 100) / 100 : null,
+      load_average: (await import('node:os')).loadavg().map((x) => Math.round(x * 10) / 10),
       bar: { median_le_300ms: m.bundle <= 300, ratio_le_1_5: ratio <= 1.5 },
     };
   } finally {
