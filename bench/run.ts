@@ -10,6 +10,7 @@ const SUITES: Record<string, string> = {
   canary: './canary.ts',
   ingest: './ingest.ts',
   retrain: './retrain.ts',
+  action: './action.ts',
 };
 
 const only = process.argv.slice(2);

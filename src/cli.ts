@@ -59,15 +59,16 @@ export async function main(argv: string[]): Promise<number> {
   return cmd.run(rest);
 }
 
-const invokedDirectly = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (invokedDirectly || process.argv[1]?.endsWith('riskgate.mjs')) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(`riskgate: ${err instanceof Error ? err.message : String(err)}`);
-      process.exitCode = 1;
-    },
-  );
+/** Runs a command and sets the exit code; bin/riskgate.mjs calls this, whatever path or link started it. */
+export async function runMain(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (err) {
+    console.error(`riskgate: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  }
 }
+
+// `node --import tsx src/cli.ts …` (npm run riskgate) starts here directly; links and the bin go through runMain.
+const entry = process.argv[1];
+if (entry && import.meta.url === pathToFileURL(entry).href) void runMain(process.argv.slice(2));

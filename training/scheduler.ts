@@ -128,7 +128,9 @@ export interface Scheduler {
   requestRetrain(reason: string): Promise<JobEvent | null>;
 }
 
-const CHILD = fileURLToPath(new URL('./jobs/retrain-child.ts', import.meta.url));
+// Compiled (dist/: the package and the image) the child is JavaScript and tsx, a devDependency, is absent.
+const COMPILED = !import.meta.url.endsWith('.ts');
+const CHILD = fileURLToPath(new URL(COMPILED ? './jobs/retrain-child.js' : './jobs/retrain-child.ts', import.meta.url));
 
 export function jobHistory(store: Store, name: JobName, limit = 20): JobEvent[] {
   return store.listEvents(JOB_EVENT, { key: name, limit }).map((e) => e.payload as unknown as JobEvent);
@@ -154,7 +156,7 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
   function retrainInChild(until: string): Promise<RetrainResult> {
     return new Promise((resolve, reject) => {
       const args = JSON.stringify({ db: o.dbPath, modelsDir: o.modelsDir, until, timezone: config.timezone, kinds: config.kinds, margins: config.margins, shadowTrial: config.shadowTrial });
-      const child = fork(CHILD, [args], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      const child = fork(CHILD, [args], { execArgv: COMPILED ? [] : ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
       o.onChild?.(child);
       let result: RetrainResult | null = null;
       let error: string | null = null;

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import type { Policy } from '../policy/types.ts';
 import type { RiskResponse } from '../api/schemas.ts';
@@ -35,10 +34,21 @@ export function outputsOf(r: CheckResult): Record<string, string> {
   };
 }
 
+/**
+ * Which of the server's strategy variables may go into $GITHUB_ENV. Every later step of the job runs with them,
+ * so a wrong or hostile answer must not set the likes of BASH_ENV or NODE_OPTIONS (code execution in later
+ * steps), PATH, or the runner's own GITHUB_* / RUNNER_* / ACTIONS_* variables. Riskgate's policies only use
+ * upper-case flag names (EXTRA_RETRIES, PARALLEL_BUILDS, …).
+ */
+export function allowedEnvName(name: string): boolean {
+  return /^[A-Z][A-Z0-9_]{0,63}$/.test(name) && !/^(GITHUB_|RUNNER_|ACTIONS_|INPUT_|STATE_|RISKGATE_|NODE_|NPM_CONFIG_|LD_|DYLD_)/.test(name) && !BLOCKED_ENV.has(name);
+}
+const BLOCKED_ENV = new Set(['PATH', 'BASH_ENV', 'ENV', 'SHELLOPTS', 'BASHOPTS', 'PS4', 'IFS', 'HOME', 'CI', 'JAVA_TOOL_OPTIONS', 'PYTHONPATH', 'PYTHONSTARTUP', 'PERL5OPT', 'RUBYOPT', 'GIT_SSH_COMMAND', 'GIT_CONFIG_GLOBAL']);
+
 export function envOf(r: CheckResult): Record<string, string> {
   const p = r.policy;
   return {
-    ...p.strategy.env,
+    ...Object.fromEntries(Object.entries(p.strategy.env).filter(([k]) => allowedEnvName(k))),
     RISKGATE_RISK_LEVEL: r.response?.risk_level ?? 'unknown',
     RISKGATE_STRATEGY: p.strategy.name,
     RISKGATE_MAX_ATTEMPTS: String(p.retry.max_attempts),
@@ -82,14 +92,19 @@ export function summaryOf(r: CheckResult): string {
   return lines.join('\n') + '\n';
 }
 
+// The global Web Crypto (Node >= 19, and 20 here): node:crypto loads only when a multi-line value needs a
+// delimiter, not at every start of the CI client.
+const uuid = (): string => globalThis.crypto.randomUUID();
+
 /** GitHub's file-command format: `name=value`, or a heredoc with a random delimiter for multi-line values. */
 export function formatFileCommand(entries: Record<string, string>): string {
   let out = '';
   for (const [name, value] of Object.entries(entries)) {
-    if (!name || /[=\r\n]/.test(name)) throw new Error(`invalid output name ${JSON.stringify(name)}`);
+    // "<" too: the runner reads `a<<b=…` as a heredoc header (FileCommandManager.cs: "<<" before "=").
+    if (!name || /[=<\r\n]/.test(name)) throw new Error(`invalid output name ${JSON.stringify(name)}`);
     if (/[\r\n]/.test(value)) {
-      let delim = `ghadelimiter_${randomUUID()}`;
-      while (value.includes(delim)) delim = `ghadelimiter_${randomUUID()}`;
+      let delim = `ghadelimiter_${uuid()}`;
+      while (value.includes(delim)) delim = `ghadelimiter_${uuid()}`;
       out += `${name}<<${delim}\n${value}\n${delim}\n`;
     } else out += `${name}=${value}\n`;
   }
@@ -118,8 +133,38 @@ export function parseFileCommand(text: string): Record<string, string> {
 
 export function writeGithubFiles(r: CheckResult, env: NodeJS.ProcessEnv): string[] {
   const written: string[] = [];
-  if (env.GITHUB_OUTPUT) appendFileSync(env.GITHUB_OUTPUT, formatFileCommand(outputsOf(r))), written.push('GITHUB_OUTPUT');
-  if (env.GITHUB_ENV) appendFileSync(env.GITHUB_ENV, formatFileCommand(envOf(r))), written.push('GITHUB_ENV');
-  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, summaryOf(r)), written.push('GITHUB_STEP_SUMMARY');
+  const files: [string, () => string][] = [
+    ['GITHUB_OUTPUT', () => formatFileCommand(outputsOf(r))],
+    ['GITHUB_ENV', () => formatFileCommand(envOf(r))],
+    ['GITHUB_STEP_SUMMARY', () => summaryOf(r)],
+  ];
+  for (const [name, text] of files) {
+    const file = env[name];
+    if (!file) continue;
+    appendFileSync(file, text());
+    written.push(name);
+  }
   return written;
+}
+
+/**
+ * The outputs as environment lines for CI systems without GitHub's files: every output as RISKGATE_<NAME>
+ * (mitigation_reasons joined with "; ", since dotenv values are one line) and the strategy's variables.
+ * GitLab's `artifacts: reports: dotenv` takes this file as is; a shell reads it line by line.
+ */
+export function dotenvOf(r: CheckResult): Record<string, string> {
+  const out: Record<string, string> = { ...envOf(r) };
+  for (const [k, v] of Object.entries(outputsOf(r))) out[`RISKGATE_${k.toUpperCase()}`] = v;
+  // One line each, the server's strategy variables included.
+  for (const k of Object.keys(out)) out[k] = out[k].replace(/\r?\n|\r/g, '; ');
+  return out;
+}
+
+export function formatDotenv(entries: Record<string, string>): string {
+  let out = '';
+  for (const [name, value] of Object.entries(entries)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || /[\r\n]/.test(value)) throw new Error(`not a dotenv line: ${JSON.stringify(name)}`);
+    out += `${name}=${value}\n`;
+  }
+  return out;
 }

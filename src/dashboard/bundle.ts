@@ -4,6 +4,7 @@
  * while it runs).
  */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,10 +45,18 @@ export async function buildBundle(): Promise<Bundle> {
   return { js, css, version, build_ms: Math.round(performance.now() - t0) };
 }
 
+/**
+ * Compiled (dist/: the package and the image) there are no client sources and no esbuild (a devDependency):
+ * `npm run build` bundles them once into this file next to the compiled module.
+ */
+const PREBUILT = new URL('./bundle.json', import.meta.url);
+
 /** The cached bundle; a failed build is retried on the next request rather than cached. */
 export function getBundle(): Promise<Bundle> {
   if (!pending) {
-    pending = buildBundle();
+    pending = import.meta.url.endsWith('.ts')
+      ? buildBundle()
+      : readFile(PREBUILT, 'utf8').then((j) => JSON.parse(j) as Bundle);
     pending.catch(() => (pending = undefined));
   }
   return pending;

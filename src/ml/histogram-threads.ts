@@ -116,8 +116,9 @@ export class HistogramThreads {
 
   private spawn(): void {
     const { bins, gh, rows, arena, n, d } = this.inputs;
-    // The worker registers the TypeScript loader itself (threads do not inherit it), so no execArgv.
-    const worker = new Worker(new URL('./histogram-worker.mjs', import.meta.url), {
+    // From sources the .mjs shim registers the TypeScript loader itself (threads do not inherit it), so no
+    // execArgv; compiled (dist/, the package and the image, which have no tsx) the worker is plain JavaScript.
+    const worker = new Worker(new URL(import.meta.url.endsWith('.ts') ? './histogram-worker.mjs' : './histogram-worker.js', import.meta.url), {
       workerData: { ctrl: this.ctrl, next: this.next, done: this.done, bins, gh, rows, arena, n, d },
       execArgv: [],
     });
