@@ -93,13 +93,14 @@ function classify(err: unknown): { unavailable: boolean; contended: boolean } {
 
 export function run(init: WorkerInit): void {
   const { url, port, ctl, writer } = init;
-  const options = (): pg.ClientConfig => ({
+  // Named per role, so operators (and tests) can tell the LISTEN connection from the session in pg_stat_activity.
+  const options = (role = 'riskgate'): pg.ClientConfig => ({
     connectionString: url,
     connectionTimeoutMillis: init.connectTimeoutMs,
     statement_timeout: init.statementTimeoutMs,
     query_timeout: init.statementTimeoutMs + 1000,
     keepAlive: true,
-    application_name: 'riskgate',
+    application_name: role,
     types,
   });
 
@@ -276,7 +277,7 @@ export function run(init: WorkerInit): void {
   };
   async function listen(): Promise<void> {
     if (closing || listener) return;
-    const c = new pg.Client(options());
+    const c = new pg.Client(options('riskgate-listen'));
     c.on('notification', (m) => {
       if (m.payload !== writer) bump();
     });
