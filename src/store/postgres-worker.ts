@@ -159,7 +159,7 @@ export function run(init: WorkerInit): void {
     return { rows: res.rows, rowCount: res.rowCount, command: res.command };
   }
 
-  async function upsert(a: UpsertArgs): Promise<{ inserted: number[]; updated: number[] }> {
+  async function upsert(a: UpsertArgs): Promise<{ inserted: number[]; updated: number[]; log: [number, number] | null }> {
     const c = await sessionFor();
     const own = txGeneration === null;
     await c.query(own ? 'BEGIN' : 'SAVEPOINT riskgate_upsert');
@@ -167,6 +167,7 @@ export function run(init: WorkerInit): void {
       const inserted: number[] = [];
       const updated: number[] = [];
       const byRepo = new Map<string, [string, string, number][]>();
+      let logged: [number, number] | null = null;
       let base = 0;
       for (let ci = 0; ci < a.chunks.length; ci++) {
         const chunk = a.chunks[ci];
@@ -204,6 +205,7 @@ export function run(init: WorkerInit): void {
         const seqs = (res.rows as { seq: number }[]).map((r) => r.seq);
         const lo = Math.min(...seqs);
         const hi = Math.max(...seqs);
+        logged = [lo, hi];
         if (hi > CHANGE_LOG_KEEP && Math.floor(hi / 256) !== Math.floor((lo - 1) / 256)) {
           await c.query({ name: 'riskgate_runlog_prune', text: 'DELETE FROM run_changes WHERE seq <= $1', values: [hi - CHANGE_LOG_KEEP] });
         }
@@ -211,7 +213,7 @@ export function run(init: WorkerInit): void {
       }
       const done = await c.query(own ? 'COMMIT' : 'RELEASE SAVEPOINT riskgate_upsert');
       if (own && done.command !== 'COMMIT') throw new Error(`upsert transaction ended with ${done.command}`);
-      return { inserted, updated };
+      return { inserted, updated, log: logged };
     } catch (err) {
       if (session === c) {
         if (own) await c.query('ROLLBACK').catch(() => undefined);

@@ -134,3 +134,28 @@ test('a write made while a replica’s LISTEN connection is down is caught up fr
     w.close();
   }
 });
+
+test('two replicas taking turns: the other’s earlier run is folded before this one’s own even before its notification arrives, so neither rebuilds', { timeout: 60_000 }, async (t) => {
+  if (!pgOrSkip(t) || !cluster) return;
+  const w = replicas(cluster.createDatabase(), randomHistory(13, 1500, ['acme/web']));
+  try {
+    const liveB = w.live.get(w.b)!;
+    const r0 = pending('acme/web', w.clock.now());
+    assertSame(liveB.features(r0), liveFeatures(r0, w.fresh, opts), 'warm');
+    const builds = liveB.stats.builds;
+    for (let i = 0; i < 30; i++) {
+      w.clock.advance(2 * MIN);
+      // As replicas behind a Service do: a commits a run, then b at once commits one created later. b's
+      // cache must take a's run first; waiting for a's notification is not allowed here.
+      w.a.upsertRuns([finished('acme/web', w.clock.now() - 1000, i % 4 === 0 ? 'failure' : 'success')]);
+      w.b.upsertRuns([finished('acme/web', w.clock.now(), 'success')]);
+      const r = pending('acme/web', w.clock.now());
+      assertSame(liveB.features(r), liveFeatures(r, w.fresh, opts), `turn ${i}`);
+    }
+    assert.equal(liveB.stats.builds, builds, `no rebuilds: ${JSON.stringify(liveB.stats)}`);
+    assert.ok(liveB.stats.incremental >= 60);
+  } finally {
+    for (const l of w.live.values()) l.close();
+    w.close();
+  }
+});
