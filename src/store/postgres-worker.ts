@@ -301,9 +301,11 @@ export function run(init: WorkerInit): void {
     Atomics.store(ctl, 2, 1);
   }
   // A half-open connection delivers nothing and reports nothing: probe it, so it is replaced within seconds.
+  // The probe waits 15 s, not the statement timeout: on a starved machine a slow answer is not a dead
+  // connection, and every needless reconnect marks the replica's answers degraded for a second.
   const probe = setInterval(() => {
     const c = listener;
-    if (c) c.query('SELECT 1').catch(() => dropListener(c));
+    if (c) c.query({ text: 'SELECT 1', query_timeout: 15_000 } as pg.QueryConfig).catch(() => dropListener(c));
   }, 2000);
   void listen();
 
