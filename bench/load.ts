@@ -415,4 +415,9 @@ async function main(): Promise<void> {
 }
 
 if (process.argv.includes('--child')) await childMain();
-else if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
+else if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--replicas')) {
+  // Replicas over PostgreSQL: its own process (load-replicas.ts imports this module, which is still evaluating here).
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./load-replicas.ts', import.meta.url)), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exitCode = r.status ?? 1;
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

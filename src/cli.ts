@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   jobs: () => import('./commands/jobs.ts'),
   worker: () => import('./commands/worker.ts'),
   models: () => import('./commands/models.ts'),
+  'migrate-store': () => import('./commands/migrate-store.ts'),
 };
 
 async function usage(): Promise<string> {

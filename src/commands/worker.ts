@@ -46,13 +46,18 @@ export async function run(argv: string[]): Promise<number> {
   const dbPath = values.db ?? defaultPaths().db;
   const store = openDefaultStore(dbPath);
   const alerter = createAlerter({ webhooks: alerts.webhooks, dashboardUrl: alerts.dashboardUrl, dedupeWindowMs: alerts.dedupeWindowMs, log });
-  const scheduler = createScheduler({ store, dbPath, modelsDir: values['models-dir'] ?? defaultPaths().modelsDir, config, log, alerter });
+  const modelsDir = values['models-dir'] ?? defaultPaths().modelsDir;
+  // PostgreSQL: the models it trains reach the serving replicas through the database (no shared volume).
+  const { startRegistrySync } = await import('../registry/db-sync.ts');
+  const registrySync = startRegistrySync({ store, modelsDir, log });
+  const scheduler = createScheduler({ store, dbPath, modelsDir, config, log, alerter });
   scheduler.start();
   if (now) void scheduler.runJob(now as never);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'worker stopping');
       scheduler.stop();
+      registrySync?.stop();
       resolve();
     };
     process.once('SIGTERM', () => stop('SIGTERM'));

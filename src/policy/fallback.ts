@@ -1,5 +1,5 @@
-import { failureLabel, type RunRecord } from '../records/schema.ts';
-import { StoreUnavailableError, type Store } from '../store/types.ts';
+import { failureLabel } from '../records/schema.ts';
+import type { Store } from '../store/types.ts';
 import { classifyFiles } from '../features/files.ts';
 import type { Factor, ModelInfo, RiskRequest, RiskScorer, ScoreResult } from '../api/types.ts';
 import { localClock } from './windows.ts';
@@ -31,13 +31,7 @@ export function createFallbackScorer(opts: FallbackOptions): RiskScorer {
 
   function factorsFor(req: RiskRequest): Factor[] {
     const out: Factor[] = [];
-    let recent: RunRecord[] = [];
-    try {
-      recent = opts.store.recentRuns(req.repo, req.created_at, HISTORY * 3);
-    } catch (err) {
-      // The rules still answer from the request itself (files, size, time, service health) when the store is down.
-      if (!(err instanceof StoreUnavailableError)) throw err;
-    }
+    const recent = opts.store.recentRuns(req.repo, req.created_at, HISTORY * 3);
     const labels: number[] = [];
     for (const r of recent) {
       const l = failureLabel(r.conclusion);

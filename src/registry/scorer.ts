@@ -191,9 +191,10 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
       try {
         x = features(req);
       } catch (err) {
-        // The store cannot be read and this repo's history is not in memory: the rules answer from the request.
+        // This repo's (or author's) history is not in memory and the store cannot be read: the rules answer
+        // if they can read the repo's recent outcomes; if not, the StoreUnavailableError is a 503.
         if (!(err instanceof StoreUnavailableError) || !o.fallback) throw err;
-        return { ...(await o.fallback.score(req)), degraded: true, degraded_reason: 'store unavailable and no history of this repo in memory: rule-based fallback' };
+        return { ...(await o.fallback.score(req)), degraded: true, degraded_reason: 'store partly unavailable and this history not in memory: rule-based fallback' };
       }
       const probability = loaded.model.predict(x);
       const { contributions, method } = loaded.model.explain(x, { method: req.attribution ?? attribution });

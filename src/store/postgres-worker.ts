@@ -93,13 +93,14 @@ function classify(err: unknown): { unavailable: boolean; contended: boolean } {
 
 export function run(init: WorkerInit): void {
   const { url, port, ctl, writer } = init;
-  const options = (): pg.ClientConfig => ({
+  // Named per role, so operators (and tests) can tell the LISTEN connection from the session in pg_stat_activity.
+  const options = (role = 'riskgate'): pg.ClientConfig => ({
     connectionString: url,
     connectionTimeoutMillis: init.connectTimeoutMs,
     statement_timeout: init.statementTimeoutMs,
     query_timeout: init.statementTimeoutMs + 1000,
     keepAlive: true,
-    application_name: 'riskgate',
+    application_name: role,
     types,
   });
 
@@ -158,7 +159,7 @@ export function run(init: WorkerInit): void {
     return { rows: res.rows, rowCount: res.rowCount, command: res.command };
   }
 
-  async function upsert(a: UpsertArgs): Promise<{ inserted: number[]; updated: number[] }> {
+  async function upsert(a: UpsertArgs): Promise<{ inserted: number[]; updated: number[]; log: [number, number] | null }> {
     const c = await sessionFor();
     const own = txGeneration === null;
     await c.query(own ? 'BEGIN' : 'SAVEPOINT riskgate_upsert');
@@ -166,6 +167,7 @@ export function run(init: WorkerInit): void {
       const inserted: number[] = [];
       const updated: number[] = [];
       const byRepo = new Map<string, [string, string, number][]>();
+      let logged: [number, number] | null = null;
       let base = 0;
       for (let ci = 0; ci < a.chunks.length; ci++) {
         const chunk = a.chunks[ci];
@@ -203,6 +205,7 @@ export function run(init: WorkerInit): void {
         const seqs = (res.rows as { seq: number }[]).map((r) => r.seq);
         const lo = Math.min(...seqs);
         const hi = Math.max(...seqs);
+        logged = [lo, hi];
         if (hi > CHANGE_LOG_KEEP && Math.floor(hi / 256) !== Math.floor((lo - 1) / 256)) {
           await c.query({ name: 'riskgate_runlog_prune', text: 'DELETE FROM run_changes WHERE seq <= $1', values: [hi - CHANGE_LOG_KEEP] });
         }
@@ -210,7 +213,7 @@ export function run(init: WorkerInit): void {
       }
       const done = await c.query(own ? 'COMMIT' : 'RELEASE SAVEPOINT riskgate_upsert');
       if (own && done.command !== 'COMMIT') throw new Error(`upsert transaction ended with ${done.command}`);
-      return { inserted, updated };
+      return { inserted, updated, log: logged };
     } catch (err) {
       if (session === c) {
         if (own) await c.query('ROLLBACK').catch(() => undefined);
@@ -276,7 +279,7 @@ export function run(init: WorkerInit): void {
   };
   async function listen(): Promise<void> {
     if (closing || listener) return;
-    const c = new pg.Client(options());
+    const c = new pg.Client(options('riskgate-listen'));
     c.on('notification', (m) => {
       if (m.payload !== writer) bump();
     });
@@ -298,9 +301,11 @@ export function run(init: WorkerInit): void {
     Atomics.store(ctl, 2, 1);
   }
   // A half-open connection delivers nothing and reports nothing: probe it, so it is replaced within seconds.
+  // The probe waits 15 s, not the statement timeout: on a starved machine a slow answer is not a dead
+  // connection, and every needless reconnect marks the replica's answers degraded for a second.
   const probe = setInterval(() => {
     const c = listener;
-    if (c) c.query('SELECT 1').catch(() => dropListener(c));
+    if (c) c.query({ text: 'SELECT 1', query_timeout: 15_000 } as pg.QueryConfig).catch(() => dropListener(c));
   }, 2000);
   void listen();
 

@@ -195,6 +195,9 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
 
   const listeners = new Set<(repos: ReadonlySet<string>, runs: readonly RunRecord[]) => void>();
   let listenerDownSince: string | null = null;
+  /** The last change-log position this store wrote, and how often others' writes were found before ours. */
+  let ownLogHi: number | null = null;
+  let othersBeforeOwn = 0;
   let txDepth = 0;
   let pending: RunRecord[] = [];
   const notify = (runs: readonly RunRecord[]): void => {
@@ -243,7 +246,14 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
     }
     flush();
     if (chunks.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
-    const res = guardWrite(() => bridge.call<{ inserted: number[]; updated: number[] }>('upsert', { chunks, log } satisfies UpsertArgs));
+    const res = guardWrite(() => bridge.call<{ inserted: number[]; updated: number[]; log: [number, number] | null }>('upsert', { chunks, log } satisfies UpsertArgs));
+    if (res.log) {
+      // Log positions commit in order, so a gap before ours means other writers committed since our last
+      // write; their notification may still be on its way. Saying so through dataVersion now lets a cache
+      // fold their runs before ours (they were most likely created first) instead of rebuilding the repo.
+      if (ownLogHi === null || res.log[0] > ownLogHi + 1) othersBeforeOwn++;
+      ownLogHi = res.log[1];
+    }
     const changed = [...res.inserted, ...res.updated].sort((a, b) => a - b).map((i) => records[i]);
     if (txDepth > 0) pending.push(...changed);
     else notify(changed);
@@ -417,7 +427,7 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
       listeners.add(listener);
       return () => void listeners.delete(listener);
     },
-    dataVersion: () => bridge.dataVersion(),
+    dataVersion: () => bridge.dataVersion() + othersBeforeOwn,
     changesVisible: () => {
       if (bridge.listening()) {
         listenerDownSince = null;

@@ -49,9 +49,9 @@ const finished = (repo: string, now: number, conclusion: string | null, extra: R
     completed_at: conclusion === null ? null : new Date(now - MIN).toISOString(), conclusion, head_branch: 'main', event: 'push', actor: `dev${seq % 3}`, additions: 5, deletions: 1, ...extra,
   });
 
-function replicas(url: string, history: RunRecord[]) {
-  const a = openPostgresStore(url);
-  const b = openPostgresStore(url);
+function replicas(url: string, history: RunRecord[], retryMs = 1000) {
+  const a = openPostgresStore(url, { retryMs });
+  const b = openPostgresStore(url, { retryMs });
   const fresh = openPostgresStore(url);
   a.upsertRuns(history);
   let now = Math.max(...history.map((r) => Date.parse(r.completed_at ?? r.created_at))) + 60 * MIN;
@@ -110,7 +110,8 @@ test('outcomes written through either replica change the next risk check on both
 test('a write made while a replica’s LISTEN connection is down is caught up from the change log when it reconnects', { timeout: 60_000 }, async (t) => {
   if (!pgOrSkip(t) || !cluster) return;
   const url = cluster.createDatabase();
-  const w = replicas(url, randomHistory(12, 300, ['acme/web']));
+  // A 3 s pause before reconnecting, so the test sees the listener down even on a busy machine.
+  const w = replicas(url, randomHistory(12, 300, ['acme/web']), 3000);
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   try {
@@ -118,7 +119,7 @@ test('a write made while a replica’s LISTEN connection is down is caught up fr
     const before = liveB.features(pending('acme/web', w.clock.now()));
     await until(() => listenerConnected(w.b) === true, 'b to listen');
     // Cut every LISTEN connection (a network blip as the server sees it): b hears nothing until it reconnects.
-    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()`);
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'riskgate-listen'`);
     await until(() => listenerConnected(w.b) === false, 'b to notice its listener is gone');
     const v = w.b.dataVersion();
     w.a.upsertRuns(Array.from({ length: 5 }, (_, i) => finished('acme/web', w.clock.now() - 5 * MIN + i * 1000, 'failure', { actor: 'dev1' })));
@@ -129,6 +130,31 @@ test('a write made while a replica’s LISTEN connection is down is caught up fr
     assertSame(liveB.features(r), exact, 'b after catching up');
   } finally {
     await admin.end();
+    for (const l of w.live.values()) l.close();
+    w.close();
+  }
+});
+
+test('two replicas taking turns: the other’s earlier run is folded before this one’s own even before its notification arrives, so neither rebuilds', { timeout: 60_000 }, async (t) => {
+  if (!pgOrSkip(t) || !cluster) return;
+  const w = replicas(cluster.createDatabase(), randomHistory(13, 1500, ['acme/web']));
+  try {
+    const liveB = w.live.get(w.b)!;
+    const r0 = pending('acme/web', w.clock.now());
+    assertSame(liveB.features(r0), liveFeatures(r0, w.fresh, opts), 'warm');
+    const builds = liveB.stats.builds;
+    for (let i = 0; i < 30; i++) {
+      w.clock.advance(2 * MIN);
+      // As replicas behind a Service do: a commits a run, then b at once commits one created later. b's
+      // cache must take a's run first; waiting for a's notification is not allowed here.
+      w.a.upsertRuns([finished('acme/web', w.clock.now() - 1000, i % 4 === 0 ? 'failure' : 'success')]);
+      w.b.upsertRuns([finished('acme/web', w.clock.now(), 'success')]);
+      const r = pending('acme/web', w.clock.now());
+      assertSame(liveB.features(r), liveFeatures(r, w.fresh, opts), `turn ${i}`);
+    }
+    assert.equal(liveB.stats.builds, builds, `no rebuilds: ${JSON.stringify(liveB.stats)}`);
+    assert.ok(liveB.stats.incremental >= 60);
+  } finally {
     for (const l of w.live.values()) l.close();
     w.close();
   }

@@ -8,13 +8,23 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { freePort } from './net.ts';
 
-export const PG_BIN = process.env.RISKGATE_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** The server binaries: RISKGATE_PG_BIN, else the newest Debian/Ubuntu install (/usr/lib/postgresql/<major>/bin). */
+export const PG_BIN = process.env.RISKGATE_PG_BIN ?? newestDebianBin() ?? '/usr/lib/postgresql/15/bin';
+
+function newestDebianBin(): string | undefined {
+  try {
+    const majors = readdirSync('/usr/lib/postgresql').filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a));
+    return majors.map((m) => join('/usr/lib/postgresql', m, 'bin')).find((d) => existsSync(join(d, 'initdb')));
+  } catch {
+    return undefined;
+  }
+}
 
 export interface PgCluster {
   /** postgres://postgres@127.0.0.1:PORT/postgres */
