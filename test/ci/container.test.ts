@@ -145,7 +145,10 @@ test('Dockerfile and deploy/kubernetes.yaml: compiled code, numeric non-root use
   assert.match(deployment, /capabilities: \{ drop: \[ALL\] \}/);
   assert.match(deployment, /runAsNonRoot: true/);
   assert.match(deployment, new RegExp(`runAsUser: ${user![1]}\\b`), "the pod's uid is the image's");
-  assert.doesNotMatch(deployment, /emptyDir/, 'no writable scratch volume is needed');
+  // The replicas keep models and SQLite scratch on emptyDir volumes under /var/lib/riskgate (their state is in
+  // PostgreSQL); what must not be needed is a writable /tmp or any other path outside the app's data root.
+  for (const m of deployment.matchAll(/mountPath: ([^\s,}]+)/g)) assert.match(m[1], /^\/var\/lib\/riskgate(\/|$)/, `volume at ${m[1]}`);
+  assert.doesNotMatch(deployment, /mountPath: \/tmp/, 'no writable /tmp volume is needed');
   const mounts = [...deployment.matchAll(/mountPath: (\S+) \}/g)].map((m) => m[1]);
   assert.deepEqual(mounts, ['/var/lib/riskgate'], 'the only writable mount holds the data and models folders');
   assert.match(dockerfile, /RISKGATE_DATA_DIR=\/var\/lib\/riskgate\/data/);
