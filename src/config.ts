@@ -47,8 +47,10 @@ export interface Config {
   prometheusUrl: string | null;
   /** How tree models credit factors unless a request asks otherwise. */
   attribution: Attribution;
-  /** Slow or idle clients and connection count (see `applyConnectionLimits`). */
+  /** Slow or idle clients and connection count (server options set in `startServer`). */
   connections: ConnectionLimits;
+  /** WAL content past which commits checkpoint themselves again (src/store/checkpointer.ts). */
+  walLimitBytes: number;
 }
 
 export interface ConnectionLimits {
@@ -85,6 +87,7 @@ export const ENV_VARS: Record<string, { default: string; help: string }> = {
   RISKGATE_REQUEST_TIMEOUT_S: { default: '30', help: 'seconds a request may take to arrive in full (headers and body); at least RISKGATE_HEADERS_TIMEOUT_S' },
   RISKGATE_KEEPALIVE_TIMEOUT_S: { default: '5', help: 'seconds an idle keep-alive connection stays open between requests' },
   RISKGATE_MAX_CONNECTIONS: { default: '1000', help: 'open connections per worker process; one more is closed at once (existing ones keep being served)' },
+  RISKGATE_WAL_LIMIT_MB: { default: '64', help: 'SQLite write-ahead log size past which commits checkpoint it themselves until it is back under half; emptied after 1 s without writes' },
   RISKGATE_ATTRIBUTION: { default: 'path', help: 'how tree models credit factors: path (Saabas, as cheap as scoring) or treeshap (Shapley values); a request may ask with `attribution`' },
 };
 
@@ -218,5 +221,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     prometheusUrl: prom,
     attribution,
     connections,
+    walLimitBytes: Math.round(1024 * 1024 * num(env, 'RISKGATE_WAL_LIMIT_MB', 64, (n) => n >= 1 && n <= 65536, 'a number of MiB from 1 to 65536')),
   };
 }

@@ -191,7 +191,11 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const log = opts.logger ?? pino({ level: config.logLevel });
   const store =
     opts.store ??
-    openStore(join(config.dataDir, 'riskgate.db'), { backgroundCheckpoint: true, onCheckpointError: (message) => log.warn({ message }, 'WAL checkpointer') });
+    openStore(join(config.dataDir, 'riskgate.db'), {
+      backgroundCheckpoint: true,
+      checkpoint: { walLimitBytes: config.walLimitBytes },
+      onCheckpointError: (message) => log.warn({ message }, 'WAL checkpointer'),
+    });
   const scorer = new DeferredScorer();
   const riskMemory = cluster.isWorker ? new SharedRiskMemory() : new RiskMemory();
   const metricsRegistry = new PromRegistry();

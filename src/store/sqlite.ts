@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RunRecord } from '../records/schema.ts';
-import { startCheckpointer } from './checkpointer.ts';
+import { startCheckpointer, type CheckpointerOptions } from './checkpointer.ts';
 import { MIGRATIONS } from './migrations.ts';
 import {
   StoreUnavailableError,
@@ -71,6 +71,8 @@ export interface OpenStoreOptions {
   /** Checkpoint the WAL from a worker thread instead of inside commits (long-running servers). */
   backgroundCheckpoint?: boolean;
   onCheckpointError?: (message: string) => void;
+  /** WAL bounds and interval for the background checkpointer (defaults: 64 MiB, emptied after 1 s idle). */
+  checkpoint?: Omit<CheckpointerOptions, 'onError'>;
 }
 
 export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
@@ -95,7 +97,7 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     });
   }
   const checkpointer =
-    opts.backgroundCheckpoint && !opts.readonly && file !== ':memory:' ? startCheckpointer(db, file, { onError: opts.onCheckpointError }) : undefined;
+    opts.backgroundCheckpoint && !opts.readonly && file !== ':memory:' ? startCheckpointer(db, file, { ...opts.checkpoint, onError: opts.onCheckpointError }) : undefined;
 
   const s = {
     getRecord: db.prepare('SELECT record FROM runs WHERE repo=? AND workflow=? AND run_id=? AND run_attempt=?').pluck(),
@@ -254,6 +256,7 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     try {
       const out = guard(fn);
       if (clears) writeFault = null;
+      checkpointer?.afterWrite();
       return out;
     } catch (err) {
       const code = String((err as { cause?: { code?: string } }).cause?.code ?? 'SQLITE_ERROR');
