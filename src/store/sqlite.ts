@@ -123,6 +123,7 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     getCircuit: db.prepare('SELECT row FROM circuits WHERE name=?').pluck(),
     putCircuit: db.prepare('INSERT INTO circuits (name, row) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET row=excluded.row'),
     listCircuits: db.prepare('SELECT row FROM circuits ORDER BY name').pluck(),
+    pageCircuits: db.prepare('SELECT row FROM circuits WHERE name > ? ORDER BY name LIMIT ?').pluck(),
     putModel: db.prepare('INSERT INTO models (id, row) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET row=excluded.row'),
     listModels: db.prepare('SELECT row FROM models').pluck(),
     appendAudit: db.prepare('INSERT INTO audit (at, row) VALUES (?, ?)'),
@@ -305,7 +306,10 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
       return j === undefined ? undefined : (JSON.parse(j) as CircuitRow);
     },
     putCircuit: (row) => void guardWrite(() => s.putCircuit.run(row.name, JSON.stringify(row))),
-    listCircuits: () => guard(() => s.listCircuits.all().map((j) => JSON.parse(j as string) as CircuitRow)),
+    listCircuits: (page) =>
+      guard(() =>
+        (page ? s.pageCircuits.all(page.after ?? '', page.limit ?? -1) : s.listCircuits.all()).map((j) => JSON.parse(j as string) as CircuitRow),
+      ),
 
     putModel: (row) => void guardWrite(() => s.putModel.run(row.id, JSON.stringify(row))),
     listModels: () =>

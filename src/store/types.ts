@@ -104,7 +104,8 @@ export interface Store {
   // Shared circuit-breaker state for the pipeline's dependencies.
   getCircuit(name: string): CircuitRow | undefined;
   putCircuit(row: CircuitRow): void;
-  listCircuits(): CircuitRow[];
+  /** In name order; `after` and `limit` page through them (GET /v1/circuits). */
+  listCircuits(page?: { after?: string; limit?: number }): CircuitRow[];
 
   // Model registry index (the artifacts themselves live in the models folder).
   putModel(row: ModelIndexRow): void;
