@@ -19,6 +19,7 @@ import type { RiskScorer } from '../api/types.ts';
 import { ConfigError, ENV_VARS, hashApiKey, loadConfig, type Config } from '../config.ts';
 import { createFallbackScorer } from '../policy/fallback.ts';
 import { openStore } from '../store/sqlite.ts';
+import { startRetention, type Retention } from '../store/retention.ts';
 import type { Store } from '../store/types.ts';
 import { createModelScorer, type ModelScorer, type ModelScorerOptions } from '../registry/scorer.ts';
 import { Registry } from '../registry/registry.ts';
@@ -72,6 +73,8 @@ export interface RunningServer {
   loaded: Promise<void>;
   /** Stops accepting, lets in-flight requests finish (up to the grace period), closes the store. */
   shutdown(): Promise<void>;
+  /** Hourly pruning of old events and rollout state; null in a cluster worker (the primary prunes). */
+  retention: Retention | null;
 }
 
 /** Canary zod schemas as OpenAPI components (named Canary…); openapi.ts documents the canary paths with them. */
@@ -220,6 +223,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       background.alerter.alert({ kind: 'circuit_open', message: `Circuit "${c.name}" opened after ${c.consecutive_failures} consecutive failures.`, detail: { circuit: c.name, cooldown_ms: c.cooldown_ms } }),
   });
   if (opts.schedule) background.startSchedule(() => void reload());
+  const retention = cluster.isWorker ? null : startRetention(store, config.retention, { log });
 
   // In a cluster, responses name the worker that served them (tests and operators see the spread).
   const pid = String(process.pid);
@@ -280,6 +284,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         loaded
           .catch(() => undefined)
           .finally(async () => {
+            retention?.stop();
             riskLog.close();
             canaryInputs.close();
             await background.close();
@@ -293,7 +298,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       server.closeIdleConnections();
     }));
 
-  return { server, url, store, scorer, loaded, shutdown };
+  return { server, url, store, scorer, loaded, shutdown, retention };
 }
 
 /**
@@ -317,6 +322,7 @@ async function runPrimary(config: Config, bootstrap: boolean, settings: Backgrou
   // The schedule runs here, once for the whole cluster; workers pick up a new champion by their registry poll.
   const background = createBackground({ store, dbPath, modelsDir: config.modelsDir, settings, log });
   background.startSchedule();
+  const retention = startRetention(store, config.retention, { log });
 
   const live = new Set<Worker>();
   const listening = new WeakSet<Worker>();
@@ -369,6 +375,7 @@ async function runPrimary(config: Config, bootstrap: boolean, settings: Backgrou
   for (let i = 0; i < config.workers; i++) fork();
   log.info({ workers: config.workers, port: config.port }, 'cluster started');
   await finished;
+  retention.stop();
   await background.close();
   store.close();
   log.info('stopped');

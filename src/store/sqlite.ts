@@ -120,6 +120,9 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     getState: db.prepare('SELECT value FROM state WHERE key=?').pluck(),
     setState: db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value'),
     delState: db.prepare('DELETE FROM state WHERE key=?'),
+    scanState: db.prepare('SELECT key, value FROM state WHERE key > ? AND key < ? ORDER BY key LIMIT ?').raw(true),
+    oldestEvents: db.prepare('SELECT seq, at FROM events ORDER BY seq LIMIT ?').raw(true),
+    deleteEventsTo: db.prepare('DELETE FROM events WHERE seq <= ?'),
     getCircuit: db.prepare('SELECT row FROM circuits WHERE name=?').pluck(),
     putCircuit: db.prepare('INSERT INTO circuits (name, row) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET row=excluded.row'),
     listCircuits: db.prepare('SELECT row FROM circuits ORDER BY name').pluck(),
@@ -300,6 +303,30 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     getState: (key) => guard(() => s.getState.get(key) as string | undefined),
     setState: (key, value) => void guardWrite(() => s.setState.run(key, value)),
     deleteState: (key) => void guardWrite(() => s.delState.run(key)),
+    // A range of the primary key: from where the last page ended to the first key past the prefix (its last
+    // character plus one, e.g. "canary:" → "canary;").
+    scanState: (prefix, after, limit) =>
+      guard(() => {
+        const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+        return s.scanState.all(after < prefix ? prefix : after, end, limit) as [string, string][];
+      }),
+    pruneEvents: (beforeIso, limit) =>
+      guardWrite(() =>
+        runInTransaction.immediate(() => {
+          const rows = s.oldestEvents.all(limit) as [number, string][];
+          let last = -1;
+          let newer = false;
+          for (const [seq, at] of rows) {
+            if (at >= beforeIso) {
+              newer = true;
+              break;
+            }
+            last = seq;
+          }
+          const deleted = last < 0 ? 0 : s.deleteEventsTo.run(last).changes;
+          return { deleted, done: newer || rows.length < limit };
+        }) as { deleted: number; done: boolean },
+      ),
 
     getCircuit: (name) => {
       const j = guard(() => s.getCircuit.get(name)) as string | undefined;
