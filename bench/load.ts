@@ -6,18 +6,23 @@
  *
  *   1. max throughput: a short saturating run with RISKGATE_WORKERS=1, then =2 (the cluster gain), for the mix
  *      and for /v1/risk alone;
- *   2. steady: one worker at 70 % of its maximum (autocannon overallRate) for --duration seconds, with the
+ *   2. WAL: --wal-connections (16) connections posting large canary decisions (32 KB of samples each) for
+ *      --wal-seconds (30) with RISKGATE_WAL_LIMIT_MB=--wal-limit-mb (8), then idle: the store's WAL file
+ *      size, largest (sampled every 100 ms), when the writers stop, and once the checkpointer has emptied it
+ *      (issue 16.4: it reached 868 MB and stayed);
+ *   3. steady: one worker at 70 % of its maximum (autocannon overallRate) for --duration seconds, with the
  *      server's heap read (after a forced GC, over the bench's IPC channel) before and after.
  *
  * PASS when the steady phase holds its rate (at least 95 % of the target served), has no errors (non-2xx,
- * socket errors, timeouts) and the heap after is within 10 % of the heap before. Rate limits are raised out of the way (RISKGATE_RATE_LIMIT/BURST = 1e9): this
+ * socket errors, timeouts), the heap after is within 10 % of the heap before, and the WAL phase stays within
+ * twice its limit and ends at 0 bytes idle. Rate limits are raised out of the way (RISKGATE_RATE_LIMIT/BURST = 1e9): this
  * measures the service, not the limiter. Request logs go to /dev/null.
  *
- * Run: npm run bench:load [-- --duration 600 --max-seconds 10 --connections 32 --server-log FILE --heap-snapshots DIR]
+ * Run: npm run bench:load [-- --duration 600 --max-seconds 10 --connections 32 --wal-seconds 30 --wal-connections 16 --wal-limit-mb 8 --server-log FILE --heap-snapshots DIR]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import cluster from 'node:cluster';
-import { cpSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -61,7 +66,7 @@ async function childMain(): Promise<void> {
 const REPOS = ['acme/web', 'acme/api', 'acme/mobile'];
 const PATHS = ['src/app.ts', 'src/server/routes.ts', 'src/server/routes.test.ts', 'package-lock.json', 'package.json', '.github/workflows/ci.yml', 'docs/readme.md', 'src/db/migrate.sql', 'Dockerfile', 'src/ui/button.tsx', 'test/e2e/login.spec.ts'];
 
-type MixName = 'mixed' | 'risk-only';
+type MixName = 'mixed' | 'risk-only' | 'canary-writers';
 
 export function makeMix(seed: number, mix: MixName = 'mixed') {
   const rnd = mulberry32(seed);
@@ -124,6 +129,23 @@ export function makeMix(seed: number, mix: MixName = 'mixed') {
   const R = post('/v1/risk', risk);
   const O = post('/v1/outcomes', outcome);
   const C = post('/v1/canary/decision', canary);
+  // Issue 16.4's attack: canary decisions only, each storing 2 × 2 × 1,000 samples (32 KB as float64), from
+  // every connection at once; it grew the WAL to 868 MB in 30 s before the checkpointer bounded it.
+  const heavy = () => {
+    const service = `wal-${Math.floor(rnd() * 200)}`;
+    const n = looks.get(service) ?? 0;
+    looks.set(service, n + 1);
+    return JSON.stringify({
+      deployment: { service, version: `v${Math.floor(n / 10)}` },
+      current_weight: [5, 10, 25, 50][n % 4],
+      elapsed_s: 300,
+      metrics: [
+        { name: 'latency_p99_ms', direction: 'increase', baseline: samples(1000, 120, 15), canary: samples(1000, 121, 15) },
+        { name: 'error_rate', direction: 'increase', baseline: samples(1000, 0.01, 0.004), canary: samples(1000, 0.011, 0.004) },
+      ],
+    });
+  };
+  if (mix === 'canary-writers') return [post('/v1/canary/decision', heavy)];
   // Each connection cycles through this sequence: 7 risk, 2 outcomes, 1 canary decision.
   return mix === 'mixed' ? [R, R, O, R, C, R, R, O, R, R] : [R];
 }
@@ -189,6 +211,8 @@ interface Phase {
   error_detail: { non2xx: number; socket_errors: number; timeouts: number; status: Record<string, number> };
   /** Responses per second in each whole minute. */
   per_minute_rps: number[];
+  /** The store's WAL file during the phase (largest, sampled every 100 ms) and when the load stopped. */
+  wal?: { max_mib: number; end_mib: number };
 }
 
 function summarise(r: CannonResult & { generator_cores: number; per_minute_rps: number[] }, workers: number, target: number | null): Phase {
@@ -229,11 +253,14 @@ function probe(port: number, path: string): Promise<{ status: number; worker: st
 interface Server {
   url: string;
   child: ChildProcess;
+  /** The store's WAL file: its largest size since `resetWal` (sampled every 100 ms) and its size now. */
+  wal(): { max: number; now: number };
+  resetWal(): void;
   heap(snapshot?: string): Promise<{ heapUsed: number; rss: number }>;
   stop(): Promise<number | null>;
 }
 
-export async function startServer(template: string, workers: number, logFd: number | 'ignore'): Promise<Server> {
+export async function startServer(template: string, workers: number, logFd: number | 'ignore', env: Record<string, string> = {}): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), `rg-load-w${workers}-`));
   // Every server starts from the same store and model, untouched by earlier phases' writes.
   cpSync(template, dir, { recursive: true });
@@ -250,6 +277,7 @@ export async function startServer(template: string, workers: number, logFd: numb
       RISKGATE_RATE_LIMIT: '1000000000',
       RISKGATE_RATE_BURST: '1000000000',
       RISKGATE_LOG_LEVEL: 'info',
+      ...env,
     },
     stdio: ['ignore', logFd, 'pipe', 'ipc'],
   });
@@ -268,9 +296,26 @@ export async function startServer(template: string, workers: number, logFd: numb
     if (seen.size >= workers) break;
     await new Promise((r) => setTimeout(r, 200));
   }
+  const walFile = join(dir, 'data', 'riskgate.db-wal');
+  const walNow = () => {
+    try {
+      return statSync(walFile).size;
+    } catch {
+      return 0;
+    }
+  };
+  let walMax = walNow();
+  const sampler = setInterval(() => (walMax = Math.max(walMax, walNow())), 100);
+  sampler.unref();
   return {
     url: `http://127.0.0.1:${port}`,
     child,
+    wal: () => {
+      const now = walNow();
+      walMax = Math.max(walMax, now);
+      return { max: walMax, now };
+    },
+    resetWal: () => void (walMax = walNow()),
     heap: (snapshot?: string) =>
       new Promise((resolve) => {
         const on = (m: unknown) => {
@@ -282,6 +327,7 @@ export async function startServer(template: string, workers: number, logFd: numb
         child.send({ type: 'heap', snapshot });
       }),
     stop: async () => {
+      clearInterval(sampler);
       child.kill('SIGTERM');
       const code = await exited;
       rmSync(dir, { recursive: true, force: true });
@@ -308,6 +354,7 @@ export async function prepareTemplate(dir: string): Promise<{ model: string }> {
 // ---------- main ----------
 
 const MiB = (b: number) => +(b / 1048576).toFixed(1);
+const walReport = (w: { max: number; now: number }) => ({ max_mib: MiB(w.max), end_mib: MiB(w.now) });
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -317,6 +364,9 @@ async function main(): Promise<void> {
       connections: { type: 'string', default: '32' },
       'server-log': { type: 'string' },
       'heap-snapshots': { type: 'string' },
+      'wal-seconds': { type: 'string', default: '30' },
+      'wal-connections': { type: 'string', default: '16' },
+      'wal-limit-mb': { type: 'string', default: '8' },
     },
   });
   // The servers' JSON logs (one line per request) go to /dev/null unless asked for, e.g. to find the cause of errors.
@@ -324,7 +374,10 @@ async function main(): Promise<void> {
   const duration = Number(values.duration);
   const maxSeconds = Number(values['max-seconds']);
   const connections = Number(values.connections);
-  for (const [k, v] of Object.entries({ duration, 'max-seconds': maxSeconds, connections })) {
+  const walSeconds = Number(values['wal-seconds']);
+  const walConnections = Number(values['wal-connections']);
+  const walLimitMib = Number(values['wal-limit-mb']);
+  for (const [k, v] of Object.entries({ duration, 'max-seconds': maxSeconds, connections, 'wal-seconds': walSeconds, 'wal-connections': walConnections, 'wal-limit-mb': walLimitMib })) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer`);
   }
   // Long enough for the bounded caches (histories, per-commit memory) to reach their size before "heap before".
@@ -336,19 +389,36 @@ async function main(): Promise<void> {
     const { model } = await prepareTemplate(template);
     log(`model ${model}; mix 70 % /v1/risk, 20 % /v1/outcomes (new runs), 10 % /v1/canary/decision; ${connections} connections; rate limit raised to 1e9/min`);
 
-    const max: Record<MixName, Record<number, Phase>> = { mixed: {}, 'risk-only': {} };
+    const max: Record<Exclude<MixName, 'canary-writers'>, Record<number, Phase>> = { mixed: {}, 'risk-only': {} };
     const stops: Record<string, number | null> = {};
     // The risk-only runs separate what a second worker adds from what the mix's writes cost (they invalidate history caches).
     for (const mix of ['mixed', 'risk-only'] as const) {
       for (const workers of [1, 2]) {
         const s = await startServer(template, workers, logFd);
         await load(s.url, { connections, seconds: 3, seed: 1, mix }); // warm-up: JIT, history caches
+        s.resetWal();
         const m = (max[mix][workers] = summarise(await load(s.url, { connections, seconds: maxSeconds, seed: 2, mix }), workers, null));
+        m.wal = walReport(s.wal());
         stops[`max_${mix}_w${workers}`] = await s.stop();
         log(`max, ${mix}, ${workers} worker${workers > 1 ? 's' : ''}: ${m.rps} req/s, p50 ${m.p50_ms} ms, p99 ${m.p99_ms} ms, p99.9 ${m.p99_9_ms} ms, errors ${m.errors}, generator ${m.generator_cores} cores`);
       }
     }
-    const gain = (mix: MixName) => +(max[mix][2].rps / max[mix][1].rps).toFixed(2);
+    // Issue 16.4: every connection writing large canary decisions at once, then a pause. The WAL must stay
+    // near the checkpointer's limit while they write and be emptied (TRUNCATE) once they stop.
+    // --wal-limit-mb (8) lowers RISKGATE_WAL_LIMIT_MB (64) so 30 s of writers on a small machine cross it.
+    const ws = await startServer(template, 1, logFd, { RISKGATE_WAL_LIMIT_MB: String(walLimitMib) });
+    ws.resetWal();
+    const walPhase = summarise(await load(ws.url, { connections: walConnections, seconds: walSeconds, seed: 5, mix: 'canary-writers' }), 1, null);
+    walPhase.wal = walReport(ws.wal());
+    // Idle: the checkpointer truncates after 1 s without a commit; wait for it (bounded), reading the file.
+    const idleDeadline = Date.now() + 10_000;
+    while (ws.wal().now > 0 && Date.now() < idleDeadline) await new Promise((r) => setTimeout(r, 100));
+    const walIdleMib = MiB(ws.wal().now);
+    const walIdleS = +((10_000 - Math.max(0, idleDeadline - Date.now())) / 1000).toFixed(1);
+    stops.wal = await ws.stop();
+    log(`wal, ${walConnections} canary writers for ${walSeconds} s: ${walPhase.rps} req/s, WAL max ${walPhase.wal.max_mib} MiB, at end ${walPhase.wal.end_mib} MiB, ${walIdleMib} MiB ${walIdleS} s after (errors ${walPhase.errors})`);
+
+    const gain = (mix: Exclude<MixName, 'canary-writers'>) => +(max[mix][2].rps / max[mix][1].rps).toFixed(2);
     log(`cluster gain (2 workers / 1): mixed ${gain('mixed')}×, risk-only ${gain('risk-only')}×`);
 
     const rate = Math.max(1, Math.round(0.7 * max.mixed[1].rps));
@@ -361,6 +431,7 @@ async function main(): Promise<void> {
     const steadyRun = load(s.url, { connections, seconds: duration, overallRate: rate, seed: 4 });
     const mid = await new Promise<{ heapUsed: number; rss: number }>((resolve) => setTimeout(() => resolve(s.heap(snap('mid'))), (duration * 1000) / 2));
     const steady = summarise(await steadyRun, 1, rate);
+    steady.wal = walReport(s.wal());
     const after = await s.heap(snap('after'));
     stops.steady = await s.stop();
 
@@ -371,6 +442,8 @@ async function main(): Promise<void> {
       zero_errors: steady.errors === 0,
       heap_within_10pct: Math.abs(heapChange) <= 0.1,
       clean_shutdown: Object.values(stops).every((c) => c === 0),
+      // The limit plus what writers add between two checks and before commits checkpoint themselves.
+      wal_bounded: walPhase.wal.max_mib <= 2 * walLimitMib && walIdleMib === 0,
     };
     const pass = Object.values(checks).every(Boolean);
     const report = {
@@ -382,6 +455,7 @@ async function main(): Promise<void> {
         risk_only: { one_worker: max['risk-only'][1], two_workers: max['risk-only'][2], gain_2_over_1: gain('risk-only') },
       },
       steady,
+      wal_writers: { ...walPhase, connections: walConnections, idle_mib: walIdleMib, idle_after_s: walIdleS, wal_limit_mib: walLimitMib, bar: `max ≤ ${2 * walLimitMib} MiB, 0 when idle` },
       heap: {
         before_mib: MiB(before.heapUsed),
         mid_mib: MiB(mid.heapUsed),
@@ -404,6 +478,7 @@ async function main(): Promise<void> {
         ...(steady.per_minute_rps.length ? [`  per minute     ${steady.per_minute_rps.join(' ')} req/s`] : []),
         `errors           ${steady.errors} (non-2xx ${steady.error_detail.non2xx}, socket ${steady.error_detail.socket_errors}, timeouts ${steady.error_detail.timeouts})  ${checks.zero_errors ? 'PASS' : 'FAIL'}`,
         `heap after GC    ${report.heap.before_mib} MiB → ${report.heap.mid_mib} MiB (half-way) → ${report.heap.after_mib} MiB (${report.heap.change_pct >= 0 ? '+' : ''}${report.heap.change_pct} %, bar ±10 %)  ${checks.heap_within_10pct ? 'PASS' : 'FAIL'}`,
+        `WAL              ${walConnections} canary writers ${walSeconds} s: max ${walPhase.wal.max_mib} MiB (limit ${walLimitMib}, bar ≤ ${2 * walLimitMib}), end ${walPhase.wal.end_mib} MiB, idle ${walIdleMib} MiB after ${walIdleS} s; steady max ${steady.wal.max_mib} MiB  ${checks.wal_bounded ? 'PASS' : 'FAIL'}`,
         `shutdown         exit codes ${JSON.stringify(stops)}  ${checks.clean_shutdown ? 'PASS' : 'FAIL'}`,
         `RESULT           ${report.result}`,
       ].join('\n'),

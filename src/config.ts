@@ -7,6 +7,7 @@ import { DEFAULT_POLICY_CONFIG, DEFAULT_THRESHOLDS } from './policy/index.ts';
 import type { PolicyConfig, Thresholds } from './policy/types.ts';
 import { DEFAULT_HIGH_RISK_PERIODS, parseWindows } from './policy/windows.ts';
 import { DEFAULT_CIRCUIT_SETTINGS, type CircuitSettings } from './policy/circuit.ts';
+import { DEFAULT_RETENTION } from './store/retention.ts';
 
 /**
  * Server configuration, from environment variables only (12-factor). Every variable has a default; a value
@@ -50,8 +51,12 @@ export interface Config {
   prometheusQueries: PrometheusQueries;
   /** How tree models credit factors unless a request asks otherwise. */
   attribution: Attribution;
-  /** Slow or idle clients and connection count (see `applyConnectionLimits`). */
+  /** Slow or idle clients and connection count (server options set in `startServer`). */
   connections: ConnectionLimits;
+  /** WAL content past which commits checkpoint themselves again (src/store/checkpointer.ts). */
+  walLimitBytes: number;
+  /** Days events and rollout state are kept (src/store/retention.ts); 0 keeps them forever. */
+  retention: { eventDays: number; rolloutDays: number };
 }
 
 export interface ConnectionLimits {
@@ -93,6 +98,9 @@ export const ENV_VARS: Record<string, { default: string; help: string }> = {
   RISKGATE_PROMETHEUS_MAX_QUERY_METRICS: { default: '20', help: 'most metrics with a Prometheus query in one canary request (each is two range queries)' },
   RISKGATE_PROMETHEUS_MAX_WINDOW_S: { default: '3600', help: 'longest Prometheus window (prometheus.window_s) a canary request may ask for' },
   RISKGATE_PROMETHEUS_SCRAPE_INTERVAL_S: { default: '(read from Prometheus)', help: 'scrape interval of the queried series; range queries take one sample per scrape. Default: the largest scrape_interval in Prometheus\'s /api/v1/status/config, else 60' },
+  RISKGATE_WAL_LIMIT_MB: { default: '64', help: 'SQLite write-ahead log size past which commits checkpoint it themselves until it is back under half; emptied after 1 s without writes' },
+  RISKGATE_EVENT_RETENTION_DAYS: { default: '90', help: 'days recorded events (risk checks, canary decisions and their samples, job runs) are kept; 0 = forever. Runs, outcomes and the audit log are never pruned' },
+  RISKGATE_ROLLOUT_RETENTION_DAYS: { default: '30', help: 'days a rollout\'s state is kept after its last decision; 0 = forever' },
   RISKGATE_ATTRIBUTION: { default: 'path', help: 'how tree models credit factors: path (Saabas, as cheap as scoring) or treeshap (Shapley values); a request may ask with `attribution`' },
 };
 
@@ -290,5 +298,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     prometheusQueries,
     attribution,
     connections,
+    retention: {
+      eventDays: num(env, 'RISKGATE_EVENT_RETENTION_DAYS', DEFAULT_RETENTION.eventDays, (n) => n >= 0 && n <= 36_500, 'a number of days from 0 (keep forever) to 36500'),
+      rolloutDays: num(env, 'RISKGATE_ROLLOUT_RETENTION_DAYS', DEFAULT_RETENTION.rolloutDays, (n) => n >= 0 && n <= 36_500, 'a number of days from 0 (keep forever) to 36500'),
+    },
+    walLimitBytes: Math.round(1024 * 1024 * num(env, 'RISKGATE_WAL_LIMIT_MB', 64, (n) => n >= 1 && n <= 65536, 'a number of MiB from 1 to 65536')),
   };
 }

@@ -8,7 +8,7 @@ import { FALLBACK_MODEL, createFallbackScorer } from '../policy/fallback.ts';
 import type { Store } from '../store/types.ts';
 import { assessRisk } from './assess.ts';
 import { authenticate, FailedAuthLimiter, kayentaPathToken, requireScope } from './auth.ts';
-import { HttpError, errorHandler, sendError } from './errors.ts';
+import { HttpError, errorHandler, sendError, zodDetails } from './errors.ts';
 import { createMetrics } from './metrics.ts';
 import { buildOpenApi, type OpenApiExtras } from './openapi.ts';
 import { rateLimit } from './ratelimit.ts';
@@ -16,7 +16,7 @@ import { createRiskLog, type RiskLog } from './risk-log.ts';
 import type { RiskMemory } from './risk-memory.ts';
 import { securityHeaders } from './security.ts';
 import { redactRequestUrl } from '../redact.ts';
-import { CircuitEventSchema, CircuitNameSchema, OutcomeRequestSchema, RiskRequestSchema, type RiskRequest } from './schemas.ts';
+import { CircuitEventSchema, CircuitListQuerySchema, CircuitNameSchema, encodeCircuitCursor, OutcomeRequestSchema, RiskRequestSchema, type RiskRequest } from './schemas.ts';
 import type { RiskScorer } from './types.ts';
 import { validateBody, validateParam } from './validate.ts';
 import type { RunRecord } from '../records/schema.ts';
@@ -233,8 +233,13 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(store.upsertRuns(runs));
   });
 
-  app.get('/v1/circuits', requireScope('report'), (_req, res) => {
-    res.json({ circuits: circuits.list() });
+  app.get('/v1/circuits', requireScope('report'), (req, res) => {
+    const q = CircuitListQuerySchema.safeParse(req.query);
+    if (!q.success) throw new HttpError(400, 'invalid_request', 'invalid query', zodDetails(q.error, ['query']));
+    // One more than asked for tells whether another page follows without a count over every circuit.
+    const rows = circuits.list({ after: q.data.cursor, limit: q.data.limit + 1 });
+    const page = rows.slice(0, q.data.limit);
+    res.json({ circuits: page, next_cursor: rows.length > q.data.limit ? encodeCircuitCursor(page[page.length - 1].name) : null });
   });
   app.get('/v1/circuits/:name', requireScope('report'), validateParam('name', CircuitNameSchema), (req, res) => {
     res.json(circuits.get(String(req.params.name)));

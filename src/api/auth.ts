@@ -51,7 +51,9 @@ export function clientGroup(address: string | undefined): string {
   const [head, tail = ''] = address.split('%')[0].toLowerCase().split('::');
   const h = head ? head.split(':') : [];
   const t = address.includes('::') && tail ? tail.split(':') : [];
-  const full = address.includes('::') ? [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t] : h;
+  // An embedded IPv4 tail (64:ff9b::1.2.3.4) stands for two groups.
+  const tailGroups = t.length + (t.length > 0 && t[t.length - 1].includes('.') ? 1 : 0);
+  const full = address.includes('::') ? [...h, ...Array(Math.max(0, 8 - h.length - tailGroups)).fill('0'), ...t] : h;
   return `${full.slice(0, 4).map((x) => x.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 

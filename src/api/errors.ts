@@ -9,11 +9,14 @@ import { redactUrlsIn } from '../redact.ts';
  * An error as the error log records it: a URL inside the message or stack (an upstream's address with
  * userinfo, a webhook path) is cut to its origin, so an error log line cannot carry a credential.
  */
-function loggable(err: unknown): unknown {
+function loggable(err: unknown, depth = 0): unknown {
   if (!(err instanceof Error)) return err;
   const out = Object.assign(new Error(redactUrlsIn(err.message)), { name: err.name, stack: err.stack && redactUrlsIn(err.stack) });
   const code = (err as { code?: unknown }).code;
-  return code === undefined ? out : Object.assign(out, { code });
+  if (code !== undefined) Object.assign(out, { code });
+  // The cause (a store error's SqliteError and its code) is kept, redacted the same way.
+  if (err.cause !== undefined && depth < 3) Object.assign(out, { cause: loggable(err.cause, depth + 1) });
+  return out;
 }
 
 /** One error shape everywhere: `{ error: '<code>', message, details? }`, plus the request id for support. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   CircuitEventSchema,
+  CircuitListQuerySchema,
   CircuitListSchema,
   CircuitNameSchema,
   CircuitViewSchema,
@@ -136,9 +137,10 @@ export function buildOpenApi(extras: OpenApiExtras = {}): Json {
     '/v1/circuits': {
       get: {
         operationId: 'listCircuits',
-        summary: 'Every known circuit breaker and its state',
+        summary: 'Known circuit breakers and their state, in name order, a page at a time',
         ...secured('report'),
-        responses: { '200': json('CircuitList', 'all circuits the store knows'), ...READ_ERRORS },
+        parameters: zodParameters(CircuitListQuerySchema, 'query'),
+        responses: { '200': json('CircuitList', 'one page of circuits and the cursor of the next'), ...READ_ERRORS },
       },
     },
     '/v1/circuits/{name}': {

@@ -103,6 +103,29 @@ export const CircuitNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1-128 characters of letters, digits, "_", ".", ":" or "-"');
 
+/**
+ * Paging for GET /v1/circuits (issue 16.7: 50k circuits were one 10.6 MB answer). The cursor is opaque to
+ * clients (base64url of the last name served) and is checked to decode to a circuit name.
+ */
+export const encodeCircuitCursor = (name: string): string => Buffer.from(name, 'utf8').toString('base64url');
+export const CircuitListQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('circuits per page (1-1000, default 100)'),
+  cursor: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be a next_cursor from a previous page')
+    .transform((c, ctx) => {
+      const name = Buffer.from(c, 'base64url').toString('utf8');
+      if (!CircuitNameSchema.safeParse(name).success) {
+        ctx.addIssue({ code: 'custom', message: 'must be a next_cursor from a previous page' });
+        return z.NEVER;
+      }
+      return name;
+    })
+    .optional()
+    .describe('next_cursor of the previous page; omit for the first'),
+});
+
 export const CircuitEventSchema = z.object({
   event: z
     .enum(['success', 'failure', 'attempt'])
@@ -204,4 +227,7 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 const policyTypesMatch: Same<z.output<typeof PolicySchema>, Policy> = true;
 void policyTypesMatch;
 
-export const CircuitListSchema = z.object({ circuits: z.array(CircuitViewSchema) });
+export const CircuitListSchema = z.object({
+  circuits: z.array(CircuitViewSchema),
+  next_cursor: z.string().nullable().describe('pass as `cursor` for the next page; null on the last page'),
+});

@@ -19,6 +19,7 @@ import { ConfigError, ENV_VARS, hashApiKey, loadConfig, type Config } from '../c
 import { createFallbackScorer } from '../policy/fallback.ts';
 import { startRegistrySync } from '../registry/db-sync.ts';
 import { openStoreAt, storeLocation } from '../store/open.ts';
+import { startRetention, type Retention } from '../store/retention.ts';
 import type { Store } from '../store/types.ts';
 import { createModelScorer, type ModelScorer, type ModelScorerOptions } from '../registry/scorer.ts';
 import { Registry } from '../registry/registry.ts';
@@ -72,6 +73,8 @@ export interface RunningServer {
   loaded: Promise<void>;
   /** Stops accepting, lets in-flight requests finish (up to the grace period), closes the store. */
   shutdown(): Promise<void>;
+  /** Hourly pruning of old events and rollout state; null in a cluster worker (the primary prunes). */
+  retention: Retention | null;
 }
 
 /** Canary zod schemas as OpenAPI components (named Canary…); openapi.ts documents the canary paths with them. */
@@ -193,7 +196,11 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const location = storeLocation(config.dataDir);
   const store =
     opts.store ??
-    openStoreAt(location, { backgroundCheckpoint: true, onCheckpointError: (message) => log.warn({ message }, 'WAL checkpointer') });
+    openStoreAt(location, {
+      backgroundCheckpoint: true,
+      checkpoint: { walLimitBytes: config.walLimitBytes },
+      onCheckpointError: (message) => log.warn({ message }, 'WAL checkpointer'),
+    });
   const scorer = new DeferredScorer();
   const riskMemory = cluster.isWorker ? new SharedRiskMemory() : new RiskMemory();
   const metricsRegistry = new PromRegistry();
@@ -220,6 +227,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   if (opts.schedule) background.startSchedule(() => void reload());
   // PostgreSQL: models come from the database (no shared volume); in a cluster the primary syncs for its workers.
   const registrySync = cluster.isWorker ? null : startRegistrySync({ store, modelsDir: config.modelsDir, log, onChampionChanged: () => void reload() });
+  const retention = cluster.isWorker ? null : startRetention(store, config.retention, { log });
 
   // In a cluster, responses name the worker that served them (tests and operators see the spread).
   const pid = String(process.pid);
@@ -281,6 +289,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
           .catch(() => undefined)
           .finally(async () => {
             registrySync?.stop();
+            retention?.stop();
             riskLog.close();
             canaryInputs.close();
             await background.close();
@@ -294,7 +303,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       server.closeIdleConnections();
     }));
 
-  return { server, url, store, scorer, loaded, shutdown };
+  return { server, url, store, scorer, loaded, shutdown, retention };
 }
 
 /**
@@ -319,6 +328,7 @@ async function runPrimary(config: Config, bootstrap: boolean, settings: Backgrou
   // The schedule runs here, once for the whole cluster; workers pick up a new champion by their registry poll.
   const background = createBackground({ store, dbPath, modelsDir: config.modelsDir, settings, log });
   background.startSchedule();
+  const retention = startRetention(store, config.retention, { log });
 
   const live = new Set<Worker>();
   const listening = new WeakSet<Worker>();
@@ -371,6 +381,7 @@ async function runPrimary(config: Config, bootstrap: boolean, settings: Backgrou
   for (let i = 0; i < config.workers; i++) fork();
   log.info({ workers: config.workers, port: config.port }, 'cluster started');
   await finished;
+  retention.stop();
   await background.close();
   registrySync?.stop();
   store.close();

@@ -119,8 +119,8 @@ export class CircuitService {
     return out;
   }
 
-  list(): CircuitView[] {
+  list(page?: { after?: string; limit?: number }): CircuitView[] {
     const now = this.clock();
-    return this.store.listCircuits().map((r) => view(r, r.name, now, this.settings));
+    return this.store.listCircuits(page).map((r) => view(r, r.name, now, this.settings));
   }
 }

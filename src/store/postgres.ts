@@ -369,6 +369,30 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
         q('INSERT INTO state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value=excluded.value', [encKey(key), encKey(value)], 'rg_set_state'),
       ),
     deleteState: (key) => void guardWrite(() => q('DELETE FROM state WHERE key=$1', [encKey(key)], 'rg_del_state')),
+    // The same key range as the SQLite store: from where the last page ended to the prefix's last character
+    // plus one. Keys are compared as escaped (encKey keeps the order of strings without lone surrogates).
+    scanState: (prefix, after, limit) => {
+      const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+      return rowsOf('SELECT key, value FROM state WHERE key > $1 AND key < $2 ORDER BY key LIMIT $3', [encKey(after < prefix ? prefix : after), encKey(end), limit], 'rg_scan_state').map(
+        ([k, v]): [string, string] => [decKey(k as string), decKey(v as string)],
+      );
+    },
+    // One statement, so one transaction: the oldest `limit` events, cut at the first one recorded at or after
+    // the horizon; everything before that cut is deleted.
+    pruneEvents: (beforeIso, limit) =>
+      guardWrite(() => {
+        const [row] = rowsOf(
+          `WITH old AS (SELECT seq, at FROM events ORDER BY seq LIMIT $2),
+                firstnew AS (SELECT min(seq) AS s FROM old WHERE at >= $1),
+                cut AS (SELECT max(seq) AS s FROM old WHERE (SELECT s FROM firstnew) IS NULL OR seq < (SELECT s FROM firstnew)),
+                del AS (DELETE FROM events WHERE seq <= (SELECT s FROM cut) RETURNING 1)
+           SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM old), (SELECT s FROM firstnew)`,
+          [beforeIso, limit],
+          'rg_prune_events',
+        );
+        const [deleted, seen, firstNew] = row;
+        return { deleted: Number(deleted), done: firstNew !== null || Number(seen) < limit };
+      }),
 
     getCircuit: (name) => {
       const j = rowsOf('SELECT row FROM circuits WHERE name=$1', [encKey(name)], 'rg_get_circuit')[0]?.[0] as string | undefined;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RunRecord } from '../records/schema.ts';
-import { startCheckpointer } from './checkpointer.ts';
+import { startCheckpointer, type CheckpointerOptions } from './checkpointer.ts';
 import { MIGRATIONS } from './migrations.ts';
 import {
   StoreUnavailableError,
@@ -71,6 +71,8 @@ export interface OpenStoreOptions {
   /** Checkpoint the WAL from a worker thread instead of inside commits (long-running servers). */
   backgroundCheckpoint?: boolean;
   onCheckpointError?: (message: string) => void;
+  /** WAL bounds and interval for the background checkpointer (defaults: 64 MiB, emptied after 1 s idle). */
+  checkpoint?: Omit<CheckpointerOptions, 'onError'>;
 }
 
 export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
@@ -95,7 +97,7 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     });
   }
   const checkpointer =
-    opts.backgroundCheckpoint && !opts.readonly && file !== ':memory:' ? startCheckpointer(db, file, { onError: opts.onCheckpointError }) : undefined;
+    opts.backgroundCheckpoint && !opts.readonly && file !== ':memory:' ? startCheckpointer(db, file, { ...opts.checkpoint, onError: opts.onCheckpointError }) : undefined;
 
   const s = {
     getRecord: db.prepare('SELECT record FROM runs WHERE repo=? AND workflow=? AND run_id=? AND run_attempt=?').pluck(),
@@ -118,9 +120,13 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     getState: db.prepare('SELECT value FROM state WHERE key=?').pluck(),
     setState: db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value'),
     delState: db.prepare('DELETE FROM state WHERE key=?'),
+    scanState: db.prepare('SELECT key, value FROM state WHERE key > ? AND key < ? ORDER BY key LIMIT ?').raw(true),
+    oldestEvents: db.prepare('SELECT seq, at FROM events ORDER BY seq LIMIT ?').raw(true),
+    deleteEventsTo: db.prepare('DELETE FROM events WHERE seq <= ?'),
     getCircuit: db.prepare('SELECT row FROM circuits WHERE name=?').pluck(),
     putCircuit: db.prepare('INSERT INTO circuits (name, row) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET row=excluded.row'),
     listCircuits: db.prepare('SELECT row FROM circuits ORDER BY name').pluck(),
+    pageCircuits: db.prepare('SELECT row FROM circuits WHERE name > ? ORDER BY name LIMIT ?').pluck(),
     putModel: db.prepare('INSERT INTO models (id, row) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET row=excluded.row'),
     listModels: db.prepare('SELECT row FROM models').pluck(),
     appendAudit: db.prepare('INSERT INTO audit (at, row) VALUES (?, ?)'),
@@ -254,6 +260,7 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     try {
       const out = guard(fn);
       if (clears) writeFault = null;
+      checkpointer?.afterWrite();
       return out;
     } catch (err) {
       const code = String((err as { cause?: { code?: string } }).cause?.code ?? 'SQLITE_ERROR');
@@ -296,13 +303,40 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     getState: (key) => guard(() => s.getState.get(key) as string | undefined),
     setState: (key, value) => void guardWrite(() => s.setState.run(key, value)),
     deleteState: (key) => void guardWrite(() => s.delState.run(key)),
+    // A range of the primary key: from where the last page ended to the first key past the prefix (its last
+    // character plus one, e.g. "canary:" → "canary;").
+    scanState: (prefix, after, limit) =>
+      guard(() => {
+        const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+        return s.scanState.all(after < prefix ? prefix : after, end, limit) as [string, string][];
+      }),
+    pruneEvents: (beforeIso, limit) =>
+      guardWrite(() =>
+        runInTransaction.immediate(() => {
+          const rows = s.oldestEvents.all(limit) as [number, string][];
+          let last = -1;
+          let newer = false;
+          for (const [seq, at] of rows) {
+            if (at >= beforeIso) {
+              newer = true;
+              break;
+            }
+            last = seq;
+          }
+          const deleted = last < 0 ? 0 : s.deleteEventsTo.run(last).changes;
+          return { deleted, done: newer || rows.length < limit };
+        }) as { deleted: number; done: boolean },
+      ),
 
     getCircuit: (name) => {
       const j = guard(() => s.getCircuit.get(name)) as string | undefined;
       return j === undefined ? undefined : (JSON.parse(j) as CircuitRow);
     },
     putCircuit: (row) => void guardWrite(() => s.putCircuit.run(row.name, JSON.stringify(row))),
-    listCircuits: () => guard(() => s.listCircuits.all().map((j) => JSON.parse(j as string) as CircuitRow)),
+    listCircuits: (page) =>
+      guard(() =>
+        (page ? s.pageCircuits.all(page.after ?? '', page.limit ?? -1) : s.listCircuits.all()).map((j) => JSON.parse(j as string) as CircuitRow),
+      ),
 
     putModel: (row) => void guardWrite(() => s.putModel.run(row.id, JSON.stringify(row))),
     listModels: () =>

@@ -100,11 +100,19 @@ export interface Store {
   getState(key: string): string | undefined;
   setState(key: string, value: string): void;
   deleteState(key: string): void;
+  /** Up to `limit` state rows whose key starts with `prefix` and sorts after `after`, in key order. */
+  scanState(prefix: string, after: string, limit: number): [key: string, value: string][];
+  /**
+   * Deletes the oldest events recorded before `beforeIso`, at most `limit` of them, in one transaction;
+   * `done` once the oldest remaining event is newer (events are numbered in the order they were written).
+   */
+  pruneEvents(beforeIso: string, limit: number): { deleted: number; done: boolean };
 
   // Shared circuit-breaker state for the pipeline's dependencies.
   getCircuit(name: string): CircuitRow | undefined;
   putCircuit(row: CircuitRow): void;
-  listCircuits(): CircuitRow[];
+  /** In name order; `after` and `limit` page through them (GET /v1/circuits). */
+  listCircuits(page?: { after?: string; limit?: number }): CircuitRow[];
 
   // Model registry index (the artifacts themselves live in the models folder).
   putModel(row: ModelIndexRow): void;

@@ -80,6 +80,7 @@ test('IPv6 addresses are grouped by /64; IPv4-mapped IPv6 counts as IPv4', () =>
   assert.equal(clientGroup('fe80::1%eth0'), 'fe80:0:0:0::/64');
   assert.equal(clientGroup('::ffff:10.1.2.3'), '10.1.2.3');
   assert.equal(clientGroup('10.1.2.3'), '10.1.2.3');
+  assert.equal(clientGroup('1::2:3:4:5:1.2.3.4'), '1:0:2:3::/64', 'an IPv4 tail is two groups');
   const l = new FailedAuthLimiter({ perMinute: 1, burst: 2, clock: () => 0 });
   for (const host of ['2001:db8:1:2::1', '2001:db8:1:2::2', '2001:db8:1:2:ffff::3']) l.fail(clientGroup(host));
   assert.ok(l.retryAfter(clientGroup('2001:db8:1:2::99')) > 0, 'a fresh address in the same /64 is already limited');

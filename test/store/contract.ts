@@ -218,4 +218,21 @@ export function storeContract(name: string, backend: Backend | null): void {
     assert.equal(other.getState('k'), 'v');
     assert.equal(other.countRuns('a/b'), 1);
   });
+
+  t('scanState pages through one prefix in key order and stops at its end', (store) => {
+    for (const k of ['canary:b', 'canary:a', 'canary:c', 'canarz', 'canar', 'other:a']) store.setState(k, `v-${k}`);
+    assert.deepEqual(store.scanState('canary:', '', 2), [['canary:a', 'v-canary:a'], ['canary:b', 'v-canary:b']]);
+    assert.deepEqual(store.scanState('canary:', 'canary:b', 2), [['canary:c', 'v-canary:c']]);
+    assert.deepEqual(store.scanState('canary:', 'canary:c', 2), []);
+  });
+
+  t('pruneEvents deletes the oldest events before the horizon in batches and says when it is done', (store) => {
+    for (let i = 0; i < 5; i++) store.appendEvent('risk', `k${i}`, { i });
+    const future = '9999-01-01T00:00:00.000Z';
+    assert.deepEqual(store.pruneEvents('1970-01-01T00:00:00.000Z', 10), { deleted: 0, done: true }, 'nothing is older than the epoch');
+    assert.deepEqual(store.pruneEvents(future, 2), { deleted: 2, done: false });
+    assert.deepEqual(store.pruneEvents(future, 2), { deleted: 2, done: false });
+    assert.deepEqual(store.pruneEvents(future, 2), { deleted: 1, done: true });
+    assert.equal(store.listEvents('risk', { limit: 10 }).length, 0);
+  });
 }
