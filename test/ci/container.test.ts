@@ -149,8 +149,8 @@ test('Dockerfile and deploy/kubernetes.yaml: compiled code, numeric non-root use
   // PostgreSQL); what must not be needed is a writable /tmp or any other path outside the app's data root.
   for (const m of deployment.matchAll(/mountPath: ([^\s,}]+)/g)) assert.match(m[1], /^\/var\/lib\/riskgate(\/|$)/, `volume at ${m[1]}`);
   assert.doesNotMatch(deployment, /mountPath: \/tmp/, 'no writable /tmp volume is needed');
-  const mounts = [...deployment.matchAll(/mountPath: (\S+) \}/g)].map((m) => m[1]);
-  assert.deepEqual(mounts, ['/var/lib/riskgate'], 'the only writable mount holds the data and models folders');
+  const mounts = [...deployment.matchAll(/mountPath: (\S+) \}/g)].map((m) => m[1]).sort();
+  assert.deepEqual(mounts, ['/var/lib/riskgate/data', '/var/lib/riskgate/models'], "the writable mounts are the image's two volumes");
   assert.match(dockerfile, /RISKGATE_DATA_DIR=\/var\/lib\/riskgate\/data/);
   assert.match(dockerfile, /RISKGATE_MODELS_DIR=\/var\/lib\/riskgate\/models/);
 });
