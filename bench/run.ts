@@ -7,6 +7,7 @@ const SUITES: Record<string, string> = {
   ml: './ml.ts',
   api: './api.ts',
   canary: './canary.ts',
+  'canary-limits': './canary-limits.ts',
   ingest: './ingest.ts',
   retrain: './retrain.ts',
 };

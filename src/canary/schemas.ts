@@ -3,8 +3,9 @@
  * field carries its description.
  */
 import { z } from 'zod';
+import { MAX_METRICS_PER_REQUEST, MAX_SAMPLES_PER_REQUEST, MAX_SAMPLES_PER_SIDE, tooManySamples } from './limits.ts';
 
-const MAX_SAMPLES = 100_000;
+const MAX_SAMPLES = MAX_SAMPLES_PER_SIDE;
 /** At most this many bad elements are reported per array; a wrong array usually has them everywhere. */
 const MAX_SAMPLE_ISSUES = 5;
 
@@ -88,9 +89,13 @@ export const CanaryDecisionRequest = z.object({
   current_weight: z.number().min(0).max(100).describe('Current canary traffic, percent'),
   elapsed_s: z.number().nonnegative().default(0).describe('Seconds spent at the current weight'),
   risk: z.number().min(0).max(1).optional().describe('Predicted failure probability; else looked up, else the prior'),
-  metrics: z.array(MetricSpec).min(1).max(100),
+  metrics: z.array(MetricSpec).min(1).max(MAX_METRICS_PER_REQUEST),
   policy: PolicySchema.optional(),
   prometheus: PrometheusWindow.optional(),
+}).superRefine((r, ctx) => {
+  let total = 0;
+  for (const m of r.metrics) total += (m.baseline?.length ?? 0) + (m.canary?.length ?? 0);
+  if (total > MAX_SAMPLES_PER_REQUEST) ctx.addIssue({ code: 'too_big', origin: 'array', maximum: MAX_SAMPLES_PER_REQUEST, inclusive: true, path: ['metrics'], message: tooManySamples(total) });
 });
 export type CanaryDecisionRequest = z.output<typeof CanaryDecisionRequest>;
 
@@ -176,8 +181,8 @@ export const KayentaMetricSetPair = z.object({
   tags: z.record(z.string(), z.string()).optional(),
   values: z.object({
     // Kayenta serialises missing points as NaN (JSON "NaN" or null); they are dropped per nanStrategy.
-    control: z.array(z.union([z.number(), z.literal('NaN'), z.null()])).max(100_000),
-    experiment: z.array(z.union([z.number(), z.literal('NaN'), z.null()])).max(100_000),
+    control: z.array(z.union([z.number(), z.literal('NaN'), z.null()])).max(MAX_SAMPLES_PER_SIDE),
+    experiment: z.array(z.union([z.number(), z.literal('NaN'), z.null()])).max(MAX_SAMPLES_PER_SIDE),
   }),
   attributes: z.record(z.string(), z.unknown()).optional(),
   scopes: z.record(z.string(), z.unknown()).optional(),
@@ -217,7 +222,11 @@ export const KayentaJudgeRequest = z.object({
     })
     .passthrough(),
   scoreThresholds: z.object({ pass: z.number().min(0).max(100), marginal: z.number().min(0).max(100) }),
-  metricSetPairList: z.array(KayentaMetricSetPair).max(500),
+  metricSetPairList: z.array(KayentaMetricSetPair).max(MAX_METRICS_PER_REQUEST),
+}).superRefine((r, ctx) => {
+  let total = 0;
+  for (const p of r.metricSetPairList) total += p.values.control.length + p.values.experiment.length;
+  if (total > MAX_SAMPLES_PER_REQUEST) ctx.addIssue({ code: 'too_big', origin: 'array', maximum: MAX_SAMPLES_PER_REQUEST, inclusive: true, path: ['metricSetPairList'], message: tooManySamples(total) });
 });
 export type KayentaJudgeRequest = z.output<typeof KayentaJudgeRequest>;
 

@@ -8,6 +8,7 @@ import { createEventLog, type EventLog } from '../api/risk-log.ts';
 import type { Store } from '../store/types.ts';
 import { decide, EMPTY_STATE, type RolloutState } from './controller.ts';
 import { DEFAULT_JUDGE, observe } from './judge.ts';
+import { MAX_SAMPLES_PER_REQUEST, tooManySamples } from './limits.ts';
 import { fetchMetrics } from './prometheus.ts';
 import type { CanaryDecisionRequest, CanaryDecisionResponse, CanaryOutcomeRequest } from './schemas.ts';
 
@@ -139,6 +140,10 @@ export class CanaryService {
     const { risk, source } = await this.resolveRisk(req);
     const window = { window_s: req.prometheus?.window_s ?? 60, step_s: req.prometheus?.step_s ?? 1 };
     const { metrics, errors } = await fetchMetrics(this.deps.prometheusUrl, req.metrics, window, this.now() / 1000);
+    // Queried samples are not in the request the schema checked; the same per-request bound applies to them.
+    let fetched = 0;
+    for (const m of metrics) fetched += m.baseline.length + m.canary.length;
+    if (fetched > MAX_SAMPLES_PER_REQUEST) errors.push(`${tooManySamples(fetched)}: shorten prometheus.window_s or raise step_s`);
 
     // The samples' part of the judgement depends on nothing stored, so it is done before the write lock is taken.
     const minSamples = DEFAULT_JUDGE.minSamples;
