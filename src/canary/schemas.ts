@@ -164,7 +164,8 @@ export const ArgoResult = z.object({
   reasons: z.array(z.string()),
 });
 
-export const FlaggerHook = z.enum(['confirm-traffic-increase', 'confirm-promotion', 'pre-rollout', 'rollback']);
+/** Every webhook type Flagger has (fluxcd/flagger pkg/apis/flagger/v1beta1/canary.go, HookType). */
+export const FlaggerHook = z.enum(['confirm-rollout', 'pre-rollout', 'rollout', 'confirm-traffic-increase', 'confirm-promotion', 'post-rollout', 'rollback', 'event']);
 
 export const FlaggerWebhookRequest = z.object({
   name: z.string().min(1).max(253),
@@ -271,14 +272,30 @@ export const FlaggerPreRolloutResponse = z.object({
   reason: z.string(),
 });
 
-/** The other Flagger hooks: 200 when the decision says yes, 409 when it says no (Flagger reads only the status). */
+/**
+ * The judging Flagger hooks (rollout, confirm-traffic-increase, confirm-promotion, rollback): 200 when the
+ * judgement of the step Flagger is at says yes, 409 when it says no, 503 when metrics are unavailable.
+ */
 export const FlaggerHookResponse = z.object({
   allowed: z.boolean(),
-  hook: z.enum(['confirm-traffic-increase', 'confirm-promotion', 'rollback']),
-  action: z.enum(['increase', 'hold', 'rollback', 'promote']),
-  next_weight: z.number(),
+  hook: z.enum(['rollout', 'confirm-traffic-increase', 'confirm-promotion', 'rollback']),
+  weight: z.number().describe('the canary weight Flagger is at, as Riskgate infers it from the steps it confirmed'),
+  verdict: z.enum(['pass', 'marginal', 'fail', 'inconclusive', 'unavailable']),
+  action: z.enum(['increase', 'hold', 'rollback', 'promote']).describe("the controller's judgement at this weight (Flagger moves the weight itself)"),
   score: z.number(),
+  reason: z.string(),
   reasons: z.array(z.string()),
+  look: z.number().int(),
+});
+
+/** Flagger's post-rollout (the outcome, phase Succeeded / Failed) and event hooks: what was recorded. */
+export const FlaggerRecordResponse = z.object({
+  recorded: z.boolean(),
+  hook: z.enum(['post-rollout', 'event']),
+  outcome: z.enum(['promoted', 'rolled_back']).optional(),
+  training_record: z.boolean().optional(),
+  run_id: z.string().optional(),
+  reason: z.string().optional(),
 });
 
 /** `GET /v1/canary/rollouts/{service}` query (the router checks it by hand with the same bounds). */
