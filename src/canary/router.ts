@@ -138,7 +138,7 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
         return;
       }
       svc.closeFlaggerRollout(service, version);
-      const r = svc.recordOutcome({ service, version, outcome, head_sha: meta.value.head_sha }, tenant);
+      const r = svc.recordOutcome({ service, version, outcome, head_sha: meta.value.head_sha }, tenant, { flagger: true });
       res.json({ ...r, hook: name, outcome });
       return;
     }

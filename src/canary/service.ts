@@ -266,16 +266,21 @@ export class CanaryService {
    * `repo` sent without that right is refused; one only inferred from the rollout's decisions is left out of
    * training, with the reason. The outcome itself is written by whoever may write the rollout.
    */
-  recordOutcome(req: CanaryOutcomeRequest, writer?: Tenant): { recorded: true; training_record: boolean; run_id: string; reason?: string } {
+  recordOutcome(req: CanaryOutcomeRequest, writer?: Tenant, opts: { flagger?: boolean } = {}): { recorded: true; training_record: boolean; run_id: string; reason?: string } {
     const store = this.deps.store;
+    const owner = this.loadRollout(req.service, req.version, !!opts.flagger)?.owner;
     if (writer) {
-      assertMayWriteRollout(writer, req.service, req.version, this.loadRollout(req.service, req.version)?.owner);
+      assertMayWriteRollout(writer, req.service, req.version, owner);
       if (req.repo !== undefined) {
         if (!writer.scopes.includes('report')) throw forbidden(`API key "${writer.name}" lacks the "report" scope that writing run history (repo) needs`);
         assertMayWriteRepo(writer, req.repo);
       }
     }
-    const decisions = store.listEvents(DECISION_EVENT, { key: req.service, limit: 1000 }).filter((e) => e.payload.version === req.version);
+    // Only the decisions of this rollout's own writer (and path: native or Flagger) say which repo and commit
+    // it was: another key's posts for the same service@version must not choose whose history it becomes.
+    const decisions = store
+      .listEvents(DECISION_EVENT, { key: req.service, limit: 1000 })
+      .filter((e) => e.payload.version === req.version && (e.payload.source === 'flagger') === !!opts.flagger && (owner === undefined || e.payload.owner === owner));
     const dep = (decisions[0]?.payload.deployment ?? {}) as { repo?: string; head_sha?: string };
     const repo = req.repo ?? dep.repo;
     const mayTrain = !writer || !repo || (writer.scopes.includes('report') && mayWriteRepo(writer, repo));

@@ -109,6 +109,18 @@ test('the attack: decisions posted for prod/payments@chk-777 do not make confirm
   assert.equal(rollback.status, 200, 'and the rollback hook asks Flagger to roll back');
 });
 
+test("another key's posts for a Flagger rollout neither block its post-rollout nor choose whose history it becomes", async () => {
+  const evil = await call(srv.url, 'POST', '/v1/canary/decision', decision('prod/payments', 'chk-888', good(), { deployment: { service: 'prod/payments', version: 'chk-888', repo: 'acme/evil' } }), auth(TOKENS.ciFree));
+  assert.equal(evil.status, 200);
+  const body = { name: 'payments', namespace: 'prod', phase: 'Failed', checksum: 'chk-888', metadata: { token: TOKENS.flagger, service: 'prod/payments' } };
+  const post = await call(srv.url, 'POST', '/v1/canary/flagger/post-rollout', body);
+  assert.equal(post.status, 200, JSON.stringify(post.body));
+  assert.equal(post.body.outcome, 'rolled_back');
+  assert.equal(post.body.training_record, false);
+  const ev = srv.store.listEvents('canary_outcome', { key: 'prod/payments' }).find((e) => e.payload.version === 'chk-888');
+  assert.equal(ev?.payload.repo, null, "the other key's repo is not taken");
+});
+
 test('a Flagger hook authenticates with metadata.token; a wrong token or none is 401, and the token is never stored', async () => {
   const none = await flaggerHook('rollout', { service: 'prod/payments', metrics: JSON.stringify(good()) });
   assert.equal(none.status, 401);
