@@ -209,7 +209,7 @@ export class CanaryService {
         // A finished rollout's evidence is spent; if the same version is rolled out again it starts afresh.
         state: finished ? EMPTY_STATE : looked ? out.state : (prev?.state ?? EMPTY_STATE),
         decided_at: now,
-        changed_at: weight !== (prev?.weight ?? current) ? now : (prev?.changed_at ?? now),
+        changed_at: (flagger ? weight !== (prev?.weight ?? current) : response.next_weight !== current) ? now : (prev?.changed_at ?? now),
         weight,
         started_at: prev?.started_at ?? now,
         owner: prev?.owner ?? opts.writer?.name,
