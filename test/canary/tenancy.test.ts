@@ -205,3 +205,21 @@ test('RISKGATE_KEY_BINDINGS: globs, and configuration errors name the variable',
   assert.throws(() => loadConfig({ ...env, RISKGATE_KEY_BINDINGS: 'ci-web=team:x' }), /RISKGATE_KEY_BINDINGS: key "ci-web"/);
   assert.throws(() => loadConfig({ ...env, RISKGATE_KEY_BINDINGS: 'ci-web=service:a; ci-web=repo:b/c' }), /bound twice/);
 });
+
+test('the binding examples in README and docs/canary.md parse and mean what they say', async () => {
+  const { readFileSync } = await import('node:fs');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const tenancy = readme.slice(readme.indexOf('### Tenancy'), readme.indexOf('## Configuration'));
+  const example = /`(flagger-payments=[^`]+)`/.exec(tenancy)?.[1];
+  assert.ok(example, 'README tenancy example');
+  const keys = 'flagger-payments:score:tok-flagger-000000001,ci-web:score:tok-ci-web-0000000001';
+  const cfg = loadConfig({ RISKGATE_API_KEYS: keys, RISKGATE_KEY_BINDINGS: example });
+  const [flagger, ci] = cfg.apiKeys;
+  assert.deepEqual([flagger.services, flagger.repos], [['prod/payments*'], []]);
+  assert.deepEqual([ci.services, ci.repos], [['web*'], ['acme/web']]);
+  const docs = readFileSync(new URL('../../docs/canary.md', import.meta.url), 'utf8');
+  const docBinding = /`RISKGATE_KEY_BINDINGS=([^`]+)`/.exec(docs)?.[1];
+  assert.ok(docBinding, 'docs/canary.md binding example');
+  const f = loadConfig({ RISKGATE_API_KEYS: 'flagger:score:tok-flagger-000000001', RISKGATE_KEY_BINDINGS: docBinding }).apiKeys[0];
+  assert.deepEqual(f.services, ['shop/*']);
+});
