@@ -8,6 +8,7 @@ const SUITES: Record<string, string> = {
   'ml-history': './ml-history.ts',
   api: './api.ts',
   canary: './canary.ts',
+  'canary-limits': './canary-limits.ts',
   ingest: './ingest.ts',
   retrain: './retrain.ts',
   action: './action.ts',

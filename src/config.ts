@@ -22,6 +22,12 @@ export interface ApiKey {
   scopes: Scope[];
   /** sha256 of the bearer token; the token itself is never kept. */
   hash: Buffer;
+  /**
+   * Tenancy (RISKGATE_KEY_BINDINGS): the canary services (globs, `*` = any run of characters) and repos
+   * this key may write. Absent = not bound: any service or repo, each rollout still owned by its first writer.
+   */
+  services?: string[];
+  repos?: string[];
 }
 
 export interface Config {
@@ -74,6 +80,7 @@ export const ENV_VARS: Record<string, { default: string; help: string }> = {
   RISKGATE_DATABASE_URL: { default: '(none)', help: 'postgres://user:pass@host:5432/db: use this PostgreSQL database instead of SQLite (several replicas may share it)' },
   RISKGATE_MODELS_DIR: { default: 'models/', help: 'model registry folder' },
   RISKGATE_API_KEYS: { default: '(none)', help: 'comma-separated name:scope+scope:sha256:<hex> (or name:scopes:<raw token>); scopes score, report, admin' },
+  RISKGATE_KEY_BINDINGS: { default: '(none)', help: 'what each key may write: "name=service:prod/payments*,repo:acme/payments; name2=…" (services are globs); unbound keys may write any rollout they own' },
   RISKGATE_TIMEZONE: { default: 'UTC', help: 'IANA zone for time features, maintenance windows and high-risk periods' },
   RISKGATE_RISK_MEDIUM: { default: '0.3', help: 'probability above which risk is medium' },
   RISKGATE_RISK_HIGH: { default: '0.7', help: 'probability above which risk is high' },
@@ -193,6 +200,30 @@ export function parseApiKeys(spec: string, variable = 'RISKGATE_API_KEYS'): ApiK
   return keys;
 }
 
+/**
+ * `RISKGATE_KEY_BINDINGS`: `name=service:<glob>,repo:<owner/name or glob>[,…]`, entries separated by `;` or
+ * newlines. Binds each named key of `keys` (in place) to the canary services and repos it may write.
+ */
+export function parseKeyBindings(spec: string, keys: ApiKey[], variable = 'RISKGATE_KEY_BINDINGS'): void {
+  for (const raw of spec.split(/[;\n]/).map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9_.-]{1,64})\s*=\s*(.+)$/.exec(raw);
+    if (!m) throw new ConfigError(variable, `entry "${raw.slice(0, 40)}" is not name=service:<glob>,repo:<owner/name>`);
+    const key = keys.find((k) => k.name === m[1]);
+    if (!key) throw new ConfigError(variable, `no API key named "${m[1]}" in RISKGATE_API_KEYS`);
+    if (key.services || key.repos) throw new ConfigError(variable, `key "${m[1]}" is bound twice`);
+    const services: string[] = [];
+    const repos: string[] = [];
+    for (const target of m[2].split(',').map((t) => t.trim()).filter(Boolean)) {
+      const t = /^(service|repo):([A-Za-z0-9_.:\/*-]{1,200})$/.exec(target);
+      if (!t) throw new ConfigError(variable, `key "${m[1]}": "${target.slice(0, 40)}" is not service:<glob> or repo:<owner/name>`);
+      (t[1] === 'service' ? services : repos).push(t[2]);
+    }
+    // A key bound only to services writes no repo's history, and the other way round.
+    key.services = services;
+    key.repos = repos;
+  }
+}
+
 function num(env: NodeJS.ProcessEnv, name: string, def: number, check: (n: number) => boolean, rule: string): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return def;
@@ -234,6 +265,7 @@ const int = (n: number) => Number.isInteger(n);
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = num(env, 'PORT', 8080, (n) => int(n) && n >= 0 && n <= 65535, 'a port number (0-65535)');
   const apiKeys = parseApiKeys(env.RISKGATE_API_KEYS ?? '');
+  parseKeyBindings(env.RISKGATE_KEY_BINDINGS ?? '', apiKeys);
   const timezone = env.RISKGATE_TIMEZONE?.trim() || 'UTC';
   if (!isValidTimeZone(timezone)) throw new ConfigError('RISKGATE_TIMEZONE', `"${timezone}" is not an IANA time zone (e.g. Europe/Berlin)`);
   const medium = num(env, 'RISKGATE_RISK_MEDIUM', DEFAULT_THRESHOLDS.medium, (n) => n >= 0 && n <= 1, 'a probability in [0, 1]');

@@ -7,7 +7,8 @@ import { CircuitService, type CircuitView } from '../policy/circuit.ts';
 import { FALLBACK_MODEL, createFallbackScorer } from '../policy/fallback.ts';
 import type { Store } from '../store/types.ts';
 import { assessRisk } from './assess.ts';
-import { authenticate, FailedAuthLimiter, kayentaPathToken, requireScope } from './auth.ts';
+import { authenticate, FailedAuthLimiter, kayentaPathToken, requireScope, type Principal } from './auth.ts';
+import { assertMayWriteRepo } from './tenancy.ts';
 import { HttpError, errorHandler, sendError, zodDetails } from './errors.ts';
 import { createMetrics } from './metrics.ts';
 import { buildOpenApi, type OpenApiExtras } from './openapi.ts';
@@ -230,6 +231,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/v1/outcomes', requireScope('report'), validateBody(OutcomeRequestSchema), (req, res) => {
     const body = req.body as RunRecord | { runs: RunRecord[] };
     const runs = 'runs' in body ? body.runs : [body];
+    // A repo-bound key writes only its repos' history (training data); nothing is stored if one run is outside.
+    const who = res.locals.principal as Principal;
+    for (const r of runs) assertMayWriteRepo(who, r.repo);
     res.json(store.upsertRuns(runs));
   });
 

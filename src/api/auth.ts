@@ -7,6 +7,9 @@ import { HttpError } from './errors.ts';
 export interface Principal {
   name: string;
   scopes: readonly Scope[];
+  /** The key's bindings (RISKGATE_KEY_BINDINGS); see src/api/tenancy.ts. */
+  services?: readonly string[];
+  repos?: readonly string[];
 }
 
 /** Without configured keys the server only listens on loopback, so local callers get every scope. */
@@ -122,7 +125,7 @@ export function authenticate(keys: readonly ApiKey[], opts: { anonymousOk?: (pat
         }),
       );
     }
-    res.locals.principal = { name: key.name, scopes: key.scopes } satisfies Principal;
+    res.locals.principal = { name: key.name, scopes: key.scopes, services: key.services, repos: key.repos } satisfies Principal;
     next();
   };
 }

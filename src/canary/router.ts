@@ -2,14 +2,16 @@
  * HTTP edge of the canary decisions, mounted by the API app after authentication. Every body is validated
  * with zod; bad input gets 400 `{error: 'invalid_request', details: [{path, message}]}` and touches no state.
  */
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { requireScope } from '../api/auth.ts';
-import { sendError, zodDetails } from '../api/errors.ts';
+import { findKey, requireScope, type Principal } from '../api/auth.ts';
+import { HttpError, sendError, zodDetails } from '../api/errors.ts';
+import { assertMayWriteRollout, forbidden, mayWriteService } from '../api/tenancy.ts';
+import type { ApiKey } from '../config.ts';
 import { COMMON_ERRORS, READ_ERRORS, body, json, jsonAnyOf, secured, zodParameters, zodPathParam, type OpenApiExtras } from '../api/openapi.ts';
 import type { Store } from '../store/types.ts';
 import { argoBody, argoQueryToRequest, toArgoResult } from './argo.ts';
-import { flaggerToRequest, hookStatus, serviceOf, versionOf, type FlaggerHookName } from './flagger.ts';
+import { flaggerMaxWeight, flaggerToRequest, flaggerWeightAfterIncrease, hookVerdict, parseMeta, serviceOf, versionOf, type FlaggerHookName } from './flagger.ts';
 import { kayentaJudge } from './kayenta.ts';
 import {
   CanaryDecisionRequest,
@@ -40,6 +42,8 @@ export interface CanaryDeps {
   log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
   /** Clock override for tests. */
   now?: () => number;
+  /** The configured keys, for Flagger hooks that carry the token in their metadata (no headers in Flagger). */
+  apiKeys?: readonly ApiKey[];
   onDecision?: CanaryServiceDeps['onDecision'];
   inputsLog?: CanaryServiceDeps['inputsLog'];
 }
@@ -57,6 +61,12 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, res: Response, pr
   return r.data;
 }
 
+/** Flagger's events (the `event` hook), kept as an audit trail. */
+export const FLAGGER_EVENT = 'canary_flagger_event';
+
+/** Flagger hook paths may arrive without an Authorization header: the key is in the body (see flaggerAuth). */
+export const isFlaggerHookPath = (path: string): boolean => path.startsWith('/v1/canary/flagger/');
+
 export function createCanaryRouter(deps: CanaryDeps): Router {
   const router = express.Router();
   const svc = new CanaryService(deps);
@@ -67,7 +77,7 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
   router.post('/v1/canary/decision', score, async (req, res) => {
     const body = parse(CanaryDecisionRequest, req.body, res);
     if (!body) return;
-    res.json(await svc.decide(body));
+    res.json(await svc.decide(body, { writer: res.locals.principal as Principal }));
   });
 
   const argo = async (req: Request, res: Response, source: 'query' | 'body'): Promise<void> => {
@@ -81,28 +91,68 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
       if (!b) return;
       request = b;
     }
-    res.json(toArgoResult(await svc.decide(request)));
+    res.json(toArgoResult(await svc.decide(request, { writer: res.locals.principal as Principal })));
   };
   router.get('/v1/canary/argo', score, (req, res) => argo(req, res, 'query'));
   router.post('/v1/canary/argo', score, (req, res) => argo(req, res, 'body'));
 
-  router.post('/v1/canary/flagger/:hook', score, async (req, res) => {
+  // Flagger cannot send headers: without a bearer token the key's token is read from the hook's metadata.
+  const flaggerAuth: RequestHandler = (req, res, next) => {
+    if (res.locals.principal) return next();
+    const meta: unknown = (req.body as { metadata?: unknown } | undefined)?.metadata;
+    const token = meta && typeof meta === 'object' ? (meta as Record<string, unknown>).token : undefined;
+    if (typeof token !== 'string' || token === '') {
+      return next(new HttpError(401, 'unauthorized', 'Flagger hooks authenticate with the API key in the webhook metadata (`token`), as Flagger cannot send headers'));
+    }
+    const key = findKey(deps.apiKeys ?? [], token);
+    if (!key) return next(new HttpError(401, 'unauthorized', 'unknown API key (metadata.token)'));
+    res.locals.principal = { name: key.name, scopes: key.scopes, services: key.services, repos: key.repos } satisfies Principal;
+    next();
+  };
+
+  router.post('/v1/canary/flagger/:hook', flaggerAuth, score, async (req, res) => {
     const hook = FlaggerHook.safeParse(req.params.hook);
     if (!hook.success) return invalid(res, hook.error, ['params', 'hook']);
     const body = parse(FlaggerWebhookRequest, req.body, res);
     if (!body) return;
+    const meta = parseMeta(body);
+    if (!meta.ok) return invalid(res, meta.error, ['metadata']);
     const name: FlaggerHookName = hook.data;
+    const tenant = res.locals.principal as Principal;
+    const service = serviceOf(body);
+    const version = versionOf(body);
+    const owner = (): string | undefined => svc.loadRollout(service, version, true)?.owner;
 
-    if (name === 'pre-rollout') {
-      const meta = body.metadata ?? {};
-      const given = meta.risk !== undefined ? Number(meta.risk) : undefined;
-      if (given !== undefined && !(given >= 0 && given <= 1)) {
-        return sendError(res, 400, 'invalid_request', 'request failed validation', [{ path: 'metadata.risk', message: 'must be a number between 0 and 1' }]);
+    if (name === 'event') {
+      // Flagger adds eventMessage/eventType/timestamp; only those (bounded) are kept, never the rest of the map.
+      if (!mayWriteService(tenant, service)) throw forbidden(`API key "${tenant.name}" is not bound to service "${service}"`);
+      const m = body.metadata ?? {};
+      deps.store.appendEvent(FLAGGER_EVENT, service, { version, phase: body.phase ?? null, event_type: (m.eventType ?? '').slice(0, 64), message: (m.eventMessage ?? '').slice(0, 2000) });
+      res.json({ recorded: true, hook: name });
+      return;
+    }
+
+    if (name === 'post-rollout') {
+      assertMayWriteRollout(tenant, service, version, owner());
+      const outcome = body.phase === 'Succeeded' ? 'promoted' : body.phase === 'Failed' ? 'rolled_back' : undefined;
+      if (!outcome) {
+        res.json({ recorded: false, hook: name, reason: `phase ${body.phase ?? '(none)'} is not a rollout's end` });
+        return;
       }
-      const { risk, source } = await svc.resolveRisk({ risk: given, deployment: { repo: meta.repo, head_sha: meta.head_sha } });
+      svc.closeFlaggerRollout(service, version);
+      const r = svc.recordOutcome({ service, version, outcome, head_sha: meta.value.head_sha }, tenant, { flagger: true });
+      res.json({ ...r, hook: name, outcome });
+      return;
+    }
+
+    if (name === 'pre-rollout' || name === 'confirm-rollout') {
+      assertMayWriteRollout(tenant, service, version, owner());
+      const given = meta.value.risk;
+      const { risk, source } = await svc.resolveRisk({ risk: given, deployment: { repo: meta.value.repo, head_sha: meta.value.head_sha } });
       const ok = risk <= bar;
-      deps.store.appendEvent('canary_pre_rollout', serviceOf(body), { version: versionOf(body), risk, source, bar, allowed: ok });
-      res.status(ok ? 200 : 403).json({
+      deps.store.appendEvent('canary_pre_rollout', service, { version, hook: name, risk, source, bar, allowed: ok });
+      // pre-rollout: a failure is a failed check (Flagger rolls back at its threshold); confirm-rollout: it waits.
+      res.status(ok ? 200 : name === 'pre-rollout' ? 403 : 409).json({
         allowed: ok,
         risk,
         risk_source: source,
@@ -111,15 +161,35 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
       return;
     }
 
-    // Flagger sends neither the weight nor the time at it; Riskgate's record of the rollout supplies both.
-    const prev = svc.loadRollout(serviceOf(body), versionOf(body));
+    // The judging hooks judge the metrics this hook names, at the step Flagger is at (the weight Riskgate saw
+    // it confirm, and the time since): never a decision cached from anyone's earlier post.
+    if (name === 'confirm-traffic-increase' && !meta.value.stepWeight && !meta.value.stepWeights) {
+      return sendError(res, 400, 'invalid_request', 'request failed validation', [
+        { path: 'metadata.stepWeight', message: "Flagger never sends the weight: copy the Canary's analysis.stepWeight (or stepWeights) and maxWeight into this hook's metadata" },
+      ]);
+    }
+    const prev = svc.loadRollout(service, version, true);
+    const weight = prev?.weight ?? 0;
     const now = deps.now ? deps.now() : Date.now();
-    const r = flaggerToRequest(body, prev?.weight ?? 0, prev ? (now - prev.changed_at) / 1000 : 0);
+    const r = flaggerToRequest(body, meta.value, weight, prev ? (now - prev.changed_at) / 1000 : 0);
     if (!r.ok) return invalid(res, r.error, r.prefix);
+    const maxWeight = flaggerMaxWeight(meta.value);
     const windowMs = (r.value.prometheus?.window_s ?? 60) * 1000;
-    const d = await svc.decide(r.value, { reuseWithinMs: windowMs * 0.9 });
-    const { status, allowed } = hookStatus(name, d);
-    res.status(status).json({ allowed, hook: name, action: d.action, next_weight: d.next_weight, score: d.score, reasons: d.reasons });
+    let verdict: ReturnType<typeof hookVerdict> | undefined;
+    let at = weight;
+    const d = await svc.decide(r.value, {
+      writer: tenant,
+      flagger: {
+        sameLookWithinMs: windowMs * 0.9,
+        settle: (dec, stored) => {
+          at = stored?.weight ?? 0;
+          verdict = hookVerdict(name, dec, at, maxWeight);
+          return name === 'confirm-traffic-increase' && verdict.allowed ? flaggerWeightAfterIncrease(meta.value, at) : undefined;
+        },
+      },
+    });
+    const v = verdict ?? hookVerdict(name, d, at, maxWeight);
+    res.status(v.status).json({ allowed: v.allowed, hook: name, weight: at, verdict: d.verdict, action: d.action, score: d.score, reason: v.reason, reasons: d.reasons, look: d.look });
   });
 
   const kayenta = (req: Request, res: Response): void => {
@@ -150,7 +220,7 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
   router.post('/v1/canary/outcome', score, (req, res) => {
     const body = parse(CanaryOutcomeRequest, req.body, res);
     if (!body) return;
-    res.status(201).json(svc.recordOutcome(body));
+    res.status(201).json(svc.recordOutcome(body, res.locals.principal as Principal));
   });
 
   return router;
@@ -219,17 +289,18 @@ export function canaryOpenApi(): OpenApiExtras {
     '/v1/canary/flagger/{hook}': {
       post: {
         operationId: 'canaryFlaggerHook',
-        summary: 'Flagger webhook; Flagger reads only the status code (2xx: go ahead, else not)',
+        summary: 'Flagger webhook (every hook type); Flagger reads only the status code (≤ 202: yes, else no)',
         description:
-          'pre-rollout: 200 when the predicted risk is at most the pre-rollout bar (0.7), else 403 with the same body. confirm-traffic-increase / confirm-promotion / rollback: 200 when the decision says yes, else 409 with the same body.',
+          'Authenticated by the API key in `metadata.token` (Flagger cannot send headers) or a bearer token. confirm-rollout / pre-rollout: 200 when the predicted risk is at most the pre-rollout bar (0.7), else 409 (confirm-rollout: Flagger waits) or 403 (pre-rollout: a failed check). rollout / confirm-traffic-increase / confirm-promotion / rollback: 200 when the judgement of the step Flagger is at says yes, else 409; 503 when metrics are unavailable. post-rollout records the outcome (phase Succeeded / Failed); event records the event.',
         ...secured('score'),
         parameters: [zodPathParam('hook', FlaggerHook, 'the Flagger webhook type')],
         requestBody: body('CanaryFlaggerWebhookRequest'),
         responses: {
-          '200': jsonAnyOf(['CanaryFlaggerPreRolloutResponse', 'CanaryFlaggerHookResponse'], 'go ahead'),
+          '200': jsonAnyOf(['CanaryFlaggerPreRolloutResponse', 'CanaryFlaggerHookResponse', 'CanaryFlaggerRecordResponse'], 'go ahead'),
           ...COMMON_ERRORS,
-          '403': jsonAnyOf(['CanaryFlaggerPreRolloutResponse', 'Error'], 'pre-rollout: predicted risk above the bar; or forbidden: the key lacks the score scope'),
-          '409': json('CanaryFlaggerHookResponse', 'the decision says no (hold, keep going, not yet)'),
+          '403': jsonAnyOf(['CanaryFlaggerPreRolloutResponse', 'Error'], 'pre-rollout: predicted risk above the bar; or forbidden: the key lacks the score scope or may not write this rollout'),
+          '409': jsonAnyOf(['CanaryFlaggerHookResponse', 'CanaryFlaggerPreRolloutResponse'], 'the judgement says no (hold, keep going, not yet); confirm-rollout: risk above the bar'),
+          '503': json('CanaryFlaggerHookResponse', 'metrics unavailable (Flagger retries per the hook\'s `retries`, then counts a failed check)'),
         },
       },
     },

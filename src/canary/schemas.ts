@@ -3,8 +3,9 @@
  * field carries its description.
  */
 import { z } from 'zod';
+import { MAX_METRICS_PER_REQUEST, MAX_SAMPLES_PER_REQUEST, MAX_SAMPLES_PER_SIDE, tooManySamples } from './limits.ts';
 
-const MAX_SAMPLES = 100_000;
+const MAX_SAMPLES = MAX_SAMPLES_PER_SIDE;
 /** At most this many bad elements are reported per array; a wrong array usually has them everywhere. */
 const MAX_SAMPLE_ISSUES = 5;
 
@@ -124,9 +125,13 @@ export const CanaryDecisionRequest = z.object({
   current_weight: z.number().min(0).max(100).describe('Current canary traffic, percent'),
   elapsed_s: z.number().nonnegative().default(0).describe('Seconds spent at the current weight'),
   risk: z.number().min(0).max(1).optional().describe('Predicted failure probability; else looked up, else the prior'),
-  metrics: z.array(MetricSpec).min(1).max(100),
+  metrics: z.array(MetricSpec).min(1).max(MAX_METRICS_PER_REQUEST),
   policy: PolicySchema.optional(),
   prometheus: PrometheusWindow.optional(),
+}).superRefine((r, ctx) => {
+  let total = 0;
+  for (const m of r.metrics) total += (m.baseline?.length ?? 0) + (m.canary?.length ?? 0);
+  if (total > MAX_SAMPLES_PER_REQUEST) ctx.addIssue({ code: 'too_big', origin: 'array', maximum: MAX_SAMPLES_PER_REQUEST, inclusive: true, path: ['metrics'], message: tooManySamples(total) });
 });
 export type CanaryDecisionRequest = z.output<typeof CanaryDecisionRequest>;
 
@@ -198,7 +203,8 @@ export const ArgoResult = z.object({
   reasons: z.array(z.string()),
 });
 
-export const FlaggerHook = z.enum(['confirm-traffic-increase', 'confirm-promotion', 'pre-rollout', 'rollback']);
+/** Every webhook type Flagger has (fluxcd/flagger pkg/apis/flagger/v1beta1/canary.go, HookType). */
+export const FlaggerHook = z.enum(['confirm-rollout', 'pre-rollout', 'rollout', 'confirm-traffic-increase', 'confirm-promotion', 'post-rollout', 'rollback', 'event']);
 
 export const FlaggerWebhookRequest = z.object({
   name: z.string().min(1).max(253),
@@ -246,8 +252,8 @@ export const KayentaMetricSetPair = z.object({
   tags: keyedMap(z.string().max(1000), { type: 'string', maxLength: 1000 }).optional(),
   values: z.object({
     // Kayenta serialises missing points as NaN (JSON "NaN" or null); they are dropped per nanStrategy.
-    control: z.array(KayentaValue).max(100_000),
-    experiment: z.array(KayentaValue).max(100_000),
+    control: z.array(KayentaValue).max(MAX_SAMPLES_PER_SIDE),
+    experiment: z.array(KayentaValue).max(MAX_SAMPLES_PER_SIDE),
   }),
   attributes: z.record(z.string(), z.unknown()).optional(),
   scopes: z.record(z.string(), z.unknown()).optional(),
@@ -293,9 +299,12 @@ export const KayentaJudgeRequest = z
       })
       .passthrough(),
     scoreThresholds: z.object({ pass: z.number().min(0).max(100), marginal: z.number().min(0).max(100) }),
-    metricSetPairList: z.array(KayentaMetricSetPair).max(500),
+    metricSetPairList: z.array(KayentaMetricSetPair).max(MAX_METRICS_PER_REQUEST),
   })
   .superRefine((r, ctx) => {
+    let total = 0;
+    for (const p of r.metricSetPairList) total += p.values.control.length + p.values.experiment.length;
+    if (total > MAX_SAMPLES_PER_REQUEST) ctx.addIssue({ code: 'too_big', origin: 'array', maximum: MAX_SAMPLES_PER_REQUEST, inclusive: true, path: ['metricSetPairList'], message: tooManySamples(total) });
     // Kayenta's judge fails on a metric without a config ("Could not find metric config for …"); say which.
     const names = new Set(r.canaryConfig.metrics.map((m) => m.name));
     r.metricSetPairList.forEach((p, i) => {
@@ -347,14 +356,30 @@ export const FlaggerPreRolloutResponse = z.object({
   reason: z.string(),
 });
 
-/** The other Flagger hooks: 200 when the decision says yes, 409 when it says no (Flagger reads only the status). */
+/**
+ * The judging Flagger hooks (rollout, confirm-traffic-increase, confirm-promotion, rollback): 200 when the
+ * judgement of the step Flagger is at says yes, 409 when it says no, 503 when metrics are unavailable.
+ */
 export const FlaggerHookResponse = z.object({
   allowed: z.boolean(),
-  hook: z.enum(['confirm-traffic-increase', 'confirm-promotion', 'rollback']),
-  action: z.enum(['increase', 'hold', 'rollback', 'promote']),
-  next_weight: z.number(),
+  hook: z.enum(['rollout', 'confirm-traffic-increase', 'confirm-promotion', 'rollback']),
+  weight: z.number().describe('the canary weight Flagger is at, as Riskgate infers it from the steps it confirmed'),
+  verdict: z.enum(['pass', 'marginal', 'fail', 'inconclusive', 'unavailable']),
+  action: z.enum(['increase', 'hold', 'rollback', 'promote']).describe("the controller's judgement at this weight (Flagger moves the weight itself)"),
   score: z.number(),
+  reason: z.string(),
   reasons: z.array(z.string()),
+  look: z.number().int(),
+});
+
+/** Flagger's post-rollout (the outcome, phase Succeeded / Failed) and event hooks: what was recorded. */
+export const FlaggerRecordResponse = z.object({
+  recorded: z.boolean(),
+  hook: z.enum(['post-rollout', 'event']),
+  outcome: z.enum(['promoted', 'rolled_back']).optional(),
+  training_record: z.boolean().optional(),
+  run_id: z.string().optional(),
+  reason: z.string().optional(),
 });
 
 /** `GET /v1/canary/rollouts/{service}` query (the router checks it by hand with the same bounds). */

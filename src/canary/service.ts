@@ -11,6 +11,8 @@ import { DEFAULT_JUDGE, observe } from './judge.ts';
 import { checkQueries, fetchMetrics } from './prometheus.ts';
 import { HttpError } from '../api/errors.ts';
 import type { PrometheusQueries } from '../config.ts';
+import { assertMayWriteRepo, assertMayWriteRollout, forbidden, mayWriteRepo, type Tenant } from '../api/tenancy.ts';
+import { MAX_SAMPLES_PER_REQUEST, tooManySamples } from './limits.ts';
 import type { CanaryDecisionRequest, CanaryDecisionResponse, CanaryOutcomeRequest } from './schemas.ts';
 
 export interface CanaryServiceDeps {
@@ -84,17 +86,42 @@ export function createInputsLog(store: Store, log?: { warn(o: object, m?: string
   return createEventLog(store, INPUTS_EVENT, { intervalMs: 0, maxBatch: 20, log });
 }
 
-interface StoredRollout {
+export interface StoredRollout {
   state: RolloutState;
   /** Epoch ms of the last decision and of the last weight change. */
   decided_at: number;
   changed_at: number;
+  /** Native decisions: the next weight answered. Flagger: the weight Flagger is at, as Riskgate infers it. */
   weight: number;
   started_at: number;
-  last?: CanaryDecisionResponse;
+  /** The API key that wrote the rollout's first decision (tenancy: only it, or an admin, writes more). */
+  owner?: string;
+  /** Flagger: the evidence before this interval's look and when that look was taken (see DecideOptions.flagger). */
+  before?: RolloutState;
+  look_at?: number;
 }
 
 export const stateKey = (service: string, version: string): string => `canary:${service}@${version}`;
+/**
+ * Flagger's evidence lives under its own prefix: the native and Argo routes write only `canary:` keys, so
+ * no decision posted there (by any key) can become evidence a Flagger gate reads (issue 16.2).
+ */
+export const flaggerStateKey = (service: string, version: string): string => `canary-flagger:${service}@${version}`;
+
+export interface DecideOptions {
+  currentWeight?: number;
+  /** Who writes: checked against the rollout's owner and the key's bindings (src/api/tenancy.ts). */
+  writer?: Tenant;
+  /**
+   * Flagger hooks. Flagger calls several hooks per analysis interval (rollback, rollout, confirm-…), each of
+   * which judges the metrics it is given afresh; they count as one look: a hook within `sameLookWithinMs`
+   * of the interval's first look replaces that look (its evidence is the state before it plus this
+   * observation) instead of adding another over the same window. A Flagger answer never finishes the
+   * rollout's evidence (Flagger, not the answer, decides when it ends: post-rollout closes it).
+   * `settle` returns the weight Flagger will be at after this answer (a confirmed traffic increase).
+   */
+  flagger?: { sameLookWithinMs: number; settle?: (d: CanaryDecisionResponse, prev: StoredRollout | undefined) => number | undefined };
+}
 
 export class CanaryService {
   readonly inputs: EventLog;
@@ -106,8 +133,9 @@ export class CanaryService {
     return this.deps.now ? this.deps.now() : Date.now();
   }
 
-  loadRollout(service: string, version: string): StoredRollout | undefined {
-    const raw = this.deps.store.getState(stateKey(service, version));
+  loadRollout(service: string, version: string, flagger = false): StoredRollout | undefined {
+    const key = flagger ? flaggerStateKey(service, version) : stateKey(service, version);
+    const raw = this.deps.store.getState(key);
     if (!raw) return undefined;
     try {
       const v = JSON.parse(raw) as StoredRollout;
@@ -117,6 +145,14 @@ export class CanaryService {
       this.deps.log?.warn({ service, version }, 'canary state unreadable; starting fresh');
       return undefined;
     }
+  }
+
+  /** Flagger's post-rollout: the rollout is over; its evidence is dropped, its owner kept. */
+  closeFlaggerRollout(service: string, version: string): void {
+    const prev = this.loadRollout(service, version, true);
+    if (!prev) return;
+    const closed: StoredRollout = { ...prev, state: EMPTY_STATE, before: undefined, look_at: undefined };
+    this.deps.store.setState(flaggerStateKey(service, version), JSON.stringify(closed));
   }
 
   async resolveRisk(req: { risk?: number; deployment: { repo?: string; head_sha?: string } }): Promise<{ risk: number; source: 'request' | 'model' | 'prior' }> {
@@ -133,16 +169,13 @@ export class CanaryService {
     return { risk: this.deps.defaultRisk ?? 0.2, source: 'prior' };
   }
 
-  /**
-   * One look at the rollout. With `reuseWithinMs`, a decision made that recently is returned as is (Flagger
-   * calls several hooks per analysis interval; each must not count as a fresh look at the same data).
-   */
-  async decide(req: CanaryDecisionRequest, opts: { reuseWithinMs?: number; currentWeight?: number } = {}): Promise<CanaryDecisionResponse> {
+  /** One look at the rollout (see DecideOptions for the Flagger variant). */
+  async decide(req: CanaryDecisionRequest, opts: DecideOptions = {}): Promise<CanaryDecisionResponse> {
     const { service, version } = req.deployment;
-    if (opts.reuseWithinMs) {
-      const prev = this.loadRollout(service, version);
-      if (prev?.last && this.now() - prev.decided_at < opts.reuseWithinMs) return prev.last;
-    }
+    const flagger = opts.flagger;
+    const key = flagger ? flaggerStateKey(service, version) : stateKey(service, version);
+    // Refused writers are refused before any Prometheus query is made on their behalf.
+    if (opts.writer) assertMayWriteRollout(opts.writer, service, version, this.loadRollout(service, version, !!flagger)?.owner);
     // Refused before any upstream call: every route (native, Argo, Flagger) comes through here.
     const limits = this.deps.prometheusQueries ?? DEFAULT_PROMETHEUS_QUERIES;
     const problems = checkQueries(req, limits);
@@ -150,6 +183,10 @@ export class CanaryService {
     const { risk, source } = await this.resolveRisk(req);
     const window = { window_s: req.prometheus?.window_s ?? 60, step_s: req.prometheus?.step_s };
     const { metrics, errors, notes } = await fetchMetrics(this.deps.prometheusUrl, req.metrics, window, this.now() / 1000, limits);
+    // Queried samples are not in the request the schema checked; the same per-request bound applies to them.
+    let fetched = 0;
+    for (const m of metrics) fetched += m.baseline.length + m.canary.length;
+    if (fetched > MAX_SAMPLES_PER_REQUEST) errors.push(`${tooManySamples(fetched)}: shorten prometheus.window_s or raise step_s`);
 
     // The samples' part of the judgement depends on nothing stored, so it is done before the write lock is taken.
     const minSamples = DEFAULT_JUDGE.minSamples;
@@ -158,12 +195,16 @@ export class CanaryService {
     // From here on everything is synchronous, so concurrent calls for one rollout cannot interleave.
     const store = this.deps.store;
     const answer = store.transaction(() => {
-      const prev = this.loadRollout(service, version);
+      const prev = this.loadRollout(service, version, !!flagger);
+      // Checked again under the write lock: another key may have written the first decision meanwhile.
+      if (opts.writer) assertMayWriteRollout(opts.writer, service, version, prev?.owner);
       const now = this.now();
       const current = opts.currentWeight ?? req.current_weight;
+      const sameLook = !!flagger && !!prev?.before && prev.look_at !== undefined && now - prev.look_at < flagger.sameLookWithinMs;
+      const base = sameLook ? prev!.before! : (prev?.state ?? EMPTY_STATE);
       const out = decide(
         { current_weight: current, elapsed_s: req.elapsed_s, risk, metrics, policy: req.policy, source_errors: errors },
-        prev?.state ?? EMPTY_STATE,
+        base,
         DEFAULT_JUDGE,
         observations,
       );
@@ -173,23 +214,31 @@ export class CanaryService {
         risk_source: source,
         look: errors.length ? (prev?.state.looks ?? 0) : out.state.looks,
       };
-      const finished = response.action === 'rollback' || response.action === 'promote';
+      const finished = !flagger && (response.action === 'rollback' || response.action === 'promote');
+      const weight = flagger ? (flagger.settle?.(response, prev) ?? prev?.weight ?? current) : response.next_weight;
+      const looked = !errors.length;
       const stored: StoredRollout = {
         // A finished rollout's evidence is spent; if the same version is rolled out again it starts afresh.
-        state: finished ? EMPTY_STATE : out.state,
+        state: finished ? EMPTY_STATE : looked ? out.state : (prev?.state ?? EMPTY_STATE),
         decided_at: now,
-        changed_at: response.next_weight !== current ? now : prev?.changed_at ?? now,
-        weight: response.next_weight,
+        changed_at: (flagger ? weight !== (prev?.weight ?? current) : response.next_weight !== current) ? now : (prev?.changed_at ?? now),
+        weight,
         started_at: prev?.started_at ?? now,
-        last: { ...response, metrics: [] },
+        owner: prev?.owner ?? opts.writer?.name,
+        ...(flagger
+          ? looked
+            ? { before: sameLook ? prev!.before : (prev?.state ?? EMPTY_STATE), look_at: sameLook ? prev!.look_at : now }
+            : { before: prev?.before, look_at: prev?.look_at }
+          : {}),
       };
-      // The last answer stays available for the Flagger hooks that ask again within the same interval.
-      store.setState(stateKey(service, version), JSON.stringify(stored));
+      store.setState(key, JSON.stringify(stored));
       const decidedAt = new Date(now).toISOString();
       store.appendEvent(DECISION_EVENT, service, {
         version,
         decided_at: decidedAt,
         deployment: req.deployment,
+        owner: stored.owner ?? null,
+        ...(flagger ? { source: 'flagger', flagger_weight: weight } : {}),
         request: {
           ...req,
           metrics: metrics.map((m, i) => {
@@ -224,19 +273,39 @@ export class CanaryService {
     return answer;
   }
 
-  /** Final outcome of a rollout → an audit event and a canonical run record (training data for the risk prior). */
-  recordOutcome(req: CanaryOutcomeRequest): { recorded: true; training_record: boolean; run_id: string; reason?: string } {
+  /**
+   * Final outcome of a rollout → an audit event and a canonical run record (training data for the risk prior).
+   * A run record is history, so writing it needs what `/v1/outcomes` needs (the `report` scope) and, for a
+   * repo-bound key, that repo (issue 16.3: 60 score-key posts moved a repo's risk from 0.198 to 0.474). A
+   * `repo` sent without that right is refused; one only inferred from the rollout's decisions is left out of
+   * training, with the reason. The outcome itself is written by whoever may write the rollout.
+   */
+  recordOutcome(req: CanaryOutcomeRequest, writer?: Tenant, opts: { flagger?: boolean } = {}): { recorded: true; training_record: boolean; run_id: string; reason?: string } {
     const store = this.deps.store;
-    const decisions = store.listEvents(DECISION_EVENT, { key: req.service, limit: 1000 }).filter((e) => e.payload.version === req.version);
+    const owner = this.loadRollout(req.service, req.version, !!opts.flagger)?.owner;
+    if (writer) {
+      assertMayWriteRollout(writer, req.service, req.version, owner);
+      if (req.repo !== undefined) {
+        if (!writer.scopes.includes('report')) throw forbidden(`API key "${writer.name}" lacks the "report" scope that writing run history (repo) needs`);
+        assertMayWriteRepo(writer, req.repo);
+      }
+    }
+    // Only the decisions of this rollout's own writer (and path: native or Flagger) say which repo and commit
+    // it was: another key's posts for the same service@version must not choose whose history it becomes.
+    const decisions = store
+      .listEvents(DECISION_EVENT, { key: req.service, limit: 1000 })
+      .filter((e) => e.payload.version === req.version && (e.payload.source === 'flagger') === !!opts.flagger && (owner === undefined || e.payload.owner === owner));
     const dep = (decisions[0]?.payload.deployment ?? {}) as { repo?: string; head_sha?: string };
     const repo = req.repo ?? dep.repo;
+    const mayTrain = !writer || !repo || (writer.scopes.includes('report') && mayWriteRepo(writer, repo));
     const headSha = req.head_sha ?? dep.head_sha ?? null;
     const first = decisions.length ? decisions[decisions.length - 1] : undefined;
     const startedAt = (first?.payload.started_at as string | undefined) ?? first?.at ?? new Date(this.now()).toISOString();
     const runId = `canary:${req.service}:${req.version}`;
     return store.transaction(() => {
-      store.appendEvent(OUTCOME_EVENT, req.service, { ...req, repo: repo ?? null, head_sha: headSha, decisions: decisions.length });
+      store.appendEvent(OUTCOME_EVENT, req.service, { ...req, repo: repo ?? null, head_sha: headSha, decisions: decisions.length, by: writer?.name ?? null });
       if (!repo) return { recorded: true as const, training_record: false, run_id: runId, reason: 'no repo known for this rollout; send `repo` to make it training data' };
+      if (!mayTrain) return { recorded: true as const, training_record: false, run_id: runId, reason: `API key "${writer!.name}" may not write run history for ${repo} (needs the report scope and the repo)` };
       const record = RunRecordSchema.parse({
         repo,
         run_id: runId,

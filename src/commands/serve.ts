@@ -23,7 +23,7 @@ import { startRetention, type Retention } from '../store/retention.ts';
 import type { Store } from '../store/types.ts';
 import { createModelScorer, type ModelScorer, type ModelScorerOptions } from '../registry/scorer.ts';
 import { Registry } from '../registry/registry.ts';
-import { createCanaryRouter } from '../canary/router.ts';
+import { createCanaryRouter, isFlaggerHookPath } from '../canary/router.ts';
 import { createInputsLog } from '../canary/service.ts';
 import * as canarySchemas from '../canary/schemas.ts';
 import { createModelsRouter } from '../registry/router.ts';
@@ -95,6 +95,7 @@ function routers(d: { store: Store; config: Config; log: Logger; memory: RiskMem
     createCanaryRouter({
       store,
       log,
+      apiKeys: config.apiKeys,
       riskLookup: async (repo: string, sha: string) => d.memory.lookup(repo, sha),
       prometheusUrl: config.prometheusUrl ?? undefined,
       prometheusQueries: config.prometheusQueries,
@@ -217,7 +218,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     extraRouters: routers({ store, config, log, memory: riskMemory, reload, alerter: background.alerter, drift: background.drift, canaryInputs }),
     openapi: canaryOpenApi(),
     riskMemory,
-    anonymousOk: (p) => p === '/' || p === '/ui' || p.startsWith('/ui/'),
+    // Flagger hooks carry their key in the body (Flagger cannot send headers); the canary router checks it.
+    anonymousOk: (p) => p === '/' || p === '/ui' || p.startsWith('/ui/') || isFlaggerHookPath(p),
     defaultMetrics: true,
     metricsRegistry,
     riskLog,

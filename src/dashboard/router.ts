@@ -11,6 +11,7 @@ import { Registry, type Manifest } from '../registry/registry.ts';
 import { computeDora } from '../report/dora.ts';
 import type { Store } from '../store/types.ts';
 import { getBundle } from './bundle.ts';
+import { maySeeRollout, type Tenant } from '../api/tenancy.ts';
 import { canaryDecisions, jobRuns, jobSummary, joinOutcomes, riskEventId, riskRow, schedule, summariseRuns, waterfall } from './data.ts';
 import { EvaluationCache, evaluateModel } from './model-eval.ts';
 import { RISK_EVENT } from '../api/risk-log.ts';
@@ -196,7 +197,12 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
   router.get('/ui/api/canary', score, wrap((req, res) => {
     const q = parseQuery(CanaryQuery, req, res);
     if (!q) return;
-    const events = EVENT_KINDS.canary.flatMap((kind) => store.listEvents(kind, { key: q.service, limit: q.limit }));
+    // A score key sees only the rollouts it may see (its bound services, else those it owns); report sees all.
+    // (`requireScope` has set the principal; only a test's stand-in for it leaves none.)
+    const who = res.locals.principal as Tenant | undefined;
+    const events = EVENT_KINDS.canary
+      .flatMap((kind) => store.listEvents(kind, { key: q.service, limit: q.limit }))
+      .filter((e) => !who || maySeeRollout(who, e.key, typeof e.payload.owner === 'string' ? e.payload.owner : undefined));
     const decisions = canaryDecisions(events);
     const services = [...new Set(decisions.map((d) => d.service))].sort();
     res.json({ services, decisions: decisions.slice(-q.limit) });

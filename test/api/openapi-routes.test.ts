@@ -275,7 +275,7 @@ test('real responses of the canary, models, reports and circuit routes validate 
     { method: 'post', doc: '/v1/canary/flagger/{hook}', path: '/v1/canary/flagger/pre-rollout', body: flagger({ risk: '0.1' }), status: 200 },
     { method: 'post', doc: '/v1/canary/flagger/{hook}', path: '/v1/canary/flagger/pre-rollout', body: flagger({ risk: '0.95' }), status: 403 },
     { method: 'post', doc: '/v1/canary/flagger/{hook}', path: '/v1/canary/flagger/pre-rollout', body: flagger({ risk: '7' }), status: 400 },
-    { method: 'post', doc: '/v1/canary/flagger/{hook}', path: '/v1/canary/flagger/confirm-traffic-increase', body: flagger({ metrics: JSON.stringify([metric]), weight: '10' }), status: [200, 409] },
+    { method: 'post', doc: '/v1/canary/flagger/{hook}', path: '/v1/canary/flagger/confirm-traffic-increase', body: flagger({ metrics: JSON.stringify([metric]), stepWeight: '10' }), status: [200, 409] },
     { method: 'post', doc: '/v1/canary/flagger/{hook}', path: '/v1/canary/flagger/rollback', body: flagger({ metrics: JSON.stringify([metric]) }), status: [200, 409] },
     { method: 'post', doc: '/v1/canary/flagger/{hook}', path: '/v1/canary/flagger/bogus', body: flagger({}), status: 400 },
     { method: 'post', doc: '/judge', path: '/judge', body: kayenta, status: 200 },

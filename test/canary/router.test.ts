@@ -143,11 +143,11 @@ test('flagger: pre-rollout refuses risky releases; hooks answer with status code
   assert.equal((await hook('pre-rollout', { repo: 'acme/risky', head_sha: 'x' })).status, 403);
   assert.equal((await hook('pre-rollout', { repo: 'acme/web', head_sha: 'x' })).status, 200);
   const badMetrics = JSON.stringify([{ name: 'errors', direction: 'increase', critical: true, baseline: lat(200, 1, 0.1), canary: lat(200, 2, 0.1) }]);
-  assert.equal((await hook('confirm-traffic-increase', { metrics: badMetrics, risk: '0.1' })).status, 409);
+  assert.equal((await hook('confirm-traffic-increase', { metrics: badMetrics, risk: '0.1', stepWeight: '10' })).status, 409);
   assert.equal((await hook('rollback', { metrics: badMetrics, risk: '0.1' })).status, 200);
   assert.equal((await hook('confirm-promotion', { metrics: badMetrics, risk: '0.1' })).status, 409);
   assert.equal((await post('/v1/canary/flagger/not-a-hook', { name: 'a', namespace: 'b' })).status, 400);
-  const inv = await hook('confirm-traffic-increase', { metrics: '[', risk: '0.1' });
+  const inv = await hook('confirm-traffic-increase', { metrics: '[', risk: '0.1', stepWeight: '10' });
   assert.equal(inv.status, 400);
   assert.equal(inv.json.details[0].path, 'metadata.metrics');
 });

@@ -288,7 +288,7 @@ const ENDPOINTS = (): Endpoint[] => [
   },
   {
     name: 'POST /v1/canary/flagger/{hook}', method: 'POST', path: '/v1/canary/flagger/{p}', param: () => 'confirm-traffic-increase', ok: hasKeys('allowed'), decision: flaggerDecision,
-    body: () => ({ name: 'podinfo', namespace: 'test', phase: 'Progressing', checksum: 'abc', type: 'confirm-rollout', metadata: { service: 'podinfo', version: 'v2', repo: 'acme/web', head_sha: 'abc123', risk: '0.1', window_s: '60', max_weight: '50', metrics: JSON.stringify(metricsSpec()) } }),
+    body: () => ({ name: 'podinfo', namespace: 'test', phase: 'Progressing', checksum: 'abc', type: 'confirm-rollout', metadata: { service: 'podinfo', version: 'v2', repo: 'acme/web', head_sha: 'abc123', risk: '0.1', window_s: '60', stepWeight: '10', maxWeight: '50', metrics: JSON.stringify(metricsSpec()) } }),
   },
   {
     name: 'POST /v1/canary/flagger/pre-rollout', method: 'POST', path: '/v1/canary/flagger/pre-rollout', ok: hasKeys('allowed', 'risk'), decision: flaggerDecision,

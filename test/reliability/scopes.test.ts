@@ -55,7 +55,7 @@ const ROUTES: Route[] = [
   { method: 'POST', route: '/v1/canary/flagger/{hook}', path: () => '/v1/canary/flagger/pre-rollout', scope: 'score', body: () => ({ name: 'podinfo', namespace: 'test', metadata: { risk: '0.1' } }) },
   { method: 'POST', route: '/judge', path: () => '/judge', scope: 'score', body: judge },
   { method: 'POST', route: '/v1/canary/kayenta/judge', path: () => '/v1/canary/kayenta/judge', scope: 'score', body: judge },
-  { method: 'POST', route: '/v1/canary/outcome', path: () => '/v1/canary/outcome', scope: 'score', body: () => ({ service: 'checkout', version: 'v1', outcome: 'promoted', repo: 'acme/web' }) },
+  { method: 'POST', route: '/v1/canary/outcome', path: () => '/v1/canary/outcome', scope: 'score', body: () => ({ service: 'checkout', version: 'v1', outcome: 'promoted' }) },
   { method: 'GET', route: '/v1/models', path: () => '/v1/models', scope: 'score' },
   { method: 'GET', route: '/v1/models/{id}', path: () => `/v1/models/${championId}`, scope: 'score' },
   { method: 'GET', route: '/v1/shadow', path: () => '/v1/shadow', scope: 'score' },
