@@ -6,6 +6,7 @@ const SUITES: Record<string, string> = {
   pipeline: './pipeline.ts',
   ml: './ml.ts',
   'ml-history': './ml-history.ts',
+  'ml-quality': './ml-quality.ts',
   api: './api.ts',
   canary: './canary.ts',
   ingest: './ingest.ts',

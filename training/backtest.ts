@@ -1,5 +1,5 @@
 import { buildFrame, type Frame } from '../src/features/frame.ts';
-import { FEATURE_INDEX } from '../src/features/definition.ts';
+import { FEATURE_INDEX, type FeatureName } from '../src/features/definition.ts';
 import { f1At, prAuc, rocAuc } from '../src/ml/metrics.ts';
 import type { ModelKind } from '../src/ml/model.ts';
 import { trainModel, type TrainOptions } from '../src/ml/train.ts';
@@ -76,6 +76,8 @@ export async function backtest(
     /** Run the forward-validated search (gbdt only; default on) and pick thresholds per repo. */
     tune?: boolean;
     tuneBudgetMs?: number;
+    /** Ablation: these columns are blanked (NaN) before training and scoring, as if the feature did not exist. */
+    dropFeatures?: readonly FeatureName[];
     log?: (m: string) => void;
   } = {},
 ): Promise<BacktestResult> {
@@ -83,6 +85,10 @@ export async function backtest(
   if (!(testFraction > 0 && testFraction < 1)) throw new Error('--test-fraction must be between 0 and 1 (exclusive)');
   const frame = buildFrame(records, { timezone: opts.timezone });
   opts.log?.(`framed ${frame.n} finished runs`);
+  for (const name of opts.dropFeatures ?? []) {
+    const j = FEATURE_INDEX[name];
+    for (let i = 0; i < frame.n; i++) frame.X[i * frame.d + j] = NaN;
+  }
   const byRepo = new Map<string, number[]>();
   for (let i = 0; i < frame.n; i++) {
     let rows = byRepo.get(frame.repo[i]);
