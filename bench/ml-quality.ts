@@ -7,6 +7,7 @@
  *   npm run bench -- ml-quality
  *   BENCH_QUALITY_REPOS=tuning|heldout|all  (default heldout)   BENCH_QUALITY_TUNE=0  (no shape search)
  *   BENCH_QUALITY_DROP=feature,feature      (ablation: train and score without those columns)
+ *   BENCH_QUALITY_GBDT=4/0.05/200           (with TUNE=0: one fixed depth / learning rate / min leaf)
  *   BENCH_QUALITY_FILE=x.jsonl BENCH_QUALITY_TUNING=a/b,… BENCH_QUALITY_HELDOUT=c/d,…  (another history)
  *
  * Feature decisions are taken on the tuning repos only; the held-out ones are looked at once they are made.
@@ -43,6 +44,9 @@ export async function run(): Promise<Record<string, unknown>> {
   const repos = which === 'tuning' ? tuning : which === 'all' ? [...tuning, ...heldout] : heldout;
   const tune = process.env.BENCH_QUALITY_TUNE !== '0';
   const drop = (process.env.BENCH_QUALITY_DROP ?? '').split(',').filter(Boolean) as FeatureName[];
+  // A fixed shape instead of the defaults (with BENCH_QUALITY_TUNE=0): "depth/learning rate/min leaf".
+  const shape = process.env.BENCH_QUALITY_GBDT?.split('/').map(Number);
+  const gbdt = shape ? { maxDepth: shape[0], learningRate: shape[1], minDataInLeaf: shape[2], maxRounds: Math.round(Math.max(300, 30 / shape[1])) } : undefined;
   const { loadRunFiles } = await import('../src/records/load.ts');
   const { backtest } = await import('../training/backtest.ts');
   const records = (await loadRunFiles([file], () => {})).filter((r) => repos.includes(r.repo));
@@ -50,10 +54,10 @@ export async function run(): Promise<Record<string, unknown>> {
   const missing = repos.filter((r) => !found.has(r));
   if (missing.length) return { error: `dlci-dev has no runs of ${missing.join(', ')}` };
   const t0 = performance.now();
-  const r = await backtest(records, { tune, dropFeatures: drop, seed: 1 });
+  const r = await backtest(records, { tune, dropFeatures: drop, seed: 1, train: gbdt ? { gbdt } : undefined });
   const f = (x: number) => +x.toFixed(3);
   return {
-    repos: which, tune, dropped: drop, seconds: f((performance.now() - t0) / 1000),
+    repos: which, tune, dropped: drop, gbdt, seconds: f((performance.now() - t0) / 1000),
     mean: { f1: f(r.mean.f1), pr_auc: f(r.mean.pr_auc), roc_auc: f(r.mean.roc_auc) },
     baseline: { f1: f(r.baselineMean.f1), pr_auc: f(r.baselineMean.pr_auc), roc_auc: f(r.baselineMean.roc_auc) },
     vs_baseline: { f1: f(r.mean.f1 - r.baselineMean.f1), pr_auc: f(r.mean.pr_auc - r.baselineMean.pr_auc), roc_auc: f(r.mean.roc_auc - r.baselineMean.roc_auc) },

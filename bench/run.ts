@@ -7,6 +7,7 @@ const SUITES: Record<string, string> = {
   ml: './ml.ts',
   'ml-history': './ml-history.ts',
   'ml-quality': './ml-quality.ts',
+  'ml-tune': './ml-tune.ts',
   api: './api.ts',
   canary: './canary.ts',
   ingest: './ingest.ts',

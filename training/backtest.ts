@@ -73,7 +73,7 @@ export async function backtest(
     unseenRepos?: boolean;
     /** Learner options (benchmarks and experiments); defaults are the product's. */
     train?: TrainOptions;
-    /** Run the forward-validated search (gbdt only; default on) and pick thresholds per repo. */
+    /** Run the forward-validated shape search (gbdt only; default off, see src/ml/tune.ts). Thresholds are per repo either way. */
     tune?: boolean;
     tuneBudgetMs?: number;
     /** Ablation: these columns are blanked (NaN) before training and scoring, as if the feature did not exist. */
@@ -108,7 +108,7 @@ export async function backtest(
     if (nTest > 0) test.set(repo, rows.slice(rows.length - nTest));
   }
   const kind = opts.model ?? 'gbdt';
-  const tune = (opts.tune ?? true) && kind === 'gbdt';
+  const tune = (opts.tune ?? false) && kind === 'gbdt';
   let tuning: BacktestResult['tuning'];
   const fit = async (exclude?: string): Promise<{ model: RiskModel; thresholds: Record<string, number> }> => {
     const pick = (m: Map<string, number[]>) => [...m].filter(([r]) => r !== exclude).flatMap(([, rows]) => rows);

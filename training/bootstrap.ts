@@ -44,7 +44,7 @@ export async function ensureChampion(o: BootstrapOptions): Promise<'existing' | 
     timezone: o.timezone,
     kinds: ['gbdt', 'baseline'],
     promote: true,
-    // The first answer matters more than the last few points of PR-AUC; the weekly retrain tunes.
+    // No shape search (off by default anyway; see src/ml/tune.ts): the first answer should come quickly.
     tune: false,
     log: (m) => o.log?.info({}, m),
   });

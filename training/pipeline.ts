@@ -136,7 +136,7 @@ export interface TrainOptions {
   kinds?: readonly ModelKind[];
   /** Make the best candidate the champion right away (first model, CLI default); otherwise it is a challenger. */
   promote?: boolean;
-  /** Tune the gbdt by forward validation (default on; the first start's bootstrap turns it off to answer sooner). */
+  /** Search the gbdt's shape by forward validation (default off: it bought nothing measured, see src/ml/tune.ts). */
   tune?: boolean;
   tuneBudgetMs?: number;
   log?: (m: string) => void;
@@ -146,7 +146,7 @@ export interface TrainOptions {
 export async function trainFromStore(o: TrainOptions): Promise<{ run: TrainRun; manifest: Manifest }> {
   const frame = buildFrame(o.store.iterateRuns({ repo: o.repo, until: o.until }), { timezone: o.timezone });
   o.log?.(`framed ${frame.n} finished runs with ${frame.d} features`);
-  const run = await trainCandidates(frame, { kinds: o.kinds, log: o.log, tune: o.tune ?? true, tuneBudgetMs: o.tuneBudgetMs });
+  const run = await trainCandidates(frame, { kinds: o.kinds, log: o.log, tune: o.tune ?? false, tuneBudgetMs: o.tuneBudgetMs });
   const registry = new Registry(o.modelsDir);
   const manifest = registerCandidate(registry, run, run.best, 'challenger', { reason: 'best PR-AUC on the holdout' });
   if (o.promote ?? true) registry.setChampion(manifest.id);

@@ -3,6 +3,24 @@
  * judged on the later validation slice (never on the holdout), with early stopping choosing the rounds.
  * The grid is walked in a fixed order and every fit is seeded, so the result is the same for a seed unless
  * the time budget cuts the walk short (the card then lists which settings ran).
+ *
+ * Off by default (`riskgate train --tune`, `riskgate backtest --tune`, retrain's `tune` turn it on), on this
+ * evidence (2026-12-05, bench/ml-quality.ts; each repo's F1 threshold comes from its validation slice either
+ * way, so only the shape differs). Mean F1 / PR-AUC / ROC-AUC / first-failure ROC-AUC, searched vs one fit
+ * with GBDT_DEFAULTS:
+ *
+ *   dlci-dev, tuning repos (jruby, rails, obs)        0.577/0.604/0.726/0.600 vs 0.578/0.604/0.727/0.601
+ *   dlci-dev, held out (cloudify, sonarqube)          0.395/0.440/0.708/0.648 vs 0.422/0.443/0.706/0.641
+ *   travis + git files, 11 tuning repos               0.611/0.627/0.769/0.673 vs 0.599/0.634/0.771/0.673
+ *   travis + git files, 5 held out                    0.637/0.677/0.770/0.648 vs 0.625/0.683/0.766/0.636
+ *
+ * PR-AUC, what the search maximises, was never higher on the test slices (−0.007…0) and ROC-AUC moved by
+ * ±0.004: the settings' validation scores (0.693–0.701 on the dlci tuning repos) differ by less than a
+ * validation slice's noise, so the pick is close to random among equals. F1 moved −0.027…+0.012 with the
+ * thresholds. Fixed at one setting, every grid entry lands within 0.005 PR-AUC of the others on the dlci
+ * tuning repos and within 0.015 on the travis ones. The search costs the sum of its fits, measured by
+ * `npm run bench -- ml-tune`, for nothing a user would see; it stays for a history whose best
+ * shape may differ (turn it on and compare with `riskgate backtest --tune`).
  */
 import type { Dataset } from './dataset.ts';
 import { GBDT_DEFAULTS, type GbdtParams } from './gbdt.ts';
