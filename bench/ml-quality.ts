@@ -24,6 +24,9 @@
  * - size against the repo's norm (files vs median, churn rank among the last 50), churn per file, churn and
  *   runs since the last success, churn of the last 24 h, previous run's files: each −0.008…+0.002 PR-AUC on
  *   the dlci tuning repos and −0.006…+0.002 on the travis ones, never consistently positive. Not kept.
+ * - churn and commit count since the previous built commit of the branch (`git diff --shortstat prev..sha`,
+ *   what GitHub's compare API would give at one more request per run; 6,236 push builds): tuning PR-AUC
+ *   +0.002, ROC-AUC +0.000, first-failure ROC-AUC +0.005 over the paths. Not worth the requests: not kept.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
