@@ -185,7 +185,10 @@ function sliceScore(y: Uint8Array, p: Float64Array, base: Float64Array, threshol
   const both = failures > 0 && failures < ys.length;
   const rates = (s: Float64Array, t: number) => {
     let tp = 0, fp = 0;
-    for (let i = 0; i < ys.length; i++) if (s[i] >= t) ys[i] === 1 ? tp++ : fp++;
+    for (let i = 0; i < ys.length; i++) if (s[i] >= t) {
+      if (ys[i] === 1) tp++;
+      else fp++;
+    }
     return { recall: failures ? tp / failures : NaN, false_alarm_rate: ys.length - failures ? fp / (ys.length - failures) : NaN };
   };
   return {
