@@ -5,7 +5,7 @@
  * previous-outcome baseline and the first-failure slice, overall and per repo.
  *
  *   npm run bench -- ml-quality
- *   BENCH_QUALITY_REPOS=tuning|heldout|all  (default heldout)   BENCH_QUALITY_TUNE=0  (no shape search)
+ *   BENCH_QUALITY_REPOS=tuning|heldout|all  (default heldout)   BENCH_QUALITY_TUNE=0|1  (shape search never / always; default 'auto')
  *   BENCH_QUALITY_DROP=feature,feature      (ablation: train and score without those columns)
  *   BENCH_QUALITY_GBDT=4/0.05/200           (with TUNE=0: one fixed depth / learning rate / min leaf)
  *   BENCH_QUALITY_FILE=x.jsonl BENCH_QUALITY_TUNING=a/b,… BENCH_QUALITY_HELDOUT=c/d,…  (another history)
@@ -45,7 +45,8 @@ export async function run(): Promise<Record<string, unknown>> {
   const tuning = named(process.env.BENCH_QUALITY_TUNING, TUNING_REPOS);
   const heldout = named(process.env.BENCH_QUALITY_HELDOUT, HELDOUT_REPOS);
   const repos = which === 'tuning' ? tuning : which === 'all' ? [...tuning, ...heldout] : heldout;
-  const tune = process.env.BENCH_QUALITY_TUNE !== '0';
+  const env = process.env.BENCH_QUALITY_TUNE;
+  const tune = env === '0' ? false : env === '1' ? true : 'auto';
   const drop = (process.env.BENCH_QUALITY_DROP ?? '').split(',').filter(Boolean) as FeatureName[];
   // A fixed shape instead of the defaults (with BENCH_QUALITY_TUNE=0): "depth/learning rate/min leaf".
   const shape = process.env.BENCH_QUALITY_GBDT?.split('/').map(Number);

@@ -3,7 +3,7 @@ import { FEATURE_INDEX, type FeatureName } from '../src/features/definition.ts';
 import { f1At, prAuc, rocAuc } from '../src/ml/metrics.ts';
 import type { ModelKind } from '../src/ml/model.ts';
 import { trainModel, type TrainOptions } from '../src/ml/train.ts';
-import { thresholdsByGroup, tuneGbdt, type TuneTrial } from '../src/ml/tune.ts';
+import { searchesFor, thresholdsByGroup, tuneGbdt, type TuneMode, type TuneTrial } from '../src/ml/tune.ts';
 import type { RiskModel } from '../src/ml/model.ts';
 import type { RunRecord } from '../src/records/schema.ts';
 import { takeRows, timeOrder } from './split.ts';
@@ -73,9 +73,10 @@ export async function backtest(
     unseenRepos?: boolean;
     /** Learner options (benchmarks and experiments); defaults are the product's. */
     train?: TrainOptions;
-    /** Run the forward-validated shape search (gbdt only; default off, see src/ml/tune.ts). Thresholds are per repo either way. */
-    tune?: boolean;
+    /** The forward-validated shape search (gbdt only; default 'auto', see src/ml/tune.ts). Thresholds are per repo either way. */
+    tune?: TuneMode;
     tuneBudgetMs?: number;
+    tuneMaxRows?: number;
     /** Ablation: these columns are blanked (NaN) before training and scoring, as if the feature did not exist. */
     dropFeatures?: readonly FeatureName[];
     log?: (m: string) => void;
@@ -108,7 +109,6 @@ export async function backtest(
     if (nTest > 0) test.set(repo, rows.slice(rows.length - nTest));
   }
   const kind = opts.model ?? 'gbdt';
-  const tune = (opts.tune ?? false) && kind === 'gbdt';
   let tuning: BacktestResult['tuning'];
   const fit = async (exclude?: string): Promise<{ model: RiskModel; thresholds: Record<string, number> }> => {
     const pick = (m: Map<string, number[]>) => [...m].filter(([r]) => r !== exclude).flatMap(([, rows]) => rows);
@@ -119,7 +119,7 @@ export async function backtest(
     const validRepos = Array.from(vaRows, (i) => frame.repo[i]);
     const trainOpts = { seed: opts.seed ?? 1, ...opts.train };
     let model: RiskModel;
-    if (tune) {
+    if (kind === 'gbdt' && searchesFor(opts.tune ?? 'auto', trainDs.n, opts.tuneMaxRows)) {
       const t = await tuneGbdt(trainDs, validDs, { ...trainOpts, validGroups: validRepos, budgetMs: opts.tuneBudgetMs });
       model = t.model;
       tuning ??= { chosen: t.chosen, trials: t.trials, truncated: t.truncated };

@@ -44,7 +44,7 @@ export async function ensureChampion(o: BootstrapOptions): Promise<'existing' | 
     timezone: o.timezone,
     kinds: ['gbdt', 'baseline'],
     promote: true,
-    // No shape search (off by default anyway; see src/ml/tune.ts): the first answer should come quickly.
+    // No shape search (src/ml/tune.ts): the first answer should come quickly.
     tune: false,
     log: (m) => o.log?.info({}, m),
   });
