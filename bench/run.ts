@@ -6,6 +6,8 @@ const SUITES: Record<string, string> = {
   pipeline: './pipeline.ts',
   ml: './ml.ts',
   'ml-history': './ml-history.ts',
+  'ml-quality': './ml-quality.ts',
+  'ml-tune': './ml-tune.ts',
   api: './api.ts',
   canary: './canary.ts',
   'canary-limits': './canary-limits.ts',

@@ -1,9 +1,9 @@
 import { buildFrame, type Frame } from '../src/features/frame.ts';
-import { FEATURE_INDEX } from '../src/features/definition.ts';
+import { FEATURE_INDEX, type FeatureName } from '../src/features/definition.ts';
 import { f1At, prAuc, rocAuc } from '../src/ml/metrics.ts';
 import type { ModelKind } from '../src/ml/model.ts';
 import { trainModel, type TrainOptions } from '../src/ml/train.ts';
-import { thresholdsByGroup, tuneGbdt, type TuneTrial } from '../src/ml/tune.ts';
+import { searchesFor, thresholdsByGroup, tuneGbdt, type TuneMode, type TuneTrial } from '../src/ml/tune.ts';
 import type { RiskModel } from '../src/ml/model.ts';
 import type { RunRecord } from '../src/records/schema.ts';
 import { takeRows, timeOrder } from './split.ts';
@@ -73,9 +73,12 @@ export async function backtest(
     unseenRepos?: boolean;
     /** Learner options (benchmarks and experiments); defaults are the product's. */
     train?: TrainOptions;
-    /** Run the forward-validated search (gbdt only; default on) and pick thresholds per repo. */
-    tune?: boolean;
+    /** The forward-validated shape search (gbdt only; default 'auto', see src/ml/tune.ts). Thresholds are per repo either way. */
+    tune?: TuneMode;
     tuneBudgetMs?: number;
+    tuneMaxRows?: number;
+    /** Ablation: these columns are blanked (NaN) before training and scoring, as if the feature did not exist. */
+    dropFeatures?: readonly FeatureName[];
     log?: (m: string) => void;
   } = {},
 ): Promise<BacktestResult> {
@@ -83,6 +86,10 @@ export async function backtest(
   if (!(testFraction > 0 && testFraction < 1)) throw new Error('--test-fraction must be between 0 and 1 (exclusive)');
   const frame = buildFrame(records, { timezone: opts.timezone });
   opts.log?.(`framed ${frame.n} finished runs`);
+  for (const name of opts.dropFeatures ?? []) {
+    const j = FEATURE_INDEX[name];
+    for (let i = 0; i < frame.n; i++) frame.X[i * frame.d + j] = NaN;
+  }
   const byRepo = new Map<string, number[]>();
   for (let i = 0; i < frame.n; i++) {
     let rows = byRepo.get(frame.repo[i]);
@@ -102,7 +109,6 @@ export async function backtest(
     if (nTest > 0) test.set(repo, rows.slice(rows.length - nTest));
   }
   const kind = opts.model ?? 'gbdt';
-  const tune = (opts.tune ?? true) && kind === 'gbdt';
   let tuning: BacktestResult['tuning'];
   const fit = async (exclude?: string): Promise<{ model: RiskModel; thresholds: Record<string, number> }> => {
     const pick = (m: Map<string, number[]>) => [...m].filter(([r]) => r !== exclude).flatMap(([, rows]) => rows);
@@ -113,7 +119,7 @@ export async function backtest(
     const validRepos = Array.from(vaRows, (i) => frame.repo[i]);
     const trainOpts = { seed: opts.seed ?? 1, ...opts.train };
     let model: RiskModel;
-    if (tune) {
+    if (kind === 'gbdt' && searchesFor(opts.tune ?? 'auto', trainDs.n, opts.tuneMaxRows)) {
       const t = await tuneGbdt(trainDs, validDs, { ...trainOpts, validGroups: validRepos, budgetMs: opts.tuneBudgetMs });
       model = t.model;
       tuning ??= { chosen: t.chosen, trials: t.trials, truncated: t.truncated };
@@ -179,7 +185,10 @@ function sliceScore(y: Uint8Array, p: Float64Array, base: Float64Array, threshol
   const both = failures > 0 && failures < ys.length;
   const rates = (s: Float64Array, t: number) => {
     let tp = 0, fp = 0;
-    for (let i = 0; i < ys.length; i++) if (s[i] >= t) ys[i] === 1 ? tp++ : fp++;
+    for (let i = 0; i < ys.length; i++) if (s[i] >= t) {
+      if (ys[i] === 1) tp++;
+      else fp++;
+    }
     return { recall: failures ? tp / failures : NaN, false_alarm_rate: ys.length - failures ? fp / (ys.length - failures) : NaN };
   };
   return {

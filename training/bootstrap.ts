@@ -54,7 +54,7 @@ export async function ensureChampion(o: BootstrapOptions): Promise<EnsureChampio
     timezone: o.timezone,
     kinds: ['gbdt', 'baseline'],
     promote: true,
-    // The first answer matters more than the last few points of PR-AUC; the weekly retrain tunes.
+    // No shape search (src/ml/tune.ts): the first answer should come quickly.
     tune: false,
     log: (m) => o.log?.info({}, m),
   });

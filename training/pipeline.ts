@@ -3,7 +3,7 @@ import { FEATURES } from '../src/features/definition.ts';
 import { brier, f1At, prAuc, rocAuc } from '../src/ml/metrics.ts';
 import type { ModelKind, RiskModel } from '../src/ml/model.ts';
 import { trainModel } from '../src/ml/train.ts';
-import { thresholdsByGroup, tuneGbdt, type TuneTrial } from '../src/ml/tune.ts';
+import { searchesFor, thresholdsByGroup, tuneGbdt, type TuneMode, type TuneTrial } from '../src/ml/tune.ts';
 import { Registry, type Manifest } from '../src/registry/registry.ts';
 import type { Store } from '../src/store/types.ts';
 import { splitByTime, takeRows, timeOrder } from './split.ts';
@@ -51,8 +51,8 @@ export async function trainCandidates(
   frame: Frame,
   opts: {
     kinds?: readonly ModelKind[]; validFraction?: number; holdoutFraction?: number; seed?: number; threads?: number; log?: (m: string) => void;
-    /** Forward-validated search of the gbdt's shape (src/ml/tune.ts) within `tuneBudgetMs` (default 60 s). */
-    tune?: boolean; tuneBudgetMs?: number;
+    /** Forward-validated search of the gbdt's shape (src/ml/tune.ts) within `tuneBudgetMs` (default 60 s); default off. */
+    tune?: TuneMode; tuneBudgetMs?: number; tuneMaxRows?: number;
   } = {},
 ): Promise<TrainRun> {
   if (frame.n < 50) throw new Error(`not enough finished runs to train on (${frame.n}; need at least 50 with a success or failure outcome)`);
@@ -66,7 +66,7 @@ export async function trainCandidates(
     const t0 = performance.now();
     let model: RiskModel;
     let tuning: Candidate['tuning'];
-    if (kind === 'gbdt' && opts.tune) {
+    if (kind === 'gbdt' && searchesFor(opts.tune ?? false, trainDs.n, opts.tuneMaxRows)) {
       const budget_ms = opts.tuneBudgetMs ?? 60_000;
       const t = await tuneGbdt(trainDs, validDs, { seed: opts.seed ?? 1, threads: opts.threads, validGroups: validRepos, budgetMs: budget_ms });
       model = t.model;
@@ -136,8 +136,8 @@ export interface TrainOptions {
   kinds?: readonly ModelKind[];
   /** Make the best candidate the champion right away (first model, CLI default); otherwise it is a challenger. */
   promote?: boolean;
-  /** Tune the gbdt by forward validation (default on; the first start's bootstrap turns it off to answer sooner). */
-  tune?: boolean;
+  /** Search the gbdt's shape by forward validation: default 'auto', only on small training sets (src/ml/tune.ts says why). */
+  tune?: TuneMode;
   tuneBudgetMs?: number;
   log?: (m: string) => void;
 }
@@ -146,7 +146,7 @@ export interface TrainOptions {
 export async function trainFromStore(o: TrainOptions): Promise<{ run: TrainRun; manifest: Manifest }> {
   const frame = buildFrame(o.store.iterateRuns({ repo: o.repo, until: o.until }), { timezone: o.timezone });
   o.log?.(`framed ${frame.n} finished runs with ${frame.d} features`);
-  const run = await trainCandidates(frame, { kinds: o.kinds, log: o.log, tune: o.tune ?? true, tuneBudgetMs: o.tuneBudgetMs });
+  const run = await trainCandidates(frame, { kinds: o.kinds, log: o.log, tune: o.tune ?? 'auto', tuneBudgetMs: o.tuneBudgetMs });
   const registry = new Registry(o.modelsDir);
   const manifest = registerCandidate(registry, run, run.best, 'challenger', { reason: 'best PR-AUC on the holdout' });
   if (o.promote ?? true) registry.setChampion(manifest.id);

@@ -7,12 +7,13 @@ import { loadRunFiles } from '../records/load.ts';
 
 export const summary = 'Replay history forward in time and score each test run with only what was known before it';
 export const help = `Usage: riskgate backtest --data FILE [--test-fraction 0.3] [--out predictions.csv]
-                         [--model gbdt|forest|mlp|baseline] [--unseen-repos] [--json] [--timezone ZONE]
+                         [--model gbdt|forest|mlp|baseline] [--tune | --no-tune] [--unseen-repos] [--json] [--timezone ZONE]
 
 For each repo the last --test-fraction of its success/failure runs are the test set; the model trains
 on everything before them (all repos together) and scores each test run in time order with only the
-outcomes known before its created_at. The gbdt is tuned by a forward-validated search and each repo's
-threshold is chosen on its validation slice. Beside the overall figures it reports, per repo, the runs after
+outcomes known before its created_at. Each repo's threshold is chosen on its validation slice; as in
+riskgate train, the gbdt's shape comes from a forward-validated search first when it trains on up to
+5,000 runs (--tune: always, --no-tune: never). Beside the overall figures it reports, per repo, the runs after
 a success (their failures are first failures, which the baseline never flags) and after a failure
 (repeated failures) separately. With --unseen-repos each repo is scored by a model trained
 without any of its runs (how well it does on a repository it has never seen). Writes repo,run_id,probability,predicted_failure per test run
@@ -32,6 +33,8 @@ export async function run(argv: string[]): Promise<number> {
       model: { type: 'string' },
       json: { type: 'boolean' },
       'unseen-repos': { type: 'boolean' },
+      tune: { type: 'boolean' },
+      'no-tune': { type: 'boolean' },
       timezone: { type: 'string' },
     },
   });
@@ -42,6 +45,10 @@ export async function run(argv: string[]): Promise<number> {
   const tf = values['test-fraction'] === undefined ? 0.3 : Number(values['test-fraction']);
   if (!(tf > 0 && tf < 1)) {
     console.error(`riskgate backtest: --test-fraction must be a number between 0 and 1, got "${values['test-fraction']}"`);
+    return 2;
+  }
+  if (values.tune && values['no-tune']) {
+    console.error('riskgate backtest: --tune and --no-tune contradict each other (give one or neither)');
     return 2;
   }
   const kind = (values.model ?? 'gbdt') as ModelKind;
@@ -55,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     if (bad <= 20) console.error(`${b.file}:${b.line}: ${b.reason}`);
   });
   if (bad > 20) console.error(`… ${bad - 20} more bad lines`);
-  const result = await backtest(records, { testFraction: tf, model: kind, unseenRepos: values['unseen-repos'], timezone: values.timezone ?? process.env.RISKGATE_TIMEZONE, log: (m) => console.error(m) });
+  const result = await backtest(records, { testFraction: tf, model: kind, unseenRepos: values['unseen-repos'], tune: values.tune ? true : values['no-tune'] ? false : 'auto', timezone: values.timezone ?? process.env.RISKGATE_TIMEZONE, log: (m) => console.error(m) });
   if (values.out) writeFileSync(values.out, predictionsCsv(result));
   if (values.json) {
     const { model, threshold, thresholds, repos, mean, baselineMean: baseline, sliceMean: slices, tuning } = result;

@@ -1,4 +1,4 @@
-import { RunRecordSchema, describeZodError, type RunRecord, type RunRecordInput } from '../records/schema.ts';
+import { RunRecordSchema, describeZodError, type FileChange, type RunRecord, type RunRecordInput } from '../records/schema.ts';
 
 /** The subset of a GitHub workflow-run payload we read. Every field may be missing on old payloads. */
 export interface GhRun {
@@ -22,7 +22,16 @@ export interface GhRun {
 export interface GhCommitPage {
   sha: string;
   stats?: { additions?: number; deletions?: number; total?: number };
-  files?: { filename: string }[];
+  files?: GhCommitFile[];
+}
+
+/** A file of GitHub's commit payload (`files[]`); we leave out its patch and URLs. */
+export interface GhCommitFile {
+  filename: string;
+  status?: string | null;
+  additions?: number | null;
+  deletions?: number | null;
+  previous_filename?: string | null;
 }
 
 export interface CommitDetails {
@@ -30,6 +39,11 @@ export interface CommitDetails {
   additions: number | null;
   deletions: number | null;
   files: string[];
+  /**
+   * The same files with status and line counts, when GitHub sent statuses (it always does today). Absent on
+   * commit details cached before this field existed: those records then carry paths only.
+   */
+  changes?: FileChange[];
 }
 
 export interface GhJob {
@@ -47,16 +61,27 @@ export function mergeCommitPages(pages: GhCommitPage[]): CommitDetails {
   if (pages.length === 0) throw new Error('mergeCommitPages: no pages');
   const seen = new Set<string>();
   const files: string[] = [];
+  const changes: FileChange[] = [];
+  let statuses = false;
   for (const p of pages) {
     for (const f of p.files ?? []) {
       if (!seen.has(f.filename) && files.length < MAX_COMMIT_FILES) {
         seen.add(f.filename);
         files.push(f.filename);
+        if (f.status) statuses = true;
+        // Only what the record keeps: a file's patch can be megabytes, and the URLs say nothing new.
+        changes.push({
+          filename: f.filename,
+          status: f.status ?? 'changed',
+          additions: f.additions ?? null,
+          deletions: f.deletions ?? null,
+          previous_filename: f.previous_filename ?? null,
+        });
       }
     }
   }
   const stats = pages[0].stats;
-  return { sha: pages[0].sha, additions: stats?.additions ?? null, deletions: stats?.deletions ?? null, files };
+  return { sha: pages[0].sha, additions: stats?.additions ?? null, deletions: stats?.deletions ?? null, files, ...(statuses ? { changes } : {}) };
 }
 
 export function isCompleted(run: Pick<GhRun, 'status'>): boolean {
@@ -86,6 +111,8 @@ export function runToRecordInput(repo: string, run: GhRun, commit: CommitDetails
     additions: commit?.additions ?? null,
     deletions: commit?.deletions ?? null,
     files: commit ? commit.files : null,
+    // Only when known, so records of commits cached before file statuses were kept look as they did.
+    ...(commit?.changes ? { file_changes: commit.changes } : {}),
   };
 }
 

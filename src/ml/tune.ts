@@ -3,12 +3,45 @@
  * judged on the later validation slice (never on the holdout), with early stopping choosing the rounds.
  * The grid is walked in a fixed order and every fit is seeded, so the result is the same for a seed unless
  * the time budget cuts the walk short (the card then lists which settings ran).
+ *
+ * When it runs (measured 2026-12-05 with bench/ml-quality.ts and `riskgate backtest` on dlci-dev and on 16
+ * travis-dev repositories whose commits' files came from git mirrors; each repo's F1 threshold comes from its
+ * validation slice either way, so only the shape differs). Mean F1 / PR-AUC / ROC-AUC / first-failure ROC-AUC,
+ * searched vs one fit with GBDT_DEFAULTS:
+ *
+ *   pooled histories (training rows)
+ *   dlci-dev, tuning repos (~23,000)                  0.577/0.604/0.726/0.600 vs 0.578/0.604/0.727/0.601
+ *   dlci-dev, held out (~5,800)                       0.395/0.440/0.708/0.648 vs 0.422/0.443/0.706/0.641
+ *   travis + git files, 11 tuning repos (~5,900)      0.611/0.627/0.769/0.673 vs 0.599/0.634/0.771/0.673
+ *   travis + git files, 5 held out (~2,600)           0.637/0.677/0.770/0.648 vs 0.625/0.683/0.766/0.636
+ *   each of those 16 repos alone (~500 rows each; `riskgate backtest --tune` vs `--no-tune`): mean change
+ *   from searching F1 +0.015, PR-AUC +0.015, ROC-AUC +0.007, first-failure ROC-AUC +0.008; PR-AUC higher in
+ *   7 repos (up to +0.097), equal in 6 (the defaults won), lower in 3 (−0.022…−0.014); F1 fell by 0.271 in
+ *   one (webrecorder: its validation-slice threshold flipped) and rose by up to 0.150 elsewhere.
+ *
+ * On pooled histories PR-AUC, what the search maximises, was never higher on the test slices (−0.007…0):
+ * the settings' validation scores differ by less than a slice's noise there (0.693–0.701 on the dlci tuning
+ * repos). On a single small repository the defaults (depth 6, leaf 20) overfit and the search finds a
+ * shallower or slower shape. So `'auto'` searches only training sets of up to SEARCH_MAX_ROWS rows (the
+ * measured gains were at ~500, the pooled sets from ~2,600 up were neutral; 5,000 keeps the 8 fits to
+ * seconds) and is deterministic for the data and seed. Above it the search costs the sum of its fits for
+ * nothing measured (`npm run bench -- ml-tune`: riskgate train's split of all of dlci-dev, 46,611 runs, on
+ * the 2-core dev machine shared with seven other jobs: one fit 10.4 s, the search 63.2 s (6.1×), its 60 s
+ * budget reached after 4 of 8 settings; holdout PR-AUC 0.722 searched vs 0.723 one fit).
  */
 import type { Dataset } from './dataset.ts';
 import { GBDT_DEFAULTS, type GbdtParams } from './gbdt.ts';
 import { bestF1Threshold, prAuc } from './metrics.ts';
 import type { RiskModel } from './model.ts';
 import { trainModel, type TrainOptions } from './train.ts';
+
+/**
+ * 'auto' (the default of riskgate train, the retrain job and backtest) searches when the training set has at
+ * most SEARCH_MAX_ROWS rows and fits GBDT_DEFAULTS once above that; true / false force either.
+ */
+export type TuneMode = boolean | 'auto';
+export const SEARCH_MAX_ROWS = 5000;
+export const searchesFor = (mode: TuneMode, trainRows: number, maxRows = SEARCH_MAX_ROWS): boolean => (mode === 'auto' ? trainRows <= maxRows : mode);
 
 export interface TuneSetting {
   maxDepth: number;

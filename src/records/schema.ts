@@ -26,6 +26,24 @@ const isoTimestamp = z
 
 const count = z.number().int().nonnegative().finite();
 
+/** GitHub's file statuses on a commit; any other string is kept (GitHub may add some), the features ignore it. */
+export const FILE_STATUSES = ['added', 'removed', 'modified', 'renamed', 'copied', 'changed', 'unchanged'] as const;
+/** GitHub lists at most 3,000 files of a commit; a longer list is not something it sent. */
+export const MAX_FILE_CHANGES = 3000;
+
+/**
+ * One file of the run's commit as GitHub's commit API lists it (`files[]`), minus the patch and URLs (zod
+ * drops unknown keys, so a payload pasted whole does not store its diffs).
+ */
+export const FileChangeSchema = z.object({
+  filename: z.string().min(1).max(4096),
+  status: z.string().min(1).max(32),
+  additions: count.nullish().transform((v) => v ?? null),
+  deletions: count.nullish().transform((v) => v ?? null),
+  previous_filename: z.string().max(4096).nullish().transform((v) => v ?? null),
+});
+export type FileChange = z.output<typeof FileChangeSchema>;
+
 /** The canonical run record: one GitHub workflow run attempt, named after GitHub's own fields. */
 export const RunRecordSchema = z.object({
   repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"'),
@@ -44,6 +62,11 @@ export const RunRecordSchema = z.object({
   additions: count.nullish().transform((v) => v ?? null),
   deletions: count.nullish().transform((v) => v ?? null),
   files: z.array(z.string().max(4096)).max(10_000).nullish().transform((v) => v ?? null),
+  /**
+   * The commit's files with status and per-file line counts, when the source has them (GitHub does). Optional
+   * in the output type too (absent = unknown, like null) so records built in code need not name it.
+   */
+  file_changes: z.array(FileChangeSchema).max(MAX_FILE_CHANGES).nullish(),
 });
 
 export type RunRecordInput = z.input<typeof RunRecordSchema>;

@@ -1,3 +1,4 @@
+import type { TuneMode } from '../../src/ml/tune.ts';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFrame, type Frame } from '../../src/features/frame.ts';
@@ -23,8 +24,8 @@ export interface RetrainOptions {
   shadowTrial?: boolean;
   /** Threads the tree learners may use (default: every core for large histories). */
   threads?: number;
-  /** Forward-validated gbdt search (default on) and its time budget (default 60 s). */
-  tune?: boolean;
+  /** Forward-validated gbdt shape search (default 'auto': small training sets only, see src/ml/tune.ts) and its time budget (default 60 s). */
+  tune?: TuneMode;
   tuneBudgetMs?: number;
   log?: (m: string) => void;
 }
@@ -97,7 +98,7 @@ export async function retrainOnce(o: RetrainOptions): Promise<RetrainResult> {
   if (removed.length) log(`removed ${removed.length} half-written model folder(s): ${removed.join(', ')}`);
   const frame = buildFrame(o.store.iterateRuns({ until: o.until }), { timezone: o.timezone });
   log(`framed ${frame.n} finished runs`);
-  const run = await trainCandidates(frame, { kinds: o.kinds ?? ['gbdt', 'baseline'], seed: o.seed, threads: o.threads, log, tune: o.tune ?? true, tuneBudgetMs: o.tuneBudgetMs });
+  const run = await trainCandidates(frame, { kinds: o.kinds ?? ['gbdt', 'baseline'], seed: o.seed, threads: o.threads, log, tune: o.tune ?? 'auto', tuneBudgetMs: o.tuneBudgetMs });
   // Same split as trainCandidates (its default fractions), so both models face the identical holdout.
   const { train, holdout } = splitByTime(timeOrder(frame), 0.15, 0.15);
   const champ = await championMetrics(registry, frame, holdout);
