@@ -121,10 +121,16 @@ test('Prometheus source against a real Prometheus', { timeout: 120_000 }, async 
       const srv = await riskgate(prom);
       try {
         const before = await rangeCalls(prom);
+        // 100 metrics are over the schema's cap on metrics of any kind (MAX_METRICS_PER_REQUEST, issue 16.1)…
         const many = Array.from({ length: 100 }, (_, i) => raw(`m${i}`, 'demo_latency_ms'));
         const a = await post(srv.url, decision(many, { window_s: 86_400 }));
         assert.equal(a.status, 400, JSON.stringify(a.json).slice(0, 300));
-        const paths = a.json.details.map((d: any) => d.path);
+        assert.ok(a.json.details.some((d: any) => /metrics/.test(d.path)), JSON.stringify(a.json.details));
+        // …and 40 within that cap are still over the operator's cap on metrics that query Prometheus.
+        const forty = Array.from({ length: 40 }, (_, i) => raw(`m${i}`, 'demo_latency_ms'));
+        const b = await post(srv.url, decision(forty, { window_s: 86_400 }));
+        assert.equal(b.status, 400, JSON.stringify(b.json).slice(0, 300));
+        const paths = b.json.details.map((d: any) => d.path);
         assert.ok(paths.includes('metrics'), paths.join(','));
         assert.ok(paths.includes('prometheus.window_s'), paths.join(','));
         assert.equal(await rangeCalls(prom), before, 'no query was sent');
