@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { loadConfig } from '../../src/config.ts';
 import { CircuitListQuerySchema, OutcomeRequestSchema, RiskRequestSchema } from '../../src/api/schemas.ts';
 import { FailedAuthLimiter } from '../../src/api/auth.ts';
+import { MAX_METRICS_PER_REQUEST, MAX_SAMPLES_PER_REQUEST, MAX_SAMPLES_PER_SIDE } from '../../src/canary/limits.ts';
+import { MAX_ANSWER_BYTES, MAX_QUERY_POINTS } from '../../src/canary/prometheus.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const section = readme.slice(readme.indexOf('\n## Security\n'), readme.indexOf('\n## ', readme.indexOf('\n## Security\n') + 5));
@@ -37,4 +39,9 @@ test('the README security section states the limits the code enforces', () => {
   assert.equal(CircuitListQuerySchema.safeParse({ limit: '1001' }).success, false);
   assert.equal(CircuitListQuerySchema.parse({}).limit, 100);
   has(/pages of at most 1,000 \(default 100\)/, 'circuit pages');
+  // Canary caps, from the constants the schemas and the Prometheus client use.
+  has(new RegExp(`at most ${MAX_METRICS_PER_REQUEST}\\s+metrics, ${MAX_SAMPLES_PER_SIDE.toLocaleString('en')} samples a side per metric and ${MAX_SAMPLES_PER_REQUEST.toLocaleString('en')} samples in all`), 'canary caps');
+  has(new RegExp(`At most ${c.prometheusQueries.maxQueryMetrics} metrics of a request query Prometheus`), 'query metrics');
+  has(new RegExp(`window of at most ${c.prometheusQueries.maxWindowS} s`), 'query window');
+  has(new RegExp(`${MAX_ANSWER_BYTES / 1048576} MiB or ${MAX_QUERY_POINTS.toLocaleString('en')} points`), 'answer bound');
 });
