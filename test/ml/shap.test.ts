@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { trainModel } from '../../src/ml/train.ts';
-import { expectedValue, ShapTable, treeShap, type FlatTree } from '../../src/ml/tree.ts';
+import { expectedValue, type FlatTree } from '../../src/ml/tree.ts';
+import { ShapTable, treeShap } from '../../src/ml/tree-shap.ts';
 import { makeDataset, row, xor } from './helpers.ts';
 
 /** E[f(x) | x_S] with absent features integrated out by cover: the game TreeSHAP solves exactly. */
@@ -109,7 +110,7 @@ for (const kind of ['gbdt', 'forest'] as const) {
 }
 
 test('path attribution credits each split on the decision path with the change in subtree expectation', async () => {
-  const { PackedEnsemble } = await import('../../src/ml/tree.ts');
+  const { PackedEnsemble } = await import('../../src/ml/tree-ensemble.ts');
   // root splits f0 at 0.5; its left child splits f1 at 0.5 (missing → right); covers 10 / 6 / 4 / 2 / 4
   const t: FlatTree = {
     feature: Int32Array.from([0, 1, -1, -1, -1]),
