@@ -77,7 +77,11 @@ test('the serving table gives the recursion\'s SHAP values, repeated features an
       for (let f = 0; f < 5; f++) assert.ok(Math.abs(a[f] - b[f]) < 1e-9, `f${f}: ${a[f]} vs ${b[f]}`);
     }
     const seen = new Set<number>();
-    for (let n = 0; n < t.feature.length; n++) if (t.feature[n] >= 0) seen.has(t.feature[n]) ? repeated++ : seen.add(t.feature[n]);
+    for (let n = 0; n < t.feature.length; n++) {
+      if (t.feature[n] < 0) continue;
+      if (seen.has(t.feature[n])) repeated++;
+      else seen.add(t.feature[n]);
+    }
   }
   assert.ok(repeated > 0, 'some trees split on a feature more than once');
   const stump: FlatTree = { ...trees[0], feature: Int32Array.of(-1), left: Int32Array.of(-1), right: Int32Array.of(-1) };
