@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { trainGbdt } from '../src/ml/gbdt.ts';
 import { rocAuc } from '../src/ml/metrics.ts';
-import { autoThreads, predictTree } from '../src/ml/tree.ts';
+import { predictTree } from '../src/ml/tree.ts';
+import { autoThreads } from '../src/ml/tree-grower.ts';
 
 const [prefix, nTrainS, nTestS, dS, roundsS, depthS, maxBinS] = process.argv.slice(2);
 const [nTrain, nTest, d, rounds, depth, maxBin] = [nTrainS, nTestS, dS, roundsS, depthS, maxBinS].map(Number);

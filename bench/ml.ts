@@ -12,7 +12,8 @@ import { trainForest } from '../src/ml/forest.ts';
 import { trainGbdt } from '../src/ml/gbdt.ts';
 import { rocAuc } from '../src/ml/metrics.ts';
 import { seededRandom } from '../src/ml/random.ts';
-import { PackedEnsemble, type FlatTree } from '../src/ml/tree.ts';
+import type { FlatTree } from '../src/ml/tree.ts';
+import { PackedEnsemble } from '../src/ml/tree-ensemble.ts';
 import { TreeModel } from '../src/ml/tree-model.ts';
 import { calibratorFromJSON } from '../src/ml/calibration.ts';
 

@@ -240,12 +240,6 @@ export function makeFamily(seed: number, perKind: number, kinds: FamilyKind[] = 
   return out;
 }
 
-function poissonDraw(r: Rng, lambda: number): number {
-  if (!(lambda > 0)) return 0;
-  if (lambda > 30) return Math.max(0, Math.round(lambda + Math.sqrt(lambda) * r.normal()));
-  return r.poisson(lambda);
-}
-
 /** Gamma(shape, 1) by Marsaglia–Tsang (shape < 1 boosted). */
 function gamma(r: Rng, shape: number): number {
   if (shape < 1) return gamma(r, shape + 1) * Math.pow(1 - r.next(), 1 / shape);
@@ -313,7 +307,7 @@ export function sampleFamilyInterval(rel: FamilyRelease, r: Rng, weight: number,
             const rate = active ? reg!.rate! : m.base;
             const lambda = Number.isFinite(m.dispersion) ? (gamma(r, m.dispersion) / m.dispersion) * rate * reqPerWindow : rate * reqPerWindow;
             const req = Math.max(1, Math.round(reqPerWindow));
-            v = Math.min(req, poissonDraw(r, lambda * (burst > 1 ? 1 + (burst - 1) * 2 : 1))) / req;
+            v = Math.min(req, r.poisson(lambda * (burst > 1 ? 1 + (burst - 1) * 2 : 1))) / req;
             break;
           }
           case 'latency': {

@@ -5,7 +5,7 @@
  * All policies (Riskgate's controller, a fixed schedule, a Kayenta-style judge) go through `simulate`.
  */
 import type { MetricInput } from './judge.ts';
-import { mulberry32 } from '../ml/random.ts';
+import { mulberry32, poisson, standardNormal as normal } from '../simulate/prng.ts';
 
 export type ReleaseKind =
   | 'good'
@@ -64,24 +64,8 @@ export interface CanaryPolicy {
   begin(release: RolloutSubject): RolloutDriver;
 }
 
-export { mulberry32 };
-
-export function normal(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-}
-
-function poisson(r: () => number, lambda: number): number {
-  if (lambda <= 0) return 0;
-  if (lambda > 30) return Math.max(0, Math.round(lambda + Math.sqrt(lambda) * normal(r)));
-  const l = Math.exp(-lambda);
-  let k = 0;
-  let p = 1;
-  do {
-    k++;
-    p *= r();
-  } while (p > l);
-  return k - 1;
-}
+// The project's PRNG and normal draw, re-exported as the noise source the canary tests build samples with.
+export { mulberry32, normal };
 
 export interface SimConfig {
   seed: number;

@@ -4,8 +4,7 @@
  */
 import { calibrateInPlace, type Calibrator } from './calibration.ts';
 import type { Dataset } from './dataset.ts';
-import { checkBatch, checkRow, headerJSON, ModelFormatError, type Explanation, type RiskModel, type parseHeader } from './model.ts';
-import type { CalibratableModel } from './tree-model.ts';
+import { checkBatch, checkRow, headerJSON, ModelFormatError, type CalibratableModel, type Explanation, type RiskModel, type parseHeader } from './model-format.ts';
 
 export const BASELINE_FEATURE = 'last_outcome';
 

@@ -6,7 +6,8 @@
 import type { Dataset } from './dataset.ts';
 import { applyBins, fitBins } from './histogram.ts';
 import { seededRandom } from './random.ts';
-import { autoThreads, TreeGrower, type FlatTree } from './tree.ts';
+import type { FlatTree } from './tree.ts';
+import { autoThreads, TreeGrower } from './tree-grower.ts';
 import { rowWeights, type ClassWeight } from './weights.ts';
 
 export interface ForestParams {
@@ -60,7 +61,7 @@ export function trainForest(train: Dataset, params: Partial<ForestParams> = {}):
         h[i] = mult[i] * w[i];
         g[i] = -train.y[i] * h[i];
       }
-      trees.push(grower.grow(g, h, rows, nRows, feats, d, growParams, rng, 1));
+      trees.push(grower.grow({ g, h, rows, nRows, feats, nFeats: d, params: growParams, rng, scale: 1 }));
       if (p.timeBudgetMs !== undefined && Date.now() - t0 > p.timeBudgetMs) break;
     }
   } finally {

@@ -5,7 +5,8 @@
 import type { Dataset } from './dataset.ts';
 import { applyBins, fitBins, type BinMapper } from './histogram.ts';
 import { seededRandom } from './random.ts';
-import { autoThreads, TreeGrower, predictBinned, predictTree, type FlatTree } from './tree.ts';
+import { predictBinned, predictTree, type FlatTree } from './tree.ts';
+import { autoThreads, TreeGrower } from './tree-grower.ts';
 import { rowWeights, type ClassWeight } from './weights.ts';
 
 export interface GbdtParams {
@@ -109,7 +110,7 @@ export function trainGbdt(train: Dataset, valid: Dataset | undefined, params: Pa
         feats.set(allFeats);
       }
       const bagged = nRows < n;
-      const tree = grower.grow(g, h, rows, nRows, feats, nFeats, growParams, rng, p.learningRate, bagged ? undefined : addLeaf);
+      const tree = grower.grow({ g, h, rows, nRows, feats, nFeats, params: growParams, rng, scale: p.learningRate, onLeaf: bagged ? undefined : addLeaf });
       if (bagged) for (let i = 0; i < n; i++) F[i] += predictBinned(tree, bins, n, i);
       trees.push(tree);
 

@@ -18,6 +18,40 @@ function orderDesc(p: Arr): Uint32Array {
   return idx.sort((a, b) => s[b] - s[a] || a - b);
 }
 
+/**
+ * Every distinct score taken as a ">= threshold" cut, highest first, with the true and false positives
+ * it lets through (cumulative). The one sorted pass behind prAuc, bestF1Threshold, rocCurve and prCurve.
+ */
+export interface ThresholdSweep {
+  threshold: Float64Array;
+  tp: Float64Array;
+  fp: Float64Array;
+  positives: number;
+  negatives: number;
+}
+
+export function thresholdSweep(y: Arr, p: Arr): ThresholdSweep {
+  const n = y.length;
+  let positives = 0;
+  for (let i = 0; i < n; i++) if (y[i] === 1) positives++;
+  const idx = orderDesc(p);
+  const threshold = new Float64Array(n), tps = new Float64Array(n), fps = new Float64Array(n);
+  let tp = 0, fp = 0, k = 0;
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j < n && p[idx[j]] === p[idx[i]]) {
+      if (y[idx[j]] === 1) tp++;
+      else fp++;
+      j++;
+    }
+    threshold[k] = p[idx[i]];
+    tps[k] = tp;
+    fps[k++] = fp;
+    i = j;
+  }
+  return { threshold: threshold.subarray(0, k), tp: tps.subarray(0, k), fp: fps.subarray(0, k), positives, negatives: n - positives };
+}
+
 /** Mann–Whitney formulation with average ranks, so tied scores count as half-correct pairs. */
 export function rocAuc(y: Arr, p: Arr): number {
   checkLengths(y, p, 'rocAuc');
@@ -47,26 +81,14 @@ export function rocAuc(y: Arr, p: Arr): number {
 /** Average precision: sum over distinct thresholds of (R_k - R_{k-1}) * P_k, like sklearn. */
 export function prAuc(y: Arr, p: Arr): number {
   checkLengths(y, p, 'prAuc');
-  const n = y.length;
-  let totalPos = 0;
-  for (let i = 0; i < n; i++) if (y[i] === 1) totalPos++;
-  if (totalPos === 0 || totalPos === n) return totalPos === 0 ? NaN : 1;
-  const idx = orderDesc(p);
-  let tp = 0;
-  let fp = 0;
+  const { tp, fp, positives, negatives } = thresholdSweep(y, p);
+  if (positives === 0 || negatives === 0) return positives === 0 ? NaN : 1;
   let ap = 0;
   let prevRecall = 0;
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j < n && p[idx[j]] === p[idx[i]]) {
-      if (y[idx[j]] === 1) tp++;
-      else fp++;
-      j++;
-    }
-    const recall = tp / totalPos;
-    ap += (recall - prevRecall) * (tp / (tp + fp));
+  for (let k = 0; k < tp.length; k++) {
+    const recall = tp[k] / positives;
+    ap += (recall - prevRecall) * (tp[k] / (tp[k] + fp[k]));
     prevRecall = recall;
-    i = j;
   }
   return ap;
 }
@@ -76,8 +98,11 @@ export function confusion(y: Arr, p: Arr, threshold: number): { tp: number; fp: 
   let tp = 0, fp = 0, tn = 0, fn = 0;
   for (let i = 0; i < y.length; i++) {
     const pred = p[i] >= threshold;
-    if (y[i] === 1) pred ? tp++ : fn++;
-    else pred ? fp++ : tn++;
+    if (y[i] === 1) {
+      if (pred) tp++;
+      else fn++;
+    } else if (pred) fp++;
+    else tn++;
   }
   return { tp, fp, tn, fn };
 }
@@ -97,23 +122,12 @@ export function f1At(y: Arr, p: Arr, threshold: number): { f1: number; precision
  */
 export function bestF1Threshold(y: Arr, p: Arr): { threshold: number; f1: number } {
   checkLengths(y, p, 'bestF1Threshold');
-  const n = y.length;
-  let totalPos = 0;
-  for (let i = 0; i < n; i++) if (y[i] === 1) totalPos++;
-  if (totalPos === 0) return { threshold: Infinity, f1: 0 };
-  const idx = orderDesc(p);
-  let tp = 0, fp = 0;
+  const { threshold, tp, fp, positives } = thresholdSweep(y, p);
   let best = { threshold: Infinity, f1: 0 };
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j < n && p[idx[j]] === p[idx[i]]) {
-      if (y[idx[j]] === 1) tp++;
-      else fp++;
-      j++;
-    }
-    const f1 = (2 * tp) / (2 * tp + fp + (totalPos - tp));
-    if (f1 > best.f1) best = { threshold: p[idx[i]], f1 };
-    i = j;
+  if (positives === 0) return best;
+  for (let k = 0; k < tp.length; k++) {
+    const f1 = (2 * tp[k]) / (2 * tp[k] + fp[k] + (positives - tp[k]));
+    if (f1 > best.f1) best = { threshold: threshold[k], f1 };
   }
   return best;
 }
@@ -153,24 +167,12 @@ function thin<T extends Record<string, number[]>>(curve: T, points: number | und
 /** ROC points at each distinct threshold, from (0,0) to (1,1). Empty curve when a class is absent. */
 export function rocCurve(y: Arr, p: Arr, points?: number): { fpr: number[]; tpr: number[] } {
   checkLengths(y, p, 'rocCurve');
-  const n = y.length;
-  let P = 0;
-  for (let i = 0; i < n; i++) if (y[i] === 1) P++;
-  const N = n - P;
+  const { tp, fp, positives: P, negatives: N } = thresholdSweep(y, p);
   if (P === 0 || N === 0) return { fpr: [], tpr: [] };
-  const idx = orderDesc(p);
   const fpr = [0], tpr = [0];
-  let tp = 0, fp = 0;
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j < n && p[idx[j]] === p[idx[i]]) {
-      if (y[idx[j]] === 1) tp++;
-      else fp++;
-      j++;
-    }
-    fpr.push(fp / N);
-    tpr.push(tp / P);
-    i = j;
+  for (let k = 0; k < tp.length; k++) {
+    fpr.push(fp[k] / N);
+    tpr.push(tp[k] / P);
   }
   return thin({ fpr, tpr }, points);
 }
@@ -178,23 +180,12 @@ export function rocCurve(y: Arr, p: Arr, points?: number): { fpr: number[]; tpr:
 /** Precision/recall at each distinct threshold (descending), starting at recall 0, precision 1. */
 export function prCurve(y: Arr, p: Arr, points?: number): { recall: number[]; precision: number[] } {
   checkLengths(y, p, 'prCurve');
-  const n = y.length;
-  let P = 0;
-  for (let i = 0; i < n; i++) if (y[i] === 1) P++;
+  const { tp, fp, positives: P } = thresholdSweep(y, p);
   if (P === 0) return { recall: [], precision: [] };
-  const idx = orderDesc(p);
   const recall = [0], precision = [1];
-  let tp = 0, fp = 0;
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j < n && p[idx[j]] === p[idx[i]]) {
-      if (y[idx[j]] === 1) tp++;
-      else fp++;
-      j++;
-    }
-    recall.push(tp / P);
-    precision.push(tp / (tp + fp));
-    i = j;
+  for (let k = 0; k < tp.length; k++) {
+    recall.push(tp[k] / P);
+    precision.push(tp[k] / (tp[k] + fp[k]));
   }
   return thin({ recall, precision }, points);
 }

@@ -6,10 +6,9 @@
  */
 import { calibrateInPlace, type Calibrator } from './calibration.ts';
 import type { Dataset } from './dataset.ts';
-import { checkBatch, checkRow, headerJSON, ModelFormatError, type Explanation, type RiskModel, type parseHeader } from './model.ts';
+import { checkBatch, checkRow, headerJSON, ModelFormatError, type CalibratableModel, type Explanation, type RiskModel, type parseHeader } from './model-format.ts';
 import { seededRandom } from './random.ts';
 import { loadTf } from './tf-backend.ts';
-import type { CalibratableModel } from './tree-model.ts';
 import type { ClassWeight } from './weights.ts';
 
 export interface MlpParams {

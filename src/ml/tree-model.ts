@@ -1,13 +1,12 @@
 /** RiskModel over a tree ensemble: GBDT (sigmoid of summed margins) or forest (mean leaf rate). */
 import { type Calibrator, calibrateInPlace } from './calibration.ts';
-import { checkBatch, checkRow, headerJSON, ModelFormatError, type Attribution, type ExplainOptions, type Explanation, type RiskModel, type parseHeader } from './model.ts';
-import { expectedValue, PackedEnsemble, ShapTable, treeFromJSON, treeShap, treeToJSON, type FlatTree } from './tree.ts';
+import { checkBatch, checkRow, headerJSON, ModelFormatError, type Attribution, type CalibratableModel, type ExplainOptions, type Explanation, type RiskModel, type parseHeader } from './model-format.ts';
+import { expectedValue, type FlatTree } from './tree.ts';
+import { PackedEnsemble } from './tree-ensemble.ts';
+import { treeFromJSON, treeToJSON } from './tree-format.ts';
+import { ShapTable, treeShap } from './tree-shap.ts';
 
-export interface CalibratableModel extends RiskModel {
-  /** Uncalibrated failure probability per row, the calibrator's input. */
-  uncalibratedBatch(X: Float32Array, n: number): Float64Array;
-  withCalibration(cal: Calibrator, threshold: number): RiskModel;
-}
+export type { CalibratableModel } from './model-format.ts';
 
 export class TreeModel implements CalibratableModel {
   readonly d: number;

@@ -19,6 +19,7 @@ export interface Rng {
   normal(): number;
   /** Log-normal whose median is `median`; `sigma` is the log-scale spread. */
   lognormal(median: number, sigma: number): number;
+  /** 0 for a mean of 0 (or NaN) without a draw; above 30 the normal approximation. */
   poisson(mean: number): number;
   hex(len: number): string;
 }
@@ -39,6 +40,31 @@ export function deriveSeed(seed: number, label: string): number {
   return h >>> 0;
 }
 
+/** Standard normal by Box–Muller from a uniform source: two draws, the first for the radius. */
+export function standardNormal(u: () => number): number {
+  const a = 1 - u();
+  const b = u();
+  return Math.sqrt(-2 * Math.log(a)) * Math.cos(2 * Math.PI * b);
+}
+
+/**
+ * Poisson draw from a uniform source. Knuth's method (one draw per event) for the small hourly means of the
+ * history; above a mean of 30, where it would cost 30+ draws and underflow toward e^-mean, the rounded normal
+ * approximation the canary simulators use for request counts.
+ */
+export function poisson(u: () => number, mean: number): number {
+  if (!(mean > 0)) return 0;
+  if (mean > 30) return Math.max(0, Math.round(mean + Math.sqrt(mean) * standardNormal(u)));
+  const l = Math.exp(-mean);
+  let k = 0;
+  let p = 1;
+  do {
+    k++;
+    p *= u();
+  } while (p > l);
+  return k - 1;
+}
+
 export function createRng(seed: number): Rng {
   const u = mulberry32(seed);
   const rng: Rng = {
@@ -57,23 +83,9 @@ export function createRng(seed: number): Rng {
       return weights.length - 1;
     },
     exp: (mean) => -Math.log(1 - u()) * mean,
-    normal() {
-      const a = 1 - u();
-      const b = u();
-      return Math.sqrt(-2 * Math.log(a)) * Math.cos(2 * Math.PI * b);
-    },
+    normal: () => standardNormal(u),
     lognormal: (median, sigma) => median * Math.exp(sigma * rng.normal()),
-    poisson(mean) {
-      // Knuth's method is fine for the small hourly means used here.
-      const l = Math.exp(-mean);
-      let k = 0;
-      let p = 1;
-      do {
-        k++;
-        p *= u();
-      } while (p > l);
-      return k - 1;
-    },
+    poisson: (mean) => poisson(u, mean),
     hex(len) {
       let s = '';
       while (s.length < len) s += ((u() * 0x100000000) >>> 0).toString(16).padStart(8, '0');

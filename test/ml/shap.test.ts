@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { trainModel } from '../../src/ml/train.ts';
-import { expectedValue, ShapTable, treeShap, type FlatTree } from '../../src/ml/tree.ts';
+import { expectedValue, type FlatTree } from '../../src/ml/tree.ts';
+import { ShapTable, treeShap } from '../../src/ml/tree-shap.ts';
 import { makeDataset, row, xor } from './helpers.ts';
 
 /** E[f(x) | x_S] with absent features integrated out by cover: the game TreeSHAP solves exactly. */
@@ -76,7 +77,11 @@ test('the serving table gives the recursion\'s SHAP values, repeated features an
       for (let f = 0; f < 5; f++) assert.ok(Math.abs(a[f] - b[f]) < 1e-9, `f${f}: ${a[f]} vs ${b[f]}`);
     }
     const seen = new Set<number>();
-    for (let n = 0; n < t.feature.length; n++) if (t.feature[n] >= 0) seen.has(t.feature[n]) ? repeated++ : seen.add(t.feature[n]);
+    for (let n = 0; n < t.feature.length; n++) {
+      if (t.feature[n] < 0) continue;
+      if (seen.has(t.feature[n])) repeated++;
+      else seen.add(t.feature[n]);
+    }
   }
   assert.ok(repeated > 0, 'some trees split on a feature more than once');
   const stump: FlatTree = { ...trees[0], feature: Int32Array.of(-1), left: Int32Array.of(-1), right: Int32Array.of(-1) };
@@ -109,7 +114,7 @@ for (const kind of ['gbdt', 'forest'] as const) {
 }
 
 test('path attribution credits each split on the decision path with the change in subtree expectation', async () => {
-  const { PackedEnsemble } = await import('../../src/ml/tree.ts');
+  const { PackedEnsemble } = await import('../../src/ml/tree-ensemble.ts');
   // root splits f0 at 0.5; its left child splits f1 at 0.5 (missing → right); covers 10 / 6 / 4 / 2 / 4
   const t: FlatTree = {
     feature: Int32Array.from([0, 1, -1, -1, -1]),

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { trainForest } from '../../src/ml/forest.ts';
 import { trainGbdt } from '../../src/ml/gbdt.ts';
 import { applyBins, fitBins } from '../../src/ml/histogram.ts';
-import { TreeGrower, type FlatTree, type GrowParams } from '../../src/ml/tree.ts';
+import type { FlatTree } from '../../src/ml/tree.ts';
+import { TreeGrower, type GrowParams } from '../../src/ml/tree-grower.ts';
 import { rng } from './helpers.ts';
 
 function problem(n: number, d: number) {
@@ -31,7 +32,7 @@ const grow = (threads: number, perNode: boolean): { trees: FlatTree[]; threadCou
     const trees: FlatTree[] = [];
     for (let t = 0; t < 3; t++) {
       const rows = Uint32Array.from({ length: n }, (_, i) => i).filter((i) => t === 0 || (i * 7 + t) % 3 !== 0);
-      trees.push(grower.grow(g, h, rows, rows.length, feats, d, p, r, 0.1));
+      trees.push(grower.grow({ g, h, rows, nRows: rows.length, feats, nFeats: d, params: p, rng: r, scale: 0.1 }));
     }
     return { trees, threadCount: grower.threadCount };
   } finally {
