@@ -62,3 +62,42 @@ test('on exchangeable looks the latest-look hold fires rarely (it costs good rel
   // Measured 3 of 1,500 (0.2 %) per metric and look: tail e ≥ 8, z ≥ 2.5 with half the allowed change, trend z ≥ 3.
   assert.ok(fired / N < 0.01, `fired on ${fired} of ${N} null looks`);
 });
+
+test('each tail-pass component alone is valid at alphaPass when the canary really has odds ψ (intersection-union)', async () => {
+  const { exceedanceE } = await import('../../src/canary/sequential.ts');
+  const { TAIL_PSI } = await import('../../src/canary/judge.ts');
+  const r = createRng(77);
+  const [m, n, rr] = [30, 30, 12]; // the pooled top 20 % of two 30-sample sides
+  const choose = (a: number, b: number): number => {
+    let x = 1;
+    for (let i = 0; i < b; i++) x = (x * (a - i)) / (i + 1);
+    return x;
+  };
+  const w = TAIL_PSI.map(() => 1 / TAIL_PSI.length);
+  for (const g of [0, 1]) {
+    const psi = TAIL_PSI[g];
+    // Fisher's non-central hypergeometric with odds ψ: the count of canary samples in the tail under the alternative.
+    const pmf = Array.from({ length: rr + 1 }, (_, k) => choose(m, k) * choose(n, rr - k) * psi ** k);
+    const z = pmf.reduce((a, b) => a + b, 0);
+    const alpha = 0.2;
+    let passed = 0;
+    const runs = 3000;
+    const each: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      let log = 0;
+      for (let look = 0; look < 10; look++) {
+        let u = r.next() * z;
+        let k = 0;
+        while (k < rr && (u -= pmf[k]) > 0) k++;
+        exceedanceE(k, rr, m, n, TAIL_PSI, w, each);
+        log += Math.log(each[g]);
+        if (log <= Math.log(alpha)) {
+          passed++;
+          break;
+        }
+      }
+    }
+    // Ville: a wrong pass over all ten looks at most alpha, per component.
+    assert.ok(passed / runs <= alpha + 0.02, `ψ=${psi}: passed ${passed} of ${runs}`);
+  }
+});
