@@ -43,7 +43,7 @@ function tracing(): CanaryPolicy {
 
 const hist: number[] = [];
 const held = new Map<string, number>();
-let tot = { bad: 0, caught: 0, good: 0, falseRb: 0, toFull: 0, promoted: 0 };
+const tot = { bad: 0, caught: 0, good: 0, falseRb: 0, toFull: 0, promoted: 0 };
 for (const seed of seeds) {
   const rel = makeFamily(seed, perKind, kinds);
   traces.clear();
