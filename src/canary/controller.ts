@@ -30,6 +30,16 @@ export const HIGH_RISK = 0.5;
 export const LOW_RISK = 0.3;
 export const STRICT_TAIL_PSI = 3;
 
+/**
+ * At or below VERY_LOW_RISK the pass (location and tail) is at VERY_LOW_RISK_ALPHA_PASS instead of
+ * cfg.alphaPass. What matters to a rollout is P(bad | passed) ∝ P(bad) · P(pass | bad) ≤ risk · α, so a
+ * release with a fifth of the average predicted risk keeps that product below the average release's at a
+ * 1.5× larger α. It rests on the risk model: a bad release predicted at 0.1 is passed at 0.3 instead of 0.2.
+ * Tuning seeds (7 × 540 releases): 3.07 → 3.00 decisions to full traffic, no bad release more promoted.
+ */
+export const VERY_LOW_RISK = 0.2;
+export const VERY_LOW_RISK_ALPHA_PASS = 0.3;
+
 /** Smallest always-valid p-value (toward harm) on every metric for the evidence to count as clean. */
 export const CLEAN_P = 0.1;
 
@@ -130,7 +140,9 @@ export function decide(
 
   // Risk sets how much tail the pass must rule out: odds of 5 for a low-risk release, of 2 otherwise (a
   // tail-only regression of a tenth of requests 3–4× slower has odds of about 2–3 in the pooled top 20 %).
-  const j = judge(input.metrics, state.evidence, risk <= LOW_RISK ? cfg : { ...cfg, tailPassPsi: STRICT_TAIL_PSI }, observations);
+  // A very low predicted risk also loosens the pass level (VERY_LOW_RISK_ALPHA_PASS).
+  const jcfg = risk <= VERY_LOW_RISK ? { ...cfg, alphaPass: Math.max(cfg.alphaPass, VERY_LOW_RISK_ALPHA_PASS), alphaTailPass: Math.max(cfg.alphaTailPass, VERY_LOW_RISK_ALPHA_PASS) } : risk <= LOW_RISK ? cfg : { ...cfg, tailPassPsi: STRICT_TAIL_PSI };
+  const j = judge(input.metrics, state.evidence, jcfg, observations);
   reasons.push(...j.reasons);
   const regressions = j.metrics.filter((m) => m.classification === 'High' || m.classification === 'Low');
   const overdue = input.elapsed_s >= policy.max_interval_s;
@@ -162,7 +174,7 @@ export function decide(
       action = 'increase';
       reasons.push(`predicted risk ${risk.toFixed(2)} → step ${step} points: ${current} → ${next}`);
     }
-    confidence = (1 - cfg.alphaPass) * (j.score / 100);
+    confidence = (1 - jcfg.alphaPass) * (j.score / 100);
   } else if (j.verdict === 'marginal' || regressions.length) {
     // A regression the always-valid test saw at two looks in a row is not a fluke of one window (its false
     // alarm rate is alphaHarm over all looks); waiting out max_interval_s only added exposure.
@@ -209,7 +221,7 @@ export function decide(
     const thin = j.metrics.filter((m) => m.sufficiency.thin);
     if (thin.length)
       reasons.push(
-        `evidence too thin to show ${thin.map((m) => `${m.name} (~${m.sufficiency.effective_samples} of ${m.sufficiency.needed} samples per side)`).join(', ')} harmless at alpha ${cfg.alphaPass} yet`,
+        `evidence too thin to show ${thin.map((m) => `${m.name} (~${m.sufficiency.effective_samples} of ${m.sufficiency.needed} samples per side)`).join(', ')} harmless at alpha ${jcfg.alphaPass} yet`,
       );
   }
   const decision: Decision = {

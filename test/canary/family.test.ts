@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FAMILY_BAD, familyRow, makeFamily, REPORT_SEED, TUNING_SEEDS } from '../../src/canary/family.ts';
+import { FAMILY_BAD, familyRow, makeFamily, REPORT_SEEDS, TUNING_SEEDS } from '../../src/canary/family.ts';
 import { fixedStepsPolicy, kayentaPolicy, riskgatePolicy } from '../../src/canary/policies.ts';
 
 test('the family is deterministic, report and tuning seeds are disjoint, and every regression hits a metric', () => {
-  assert.ok(!TUNING_SEEDS.includes(REPORT_SEED));
+  assert.ok(REPORT_SEEDS.length >= 5 && new Set(REPORT_SEEDS).size === REPORT_SEEDS.length);
+  for (const s of REPORT_SEEDS) assert.ok(!TUNING_SEEDS.includes(s), `report seed ${s} is a tuning seed`);
   assert.deepEqual(makeFamily(TUNING_SEEDS[0], 3), makeFamily(TUNING_SEEDS[0], 3));
   const rel = makeFamily(TUNING_SEEDS[1], 30);
   for (const r of rel) {
