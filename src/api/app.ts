@@ -41,6 +41,11 @@ export interface AppDeps {
   onCircuitOpen?: (view: CircuitView) => void;
   /** Process metrics (event loop, GC, memory) in /metrics; off in tests that build many apps. */
   defaultMetrics?: boolean;
+  /**
+   * The instant a risk request without `created_at` is judged at (epoch ms; default Date.now). Policy windows
+   * (Fri 16:00-24:00, Mon 00:00-09:00) depend on it, so tests pin it to fixed instants instead of the hour they run at.
+   */
+  clock?: () => number;
 }
 
 /** Runs middlewares in order as one Express layer; stops at the first error. */
@@ -207,7 +212,13 @@ export function createApp(deps: AppDeps): express.Express {
   };
   app.use(chain(authenticate(config.apiKeys, { anonymousOk: deps.anonymousOk }), rateLimit(config.rateLimit), jsonOnly, express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }), depthLimit));
 
-  app.post('/v1/risk', requireScope('score'), validateBody(RiskRequestSchema), async (req, res) => {
+  const clock = deps.clock ?? Date.now;
+  const stampNow: express.RequestHandler = (req, _res, next) => {
+    const b: unknown = req.body;
+    if (b && typeof b === 'object' && !Array.isArray(b) && (b as { created_at?: unknown }).created_at == null) (b as { created_at: string }).created_at = new Date(clock()).toISOString();
+    next();
+  };
+  app.post('/v1/risk', requireScope('score'), stampNow, validateBody(RiskRequestSchema), async (req, res) => {
     // Warnings from scoring are rare; their logger (with the request id) is only made when one happens.
     const id = res.locals.requestId as string;
     const reqLog = { warn: (o: object, m?: string) => log.warn({ ...o, req_id: id }, m) } as unknown as Logger;
@@ -216,7 +227,7 @@ export function createApp(deps: AppDeps): express.Express {
     metrics.prediction(out.risk_level);
     deps.riskMemory?.remember(body.repo, body.head_sha, out.probability);
     riskLog.record(body.repo, {
-      at: new Date().toISOString(), repo: body.repo, head_sha: body.head_sha ?? null, head_branch: body.head_branch ?? null, workflow: body.workflow ?? null,
+      at: new Date(clock()).toISOString(), repo: body.repo, head_sha: body.head_sha ?? null, head_branch: body.head_branch ?? null, workflow: body.workflow ?? null,
       probability: out.probability, risk_level: out.risk_level, model: out.model, degraded: out.degraded, factors: out.factors, request_id: id,
     });
     if (out.degraded) metrics.fallbacks.inc();
