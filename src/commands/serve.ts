@@ -183,6 +183,15 @@ export interface StartOptions {
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const log = opts.logger ?? pino({ level: config.logLevel });
+  // Listen first: a port that is taken (a second \`npm start\`) must fail before this process opens the store,
+  // starts the scheduler or takes a job lock, which a stray process then held while /v1/jobs named it owner.
+  // Requests cannot arrive before \`app\` is set: everything from here to its assignment runs synchronously.
+  let handler: RequestListener | null = null;
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = createServer((req, res) => handler!(req, res));
+    s.once('error', reject);
+    s.listen(config.port, config.host, () => (s.off('error', reject), resolve(s)));
+  });
   const store =
     opts.store ??
     openStore(join(config.dataDir, 'riskgate.db'), { backgroundCheckpoint: true, onCheckpointError: (message) => log.warn({ message }, 'WAL checkpointer') });
@@ -209,16 +218,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     onCircuitOpen: (c) =>
       background.alerter.alert({ kind: 'circuit_open', message: `Circuit "${c.name}" opened after ${c.consecutive_failures} consecutive failures.`, detail: { circuit: c.name, cooldown_ms: c.cooldown_ms } }),
   });
-  if (opts.schedule) background.startSchedule(() => void reload());
-
   // In a cluster, responses name the worker that served them (tests and operators see the spread).
   const pid = String(process.pid);
-  const handler: RequestListener = cluster.isWorker ? (req, res) => (res.setHeader('X-Riskgate-Worker', pid), app(req, res)) : app;
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = createServer(handler);
-    s.once('error', reject);
-    s.listen(config.port, config.host, () => resolve(s));
-  });
+  handler = cluster.isWorker ? (req, res) => (res.setHeader('X-Riskgate-Worker', pid), app(req, res)) : app;
+  if (opts.schedule) background.startSchedule(() => void reload());
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
   log.info({ url }, 'listening');
@@ -375,6 +378,12 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     // The IPC channel to the primary would keep a worker alive after its server has closed (or never opened).
     cluster.worker?.disconnect();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      const why = code === 'EADDRINUSE' ? 'the port is in use (another riskgate serve?); set PORT or --port' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : 'no such local address (RISKGATE_HOST)';
+      console.error(`riskgate serve: cannot listen on ${config.host}:${config.port}: ${why}`);
+      return 1;
+    }
     throw err;
   }
   await new Promise<void>((resolve) => {
