@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { backtest, backtestReport, predictionsCsv } from '../../training/backtest.ts';
 import { ALL_KINDS } from '../../training/pipeline.ts';
 import type { ModelKind } from '../ml/model.ts';
 import { loadRunFiles } from '../records/load.ts';
+import { parseCommandArgs } from './args.ts';
 
 export const summary = 'Replay history forward in time and score each test run with only what was known before it';
 export const help = `Usage: riskgate backtest --data FILE [--test-fraction 0.3] [--out predictions.csv]
@@ -20,8 +20,7 @@ Examples:
   riskgate backtest --data history.jsonl --test-fraction 0.2 --model forest --json`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
+  const { values } = parseCommandArgs(argv, {
     options: {
       data: { type: 'string', multiple: true },
       'test-fraction': { type: 'string' },

@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import { importFiles } from '../records/import.ts';
+import { parseCommandArgs } from './args.ts';
 import { openDefaultStore, progressDone, progressLine } from './shared.ts';
 
 export const summary = 'Import canonical run records from .jsonl / .jsonl.gz files into the store';
@@ -15,7 +15,7 @@ Examples:
   riskgate import runs-2024-*.jsonl --db /var/lib/riskgate/riskgate.db`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { db: { type: 'string' } } });
+  const { values, positionals } = parseCommandArgs(argv, { allowPositionals: true, options: { db: { type: 'string' } } });
   if (positionals.length === 0) {
     console.error('riskgate import: no FILE given\n\n' + help);
     return 2;

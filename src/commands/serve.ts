@@ -2,7 +2,6 @@ import cluster, { type Worker } from 'node:cluster';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Router } from 'express';
 import { pino, type Logger } from 'pino';
 import { Registry as PromRegistry } from 'prom-client';
@@ -28,6 +27,7 @@ import { createModelsRouter } from '../registry/router.ts';
 import { createReportRouter } from '../report/router.ts';
 import { createDashboardRouter } from '../dashboard/router.ts';
 import type { DriftMonitor } from '../registry/drift.ts';
+import { parseCommandArgs } from './args.ts';
 import { BACKGROUND_ENV_VARS, backgroundSettings, createBackground, type BackgroundSettings } from './background.ts';
 
 export const summary = 'Run the risk service (HTTP API for CI pipelines)';
@@ -346,8 +346,7 @@ async function runPrimary(config: Config, bootstrap: boolean, settings: Backgrou
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
+  const { values } = parseCommandArgs(argv, {
     options: { port: { type: 'string' }, workers: { type: 'string' }, 'no-bootstrap': { type: 'boolean' }, 'hash-key': { type: 'string' } },
   });
   if (values['hash-key'] !== undefined) {
