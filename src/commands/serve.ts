@@ -183,12 +183,11 @@ export interface StartOptions {
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const log = opts.logger ?? pino({ level: config.logLevel });
-  // Listen first: a port that is taken (a second \`npm start\`) must fail before this process opens the store,
+  // Listen first: a port that is taken (a second `npm start`) must fail before this process opens the store,
   // starts the scheduler or takes a job lock, which a stray process then held while /v1/jobs named it owner.
-  // Requests cannot arrive before \`app\` is set: everything from here to its assignment runs synchronously.
-  let handler: RequestListener | null = null;
+  // Requests cannot arrive before the app is attached: everything from here to that runs synchronously.
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = createServer((req, res) => handler!(req, res));
+    const s = createServer();
     s.once('error', reject);
     s.listen(config.port, config.host, () => (s.off('error', reject), resolve(s)));
   });
@@ -220,7 +219,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   });
   // In a cluster, responses name the worker that served them (tests and operators see the spread).
   const pid = String(process.pid);
-  handler = cluster.isWorker ? (req, res) => (res.setHeader('X-Riskgate-Worker', pid), app(req, res)) : app;
+  const handler: RequestListener = cluster.isWorker ? (req, res) => (res.setHeader('X-Riskgate-Worker', pid), app(req, res)) : app;
+  server.on('request', handler);
   if (opts.schedule) background.startSchedule(() => void reload());
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
