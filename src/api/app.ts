@@ -15,7 +15,7 @@ import { rateLimit } from './ratelimit.ts';
 import { createRiskLog, type RiskLog } from './risk-log.ts';
 import type { RiskMemory } from './risk-memory.ts';
 import { securityHeaders } from './security.ts';
-import { CircuitEventSchema, CircuitNameSchema, OutcomeRequestSchema, RiskRequestSchema, type RiskRequest } from './schemas.ts';
+import { CircuitEventSchema, CircuitNameSchema, FinishedRunSchema, OutcomeBatchSchema, outcomeSchemaFor, RiskRequestSchema, type RiskRequest } from './schemas.ts';
 import type { RiskScorer } from './types.ts';
 import { validateBody, validateParam } from './validate.ts';
 import type { RunRecord } from '../records/schema.ts';
@@ -234,7 +234,9 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(out);
   });
 
-  app.post('/v1/outcomes', requireScope('report'), validateBody(OutcomeRequestSchema), (req, res) => {
+  const outcomeValidators = new Map([FinishedRunSchema, OutcomeBatchSchema].map((sch) => [sch as unknown, validateBody(sch)]));
+  const validateOutcome: express.RequestHandler = (req, res, next) => outcomeValidators.get(outcomeSchemaFor(req.body))!(req, res, next);
+  app.post('/v1/outcomes', requireScope('report'), validateOutcome, (req, res) => {
     const body = req.body as RunRecord | { runs: RunRecord[] };
     const runs = 'runs' in body ? body.runs : [body];
     res.json(store.upsertRuns(runs));

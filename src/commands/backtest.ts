@@ -3,6 +3,7 @@ import { backtest, backtestReport, predictionsCsv } from '../../training/backtes
 import { ALL_KINDS } from '../../training/pipeline.ts';
 import type { ModelKind } from '../ml/model.ts';
 import { loadRunFiles } from '../records/load.ts';
+import { failureLabel } from '../records/schema.ts';
 import { parseCommandArgs } from './args.ts';
 
 export const summary = 'Replay history forward in time and score each test run with only what was known before it';
@@ -51,9 +52,22 @@ export async function run(argv: string[]): Promise<number> {
     if (bad <= 20) console.error(`${b.file}:${b.line}: ${b.reason}`);
   });
   if (bad > 20) console.error(`… ${bad - 20} more bad lines`);
+  const learnable = records.filter((r) => failureLabel(r.conclusion) !== null).length;
+  if (learnable < 2) {
+    console.error(`riskgate backtest: ${learnable} run(s) with a success/failure outcome in ${values.data.join(', ')}; nothing to backtest`);
+    return 2;
+  }
   const result = await backtest(records, { testFraction: tf, model: kind, unseenRepos: values['unseen-repos'], timezone: values.timezone ?? process.env.RISKGATE_TIMEZONE, log: (m) => console.error(m) });
   if (values.out) writeFileSync(values.out, predictionsCsv(result));
   if (values.json) console.log(JSON.stringify({ model: result.model, threshold: result.threshold, repos: result.repos, mean: result.mean, baseline: result.baselineMean }, null, 2));
   else console.log(backtestReport(result));
+  // PR-AUC and ROC-AUC are undefined for a repo whose test runs are all one outcome (3 runs: often).
+  const undefinedRepos = result.repos.filter((r) => !Number.isFinite(r.pr_auc) || !Number.isFinite(r.roc_auc));
+  if (undefinedRepos.length) {
+    console.error(
+      `warning: PR-AUC/ROC-AUC are undefined (NaN) for ${undefinedRepos.map((r) => `${r.repo} (${r.test_runs} test runs, ${(r.failure_rate * 100).toFixed(0)} % failed)`).join(', ')}: ` +
+        `a test set needs both failures and successes; backtest more history (${learnable} learnable runs here) or raise --test-fraction`,
+    );
+  }
   return bad > 0 ? 2 : 0;
 }

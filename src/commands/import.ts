@@ -1,6 +1,6 @@
 import { importFiles } from '../records/import.ts';
 import { parseCommandArgs } from './args.ts';
-import { openDefaultStore, progressDone, progressLine } from './shared.ts';
+import { openDefaultStore, progressDone, progressLine, storePath } from './shared.ts';
 
 export const summary = 'Import canonical run records from .jsonl / .jsonl.gz files into the store';
 export const help = `Usage: riskgate import FILE... [--db data/riskgate.db]
@@ -30,7 +30,7 @@ export async function run(argv: string[]): Promise<number> {
     progressDone();
     console.log(
       `${sum.records} records from ${sum.files} file(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s: ` +
-        `${sum.inserted} new, ${sum.updated} updated, ${sum.unchanged} unchanged, ${sum.bad.length} bad line(s)`,
+        `${sum.inserted} new, ${sum.updated} updated, ${sum.unchanged} unchanged, ${sum.bad.length} bad line(s); store ${storePath(values.db)}`,
     );
     return sum.bad.length > 0 ? 2 : 0;
   } finally {

@@ -2,7 +2,7 @@ import { createGitHubClient, type Logger } from '../github/client.ts';
 import { CircuitBreaker, CircuitOpenError } from '../github/circuit.ts';
 import { IngestAbortedError, ingestRepo, type IngestProgress } from '../github/ingest.ts';
 import { parseCommandArgs } from './args.ts';
-import { openDefaultStore, progressDone, progressLine } from './shared.ts';
+import { openDefaultStore, progressDone, progressLine, storePath } from './shared.ts';
 
 export const summary = "Pull a repository's GitHub Actions runs and commits into the store (incremental, resumable)";
 export const help = `Usage: riskgate ingest --repo OWNER/NAME [--since ISO] [--jobs] [--base-url URL] [--db data/riskgate.db] [--verbose]
@@ -98,7 +98,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(
       `${repo}: ${sum.runs} run records in ${sum.seconds.toFixed(1)} s (${sum.inserted} new, ${sum.updated} updated, ${sum.unchanged} unchanged, ` +
         `${sum.invalid} invalid skipped), ${sum.commitsFetched} commits fetched, ${sum.requests} requests (${sum.conditionalRequests} conditional, ` +
-        `${sum.notModified} not modified), ${sum.pending} run(s) still in progress`,
+        `${sum.notModified} not modified), ${sum.pending} run(s) still in progress; store ${storePath(values.db)}`,
     );
     return 0;
   } catch (err) {

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { ALL_KINDS, comparisonTable, trainFromStore } from '../../training/pipeline.ts';
 import type { ModelKind } from '../ml/model.ts';
 import { parseCommandArgs } from './args.ts';
-import { defaultPaths, openDefaultStore } from './shared.ts';
+import { defaultPaths, openDefaultStore, storePath } from './shared.ts';
 
 export const summary = 'Train every candidate model on stored history and register the best';
 export const help = `Usage: riskgate train [--repo OWNER/NAME] [--until ISO] [--models gbdt,forest,mlp,baseline]
@@ -63,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
       const verdict = r.promoted
         ? `registered ${r.challenger} (${r.kind}) as champion${r.previous_champion ? `, replacing ${r.previous_champion}` : ''}`
         : `registered ${r.challenger} (${r.kind}) as rejected: ${r.champion} stays champion (\`riskgate models promote ${r.challenger} --reason …\` overrides)`;
-      console.log(`\n${verdict} (models: ${resolve(modelsDir)})\n  ${r.decision.reasons.join('\n  ')}`);
+      console.log(`\n${verdict} (store ${storePath(values.db)}, models ${resolve(modelsDir)})\n  ${r.decision.reasons.join('\n  ')}`);
       return 0;
     }
     const { run, manifest } = await trainFromStore({
