@@ -11,6 +11,7 @@ import { Registry, type Manifest } from '../registry/registry.ts';
 import { computeDora } from '../report/dora.ts';
 import type { Store } from '../store/types.ts';
 import { getBundle } from './bundle.ts';
+import { SIMULATED_SERVICE_PREFIX } from '../canary/policies.ts';
 import { canaryDecisions, jobRuns, jobSummary, joinOutcomes, riskEventId, riskRow, schedule, summariseRuns, waterfall } from './data.ts';
 import { EvaluationCache, evaluateModel } from './model-eval.ts';
 import { RISK_EVENT } from '../api/risk-log.ts';
@@ -197,9 +198,11 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
     const q = parseQuery(CanaryQuery, req, res);
     if (!q) return;
     const events = EVENT_KINDS.canary.flatMap((kind) => store.listEvents(kind, { key: q.service, limit: q.limit }));
-    const decisions = canaryDecisions(events);
+    // `riskgate simulate-canary --url` rollouts are left out unless asked for by name.
+    const all = canaryDecisions(events);
+    const decisions = q.service ? all : all.filter((d) => !d.service.startsWith(SIMULATED_SERVICE_PREFIX));
     const services = [...new Set(decisions.map((d) => d.service))].sort();
-    res.json({ services, decisions: decisions.slice(-q.limit) });
+    res.json({ services, decisions: decisions.slice(-q.limit), hidden_simulated: all.length - decisions.length });
   }));
 
   router.get('/ui/api/jobs', score, wrap((req, res) => {
