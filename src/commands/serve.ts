@@ -27,6 +27,7 @@ import { createModelsRouter } from '../registry/router.ts';
 import { createReportRouter } from '../report/router.ts';
 import { createDashboardRouter } from '../dashboard/router.ts';
 import type { DriftMonitor } from '../registry/drift.ts';
+import { logDestination } from '../log-format.ts';
 import { parseCommandArgs } from './args.ts';
 import { BACKGROUND_ENV_VARS, backgroundSettings, createBackground, type BackgroundSettings } from './background.ts';
 
@@ -61,6 +62,12 @@ Examples:
   riskgate serve --workers auto
   RISKGATE_API_KEYS="ci:score+report:sha256:<hex>,ops:admin+score+report:sha256:<hex>" riskgate serve
   riskgate serve --hash-key "$(openssl rand -hex 24)"`;
+
+/** pino at the configured level; a readable line per entry when RISKGATE_LOG_FORMAT (default: on a terminal) says so. */
+function makeLogger(config: Config): Logger {
+  const dest = logDestination(config.logFormat);
+  return dest ? pino({ level: config.logLevel }, dest) : pino({ level: config.logLevel });
+}
 
 export interface RunningServer {
   server: Server;
@@ -182,7 +189,7 @@ export interface StartOptions {
 }
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
-  const log = opts.logger ?? pino({ level: config.logLevel });
+  const log = opts.logger ?? makeLogger(config);
   // Listen first: a port that is taken (a second `npm start`) must fail before this process opens the store,
   // starts the scheduler or takes a job lock, which a stray process then held while /v1/jobs named it owner.
   // Requests cannot arrive before the app is attached: everything from here to that runs synchronously.
@@ -221,10 +228,10 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const pid = String(process.pid);
   const handler: RequestListener = cluster.isWorker ? (req, res) => (res.setHeader('X-Riskgate-Worker', pid), app(req, res)) : app;
   server.on('request', handler);
-  if (opts.schedule) background.startSchedule(() => void reload());
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
   log.info({ url }, 'listening');
+  if (opts.schedule) background.startSchedule(() => void reload());
   if (config.localOnly) log.warn('no API keys configured (RISKGATE_API_KEYS): listening on 127.0.0.1 only, without authentication');
 
   const fallback = createFallbackScorer({ store, timezone: config.timezone });
@@ -271,7 +278,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
  * `riskgate serve` again (same argv), so each runs startServer on the shared port.
  */
 async function runPrimary(config: Config, bootstrap: boolean, settings: BackgroundSettings): Promise<number> {
-  const log = pino({ level: config.logLevel }).child({ role: 'primary' });
+  const log = makeLogger(config).child({ role: 'primary' });
   // Opening the store runs its migrations here, before any worker could race on them.
   const dbPath = join(config.dataDir, 'riskgate.db');
   const store = openStore(dbPath);
