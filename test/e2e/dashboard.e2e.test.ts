@@ -181,7 +181,10 @@ describe('dashboard in a browser', () => {
     await page.getByRole('heading', { name: 'Jobs' }).waitFor();
     assert.match(await page.getByRole('table', { name: /Scheduled jobs/ }).innerText(), /ingest[\s\S]*\*\/15 \* \* \* \*/);
     assert.match(await page.getByRole('table', { name: /Per job/ }).innerText(), /ingest[\s\S]*error[\s\S]*2 \/ 3/);
-    assert.ok((await page.getByRole('table', { name: /Job runs/ }).innerText()).includes(seed.known.jobError));
+    const runs = await page.getByRole('table', { name: /Job runs/ }).innerText();
+    assert.ok(runs.includes(seed.known.jobError));
+    assert.match(runs, /retrain[\s\S]*ok[\s\S]*gbdt-20250301030012-a1b2c3 promoted/, 'a real job event reads ok, with what it did');
+    assert.doesNotMatch(await page.getByRole('table', { name: /Per job/ }).innerText(), /unknown/);
     await page.screenshot({ path: join(SHOTS, '06-jobs.png'), fullPage: true });
     await page.context().close();
   });

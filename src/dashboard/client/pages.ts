@@ -324,7 +324,7 @@ export async function jobsPage(): Promise<Page> {
       card(
         'Recent runs',
         d.runs.length
-          ? table('Job runs, newest first', ['Job', 'Started', 'Finished', 'Duration', 'Result', 'Error'], d.runs.map((x) => [x.job, when(x.started_at), when(x.finished_at), duration(x.duration_ms), badge(x.result, tone(x.result)), x.error ? h('span', { class: 'error-text' }, x.error) : '–']), { numeric: [3] })
+          ? table('Job runs, newest first', ['Job', 'Started', 'Finished', 'Duration', 'Result', 'Detail'], d.runs.map((x) => [x.job, when(x.started_at), when(x.finished_at), duration(x.duration_ms), badge(x.result, tone(x.result)), x.error ? h('span', { class: 'error-text' }, x.error) : (x.detail ?? '–')]), { numeric: [3] })
           : empty('No job runs recorded.'),
       ),
     ],
