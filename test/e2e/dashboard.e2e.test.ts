@@ -140,7 +140,10 @@ describe('dashboard in a browser', () => {
     assert.equal(await page.locator('svg.waterfall rect.wf-up').count(), 3);
     assert.equal(await page.locator('svg.waterfall rect.wf-down').count(), 1);
     assert.match(await page.locator('svg.waterfall').textContent() ?? '', /83\.0 %/);
-    assert.match(await page.getByRole('table', { name: /Features that moved/ }).innerText(), /fail_rate_20[\s\S]*\+0\.920/);
+    // Names and values as a person reads them, not `fail_rate_20 = 0.45`.
+    assert.match(await page.getByRole('table', { name: /Features that moved/ }).innerText(), /Failure rate, last 20 runs\s+45 %\s+\+0\.920/);
+    assert.match(await page.locator('svg.waterfall').textContent() ?? '', /Friday afternoon: yes/);
+    assert.doesNotMatch(await page.locator('svg.waterfall').textContent() ?? '', /fail_rate_20|=/);
     assert.match(await page.locator('.stats').innerText(), /failure/);
     await page.screenshot({ path: join(SHOTS, '03-risk.png'), fullPage: true });
     // Back button returns to the overview without a reload.

@@ -4,6 +4,7 @@
  * (series-0…5, tone classes) so the dark theme and contrast live in one stylesheet.
  */
 import { h, s } from './dom.ts';
+import { factorText } from '../labels.ts';
 
 const W = 560;
 const H = 320;
@@ -215,7 +216,7 @@ export function waterfallChart(steps: WaterfallStepIn[], unit: string, formatEnd
     const b = sx(Math.max(st.start, st.end));
     const delta = st.end - st.start;
     const cls = st.kind === 'factor' || st.kind === 'rest' ? (delta >= 0 ? 'wf-up' : 'wf-down') : 'wf-total';
-    const label = st.kind === 'factor' && st.value !== null ? `${st.label} = ${Number(st.value.toFixed(3))}` : st.label;
+    const label = st.kind === 'factor' ? factorText(st.label, st.value) : st.label;
     svg.append(s('text', { x: left - 8, y: y + 19, 'text-anchor': 'end', class: 'bar-label' }, label));
     svg.append(
       s('rect', { x: a, y: y + 4, width: Math.max(2, b - a), height: rowH - 10, rx: 2, class: `wf-bar ${cls}` }, s('title', null, `${label}: ${delta >= 0 ? '+' : ''}${delta.toFixed(3)} ${unit}`)),

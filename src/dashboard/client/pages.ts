@@ -3,6 +3,7 @@ import type { CanaryDecisionView, JobView, RiskRow, Waterfall, WeeklyFailureRate
 import type { ModelEvaluation } from '../model-eval.ts';
 import type { DoraReport } from '../../report/dora.ts';
 import { api } from './api.ts';
+import { featureLabel, featureValue } from '../labels.ts';
 import { barChart, confusionMatrix, lineChart, stepChart, waterfallChart } from './charts.ts';
 import { badge, card, duration, empty, fix, h, int, pct, sig, stat, table, when } from './dom.ts';
 
@@ -194,7 +195,7 @@ export async function modelPage(): Promise<Page> {
       card(
         'Feature importance',
         e.importance.length
-          ? barChart({ title: 'Feature importance', desc: `Top ${e.importance.length} features by gain`, items: e.importance.map((f) => ({ label: f.feature, value: f.gain })), format: (v) => (v >= 100 ? v.toFixed(0) : v.toPrecision(3)), caption: 'Total gain of the splits on each feature (the model’s own measure).' })
+          ? barChart({ title: 'Feature importance', desc: `Top ${e.importance.length} features by gain`, items: e.importance.map((f) => ({ label: featureLabel(f.feature), value: f.gain })), format: (v) => (v >= 100 ? v.toFixed(0) : v.toPrecision(3)), caption: 'Total gain of the splits on each feature (the model’s own measure).' })
           : empty('This model kind reports no importance.'),
       ),
     );
@@ -245,7 +246,7 @@ export async function riskPage(id: string): Promise<Page> {
       card(
         'Factors',
         d.factors.length
-          ? table('Features that moved the score most', ['Feature', 'Value', `Contribution (${unit})`], d.factors.map((f) => [f.feature, fix(f.value, 3), h('span', { class: f.contribution >= 0 ? 'up' : 'down' }, `${f.contribution >= 0 ? '+' : '−'}${Math.abs(f.contribution).toFixed(3)}`)]), { numeric: [1, 2] })
+          ? table('Features that moved the score most', ['Feature', 'Value', `Contribution (${unit})`], d.factors.map((f) => [h('span', { title: f.feature }, featureLabel(f.feature)), featureValue(f.feature, f.value), h('span', { class: f.contribution >= 0 ? 'up' : 'down' }, `${f.contribution >= 0 ? '+' : '−'}${Math.abs(f.contribution).toFixed(3)}`)]), { numeric: [1, 2] })
           : empty('No factors recorded.'),
       ),
       h('p', null, h('a', { href: '/ui' }, '← Back to the overview')),
