@@ -15,6 +15,7 @@ import { SIMULATED_SERVICE_PREFIX } from '../canary/policies.ts';
 import { canaryDecisions, jobRuns, jobSummary, joinOutcomes, riskEventId, riskRow, schedule, summariseRuns, waterfall } from './data.ts';
 import { EvaluationCache, evaluateModel } from './model-eval.ts';
 import { RISK_EVENT } from '../api/risk-log.ts';
+import type { RunRecord } from '../records/schema.ts';
 
 export interface DashboardDeps {
   store: Store;
@@ -220,8 +221,19 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
     if (q.repo && !repos.includes(q.repo)) {
       return sendError(res, 404, 'not_found', `no runs stored for repo "${q.repo}"`, [{ path: 'query.repo', message: 'unknown repo' }]);
     }
-    const dora = repo ? computeDora(store.iterateRuns({ repo }), { weeks: q.weeks, timezone }) : null;
-    res.json({ repos, repo: repo ?? null, dora });
+    // The window is the newest N weeks of the repo's runs: history far older (a sample from 2025 and one
+    // outcome posted today) leaves it nearly empty, so the page says what is stored and where.
+    const stored = { runs: 0, first_run_at: null as string | null, last_run_at: null as string | null };
+    const tracked = function* (runs: Iterable<RunRecord>) {
+      for (const r of runs) {
+        stored.runs++;
+        if (stored.first_run_at === null || r.created_at < stored.first_run_at) stored.first_run_at = r.created_at;
+        if (stored.last_run_at === null || r.created_at > stored.last_run_at) stored.last_run_at = r.created_at;
+        yield r;
+      }
+    };
+    const dora = repo ? computeDora(tracked(store.iterateRuns({ repo })), { weeks: q.weeks, timezone }) : null;
+    res.json({ repos, repo: repo ?? null, dora, stored });
   }));
 
   router.use('/ui/api', (req, res) => sendError(res, 404, 'not_found', `no dashboard route for ${req.method} ${req.baseUrl}${req.path}`));

@@ -264,6 +264,33 @@ describe('dashboard in a browser', () => {
     }
   });
 
+  it('reports for a repo whose history is mostly older than the window say where its data is', async (t) => {
+    if (skipOrFail(t)) return;
+    // Sample history from 2023 and one run posted this week (the README's newcomer: sample dated 2025, an
+    // outcome posted today): the 4-week window holds 1 of 4 runs and used to say nothing about the rest.
+    const run = (i: number, created_at: string) => ({ repo: 'zz-old/history', run_id: String(i), created_at, workflow: 'ci', run_attempt: 1, head_sha: null, head_branch: 'main', event: 'push', actor: 'a', run_started_at: null, completed_at: null, conclusion: 'success', files_changed: null, additions: null, deletions: null, files: null });
+    seed.store.upsertRuns([run(0, '2023-03-01T10:00:00.000Z'), run(1, '2023-03-02T10:00:00.000Z'), run(2, '2023-03-03T10:00:00.000Z'), run(3, new Date(Date.now() - 3600_000).toISOString())]);
+    const page = await newPage();
+    await signIn(page, '/ui/reports?repo=zz-old%2Fhistory&weeks=4');
+    await page.getByRole('heading', { name: 'Reports zz-old/history' }).waitFor();
+    const hint = page.locator('.card', { hasText: 'Most runs are outside this window' });
+    assert.match(await hint.innerText(), /These 4 weeks \(the newest weeks with runs\) hold 1 of the 4 runs stored for zz-old\/history, which date from 2023-03-01 to \d{4}-\d\d-\d\d/);
+    assert.equal(await hint.getByRole('link', { name: 'Show up to 520 weeks' }).getAttribute('href'), '/ui/reports?repo=zz-old%2Fhistory&weeks=520');
+    assert.ok(await page.getByRole('heading', { name: 'Change failure rate and run failure rate per week' }).isVisible(), 'the chart title names what it plots');
+    assert.match((await page.locator('svg.chart .tick').allTextContents()).join(' '), /\b20\d\d-\d\d-\d\d\b/, 'the first week tick carries its year');
+    // Overview: the weeks between 2023 and now are a gap in the line, not one step.
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    const d = (await page.locator('path.line[data-series="zz-old/history"]').getAttribute('d')) ?? '';
+    assert.equal(d.match(/M/g)?.length, 2, `a break between the 2023 runs and this week's (${d})`);
+    const ticks = (await page.locator('svg.chart').first().locator('.tick').allTextContents()).join(' ');
+    assert.match(ticks, /2023-02-27/, 'the axis starts at the first week, with its year');
+    assert.match(ticks, /202[4-9]-\d\d-\d\d/, 'a later year is written out where it changes');
+    await page.screenshot({ path: join(SHOTS, '09-overview-gap.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, '08-reports-empty-window.png'), fullPage: true });
+    await page.context().close();
+  });
+
   it('made no request off 127.0.0.1 and logged no console errors', (t) => {
     if (skipOrFail(t)) return;
     assert.deepEqual(offHost, []);
