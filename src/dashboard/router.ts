@@ -203,7 +203,12 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
     const all = canaryDecisions(events);
     const decisions = q.service ? all : all.filter((d) => !d.service.startsWith(SIMULATED_SERVICE_PREFIX));
     const services = [...new Set(decisions.map((d) => d.service))].sort();
-    res.json({ services, decisions: decisions.slice(-q.limit), hidden_simulated: all.length - decisions.length });
+    // Final outcomes posted to /v1/canary/outcome (promoted, rolled back, incident later), per service and version.
+    const outcomes = store
+      .listEvents('canary_outcome', { key: q.service, limit: q.limit })
+      .filter((e) => services.includes(e.key))
+      .map((e) => ({ service: e.key, version: typeof e.payload.version === 'string' ? e.payload.version : null, outcome: typeof e.payload.outcome === 'string' ? e.payload.outcome : null, at: e.at }));
+    res.json({ services, decisions: decisions.slice(-q.limit), hidden_simulated: all.length - decisions.length, outcomes });
   }));
 
   router.get('/ui/api/jobs', score, wrap((req, res) => {

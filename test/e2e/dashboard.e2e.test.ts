@@ -291,6 +291,25 @@ describe('dashboard in a browser', () => {
     await page.context().close();
   });
 
+  it('canary chart draws each version as its own line and shows how each ended', async (t) => {
+    if (skipOrFail(t)) return;
+    // One service, two rollouts: v1 rolled back, v2 promoted and its outcome posted to /v1/canary/outcome.
+    const base = Date.parse('2025-02-10T09:00:00Z');
+    const at = (m: number) => new Date(base + m * 60_000).toISOString();
+    const steps: [string, number, number, string][] = [['v1', 0, 5, 'increase'], ['v1', 5, 0, 'rollback'], ['v2', 0, 5, 'increase'], ['v2', 5, 50, 'increase'], ['v2', 50, 100, 'promote']];
+    steps.forEach(([version, from, to, action], i) => seed.store.appendEvent('canary', 'orders', { service: 'orders', version, from_weight: from, weight: to, action, reasons: [`${action} ${version}`], at: at(i * 5) }));
+    seed.store.appendEvent('canary_outcome', 'orders', { service: 'orders', version: 'v2', outcome: 'promoted' });
+    const page = await newPage();
+    await signIn(page, '/ui/canary?service=orders');
+    await page.getByRole('heading', { name: 'Canary orders' }).waitFor();
+    assert.deepEqual(await page.locator('svg path.step').evaluateAll((ps) => ps.map((p) => [p.getAttribute('data-series'), p.getAttribute('data-points')])), [['v1', '2'], ['v2', '3']]);
+    const outcome = await page.getByRole('table', { name: /How each version of orders ended/ }).innerText();
+    assert.match(outcome, /v1\s+rolled back\s+last decision/);
+    assert.match(outcome, /v2\s+promoted\s+recorded/);
+    await page.screenshot({ path: join(SHOTS, '10-canary-versions.png'), fullPage: true });
+    await page.context().close();
+  });
+
   it('made no request off 127.0.0.1 and logged no console errors', (t) => {
     if (skipOrFail(t)) return;
     assert.deepEqual(offHost, []);

@@ -286,7 +286,7 @@ export async function riskPage(id: string): Promise<Page> {
 }
 
 export async function canaryPage(params: URLSearchParams): Promise<Page> {
-  const all = await api<{ services: string[]; decisions: CanaryDecisionView[] }>('canary', { limit: 2000 });
+  const all = await api<{ services: string[]; decisions: CanaryDecisionView[]; outcomes?: { service: string; version: string | null; outcome: string | null; at: string }[] }>('canary', { limit: 2000 });
   if (!all.services.length) return { title: 'Canary', content: [card('Canary rollouts', empty('No canary decisions recorded yet.'))] };
   const service = params.get('service') && all.services.includes(params.get('service')!) ? params.get('service')! : all.services[0];
   const decisions = all.decisions.filter((x) => x.service === service);
@@ -302,8 +302,19 @@ export async function canaryPage(params: URLSearchParams): Promise<Page> {
     t: Date.parse(x.at),
     weight: x.weight,
     action: x.action,
-    label: `${when(x.at)}: ${x.action} → ${x.weight} %${x.reasons.length ? ` — ${x.reasons.join('; ')}` : ''}`,
+    version: x.version,
+    label: `${x.version ? `${x.version}, ` : ''}${when(x.at)}: ${x.action} → ${x.weight} %${x.reasons.length ? ` — ${x.reasons.join('; ')}` : ''}`,
   }));
+  // Per version: the recorded outcome (POST /v1/canary/outcome) if any, else how its last decision ended.
+  const versions = [...new Set(decisions.map((x) => x.version ?? '(no version)'))];
+  const outcomeRows = versions.map((v) => {
+    const own = decisions.filter((x) => (x.version ?? '(no version)') === v);
+    const lastOwn = own[own.length - 1];
+    const recorded = (all.outcomes ?? []).find((o) => o.service === service && (o.version ?? '(no version)') === v);
+    const ended = recorded?.outcome ?? (lastOwn.action === 'promote' ? 'promoted' : lastOwn.action === 'rollback' ? 'rolled back' : `in progress at ${lastOwn.weight} %`);
+    const tone = /promot/.test(ended) ? 'ok' : /roll|incident/.test(ended) ? 'bad' : 'info';
+    return [v, badge(ended, tone), recorded ? `recorded ${when(recorded.at)}` : `last decision ${when(lastOwn.at)}`, int(own.length)];
+  });
   const rows = [...decisions].reverse().map((x) => [
     h('time', { datetime: x.at }, when(x.at)),
     x.version ?? '–',
@@ -327,7 +338,8 @@ export async function canaryPage(params: URLSearchParams): Promise<Page> {
         stat('Last decision', last?.action ?? '–', last ? when(last.at) : undefined),
         stat('Decisions', int(decisions.length)),
       ),
-      card('Traffic weight over time', stepChart(`Canary weight of ${service}`, points, 'Each marker is one decision; hover it for the reasons.')),
+      card('Traffic weight over time', stepChart(`Canary weight of ${service}`, points, 'One line per version; each marker is one decision, hover it for the reasons.')),
+      card('Outcome per version', table(`How each version of ${service} ended`, ['Version', 'Outcome', 'When', 'Decisions'], outcomeRows, { numeric: [3] })),
       card('Decision log', table(`Decisions for ${service}, newest first, with the metrics that drove them`, ['Decided', 'Version', 'Weight', 'Action', 'Score', 'Canary vs baseline', 'Reasons'], rows, { className: 'wide' })),
     ],
   };
