@@ -4,17 +4,20 @@ import { ALL_KINDS } from '../../training/pipeline.ts';
 import type { ModelKind } from '../ml/model.ts';
 import { loadRunFiles } from '../records/load.ts';
 import { failureLabel } from '../records/schema.ts';
+import { openDefaultStore, storePath } from './shared.ts';
 import { parseCommandArgs } from './args.ts';
 
 export const summary = 'Replay history forward in time and score each test run with only what was known before it';
 export const help = `Usage: riskgate backtest --data FILE [--test-fraction 0.3] [--out predictions.csv]
                          [--model gbdt|forest|mlp|baseline] [--unseen-repos] [--json] [--timezone ZONE]
+                         [--db FILE | --no-save]
 
 For each repo the last --test-fraction of its success/failure runs are the test set; the model trains
 on everything before them (all repos together) and scores each test run in time order with only the
 outcomes known before its created_at. With --unseen-repos each repo is scored by a model trained
 without any of its runs (how well it does on a repository it has never seen). Writes repo,run_id,probability,predicted_failure per test run
-and prints per-repo and mean F1, PR-AUC and ROC-AUC next to the previous-outcome baseline.
+and prints per-repo and mean F1, PR-AUC and ROC-AUC next to the previous-outcome baseline. The summary is
+saved in the store (--db, default data/riskgate.db) as the dashboard's "last backtest" unless --no-save.
 
 Examples:
   riskgate backtest --data ../shared/datasets/dlci-dev.jsonl.gz --out predictions.csv
@@ -30,6 +33,8 @@ export async function run(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       'unseen-repos': { type: 'boolean' },
       timezone: { type: 'string' },
+      db: { type: 'string' },
+      'no-save': { type: 'boolean' },
     },
   });
   if (!values.data?.length) {
@@ -61,6 +66,17 @@ export async function run(argv: string[]): Promise<number> {
   if (values.out) writeFileSync(values.out, predictionsCsv(result));
   if (values.json) console.log(JSON.stringify({ model: result.model, threshold: result.threshold, repos: result.repos, mean: result.mean, baseline: result.baselineMean }, null, 2));
   else console.log(backtestReport(result));
+  if (!values['no-save']) {
+    // The dashboard's model page shows this as "last backtest" (docs/dashboard.md); nothing wrote it before.
+    const { model, threshold, repos, mean, baselineMean } = result;
+    const store = openDefaultStore(values.db);
+    try {
+      store.setState('backtest:last', JSON.stringify({ at: new Date().toISOString(), data: values.data, test_fraction: tf, model, threshold, repos, mean, baselineMean }));
+    } finally {
+      store.close();
+    }
+    console.error(`saved as the dashboard's last backtest in ${storePath(values.db)}`);
+  }
   // PR-AUC and ROC-AUC are undefined for a repo whose test runs are all one outcome (3 runs: often).
   const undefinedRepos = result.repos.filter((r) => !Number.isFinite(r.pr_auc) || !Number.isFinite(r.roc_auc));
   if (undefinedRepos.length) {

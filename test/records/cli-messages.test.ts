@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli.ts';
+import { openStore } from '../../src/store/sqlite.ts';
 import { call, serveApp } from '../api/helpers.ts';
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -103,8 +104,20 @@ test('backtest on a handful of runs warns that PR-AUC is undefined instead of pr
   try {
     const file = join(dir, 'three.jsonl');
     writeFileSync(file, [1, 2, 3].map((i) => JSON.stringify({ repo: 'a/b', run_id: i, created_at: `2025-01-0${i}T00:00:00Z`, conclusion: i === 2 ? 'failure' : 'success' })).join('\n'));
-    const r = await cli(['backtest', '--data', file, '--model', 'baseline']);
+    const db = join(dir, 'riskgate.db');
+    const r = await cli(['backtest', '--data', file, '--model', 'baseline', '--db', db]);
     assert.equal(r.code, 0, r.err);
+    // Saved for the dashboard's model page ("last backtest"), which nothing wrote before.
+    const store = openStore(db);
+    const saved = JSON.parse(store.getState('backtest:last')!);
+    store.close();
+    assert.equal(saved.model, 'baseline');
+    assert.deepEqual(saved.repos.map((x: { repo: string }) => x.repo), ['a/b']);
+    assert.deepEqual(saved.data, [file]);
+    assert.match(r.err, /saved as the dashboard's last backtest in .*riskgate\.db/);
+    const other = join(dir, 'other.db');
+    assert.equal((await cli(['backtest', '--data', file, '--model', 'baseline', '--db', other, '--no-save'])).code, 0);
+    assert.equal(existsSync(other), false, '--no-save touches no store');
     assert.match(r.err, /warning: PR-AUC\/ROC-AUC are undefined \(NaN\) for a\/b \(1 test runs, 0 % failed\): a test set needs both failures and successes/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
