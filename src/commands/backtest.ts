@@ -4,7 +4,7 @@ import { ALL_KINDS } from '../../training/pipeline.ts';
 import type { ModelKind } from '../ml/model.ts';
 import { loadRunFiles } from '../records/load.ts';
 import { failureLabel } from '../records/schema.ts';
-import { openDefaultStore, storePath } from './shared.ts';
+import { openDefaultStore, progressLog, storePath } from './shared.ts';
 import { parseCommandArgs } from './args.ts';
 
 export const summary = 'Replay history forward in time and score each test run with only what was known before it';
@@ -62,7 +62,13 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`riskgate backtest: ${learnable} run(s) with a success/failure outcome in ${values.data.join(', ')}; nothing to backtest`);
     return 2;
   }
-  const result = await backtest(records, { testFraction: tf, model: kind, unseenRepos: values['unseen-repos'], timezone: values.timezone ?? process.env.RISKGATE_TIMEZONE, log: (m) => console.error(m) });
+  const progress = progressLog('riskgate backtest');
+  let result: Awaited<ReturnType<typeof backtest>>;
+  try {
+    result = await backtest(records, { testFraction: tf, model: kind, unseenRepos: values['unseen-repos'], timezone: values.timezone ?? process.env.RISKGATE_TIMEZONE, log: progress.log });
+  } finally {
+    progress.done();
+  }
   if (values.out) writeFileSync(values.out, predictionsCsv(result));
   if (values.json) console.log(JSON.stringify({ model: result.model, threshold: result.threshold, repos: result.repos, mean: result.mean, baseline: result.baselineMean }, null, 2));
   else console.log(backtestReport(result));

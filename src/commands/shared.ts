@@ -26,6 +26,32 @@ export function openDefaultStore(db?: string): Store {
 /** Thrown for bad command-line usage; the CLI prints it and exits 2. */
 export class UsageError extends Error {}
 
+/**
+ * Step messages of a long command (train, backtest) on stderr, and on a terminal a ticker between them
+ * ("riskgate train: training… 14 s") so a minute of gbdt tuning is not a silent minute. Off a terminal
+ * only the messages are written.
+ */
+export function progressLog(command: string, o: { out?: Pick<NodeJS.WriteStream, 'write' | 'isTTY'>; now?: () => number; everyMs?: number } = {}): { log: (m: string) => void; done: () => void } {
+  const out = o.out ?? process.stderr;
+  const now = o.now ?? Date.now;
+  const t0 = now();
+  let step = 'starting';
+  const clear = () => out.isTTY && out.write('\r\x1b[K');
+  const timer = out.isTTY ? setInterval(() => out.write(`\r\x1b[K${command}: ${step}… ${Math.round((now() - t0) / 1000)} s`), o.everyMs ?? 1000) : null;
+  timer?.unref();
+  return {
+    log: (m) => {
+      clear();
+      out.write(`${m}\n`);
+      step = `working (last: ${m.length > 60 ? `${m.slice(0, 57)}…` : m})`;
+    },
+    done: () => {
+      if (timer) clearInterval(timer);
+      clear();
+    },
+  };
+}
+
 export function progressLine(text: string): void {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}`);
 }

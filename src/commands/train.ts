@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { ALL_KINDS, comparisonTable, trainFromStore } from '../../training/pipeline.ts';
 import type { ModelKind } from '../ml/model.ts';
 import { parseCommandArgs } from './args.ts';
-import { defaultPaths, openDefaultStore, storePath } from './shared.ts';
+import { defaultPaths, openDefaultStore, progressLog, storePath } from './shared.ts';
 
 export const summary = 'Train every candidate model on stored history and register the best';
 export const help = `Usage: riskgate train [--repo OWNER/NAME] [--until ISO] [--models gbdt,forest,mlp,baseline]
@@ -52,13 +52,15 @@ export async function run(argv: string[]): Promise<number> {
   const store = openDefaultStore(values.db);
   const modelsDir = values['models-dir'] ?? defaultPaths().modelsDir;
   const timezone = values.timezone ?? process.env.RISKGATE_TIMEZONE;
+  const progress = progressLog('riskgate train');
   try {
     if (!values.challenger && !values.promote) {
       // The champion/challenger rule, exactly as the scheduled retrain applies it.
       const { retrainOnce } = await import('../../training/jobs/retrain.ts');
       const { marginsFromEnv } = await import('../../training/challenger.ts');
       let table = '';
-      const r = await retrainOnce({ store, modelsDir, repo: values.repo, until: values.until, timezone, kinds, margins: marginsFromEnv(), log: (m) => console.error(m), onRun: (run) => (table = comparisonTable(run)) });
+      const r = await retrainOnce({ store, modelsDir, repo: values.repo, until: values.until, timezone, kinds, margins: marginsFromEnv(), log: progress.log, onRun: (run) => (table = comparisonTable(run)) });
+      progress.done();
       console.log(table);
       const verdict = r.promoted
         ? `registered ${r.challenger} (${r.kind}) as champion${r.previous_champion ? `, replacing ${r.previous_champion}` : ''}`
@@ -74,12 +76,14 @@ export async function run(argv: string[]): Promise<number> {
       timezone,
       kinds,
       promote: values.promote === true,
-      log: (m) => console.error(m),
+      log: progress.log,
     });
+    progress.done();
     console.log(comparisonTable(run));
     console.log(`\nregistered ${manifest.id} (${manifest.kind}) as ${manifest.status}; rows: ${run.rows.train} train / ${run.rows.valid} valid / ${run.rows.holdout} holdout`);
     return 0;
   } finally {
+    progress.done();
     store.close();
   }
 }
