@@ -147,6 +147,10 @@ test('SIGTERM under load: accepted requests all finish 2xx, new connections are 
     const port = srv.port;
     const all: Promise<Sent>[] = [];
     let refusedInStream = 0;
+    // Set once the probe was refused; a stream request started after it and refused ends the stream.
+    let refusedAt = Infinity;
+    let onRefusedAfterClose!: () => void;
+    const refusedAfterClose = new Promise<void>((r) => (onRefusedAfterClose = r));
     let accepted = 0;
     let onFifty!: () => void;
     const fifty = new Promise<void>((r) => (onFifty = r));
@@ -157,6 +161,7 @@ test('SIGTERM under load: accepted requests all finish 2xx, new connections are 
         void s.accepted.then(() => s.sent.acceptedAt != null && ++accepted >= 50 && onFifty());
         const r = await s.done;
         // Refused after the signal: try again a little later, until the test stops the stream.
+        if (r.error === 'ECONNREFUSED' && r.startedAt > refusedAt) onRefusedAfterClose();
         if (r.error === 'ECONNREFUSED') (refusedInStream++, await new Promise((res) => setTimeout(res, 25)));
       }
     });
@@ -173,13 +178,15 @@ test('SIGTERM under load: accepted requests all finish 2xx, new connections are 
     // The server logs this and closes its listener in the same tick.
     await srv.logged(/"msg":"shutting down/);
     const probe = await connectRefused(srv.port);
-    const refusedAt = performance.now();
+    refusedAt = performance.now();
     assert.equal(slow.filter((s) => s.sent.doneAt == null).length, 3, JSON.stringify(slow.map((s) => [s.sent.error, s.sent.status])) + ': the slow requests are still in flight when the new connection is tried');
     assert.equal(probe, 'ECONNREFUSED', 'a new connection after the signal is refused');
     for (const s of slow) s.release();
 
     const results = await Promise.all(slow.map((s) => s.done));
     const exit = await srv.exit;
+    // Stop the stream only once it has met the closed listener (stopping at exit raced it on a loaded machine).
+    await refusedAfterClose;
     stop = true;
     await Promise.all(workers);
     const stream = await Promise.all(all);
@@ -206,7 +213,7 @@ test('SIGTERM under load: accepted requests all finish 2xx, new connections are 
       assert.equal(typeof r.body.probability, 'number');
       assert.equal(r.body.model?.kind, 'gbdt');
     }
-    assert.ok(refusedInStream > 0);
+    assert.ok(refusedInStream > 0, 'the stream met the closed listener');
     const after = stream.filter((r) => r.startedAt > refusedAt);
     assert.ok(after.length > 0 && after.every((r) => r.error === 'ECONNREFUSED'), `requests started after the listener closed are refused (${after.map((r) => r.error).join(',')})`);
     // Informational: how many stream requests were caught mid-flight by the signal.
