@@ -5,6 +5,7 @@
  * Commands load lazily so `riskgate check` in a CI step does not pay for TensorFlow or SQLite.
  */
 import { pathToFileURL } from 'node:url';
+import { UsageError } from './commands/shared.ts';
 
 export interface Command {
   summary: string;
@@ -38,6 +39,7 @@ async function usage(): Promise<string> {
     }
   }
   lines.push('', 'Run `riskgate <command> --help` for options and examples.');
+  lines.push('Exit codes: 0 done, 1 the work failed, 2 bad usage or bad input, 3 not found (e.g. an unknown model id).');
   return lines.join('\n');
 }
 
@@ -57,7 +59,13 @@ export async function main(argv: string[]): Promise<number> {
     console.log(cmd.help);
     return 0;
   }
-  return cmd.run(rest);
+  try {
+    return await cmd.run(rest);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`riskgate ${name}: ${err.message}\n\nRun \`riskgate ${name} --help\` for usage.`);
+    return 2;
+  }
 }
 
 /** Runs a command and sets the exit code; bin/riskgate.mjs calls this, whatever path or link started it. */

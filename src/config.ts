@@ -48,6 +48,8 @@ export interface Config {
   bodyLimitBytes: number;
   metricsAuth: boolean;
   logLevel: string;
+  /** How log lines are written (src/log-format.ts): 'auto' is pretty when stdout is a terminal. */
+  logFormat: 'json' | 'pretty' | 'auto';
   shutdownGraceMs: number;
   /** HTTP worker processes (node:cluster) sharing the port; 1 serves from this process alone. */
   workers: number;
@@ -94,6 +96,7 @@ export const ENV_VARS: Record<string, { default: string; help: string }> = {
   RISKGATE_AUTH_FAILURE_BURST: { default: '20', help: 'wrong keys a client address may send at once before RISKGATE_AUTH_FAILURE_LIMIT applies' },
   RISKGATE_METRICS_AUTH: { default: 'false', help: 'require an admin key for /metrics' },
   RISKGATE_LOG_LEVEL: { default: 'info', help: 'pino level: fatal, error, warn, info, debug, trace, silent' },
+  RISKGATE_LOG_FORMAT: { default: 'auto', help: 'json (one object a line, epoch-ms times), pretty (local time, level, message, fields), or auto: pretty on a terminal' },
   RISKGATE_SHUTDOWN_GRACE_S: { default: '10', help: 'seconds to finish in-flight requests on SIGTERM' },
   RISKGATE_WORKERS: { default: '1', help: 'HTTP worker processes sharing the port (node:cluster); "auto" = one per CPU. Rate limits then apply per worker' },
   RISKGATE_PROMETHEUS_URL: { default: '(none)', help: 'Prometheus base URL for canary metric queries' },
@@ -273,6 +276,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (high < medium) throw new ConfigError('RISKGATE_RISK_HIGH', `${high} is below RISKGATE_RISK_MEDIUM (${medium})`);
   const logLevel = env.RISKGATE_LOG_LEVEL?.trim() || 'info';
   if (!LEVELS.includes(logLevel)) throw new ConfigError('RISKGATE_LOG_LEVEL', `"${logLevel}" is not one of ${LEVELS.join(', ')}`);
+  const logFormat = (env.RISKGATE_LOG_FORMAT?.trim().toLowerCase() || 'auto') as Config['logFormat'];
+  if (!['json', 'pretty', 'auto'].includes(logFormat)) throw new ConfigError('RISKGATE_LOG_FORMAT', `"${env.RISKGATE_LOG_FORMAT}" is not one of json, pretty, auto`);
   const host = env.RISKGATE_HOST?.trim() || '0.0.0.0';
   const localOnly = apiKeys.length === 0;
   const prom = env.RISKGATE_PROMETHEUS_URL?.trim() || null;
@@ -324,6 +329,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: 1024 * 1024,
     metricsAuth: bool(env, 'RISKGATE_METRICS_AUTH', false),
     logLevel,
+    logFormat,
     shutdownGraceMs: 1000 * num(env, 'RISKGATE_SHUTDOWN_GRACE_S', 10, (n) => n >= 0, 'a number of seconds ≥ 0'),
     workers: workers(env),
     prometheusUrl: prom,

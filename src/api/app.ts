@@ -17,7 +17,7 @@ import { createRiskLog, type RiskLog } from './risk-log.ts';
 import type { RiskMemory } from './risk-memory.ts';
 import { securityHeaders } from './security.ts';
 import { redactRequestUrl } from '../redact.ts';
-import { CircuitEventSchema, CircuitListQuerySchema, CircuitNameSchema, encodeCircuitCursor, OutcomeRequestSchema, RiskRequestSchema, type RiskRequest } from './schemas.ts';
+import { CircuitEventSchema, CircuitListQuerySchema, CircuitNameSchema, encodeCircuitCursor, FinishedRunSchema, OutcomeBatchSchema, outcomeSchemaFor, RiskRequestSchema, type RiskRequest } from './schemas.ts';
 import type { RiskScorer } from './types.ts';
 import { validateBody, validateParam } from './validate.ts';
 import type { RunRecord } from '../records/schema.ts';
@@ -43,6 +43,11 @@ export interface AppDeps {
   onCircuitOpen?: (view: CircuitView) => void;
   /** Process metrics (event loop, GC, memory) in /metrics; off in tests that build many apps. */
   defaultMetrics?: boolean;
+  /**
+   * The instant a risk request without `created_at` is judged at (epoch ms; default Date.now). Policy windows
+   * (Fri 16:00-24:00, Mon 00:00-09:00) depend on it, so tests pin it to fixed instants instead of the hour they run at.
+   */
+  clock?: () => number;
 }
 
 /** Runs middlewares in order as one Express layer; stops at the first error. */
@@ -212,7 +217,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(kayentaPathToken(config.apiKeys, authFailures));
   app.use(chain(authenticate(config.apiKeys, { anonymousOk: deps.anonymousOk, failures: authFailures }), rateLimit(config.rateLimit), jsonOnly, express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }), depthLimit));
 
-  app.post('/v1/risk', requireScope('score'), validateBody(RiskRequestSchema), async (req, res) => {
+  const clock = deps.clock ?? Date.now;
+  const stampNow: express.RequestHandler = (req, _res, next) => {
+    const b: unknown = req.body;
+    if (b && typeof b === 'object' && !Array.isArray(b) && (b as { created_at?: unknown }).created_at == null) (b as { created_at: string }).created_at = new Date(clock()).toISOString();
+    next();
+  };
+  app.post('/v1/risk', requireScope('score'), stampNow, validateBody(RiskRequestSchema), async (req, res) => {
     // Warnings from scoring are rare; their logger (with the request id) is only made when one happens.
     const id = res.locals.requestId as string;
     const reqLog = { warn: (o: object, m?: string) => log.warn({ ...o, req_id: id }, m) } as unknown as Logger;
@@ -221,14 +232,16 @@ export function createApp(deps: AppDeps): express.Express {
     metrics.prediction(out.risk_level);
     deps.riskMemory?.remember(body.repo, body.head_sha, out.probability);
     riskLog.record(body.repo, {
-      at: new Date().toISOString(), repo: body.repo, head_sha: body.head_sha ?? null, head_branch: body.head_branch ?? null, workflow: body.workflow ?? null,
+      at: new Date(clock()).toISOString(), repo: body.repo, head_sha: body.head_sha ?? null, head_branch: body.head_branch ?? null, workflow: body.workflow ?? null,
       probability: out.probability, risk_level: out.risk_level, model: out.model, degraded: out.degraded, factors: out.factors, request_id: id,
     });
     if (out.degraded) metrics.fallbacks.inc();
     res.json(out);
   });
 
-  app.post('/v1/outcomes', requireScope('report'), validateBody(OutcomeRequestSchema), (req, res) => {
+  const outcomeValidators = new Map([FinishedRunSchema, OutcomeBatchSchema].map((sch) => [sch as unknown, validateBody(sch)]));
+  const validateOutcome: express.RequestHandler = (req, res, next) => outcomeValidators.get(outcomeSchemaFor(req.body))!(req, res, next);
+  app.post('/v1/outcomes', requireScope('report'), validateOutcome, (req, res) => {
     const body = req.body as RunRecord | { runs: RunRecord[] };
     const runs = 'runs' in body ? body.runs : [body];
     // A repo-bound key writes only its repos' history (training data); nothing is stored if one run is outside.

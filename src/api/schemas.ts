@@ -92,12 +92,16 @@ export function riskRequestToRunRecord(req: RiskRequest): RunRecord {
   };
 }
 
-const FinishedRunSchema = RunRecordSchema.refine((r) => r.conclusion != null, {
+export const FinishedRunSchema = RunRecordSchema.refine((r) => r.conclusion != null, {
   message: 'a finished run needs a conclusion',
   path: ['conclusion'],
 });
+export const OutcomeBatchSchema = z.object({ runs: z.array(FinishedRunSchema).min(1).max(1000) });
 
-export const OutcomeRequestSchema = z.union([FinishedRunSchema, z.object({ runs: z.array(FinishedRunSchema).min(1).max(1000) })]);
+/** Documents the body (OpenAPI); validation picks one side by the `runs` key (`outcomeSchemaFor`) so an error names its field. */
+export const OutcomeRequestSchema = z.union([FinishedRunSchema, OutcomeBatchSchema]);
+/** A union reports a bad record inside a batch at "(root)"; validating the side the body chose reports "runs.3.repo". */
+export const outcomeSchemaFor = (body: unknown) => (body !== null && typeof body === 'object' && 'runs' in body ? OutcomeBatchSchema : FinishedRunSchema);
 
 export const CircuitNameSchema = z
   .string()

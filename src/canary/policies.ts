@@ -39,7 +39,25 @@ export function riskgatePolicy(): CanaryPolicy {
 }
 
 /** Drives a running Riskgate server's `POST /v1/canary/decision`, exactly as a pipeline would. */
-export function httpPolicy(baseUrl: string, headers: Record<string, string> = {}): CanaryPolicy {
+/**
+ * Simulated rollouts sent to a real server are stored under services named `simulated/…`: the dashboard
+ * leaves them out (it says how many it hid), and canary decisions are not training data (only posted
+ * outcomes are, and the simulator posts none).
+ */
+export const SIMULATED_SERVICE_PREFIX = 'simulated/';
+
+export interface HttpPolicyOptions {
+  /** Waits this long before a retry (a rate-limited answer's Retry-After, in ms). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Told each time the server rate-limits the simulation. */
+  onWait?: (ms: number) => void;
+  /** The service name the rollouts are stored under (default `simulated/canary`). */
+  service?: string;
+}
+
+export function httpPolicy(baseUrl: string, headers: Record<string, string> = {}, o: HttpPolicyOptions = {}): CanaryPolicy {
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const service = o.service ?? `${SIMULATED_SERVICE_PREFIX}canary`;
   return {
     name: 'riskgate-http',
     begin(rel: RolloutSubject): RolloutDriver {
@@ -47,19 +65,23 @@ export function httpPolicy(baseUrl: string, headers: Record<string, string> = {}
       return {
         start: startWeight(rel.risk),
         async step(ctx: StepContext): Promise<StepAnswer> {
-          const res = await fetch(new URL('/v1/canary/decision', baseUrl), {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', ...headers },
-            body: JSON.stringify({
-              deployment: { service: 'simulated', version },
-              current_weight: ctx.weight,
-              elapsed_s: ctx.elapsed_s,
-              risk: ctx.risk,
-              metrics: ctx.metrics,
-            }),
-          });
-          if (!res.ok) throw new Error(`decision endpoint answered ${res.status}: ${await res.text()}`);
-          return (await res.json()) as StepAnswer;
+          const body = JSON.stringify({ deployment: { service, version }, current_weight: ctx.weight, elapsed_s: ctx.elapsed_s, risk: ctx.risk, metrics: ctx.metrics });
+          // A simulation sends hundreds of decisions; the server's rate limit (default burst 100, then
+          // 600/min) answered the 101st with 429 and the run died. Honour Retry-After instead, a bounded
+          // number of times in a row so a server that always refuses still ends the run.
+          for (let attempt = 0; ; attempt++) {
+            const res = await fetch(new URL('/v1/canary/decision', baseUrl), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+            if (res.status === 429 && attempt < 30) {
+              await res.arrayBuffer();
+              const s = Number(res.headers.get('retry-after'));
+              const ms = Number.isFinite(s) && s > 0 ? Math.min(s, 60) * 1000 : 1000;
+              o.onWait?.(ms);
+              await sleep(ms);
+              continue;
+            }
+            if (!res.ok) throw new Error(`decision endpoint answered ${res.status}: ${await res.text()}`);
+            return (await res.json()) as StepAnswer;
+          }
         },
       };
     },

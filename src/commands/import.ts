@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { importFiles } from '../records/import.ts';
-import { openDefaultStore, progressDone, progressLine } from './shared.ts';
+import { parseCommandArgs } from './args.ts';
+import { openDefaultStore, progressDone, progressLine, storePath } from './shared.ts';
 
 export const summary = 'Import canonical run records from .jsonl / .jsonl.gz files into the store';
 export const help = `Usage: riskgate import FILE... [--db data/riskgate.db]
@@ -15,7 +15,7 @@ Examples:
   riskgate import runs-2024-*.jsonl --db /var/lib/riskgate/riskgate.db`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { db: { type: 'string' } } });
+  const { values, positionals } = parseCommandArgs(argv, { allowPositionals: true, options: { db: { type: 'string' } } });
   if (positionals.length === 0) {
     console.error('riskgate import: no FILE given\n\n' + help);
     return 2;
@@ -30,7 +30,7 @@ export async function run(argv: string[]): Promise<number> {
     progressDone();
     console.log(
       `${sum.records} records from ${sum.files} file(s) in ${((Date.now() - t0) / 1000).toFixed(1)} s: ` +
-        `${sum.inserted} new, ${sum.updated} updated, ${sum.unchanged} unchanged, ${sum.bad.length} bad line(s)`,
+        `${sum.inserted} new, ${sum.updated} updated, ${sum.unchanged} unchanged, ${sum.bad.length} bad line(s); store ${storePath(values.db)}`,
     );
     return sum.bad.length > 0 ? 2 : 0;
   } finally {

@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import { createGitHubClient, type Logger } from '../github/client.ts';
 import { CircuitBreaker, CircuitOpenError } from '../github/circuit.ts';
 import { IngestAbortedError, ingestRepo, type IngestProgress } from '../github/ingest.ts';
-import { openDefaultStore, progressDone, progressLine } from './shared.ts';
+import { parseCommandArgs } from './args.ts';
+import { openDefaultStore, progressDone, progressLine, storePath } from './shared.ts';
 
 export const summary = "Pull a repository's GitHub Actions runs and commits into the store (incremental, resumable)";
 export const help = `Usage: riskgate ingest --repo OWNER/NAME [--since ISO] [--jobs] [--base-url URL] [--db data/riskgate.db] [--verbose]
@@ -40,23 +40,16 @@ export function progressText(p: IngestProgress): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        repo: { type: 'string' },
-        since: { type: 'string' },
-        jobs: { type: 'boolean', default: false },
-        'base-url': { type: 'string' },
-        db: { type: 'string' },
-        verbose: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (err) {
-    console.error(`riskgate ingest: ${(err as Error).message}\n\n${help}`);
-    return 2;
-  }
+  const { values } = parseCommandArgs(argv, {
+    options: {
+      repo: { type: 'string' },
+      since: { type: 'string' },
+      jobs: { type: 'boolean', default: false },
+      'base-url': { type: 'string' },
+      db: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+    },
+  });
   const repo = values.repo;
   if (!repo || !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repo)) {
     console.error(`riskgate ingest: --repo must be OWNER/NAME (got ${repo === undefined ? 'nothing' : JSON.stringify(repo)})\n\n${help}`);
@@ -105,7 +98,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(
       `${repo}: ${sum.runs} run records in ${sum.seconds.toFixed(1)} s (${sum.inserted} new, ${sum.updated} updated, ${sum.unchanged} unchanged, ` +
         `${sum.invalid} invalid skipped), ${sum.commitsFetched} commits fetched, ${sum.requests} requests (${sum.conditionalRequests} conditional, ` +
-        `${sum.notModified} not modified), ${sum.pending} run(s) still in progress`,
+        `${sum.notModified} not modified), ${sum.pending} run(s) still in progress; store ${storePath(values.db)}`,
     );
     return 0;
   } catch (err) {

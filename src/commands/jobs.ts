@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from './args.ts';
 import { defaultPaths, openDefaultStore } from './shared.ts';
 
 export const summary = 'Show the background jobs (schedule, last run, duration, result) or run one now';
@@ -33,14 +33,7 @@ function summarize(job: string, e: { status: string; result?: Record<string, unk
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, history: { type: 'string' }, db: { type: 'string' }, 'models-dir': { type: 'string' } } });
-  } catch (err) {
-    console.error(`riskgate jobs: ${(err as Error).message}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs(argv, { allowPositionals: true, options: { json: { type: 'boolean' }, history: { type: 'string' }, db: { type: 'string' }, 'models-dir': { type: 'string' } } });
   const { JOB_NAMES, createScheduler, describeJobs, jobHistory, schedulerConfigFromEnv } = await import('../../training/scheduler.ts');
   let config;
   try {

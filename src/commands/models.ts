@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
+import { EXIT, parseCommandArgs } from './args.ts';
 import { defaultPaths, openDefaultStore } from './shared.ts';
 
 export const summary = 'List, inspect, promote or roll back model versions (audited)';
@@ -9,11 +9,15 @@ export const help = `Usage: riskgate models list [--json]
        riskgate models rollback --reason TEXT
        riskgate models trial ID --reason TEXT [--ab-share 0..1]
        riskgate models end-trial --reason TEXT
-  (all take --db FILE and --models-dir DIR)
+  (all take --db FILE and --models-dir DIR; --json prints the answer as JSON)
 
 Every change is written to the audit log as actor "cli:$USER" with the reason. "rollback" re-instates the
 previous champion. "trial" puts a challenger on shadow scoring (optionally serving a share of repositories
-from it); the daily evaluate job promotes it once enough live outcomes show it wins.
+from it); the daily evaluate job promotes it once enough live outcomes show it wins. "end-trial" stops
+the trial and retires the challenger.
+
+Exit codes: 0 done, 1 the change was refused (e.g. already champion, nothing to roll back to),
+2 bad usage, 3 no model with that ID.
 
 Examples:
   riskgate models list
@@ -21,18 +25,10 @@ Examples:
   riskgate models rollback --reason "false alarms since Monday"`;
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { json: { type: 'boolean' }, reason: { type: 'string' }, 'ab-share': { type: 'string' }, db: { type: 'string' }, 'models-dir': { type: 'string' } },
-    });
-  } catch (err) {
-    console.error(`riskgate models: ${(err as Error).message}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs(argv, {
+    allowPositionals: true,
+    options: { json: { type: 'boolean' }, reason: { type: 'string' }, 'ab-share': { type: 'string' }, db: { type: 'string' }, 'models-dir': { type: 'string' } },
+  });
   const [sub, id] = positionals;
   const ops = await import('../registry/router.ts');
   const needsId = ['show', 'promote', 'trial'];
@@ -75,17 +71,34 @@ export async function run(argv: string[]): Promise<number> {
         return 0;
       }
       out = l;
-    } else if (sub === 'show') out = ops.showModel(store, modelsDir, id!);
-    else if (sub === 'promote') out = ops.promoteModel(store, modelsDir, id!, actor, reason!);
-    else if (sub === 'rollback') out = ops.rollbackModel(store, modelsDir, actor, reason!);
-    else if (sub === 'trial') out = ops.startTrial(store, modelsDir, id!, actor, reason!, abShare);
-    else out = ops.endTrial(store, actor, reason!);
-    console.log(JSON.stringify(out, null, 2));
-    return 0;
+    }
+    // A change prints one sentence (and what to do next); --json the API's answer.
+    let line: string | null = null;
+    if (sub === 'show') out = ops.showModel(store, modelsDir, id!);
+    else if (sub === 'promote') {
+      const r = ops.promoteModel(store, modelsDir, id!, actor, reason!);
+      out = r;
+      line = `${r.champion} is now the champion${r.previous ? ` (was ${r.previous}; \`riskgate models rollback\` re-instates it)` : ''}.`;
+    } else if (sub === 'rollback') {
+      const r = ops.rollbackModel(store, modelsDir, actor, reason!);
+      out = r;
+      line = `rolled back: ${r.champion} is the champion again${r.previous ? ` (${r.previous} retired)` : ''}.`;
+    } else if (sub === 'trial') {
+      const r = ops.startTrial(store, modelsDir, id!, actor, reason!, abShare);
+      out = r;
+      line = `${r.trial} is on shadow trial${r.ab_share > 0 ? `, serving ${(r.ab_share * 100).toFixed(0)} % of repositories` : ''}; \`riskgate models end-trial\` stops it.`;
+    } else if (sub === 'end-trial') {
+      const r = ops.endTrial(store, modelsDir, actor, reason!);
+      out = r;
+      line = `trial of ${r.ended} ended; it is ${r.status ?? 'gone'}.`;
+    }
+    if (line && !values.json) console.log(`${line} Running servers pick the change up at their next registry poll.`);
+    else console.log(JSON.stringify(out, null, 2));
+    return EXIT.ok;
   } catch (err) {
     if (err instanceof ops.ModelOpError) {
       console.error(`riskgate models ${sub}: ${err.message}`);
-      return err.status === 404 ? 3 : 1;
+      return err.status === 404 ? EXIT.notFound : EXIT.failed;
     }
     throw err;
   } finally {

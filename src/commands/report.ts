@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { computeDora, DEFAULT_DEPLOY_WORKFLOWS } from '../report/dora.ts';
 import { detectFlaky } from '../report/flaky.ts';
 import { formatReport } from '../report/table.ts';
 import { defaultPaths, openDefaultStore } from './shared.ts';
+import { parseCommandArgs } from './args.ts';
 
 export const summary = 'Delivery report for a repo: the DORA four per week and flaky runs (table or JSON)';
 export const help = `Usage: riskgate report --repo OWNER/NAME [--weeks 12] [--json] [--db data/riskgate.db]
@@ -45,8 +45,7 @@ export async function report(argv: string[], io: ReportIo = consoleIo): Promise<
   };
   let values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
+    ({ values } = parseCommandArgs(argv, {
       options: {
         repo: { type: 'string' },
         weeks: { type: 'string' },

@@ -1,7 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseArgs } from 'node:util';
 import type { Router } from 'express';
 import { pino, type Logger } from 'pino';
 import { Registry as PromRegistry } from 'prom-client';
@@ -30,6 +29,8 @@ import { createModelsRouter } from '../registry/router.ts';
 import { createReportRouter } from '../report/router.ts';
 import { createDashboardRouter } from '../dashboard/router.ts';
 import type { DriftMonitor } from '../registry/drift.ts';
+import { logDestination } from '../log-format.ts';
+import { parseCommandArgs } from './args.ts';
 import { BACKGROUND_ENV_VARS, backgroundSettings, createBackground, type BackgroundSettings } from './background.ts';
 
 export const summary = 'Run the risk service (HTTP API for CI pipelines)';
@@ -63,6 +64,12 @@ Examples:
   riskgate serve --workers auto
   RISKGATE_API_KEYS="ci:score+report:sha256:<hex>,ops:admin+score+report:sha256:<hex>" riskgate serve
   riskgate serve --hash-key "$(openssl rand -hex 24)"`;
+
+/** pino at the configured level; a readable line per entry when RISKGATE_LOG_FORMAT (default: on a terminal) says so. */
+function makeLogger(config: Config): Logger {
+  const dest = logDestination(config.logFormat);
+  return dest ? pino({ level: config.logLevel }, dest) : pino({ level: config.logLevel });
+}
 
 export interface RunningServer {
   server: Server;
@@ -193,7 +200,27 @@ export interface StartOptions {
 }
 
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
-  const log = opts.logger ?? pino({ level: config.logLevel });
+  const log = opts.logger ?? makeLogger(config);
+  // Listen first: a port that is taken (a second `npm start`) must fail before this process opens the store,
+  // starts the scheduler or takes a job lock, which a stray process then held while /v1/jobs named it owner.
+  // Requests cannot arrive before the app is attached: everything from here to that runs synchronously.
+  const server = await new Promise<Server>((resolve, reject) => {
+    const c = config.connections;
+    // Node's defaults (60 s for headers, 300 s per request, checked every 30 s, no connection cap) let 21,000
+    // connections that never sent a byte hold 19,151 file descriptors. A connection that sends nothing now
+    // gets 408 and is closed after headersTimeout; the check runs every second (a walk over the open
+    // connections) so that bound is what an operator configured, not 30 s more. Past maxConnections a new
+    // socket is closed at once, so an existing connection (a probe's, a pipeline's) keeps being served.
+    const s = createServer({
+      headersTimeout: c.headersTimeoutMs,
+      requestTimeout: c.requestTimeoutMs,
+      keepAliveTimeout: c.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, c.headersTimeoutMs),
+    });
+    s.maxConnections = c.maxConnections;
+    s.once('error', reject);
+    s.listen(config.port, config.host, () => (s.off('error', reject), resolve(s)));
+  });
   const location = storeLocation(config.dataDir);
   const store =
     opts.store ??
@@ -226,7 +253,6 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     onCircuitOpen: (c) =>
       background.alerter.alert({ kind: 'circuit_open', message: `Circuit "${c.name}" opened after ${c.consecutive_failures} consecutive failures.`, detail: { circuit: c.name, cooldown_ms: c.cooldown_ms } }),
   });
-  if (opts.schedule) background.startSchedule(() => void reload());
   // PostgreSQL: models come from the database (no shared volume); in a cluster the primary syncs for its workers.
   const registrySync = cluster.isWorker ? null : startRegistrySync({ store, modelsDir: config.modelsDir, log, onChampionChanged: () => void reload() });
   const retention = cluster.isWorker ? null : startRetention(store, config.retention, { log });
@@ -234,24 +260,11 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   // In a cluster, responses name the worker that served them (tests and operators see the spread).
   const pid = String(process.pid);
   const handler: RequestListener = cluster.isWorker ? (req, res) => (res.setHeader('X-Riskgate-Worker', pid), app(req, res)) : app;
-  const server = await new Promise<Server>((resolve, reject) => {
-    const c = config.connections;
-    // Node's defaults (60 s for headers, 300 s per request, checked every 30 s, no connection cap) let 21,000
-    // connections that never sent a byte hold 19,151 file descriptors. A connection that sends nothing now
-    // gets 408 and is closed after headersTimeout; the check runs every second (a walk over the open
-    // connections) so that bound is what an operator configured, not 30 s more. Past maxConnections a new
-    // socket is closed at once, so an existing connection (a probe's, a pipeline's) keeps being served.
-    const s = createServer(
-      { headersTimeout: c.headersTimeoutMs, requestTimeout: c.requestTimeoutMs, keepAliveTimeout: c.keepAliveTimeoutMs, connectionsCheckingInterval: Math.min(1000, c.headersTimeoutMs) },
-      handler,
-    );
-    s.maxConnections = c.maxConnections;
-    s.once('error', reject);
-    s.listen(config.port, config.host, () => resolve(s));
-  });
+  server.on('request', handler);
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
   log.info({ url }, 'listening');
+  if (opts.schedule) background.startSchedule(() => void reload());
   if (config.localOnly) log.warn('no API keys configured (RISKGATE_API_KEYS): listening on 127.0.0.1 only, without authentication');
 
   const fallback = createFallbackScorer({ store, timezone: config.timezone });
@@ -313,7 +326,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
  * `riskgate serve` again (same argv), so each runs startServer on the shared port.
  */
 async function runPrimary(config: Config, bootstrap: boolean, settings: BackgroundSettings): Promise<number> {
-  const log = pino({ level: config.logLevel }).child({ role: 'primary' });
+  const log = makeLogger(config).child({ role: 'primary' });
   // Opening the store runs its migrations here, before any worker could race on them.
   const dbPath = storeLocation(config.dataDir);
   const store = openStoreAt(dbPath);
@@ -392,8 +405,7 @@ async function runPrimary(config: Config, bootstrap: boolean, settings: Backgrou
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
+  const { values } = parseCommandArgs(argv, {
     options: { port: { type: 'string' }, workers: { type: 'string' }, 'no-bootstrap': { type: 'boolean' }, 'hash-key': { type: 'string' } },
   });
   if (values['hash-key'] !== undefined) {
@@ -424,6 +436,12 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     // The IPC channel to the primary would keep a worker alive after its server has closed (or never opened).
     cluster.worker?.disconnect();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      const why = code === 'EADDRINUSE' ? 'the port is in use (another riskgate serve?); set PORT or --port' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : 'no such local address (RISKGATE_HOST)';
+      console.error(`riskgate serve: cannot listen on ${config.host}:${config.port}: ${why}`);
+      return 1;
+    }
     throw err;
   }
   await new Promise<void>((resolve) => {

@@ -1,5 +1,6 @@
-import { parseArgs } from 'node:util';
-import { fixedStepsPolicy, httpPolicy, kayentaPolicy, riskgatePolicy } from '../canary/policies.ts';
+import { fixedStepsPolicy, httpPolicy, kayentaPolicy, riskgatePolicy, SIMULATED_SERVICE_PREFIX } from '../canary/policies.ts';
+import { parseCommandArgs } from './args.ts';
+import { progressDone, progressLine } from './shared.ts';
 import { comparisonTable } from '../canary/report.ts';
 import { DEFAULT_SIM, simulate, type CanaryPolicy, type PolicySummary } from '../canary/simulator.ts';
 
@@ -18,7 +19,9 @@ Options:
   --interval-s N    seconds per decision interval, one sample per second (default ${DEFAULT_SIM.interval_s})
   --policies LIST   comma-separated: riskgate, fixed-steps, kayenta-mw (default all three)
   --url URL         drive a running server's POST /v1/canary/decision instead of the in-process controller
-                    (RISKGATE_API_KEY is sent as the bearer token if set)
+                    (RISKGATE_API_KEY is sent as the bearer token if set). The rollouts are stored under
+                    service "${SIMULATED_SERVICE_PREFIX}canary", which the dashboard leaves out; a 429 is
+                    waited out (Retry-After), so a run paces itself to the server's rate limit
   --json            print the summaries as JSON instead of a table
 
 Exit codes: 0 done, 2 bad arguments, 1 failure (e.g. the server at --url answered an error).
@@ -38,20 +41,18 @@ export async function run(argv: string[]): Promise<number> {
   let cfg = DEFAULT_SIM;
   let policies: CanaryPolicy[];
   let json = false;
+  let waits = 0;
+  const { values } = parseCommandArgs(argv, {
+    options: {
+      seed: { type: 'string' },
+      'per-kind': { type: 'string' },
+      'interval-s': { type: 'string' },
+      policies: { type: 'string' },
+      url: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
   try {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        seed: { type: 'string' },
-        'per-kind': { type: 'string' },
-        'interval-s': { type: 'string' },
-        policies: { type: 'string' },
-        url: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
     cfg = {
       ...DEFAULT_SIM,
       seed: posInt('seed', values.seed, DEFAULT_SIM.seed),
@@ -68,7 +69,10 @@ export async function run(argv: string[]): Promise<number> {
     }
     const token = process.env.RISKGATE_API_KEY;
     const known: Record<string, () => CanaryPolicy> = {
-      riskgate: () => (values.url ? httpPolicy(values.url, token ? { authorization: `Bearer ${token}` } : {}) : riskgatePolicy()),
+      riskgate: () =>
+        values.url
+          ? httpPolicy(values.url, token ? { authorization: `Bearer ${token}` } : {}, { onWait: (ms) => (waits++, progressLine(`rate limited by ${values.url}; waiting ${ms / 1000} s (${waits} waits so far)…`)) })
+          : riskgatePolicy(),
       'fixed-steps': fixedStepsPolicy,
       'kayenta-mw': () => kayentaPolicy(),
     };
@@ -88,6 +92,8 @@ export async function run(argv: string[]): Promise<number> {
       return 1;
     }
   }
+  progressDone();
+  if (waits > 0) console.error(`riskgate simulate-canary: the server rate-limited the run ${waits} time(s); it waited each out`);
   console.log(json ? JSON.stringify(rows, null, 2) : comparisonTable(rows));
   return 0;
 }

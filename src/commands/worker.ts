@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from './args.ts';
 import { pino } from 'pino';
 import { defaultPaths, openDefaultStore } from './shared.ts';
 
@@ -20,13 +20,7 @@ Examples:
   RISKGATE_RETRAIN_CRON="0 2 * * *" riskgate worker --run-now retrain`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: { db: { type: 'string' }, 'models-dir': { type: 'string' }, 'run-now': { type: 'string' } } }));
-  } catch (err) {
-    console.error(`riskgate worker: ${(err as Error).message}`);
-    return 2;
-  }
+  const { values } = parseCommandArgs(argv, { options: { db: { type: 'string' }, 'models-dir': { type: 'string' }, 'run-now': { type: 'string' } } });
   const { createScheduler, schedulerConfigFromEnv, JOB_NAMES } = await import('../../training/scheduler.ts');
   const { alertConfigFromEnv, createAlerter } = await import('../alerts/alerter.ts');
   let config, alerts;

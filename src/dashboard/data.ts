@@ -261,7 +261,20 @@ export interface JobView {
   finished_at: string | null;
   duration_ms: number | null;
   result: string;
+  /** What the job did, in a few words (retrain: promoted or rejected; ingest: new runs per repo; skipped: why). */
+  detail: string | null;
   error: string | null;
+}
+
+function resultDetail(r: unknown): string | null {
+  const o = obj(r);
+  if (Object.keys(o).length === 0) return null;
+  if (typeof o.challenger === 'string') return `${o.challenger} ${o.promoted ? 'promoted' : o.on_trial ? 'on shadow trial' : 'rejected'}`;
+  if (Array.isArray(o.repos)) return o.repos.map((x) => `${str(obj(x).repo) ?? '?'}: ${num(obj(x).inserted) ?? 0} new`).join(', ') || 'no repositories';
+  if (o.evaluated === true) return `champion PR-AUC ${num(obj(o.metrics).pr_auc)?.toFixed(3) ?? '?'} on ${num(o.rows) ?? '?'} runs`;
+  if (typeof o.reason === 'string') return o.reason;
+  const text = JSON.stringify(o);
+  return text.length > 120 ? `${text.slice(0, 117)}…` : text;
 }
 
 export function jobRuns(events: StoredEvent[]): JobView[] {
@@ -276,7 +289,10 @@ export function jobRuns(events: StoredEvent[]): JobView[] {
       started_at: str(p.started_at),
       finished_at: str(p.finished_at),
       duration_ms: num(p.duration_ms),
-      result: str(p.result) ?? 'unknown',
+      // The scheduler records `status` (ok/error/skipped) and `result` as an object (what the job did); the page
+      // read `result` as the status and showed every job as "unknown" / failed while `riskgate jobs` said ok.
+      result: str(p.status) ?? str(p.result) ?? 'unknown',
+      detail: str(p.reason) ?? resultDetail(p.result),
       error: str(p.error),
     });
   }

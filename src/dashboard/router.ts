@@ -12,9 +12,11 @@ import { computeDora } from '../report/dora.ts';
 import type { Store } from '../store/types.ts';
 import { getBundle } from './bundle.ts';
 import { maySeeRollout, type Tenant } from '../api/tenancy.ts';
+import { SIMULATED_SERVICE_PREFIX } from '../canary/policies.ts';
 import { canaryDecisions, jobRuns, jobSummary, joinOutcomes, riskEventId, riskRow, schedule, summariseRuns, waterfall } from './data.ts';
 import { EvaluationCache, evaluateModel } from './model-eval.ts';
 import { RISK_EVENT } from '../api/risk-log.ts';
+import type { RunRecord } from '../records/schema.ts';
 
 export interface DashboardDeps {
   store: Store;
@@ -203,9 +205,16 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
     const events = EVENT_KINDS.canary
       .flatMap((kind) => store.listEvents(kind, { key: q.service, limit: q.limit }))
       .filter((e) => !who || maySeeRollout(who, e.key, typeof e.payload.owner === 'string' ? e.payload.owner : undefined));
-    const decisions = canaryDecisions(events);
+    // `riskgate simulate-canary --url` rollouts are left out unless asked for by name.
+    const all = canaryDecisions(events);
+    const decisions = q.service ? all : all.filter((d) => !d.service.startsWith(SIMULATED_SERVICE_PREFIX));
     const services = [...new Set(decisions.map((d) => d.service))].sort();
-    res.json({ services, decisions: decisions.slice(-q.limit) });
+    // Final outcomes posted to /v1/canary/outcome (promoted, rolled back, incident later), per service and version.
+    const outcomes = store
+      .listEvents('canary_outcome', { key: q.service, limit: q.limit })
+      .filter((e) => services.includes(e.key))
+      .map((e) => ({ service: e.key, version: typeof e.payload.version === 'string' ? e.payload.version : null, outcome: typeof e.payload.outcome === 'string' ? e.payload.outcome : null, at: e.at }));
+    res.json({ services, decisions: decisions.slice(-q.limit), hidden_simulated: all.length - decisions.length, outcomes });
   }));
 
   router.get('/ui/api/jobs', score, wrap((req, res) => {
@@ -223,8 +232,19 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
     if (q.repo && !repos.includes(q.repo)) {
       return sendError(res, 404, 'not_found', `no runs stored for repo "${q.repo}"`, [{ path: 'query.repo', message: 'unknown repo' }]);
     }
-    const dora = repo ? computeDora(store.iterateRuns({ repo }), { weeks: q.weeks, timezone }) : null;
-    res.json({ repos, repo: repo ?? null, dora });
+    // The window is the newest N weeks of the repo's runs: history far older (a sample from 2025 and one
+    // outcome posted today) leaves it nearly empty, so the page says what is stored and where.
+    const stored = { runs: 0, first_run_at: null as string | null, last_run_at: null as string | null };
+    const tracked = function* (runs: Iterable<RunRecord>) {
+      for (const r of runs) {
+        stored.runs++;
+        if (stored.first_run_at === null || r.created_at < stored.first_run_at) stored.first_run_at = r.created_at;
+        if (stored.last_run_at === null || r.created_at > stored.last_run_at) stored.last_run_at = r.created_at;
+        yield r;
+      }
+    };
+    const dora = repo ? computeDora(tracked(store.iterateRuns({ repo })), { weeks: q.weeks, timezone }) : null;
+    res.json({ repos, repo: repo ?? null, dora, stored });
   }));
 
   router.use('/ui/api', (req, res) => sendError(res, 404, 'not_found', `no dashboard route for ${req.method} ${req.baseUrl}${req.path}`));

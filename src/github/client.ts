@@ -61,6 +61,38 @@ export interface GitHubClient {
   health(): DependencyHealth;
 }
 
+/**
+ * GitHub cannot be reached at all: the name does not resolve or nothing listens. Retrying with backoff
+ * only delays the answer (an ingest without network was silent for 51 s before printing ENOTFOUND), so it
+ * is thrown at once, naming the host. It carries no `request`, so plugin-retry passes it through.
+ */
+export class GitHubUnreachableError extends Error {
+  constructor(
+    readonly host: string,
+    readonly code: string,
+  ) {
+    const why: Record<string, string> = {
+      ENOTFOUND: 'DNS lookup failed (no such host, or no network)',
+      EAI_AGAIN: 'DNS lookup failed temporarily (no network?)',
+      ECONNREFUSED: 'connection refused',
+      EHOSTUNREACH: 'host unreachable',
+      ENETUNREACH: 'network unreachable',
+    };
+    super(`cannot reach ${host}: ${why[code] ?? code}`);
+    this.name = 'GitHubUnreachableError';
+  }
+}
+const UNREACHABLE = /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH)\b/;
+
+/** The errno code of a fetch failure as Octokit wraps it (status 500, no response; the code sits in its causes). */
+function networkCode(err: unknown): string | null {
+  const e = err as { response?: unknown; message?: string; cause?: { code?: string; message?: string; cause?: { code?: string } } };
+  if (e.response) return null;
+  const code = e.cause?.cause?.code ?? e.cause?.code;
+  if (code) return code;
+  return /\b(E[A-Z_]{3,})\b/.exec(String(e.message ?? ''))?.[1] ?? null;
+}
+
 /** The caller's own abort signal, kept beside the per-attempt deadline that replaces it. */
 const CALLER_SIGNAL = Symbol('callerSignal');
 
@@ -122,6 +154,19 @@ export function createGitHubClient(opts: GitHubClientOptions = {}): GitHubClient
         return res;
       } catch (err) {
         const e = err as { status?: number; message: string; response?: { headers: Headers; data?: { message?: string } } };
+        const net = networkCode(err);
+        if (net && UNREACHABLE.test(net)) {
+          let host = String(options.baseUrl ?? opts.baseUrl ?? 'https://api.github.com');
+          try {
+            host = new URL(host).host;
+          } catch {
+            /* keep the text */
+          }
+          log?.warn({ event: 'github_unreachable', host, code: net });
+          throw new GitHubUnreachableError(host, net);
+        }
+        // Octokit's request log calls this "500 with id UNKNOWN" (and is dropped below); say what happened.
+        if (!e.response && e.status !== 304) log?.warn({ event: 'github_no_answer', url: String(options.url), error: net ?? e.message });
         noteRate(e.response?.headers);
         if (e.status === 304) {
           stats.notModified++;
@@ -165,7 +210,10 @@ export function createGitHubClient(opts: GitHubClientOptions = {}): GitHubClient
     userAgent: opts.userAgent ?? 'riskgate-ingest',
     log: { debug: () => {}, info: () => {}, warn: (m: string) => log?.warn({ event: 'octokit_warning', message: m }), error: (m: string) => {
         // Octokit reports a 304 as an error; for conditional requests it is the good outcome.
-        if (!/ - 304 /.test(m)) log?.warn({ event: 'octokit_error', message: m });
+        if (/ - 304 /.test(m)) return;
+        // "500 with id UNKNOWN" is a request that got no answer at all: the wire layer logs it with its cause.
+        if (/ with id UNKNOWN /.test(m)) return;
+        log?.warn({ event: 'octokit_error', message: m });
       },
     },
     throttle: {

@@ -1,4 +1,4 @@
-import { RunRecordSchema, describeZodError, type FileChange, type RunRecord, type RunRecordInput } from '../records/schema.ts';
+import { KNOWN_CONCLUSIONS, RunRecordSchema, describeZodError, type FileChange, type RunRecord, type RunRecordInput } from '../records/schema.ts';
 
 /** The subset of a GitHub workflow-run payload we read. Every field may be missing on old payloads. */
 export interface GhRun {
@@ -105,8 +105,9 @@ export function runToRecordInput(repo: string, run: GhRun, commit: CommitDetails
     run_started_at: run.run_started_at ?? null,
     // Runs carry no completed_at; for a finished run its last update is when it finished.
     completed_at: completed ? (run.updated_at ?? null) : null,
-    // Any string GitHub sends is kept (startup_failure is missing from the published enum).
-    conclusion: completed ? (run.conclusion ?? null) : null,
+    // startup_failure is missing from the published enum but known; a conclusion GitHub adds later is not
+    // learnable yet (null) rather than a reason to drop the run.
+    conclusion: completed && (KNOWN_CONCLUSIONS as readonly string[]).includes(run.conclusion ?? '') ? run.conclusion! : null,
     files_changed: commit ? commit.files.length : null,
     additions: commit?.additions ?? null,
     deletions: commit?.deletions ?? null,

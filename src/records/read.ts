@@ -41,21 +41,28 @@ export function parseRunLine(text: string): { record: RunRecord } | { reason: st
  * damage is still delivered, so one bad file never costs the good lines.
  */
 export async function* readRunFile(file: string, onBad: (b: BadLine) => void): AsyncGenerator<RunRecord> {
-  let source: Readable;
+  // Open (and sniff) the file before making a read stream: a stream made first for a missing file emitted
+  // its own ENOENT later with no listener, and `riskgate import` died with "Unhandled 'error' event".
+  let gzip: boolean;
   try {
-    source = createReadStream(file);
-    if (await isGzip(file)) source = source.pipe(createGunzip());
+    gzip = await isGzip(file);
   } catch (err) {
-    onBad({ file, line: 0, reason: `cannot read file (${(err as Error).message})` });
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a folder' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    onBad({ file, line: 0, reason: `cannot read file (${why})` });
     return;
   }
+  const raw = createReadStream(file);
+  const source: Readable = gzip ? raw.pipe(createGunzip()) : raw;
   let streamError: Error | undefined;
   const lines = createInterface({ input: source, crlfDelay: Infinity });
-  // readline does not forward errors from a piped gunzip; record them and end the line stream.
-  source.on('error', (err) => {
-    streamError = err;
+  // readline does not forward errors from a piped gunzip (nor pipe() from the file); record them and end the line stream.
+  const onError = (err: Error) => {
+    streamError ??= err;
     lines.close();
-  });
+  };
+  source.on('error', onError);
+  if (raw !== source) raw.on('error', onError);
   let n = 0;
   try {
     for await (const text of lines) {

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 
-/** Conclusions GitHub documents; any other string GitHub sends (e.g. `startup_failure` on old schemas) is kept too. */
+/**
+ * Conclusions a run record may carry: GitHub's documented ones plus `startup_failure` (missing from its
+ * published enum). Anything else (`"exploded"`) is a bad record; ingest maps a conclusion GitHub may add
+ * later to null (not learnable) instead of losing the run.
+ */
 export const KNOWN_CONCLUSIONS = [
   'success',
   'failure',
@@ -16,10 +20,15 @@ export const KNOWN_CONCLUSIONS = [
 /** How far in the future a timestamp may be before it is treated as bad input (clock skew allowance). */
 export const FUTURE_TOLERANCE_MS = 24 * 3600 * 1000;
 
+/** "is required" for a missing field instead of zod's "expected string, received undefined". */
+const required = (what: string) => ({ error: (iss: { input?: unknown }) => (iss.input === undefined ? 'is required' : `must be ${what}`) });
+
 const isoTimestamp = z
-  .string()
+  .string(required('an ISO 8601 timestamp string'))
   .refine((s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)), {
     message: 'must be an ISO 8601 timestamp with a time zone, e.g. 2024-05-01T12:00:00Z',
+    // "yesterday" is not a time, so it is not "in the future" either.
+    abort: true,
   })
   .refine((s) => Date.parse(s) <= Date.now() + FUTURE_TOLERANCE_MS, { message: 'is in the future' })
   .transform((s) => new Date(Date.parse(s)).toISOString());
@@ -46,8 +55,8 @@ export type FileChange = z.output<typeof FileChangeSchema>;
 
 /** The canonical run record: one GitHub workflow run attempt, named after GitHub's own fields. */
 export const RunRecordSchema = z.object({
-  repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"'),
-  run_id: z.union([z.string().min(1).max(128), z.number().int().nonnegative()]).transform(String),
+  repo: z.string(required('a string "owner/name"')).regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"'),
+  run_id: z.union([z.string().min(1).max(128), z.number().int().nonnegative()], required('a string or a non-negative integer')).transform(String),
   created_at: isoTimestamp,
   workflow: z.string().min(1).max(256).nullish().transform((v) => v ?? 'default'),
   run_attempt: z.number().int().min(1).nullish().transform((v) => v ?? 1),
@@ -57,7 +66,11 @@ export const RunRecordSchema = z.object({
   actor: z.string().max(256).nullish().transform((v) => v ?? null),
   run_started_at: isoTimestamp.nullish().transform((v) => v ?? null),
   completed_at: isoTimestamp.nullish().transform((v) => v ?? null),
-  conclusion: z.string().min(1).max(64).nullish().transform((v) => v ?? null),
+  conclusion: z
+    .string()
+    .refine((v) => (KNOWN_CONCLUSIONS as readonly string[]).includes(v), { message: `must be one of ${KNOWN_CONCLUSIONS.join(', ')} (or null while running)` })
+    .nullish()
+    .transform((v) => v ?? null),
   files_changed: count.nullish().transform((v) => v ?? null),
   additions: count.nullish().transform((v) => v ?? null),
   deletions: count.nullish().transform((v) => v ?? null),

@@ -107,13 +107,23 @@ export function startTrial(store: Store, modelsDir: string, id: string, actor: s
   return { trial: id, ab_share: abShare };
 }
 
-export function endTrial(store: Store, actor: string, reason: string) {
+/**
+ * Ends a trial without promoting: the challenger is retired (it lost or was stopped), so it no longer shows
+ * as a "challenger" waiting for a decision; `models promote ID` can still make it champion later.
+ */
+export function endTrial(store: Store, modelsDir: string, actor: string, reason: string) {
   const id = store.getState(TRIAL_STATE);
   if (!id) throw new ModelOpError(409, 'no challenger is on trial');
   store.deleteState(TRIAL_STATE);
   store.setState(AB_SHARE_STATE, '0');
+  const registry = new Registry(modelsDir);
+  const m = registry.manifest(id);
+  if (m && m.status === 'challenger') {
+    registry.updateStatus(id, 'retired');
+    store.putModel(indexRow(registry.manifest(id)!));
+  }
   audit(store, actor, 'end_trial', id, { reason });
-  return { ended: id };
+  return { ended: id, status: registry.manifest(id)?.status ?? null };
 }
 
 export interface ModelsRouterDeps {
@@ -162,7 +172,7 @@ export function createModelsRouter(d: ModelsRouterDeps): Router {
       return out;
     }),
   );
-  r.post('/v1/models/trial/end', admin, validateBody(ReasonBodySchema), wrap((req, res) => endTrial(d.store, actorOf(res), (req.body as { reason: string }).reason)));
+  r.post('/v1/models/trial/end', admin, validateBody(ReasonBodySchema), wrap((req, res) => endTrial(d.store, d.modelsDir, actorOf(res), (req.body as { reason: string }).reason)));
   r.get('/v1/models/:id', read, id, wrap((req) => showModel(d.store, d.modelsDir, String(req.params.id))));
   r.post(
     '/v1/models/:id/promote',

@@ -49,7 +49,7 @@ export const ModelDetailSchema = z.object({
 
 export const ChampionChangeSchema = z.object({ champion: z.string(), previous: z.string().nullable() });
 export const TrialStartedSchema = z.object({ trial: z.string(), ab_share: z.number().min(0).max(1) });
-export const TrialEndedSchema = z.object({ ended: z.string() });
+export const TrialEndedSchema = z.object({ ended: z.string(), status: ModelStatusSchema.nullable().describe("the model's status afterwards: retired, unless it was promoted or rejected meanwhile") });
 
 const Compared = z.object({ pr_auc: z.number().nullable(), f1: z.number().nullable(), brier: z.number().nullable() });
 const Arm = z.object({ requests: z.number().int(), labelled: z.number().int(), failure_rate: z.number().nullable(), served: Compared.nullable() });

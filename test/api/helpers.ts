@@ -54,6 +54,7 @@ export async function serveApp(deps: Partial<AppDeps> & { env?: Record<string, s
     extraRouters: deps.extraRouters,
     riskLog: deps.riskLog,
     defaultMetrics: false,
+    clock: deps.clock,
   });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -37,9 +37,31 @@ function capture() {
 }
 
 
-test('against a live server: outputs, env and summary are written in GitHub file-command format', async () => {
+/**
+ * The server judges a request without `created_at` at its clock, and the default high-risk periods
+ * (Fri 16:00-24:00, Mon 00:00-09:00, src/policy/windows.ts) change the answer: these tests ran green on
+ * Wednesday and red on Monday morning. They pin the server's clock and run at each of these instants, in
+ * 2025 so the future-timestamp check never trips. The Berlin rows sit on the Mondays after the 2025 DST
+ * changes (30 March, 26 October), where a fixed UTC offset would put the window's edge an hour off.
+ */
+const INSTANTS: { label: string; at: string; tz?: string; risky: string | null }[] = [
+  { label: 'Mon 08:00 UTC', at: '2025-12-01T08:00:00Z', risky: 'Mon 00:00-09:00' },
+  { label: 'Mon 09:00 UTC (window end)', at: '2025-12-01T09:00:00Z', risky: null },
+  { label: 'Wed 12:00 UTC', at: '2025-12-03T12:00:00Z', risky: null },
+  { label: 'Fri 15:59 UTC', at: '2025-11-28T15:59:00Z', risky: null },
+  { label: 'Fri 23:59 UTC', at: '2025-11-28T23:59:00Z', risky: 'Fri 16:00-24:00' },
+  { label: 'Sat 00:00 UTC', at: '2025-11-29T00:00:00Z', risky: null },
+  { label: 'Sun 23:59 Berlin, spring DST (21:59Z)', at: '2025-03-30T21:59:00Z', tz: 'Europe/Berlin', risky: null },
+  { label: 'Mon 00:00 Berlin, spring DST (22:00Z)', at: '2025-03-30T22:00:00Z', tz: 'Europe/Berlin', risky: 'Mon 00:00-09:00' },
+  { label: 'Mon 09:00 CEST (07:00Z)', at: '2025-03-31T07:00:00Z', tz: 'Europe/Berlin', risky: null },
+  { label: 'Sun 23:30 Berlin, autumn DST (22:30Z)', at: '2025-10-26T22:30:00Z', tz: 'Europe/Berlin', risky: null },
+  { label: 'Mon 00:00 Berlin, autumn DST (23:00Z)', at: '2025-10-26T23:00:00Z', tz: 'Europe/Berlin', risky: 'Mon 00:00-09:00' },
+];
+const clockAt = (iso: string) => () => Date.parse(iso);
+
+for (const when of INSTANTS) test(`against a live server at ${when.label}: outputs, env and summary are written in GitHub file-command format`, async () => {
   const scorer = fixedScorer(0.8);
-  const s = await serveApp({ scorer, env: { RISKGATE_API_KEYS: `ci:score:${KEY}` } });
+  const s = await serveApp({ scorer, clock: clockAt(when.at), env: { RISKGATE_API_KEYS: `ci:score:${KEY}`, ...(when.tz ? { RISKGATE_TIMEZONE: when.tz } : {}) } });
   const w = workspace();
   try {
     const c = capture();
@@ -57,9 +79,12 @@ test('against a live server: outputs, env and summary are written in GitHub file
     assert.equal(output.strategy, 'conservative');
     assert.equal(output.fail_open, 'false');
     assert.ok(Number(output.max_attempts) >= 4);
-    assert.deepEqual(output.mitigations.split(','), ['enable_extra_retries', 'increase_timeouts', 'split_build_into_chunks', 'use_alternative_cache']);
+    // High risk inside a high-risk period also asks for a manual approval.
+    const expected = ['enable_extra_retries', 'increase_timeouts', ...(when.risky ? ['require_manual_approval'] : []), 'split_build_into_chunks', 'use_alternative_cache'];
+    assert.deepEqual(output.mitigations.split(','), expected);
+    assert.equal(JSON.parse(output.policy).time.high_risk_period, when.risky);
     assert.match(outputRaw, /^mitigation_reasons<<ghadelimiter_[0-9a-f-]+$/m, 'multi-line values use a heredoc delimiter');
-    assert.equal(output.mitigation_reasons.split('\n').length, 4);
+    assert.equal(output.mitigation_reasons.split('\n').length, expected.length);
     assert.equal(JSON.parse(output.policy).strategy.name, 'conservative');
     assert.equal(env.EXTRA_RETRIES, 'true');
     assert.equal(env.PARALLEL_BUILDS, 'false');
@@ -226,7 +251,8 @@ test('--local scores with the local registry and store, no server', async () => 
 });
 
 test('the riskgate CLI runs the check end to end as a workflow step would', { timeout: 30_000 }, async () => {
-  const s = await serveApp({ scorer: fixedScorer(0.1) });
+  // Wednesday noon: low risk outside any high-risk period is the aggressive strategy (Monday 08:00 makes it standard).
+  const s = await serveApp({ scorer: fixedScorer(0.1), clock: clockAt('2025-12-03T12:00:00Z') });
   const w = workspace();
   try {
     const code = await new Promise<number | null>((resolve) => {
@@ -241,5 +267,23 @@ test('the riskgate CLI runs the check end to end as a workflow step would', { ti
   } finally {
     w.cleanup();
     await s.close();
+  }
+});
+
+test('a low risk is one step safer inside a high-risk period, at each pinned instant', async () => {
+  for (const when of INSTANTS) {
+    const s = await serveApp({ scorer: fixedScorer(0.1), clock: clockAt(when.at), env: when.tz ? { RISKGATE_TIMEZONE: when.tz } : {} });
+    const w = workspace();
+    try {
+      const c = capture();
+      assert.equal(await runCheck(['--url', s.url, '--no-diff'], w.env, c.io), 0, c.err.join('\n'));
+      const { output, env } = w.read();
+      assert.equal(output.risk_level, 'low', when.label);
+      assert.equal(output.strategy, when.risky ? 'standard' : 'aggressive', when.label);
+      assert.equal(env.SKIP_OPTIONAL_CHECKS, when.risky ? 'false' : 'true', when.label);
+    } finally {
+      w.cleanup();
+      await s.close();
+    }
   }
 });

@@ -152,6 +152,10 @@ describe('dashboard HTTP API', () => {
     const jobs = (await get('/ui/api/jobs')).body;
     assert.equal(jobs.schedule.find((s: { job: string }) => s.job === 'ingest').cron, '*/5 * * * *');
     assert.equal(jobs.runs.find((r: { result: string }) => r.result === 'error').error, seed.known.jobError);
+    // The scheduler's status, not "unknown": 3 of 4 ingest runs… (seed: ok, ok, error) and what each did.
+    assert.deepEqual(jobs.summary.find((s: { job: string }) => s.job === 'ingest'), { job: 'ingest', last_at: jobs.summary.find((s: { job: string }) => s.job === 'ingest').last_at, last_result: 'error', runs: 3, ok: 2, p50_ms: 3900 });
+    assert.equal(jobs.runs.find((r: { job: string }) => r.job === 'retrain').detail, 'gbdt-20250301030012-a1b2c3 promoted');
+    assert.equal(jobs.runs.find((r: { job: string; result: string }) => r.job === 'ingest' && r.result === 'ok').detail, 'acme/web: 12 new');
     const rep = (await get('/ui/api/reports?repo=acme/web&weeks=2')).body;
     assert.equal(rep.repo, 'acme/web');
     assert.equal(rep.dora.weeks.length, 2);

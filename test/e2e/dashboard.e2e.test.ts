@@ -140,7 +140,10 @@ describe('dashboard in a browser', () => {
     assert.equal(await page.locator('svg.waterfall rect.wf-up').count(), 3);
     assert.equal(await page.locator('svg.waterfall rect.wf-down').count(), 1);
     assert.match(await page.locator('svg.waterfall').textContent() ?? '', /83\.0 %/);
-    assert.match(await page.getByRole('table', { name: /Features that moved/ }).innerText(), /fail_rate_20[\s\S]*\+0\.920/);
+    // Names and values as a person reads them, not `fail_rate_20 = 0.45`.
+    assert.match(await page.getByRole('table', { name: /Features that moved/ }).innerText(), /Failure rate, last 20 runs\s+45 %\s+\+0\.920/);
+    assert.match(await page.locator('svg.waterfall').textContent() ?? '', /Friday afternoon: yes/);
+    assert.doesNotMatch(await page.locator('svg.waterfall').textContent() ?? '', /fail_rate_20|=/);
     assert.match(await page.locator('.stats').innerText(), /failure/);
     await page.screenshot({ path: join(SHOTS, '03-risk.png'), fullPage: true });
     // Back button returns to the overview without a reload.
@@ -181,7 +184,10 @@ describe('dashboard in a browser', () => {
     await page.getByRole('heading', { name: 'Jobs' }).waitFor();
     assert.match(await page.getByRole('table', { name: /Scheduled jobs/ }).innerText(), /ingest[\s\S]*\*\/15 \* \* \* \*/);
     assert.match(await page.getByRole('table', { name: /Per job/ }).innerText(), /ingest[\s\S]*error[\s\S]*2 \/ 3/);
-    assert.ok((await page.getByRole('table', { name: /Job runs/ }).innerText()).includes(seed.known.jobError));
+    const runs = await page.getByRole('table', { name: /Job runs/ }).innerText();
+    assert.ok(runs.includes(seed.known.jobError));
+    assert.match(runs, /retrain[\s\S]*ok[\s\S]*gbdt-20250301030012-a1b2c3 promoted/, 'a real job event reads ok, with what it did');
+    assert.doesNotMatch(await page.getByRole('table', { name: /Per job/ }).innerText(), /unknown/);
     await page.screenshot({ path: join(SHOTS, '06-jobs.png'), fullPage: true });
     await page.context().close();
   });
@@ -256,6 +262,52 @@ describe('dashboard in a browser', () => {
       store.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('reports for a repo whose history is mostly older than the window say where its data is', async (t) => {
+    if (skipOrFail(t)) return;
+    // Sample history from 2023 and one run posted this week (the README's newcomer: sample dated 2025, an
+    // outcome posted today): the 4-week window holds 1 of 4 runs and used to say nothing about the rest.
+    const run = (i: number, created_at: string) => ({ repo: 'zz-old/history', run_id: String(i), created_at, workflow: 'ci', run_attempt: 1, head_sha: null, head_branch: 'main', event: 'push', actor: 'a', run_started_at: null, completed_at: null, conclusion: 'success', files_changed: null, additions: null, deletions: null, files: null });
+    seed.store.upsertRuns([run(0, '2023-03-01T10:00:00.000Z'), run(1, '2023-03-02T10:00:00.000Z'), run(2, '2023-03-03T10:00:00.000Z'), run(3, new Date(Date.now() - 3600_000).toISOString())]);
+    const page = await newPage();
+    await signIn(page, '/ui/reports?repo=zz-old%2Fhistory&weeks=4');
+    await page.getByRole('heading', { name: 'Reports zz-old/history' }).waitFor();
+    const hint = page.locator('.card', { hasText: 'Most runs are outside this window' });
+    assert.match(await hint.innerText(), /These 4 weeks \(the newest weeks with runs\) hold 1 of the 4 runs stored for zz-old\/history, which date from 2023-03-01 to \d{4}-\d\d-\d\d/);
+    assert.equal(await hint.getByRole('link', { name: 'Show up to 520 weeks' }).getAttribute('href'), '/ui/reports?repo=zz-old%2Fhistory&weeks=520');
+    assert.ok(await page.getByRole('heading', { name: 'Change failure rate and run failure rate per week' }).isVisible(), 'the chart title names what it plots');
+    assert.match((await page.locator('svg.chart .tick').allTextContents()).join(' '), /\b20\d\d-\d\d-\d\d\b/, 'the first week tick carries its year');
+    // Overview: the weeks between 2023 and now are a gap in the line, not one step.
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    const d = (await page.locator('path.line[data-series="zz-old/history"]').getAttribute('d')) ?? '';
+    assert.equal(d.match(/M/g)?.length, 2, `a break between the 2023 runs and this week's (${d})`);
+    const ticks = (await page.locator('svg.chart').first().locator('.tick').allTextContents()).join(' ');
+    assert.match(ticks, /2023-02-27/, 'the axis starts at the first week, with its year');
+    assert.match(ticks, /202[4-9]-\d\d-\d\d/, 'a later year is written out where it changes');
+    await page.screenshot({ path: join(SHOTS, '09-overview-gap.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, '08-reports-empty-window.png'), fullPage: true });
+    await page.context().close();
+  });
+
+  it('canary chart draws each version as its own line and shows how each ended', async (t) => {
+    if (skipOrFail(t)) return;
+    // One service, two rollouts: v1 rolled back, v2 promoted and its outcome posted to /v1/canary/outcome.
+    const base = Date.parse('2025-02-10T09:00:00Z');
+    const at = (m: number) => new Date(base + m * 60_000).toISOString();
+    const steps: [string, number, number, string][] = [['v1', 0, 5, 'increase'], ['v1', 5, 0, 'rollback'], ['v2', 0, 5, 'increase'], ['v2', 5, 50, 'increase'], ['v2', 50, 100, 'promote']];
+    steps.forEach(([version, from, to, action], i) => seed.store.appendEvent('canary', 'orders', { service: 'orders', version, from_weight: from, weight: to, action, reasons: [`${action} ${version}`], at: at(i * 5) }));
+    seed.store.appendEvent('canary_outcome', 'orders', { service: 'orders', version: 'v2', outcome: 'promoted' });
+    const page = await newPage();
+    await signIn(page, '/ui/canary?service=orders');
+    await page.getByRole('heading', { name: 'Canary orders' }).waitFor();
+    assert.deepEqual(await page.locator('svg path.step').evaluateAll((ps) => ps.map((p) => [p.getAttribute('data-series'), p.getAttribute('data-points')])), [['v1', '2'], ['v2', '3']]);
+    const outcome = await page.getByRole('table', { name: /How each version of orders ended/ }).innerText();
+    assert.match(outcome, /v1\s+rolled back\s+last decision/);
+    assert.match(outcome, /v2\s+promoted\s+recorded/);
+    await page.screenshot({ path: join(SHOTS, '10-canary-versions.png'), fullPage: true });
+    await page.context().close();
   });
 
   it('made no request off 127.0.0.1 and logged no console errors', (t) => {

@@ -19,6 +19,7 @@ import { simulateHistory } from '../../src/simulate/history.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
 import { trainFromStore } from '../../training/pipeline.ts';
+import type { JobEvent } from '../../training/scheduler.ts';
 
 export const TEST_KEY = 'e2e-dashboard-key';
 export const REPOS = ['acme/web', 'acme/api'];
@@ -117,8 +118,20 @@ export async function seedDashboard(): Promise<Seeded> {
   full(10, 0, 'rollback', [rollbackReason], 0.0641, 6);
 
   const jobError = 'GitHub API rate limit exhausted until 04:12 UTC';
-  const job = (name: string, startMin: number, ms: number, result: string, error?: string) =>
-    store.appendEvent('job', name, { job: name, started_at: minute(startMin), finished_at: new Date(t0 + startMin * 60_000 + ms).toISOString(), duration_ms: ms, result, ...(error ? { error } : {}) });
+  // The scheduler's own JobEvent shape (training/scheduler.ts): `status` is the outcome, `result` an object.
+  // The seed once wrote `result: 'ok'`, so the page passed here while it showed real jobs as failed.
+  const job = (name: string, startMin: number, ms: number, status: JobEvent['status'], error?: string) =>
+    store.appendEvent('job', name, {
+      job: name as JobEvent['job'],
+      status,
+      started_at: minute(startMin),
+      finished_at: new Date(t0 + startMin * 60_000 + ms).toISOString(),
+      duration_ms: ms,
+      owner: 'seed-host:4242',
+      tick_at: minute(startMin),
+      ...(status === 'ok' ? { result: name === 'retrain' ? { challenger: 'gbdt-20250301030012-a1b2c3', promoted: true, on_trial: false } : { repos: [{ repo: 'acme/web', inserted: 12, updated: 0, runs: 12 }] } } : {}),
+      ...(error ? { error } : {}),
+    } satisfies JobEvent as unknown as Record<string, unknown>);
   job('ingest', 0, 4200, 'ok');
   job('ingest', 15, 3900, 'ok');
   job('retrain', 20, 81_000, 'ok');

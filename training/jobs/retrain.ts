@@ -16,6 +16,10 @@ export interface RetrainOptions {
   modelsDir: string;
   /** Only runs created before this instant are seen (the scheduler's clock; the replay's simulated "now"). */
   until?: string;
+  /** Only this repository's runs (`riskgate train --repo`). */
+  repo?: string;
+  /** Sees the candidates' comparison (the CLI prints it as a table). */
+  onRun?: (run: Awaited<ReturnType<typeof trainCandidates>>) => void;
   timezone?: string;
   kinds?: readonly ModelKind[];
   margins?: Partial<Margins>;
@@ -96,9 +100,10 @@ export async function retrainOnce(o: RetrainOptions): Promise<RetrainResult> {
   const registry = new Registry(o.modelsDir);
   const removed = removeOrphanVersions(o.modelsDir);
   if (removed.length) log(`removed ${removed.length} half-written model folder(s): ${removed.join(', ')}`);
-  const frame = buildFrame(o.store.iterateRuns({ until: o.until }), { timezone: o.timezone });
+  const frame = buildFrame(o.store.iterateRuns({ repo: o.repo, until: o.until }), { timezone: o.timezone });
   log(`framed ${frame.n} finished runs`);
   const run = await trainCandidates(frame, { kinds: o.kinds ?? ['gbdt', 'baseline'], seed: o.seed, threads: o.threads, log, tune: o.tune ?? 'auto', tuneBudgetMs: o.tuneBudgetMs });
+  o.onRun?.(run);
   // Same split as trainCandidates (its default fractions), so both models face the identical holdout.
   const { train, holdout } = splitByTime(timeOrder(frame), 0.15, 0.15);
   const champ = await championMetrics(registry, frame, holdout);

@@ -4,6 +4,7 @@
  * (series-0…5, tone classes) so the dark theme and contrast live in one stylesheet.
  */
 import { h, s } from './dom.ts';
+import { factorText } from '../labels.ts';
 
 const W = 560;
 const H = 320;
@@ -215,7 +216,7 @@ export function waterfallChart(steps: WaterfallStepIn[], unit: string, formatEnd
     const b = sx(Math.max(st.start, st.end));
     const delta = st.end - st.start;
     const cls = st.kind === 'factor' || st.kind === 'rest' ? (delta >= 0 ? 'wf-up' : 'wf-down') : 'wf-total';
-    const label = st.kind === 'factor' && st.value !== null ? `${st.label} = ${Number(st.value.toFixed(3))}` : st.label;
+    const label = st.kind === 'factor' ? factorText(st.label, st.value) : st.label;
     svg.append(s('text', { x: left - 8, y: y + 19, 'text-anchor': 'end', class: 'bar-label' }, label));
     svg.append(
       s('rect', { x: a, y: y + 4, width: Math.max(2, b - a), height: rowH - 10, rx: 2, class: `wf-bar ${cls}` }, s('title', null, `${label}: ${delta >= 0 ? '+' : ''}${delta.toFixed(3)} ${unit}`)),
@@ -238,6 +239,8 @@ export interface StepPoint {
   weight: number;
   action: string;
   label: string;
+  /** Each version is its own line (one service's rollouts of v1 and v2 were drawn as one). */
+  version?: string | null;
 }
 
 /** Canary weight as a step over time, one marker per decision shaped/coloured by its action. */
@@ -256,8 +259,12 @@ export function stepChart(title: string, points: StepPoint[], caption: string): 
     { min: 0, max: 100, label: 'canary weight (%)' },
     { width: WIDE, height: 300 },
   );
-  const d = pathOf(points.map((p) => [p.t, p.weight]), f.sx, f.sy, true);
-  f.svg.append(s('path', { d, class: 'line series-0 step' }));
+  const versions = [...new Set(points.map((p) => p.version ?? '(no version)'))];
+  versions.forEach((v, i) => {
+    const own = points.filter((p) => (p.version ?? '(no version)') === v);
+    const d = pathOf(own.map((p) => [p.t, p.weight]), f.sx, f.sy, true);
+    f.svg.append(s('path', { d, class: `line series-${i % 6} step`, 'data-series': v, 'data-points': own.length }));
+  });
   const g = s('g', { class: 'markers' });
   for (const p of points) {
     const x = f.sx(p.t);
@@ -274,7 +281,10 @@ export function stepChart(title: string, points: StepPoint[], caption: string): 
     'figure',
     { class: 'chart-figure' },
     f.svg,
-    h('ul', { class: 'legend' }, ['increase', 'hold', 'promote', 'rollback'].map((a) => h('li', null, h('span', { class: `swatch marker-swatch action-${a}` }), a))),
+    h('ul', { class: 'legend' }, [
+      ...(versions.length > 1 ? versions.map((v, i) => h('li', null, h('span', { class: `swatch series-${i % 6}` }), v)) : []),
+      ...['increase', 'hold', 'promote', 'rollback'].map((a) => h('li', null, h('span', { class: `swatch marker-swatch action-${a}` }), a)),
+    ]),
     h('figcaption', null, caption),
   );
 }

@@ -3,6 +3,7 @@ import type { CanaryDecisionView, JobView, RiskRow, Waterfall, WeeklyFailureRate
 import type { ModelEvaluation } from '../model-eval.ts';
 import type { DoraReport } from '../../report/dora.ts';
 import { api } from './api.ts';
+import { featureLabel, featureValue } from '../labels.ts';
 import { barChart, confusionMatrix, lineChart, stepChart, waterfallChart } from './charts.ts';
 import { badge, card, duration, empty, fix, h, int, pct, sig, stat, table, when } from './dom.ts';
 
@@ -48,6 +49,7 @@ export async function overviewPage(): Promise<Page> {
   const flaggedFailures = checked.filter((r) => r.failed === 1 && (r.risk_level === 'high' || r.risk_level === 'medium')).length;
   const failures = checked.filter((r) => r.failed === 1).length;
   const weeks = d.failure_rate.weeks;
+  const wx = weekAxis(weeks);
   const stats = h(
     'div',
     { class: 'stats' },
@@ -61,16 +63,13 @@ export async function overviewPage(): Promise<Page> {
     ? lineChart({
         title: 'Failure rate per week',
         desc: `Weekly share of failed runs over ${weeks.length} weeks, ${d.failure_rate.series.map((s) => s.repo).join(', ')}`,
-        x: { min: 0, max: Math.max(1, weeks.length - 1), label: 'week starting (UTC Monday)', ticks: tickIdx(weeks.length, 6) },
-        xTickLabels: (i) => weeks[i]?.slice(5) ?? '',
+        x: { min: 0, max: wx.span, label: 'week starting (UTC Monday)', ticks: wx.ticks },
+        xTickLabels: wx.label,
         y: { min: 0, max: Math.max(0.1, Math.ceil(Math.max(...d.failure_rate.series.flatMap((s) => s.rate.filter((r): r is number => r !== null))) * 10) / 10), label: 'failure rate', format: (v) => `${Math.round(v * 100)} %` },
-        series: d.failure_rate.series.map((s) => ({
-          name: s.repo,
-          xs: weeks.map((_, i) => i),
-          ys: s.rate,
-          dots: weeks.length <= 30,
-          labels: weeks.map((w, i) => `${s.repo}, week of ${w}: ${pct(s.rate[i])} of ${s.runs[i]} runs`),
-        })),
+        series: d.failure_rate.series.map((s) => {
+          const g = wx.withGaps(s.rate, weeks.map((w, i) => `${s.repo}, week of ${w}: ${pct(s.rate[i])} of ${s.runs[i]} runs`));
+          return { name: s.repo, xs: g.xs, ys: g.ys, dots: weeks.length <= 30, labels: g.labels };
+        }),
         caption: 'Failed runs (failure, timed out, startup failure) among runs with a success or failure outcome.',
         wide: true,
       })
@@ -97,6 +96,39 @@ export async function overviewPage(): Promise<Page> {
       ),
     ],
   };
+}
+
+const WEEK_MS = 7 * 86_400_000;
+
+/**
+ * A time axis over weeks: x is weeks since the first one, so a gap in the history (88 weeks between a
+ * sample and new runs) is drawn as a gap, not as the next step; tick labels carry the year on the first
+ * tick and wherever it changes (they used to drop it).
+ */
+function weekAxis(weeks: string[]): { x: number[]; span: number; ticks: number[]; label: (v: number) => string; withGaps: (ys: (number | null)[], labels: string[]) => { xs: number[]; ys: (number | null)[]; labels: string[] } } {
+  const t0 = Date.parse(weeks[0] ?? '');
+  const x = weeks.map((w) => Math.round((Date.parse(w) - t0) / WEEK_MS));
+  const span = Math.max(1, x[x.length - 1] ?? 0);
+  const ticks = tickIdx(span + 1, 6);
+  const dateAt = (o: number) => (Number.isFinite(t0) ? new Date(t0 + o * WEEK_MS).toISOString().slice(0, 10) : '');
+  const label = (v: number) => {
+    const i = ticks.indexOf(v);
+    const d = dateAt(v);
+    const prev = i > 0 ? dateAt(ticks[i - 1]) : null;
+    return prev === null || prev.slice(0, 4) !== d.slice(0, 4) ? d : d.slice(5);
+  };
+  // A null between two weeks more than one apart breaks the line there.
+  const withGaps = (ys: (number | null)[], labels: string[]) => {
+    const out = { xs: [] as number[], ys: [] as (number | null)[], labels: [] as string[] };
+    x.forEach((xi, j) => {
+      if (j > 0 && xi - x[j - 1] > 1) (out.xs.push(x[j - 1] + 1), out.ys.push(null), out.labels.push(''));
+      out.xs.push(xi);
+      out.ys.push(ys[j] ?? null);
+      out.labels.push(labels[j] ?? '');
+    });
+    return out;
+  };
+  return { x, span, ticks, label, withGaps };
 }
 
 function tickIdx(n: number, want: number): number[] {
@@ -194,7 +226,7 @@ export async function modelPage(): Promise<Page> {
       card(
         'Feature importance',
         e.importance.length
-          ? barChart({ title: 'Feature importance', desc: `Top ${e.importance.length} features by gain`, items: e.importance.map((f) => ({ label: f.feature, value: f.gain })), format: (v) => (v >= 100 ? v.toFixed(0) : v.toPrecision(3)), caption: 'Total gain of the splits on each feature (the model’s own measure).' })
+          ? barChart({ title: 'Feature importance', desc: `Top ${e.importance.length} features by gain`, items: e.importance.map((f) => ({ label: featureLabel(f.feature), value: f.gain })), format: (v) => (v >= 100 ? v.toFixed(0) : v.toPrecision(3)), caption: 'Total gain of the splits on each feature (the model’s own measure).' })
           : empty('This model kind reports no importance.'),
       ),
     );
@@ -245,7 +277,7 @@ export async function riskPage(id: string): Promise<Page> {
       card(
         'Factors',
         d.factors.length
-          ? table('Features that moved the score most', ['Feature', 'Value', `Contribution (${unit})`], d.factors.map((f) => [f.feature, fix(f.value, 3), h('span', { class: f.contribution >= 0 ? 'up' : 'down' }, `${f.contribution >= 0 ? '+' : '−'}${Math.abs(f.contribution).toFixed(3)}`)]), { numeric: [1, 2] })
+          ? table('Features that moved the score most', ['Feature', 'Value', `Contribution (${unit})`], d.factors.map((f) => [h('span', { title: f.feature }, featureLabel(f.feature)), featureValue(f.feature, f.value), h('span', { class: f.contribution >= 0 ? 'up' : 'down' }, `${f.contribution >= 0 ? '+' : '−'}${Math.abs(f.contribution).toFixed(3)}`)]), { numeric: [1, 2] })
           : empty('No factors recorded.'),
       ),
       h('p', null, h('a', { href: '/ui' }, '← Back to the overview')),
@@ -254,7 +286,7 @@ export async function riskPage(id: string): Promise<Page> {
 }
 
 export async function canaryPage(params: URLSearchParams): Promise<Page> {
-  const all = await api<{ services: string[]; decisions: CanaryDecisionView[] }>('canary', { limit: 2000 });
+  const all = await api<{ services: string[]; decisions: CanaryDecisionView[]; outcomes?: { service: string; version: string | null; outcome: string | null; at: string }[] }>('canary', { limit: 2000 });
   if (!all.services.length) return { title: 'Canary', content: [card('Canary rollouts', empty('No canary decisions recorded yet.'))] };
   const service = params.get('service') && all.services.includes(params.get('service')!) ? params.get('service')! : all.services[0];
   const decisions = all.decisions.filter((x) => x.service === service);
@@ -270,8 +302,19 @@ export async function canaryPage(params: URLSearchParams): Promise<Page> {
     t: Date.parse(x.at),
     weight: x.weight,
     action: x.action,
-    label: `${when(x.at)}: ${x.action} → ${x.weight} %${x.reasons.length ? ` — ${x.reasons.join('; ')}` : ''}`,
+    version: x.version,
+    label: `${x.version ? `${x.version}, ` : ''}${when(x.at)}: ${x.action} → ${x.weight} %${x.reasons.length ? ` — ${x.reasons.join('; ')}` : ''}`,
   }));
+  // Per version: the recorded outcome (POST /v1/canary/outcome) if any, else how its last decision ended.
+  const versions = [...new Set(decisions.map((x) => x.version ?? '(no version)'))];
+  const outcomeRows = versions.map((v) => {
+    const own = decisions.filter((x) => (x.version ?? '(no version)') === v);
+    const lastOwn = own[own.length - 1];
+    const recorded = (all.outcomes ?? []).find((o) => o.service === service && (o.version ?? '(no version)') === v);
+    const ended = recorded?.outcome ?? (lastOwn.action === 'promote' ? 'promoted' : lastOwn.action === 'rollback' ? 'rolled back' : `in progress at ${lastOwn.weight} %`);
+    const tone = /promot/.test(ended) ? 'ok' : /roll|incident/.test(ended) ? 'bad' : 'info';
+    return [v, badge(ended, tone), recorded ? `recorded ${when(recorded.at)}` : `last decision ${when(lastOwn.at)}`, int(own.length)];
+  });
   const rows = [...decisions].reverse().map((x) => [
     h('time', { datetime: x.at }, when(x.at)),
     x.version ?? '–',
@@ -295,7 +338,8 @@ export async function canaryPage(params: URLSearchParams): Promise<Page> {
         stat('Last decision', last?.action ?? '–', last ? when(last.at) : undefined),
         stat('Decisions', int(decisions.length)),
       ),
-      card('Traffic weight over time', stepChart(`Canary weight of ${service}`, points, 'Each marker is one decision; hover it for the reasons.')),
+      card('Traffic weight over time', stepChart(`Canary weight of ${service}`, points, 'One line per version; each marker is one decision, hover it for the reasons.')),
+      card('Outcome per version', table(`How each version of ${service} ended`, ['Version', 'Outcome', 'When', 'Decisions'], outcomeRows, { numeric: [3] })),
       card('Decision log', table(`Decisions for ${service}, newest first, with the metrics that drove them`, ['Decided', 'Version', 'Weight', 'Action', 'Score', 'Canary vs baseline', 'Reasons'], rows, { className: 'wide' })),
     ],
   };
@@ -324,7 +368,7 @@ export async function jobsPage(): Promise<Page> {
       card(
         'Recent runs',
         d.runs.length
-          ? table('Job runs, newest first', ['Job', 'Started', 'Finished', 'Duration', 'Result', 'Error'], d.runs.map((x) => [x.job, when(x.started_at), when(x.finished_at), duration(x.duration_ms), badge(x.result, tone(x.result)), x.error ? h('span', { class: 'error-text' }, x.error) : '–']), { numeric: [3] })
+          ? table('Job runs, newest first', ['Job', 'Started', 'Finished', 'Duration', 'Result', 'Detail'], d.runs.map((x) => [x.job, when(x.started_at), when(x.finished_at), duration(x.duration_ms), badge(x.result, tone(x.result)), x.error ? h('span', { class: 'error-text' }, x.error) : (x.detail ?? '–')]), { numeric: [3] })
           : empty('No job runs recorded.'),
       ),
     ],
@@ -333,8 +377,8 @@ export async function jobsPage(): Promise<Page> {
 
 export async function reportsPage(params: URLSearchParams): Promise<Page> {
   const weeks = Number(params.get('weeks') ?? 12) || 12;
-  const d = await api<{ repos: string[]; repo: string | null; dora: DoraReport | null }>('reports', { repo: params.get('repo') ?? undefined, weeks });
-  if (!d.repo || !d.dora) return { title: 'Reports', content: [card('DORA report', empty('No runs stored yet.'))] };
+  const d = await api<{ repos: string[]; repo: string | null; dora: DoraReport | null; stored: { runs: number; first_run_at: string | null; last_run_at: string | null } }>('reports', { repo: params.get('repo') ?? undefined, weeks });
+  if (!d.repo || !d.dora) return { title: 'Reports', content: [card('DORA report', empty('No runs stored yet: import history (`riskgate import FILE`) or ingest it from GitHub (`riskgate ingest --repo OWNER/NAME`).'))] };
   const r = d.dora;
   const t = r.totals;
   const picker = h(
@@ -347,6 +391,11 @@ export async function reportsPage(params: URLSearchParams): Promise<Page> {
     h('button', { type: 'submit' }, 'Show'),
   );
   const ws = r.weeks;
+  const rx = weekAxis(ws.map((w) => w.week_start));
+  const windowRuns = ws.reduce((a, w) => a + w.runs, 0);
+  // Most of the history outside the window (old sample data plus a few new runs): say where it is.
+  const outside = d.stored.runs - windowRuns;
+  const windowSparse = outside > windowRuns;
   const hours = (x: number | null) => (x === null ? '–' : x < 48 ? `${x.toFixed(1)} h` : `${(x / 24).toFixed(1)} d`);
   return {
     title: `Reports ${d.repo}`,
@@ -360,14 +409,26 @@ export async function reportsPage(params: URLSearchParams): Promise<Page> {
         stat('Change failure rate', pct(t.change_failure_rate), `${t.failed_changes} / ${t.changes} changes`),
         stat('Time to restore (median)', hours(t.time_to_restore_hours_p50), `${t.open_incidents.length} open incidents`),
       ),
+      ...(windowSparse
+        ? [card(
+            'Most runs are outside this window',
+            h(
+              'p',
+              { class: 'empty' },
+              `These ${weeks} weeks (the newest weeks with runs) hold ${int(windowRuns)} of the ${int(d.stored.runs)} runs stored for ${d.repo}, which date from ${d.stored.first_run_at?.slice(0, 10) ?? '?'} to ${d.stored.last_run_at?.slice(0, 10) ?? '?'}. `,
+              h('a', { href: `/ui/reports?repo=${encodeURIComponent(d.repo)}&weeks=520` }, 'Show up to 520 weeks'),
+              ', or bring recent history in with `riskgate ingest` or `riskgate import`.',
+            ),
+          )]
+        : []),
       card(
-        'Change failure rate and deployments per week',
+        'Change failure rate and run failure rate per week',
         ws.length
           ? lineChart({
               title: 'Change failure rate per week',
               desc: `Weekly change failure rate of ${d.repo}`,
-              x: { min: 0, max: Math.max(1, ws.length - 1), label: 'week starting', ticks: tickIdx(ws.length, 6) },
-              xTickLabels: (i) => ws[i]?.week_start.slice(5, 10) ?? '',
+              x: { min: 0, max: Math.max(1, ws.length - 1), label: 'week starting', ticks: rx.ticks },
+              xTickLabels: rx.label,
               y: { min: 0, max: 1, label: 'rate', format: (v) => `${Math.round(v * 100)} %` },
               series: [
                 { name: 'change failure rate', xs: ws.map((_, i) => i), ys: ws.map((w) => w.change_failure_rate), dots: true, labels: ws.map((w) => `week of ${w.week_start}: ${pct(w.change_failure_rate)}`) },

@@ -1,0 +1,23 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UsageError } from './shared.ts';
+
+/**
+ * Exit codes every command uses (`riskgate --help` lists them): 0 done, 1 the work failed, 2 bad usage or
+ * bad input (an unknown flag, a bad value, bad lines in a file), 3 the thing named does not exist.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3 } as const;
+
+/**
+ * node:util's parseArgs for a command: an unknown flag or a missing value becomes a UsageError, which the
+ * CLI prints as one line (naming the command and pointing at --help) and exits 2. Before this each command
+ * wrapped parseArgs itself, and four (backtest, import, serve, train) did not, so a typo threw a
+ * TypeError and exited 1 with a stack trace.
+ */
+export function parseCommandArgs<const T extends Omit<ParseArgsConfig, 'args' | 'strict'>>(argv: string[], config: T): ReturnType<typeof parseArgs<T & { args: string[]; strict: true }>> {
+  try {
+    return parseArgs({ ...config, args: argv, strict: true } as T & { args: string[]; strict: true });
+  } catch (err) {
+    if (typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).code!.startsWith('ERR_PARSE_ARGS')) throw new UsageError((err as Error).message);
+    throw err;
+  }
+}

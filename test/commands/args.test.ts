@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { main } from '../../src/cli.ts';
+
+/** Runs the CLI in this process and captures what it prints (commands write with console.log / console.error). */
+async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  console.log = (...a: unknown[]) => void out.push(a.join(' '));
+  console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  try {
+    const code = await main(argv);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+test('every command exits 2 with one line naming it on an unknown flag', async () => {
+  for (const name of ['backtest', 'import', 'serve', 'train', 'ingest', 'jobs', 'models', 'worker', 'report', 'simulate-canary']) {
+    const r = await cli([name, '--no-such-flag']);
+    assert.equal(r.code, 2, `${name}: ${r.err}`);
+    assert.match(r.err, new RegExp(`^riskgate ${name}: Unknown option '--no-such-flag'`), name);
+    assert.doesNotMatch(r.err, /\n\s+at /, `${name}: no stack trace`);
+  }
+  assert.match((await cli(['--help'])).out, /Exit codes: 0 done, 1 the work failed, 2 bad usage or bad input, 3 not found/);
+});
