@@ -341,9 +341,15 @@ async function runPrimary(config: Config, bootstrap: boolean, settings: Backgrou
     log.warn({ err }, 'could not bootstrap a champion model; workers serve the rule-based fallback');
   }
   // The schedule runs here, once for the whole cluster; workers pick up a new champion by their registry poll.
+  // It starts with the first worker that listens: a cluster whose port is taken must stop before it runs a
+  // job or takes a job lock (issue 17.2), as a single server does.
   const background = createBackground({ store, dbPath, modelsDir: config.modelsDir, settings, log });
-  background.startSchedule();
-  const retention = startRetention(store, config.retention, { log });
+  let retention: ReturnType<typeof startRetention> | null = null;
+  const startBackground = () => {
+    if (retention || stopping) return;
+    background.startSchedule();
+    retention = startRetention(store, config.retention, { log });
+  };
 
   const live = new Set<Worker>();
   const listening = new WeakSet<Worker>();
@@ -358,7 +364,10 @@ async function runPrimary(config: Config, bootstrap: boolean, settings: Backgrou
     w.on('error', (err) => log.warn({ pid: w.process.pid, err: err.message }, 'worker channel error'));
     live.add(w);
   };
-  cluster.on('listening', (w) => listening.add(w));
+  cluster.on('listening', (w) => {
+    listening.add(w);
+    startBackground();
+  });
   cluster.on('message', (from, m: unknown) => {
     if (!isRiskShare(m)) return;
     for (const w of live) if (w !== from && w.isConnected()) w.send(m);
@@ -396,7 +405,7 @@ async function runPrimary(config: Config, bootstrap: boolean, settings: Backgrou
   for (let i = 0; i < config.workers; i++) fork();
   log.info({ workers: config.workers, port: config.port }, 'cluster started');
   await finished;
-  retention.stop();
+  (retention as ReturnType<typeof startRetention> | null)?.stop();
   await background.close();
   registrySync?.stop();
   store.close();

@@ -188,8 +188,10 @@ test('riskgate serve: a bad RISKGATE_WORKERS or --workers exits 2 naming the var
     const port = String((taken.address() as AddressInfo).port);
     const r = await runCli(['--workers', '2'], { PORT: port, RISKGATE_DATA_DIR: join(dir, 'data'), RISKGATE_MODELS_DIR: join(dir, 'models') });
     assert.equal(r.code, 1, r.out);
-    assert.match(r.out, /EADDRINUSE/);
+    assert.match(r.out, /cannot listen on 127\.0\.0\.1:\d+: the port is in use/);
     assert.match(r.out, /worker failed to start; stopping the cluster/);
+    // No background work before a worker listens: no job ran and no job lock was taken (issue 17.2).
+    assert.doesNotMatch(r.out, /scheduler started/);
   } finally {
     taken.close();
     rmSync(dir, { recursive: true, force: true });
