@@ -67,7 +67,7 @@ test('compiled server, read-only root file system, non-root uid, no TMPDIR: read
     rmSync(join(dir, 'build'), { recursive: true, force: true });
     // Histogram threads from the compiled code: the worker must be the compiled .js, as tsx is absent.
     const threads = spawnSync(process.execPath, ['--input-type=module', '-e', `
-      const { TreeGrower } = await import('./dist/src/ml/tree.js');
+      const { TreeGrower } = await import('./dist/src/ml/tree-grower.js');
       const { applyBins, fitBins } = await import('./dist/src/ml/histogram.js');
       const n = 2000, d = 4, X = Float32Array.from({ length: n * d }, (_, i) => (i * 7919) % 101 / 101);
       const mapper = fitBins(X, n, d, 255);
