@@ -54,7 +54,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     let committed = '';
     try {
       committed = readFileSync(OUT, 'utf8');
-    } catch {}
+    } catch {
+      // no committed bundle yet: it differs
+    }
     if (committed !== text) {
       console.error(`${OUT} is out of date: run npm run build:action and commit it`);
       process.exit(1);

@@ -217,7 +217,7 @@ export function parseKeyBindings(spec: string, keys: ApiKey[], variable = 'RISKG
     const services: string[] = [];
     const repos: string[] = [];
     for (const target of m[2].split(',').map((t) => t.trim()).filter(Boolean)) {
-      const t = /^(service|repo):([A-Za-z0-9_.:\/*-]{1,200})$/.exec(target);
+      const t = /^(service|repo):([A-Za-z0-9_.:/*-]{1,200})$/.exec(target);
       if (!t) throw new ConfigError(variable, `key "${m[1]}": "${target.slice(0, 40)}" is not service:<glob> or repo:<owner/name>`);
       (t[1] === 'service' ? services : repos).push(t[2]);
     }

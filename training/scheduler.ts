@@ -267,7 +267,7 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     if (slot) {
       const key = `job-slot:${name}`;
       const at = new Date(Math.floor(slot.getTime() / 60_000) * 60_000).toISOString();
-      let taken = false;
+      let taken: boolean;
       try {
         taken = o.store.getState(key) === at;
         if (!taken) o.store.setState(key, at);

@@ -34,7 +34,7 @@ const samples = z
   .meta({ type: 'array', items: { type: 'number' }, maxItems: MAX_SAMPLES });
 
 /** A template parameter is pasted into PromQL (inside a label matcher's quotes): nothing that could end the string or the selector. */
-export const TEMPLATE_PARAM_VALUE = /^[A-Za-z0-9_.:\/-]{1,200}$/;
+export const TEMPLATE_PARAM_VALUE = /^[A-Za-z0-9_.:/-]{1,200}$/;
 
 export const PromQuery = z
   .object({
@@ -90,7 +90,7 @@ export const PolicySchema = z
   });
 
 export const Deployment = z.object({
-  service: z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:\/-]+$/, 'letters, digits and _ . : / - only'),
+  service: z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:/-]+$/, 'letters, digits and _ . : / - only'),
   version: z.string().min(1).max(200),
   repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"').optional(),
   head_sha: z.string().min(1).max(64).optional(),

@@ -38,9 +38,9 @@ function posInt(name: string, v: string | undefined, dflt: number): number {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let cfg = DEFAULT_SIM;
+  let cfg: typeof DEFAULT_SIM;
   let policies: CanaryPolicy[];
-  let json = false;
+  let json: boolean;
   let waits = 0;
   const { values } = parseCommandArgs(argv, {
     options: {

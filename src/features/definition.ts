@@ -142,5 +142,5 @@ export function featurize(r: RunRecord, h: RepoHistory, opts: FeatureOptions, ou
   out[k++] = r.event == null ? NaN : flag(r.event === 'pull_request' || r.event === 'pull_request_target');
   out[k++] = r.event == null ? NaN : flag(r.event === 'schedule');
   out[k++] = r.run_attempt;
-  out[k++] = r.head_branch == null ? NaN : flag(defaults.has(r.head_branch));
+  out[k] = r.head_branch == null ? NaN : flag(defaults.has(r.head_branch));
 }

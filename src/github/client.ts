@@ -231,10 +231,12 @@ export function createGitHubClient(opts: GitHubClientOptions = {}): GitHubClient
     },
   });
 
+  /** What the retry plugin hands retryRequest: a RequestError whose request options it re-sends. */
+  type RetryError = { status?: number; request: { request?: Record<string, unknown> } };
   // The retry plugin's own schedule is quadratic without jitter; replace it with exponential + full jitter
   // so many clients recovering from the same outage do not retry in lockstep.
-  const retryApi = (octokit as unknown as { retry: { retryRequest: (e: any, retries: number, after: number) => unknown } }).retry;
-  retryApi.retryRequest = (error: any, retries: number, quadraticAfter: number) => {
+  const retryApi = (octokit as unknown as { retry: { retryRequest: (e: RetryError, retries: number, after: number) => unknown } }).retry;
+  retryApi.retryRequest = (error: RetryError, retries: number, quadraticAfter: number) => {
     const attempt = Math.max(0, Math.round(Math.sqrt(quadraticAfter)) - 1);
     const delay = retryBaseMs * 2 ** attempt + Math.floor(Math.random() * retryBaseMs * 2 ** attempt);
     error.request.request = Object.assign({}, error.request.request, { retries, retryAfter: delay });

@@ -85,7 +85,10 @@ function computeClock(at: Date, timeZone: string): LocalClock {
   let minute = 0;
   let wd = 'Sun';
   for (const p of fmt.formatToParts(at)) {
-    if (p.type === 'weekday') (wd = p.value), (weekday = DAY_NAMES.indexOf(p.value.toLowerCase()));
+    if (p.type === 'weekday') {
+      wd = p.value;
+      weekday = DAY_NAMES.indexOf(p.value.toLowerCase());
+    }
     else if (p.type === 'hour') hour = Number(p.value) % 24;
     else if (p.type === 'minute') minute = Number(p.value);
   }

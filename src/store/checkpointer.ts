@@ -164,7 +164,7 @@ export function startCheckpointer(db: Database.Database, file: string, opts: Che
       const now = Date.now();
       if (now - lastCheck < 50) return;
       lastCheck = now;
-      let size = 0;
+      let size: number;
       try {
         size = statSync(walFile).size;
       } catch {

@@ -49,7 +49,10 @@ class MultisetHash {
       if (p === null) h.update('\u0000N');
       else if (typeof p === 'number') h.update(`\u0000n${p}`);
       else if (typeof p === 'string') h.update('\u0000s' + p);
-      else (h.update('\u0000b'), h.update(p));
+      else {
+        h.update('\u0000b');
+        h.update(p);
+      }
     }
     this.sum = (this.sum + h.digest().readBigUInt64BE(0)) & 0xffffffffffffffffn;
     this.count++;

@@ -70,6 +70,7 @@ export const RUNS_CHANNEL = 'riskgate_runs';
  * escape, so the mapping is injective, and it keeps the order of strings without lone surrogates.
  * The records themselves are JSON text, where JSON.stringify already escapes both.
  */
+// eslint-disable-next-line no-control-regex -- these control characters are exactly what is escaped
 const ODD = /[\u0000\u0001]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 export function encKey(s: string): string;
 export function encKey(s: string | null): string | null;
@@ -83,6 +84,7 @@ export function decKey(s: string): string;
 export function decKey(s: string | null): string | null;
 export function decKey(s: string | null): string | null {
   if (s === null || !s.includes('\u0001')) return s;
+  // eslint-disable-next-line no-control-regex -- the escape's lead character is U+0001 by design
   return s.replace(/\u0001(?:\u0001|\u0002|\u0003([0-9a-f]{4}))/g, (m, hex: string | undefined) =>
     m[1] === '\u0001' ? '\u0000' : m[1] === '\u0002' ? '\u0001' : String.fromCharCode(parseInt(hex!, 16)),
   );

@@ -315,9 +315,9 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
     *iterateRuns(q: RunQuery = {}) {
       const where: string[] = [];
       const args: unknown[] = [];
-      if (q.repo) (args.push(q.repo), where.push(`repo = $${args.length}`));
-      if (q.since) (args.push(Date.parse(q.since)), where.push(`created_ms >= $${args.length}`));
-      if (q.until) (args.push(Date.parse(q.until)), where.push(`created_ms < $${args.length}`));
+      if (q.repo) where.push(`repo = $${args.push(q.repo)}`);
+      if (q.since) where.push(`created_ms >= $${args.push(Date.parse(q.since))}`);
+      if (q.until) where.push(`created_ms < $${args.push(Date.parse(q.until))}`);
       const n = args.length;
       const first = `SELECT record, repo, created_ms, run_id, run_attempt, workflow FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
         ORDER BY repo, created_ms, run_id, run_attempt, workflow LIMIT ${PAGE}`;

@@ -7,7 +7,6 @@ import { startCheckpointer, type CheckpointerOptions } from './checkpointer.ts';
 import { MIGRATIONS } from './migrations.ts';
 import {
   StoreUnavailableError,
-  type ActorOutcomeRow,
   type AuditRow,
   type CircuitRow,
   type ModelIndexRow,
@@ -278,9 +277,18 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     *iterateRuns(q: RunQuery = {}) {
       const where: string[] = [];
       const args: unknown[] = [];
-      if (q.repo) (where.push('repo = ?'), args.push(q.repo));
-      if (q.since) (where.push('created_ms >= ?'), args.push(Date.parse(q.since)));
-      if (q.until) (where.push('created_ms < ?'), args.push(Date.parse(q.until)));
+      if (q.repo) {
+        where.push('repo = ?');
+        args.push(q.repo);
+      }
+      if (q.since) {
+        where.push('created_ms >= ?');
+        args.push(Date.parse(q.since));
+      }
+      if (q.until) {
+        where.push('created_ms < ?');
+        args.push(Date.parse(q.until));
+      }
       const sql = `SELECT record FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY repo, created_ms, run_id, run_attempt`;
       for (const j of guard(() => db.prepare(sql).pluck().iterate(...args))) yield JSON.parse(j as string) as RunRecord;
     },

@@ -43,7 +43,10 @@ function get(s: Socket & { received: () => string }, path: string): Promise<stri
   return new Promise((resolve, reject) => {
     const check = () => {
       const text = s.received().slice(before);
-      if (/\r\n\r\n[\s\S]*\}$/.test(text)) (s.off('data', check), resolve(text.split('\r\n')[0]));
+      if (/\r\n\r\n[\s\S]*\}$/.test(text)) {
+        s.off('data', check);
+        resolve(text.split('\r\n')[0]);
+      }
     };
     s.on('data', check);
     s.once('close', () => reject(new Error(`closed before an answer to ${path}`)));

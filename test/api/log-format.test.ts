@@ -28,7 +28,7 @@ test('logDestination: auto is JSON off a terminal and pretty on one; pino writes
   const dest = logDestination('pretty', fake(false))!;
   const log = pino({ level: 'info' }, dest);
   log.info({ repo: 'acme/web' }, 'ingested');
-  assert.match(lines[0], /^\d\d:\d\d:\d\d\.\d{3} INFO  ingested repo=acme\/web\n$/);
+  assert.match(lines[0], /^\d\d:\d\d:\d\d\.\d{3} INFO {2}ingested repo=acme\/web\n$/);
   assert.ok(logDestination('auto', fake(true)), 'a terminal gets the readable form');
 });
 

@@ -55,7 +55,10 @@ test('riskgate serve: bad configuration exits 2 naming the variable; SIGTERM sto
     assert.match(bad.out, /RISKGATE_TIMEZONE/);
     let killed = false;
     const ok = await runCli({ PORT: '0' }, (line, kill) => {
-      if (!killed && line.includes('"msg":"ready"')) (killed = true), kill();
+      if (!killed && line.includes('"msg":"ready"')) {
+        killed = true;
+        kill();
+      }
     });
     assert.equal(ok.code, 0, ok.out);
     assert.match(ok.out, /listening on 127\.0\.0\.1 only/);

@@ -190,7 +190,10 @@ test('the model registry killed at random points while versions are registered a
       if (champions.length) confirmed = champions[champions.length - 1];
       const lastSetting = [...whole].reverse().find((l) => l.startsWith('setting '));
       const inFlight = lastSetting && whole.lastIndexOf(lastSetting) === whole.length - 1 ? lastSetting.slice(8) : undefined;
-      if (inFlight) (midSwitch++, cutSwitches.add(inFlight));
+      if (inFlight) {
+        midSwitch++;
+        cutSwitches.add(inFlight);
+      }
 
       const registry = new Registry(modelsDir);
       const champion = registry.championId();

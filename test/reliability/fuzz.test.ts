@@ -365,7 +365,7 @@ async function exercise(ep: Endpoint, req: Req): Promise<void> {
     try {
       ep.ok(r.body);
     } catch (e) {
-      throw new Error(`${ctx}\n${(e as Error).message}`);
+      throw new Error(`${ctx}\n${(e as Error).message}`, { cause: e });
     }
   }
   assertNoPollution(ctx);

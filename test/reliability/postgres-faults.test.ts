@@ -73,7 +73,10 @@ test('PostgreSQL restarted under load: risk answered from memory, writes 503 wit
           if (w.headers.get('retry-after')) seen.down.retryAfter++;
           seen.down.risk++;
           if (r.status === 200) seen.down.riskOk++;
-          if (r.body.degraded) (seen.down.degraded++, seen.down.reasons.add(String(r.body.degraded_reason).replace(/since \d{4}-[0-9T:.-]+Z/, 'since …')));
+          if (r.body.degraded) {
+            seen.down.degraded++;
+            seen.down.reasons.add(String(r.body.degraded_reason).replace(/since \d{4}-[0-9T:.-]+Z/, 'since …'));
+          }
         } else {
           if (r.status >= 500) seen.other.risk5xx++;
           if (w.status >= 500) seen.other.w5xx++;

@@ -162,7 +162,10 @@ test('SIGTERM under load: accepted requests all finish 2xx, new connections are 
         const r = await s.done;
         // Refused after the signal: try again a little later, until the test stops the stream.
         if (r.error === 'ECONNREFUSED' && r.startedAt > refusedAt) onRefusedAfterClose();
-        if (r.error === 'ECONNREFUSED') (refusedInStream++, await new Promise((res) => setTimeout(res, 25)));
+        if (r.error === 'ECONNREFUSED') {
+          refusedInStream++;
+          await new Promise((res) => setTimeout(res, 25));
+        }
       }
     });
     await fifty;

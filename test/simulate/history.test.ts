@@ -88,7 +88,10 @@ test('broken-main autocorrelation: a failure on a branch is followed by more fai
     const l = failureLabel(r.conclusion);
     if (l === null) continue;
     const k = `${r.repo} ${r.workflow} ${r.head_branch}`;
-    if (prev.get(k) === 1) (afterFail += l, afterFailN++);
+    if (prev.get(k) === 1) {
+      afterFail += l;
+      afterFailN++;
+    }
     prev.set(k, l);
   }
   const overall = failRate(firstAttempts, () => true).rate;

@@ -21,7 +21,7 @@ test('tuning is deterministic for a seed, picks the best-scoring setting and rec
   const b = await tuneGbdt(trainDs, validDs, { seed: 5, grid, validGroups: groups, threads: 1 });
   assert.equal(a.trials.length, 3);
   assert.equal(a.truncated, false);
-  assert.deepEqual(a.trials.map(({ ms, ...t }) => t), b.trials.map(({ ms, ...t }) => t));
+  assert.deepEqual(a.trials.map(({ ms: _ms, ...t }) => t), b.trials.map(({ ms: _ms, ...t }) => t));
   assert.deepEqual(a.model.toJSON(), b.model.toJSON());
   assert.equal(a.chosen.score, Math.max(...a.trials.map((t) => t.score)));
   assert.ok(a.trials.every((t) => t.rounds >= 1));

@@ -121,7 +121,11 @@ function weekAxis(weeks: string[]): { x: number[]; span: number; ticks: number[]
   const withGaps = (ys: (number | null)[], labels: string[]) => {
     const out = { xs: [] as number[], ys: [] as (number | null)[], labels: [] as string[] };
     x.forEach((xi, j) => {
-      if (j > 0 && xi - x[j - 1] > 1) (out.xs.push(x[j - 1] + 1), out.ys.push(null), out.labels.push(''));
+      if (j > 0 && xi - x[j - 1] > 1) {
+        out.xs.push(x[j - 1] + 1);
+        out.ys.push(null);
+        out.labels.push('');
+      }
       out.xs.push(xi);
       out.ys.push(ys[j] ?? null);
       out.labels.push(labels[j] ?? '');
