@@ -45,15 +45,66 @@ export async function run(): Promise<unknown> {
   const { loadConfig } = await import('../src/config.ts');
   const { startServer } = await import('../src/commands/serve.ts');
   const { collectContext } = await import('../src/ci/context.ts');
-  const config = loadConfig({ PORT: '0', RISKGATE_DATA_DIR: join(dir, 'data'), RISKGATE_MODELS_DIR: join(dir, 'models'), RISKGATE_RATE_LIMIT: '100000000', RISKGATE_RATE_BURST: '1000000' });
+  const config = loadConfig({
+    PORT: '0',
+    RISKGATE_DATA_DIR: join(dir, 'data'),
+    RISKGATE_MODELS_DIR: join(dir, 'models'),
+    RISKGATE_RATE_LIMIT: '100000000',
+    RISKGATE_RATE_BURST: '1000000',
+  });
   const running = await startServer(config, { bootstrap: false, logger: pino({ level: 'silent' }) });
   await running.loaded;
   try {
-    const flags = ['--repo', 'acme/web', '--sha', 'a'.repeat(40), '--branch', 'main', '--event', 'push', '--actor', 'dev1', '--no-diff', '--files-changed', '3', '--additions', '120', '--deletions', '30'];
+    const flags = [
+      '--repo',
+      'acme/web',
+      '--sha',
+      'a'.repeat(40),
+      '--branch',
+      'main',
+      '--event',
+      'push',
+      '--actor',
+      'dev1',
+      '--no-diff',
+      '--files-changed',
+      '3',
+      '--additions',
+      '120',
+      '--deletions',
+      '30',
+    ];
     const bundleArgs = [join(empty, 'index.cjs'), 'check', '--url', running.url, ...flags];
     // The very request body the bundle sends (same collectContext), for curl.
-    const { request } = collectContext({ repo: 'acme/web', sha: 'a'.repeat(40), branch: 'main', event: 'push', actor: 'dev1', diff: false, filesChanged: 3, additions: 120, deletions: 30 }, {});
-    const curlArgs = ['-sS', '-o', '/dev/null', '-f', '-X', 'POST', `${running.url}/v1/risk`, '-H', 'content-type: application/json', '-H', 'accept: application/json', '--data-binary', JSON.stringify(request)];
+    const { request } = collectContext(
+      {
+        repo: 'acme/web',
+        sha: 'a'.repeat(40),
+        branch: 'main',
+        event: 'push',
+        actor: 'dev1',
+        diff: false,
+        filesChanged: 3,
+        additions: 120,
+        deletions: 30,
+      },
+      {},
+    );
+    const curlArgs = [
+      '-sS',
+      '-o',
+      '/dev/null',
+      '-f',
+      '-X',
+      'POST',
+      `${running.url}/v1/risk`,
+      '-H',
+      'content-type: application/json',
+      '-H',
+      'accept: application/json',
+      '--data-binary',
+      JSON.stringify(request),
+    ];
     // One warm-up of each (page cache, the server's first request).
     await timed(process.execPath, bundleArgs, empty);
     await timed('curl', curlArgs, empty);
@@ -72,14 +123,22 @@ export async function run(): Promise<unknown> {
       const quoted = cmd.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
       const out = join(dir, 'time.out');
       try {
-        await timed('/usr/bin/time', ['-f', '%U %S', '-o', out, 'bash', '-c', `for i in $(seq ${RUNS}); do ${quoted} >/dev/null 2>&1; done`], empty);
+        await timed(
+          '/usr/bin/time',
+          ['-f', '%U %S', '-o', out, 'bash', '-c', `for i in $(seq ${RUNS}); do ${quoted} >/dev/null 2>&1; done`],
+          empty,
+        );
       } catch {
         return null; // no GNU time here
       }
       const [u, sys] = readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
       return round(((u + sys) * 1000) / RUNS);
     };
-    const cpuMs = { bundle_check: await cpu([process.execPath, ...bundleArgs]), curl: await cpu(['curl', ...curlArgs]), node_e_empty: await cpu([process.execPath, '-e', '']) };
+    const cpuMs = {
+      bundle_check: await cpu([process.execPath, ...bundleArgs]),
+      curl: await cpu(['curl', ...curlArgs]),
+      node_e_empty: await cpu([process.execPath, '-e', '']),
+    };
     return {
       runs: RUNS,
       node: process.version,
@@ -88,7 +147,10 @@ export async function run(): Promise<unknown> {
       p90_ms: { bundle_check: round([...t.bundle].sort((a, b) => a - b)[Math.floor(RUNS * 0.9) - 1] ?? NaN) },
       ratio_to_curl_plus_node: Math.round(ratio * 100) / 100,
       cpu_ms_per_run: cpuMs,
-      cpu_ratio_to_curl_plus_node: cpuMs.bundle_check && cpuMs.curl !== null && cpuMs.node_e_empty ? Math.round((cpuMs.bundle_check / (cpuMs.curl + cpuMs.node_e_empty)) * 100) / 100 : null,
+      cpu_ratio_to_curl_plus_node:
+        cpuMs.bundle_check && cpuMs.curl !== null && cpuMs.node_e_empty
+          ? Math.round((cpuMs.bundle_check / (cpuMs.curl + cpuMs.node_e_empty)) * 100) / 100
+          : null,
       load_average: (await import('node:os')).loadavg().map((x) => Math.round(x * 10) / 10),
       bar: { median_le_300ms: m.bundle <= 300, ratio_le_1_5: ratio <= 1.5 },
     };

@@ -48,7 +48,10 @@ async function childMain(kind: string, dir: string): Promise<void> {
     } else {
       // 'echo': a bare route answering with the headers and body /v1/risk answered (captured by the parent): what
       // the response alone costs the HTTP stack, whatever computes it.
-      const captured = JSON.parse(readFileSync(join(dir, 'risk-response.json'), 'utf8')) as { headers: Record<string, string>; body: string };
+      const captured = JSON.parse(readFileSync(join(dir, 'risk-response.json'), 'utf8')) as {
+        headers: Record<string, string>;
+        body: string;
+      };
       app.post('/v1/risk', (req, res) => {
         if ((req.body as { repo?: string }).repo === undefined) return res.status(400).end();
         for (const [k, v] of Object.entries(captured.headers)) res.setHeader(k, v);
@@ -74,7 +77,12 @@ async function childMain(kind: string, dir: string): Promise<void> {
     const scorer =
       kind === 'stack'
         ? {
-            score: async () => ({ probability: 0.42, model: { id: 'constant', version: '1', kind: 'constant' }, degraded: false, factors: [{ feature: 'fail_rate_20', value: 0.3, contribution: 0.5 }] }),
+            score: async () => ({
+              probability: 0.42,
+              model: { id: 'constant', version: '1', kind: 'constant' },
+              degraded: false,
+              factors: [{ feature: 'fail_rate_20', value: 0.3, contribution: 0.5 }],
+            }),
             ready: () => true,
             info: () => ({ id: 'constant', version: '1', kind: 'constant', loaded_at: new Date().toISOString() }),
           }
@@ -106,7 +114,14 @@ async function prepare(dir: string): Promise<{ trees: number; runs: number; scor
   const ds = { X: frame.X, y: frame.y, n: frame.n, d: frame.d, featureNames: [...FEATURES] };
   // Exactly 150 trees (no early stopping): the size the bar is stated for.
   const r = trainGbdt(ds, undefined, { maxRounds: 150, earlyStoppingRounds: 0, maxDepth: 6, numLeaves: 31 });
-  const model = new TreeModel('gbdt', [...FEATURES], r.trees, r.baseScore, calibratorFromJSON({ kind: 'platt', a: 1, b: 0 }), 0.5);
+  const model = new TreeModel(
+    'gbdt',
+    [...FEATURES],
+    r.trees,
+    r.baseScore,
+    calibratorFromJSON({ kind: 'platt', a: 1, b: 0 }),
+    0.5,
+  );
   const registry = new Registry(join(dir, 'models'));
   const m = registry.register({
     kind: 'gbdt',
@@ -127,8 +142,12 @@ type Kind = 'risk' | 'bare' | 'stack' | 'echo';
 function startChild(kind: Kind, dir: string): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
   const self = fileURLToPath(import.meta.url);
   // BENCH_API_PROFILE=DIR writes each server's CPU profile there (inspect with Chrome DevTools).
-  const prof = process.env.BENCH_API_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_API_PROFILE, kind)}`] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', self, '--child', kind, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const prof = process.env.BENCH_API_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_API_PROFILE, kind)}`]
+    : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', self, '--child', kind, dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr!.on('data', (c) => (err += c));
   return new Promise((resolve, reject) => {
@@ -169,8 +188,15 @@ function toMs(v: string, unit: string): number {
 
 function wrkLoad(port: number, seconds: number, dir: string): LoadResult {
   const script = join(dir, 'post.lua');
-  writeFileSync(script, `wrk.method = "POST"\nwrk.body = [[${BODY}]]\nwrk.headers["Content-Type"] = "application/json"\n`);
-  const out = execFileSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', script, `http://127.0.0.1:${port}/v1/risk`], { encoding: 'utf8' });
+  writeFileSync(
+    script,
+    `wrk.method = "POST"\nwrk.body = [[${BODY}]]\nwrk.headers["Content-Type"] = "application/json"\n`,
+  );
+  const out = execFileSync(
+    'wrk',
+    ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-s', script, `http://127.0.0.1:${port}/v1/risk`],
+    { encoding: 'utf8' },
+  );
   const pct = (p: string) => {
     const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(out);
     return m ? toMs(m[1], m[2]) : NaN;
@@ -192,7 +218,14 @@ async function nodeLoad(port: number, seconds: number): Promise<LoadResult> {
     new Promise<void>((resolve) => {
       const t = performance.now();
       const req = request(
-        { host: '127.0.0.1', port, path: '/v1/risk', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) } },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v1/risk',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) },
+        },
         (res) => {
           res.resume();
           res.on('end', () => {
@@ -206,13 +239,21 @@ async function nodeLoad(port: number, seconds: number): Promise<LoadResult> {
       req.end(BODY);
     });
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
-    while (performance.now() < end) await one();
-  }));
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (performance.now() < end) await one();
+    }),
+  );
   const elapsed = (performance.now() - t0) / 1000;
   agent.destroy();
   lat.sort((a, b) => a - b);
-  return { rps: lat.length / elapsed, p50_ms: lat[lat.length >> 1], p99_ms: lat[Math.floor(lat.length * 0.99)], requests: lat.length, errors };
+  return {
+    rps: lat.length / elapsed,
+    p50_ms: lat[lat.length >> 1],
+    p99_ms: lat[Math.floor(lat.length * 0.99)],
+    requests: lat.length,
+    errors,
+  };
 }
 
 /** utime+stime of a process in microseconds (Linux), or NaN elsewhere. */
@@ -228,15 +269,22 @@ function cpuMicros(pid: number): number {
 function capture(port: number): Promise<{ headers: Record<string, string>; body: string }> {
   const nodeOwn = new Set(['content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding', 'x-request-id']);
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/v1/risk', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => {
-        const headers = Object.fromEntries(Object.entries(res.headers).filter(([k]) => !nodeOwn.has(k)).map(([k, v]) => [k, String(v)]));
-        resolve({ headers, body });
-      });
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/v1/risk', method: 'POST', headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => {
+          const headers = Object.fromEntries(
+            Object.entries(res.headers)
+              .filter(([k]) => !nodeOwn.has(k))
+              .map(([k, v]) => [k, String(v)]),
+          );
+          resolve({ headers, body });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(BODY);
   });
@@ -281,7 +329,13 @@ async function singleScore(dir: string): Promise<Record<string, number | string>
     }
     const lat = all.slice(0, N).sort();
     const mean = lat.reduce((a, b) => a + b, 0) / N;
-    return { model: scorer.info()?.id ?? 'none', calls: N, mean_ms: +mean.toFixed(4), p50_ms: +lat[N >> 1].toFixed(4), p99_ms: +lat[Math.floor(N * 0.99)].toFixed(4) };
+    return {
+      model: scorer.info()?.id ?? 'none',
+      calls: N,
+      mean_ms: +mean.toFixed(4),
+      p50_ms: +lat[N >> 1].toFixed(4),
+      p99_ms: +lat[Math.floor(N * 0.99)].toFixed(4),
+    };
   } finally {
     scorer.close();
     store.close();
@@ -293,10 +347,16 @@ export async function run(): Promise<Record<string, unknown>> {
   try {
     const prep = await prepare(dir);
     const useWrk = hasWrk();
-    const generator = useWrk ? `wrk -t1 -c${CONNECTIONS} -d${SECONDS}s` : `in-process keep-alive client, ${CONNECTIONS} connections, ${SECONDS}s (install wrk for a lighter generator)`;
-    console.error(`api bench: ${prep.trees}-tree GBDT via ${prep.scorerKind}; ${prep.runs} runs of history; generator: ${generator}`);
+    const generator = useWrk
+      ? `wrk -t1 -c${CONNECTIONS} -d${SECONDS}s`
+      : `in-process keep-alive client, ${CONNECTIONS} connections, ${SECONDS}s (install wrk for a lighter generator)`;
+    console.error(
+      `api bench: ${prep.trees}-tree GBDT via ${prep.scorerKind}; ${prep.runs} runs of history; generator: ${generator}`,
+    );
     const show = (label: string, r: LoadResult) =>
-      console.error(`  ${label.padEnd(44)} ${r.rps.toFixed(0)} req/s, p50 ${r.p50_ms.toFixed(2)} ms, p99 ${r.p99_ms.toFixed(2)} ms, server CPU ${r.cpu_us_per_req ?? '?'} µs/req, errors ${r.errors}`);
+      console.error(
+        `  ${label.padEnd(44)} ${r.rps.toFixed(0)} req/s, p50 ${r.p50_ms.toFixed(2)} ms, p99 ${r.p99_ms.toFixed(2)} ms, server CPU ${r.cpu_us_per_req ?? '?'} µs/req, errors ${r.errors}`,
+      );
     const bare = await measure('bare', dir, useWrk);
     show('bare express JSON route:', bare);
     const risk = await measure('risk', dir, useWrk);
@@ -304,7 +364,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const stack = await measure('stack', dir, useWrk);
     show('POST /v1/risk, constant scorer (HTTP stack):', stack);
     const echo = await measure('echo', dir, useWrk);
-    show('bare route answering /v1/risk\'s response:', echo);
+    show("bare route answering /v1/risk's response:", echo);
     const single = await singleScore(dir);
     const throughputRatio = risk.rps / bare.rps;
     const p99Ratio = risk.p99_ms / bare.p99_ms;
@@ -317,14 +377,16 @@ export async function run(): Promise<Record<string, unknown>> {
         ...stack,
         throughput_ratio: +(stack.rps / bare.rps).toFixed(3),
         p99_ratio: +(stack.p99_ms / bare.p99_ms).toFixed(3),
-        cpu_ratio_bare_over_stack: stack.cpu_us_per_req && bare.cpu_us_per_req ? +(bare.cpu_us_per_req / stack.cpu_us_per_req).toFixed(3) : null,
+        cpu_ratio_bare_over_stack:
+          stack.cpu_us_per_req && bare.cpu_us_per_req ? +(bare.cpu_us_per_req / stack.cpu_us_per_req).toFixed(3) : null,
       },
       bare_with_risk_response: {
         ...echo,
         throughput_ratio: +(echo.rps / bare.rps).toFixed(3),
         p99_ratio: +(echo.p99_ms / bare.p99_ms).toFixed(3),
       },
-      cpu_ratio_bare_over_risk: risk.cpu_us_per_req && bare.cpu_us_per_req ? +(bare.cpu_us_per_req / risk.cpu_us_per_req).toFixed(3) : null,
+      cpu_ratio_bare_over_risk:
+        risk.cpu_us_per_req && bare.cpu_us_per_req ? +(bare.cpu_us_per_req / risk.cpu_us_per_req).toFixed(3) : null,
       throughput_ratio: +throughputRatio.toFixed(3),
       p99_ratio: +p99Ratio.toFixed(3),
       single_score: single,
@@ -335,7 +397,9 @@ export async function run(): Promise<Record<string, unknown>> {
         no_errors: risk.errors === 0 && bare.errors === 0,
       },
     };
-    console.error(`  throughput ratio ${out.throughput_ratio} (bar ≥ 0.7), p99 ratio ${out.p99_ratio} (bar ≤ 2), single score mean ${single.mean_ms} ms / p99 ${single.p99_ms} ms (bar < 0.2 ms)`);
+    console.error(
+      `  throughput ratio ${out.throughput_ratio} (bar ≥ 0.7), p99 ratio ${out.p99_ratio} (bar ≤ 2), single score mean ${single.mean_ms} ms / p99 ${single.p99_ms} ms (bar < 0.2 ms)`,
+    );
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -25,7 +25,14 @@ function request(base: string, method: string, path: string, body?: Buffer): Pro
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: u.hostname, port: u.port, path: u.pathname, method, agent, headers: body ? { 'content-type': 'application/json', 'content-length': body.length } : {} },
+      {
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname,
+        method,
+        agent,
+        headers: body ? { 'content-type': 'application/json', 'content-length': body.length } : {},
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0 }));
@@ -36,11 +43,13 @@ function request(base: string, method: string, path: string, body?: Buffer): Pro
   });
 }
 
-const kib = (pid: number, field: 'VmRSS' | 'VmHWM'): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+const kib = (pid: number, field: 'VmRSS' | 'VmHWM'): number =>
+  Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 
 function largestMetrics(seed: number): { name: string; direction: 'increase'; baseline: number[]; canary: number[] }[] {
   const r = mulberry32(seed);
-  const lat = (n: number, scale: number) => Array.from({ length: n }, () => Math.round(1000 * scale * Math.exp(0.3 * normal(r))) / 10);
+  const lat = (n: number, scale: number) =>
+    Array.from({ length: n }, () => Math.round(1000 * scale * Math.exp(0.3 * normal(r))) / 10);
   const out = [];
   let left = MAX_SAMPLES_PER_REQUEST;
   for (let i = 0; left >= 20; i++) {
@@ -60,7 +69,14 @@ interface Shape {
 export async function run(iterations = 5): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'rg-bench-limits-'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--no-bootstrap'], {
-    env: { ...process.env, PORT: '0', RISKGATE_DATA_DIR: join(dir, 'data'), RISKGATE_MODELS_DIR: join(dir, 'models'), RISKGATE_RATE_LIMIT: '1000000000', RISKGATE_RATE_BURST: '1000000000' },
+    env: {
+      ...process.env,
+      PORT: '0',
+      RISKGATE_DATA_DIR: join(dir, 'data'),
+      RISKGATE_MODELS_DIR: join(dir, 'models'),
+      RISKGATE_RATE_LIMIT: '1000000000',
+      RISKGATE_RATE_BURST: '1000000000',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
@@ -78,12 +94,32 @@ export async function run(iterations = 5): Promise<Record<string, unknown>> {
     const typical: Shape = {
       name: 'decision 10 × 300 (usual)',
       path: '/v1/canary/decision',
-      bodies: Array.from({ length: 10 }, (_, i) => Buffer.from(JSON.stringify({ deployment: dep(i), current_weight: 10, elapsed_s: 60, risk: 0.2, metrics: tenMetrics(3000 + i) }))),
+      bodies: Array.from({ length: 10 }, (_, i) =>
+        Buffer.from(
+          JSON.stringify({
+            deployment: dep(i),
+            current_weight: 10,
+            elapsed_s: 60,
+            risk: 0.2,
+            metrics: tenMetrics(3000 + i),
+          }),
+        ),
+      ),
     };
     const largest: Shape = {
       name: `decision ${MAX_SAMPLES_PER_REQUEST} samples (largest accepted)`,
       path: '/v1/canary/decision',
-      bodies: Array.from({ length: iterations }, (_, i) => Buffer.from(JSON.stringify({ deployment: dep(100 + i), current_weight: 10, elapsed_s: 60, risk: 0.2, metrics: largestMetrics(i) }))),
+      bodies: Array.from({ length: iterations }, (_, i) =>
+        Buffer.from(
+          JSON.stringify({
+            deployment: dep(100 + i),
+            current_weight: 10,
+            elapsed_s: 60,
+            risk: 0.2,
+            metrics: largestMetrics(i),
+          }),
+        ),
+      ),
     };
     const kayenta: Shape = {
       name: `kayenta /judge ${MAX_SAMPLES_PER_REQUEST} samples (largest accepted)`,
@@ -92,7 +128,14 @@ export async function run(iterations = 5): Promise<Record<string, unknown>> {
         const ms = largestMetrics(50 + i);
         return Buffer.from(
           JSON.stringify({
-            canaryConfig: { name: 'bench', metrics: ms.map((m) => ({ name: m.name, groups: ['g'], analysisConfigurations: { canary: { direction: 'increase' } } })) },
+            canaryConfig: {
+              name: 'bench',
+              metrics: ms.map((m) => ({
+                name: m.name,
+                groups: ['g'],
+                analysisConfigurations: { canary: { direction: 'increase' } },
+              })),
+            },
             scoreThresholds: { pass: 95, marginal: 75 },
             metricSetPairList: ms.map((m) => ({ name: m.name, values: { control: m.baseline, experiment: m.canary } })),
           }),

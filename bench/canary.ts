@@ -13,7 +13,16 @@ import type { MetricInput } from '../src/canary/judge.ts';
 import { fixedStepsPolicy, kayentaPolicy, riskgatePolicy } from '../src/canary/policies.ts';
 import { comparisonTable } from '../src/canary/report.ts';
 import { DEFAULT_SIM, mulberry32, normal, simulate, type PolicySummary } from '../src/canary/simulator.ts';
-import { familyRow, familyTable, makeFamily, REPORT_PER_KIND, REPORT_SEEDS, TUNING_SEEDS, type FamilyRelease, type FamilyRow } from '../src/canary/family.ts';
+import {
+  familyRow,
+  familyTable,
+  makeFamily,
+  REPORT_PER_KIND,
+  REPORT_SEEDS,
+  TUNING_SEEDS,
+  type FamilyRelease,
+  type FamilyRow,
+} from '../src/canary/family.ts';
 
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -31,12 +40,16 @@ export function tenMetrics(seed: number, n = 300): MetricInput[] {
   }));
 }
 
-async function decideLatency(iterations = 2000): Promise<{ p50: number; p99: number; max: number; cpuP50: number; cpuP99: number }> {
+async function decideLatency(
+  iterations = 2000,
+): Promise<{ p50: number; p99: number; max: number; cpuP50: number; cpuP99: number }> {
   const inputs = Array.from({ length: 20 }, (_, i) => tenMetrics(1000 + i));
   // A rollout a few looks in, as the controller usually sees it.
   let state: RolloutState = EMPTY_STATE;
-  for (let i = 0; i < 3; i++) state = decide({ current_weight: 10, elapsed_s: 60, risk: 0.2, metrics: inputs[i] }, state).state;
-  for (let i = 0; i < 1000; i++) decide({ current_weight: 10, elapsed_s: 60, risk: 0.2, metrics: inputs[i % 20] }, state);
+  for (let i = 0; i < 3; i++)
+    state = decide({ current_weight: 10, elapsed_s: 60, risk: 0.2, metrics: inputs[i] }, state).state;
+  for (let i = 0; i < 1000; i++)
+    decide({ current_weight: 10, elapsed_s: 60, risk: 0.2, metrics: inputs[i % 20] }, state);
   const times: number[] = [];
   const cpu: number[] = [];
   for (let i = 0; i < iterations; i++) {
@@ -48,7 +61,13 @@ async function decideLatency(iterations = 2000): Promise<{ p50: number; p99: num
     cpu.push((c.user + c.system) / 1000);
   }
   // CPU time per call is reported too: on a shared, loaded machine wall-clock p99 mostly measures preemption.
-  return { p50: quantile(times, 0.5), p99: quantile(times, 0.99), max: Math.max(...times), cpuP50: quantile(cpu, 0.5), cpuP99: quantile(cpu, 0.99) };
+  return {
+    p50: quantile(times, 0.5),
+    p99: quantile(times, 0.99),
+    max: Math.max(...times),
+    cpuP50: quantile(cpu, 0.5),
+    cpuP99: quantile(cpu, 0.99),
+  };
 }
 
 /** One keep-alive `node:http` client: `fetch` (undici) alone adds more to a 100 KB round trip's tail than the judge does. */
@@ -59,7 +78,14 @@ function poster(url: string): { post(body: Buffer): Promise<{ status: number; te
     post: (body) =>
       new Promise((resolve, reject) => {
         const req = http.request(
-          { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+          {
+            host: u.hostname,
+            port: u.port,
+            path: u.pathname,
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/json', 'content-length': body.length },
+          },
           (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (c: Buffer) => chunks.push(c));
@@ -75,7 +101,15 @@ function poster(url: string): { post(body: Buffer): Promise<{ status: number; te
 
 const decisionBodies = (): Buffer[] =>
   Array.from({ length: 20 }, (_, i) =>
-    Buffer.from(JSON.stringify({ deployment: { service: 'bench', version: `v${i % 5}` }, current_weight: 10, elapsed_s: 60, risk: 0.2, metrics: tenMetrics(2000 + i) })),
+    Buffer.from(
+      JSON.stringify({
+        deployment: { service: 'bench', version: `v${i % 5}` },
+        current_weight: 10,
+        elapsed_s: 60,
+        risk: 0.2,
+        metrics: tenMetrics(2000 + i),
+      }),
+    ),
   );
 
 async function timeRoundTrips(url: string, bodies: Buffer[], iterations: number): Promise<number[]> {
@@ -102,16 +136,27 @@ async function timeRoundTrips(url: string, bodies: Buffer[], iterations: number)
  * so it includes receiving and parsing the 100 KB body) and the client's round trip. The same client
  * against a bare Express JSON route receiving the same bodies gives the round-trip floor of this machine.
  */
-async function httpLatency(iterations = 1000): Promise<{ server: Quantiles; roundTrip: Quantiles; floor: Quantiles; busyFloor: { ms: number; q: Quantiles }[] }> {
+async function httpLatency(
+  iterations = 1000,
+): Promise<{ server: Quantiles; roundTrip: Quantiles; floor: Quantiles; busyFloor: { ms: number; q: Quantiles }[] }> {
   const { spawn } = await import('node:child_process');
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = mkdtempSync(join(tmpdir(), 'rg-bench-canary-'));
   // BENCH_CANARY_PROFILE=DIR writes the server's CPU profile there when it stops.
-  const prof = process.env.BENCH_CANARY_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CANARY_PROFILE}`] : [];
+  const prof = process.env.BENCH_CANARY_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CANARY_PROFILE}`]
+    : [];
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/cli.ts', 'serve', '--no-bootstrap'], {
-    env: { ...process.env, PORT: '0', RISKGATE_DATA_DIR: join(dir, 'data'), RISKGATE_MODELS_DIR: join(dir, 'models'), RISKGATE_RATE_LIMIT: '1000000000', RISKGATE_RATE_BURST: '1000000000' },
+    env: {
+      ...process.env,
+      PORT: '0',
+      RISKGATE_DATA_DIR: join(dir, 'data'),
+      RISKGATE_MODELS_DIR: join(dir, 'models'),
+      RISKGATE_RATE_LIMIT: '1000000000',
+      RISKGATE_RATE_BURST: '1000000000',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const serverMs: number[] = [];
@@ -148,10 +193,18 @@ async function httpLatency(iterations = 1000): Promise<{ server: Quantiles; roun
     const floor = await bareFloor(bodies, iterations);
     // What the machine leaves for the work itself: the bare route again, computing for 1 and 2 ms before it
     // answers with a real decision's body (ours takes about 2 ms beyond receiving and parsing the samples).
-    const decisionBody = JSON.stringify(decide({ current_weight: 10, elapsed_s: 60, risk: 0.2, metrics: tenMetrics(7) }, EMPTY_STATE).decision);
+    const decisionBody = JSON.stringify(
+      decide({ current_weight: 10, elapsed_s: 60, risk: 0.2, metrics: tenMetrics(7) }, EMPTY_STATE).decision,
+    );
     const busyFloor = [];
-    for (const ms of [1, 2]) busyFloor.push({ ms, q: quantiles(await bareFloor(bodies, iterations, { busyMs: ms, body: decisionBody })) });
-    return { server: quantiles(serverMs.slice(-iterations)), roundTrip: quantiles(roundTrip), floor: quantiles(floor), busyFloor };
+    for (const ms of [1, 2])
+      busyFloor.push({ ms, q: quantiles(await bareFloor(bodies, iterations, { busyMs: ms, body: decisionBody })) });
+    return {
+      server: quantiles(serverMs.slice(-iterations)),
+      roundTrip: quantiles(roundTrip),
+      floor: quantiles(floor),
+      busyFloor,
+    };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
@@ -163,7 +216,11 @@ async function httpLatency(iterations = 1000): Promise<{ server: Quantiles; roun
  * A bare Express JSON route (body parser only) in its own process, receiving the same bodies; with `busy`,
  * it computes for `busyMs` before answering with `body`.
  */
-async function bareFloor(bodies: Buffer[], iterations: number, busy?: { busyMs: number; body: string }): Promise<number[]> {
+async function bareFloor(
+  bodies: Buffer[],
+  iterations: number,
+  busy?: { busyMs: number; body: string },
+): Promise<number[]> {
   const { spawn } = await import('node:child_process');
   const code = `const express = require('express'); const app = express(); app.use(express.json({ limit: '1mb' }));
 const busyMs = Number(process.env.BUSY_MS || 0), answer = process.env.BUSY_BODY ? JSON.parse(process.env.BUSY_BODY) : null;
@@ -192,13 +249,30 @@ interface Quantiles {
   p99: number;
   max: number;
 }
-const quantiles = (xs: number[]): Quantiles => ({ p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: Math.max(...xs) });
+const quantiles = (xs: number[]): Quantiles => ({
+  p50: quantile(xs, 0.5),
+  p99: quantile(xs, 0.99),
+  max: Math.max(...xs),
+});
 
 export async function run(
-  opts: { perKind?: number; seed?: number; familyPerKind?: number; familySeeds?: readonly number[]; http?: boolean } = {},
-): Promise<{ rows: PolicySummary[]; family: FamilyRow[]; perSeed: { seed: number; rows: FamilyRow[] }[]; bars: Record<string, boolean>; latency: Record<string, number> }> {
+  opts: {
+    perKind?: number;
+    seed?: number;
+    familyPerKind?: number;
+    familySeeds?: readonly number[];
+    http?: boolean;
+  } = {},
+): Promise<{
+  rows: PolicySummary[];
+  family: FamilyRow[];
+  perSeed: { seed: number; rows: FamilyRow[] }[];
+  bars: Record<string, boolean>;
+  latency: Record<string, number>;
+}> {
   const seeds = opts.familySeeds ?? REPORT_SEEDS;
-  for (const s of seeds) if (TUNING_SEEDS.includes(s)) throw new Error(`seed ${s} was used for tuning; report on another`);
+  for (const s of seeds)
+    if (TUNING_SEEDS.includes(s)) throw new Error(`seed ${s} was used for tuning; report on another`);
   const perKind = opts.familyPerKind ?? REPORT_PER_KIND;
   const policies = [riskgatePolicy, fixedStepsPolicy, kayentaPolicy];
   const perSeed: { seed: number; rows: FamilyRow[] }[] = [];
@@ -221,7 +295,9 @@ export async function run(
   // The same releases pooled (each simulated again with its own sample stream: identical outcomes).
   const family: FamilyRow[] = [];
   for (const p of policies) family.push(await familyRow(p(), allReleases));
-  console.log(`# canary family, all ${seeds.length} report seeds pooled (${seeds.join(', ')}), ${allReleases.length} releases\n`);
+  console.log(
+    `# canary family, all ${seeds.length} report seeds pooled (${seeds.join(', ')}), ${allReleases.length} releases\n`,
+  );
   console.log(familyTable(family));
   console.log('');
 
@@ -230,7 +306,9 @@ export async function run(
   const rows: PolicySummary[] = [];
   for (const p of [riskgatePolicy(), fixedStepsPolicy(), kayentaPolicy()]) rows.push((await simulate(p, cfg)).summary);
   const simMs = performance.now() - t0;
-  console.log(`# canary simulation: seed ${cfg.seed}, ${cfg.perKind} releases per kind, ${cfg.interval_s}s intervals (${(simMs / 1000).toFixed(1)} s)\n`);
+  console.log(
+    `# canary simulation: seed ${cfg.seed}, ${cfg.perKind} releases per kind, ${cfg.interval_s}s intervals (${(simMs / 1000).toFixed(1)} s)\n`,
+  );
   console.log(comparisonTable(rows));
 
   const bars: Record<string, boolean> = {};
@@ -241,7 +319,8 @@ export async function run(
     bars[`${tag}: good rolled back ≤ 1 %`] = ours.good_rolled_back <= 0.01;
     bars[`${tag}: less bad exposure than fixed steps`] = ours.bad_exposure < fixed.bad_exposure;
     bars[`${tag}: less bad exposure than kayenta-mw`] = ours.bad_exposure < kayenta.bad_exposure;
-    bars[`${tag}: fewer decisions to full traffic than fixed 5/25/75/100 (3)`] = ours.good_decisions_to_full < fixed.good_decisions_to_full;
+    bars[`${tag}: fewer decisions to full traffic than fixed 5/25/75/100 (3)`] =
+      ours.good_decisions_to_full < fixed.good_decisions_to_full;
   }
   Object.assign(bars, {
     'fixed simulator: bad rolled back ≥ 99 %': rows[0].bad_rolled_back >= 0.99,
@@ -249,11 +328,19 @@ export async function run(
   });
   const lat = await decideLatency();
   if (opts.http === false) {
-    console.log(`\ndecide(), 10 metrics × 300 samples: p50 ${lat.p50.toFixed(2)} ms  p99 ${lat.p99.toFixed(2)} ms (CPU p99 ${lat.cpuP99.toFixed(2)} ms)`);
+    console.log(
+      `\ndecide(), 10 metrics × 300 samples: p50 ${lat.p50.toFixed(2)} ms  p99 ${lat.p99.toFixed(2)} ms (CPU p99 ${lat.cpuP99.toFixed(2)} ms)`,
+    );
     bars['decide() p99 < 5 ms (10 metrics × 300 samples)'] = lat.p99 < 5;
     console.log('\n# bars');
     for (const [k, v] of Object.entries(bars)) console.log(`${v ? 'PASS' : 'FAIL'}  ${k}`);
-    return { rows, family, perSeed, bars, latency: { decide_p50_ms: lat.p50, decide_p99_ms: lat.p99, decide_cpu_p99_ms: lat.cpuP99 } };
+    return {
+      rows,
+      family,
+      perSeed,
+      bars,
+      latency: { decide_p50_ms: lat.p50, decide_p99_ms: lat.p99, decide_cpu_p99_ms: lat.cpuP99 },
+    };
   }
   const http = await httpLatency();
   const latency = {
@@ -272,7 +359,8 @@ export async function run(
   (bars as Record<string, boolean>)['decide() p99 < 5 ms (10 metrics × 300 samples)'] = lat.p99 < 5;
   // Both readings of "answers in under 5 ms": the server's own time, and the caller's round trip (which also
   // carries this machine's floor for a 100 KB body, printed below for comparison).
-  (bars as Record<string, boolean>)['POST /v1/canary/decision p99 < 5 ms in the server (riskgate serve, own process)'] = http.server.p99 < 5;
+  (bars as Record<string, boolean>)['POST /v1/canary/decision p99 < 5 ms in the server (riskgate serve, own process)'] =
+    http.server.p99 < 5;
   (bars as Record<string, boolean>)['POST /v1/canary/decision p99 < 5 ms round trip'] = http.roundTrip.p99 < 5;
   const f = (q: Quantiles) => `p50 ${q.p50.toFixed(2)} ms  p99 ${q.p99.toFixed(2)} ms  max ${q.max.toFixed(2)} ms`;
   console.log(`\n# decision latency, 10 metrics × 300 samples each (~100 KB body)`);
@@ -281,8 +369,14 @@ export async function run(
   console.log(`POST /v1/canary/decision, server:  ${f(http.server)} (access log: headers in → response out)`);
   console.log(`POST /v1/canary/decision, client:  ${f(http.roundTrip)} (round trip, keep-alive node:http)`);
   console.log(`bare Express JSON route, client:   ${f(http.floor)} (same bodies: this machine's floor)`);
-  for (const b of http.busyFloor) console.log(`  … computing ${b.ms} ms first:       ${f(b.q)} (what ${b.ms} ms of work costs a round trip here)`);
-  console.log(`load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).availableParallelism()} cores`);
+  for (const b of http.busyFloor)
+    console.log(`  … computing ${b.ms} ms first:       ${f(b.q)} (what ${b.ms} ms of work costs a round trip here)`);
+  console.log(
+    `load average ${(await import('node:os'))
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${(await import('node:os')).availableParallelism()} cores`,
+  );
   console.log('\n# bars');
   for (const [k, v] of Object.entries(bars)) console.log(`${v ? 'PASS' : 'FAIL'}  ${k}`);
   return { rows, family, perSeed, bars, latency };

@@ -16,12 +16,26 @@ const xb = readFileSync(prefix + '.X');
 const yb = readFileSync(prefix + '.y');
 const X = new Float32Array(xb.buffer, xb.byteOffset, xb.byteLength / 4);
 const y = new Uint8Array(yb.buffer, yb.byteOffset, yb.byteLength);
-if (X.length !== (nTrain + nTest) * d || y.length !== nTrain + nTest) throw new Error(`${prefix}: expected ${nTrain + nTest} rows × ${d}`);
-const train = { X: X.subarray(0, nTrain * d), n: nTrain, d, y: y.subarray(0, nTrain), featureNames: Array.from({ length: d }, (_, f) => `f${f}`) };
+if (X.length !== (nTrain + nTest) * d || y.length !== nTrain + nTest)
+  throw new Error(`${prefix}: expected ${nTrain + nTest} rows × ${d}`);
+const train = {
+  X: X.subarray(0, nTrain * d),
+  n: nTrain,
+  d,
+  y: y.subarray(0, nTrain),
+  featureNames: Array.from({ length: d }, (_, f) => `f${f}`),
+};
 const t0 = performance.now();
 const r = trainGbdt(train, undefined, {
-  maxRounds: rounds, maxDepth: depth, numLeaves: 2 ** depth, maxBins: maxBin, learningRate: 0.1, lambdaL2: 1,
-  minDataInLeaf: 1, minSumHessian: 1, earlyStoppingRounds: 0,
+  maxRounds: rounds,
+  maxDepth: depth,
+  numLeaves: 2 ** depth,
+  maxBins: maxBin,
+  learningRate: 0.1,
+  lambdaL2: 1,
+  minDataInLeaf: 1,
+  minSumHessian: 1,
+  earlyStoppingRounds: 0,
 });
 const trainS = (performance.now() - t0) / 1000;
 const scores = new Float64Array(nTest);
@@ -31,4 +45,6 @@ for (let i = 0; i < nTest; i++) {
   for (const t of r.trees) z += predictTree(t, row);
   scores[i] = z;
 }
-console.log(JSON.stringify({ threads: autoThreads(nTrain, d), train_s: trainS, auc: rocAuc(y.subarray(nTrain), scores) }));
+console.log(
+  JSON.stringify({ threads: autoThreads(nTrain, d), train_s: trainS, auc: rocAuc(y.subarray(nTrain), scores) }),
+);

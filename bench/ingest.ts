@@ -15,7 +15,14 @@ export async function run(opts: { runs?: number; commits?: number } = {}): Promi
   const runs = opts.runs ?? 25_000;
   const commits = opts.commits ?? 5_000;
   const end = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
-  const repo = generateRepo({ runs, commits, bigCommits: Math.max(1, Math.floor(commits / 200)), inProgress: 5, end, spacingSec: 300 });
+  const repo = generateRepo({
+    runs,
+    commits,
+    bigCommits: Math.max(1, Math.floor(commits / 200)),
+    inProgress: 5,
+    end,
+    spacingSec: 300,
+  });
   const srv = await startSyntheticServer(repo, {
     faults: [
       { at: 500, kind: 'primary', resetInSec: 1 },
@@ -31,14 +38,17 @@ export async function run(opts: { runs?: number; commits?: number } = {}): Promi
     client,
     store,
     repo: repo.full,
-    onProgress: (p) => p.runs % 2000 < 100 && process.stderr.write(`  ${p.runs} runs, ${p.commits} commits, ${p.requests} requests, ETA ${p.etaSec ?? '?'}s\n`),
+    onProgress: (p) =>
+      p.runs % 2000 < 100 &&
+      process.stderr.write(`  ${p.runs} runs, ${p.commits} commits, ${p.requests} requests, ETA ${p.etaSec ?? '?'}s\n`),
   });
   const secs = (Date.now() - t0) / 1000;
 
   const records = [...store.iterateRuns({ repo: repo.full })];
   const keys = new Set(records.map((r) => `${r.workflow}\u0000${r.run_id}\u0000${r.run_attempt}`));
   let fileMismatch = 0;
-  for (const r of records) if (r.files_changed !== Math.min(3000, repo.commits.get(r.head_sha!)!.files.length)) fileMismatch++;
+  for (const r of records)
+    if (r.files_changed !== Math.min(3000, repo.commits.get(r.head_sha!)!.files.length)) fileMismatch++;
   const distinctShas = new Set(records.map((r) => r.head_sha)).size;
 
   const before = srv.log.length;
@@ -68,14 +78,21 @@ export async function run(opts: { runs?: number; commits?: number } = {}): Promi
     bar: 'every run and file, no duplicates, no request before its reset, second pass conditional-only and stores nothing',
     pass: false,
   };
-  out.pass = out.duplicates === 0 && out.missing === 0 && out.file_count_mismatches === 0 && out.throttle_violations === 0 &&
-    out.second_pass.requests === out.second_pass.conditional && out.second_pass.stored_new === 0;
+  out.pass =
+    out.duplicates === 0 &&
+    out.missing === 0 &&
+    out.file_count_mismatches === 0 &&
+    out.throttle_violations === 0 &&
+    out.second_pass.requests === out.second_pass.conditional &&
+    out.second_pass.stored_new === 0;
   store.close();
   await srv.close();
   return out;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '25000' }, commits: { type: 'string', default: '5000' } } });
+  const { values } = parseArgs({
+    options: { runs: { type: 'string', default: '25000' }, commits: { type: 'string', default: '5000' } },
+  });
   console.log(JSON.stringify(await run({ runs: Number(values.runs), commits: Number(values.commits) }), null, 2));
 }

@@ -50,7 +50,14 @@ export async function run(): Promise<Record<string, unknown>> {
   const drop = (process.env.BENCH_QUALITY_DROP ?? '').split(',').filter(Boolean) as FeatureName[];
   // A fixed shape instead of the defaults (with BENCH_QUALITY_TUNE=0): "depth/learning rate/min leaf".
   const shape = process.env.BENCH_QUALITY_GBDT?.split('/').map(Number);
-  const gbdt = shape ? { maxDepth: shape[0], learningRate: shape[1], minDataInLeaf: shape[2], maxRounds: Math.round(Math.max(300, 30 / shape[1])) } : undefined;
+  const gbdt = shape
+    ? {
+        maxDepth: shape[0],
+        learningRate: shape[1],
+        minDataInLeaf: shape[2],
+        maxRounds: Math.round(Math.max(300, 30 / shape[1])),
+      }
+    : undefined;
   const { loadRunFiles } = await import('../src/records/load.ts');
   const { backtest } = await import('../training/backtest.ts');
   const records = (await loadRunFiles([file], () => {})).filter((r) => repos.includes(r.repo));
@@ -61,14 +68,41 @@ export async function run(): Promise<Record<string, unknown>> {
   const r = await backtest(records, { tune, dropFeatures: drop, seed: 1, train: gbdt ? { gbdt } : undefined });
   const f = (x: number) => +x.toFixed(3);
   return {
-    repos: which, tune, dropped: drop, gbdt, seconds: f((performance.now() - t0) / 1000),
+    repos: which,
+    tune,
+    dropped: drop,
+    gbdt,
+    seconds: f((performance.now() - t0) / 1000),
     mean: { f1: f(r.mean.f1), pr_auc: f(r.mean.pr_auc), roc_auc: f(r.mean.roc_auc) },
     baseline: { f1: f(r.baselineMean.f1), pr_auc: f(r.baselineMean.pr_auc), roc_auc: f(r.baselineMean.roc_auc) },
-    vs_baseline: { f1: f(r.mean.f1 - r.baselineMean.f1), pr_auc: f(r.mean.pr_auc - r.baselineMean.pr_auc), roc_auc: f(r.mean.roc_auc - r.baselineMean.roc_auc) },
+    vs_baseline: {
+      f1: f(r.mean.f1 - r.baselineMean.f1),
+      pr_auc: f(r.mean.pr_auc - r.baselineMean.pr_auc),
+      roc_auc: f(r.mean.roc_auc - r.baselineMean.roc_auc),
+    },
     first_failure_roc_auc: f(r.sliceMean.after_success.roc_auc),
     per_repo: Object.fromEntries(
-      r.repos.map((x) => [x.repo, { f1: f(x.f1), pr_auc: f(x.pr_auc), roc_auc: f(x.roc_auc), base: { f1: f(x.baseline.f1), pr_auc: f(x.baseline.pr_auc), roc_auc: f(x.baseline.roc_auc) }, first_failure_roc_auc: f(x.after_success.roc_auc), first_failure_pr_auc: f(x.after_success.pr_auc) }]),
+      r.repos.map((x) => [
+        x.repo,
+        {
+          f1: f(x.f1),
+          pr_auc: f(x.pr_auc),
+          roc_auc: f(x.roc_auc),
+          base: { f1: f(x.baseline.f1), pr_auc: f(x.baseline.pr_auc), roc_auc: f(x.baseline.roc_auc) },
+          first_failure_roc_auc: f(x.after_success.roc_auc),
+          first_failure_pr_auc: f(x.after_success.pr_auc),
+        },
+      ]),
     ),
-    tuning: r.tuning ? { chosen: r.tuning.chosen, truncated: r.tuning.truncated, trials: r.tuning.trials.map((t) => `${t.maxDepth}/${t.learningRate}/${t.minDataInLeaf}: ${t.rounds} rounds, ${t.score.toFixed(4)}, ${t.ms} ms`) } : undefined,
+    tuning: r.tuning
+      ? {
+          chosen: r.tuning.chosen,
+          truncated: r.tuning.truncated,
+          trials: r.tuning.trials.map(
+            (t) =>
+              `${t.maxDepth}/${t.learningRate}/${t.minDataInLeaf}: ${t.rounds} rounds, ${t.score.toFixed(4)}, ${t.ms} ms`,
+          ),
+        }
+      : undefined,
   };
 }

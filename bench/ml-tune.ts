@@ -21,7 +21,14 @@ export async function run(): Promise<Record<string, unknown>> {
     const t0 = performance.now();
     const r = await trainCandidates(frame, { kinds: ['gbdt'], tune, seed: 1 });
     const c = r.candidates[0];
-    return { seconds: f((performance.now() - t0) / 1000), pr_auc: f(c.metrics.pr_auc), roc_auc: f(c.metrics.roc_auc), f1: f(c.metrics.f1), chosen: c.tuning?.chosen, settings: c.tuning?.trials.length };
+    return {
+      seconds: f((performance.now() - t0) / 1000),
+      pr_auc: f(c.metrics.pr_auc),
+      roc_auc: f(c.metrics.roc_auc),
+      f1: f(c.metrics.f1),
+      chosen: c.tuning?.chosen,
+      settings: c.tuning?.trials.length,
+    };
   };
   await fit(false); // warm-up (JIT)
   const one = await fit(false);

@@ -22,12 +22,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** Nonlinear synthetic failure data: interactions, thresholds, a predictive missingness, noise features. */
 export function synthetic(n: number, d: number, seed: number, missingRate = 0.05): Dataset {
   const r = seededRandom(seed);
-  const X = new Float32Array(n * d), y = new Uint8Array(n);
+  const X = new Float32Array(n * d),
+    y = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const o = i * d;
     for (let f = 0; f < d; f++) X[o + f] = r() < missingRate ? NaN : f % 3 === 0 ? Math.floor(r() * 20) : r() * 2 - 1;
-    const a = X[o + 1] || 0, b = X[o + 2] || 0, c = X[o + 4] || 0;
-    const z = 1.2 * Math.sign(a * b) + 1.5 * (c > 0.3 ? 1 : 0) + 0.1 * (X[o] || 0) + (Number.isNaN(X[o + 5]) ? 1.5 : 0) - 1.2;
+    const a = X[o + 1] || 0,
+      b = X[o + 2] || 0,
+      c = X[o + 4] || 0;
+    const z =
+      1.2 * Math.sign(a * b) + 1.5 * (c > 0.3 ? 1 : 0) + 0.1 * (X[o] || 0) + (Number.isNaN(X[o + 5]) ? 1.5 : 0) - 1.2;
     y[i] = r() < 1 / (1 + Math.exp(-1.5 * z)) ? 1 : 0;
   }
   return { X, n, d, y, featureNames: Array.from({ length: d }, (_, f) => `f${f}`) };
@@ -35,8 +39,20 @@ export function synthetic(n: number, d: number, seed: number, missingRate = 0.05
 
 function split(ds: Dataset, nTrain: number): [Dataset, Dataset] {
   const d = ds.d;
-  const a: Dataset = { X: ds.X.subarray(0, nTrain * d), n: nTrain, d, y: ds.y.subarray(0, nTrain), featureNames: ds.featureNames };
-  const b: Dataset = { X: ds.X.subarray(nTrain * d), n: ds.n - nTrain, d, y: ds.y.subarray(nTrain), featureNames: ds.featureNames };
+  const a: Dataset = {
+    X: ds.X.subarray(0, nTrain * d),
+    n: nTrain,
+    d,
+    y: ds.y.subarray(0, nTrain),
+    featureNames: ds.featureNames,
+  };
+  const b: Dataset = {
+    X: ds.X.subarray(nTrain * d),
+    n: ds.n - nTrain,
+    d,
+    y: ds.y.subarray(nTrain),
+    featureNames: ds.featureNames,
+  };
   return [a, b];
 }
 
@@ -63,8 +79,11 @@ async function forestVsMlRandomForest(): Promise<Record<string, unknown>> {
   const sqrt = [1, 2, 3, 4, 5].map((s) => +fit(s, 'sqrt').auc.toFixed(4));
 
   const { RandomForestClassifier } = await import('ml-random-forest');
-  const rows = (ds: Dataset) => Array.from({ length: ds.n }, (_, i) => Array.from(ds.X.subarray(i * ds.d, (i + 1) * ds.d)));
-  const Xtr = rows(train), ytr = Array.from(train.y), Xte = rows(test);
+  const rows = (ds: Dataset) =>
+    Array.from({ length: ds.n }, (_, i) => Array.from(ds.X.subarray(i * ds.d, (i + 1) * ds.d)));
+  const Xtr = rows(train),
+    ytr = Array.from(train.y),
+    Xte = rows(test);
   const t1 = performance.now();
   // Library defaults (every estimator sees all features, unpruned CART) apart from the tree count.
   const rf = new RandomForestClassifier({ nEstimators: 50, seed: 1, noOOB: true });
@@ -72,10 +91,18 @@ async function forestVsMlRandomForest(): Promise<Record<string, unknown>> {
   const theirMs = performance.now() - t1;
   const theirAuc = rocAuc(test.y, rf.predictProbability(Xte, 1));
   return {
-    rows: train.n, test_rows: test.n, features: train.d, trees: 50,
-    max_features: train.d, ours_train_ms: +oursMs.toFixed(1), ml_random_forest_train_ms: +theirMs.toFixed(1), speedup: +(theirMs / oursMs).toFixed(1),
-    ours_auc: +oursAuc.toFixed(4), ml_random_forest_auc: +theirAuc.toFixed(4),
-    ours_auc_other_seeds: seeds, ours_auc_sqrt_features_seeds_1_to_5: sqrt,
+    rows: train.n,
+    test_rows: test.n,
+    features: train.d,
+    trees: 50,
+    max_features: train.d,
+    ours_train_ms: +oursMs.toFixed(1),
+    ml_random_forest_train_ms: +theirMs.toFixed(1),
+    speedup: +(theirMs / oursMs).toFixed(1),
+    ours_auc: +oursAuc.toFixed(4),
+    ml_random_forest_auc: +theirAuc.toFixed(4),
+    ours_auc_other_seeds: seeds,
+    ours_auc_sqrt_features_seeds_1_to_5: sqrt,
   };
 }
 
@@ -104,7 +131,9 @@ async function travisGbdtData(): Promise<{ all: Dataset; nTrain: number } | stri
 function gbdtVsXgboost({ all, nTrain }: { all: Dataset; nTrain: number }): Record<string, unknown> {
   const nTest = all.n - nTrain;
   const rounds = Number(process.env.BENCH_GBDT_ROUNDS ?? 100);
-  const depth = 6, bins = 255, d = all.d;
+  const depth = 6,
+    bins = 255,
+    d = all.d;
   const dir = mkdtempSync(join(tmpdir(), 'riskgate-gbdt-'));
   try {
     const prefix = join(dir, 'data');
@@ -113,11 +142,20 @@ function gbdtVsXgboost({ all, nTrain }: { all: Dataset; nTrain: number }): Recor
     const args = [prefix, String(nTrain), String(nTest), String(d), String(rounds), String(depth)];
     const lastJson = (out: string) => JSON.parse(out.trim().split('\n').pop()!);
     const ours = lastJson(
-      execFileSync(process.execPath, ['--import', 'tsx', join(here, 'gbdt-child.ts'), ...args, String(bins)], { encoding: 'utf8' }),
+      execFileSync(process.execPath, ['--import', 'tsx', join(here, 'gbdt-child.ts'), ...args, String(bins)], {
+        encoding: 'utf8',
+      }),
     ) as { threads: number; train_s: number; auc: number };
     const out: Record<string, unknown> = {
-      rows: nTrain, test_rows: nTest, features: d, rounds, max_depth: depth, max_bin: bins,
-      ours_threads: ours.threads, ours_train_s: +ours.train_s.toFixed(2), ours_auc: +ours.auc.toFixed(4),
+      rows: nTrain,
+      test_rows: nTest,
+      features: d,
+      rounds,
+      max_depth: depth,
+      max_bin: bins,
+      ours_threads: ours.threads,
+      ours_train_s: +ours.train_s.toFixed(2),
+      ours_auc: +ours.auc.toFixed(4),
     };
     const py = '/usr/bin/python3';
     let hasXgb = false;
@@ -137,15 +175,19 @@ function gbdtVsXgboost({ all, nTrain }: { all: Dataset; nTrain: number }): Recor
       (threads) =>
         lastJson(
           execFileSync(py, [join(here, 'xgb_hist.py'), ...args, String(bins + 1), String(threads)], {
-            encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+            encoding: 'utf8',
+            env: { ...process.env, OMP_NUM_THREADS: String(threads) },
           }),
         ) as { xgboost_version: string; threads: number; train_s: number; dmatrix_s: number; auc: number },
     );
     const res = runs.reduce((a, b) => (b.train_s < a.train_s ? b : a));
     Object.assign(out, {
-      xgboost_version: res.xgboost_version, xgboost_train_s_by_threads: Object.fromEntries(runs.map((r) => [r.threads, +r.train_s.toFixed(2)])),
-      xgboost_threads: res.threads, xgboost_train_s: +res.train_s.toFixed(2),
-      xgboost_dmatrix_s: +res.dmatrix_s.toFixed(2), xgboost_auc: +res.auc.toFixed(4),
+      xgboost_version: res.xgboost_version,
+      xgboost_train_s_by_threads: Object.fromEntries(runs.map((r) => [r.threads, +r.train_s.toFixed(2)])),
+      xgboost_threads: res.threads,
+      xgboost_train_s: +res.train_s.toFixed(2),
+      xgboost_dmatrix_s: +res.dmatrix_s.toFixed(2),
+      xgboost_auc: +res.auc.toFixed(4),
       time_ratio_ours_over_xgboost: +(ours.train_s / res.train_s).toFixed(2),
     });
     return out;
@@ -157,8 +199,21 @@ function gbdtVsXgboost({ all, nTrain }: { all: Dataset; nTrain: number }): Recor
 function predictLatency(): Record<string, unknown> {
   const all = synthetic(25_000, 30, 5);
   const [train] = split(all, 20_000);
-  const r = trainGbdt(train, undefined, { maxRounds: 150, maxDepth: 6, numLeaves: 64, minDataInLeaf: 1, earlyStoppingRounds: 0 });
-  const model = new TreeModel('gbdt', train.featureNames, r.trees, r.baseScore, calibratorFromJSON({ kind: 'platt', a: 1, b: 0 }), 0.5);
+  const r = trainGbdt(train, undefined, {
+    maxRounds: 150,
+    maxDepth: 6,
+    numLeaves: 64,
+    minDataInLeaf: 1,
+    earlyStoppingRounds: 0,
+  });
+  const model = new TreeModel(
+    'gbdt',
+    train.featureNames,
+    r.trees,
+    r.baseScore,
+    calibratorFromJSON({ kind: 'platt', a: 1, b: 0 }),
+    0.5,
+  );
   const rows = Array.from({ length: 1000 }, (_, i) => Array.from(all.X.subarray(i * 30, i * 30 + 30)));
   let sink = 0;
   for (let i = 0; i < 20_000; i++) sink += model.predict(rows[i % rows.length]); // warm-up (JIT)
@@ -178,8 +233,15 @@ function predictLatency(): Record<string, unknown> {
   const mean = lat.reduce((a, b) => a + b, 0) / N;
   const nodes = new PackedEnsemble(r.trees).feature.length;
   return {
-    trees: r.trees.length, max_depth: 6, nodes, calls: N, cpu_mean_us: +((cpu.user + cpu.system) / N).toFixed(2), mean_us: +mean.toFixed(2), p50_us: +lat[N >> 1].toFixed(2),
-    p99_us: +lat[Math.floor(N * 0.99)].toFixed(2), checksum: +sink.toFixed(3),
+    trees: r.trees.length,
+    max_depth: 6,
+    nodes,
+    calls: N,
+    cpu_mean_us: +((cpu.user + cpu.system) / N).toFixed(2),
+    mean_us: +mean.toFixed(2),
+    p50_us: +lat[N >> 1].toFixed(2),
+    p99_us: +lat[Math.floor(N * 0.99)].toFixed(2),
+    checksum: +sink.toFixed(3),
   };
 }
 
@@ -191,11 +253,21 @@ export async function run(): Promise<Record<string, unknown>> {
   const real = typeof travis === 'string' ? travis : gbdtVsXgboost(travis);
   const { loadavg } = await import('node:os');
   return {
-    forest_vs_ml_random_forest: forest, gbdt_vs_xgboost_hist: gbdt, gbdt_vs_xgboost_hist_travis_features: real,
+    forest_vs_ml_random_forest: forest,
+    gbdt_vs_xgboost_hist: gbdt,
+    gbdt_vs_xgboost_hist_travis_features: real,
     bar: 'forest ≥ 50× faster than ml-random-forest at no worse ROC-AUC; GBDT time ≤ 3× XGBoost hist',
-    pass: (forest.speedup as number) >= 50 && (forest.ours_auc as number) >= (forest.ml_random_forest_auc as number) &&
-      [gbdt, real].every((g) => typeof g === 'string' || typeof g.time_ratio_ours_over_xgboost !== 'number' || g.time_ratio_ours_over_xgboost <= 3),
-    predict_latency: latency, load_average_1m: +loadavg()[0].toFixed(2),
+    pass:
+      (forest.speedup as number) >= 50 &&
+      (forest.ours_auc as number) >= (forest.ml_random_forest_auc as number) &&
+      [gbdt, real].every(
+        (g) =>
+          typeof g === 'string' ||
+          typeof g.time_ratio_ours_over_xgboost !== 'number' ||
+          g.time_ratio_ours_over_xgboost <= 3,
+      ),
+    predict_latency: latency,
+    load_average_1m: +loadavg()[0].toFixed(2),
   };
 }
 

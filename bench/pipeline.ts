@@ -17,11 +17,15 @@ export async function run(): Promise<Record<string, unknown>> {
   if (!existsSync(travis)) return { skipped: `no ${travis}` };
   const dir = mkdtempSync(join(tmpdir(), 'rg-bench-'));
   try {
-    const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./pipeline-child.ts', import.meta.url)), travis, dir], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      maxBuffer: 1 << 24,
-    });
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./pipeline-child.ts', import.meta.url)), travis, dir],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 1 << 24,
+      },
+    );
     if (child.status !== 0) throw new Error(`pipeline child failed (${child.status})`);
     Object.assign(out, { travis: JSON.parse(child.stdout.trim().split('\n').pop()!) });
   } finally {
@@ -39,7 +43,13 @@ export async function run(): Promise<Record<string, unknown>> {
     gain: { f1: res.mean.f1 - res.baselineMean.f1, pr_auc: res.mean.pr_auc - res.baselineMean.pr_auc },
     bar: 'F1 gain >= 0.06 and PR-AUC gain >= 0.15',
     pass: res.mean.f1 - res.baselineMean.f1 >= 0.06 && res.mean.pr_auc - res.baselineMean.pr_auc >= 0.15,
-    repos: res.repos.map((r) => ({ repo: r.repo, f1: +r.f1.toFixed(3), pr_auc: +r.pr_auc.toFixed(3), base_f1: +r.baseline.f1.toFixed(3), base_pr: +r.baseline.pr_auc.toFixed(3) })),
+    repos: res.repos.map((r) => ({
+      repo: r.repo,
+      f1: +r.f1.toFixed(3),
+      pr_auc: +r.pr_auc.toFixed(3),
+      base_f1: +r.baseline.f1.toFixed(3),
+      base_pr: +r.baseline.pr_auc.toFixed(3),
+    })),
   };
   return out;
 }

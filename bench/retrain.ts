@@ -30,7 +30,12 @@ const WEEK = 7 * 24 * 3600_000;
 const START = '2025-01-06T00:00:00Z';
 const quiet = { info() {}, warn() {}, error() {} };
 
-async function prAucOn(registry: Registry, store: Store, until: string, ids: string[]): Promise<Record<string, number>> {
+async function prAucOn(
+  registry: Registry,
+  store: Store,
+  until: string,
+  ids: string[],
+): Promise<Record<string, number>> {
   const frame = buildFrame(store.iterateRuns({ until }));
   const { holdout } = splitByTime(timeOrder(frame), 0.15, 0.15);
   const out: Record<string, number> = {};
@@ -46,28 +51,60 @@ async function replay(weeks: number) {
   store.upsertRuns(runs);
   const modelsDir = join(dir, 'models');
   let now = Date.parse(START) + 4 * WEEK;
-  const s = createScheduler({ store, modelsDir, log: quiet, clock: () => new Date(now), config: { kinds: ['gbdt', 'baseline'], retrainMode: 'inline' } });
+  const s = createScheduler({
+    store,
+    modelsDir,
+    log: quiet,
+    clock: () => new Date(now),
+    config: { kinds: ['gbdt', 'baseline'], retrainMode: 'inline' },
+  });
   const registry = new Registry(modelsDir);
-  const seq: { tick: string; challenger: string; challenger_pr_auc: number; champion_pr_auc: number | null; promoted: boolean; reasons: string[]; replaced?: string | null }[] = [];
+  const seq: {
+    tick: string;
+    challenger: string;
+    challenger_pr_auc: number;
+    champion_pr_auc: number | null;
+    promoted: boolean;
+    reasons: string[];
+    replaced?: string | null;
+  }[] = [];
   const violations: string[] = [];
-  const forward: { tick: string; promoted: string; replaced: string; promoted_next: number; replaced_next: number }[] = [];
+  const forward: { tick: string; promoted: string; replaced: string; promoted_next: number; replaced_next: number }[] =
+    [];
   const t0 = performance.now();
   const end = Date.parse(runs[runs.length - 1].created_at);
   for (; now <= end + WEEK; now += WEEK) {
     const ev = await s.runJob('retrain');
     const tick = new Date(now).toISOString().slice(0, 10);
     if (ev.status !== 'ok') {
-      seq.push({ tick, challenger: '-', challenger_pr_auc: NaN, champion_pr_auc: null, promoted: false, reasons: [ev.error ?? ev.reason ?? ev.status] });
+      seq.push({
+        tick,
+        challenger: '-',
+        challenger_pr_auc: NaN,
+        champion_pr_auc: null,
+        promoted: false,
+        reasons: [ev.error ?? ev.reason ?? ev.status],
+      });
       continue;
     }
     const r = ev.result as unknown as RetrainResult;
     const n = r.decision.numbers;
-    seq.push({ tick, challenger: r.challenger, challenger_pr_auc: n.challenger.pr_auc, champion_pr_auc: n.champion?.pr_auc ?? null, promoted: r.promoted, reasons: r.decision.reasons, replaced: r.previous_champion });
+    seq.push({
+      tick,
+      challenger: r.challenger,
+      challenger_pr_auc: n.challenger.pr_auc,
+      champion_pr_auc: n.champion?.pr_auc ?? null,
+      promoted: r.promoted,
+      reasons: r.decision.reasons,
+      replaced: r.previous_champion,
+    });
     // The bar, checked independently of the scheduler's own decision.
     const recheck = decide({ champion: n.champion, challenger: n.challenger, margins: n.margins });
-    if (r.promoted && n.champion && !(n.challenger.pr_auc - n.champion.pr_auc >= DEFAULT_MARGINS.minPrAucGain)) violations.push(`${tick}: promoted without a PR-AUC gain`);
+    if (r.promoted && n.champion && !(n.challenger.pr_auc - n.champion.pr_auc >= DEFAULT_MARGINS.minPrAucGain))
+      violations.push(`${tick}: promoted without a PR-AUC gain`);
     if (!r.promoted && recheck.promote) violations.push(`${tick}: rejected a challenger that passes the rule`);
-    if (r.promoted && registry.championId() !== r.challenger) violations.push(`${tick}: promotion did not move the champion pointer`);
+    if (r.promoted && registry.championId() !== r.challenger)
+      violations.push(`${tick}: promotion did not move the champion pointer`);
   }
   // Forward check: each promoted model vs the one it replaced, on the holdout of the tick after its promotion.
   for (let i = 0; i < seq.length - 1; i++) {
@@ -75,7 +112,13 @@ async function replay(weeks: number) {
     if (!p.promoted || !p.replaced) continue;
     const nextUntil = new Date(Date.parse(p.tick) + WEEK).toISOString();
     const m = await prAucOn(registry, store, nextUntil, [p.challenger, p.replaced]);
-    forward.push({ tick: p.tick, promoted: p.challenger, replaced: p.replaced, promoted_next: m[p.challenger], replaced_next: m[p.replaced] });
+    forward.push({
+      tick: p.tick,
+      promoted: p.challenger,
+      replaced: p.replaced,
+      promoted_next: m[p.challenger],
+      replaced_next: m[p.replaced],
+    });
   }
   const seconds = (performance.now() - t0) / 1000;
   store.close();
@@ -94,13 +137,28 @@ async function latency(quick: boolean) {
   const store = openStore(dbPath);
   store.upsertRuns(simulateHistory({ seed: 7, repos: 3, runsPerRepo: quick ? 3000 : 8000 }));
   const modelsDir = join(dir, 'models');
-  const s = createScheduler({ store, dbPath, modelsDir, log: quiet, config: { kinds: ['gbdt', 'forest', 'baseline'] } });
+  const s = createScheduler({
+    store,
+    dbPath,
+    modelsDir,
+    log: quiet,
+    config: { kinds: ['gbdt', 'forest', 'baseline'] },
+  });
   const first = await s.runJob('retrain');
   if (first.status !== 'ok') throw new Error(`could not train the first champion: ${first.error}`);
   const scorer = await createModelScorer({ store, modelsDir, pollMs: 0 });
   const repos = store.repos();
   let i = 0;
-  const req = () => ({ repo: repos[i % repos.length], head_sha: `sha${i++}`, head_branch: i % 3 ? 'main' : 'feature/x', event: 'push', actor: `dev${i % 7}`, files: ['src/a.ts', i % 5 ? 'README.md' : 'package-lock.json'], additions: i % 200, deletions: i % 50 });
+  const req = () => ({
+    repo: repos[i % repos.length],
+    head_sha: `sha${i++}`,
+    head_branch: i % 3 ? 'main' : 'feature/x',
+    event: 'push',
+    actor: `dev${i % 7}`,
+    files: ['src/a.ts', i % 5 ? 'README.md' : 'package-lock.json'],
+    additions: i % 200,
+    deletions: i % 50,
+  });
   const sample = async (stop: () => boolean, min: number) => {
     const ms: number[] = [];
     while (ms.length < min || !stop()) {
@@ -116,7 +174,14 @@ async function latency(quick: boolean) {
   const idle = await sample(() => true, 4000);
   let done = false;
   let childAlive = false;
-  const busyRun = createScheduler({ store, dbPath, modelsDir, log: quiet, config: { kinds: ['gbdt', 'forest', 'baseline'] }, onChild: (c) => ((childAlive = true), c.on('exit', () => (childAlive = false))) });
+  const busyRun = createScheduler({
+    store,
+    dbPath,
+    modelsDir,
+    log: quiet,
+    config: { kinds: ['gbdt', 'forest', 'baseline'] },
+    onChild: (c) => ((childAlive = true), c.on('exit', () => (childAlive = false))),
+  });
   const job = busyRun.runJob('retrain').then((e) => ((done = true), e));
   while (!childAlive && !done) await new Promise((r) => setTimeout(r, 5));
   const busy = await sample(() => done, 4000);
@@ -124,10 +189,22 @@ async function latency(quick: boolean) {
   scorer.close();
   store.close();
   rmSync(dir, { recursive: true, force: true });
-  const p = (xs: number[]) => ({ n: xs.length, p50_ms: +percentile(xs, 0.5).toFixed(4), p99_ms: +percentile(xs, 0.99).toFixed(4) });
+  const p = (xs: number[]) => ({
+    n: xs.length,
+    p50_ms: +percentile(xs, 0.5).toFixed(4),
+    p99_ms: +percentile(xs, 0.99).toFixed(4),
+  });
   const a = p(idle);
   const b = p(busy);
-  return { idle: a, during_retrain: b, retrain_s: +(ev.duration_ms / 1000).toFixed(1), retrain_status: ev.status, p99_ratio: +(b.p99_ms / a.p99_ms).toFixed(2), bar: 'p99 during retrain ≤ 1.5 × idle', pass: b.p99_ms <= 1.5 * a.p99_ms };
+  return {
+    idle: a,
+    during_retrain: b,
+    retrain_s: +(ev.duration_ms / 1000).toFixed(1),
+    retrain_status: ev.status,
+    p99_ratio: +(b.p99_ms / a.p99_ms).toFixed(2),
+    bar: 'p99 during retrain ≤ 1.5 × idle',
+    pass: b.p99_ms <= 1.5 * a.p99_ms,
+  };
 }
 
 export async function run(argv: string[] = []) {
@@ -138,13 +215,21 @@ export async function run(argv: string[] = []) {
   const f = (x: number | null) => (x === null || !Number.isFinite(x) ? '   -  ' : x.toFixed(4));
   console.error(`replay: ${r.runs} simulated runs, ${r.ticks} weekly retrains in ${r.seconds.toFixed(1)} s`);
   console.error('tick        challenger PR-AUC  champion PR-AUC  promoted  reasons');
-  for (const x of r.seq) console.error(`${x.tick}  ${f(x.challenger_pr_auc).padStart(17)}  ${f(x.champion_pr_auc).padStart(15)}  ${(x.promoted ? 'yes' : 'no').padEnd(8)}  ${x.reasons.join('; ')}`);
+  for (const x of r.seq)
+    console.error(
+      `${x.tick}  ${f(x.challenger_pr_auc).padStart(17)}  ${f(x.champion_pr_auc).padStart(15)}  ${(x.promoted ? 'yes' : 'no').padEnd(8)}  ${x.reasons.join('; ')}`,
+    );
   if (r.forward.length) {
-    console.error('forward check (next week\'s holdout): promoted vs replaced PR-AUC');
-    for (const x of r.forward) console.error(`  ${x.tick}  ${x.promoted_next.toFixed(4)} vs ${x.replaced_next.toFixed(4)}  ${x.promoted_next >= x.replaced_next ? 'better' : 'worse'}`);
+    console.error("forward check (next week's holdout): promoted vs replaced PR-AUC");
+    for (const x of r.forward)
+      console.error(
+        `  ${x.tick}  ${x.promoted_next.toFixed(4)} vs ${x.replaced_next.toFixed(4)}  ${x.promoted_next >= x.replaced_next ? 'better' : 'worse'}`,
+      );
   }
   const lat = await latency(quick);
-  console.error(`scoring p99: idle ${lat.idle.p99_ms} ms, during retrain ${lat.during_retrain.p99_ms} ms (×${lat.p99_ratio}; retrain took ${lat.retrain_s} s in a child process)`);
+  console.error(
+    `scoring p99: idle ${lat.idle.p99_ms} ms, during retrain ${lat.during_retrain.p99_ms} ms (×${lat.p99_ratio}; retrain took ${lat.retrain_s} s in a child process)`,
+  );
   const promotions = r.seq.filter((x) => x.promoted).length;
   return {
     replay: {

@@ -18,7 +18,9 @@ if (existsSync(sources)) {
     ({ register } = await import('tsx/esm/api'));
   } catch (err) {
     if (!existsSync(compiled)) {
-      console.error(`riskgate: cannot run the sources without tsx (${err.code ?? err.message}); run npm ci, or npm run build`);
+      console.error(
+        `riskgate: cannot run the sources without tsx (${err.code ?? err.message}); run npm ci, or npm run build`,
+      );
       process.exit(1);
     }
   }

@@ -25,5 +25,7 @@ const files = collect('test')
   .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
   .filter((f) => !fast || !SLOW.some((re) => re.test(f.split('\\').join('/'))))
   .sort();
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

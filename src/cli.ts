@@ -39,7 +39,9 @@ async function usage(): Promise<string> {
     }
   }
   lines.push('', 'Run `riskgate <command> --help` for options and examples.');
-  lines.push('Exit codes: 0 done, 1 the work failed, 2 bad usage or bad input, 3 not found (e.g. an unknown model id).');
+  lines.push(
+    'Exit codes: 0 done, 1 the work failed, 2 bad usage or bad input, 3 not found (e.g. an unknown model id).',
+  );
   return lines.join('\n');
 }
 

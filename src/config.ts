@@ -79,39 +79,108 @@ export const ENV_VARS: Record<string, { default: string; help: string }> = {
   PORT: { default: '8080', help: 'HTTP port' },
   RISKGATE_HOST: { default: '0.0.0.0', help: 'bind address (forced to 127.0.0.1 when no API keys are configured)' },
   RISKGATE_DATA_DIR: { default: 'data/', help: 'folder of the SQLite store (riskgate.db)' },
-  RISKGATE_DATABASE_URL: { default: '(none)', help: 'postgres://user:pass@host:5432/db: use this PostgreSQL database instead of SQLite (several replicas may share it)' },
+  RISKGATE_DATABASE_URL: {
+    default: '(none)',
+    help: 'postgres://user:pass@host:5432/db: use this PostgreSQL database instead of SQLite (several replicas may share it)',
+  },
   RISKGATE_MODELS_DIR: { default: 'models/', help: 'model registry folder' },
-  RISKGATE_API_KEYS: { default: '(none)', help: 'comma-separated name:scope+scope:sha256:<hex> (or name:scopes:<raw token>); scopes score, report, admin' },
-  RISKGATE_KEY_BINDINGS: { default: '(none)', help: 'what each key may write: "name=service:prod/payments*,repo:acme/payments; name2=…" (services are globs); unbound keys may write any rollout they own' },
+  RISKGATE_API_KEYS: {
+    default: '(none)',
+    help: 'comma-separated name:scope+scope:sha256:<hex> (or name:scopes:<raw token>); scopes score, report, admin',
+  },
+  RISKGATE_KEY_BINDINGS: {
+    default: '(none)',
+    help: 'what each key may write: "name=service:prod/payments*,repo:acme/payments; name2=…" (services are globs); unbound keys may write any rollout they own',
+  },
   RISKGATE_TIMEZONE: { default: 'UTC', help: 'IANA zone for time features, maintenance windows and high-risk periods' },
   RISKGATE_RISK_MEDIUM: { default: '0.3', help: 'probability above which risk is medium' },
   RISKGATE_RISK_HIGH: { default: '0.7', help: 'probability above which risk is high' },
-  RISKGATE_MAINTENANCE_WINDOWS: { default: '(none)', help: 'e.g. "Sat 02:00-04:00, daily 23:30-00:30"; forces the conservative strategy' },
-  RISKGATE_HIGH_RISK_PERIODS: { default: DEFAULT_HIGH_RISK_PERIODS, help: 'periods that push one step toward conservative' },
+  RISKGATE_MAINTENANCE_WINDOWS: {
+    default: '(none)',
+    help: 'e.g. "Sat 02:00-04:00, daily 23:30-00:30"; forces the conservative strategy',
+  },
+  RISKGATE_HIGH_RISK_PERIODS: {
+    default: DEFAULT_HIGH_RISK_PERIODS,
+    help: 'periods that push one step toward conservative',
+  },
   RISKGATE_CIRCUIT_FAILURES: { default: '5', help: 'consecutive failures that open a circuit' },
   RISKGATE_CIRCUIT_COOLDOWN_S: { default: '300', help: 'seconds a circuit stays open before one trial' },
-  RISKGATE_RATE_LIMIT: { default: '600', help: 'requests per minute per API key (per client address without keys), counted per worker process' },
-  RISKGATE_RATE_BURST: { default: '100', help: 'requests a key may make at once before the rate applies, per worker process' },
-  RISKGATE_AUTH_FAILURE_LIMIT: { default: '10', help: 'wrong keys per minute a client address (IPv6: its /64) may send; past the burst it gets 429 with Retry-After, a right key too, per worker process' },
-  RISKGATE_AUTH_FAILURE_BURST: { default: '20', help: 'wrong keys a client address may send at once before RISKGATE_AUTH_FAILURE_LIMIT applies' },
+  RISKGATE_RATE_LIMIT: {
+    default: '600',
+    help: 'requests per minute per API key (per client address without keys), counted per worker process',
+  },
+  RISKGATE_RATE_BURST: {
+    default: '100',
+    help: 'requests a key may make at once before the rate applies, per worker process',
+  },
+  RISKGATE_AUTH_FAILURE_LIMIT: {
+    default: '10',
+    help: 'wrong keys per minute a client address (IPv6: its /64) may send; past the burst it gets 429 with Retry-After, a right key too, per worker process',
+  },
+  RISKGATE_AUTH_FAILURE_BURST: {
+    default: '20',
+    help: 'wrong keys a client address may send at once before RISKGATE_AUTH_FAILURE_LIMIT applies',
+  },
   RISKGATE_METRICS_AUTH: { default: 'false', help: 'require an admin key for /metrics' },
   RISKGATE_LOG_LEVEL: { default: 'info', help: 'pino level: fatal, error, warn, info, debug, trace, silent' },
-  RISKGATE_LOG_FORMAT: { default: 'auto', help: 'json (one object a line, epoch-ms times), pretty (local time, level, message, fields), or auto: pretty on a terminal' },
+  RISKGATE_LOG_FORMAT: {
+    default: 'auto',
+    help: 'json (one object a line, epoch-ms times), pretty (local time, level, message, fields), or auto: pretty on a terminal',
+  },
   RISKGATE_SHUTDOWN_GRACE_S: { default: '10', help: 'seconds to finish in-flight requests on SIGTERM' },
-  RISKGATE_WORKERS: { default: '1', help: 'HTTP worker processes sharing the port (node:cluster); "auto" = one per CPU. Rate limits then apply per worker' },
+  RISKGATE_WORKERS: {
+    default: '1',
+    help: 'HTTP worker processes sharing the port (node:cluster); "auto" = one per CPU. Rate limits then apply per worker',
+  },
   RISKGATE_PROMETHEUS_URL: { default: '(none)', help: 'Prometheus base URL for canary metric queries' },
-  RISKGATE_HEADERS_TIMEOUT_S: { default: '10', help: 'seconds a connection may take to send a request\'s headers, including one that sends nothing (answered 408 and closed)' },
-  RISKGATE_REQUEST_TIMEOUT_S: { default: '30', help: 'seconds a request may take to arrive in full (headers and body); at least RISKGATE_HEADERS_TIMEOUT_S' },
-  RISKGATE_KEEPALIVE_TIMEOUT_S: { default: '5', help: 'seconds an idle keep-alive connection stays open between requests' },
-  RISKGATE_MAX_CONNECTIONS: { default: '1000', help: 'open connections per worker process; one more is closed at once (existing ones keep being served)' },
-  RISKGATE_PROMETHEUS_QUERIES: { default: '(none: any PromQL)', help: 'named PromQL templates, inline JSON {"name": {"canary": "…{{param}}…", "baseline": "…"}} or a file path; when set, canary requests may only name a template and fill its parameters' },
-  RISKGATE_PROMETHEUS_MAX_QUERY_METRICS: { default: '20', help: 'most metrics with a Prometheus query in one canary request (each is two range queries)' },
-  RISKGATE_PROMETHEUS_MAX_WINDOW_S: { default: '3600', help: 'longest Prometheus window (prometheus.window_s) a canary request may ask for' },
-  RISKGATE_PROMETHEUS_SCRAPE_INTERVAL_S: { default: '(read from Prometheus)', help: 'scrape interval of the queried series; range queries take one sample per scrape. Default: the largest scrape_interval in Prometheus\'s /api/v1/status/config, else 60' },
-  RISKGATE_WAL_LIMIT_MB: { default: '64', help: 'SQLite write-ahead log size past which commits checkpoint it themselves until it is back under half; emptied after 1 s without writes' },
-  RISKGATE_EVENT_RETENTION_DAYS: { default: '90', help: 'days recorded events (risk checks, canary decisions and their samples, job runs) are kept; 0 = forever. Runs, outcomes and the audit log are never pruned' },
-  RISKGATE_ROLLOUT_RETENTION_DAYS: { default: '30', help: 'days a rollout\'s state is kept after its last decision; 0 = forever' },
-  RISKGATE_ATTRIBUTION: { default: 'path', help: 'how tree models credit factors: path (Saabas, as cheap as scoring) or treeshap (Shapley values); a request may ask with `attribution`' },
+  RISKGATE_HEADERS_TIMEOUT_S: {
+    default: '10',
+    help: "seconds a connection may take to send a request's headers, including one that sends nothing (answered 408 and closed)",
+  },
+  RISKGATE_REQUEST_TIMEOUT_S: {
+    default: '30',
+    help: 'seconds a request may take to arrive in full (headers and body); at least RISKGATE_HEADERS_TIMEOUT_S',
+  },
+  RISKGATE_KEEPALIVE_TIMEOUT_S: {
+    default: '5',
+    help: 'seconds an idle keep-alive connection stays open between requests',
+  },
+  RISKGATE_MAX_CONNECTIONS: {
+    default: '1000',
+    help: 'open connections per worker process; one more is closed at once (existing ones keep being served)',
+  },
+  RISKGATE_PROMETHEUS_QUERIES: {
+    default: '(none: any PromQL)',
+    help: 'named PromQL templates, inline JSON {"name": {"canary": "…{{param}}…", "baseline": "…"}} or a file path; when set, canary requests may only name a template and fill its parameters',
+  },
+  RISKGATE_PROMETHEUS_MAX_QUERY_METRICS: {
+    default: '20',
+    help: 'most metrics with a Prometheus query in one canary request (each is two range queries)',
+  },
+  RISKGATE_PROMETHEUS_MAX_WINDOW_S: {
+    default: '3600',
+    help: 'longest Prometheus window (prometheus.window_s) a canary request may ask for',
+  },
+  RISKGATE_PROMETHEUS_SCRAPE_INTERVAL_S: {
+    default: '(read from Prometheus)',
+    help: "scrape interval of the queried series; range queries take one sample per scrape. Default: the largest scrape_interval in Prometheus's /api/v1/status/config, else 60",
+  },
+  RISKGATE_WAL_LIMIT_MB: {
+    default: '64',
+    help: 'SQLite write-ahead log size past which commits checkpoint it themselves until it is back under half; emptied after 1 s without writes',
+  },
+  RISKGATE_EVENT_RETENTION_DAYS: {
+    default: '90',
+    help: 'days recorded events (risk checks, canary decisions and their samples, job runs) are kept; 0 = forever. Runs, outcomes and the audit log are never pruned',
+  },
+  RISKGATE_ROLLOUT_RETENTION_DAYS: {
+    default: '30',
+    help: "days a rollout's state is kept after its last decision; 0 = forever",
+  },
+  RISKGATE_ATTRIBUTION: {
+    default: 'path',
+    help: 'how tree models credit factors: path (Saabas, as cheap as scoring) or treeshap (Shapley values); a request may ask with `attribution`',
+  },
 };
 
 /** A PromQL pair the operator names; `{{param}}` placeholders are filled from the request's checked `params`. */
@@ -151,18 +220,28 @@ export function parsePromTemplates(raw: string, variable = 'RISKGATE_PROMETHEUS_
   } catch (err) {
     throw new ConfigError(variable, `not valid JSON: ${(err as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(variable, 'must be a JSON object of named templates');
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ConfigError(variable, 'must be a JSON object of named templates');
   const out = new Map<string, PromTemplate>();
   for (const [name, t] of Object.entries(parsed)) {
-    if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(name)) throw new ConfigError(variable, `template name "${name.slice(0, 40)}" must be 1–128 of A-Z a-z 0-9 _ . : -`);
+    if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(name))
+      throw new ConfigError(variable, `template name "${name.slice(0, 40)}" must be 1–128 of A-Z a-z 0-9 _ . : -`);
     const tt = t as { canary?: unknown; baseline?: unknown } | null;
-    if (!tt || typeof tt !== 'object' || typeof tt.canary !== 'string' || typeof tt.baseline !== 'string' || !tt.canary || !tt.baseline)
+    if (
+      !tt ||
+      typeof tt !== 'object' ||
+      typeof tt.canary !== 'string' ||
+      typeof tt.baseline !== 'string' ||
+      !tt.canary ||
+      !tt.baseline
+    )
       throw new ConfigError(variable, `template "${name}" must be {"canary": "<PromQL>", "baseline": "<PromQL>"}`);
     const params = new Set<string>();
     for (const q of [tt.canary, tt.baseline]) {
       if (q.length > 4000) throw new ConfigError(variable, `template "${name}": PromQL longer than 4000 characters`);
       for (const m of q.matchAll(TEMPLATE_PARAM)) params.add(m[1]);
-      if (q.replace(TEMPLATE_PARAM, '').includes('{{')) throw new ConfigError(variable, `template "${name}": a "{{" that is not a {{param}} placeholder`);
+      if (q.replace(TEMPLATE_PARAM, '').includes('{{'))
+        throw new ConfigError(variable, `template "${name}": a "{{" that is not a {{param}} placeholder`);
     }
     out.set(name, { canary: tt.canary, baseline: tt.baseline, params: [...params] });
   }
@@ -171,7 +250,10 @@ export function parsePromTemplates(raw: string, variable = 'RISKGATE_PROMETHEUS_
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(`${variable}: ${message}`);
     this.name = 'ConfigError';
   }
@@ -184,18 +266,24 @@ export function hashApiKey(token: string): string {
 export function parseApiKeys(spec: string, variable = 'RISKGATE_API_KEYS'): ApiKey[] {
   const keys: ApiKey[] = [];
   const names = new Set<string>();
-  for (const raw of spec.split(/[,\n]/).map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of spec
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([A-Za-z0-9_.-]{1,64}):([a-z+|]+):(.+)$/.exec(raw);
     if (!m) throw new ConfigError(variable, `entry "${raw.slice(0, 24)}…" is not name:scope+scope:secret`);
     const [, name, scopeList, secret] = m;
     if (names.has(name)) throw new ConfigError(variable, `duplicate key name "${name}"`);
     names.add(name);
     const scopes = scopeList.split(/[+|]/).filter(Boolean);
-    for (const s of scopes) if (!SCOPES.includes(s as Scope)) throw new ConfigError(variable, `key "${name}": unknown scope "${s}" (use ${SCOPES.join(', ')})`);
+    for (const s of scopes)
+      if (!SCOPES.includes(s as Scope))
+        throw new ConfigError(variable, `key "${name}": unknown scope "${s}" (use ${SCOPES.join(', ')})`);
     let hash: Buffer;
     const hashed = /^sha256:([0-9a-f]{64})$/i.exec(secret);
     if (hashed) hash = Buffer.from(hashed[1], 'hex');
-    else if (secret.startsWith('sha256:')) throw new ConfigError(variable, `key "${name}": sha256 hash must be 64 hex digits`);
+    else if (secret.startsWith('sha256:'))
+      throw new ConfigError(variable, `key "${name}": sha256 hash must be 64 hex digits`);
     else if (secret.length < 16) throw new ConfigError(variable, `key "${name}": token too short (min 16 characters)`);
     else hash = createHash('sha256').update(secret).digest();
     keys.push({ name, scopes: scopes as Scope[], hash });
@@ -208,7 +296,10 @@ export function parseApiKeys(spec: string, variable = 'RISKGATE_API_KEYS'): ApiK
  * newlines. Binds each named key of `keys` (in place) to the canary services and repos it may write.
  */
 export function parseKeyBindings(spec: string, keys: ApiKey[], variable = 'RISKGATE_KEY_BINDINGS'): void {
-  for (const raw of spec.split(/[;\n]/).map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of spec
+    .split(/[;\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([A-Za-z0-9_.-]{1,64})\s*=\s*(.+)$/.exec(raw);
     if (!m) throw new ConfigError(variable, `entry "${raw.slice(0, 40)}" is not name=service:<glob>,repo:<owner/name>`);
     const key = keys.find((k) => k.name === m[1]);
@@ -216,9 +307,16 @@ export function parseKeyBindings(spec: string, keys: ApiKey[], variable = 'RISKG
     if (key.services || key.repos) throw new ConfigError(variable, `key "${m[1]}" is bound twice`);
     const services: string[] = [];
     const repos: string[] = [];
-    for (const target of m[2].split(',').map((t) => t.trim()).filter(Boolean)) {
+    for (const target of m[2]
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean)) {
       const t = /^(service|repo):([A-Za-z0-9_.:/*-]{1,200})$/.exec(target);
-      if (!t) throw new ConfigError(variable, `key "${m[1]}": "${target.slice(0, 40)}" is not service:<glob> or repo:<owner/name>`);
+      if (!t)
+        throw new ConfigError(
+          variable,
+          `key "${m[1]}": "${target.slice(0, 40)}" is not service:<glob> or repo:<owner/name>`,
+        );
       (t[1] === 'service' ? services : repos).push(t[2]);
     }
     // A key bound only to services writes no repo's history, and the other way round.
@@ -258,7 +356,8 @@ function workers(env: NodeJS.ProcessEnv): number {
   if (raw === undefined || raw === '') return 1;
   if (raw.toLowerCase() === 'auto') return availableParallelism();
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 1 || n > MAX_WORKERS) throw new ConfigError('RISKGATE_WORKERS', `"${raw}" is not "auto" or an integer from 1 to ${MAX_WORKERS}`);
+  if (!/^\d+$/.test(raw) || n < 1 || n > MAX_WORKERS)
+    throw new ConfigError('RISKGATE_WORKERS', `"${raw}" is not "auto" or an integer from 1 to ${MAX_WORKERS}`);
   return n;
 }
 
@@ -270,34 +369,78 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const apiKeys = parseApiKeys(env.RISKGATE_API_KEYS ?? '');
   parseKeyBindings(env.RISKGATE_KEY_BINDINGS ?? '', apiKeys);
   const timezone = env.RISKGATE_TIMEZONE?.trim() || 'UTC';
-  if (!isValidTimeZone(timezone)) throw new ConfigError('RISKGATE_TIMEZONE', `"${timezone}" is not an IANA time zone (e.g. Europe/Berlin)`);
-  const medium = num(env, 'RISKGATE_RISK_MEDIUM', DEFAULT_THRESHOLDS.medium, (n) => n >= 0 && n <= 1, 'a probability in [0, 1]');
-  const high = num(env, 'RISKGATE_RISK_HIGH', DEFAULT_THRESHOLDS.high, (n) => n >= 0 && n <= 1, 'a probability in [0, 1]');
+  if (!isValidTimeZone(timezone))
+    throw new ConfigError('RISKGATE_TIMEZONE', `"${timezone}" is not an IANA time zone (e.g. Europe/Berlin)`);
+  const medium = num(
+    env,
+    'RISKGATE_RISK_MEDIUM',
+    DEFAULT_THRESHOLDS.medium,
+    (n) => n >= 0 && n <= 1,
+    'a probability in [0, 1]',
+  );
+  const high = num(
+    env,
+    'RISKGATE_RISK_HIGH',
+    DEFAULT_THRESHOLDS.high,
+    (n) => n >= 0 && n <= 1,
+    'a probability in [0, 1]',
+  );
   if (high < medium) throw new ConfigError('RISKGATE_RISK_HIGH', `${high} is below RISKGATE_RISK_MEDIUM (${medium})`);
   const logLevel = env.RISKGATE_LOG_LEVEL?.trim() || 'info';
-  if (!LEVELS.includes(logLevel)) throw new ConfigError('RISKGATE_LOG_LEVEL', `"${logLevel}" is not one of ${LEVELS.join(', ')}`);
+  if (!LEVELS.includes(logLevel))
+    throw new ConfigError('RISKGATE_LOG_LEVEL', `"${logLevel}" is not one of ${LEVELS.join(', ')}`);
   const logFormat = (env.RISKGATE_LOG_FORMAT?.trim().toLowerCase() || 'auto') as Config['logFormat'];
-  if (!['json', 'pretty', 'auto'].includes(logFormat)) throw new ConfigError('RISKGATE_LOG_FORMAT', `"${env.RISKGATE_LOG_FORMAT}" is not one of json, pretty, auto`);
+  if (!['json', 'pretty', 'auto'].includes(logFormat))
+    throw new ConfigError('RISKGATE_LOG_FORMAT', `"${env.RISKGATE_LOG_FORMAT}" is not one of json, pretty, auto`);
   const host = env.RISKGATE_HOST?.trim() || '0.0.0.0';
   const localOnly = apiKeys.length === 0;
   const prom = env.RISKGATE_PROMETHEUS_URL?.trim() || null;
-  if (prom !== null && !/^https?:\/\/[^\s]+$/.test(prom)) throw new ConfigError('RISKGATE_PROMETHEUS_URL', `"${prom}" is not an http(s) URL`);
+  if (prom !== null && !/^https?:\/\/[^\s]+$/.test(prom))
+    throw new ConfigError('RISKGATE_PROMETHEUS_URL', `"${prom}" is not an http(s) URL`);
   const templatesRaw = env.RISKGATE_PROMETHEUS_QUERIES?.trim();
   const prometheusQueries: PrometheusQueries = {
-    maxQueryMetrics: num(env, 'RISKGATE_PROMETHEUS_MAX_QUERY_METRICS', 20, (n) => int(n) && n >= 1 && n <= 100, 'an integer from 1 to 100'),
-    maxWindowS: num(env, 'RISKGATE_PROMETHEUS_MAX_WINDOW_S', 3600, (n) => int(n) && n >= 1 && n <= 86_400, 'an integer number of seconds from 1 to 86400'),
-    scrapeIntervalS: env.RISKGATE_PROMETHEUS_SCRAPE_INTERVAL_S?.trim() ? num(env, 'RISKGATE_PROMETHEUS_SCRAPE_INTERVAL_S', 0, (n) => n > 0 && n <= 3600, 'a number of seconds in (0, 3600]') : null,
+    maxQueryMetrics: num(
+      env,
+      'RISKGATE_PROMETHEUS_MAX_QUERY_METRICS',
+      20,
+      (n) => int(n) && n >= 1 && n <= 100,
+      'an integer from 1 to 100',
+    ),
+    maxWindowS: num(
+      env,
+      'RISKGATE_PROMETHEUS_MAX_WINDOW_S',
+      3600,
+      (n) => int(n) && n >= 1 && n <= 86_400,
+      'an integer number of seconds from 1 to 86400',
+    ),
+    scrapeIntervalS: env.RISKGATE_PROMETHEUS_SCRAPE_INTERVAL_S?.trim()
+      ? num(
+          env,
+          'RISKGATE_PROMETHEUS_SCRAPE_INTERVAL_S',
+          0,
+          (n) => n > 0 && n <= 3600,
+          'a number of seconds in (0, 3600]',
+        )
+      : null,
     templates: templatesRaw ? parsePromTemplates(templatesRaw) : null,
   };
   const attribution = (env.RISKGATE_ATTRIBUTION?.trim() || 'path') as Attribution;
-  if (!ATTRIBUTIONS.includes(attribution)) throw new ConfigError('RISKGATE_ATTRIBUTION', `"${attribution}" is not one of ${ATTRIBUTIONS.join(', ')}`);
-  const headersTimeoutMs = 1000 * num(env, 'RISKGATE_HEADERS_TIMEOUT_S', 10, (n) => n > 0 && n <= 3600, 'a number of seconds in (0, 3600]');
-  const requestTimeoutMs = 1000 * num(env, 'RISKGATE_REQUEST_TIMEOUT_S', 30, (n) => n > 0 && n <= 3600, 'a number of seconds in (0, 3600]');
-  if (requestTimeoutMs < headersTimeoutMs) throw new ConfigError('RISKGATE_REQUEST_TIMEOUT_S', `${requestTimeoutMs / 1000} is below RISKGATE_HEADERS_TIMEOUT_S (${headersTimeoutMs / 1000})`);
+  if (!ATTRIBUTIONS.includes(attribution))
+    throw new ConfigError('RISKGATE_ATTRIBUTION', `"${attribution}" is not one of ${ATTRIBUTIONS.join(', ')}`);
+  const headersTimeoutMs =
+    1000 * num(env, 'RISKGATE_HEADERS_TIMEOUT_S', 10, (n) => n > 0 && n <= 3600, 'a number of seconds in (0, 3600]');
+  const requestTimeoutMs =
+    1000 * num(env, 'RISKGATE_REQUEST_TIMEOUT_S', 30, (n) => n > 0 && n <= 3600, 'a number of seconds in (0, 3600]');
+  if (requestTimeoutMs < headersTimeoutMs)
+    throw new ConfigError(
+      'RISKGATE_REQUEST_TIMEOUT_S',
+      `${requestTimeoutMs / 1000} is below RISKGATE_HEADERS_TIMEOUT_S (${headersTimeoutMs / 1000})`,
+    );
   const connections: ConnectionLimits = {
     headersTimeoutMs,
     requestTimeoutMs,
-    keepAliveTimeoutMs: 1000 * num(env, 'RISKGATE_KEEPALIVE_TIMEOUT_S', 5, (n) => n > 0 && n <= 3600, 'a number of seconds in (0, 3600]'),
+    keepAliveTimeoutMs:
+      1000 * num(env, 'RISKGATE_KEEPALIVE_TIMEOUT_S', 5, (n) => n > 0 && n <= 3600, 'a number of seconds in (0, 3600]'),
     maxConnections: num(env, 'RISKGATE_MAX_CONNECTIONS', 1000, (n) => int(n) && n >= 1, 'an integer ≥ 1'),
   };
   return {
@@ -315,8 +458,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       highRiskPeriods: windows(env, 'RISKGATE_HIGH_RISK_PERIODS', DEFAULT_HIGH_RISK_PERIODS),
     },
     circuit: {
-      failureThreshold: num(env, 'RISKGATE_CIRCUIT_FAILURES', DEFAULT_CIRCUIT_SETTINGS.failureThreshold, (n) => int(n) && n >= 1, 'an integer ≥ 1'),
-      cooldownMs: 1000 * num(env, 'RISKGATE_CIRCUIT_COOLDOWN_S', DEFAULT_CIRCUIT_SETTINGS.cooldownMs / 1000, (n) => n >= 0, 'a number of seconds ≥ 0'),
+      failureThreshold: num(
+        env,
+        'RISKGATE_CIRCUIT_FAILURES',
+        DEFAULT_CIRCUIT_SETTINGS.failureThreshold,
+        (n) => int(n) && n >= 1,
+        'an integer ≥ 1',
+      ),
+      cooldownMs:
+        1000 *
+        num(
+          env,
+          'RISKGATE_CIRCUIT_COOLDOWN_S',
+          DEFAULT_CIRCUIT_SETTINGS.cooldownMs / 1000,
+          (n) => n >= 0,
+          'a number of seconds ≥ 0',
+        ),
     },
     rateLimit: {
       perMinute: num(env, 'RISKGATE_RATE_LIMIT', 600, (n) => n > 0, 'a positive number of requests per minute'),
@@ -337,9 +494,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     attribution,
     connections,
     retention: {
-      eventDays: num(env, 'RISKGATE_EVENT_RETENTION_DAYS', DEFAULT_RETENTION.eventDays, (n) => n >= 0 && n <= 36_500, 'a number of days from 0 (keep forever) to 36500'),
-      rolloutDays: num(env, 'RISKGATE_ROLLOUT_RETENTION_DAYS', DEFAULT_RETENTION.rolloutDays, (n) => n >= 0 && n <= 36_500, 'a number of days from 0 (keep forever) to 36500'),
+      eventDays: num(
+        env,
+        'RISKGATE_EVENT_RETENTION_DAYS',
+        DEFAULT_RETENTION.eventDays,
+        (n) => n >= 0 && n <= 36_500,
+        'a number of days from 0 (keep forever) to 36500',
+      ),
+      rolloutDays: num(
+        env,
+        'RISKGATE_ROLLOUT_RETENTION_DAYS',
+        DEFAULT_RETENTION.rolloutDays,
+        (n) => n >= 0 && n <= 36_500,
+        'a number of days from 0 (keep forever) to 36500',
+      ),
     },
-    walLimitBytes: Math.round(1024 * 1024 * num(env, 'RISKGATE_WAL_LIMIT_MB', 64, (n) => n >= 1 && n <= 65536, 'a number of MiB from 1 to 65536')),
+    walLimitBytes: Math.round(
+      1024 *
+        1024 *
+        num(env, 'RISKGATE_WAL_LIMIT_MB', 64, (n) => n >= 1 && n <= 65536, 'a number of MiB from 1 to 65536'),
+    ),
   };
 }

@@ -24,9 +24,19 @@ export function formatLine(line: string, color = false): string {
   if (!o || typeof o !== 'object' || Array.isArray(o)) return line;
   const t = typeof o.time === 'number' ? new Date(o.time) : new Date(String(o.time ?? ''));
   const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-  const time = Number.isNaN(t.getTime()) ? '--:--:--.---' : `${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}.${pad(t.getMilliseconds(), 3)}`;
-  const level = typeof o.level === 'number' ? (LEVELS[o.level] ?? String(o.level)) : String(o.level ?? '').toUpperCase();
-  const paint = (s: string) => (!color ? s : level === 'WARN' ? `\x1b[33m${s}\x1b[0m` : level === 'ERROR' || level === 'FATAL' ? `\x1b[31m${s}\x1b[0m` : s);
+  const time = Number.isNaN(t.getTime())
+    ? '--:--:--.---'
+    : `${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}.${pad(t.getMilliseconds(), 3)}`;
+  const level =
+    typeof o.level === 'number' ? (LEVELS[o.level] ?? String(o.level)) : String(o.level ?? '').toUpperCase();
+  const paint = (s: string) =>
+    !color
+      ? s
+      : level === 'WARN'
+        ? `\x1b[33m${s}\x1b[0m`
+        : level === 'ERROR' || level === 'FATAL'
+          ? `\x1b[31m${s}\x1b[0m`
+          : s;
   const fields = Object.entries(o)
     .filter(([k]) => !SKIP.has(k))
     .map(([k, v]) => `${k}=${value(v)}`);
@@ -34,13 +44,23 @@ export function formatLine(line: string, color = false): string {
   const err = o.err as { type?: string; message?: string; stack?: string } | undefined;
   if (err && typeof err === 'object') {
     out += ` err=${value(`${err.type ?? 'Error'}: ${err.message ?? ''}`)}`;
-    if (typeof err.stack === 'string') out += '\n' + err.stack.split('\n').slice(1).map((l) => `    ${l.trim()}`).join('\n');
+    if (typeof err.stack === 'string')
+      out +=
+        '\n' +
+        err.stack
+          .split('\n')
+          .slice(1)
+          .map((l) => `    ${l.trim()}`)
+          .join('\n');
   }
   return out;
 }
 
 /** pino's destination for the configured format: undefined keeps pino's own JSON stdout. */
-export function logDestination(format: 'json' | 'pretty' | 'auto', out: NodeJS.WriteStream = process.stdout): DestinationStream | undefined {
+export function logDestination(
+  format: 'json' | 'pretty' | 'auto',
+  out: NodeJS.WriteStream = process.stdout,
+): DestinationStream | undefined {
   const pretty = format === 'pretty' || (format === 'auto' && out.isTTY === true);
   if (!pretty) return undefined;
   const color = out.isTTY === true && !process.env.NO_COLOR;

@@ -11,7 +11,18 @@
  * parameters are all on this list, and a parameter we do not know is exactly where a misplaced token lands.
  */
 const HARMLESS_PARAMS = new Set([
-  'limit', 'cursor', 'repo', 'service', 'version', 'head_sha', 'weeks', 'timezone', 'weight', 'elapsed_s', 'risk', 'window_s',
+  'limit',
+  'cursor',
+  'repo',
+  'service',
+  'version',
+  'head_sha',
+  'weeks',
+  'timezone',
+  'weight',
+  'elapsed_s',
+  'risk',
+  'window_s',
 ]);
 export const REDACTED = '[redacted]';
 /** Longest URL the access log keeps (Node already caps the request line with the 16 KB header limit). */

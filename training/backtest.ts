@@ -50,7 +50,10 @@ export interface BacktestResult {
   mean: { f1: number; pr_auc: number; roc_auc: number };
   baselineMean: { f1: number; pr_auc: number; roc_auc: number };
   /** Means over repos of the slice ROC-AUCs (repos whose slice lacks either class are left out). */
-  sliceMean: { after_success: { roc_auc: number; baseline_roc_auc: number }; after_failure: { roc_auc: number; baseline_roc_auc: number } };
+  sliceMean: {
+    after_success: { roc_auc: number; baseline_roc_auc: number };
+    after_failure: { roc_auc: number; baseline_roc_auc: number };
+  };
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -120,23 +123,42 @@ export async function backtest(
     const trainOpts = { seed: opts.seed ?? 1, ...opts.train };
     let model: RiskModel;
     if (kind === 'gbdt' && searchesFor(opts.tune ?? 'auto', trainDs.n, opts.tuneMaxRows)) {
-      const t = await tuneGbdt(trainDs, validDs, { ...trainOpts, validGroups: validRepos, budgetMs: opts.tuneBudgetMs });
+      const t = await tuneGbdt(trainDs, validDs, {
+        ...trainOpts,
+        validGroups: validRepos,
+        budgetMs: opts.tuneBudgetMs,
+      });
       model = t.model;
       tuning ??= { chosen: t.chosen, trials: t.trials, truncated: t.truncated };
-      opts.log?.(`tuned gbdt over ${t.trials.length} settings: depth ${t.chosen.maxDepth}, rate ${t.chosen.learningRate}, leaf ${t.chosen.minDataInLeaf}, ${t.chosen.rounds} rounds`);
+      opts.log?.(
+        `tuned gbdt over ${t.trials.length} settings: depth ${t.chosen.maxDepth}, rate ${t.chosen.learningRate}, leaf ${t.chosen.minDataInLeaf}, ${t.chosen.rounds} rounds`,
+      );
     } else {
       model = await trainModel(kind, trainDs, validDs, trainOpts);
     }
-    const thresholds = validDs.n > 0 ? thresholdsByGroup(validDs.y, model.predictBatch(validDs.X, validDs.n), validRepos, model.threshold) : {};
-    opts.log?.(`trained ${kind} on ${tr.length} rows (validation ${vaRows.length})${exclude ? ` without ${exclude}` : ''}`);
+    const thresholds =
+      validDs.n > 0
+        ? thresholdsByGroup(validDs.y, model.predictBatch(validDs.X, validDs.n), validRepos, model.threshold)
+        : {};
+    opts.log?.(
+      `trained ${kind} on ${tr.length} rows (validation ${vaRows.length})${exclude ? ` without ${exclude}` : ''}`,
+    );
     return { model, thresholds };
   };
   const shared = opts.unseenRepos ? null : await fit();
 
   const result: BacktestResult = {
-    model: kind, threshold: shared?.model.threshold ?? NaN, thresholds: {}, predictions: [], repos: [],
-    mean: { f1: 0, pr_auc: 0, roc_auc: 0 }, baselineMean: { f1: 0, pr_auc: 0, roc_auc: 0 },
-    sliceMean: { after_success: { roc_auc: NaN, baseline_roc_auc: NaN }, after_failure: { roc_auc: NaN, baseline_roc_auc: NaN } },
+    model: kind,
+    threshold: shared?.model.threshold ?? NaN,
+    thresholds: {},
+    predictions: [],
+    repos: [],
+    mean: { f1: 0, pr_auc: 0, roc_auc: 0 },
+    baselineMean: { f1: 0, pr_auc: 0, roc_auc: 0 },
+    sliceMean: {
+      after_success: { roc_auc: NaN, baseline_roc_auc: NaN },
+      after_failure: { roc_auc: NaN, baseline_roc_auc: NaN },
+    },
   };
   for (const [repo, rows] of test) {
     const { model, thresholds } = shared ?? (await fit(repo));
@@ -146,7 +168,12 @@ export async function backtest(
     const ds = takeRows(frame, rows);
     const p = model.predictBatch(ds.X, ds.n);
     for (let i = 0; i < rows.length; i++) {
-      result.predictions.push({ repo, run_id: frame.runId[rows[i]], probability: p[i], predicted_failure: p[i] >= threshold ? 1 : 0 });
+      result.predictions.push({
+        repo,
+        run_id: frame.runId[rows[i]],
+        probability: p[i],
+        predicted_failure: p[i] >= threshold ? 1 : 0,
+      });
     }
     const base = previousOutcome(frame, rows);
     result.repos.push({
@@ -169,13 +196,22 @@ export async function backtest(
   }
   for (const k of ['after_success', 'after_failure'] as const) {
     const defined = result.repos.map((r) => r[k]).filter((s) => !Number.isNaN(s.roc_auc));
-    result.sliceMean[k] = { roc_auc: mean(defined.map((s) => s.roc_auc)), baseline_roc_auc: mean(defined.map((s) => s.baseline.roc_auc)) };
+    result.sliceMean[k] = {
+      roc_auc: mean(defined.map((s) => s.roc_auc)),
+      baseline_roc_auc: mean(defined.map((s) => s.baseline.roc_auc)),
+    };
   }
   if (tuning) result.tuning = tuning;
   return result;
 }
 
-function sliceScore(y: Uint8Array, p: Float64Array, base: Float64Array, threshold: number, inSlice: (i: number) => boolean): SliceScore {
+function sliceScore(
+  y: Uint8Array,
+  p: Float64Array,
+  base: Float64Array,
+  threshold: number,
+  inSlice: (i: number) => boolean,
+): SliceScore {
   const idx: number[] = [];
   for (let i = 0; i < y.length; i++) if (inSlice(i)) idx.push(i);
   const ys = Uint8Array.from(idx, (i) => y[i]);
@@ -184,12 +220,17 @@ function sliceScore(y: Uint8Array, p: Float64Array, base: Float64Array, threshol
   const failures = ys.reduce((a, b) => a + b, 0);
   const both = failures > 0 && failures < ys.length;
   const rates = (s: Float64Array, t: number) => {
-    let tp = 0, fp = 0;
-    for (let i = 0; i < ys.length; i++) if (s[i] >= t) {
-      if (ys[i] === 1) tp++;
-      else fp++;
-    }
-    return { recall: failures ? tp / failures : NaN, false_alarm_rate: ys.length - failures ? fp / (ys.length - failures) : NaN };
+    let tp = 0,
+      fp = 0;
+    for (let i = 0; i < ys.length; i++)
+      if (s[i] >= t) {
+        if (ys[i] === 1) tp++;
+        else fp++;
+      }
+    return {
+      recall: failures ? tp / failures : NaN,
+      false_alarm_rate: ys.length - failures ? fp / (ys.length - failures) : NaN,
+    };
   };
   return {
     runs: ys.length,
@@ -218,21 +259,73 @@ export function backtestReport(r: BacktestResult): string {
     const line = (x: string[]) => x.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
     return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)];
   };
-  const rows = r.repos.map((x) => [x.repo, String(x.test_runs), (100 * x.failure_rate).toFixed(1), f(x.threshold), f(x.f1), f(x.pr_auc), f(x.roc_auc), f(x.baseline.f1), f(x.baseline.pr_auc), f(x.baseline.roc_auc)]);
-  rows.push(['mean', String(r.predictions.length), '', '', f(r.mean.f1), f(r.mean.pr_auc), f(r.mean.roc_auc), f(r.baselineMean.f1), f(r.baselineMean.pr_auc), f(r.baselineMean.roc_auc)]);
+  const rows = r.repos.map((x) => [
+    x.repo,
+    String(x.test_runs),
+    (100 * x.failure_rate).toFixed(1),
+    f(x.threshold),
+    f(x.f1),
+    f(x.pr_auc),
+    f(x.roc_auc),
+    f(x.baseline.f1),
+    f(x.baseline.pr_auc),
+    f(x.baseline.roc_auc),
+  ]);
+  rows.push([
+    'mean',
+    String(r.predictions.length),
+    '',
+    '',
+    f(r.mean.f1),
+    f(r.mean.pr_auc),
+    f(r.mean.roc_auc),
+    f(r.baselineMean.f1),
+    f(r.baselineMean.pr_auc),
+    f(r.baselineMean.roc_auc),
+  ]);
   // The slices: "ends like the last run" flags every run after a failure and none after a success, so its
   // value is all in repeated failures; first failures (after a success) are where a model earns its keep.
-  const slice = (name: string, s: SliceScore) => [name, `${s.failures}/${s.runs}`, f(s.roc_auc), f(s.pr_auc), pct(s.recall), pct(s.false_alarm_rate), f(s.baseline.roc_auc), pct(s.baseline.recall), pct(s.baseline.false_alarm_rate)];
-  const slices = r.repos.flatMap((x) => [slice(`${x.repo} first failures`, x.after_success), slice(`${x.repo} repeated`, x.after_failure)]);
+  const slice = (name: string, s: SliceScore) => [
+    name,
+    `${s.failures}/${s.runs}`,
+    f(s.roc_auc),
+    f(s.pr_auc),
+    pct(s.recall),
+    pct(s.false_alarm_rate),
+    f(s.baseline.roc_auc),
+    pct(s.baseline.recall),
+    pct(s.baseline.false_alarm_rate),
+  ];
+  const slices = r.repos.flatMap((x) => [
+    slice(`${x.repo} first failures`, x.after_success),
+    slice(`${x.repo} repeated`, x.after_failure),
+  ]);
   const t = r.tuning;
   return [
     ...table(['repo', 'runs', 'fail%', 'thresh', 'F1', 'PR-AUC', 'ROC-AUC', 'base F1', 'base PR', 'base ROC'], rows),
     '',
-    ...table(['slice (runs after a success / after a failure)', 'fail/runs', 'ROC-AUC', 'PR-AUC', 'recall', 'false+', 'base ROC', 'base rec', 'base f+'], slices),
+    ...table(
+      [
+        'slice (runs after a success / after a failure)',
+        'fail/runs',
+        'ROC-AUC',
+        'PR-AUC',
+        'recall',
+        'false+',
+        'base ROC',
+        'base rec',
+        'base f+',
+      ],
+      slices,
+    ),
     '',
     `model ${r.model}, thresholds per repo from its validation slice (global ${f(r.threshold)}); vs previous-outcome baseline: F1 ${signed(r.mean.f1 - r.baselineMean.f1)}, PR-AUC ${signed(r.mean.pr_auc - r.baselineMean.pr_auc)}, ROC-AUC ${signed(r.mean.roc_auc - r.baselineMean.roc_auc)}`,
     `first-failure slice: mean ROC-AUC ${f(r.sliceMean.after_success.roc_auc)} (baseline ${f(r.sliceMean.after_success.baseline_roc_auc)}); repeated failures: ${f(r.sliceMean.after_failure.roc_auc)} (baseline ${f(r.sliceMean.after_failure.baseline_roc_auc)})`,
-    ...(t ? [`tuned: depth ${t.chosen.maxDepth}, learning rate ${t.chosen.learningRate}, min leaf ${t.chosen.minDataInLeaf}, ${t.chosen.rounds} rounds (best of ${t.trials.length}${t.truncated ? ', time budget reached' : ''})`] : []),
+    ...(t
+      ? [
+          `tuned: depth ${t.chosen.maxDepth}, learning rate ${t.chosen.learningRate}, min leaf ${t.chosen.minDataInLeaf}, ${t.chosen.rounds} rounds (best of ${t.trials.length}${t.truncated ? ', time budget reached' : ''})`,
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -240,5 +333,10 @@ const signed = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(3);
 
 export function predictionsCsv(r: BacktestResult): string {
   const esc = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  return ['repo,run_id,probability,predicted_failure', ...r.predictions.map((p) => `${esc(p.repo)},${esc(p.run_id)},${p.probability.toFixed(6)},${p.predicted_failure}`)].join('\n') + '\n';
+  return (
+    [
+      'repo,run_id,probability,predicted_failure',
+      ...r.predictions.map((p) => `${esc(p.repo)},${esc(p.run_id)},${p.probability.toFixed(6)},${p.predicted_failure}`),
+    ].join('\n') + '\n'
+  );
 }

@@ -44,7 +44,10 @@ export async function ensureChampion(o: BootstrapOptions): Promise<EnsureChampio
     const runs = sampleHistory(o.now?.() ?? Date.now());
     o.store.upsertRuns(runs);
     o.store.setState('bootstrap:sample-history', JSON.stringify({ runs: runs.length, at: new Date().toISOString() }));
-    o.log?.info({ runs: runs.length }, 'loaded the bundled sample history (simulated; replace it by importing or ingesting real runs)');
+    o.log?.info(
+      { runs: runs.length },
+      'loaded the bundled sample history (simulated; replace it by importing or ingesting real runs)',
+    );
     sample = true;
   }
   const t0 = Date.now();
@@ -58,6 +61,9 @@ export async function ensureChampion(o: BootstrapOptions): Promise<EnsureChampio
     tune: false,
     log: (m) => o.log?.info({}, m),
   });
-  o.log?.info({ model: manifest.id, kind: manifest.kind, ms: Date.now() - t0, pr_auc: manifest.metrics.pr_auc }, 'first model trained');
+  o.log?.info(
+    { model: manifest.id, kind: manifest.kind, ms: Date.now() - t0, pr_auc: manifest.metrics.pr_auc },
+    'first model trained',
+  );
   return sample ? 'trained-on-sample' : 'trained';
 }

@@ -50,7 +50,10 @@ const quantile = (xs: number[], q: number): number => {
 /** `records` in any order; they are grouped by repo and sorted. */
 export function historyStats(records: Iterable<RunRecord>): HistoryStats {
   const byRepo = new Map<string, RunRecord[]>();
-  let total = 0, reruns = 0, unknownSize = 0, cancelled = 0;
+  let total = 0,
+    reruns = 0,
+    unknownSize = 0,
+    cancelled = 0;
   for (const r of records) {
     total++;
     if (r.run_attempt > 1) reruns++;
@@ -65,12 +68,17 @@ export function historyStats(records: Iterable<RunRecord>): HistoryStats {
   const btrans = { ff: 0, f: 0, sf: 0, s: 0 };
   const failStreaks: number[] = [];
   const okStreaks: number[] = [];
-  let failures = 0, firstFailures = 0, multi = 0, flips = 0, labelled = 0;
+  let failures = 0,
+    firstFailures = 0,
+    multi = 0,
+    flips = 0,
+    labelled = 0;
   for (const runs of byRepo.values()) {
     runs.sort(compareCreatedOrder);
     let prev: number | null = null;
     let streak = 0;
-    let fails = 0, n = 0;
+    let fails = 0,
+      n = 0;
     const lastByBranch = new Map<string, number>();
     const bySha = new Map<string, number>(); // bit 1 = seen success, bit 2 = seen failure
     for (const r of runs) {
@@ -79,7 +87,13 @@ export function historyStats(records: Iterable<RunRecord>): HistoryStats {
       n++;
       fails += y;
       if (prev !== null) {
-        if (prev === 1) { trans.f++; trans.ff += y; } else { trans.s++; trans.sf += y; }
+        if (prev === 1) {
+          trans.f++;
+          trans.ff += y;
+        } else {
+          trans.s++;
+          trans.sf += y;
+        }
       }
       if (y === 1 && prev !== 1) firstFailures++;
       if (prev === null || y === prev) streak++;
@@ -91,14 +105,25 @@ export function historyStats(records: Iterable<RunRecord>): HistoryStats {
       if (r.head_branch != null) {
         const pb = lastByBranch.get(r.head_branch);
         if (pb !== undefined) {
-          if (pb === 1) { btrans.f++; btrans.ff += y; } else { btrans.s++; btrans.sf += y; }
+          if (pb === 1) {
+            btrans.f++;
+            btrans.ff += y;
+          } else {
+            btrans.s++;
+            btrans.sf += y;
+          }
         }
         lastByBranch.set(r.head_branch, y);
       }
-      if (r.head_sha) bySha.set(r.head_sha, (bySha.get(r.head_sha) ?? 0) | (y === 1 ? 2 : 1) | ((bySha.has(r.head_sha) ? 4 : 0)));
+      if (r.head_sha)
+        bySha.set(r.head_sha, (bySha.get(r.head_sha) ?? 0) | (y === 1 ? 2 : 1) | (bySha.has(r.head_sha) ? 4 : 0));
     }
     if (prev !== null) (prev === 1 ? failStreaks : okStreaks).push(streak);
-    for (const v of bySha.values()) if (v & 4) { multi++; if ((v & 3) === 3) flips++; }
+    for (const v of bySha.values())
+      if (v & 4) {
+        multi++;
+        if ((v & 3) === 3) flips++;
+      }
     if (n > 0) rates.push(fails / n);
     failures += fails;
     labelled += n;

@@ -40,7 +40,13 @@ export interface TrainRun {
 export function evaluate(model: RiskModel, frame: Frame, rows: ArrayLike<number>): Omit<CandidateMetrics, 'train_ms'> {
   const ds = takeRows(frame, rows);
   const p = model.predictBatch(ds.X, ds.n);
-  return { roc_auc: rocAuc(ds.y, p), pr_auc: prAuc(ds.y, p), f1: f1At(ds.y, p, model.threshold).f1, brier: brier(ds.y, p), threshold: model.threshold };
+  return {
+    roc_auc: rocAuc(ds.y, p),
+    pr_auc: prAuc(ds.y, p),
+    f1: f1At(ds.y, p, model.threshold).f1,
+    brier: brier(ds.y, p),
+    threshold: model.threshold,
+  };
 }
 
 /**
@@ -50,12 +56,22 @@ export function evaluate(model: RiskModel, frame: Frame, rows: ArrayLike<number>
 export async function trainCandidates(
   frame: Frame,
   opts: {
-    kinds?: readonly ModelKind[]; validFraction?: number; holdoutFraction?: number; seed?: number; threads?: number; log?: (m: string) => void;
+    kinds?: readonly ModelKind[];
+    validFraction?: number;
+    holdoutFraction?: number;
+    seed?: number;
+    threads?: number;
+    log?: (m: string) => void;
     /** Forward-validated search of the gbdt's shape (src/ml/tune.ts) within `tuneBudgetMs` (default 60 s); default off. */
-    tune?: TuneMode; tuneBudgetMs?: number; tuneMaxRows?: number;
+    tune?: TuneMode;
+    tuneBudgetMs?: number;
+    tuneMaxRows?: number;
   } = {},
 ): Promise<TrainRun> {
-  if (frame.n < 50) throw new Error(`not enough finished runs to train on (${frame.n}; need at least 50 with a success or failure outcome)`);
+  if (frame.n < 50)
+    throw new Error(
+      `not enough finished runs to train on (${frame.n}; need at least 50 with a success or failure outcome)`,
+    );
   const order = timeOrder(frame);
   const { train, valid, holdout } = splitByTime(order, opts.validFraction ?? 0.15, opts.holdoutFraction ?? 0.15);
   const trainDs = takeRows(frame, train);
@@ -68,16 +84,26 @@ export async function trainCandidates(
     let tuning: Candidate['tuning'];
     if (kind === 'gbdt' && searchesFor(opts.tune ?? false, trainDs.n, opts.tuneMaxRows)) {
       const budget_ms = opts.tuneBudgetMs ?? 60_000;
-      const t = await tuneGbdt(trainDs, validDs, { seed: opts.seed ?? 1, threads: opts.threads, validGroups: validRepos, budgetMs: budget_ms });
+      const t = await tuneGbdt(trainDs, validDs, {
+        seed: opts.seed ?? 1,
+        threads: opts.threads,
+        validGroups: validRepos,
+        budgetMs: budget_ms,
+      });
       model = t.model;
       tuning = { chosen: t.chosen, trials: t.trials, truncated: t.truncated, budget_ms };
-      opts.log?.(`gbdt tuned over ${t.trials.length} settings: depth ${t.chosen.maxDepth}, learning rate ${t.chosen.learningRate}, min leaf ${t.chosen.minDataInLeaf}, ${t.chosen.rounds} rounds`);
+      opts.log?.(
+        `gbdt tuned over ${t.trials.length} settings: depth ${t.chosen.maxDepth}, learning rate ${t.chosen.learningRate}, min leaf ${t.chosen.minDataInLeaf}, ${t.chosen.rounds} rounds`,
+      );
     } else {
       model = await trainModel(kind, trainDs, validDs, { seed: opts.seed ?? 1, threads: opts.threads });
     }
     const train_ms = performance.now() - t0;
     const metrics = { ...evaluate(model, frame, holdout), train_ms };
-    const thresholdsByRepo = validDs.n > 0 ? thresholdsByGroup(validDs.y, model.predictBatch(validDs.X, validDs.n), validRepos, model.threshold) : {};
+    const thresholdsByRepo =
+      validDs.n > 0
+        ? thresholdsByGroup(validDs.y, model.predictBatch(validDs.X, validDs.n), validRepos, model.threshold)
+        : {};
     opts.log?.(`${kind}: PR-AUC ${metrics.pr_auc.toFixed(3)} in ${(train_ms / 1000).toFixed(1)} s`);
     candidates.push({ kind, model, metrics, thresholdsByRepo, ...(tuning ? { tuning } : {}) });
   }
@@ -87,7 +113,11 @@ export async function trainCandidates(
     candidates,
     best,
     rows: { train: train.length, valid: valid.length, holdout: holdout.length },
-    dataRange: { from: frame.n ? iso(frame.createdMs[order[0]]) : null, to: frame.n ? iso(frame.createdMs[order[order.length - 1]]) : null, rows: frame.n },
+    dataRange: {
+      from: frame.n ? iso(frame.createdMs[order[0]]) : null,
+      to: frame.n ? iso(frame.createdMs[order[order.length - 1]]) : null,
+      rows: frame.n,
+    },
   };
 }
 
@@ -109,7 +139,13 @@ export function comparisonTable(run: TrainRun): string {
 }
 
 /** Registers a candidate with everything needed to audit it later. */
-export function registerCandidate(registry: Registry, run: TrainRun, c: Candidate, status: Manifest['status'], decision?: Record<string, unknown>): Manifest {
+export function registerCandidate(
+  registry: Registry,
+  run: TrainRun,
+  c: Candidate,
+  status: Manifest['status'],
+  decision?: Record<string, unknown>,
+): Manifest {
   return registry.register({
     kind: c.kind,
     features: [...FEATURES],
@@ -146,14 +182,19 @@ export interface TrainOptions {
 export async function trainFromStore(o: TrainOptions): Promise<{ run: TrainRun; manifest: Manifest }> {
   const frame = buildFrame(o.store.iterateRuns({ repo: o.repo, until: o.until }), { timezone: o.timezone });
   o.log?.(`framed ${frame.n} finished runs with ${frame.d} features`);
-  const run = await trainCandidates(frame, { kinds: o.kinds, log: o.log, tune: o.tune ?? 'auto', tuneBudgetMs: o.tuneBudgetMs });
+  const run = await trainCandidates(frame, {
+    kinds: o.kinds,
+    log: o.log,
+    tune: o.tune ?? 'auto',
+    tuneBudgetMs: o.tuneBudgetMs,
+  });
   const registry = new Registry(o.modelsDir);
   const manifest = registerCandidate(registry, run, run.best, 'challenger', { reason: 'best PR-AUC on the holdout' });
   if (o.promote ?? true) registry.setChampion(manifest.id);
   o.store.putModel({
     id: manifest.id,
     kind: manifest.kind,
-    status: o.promote ?? true ? 'champion' : 'challenger',
+    status: (o.promote ?? true) ? 'champion' : 'challenger',
     created_at: manifest.created_at,
     metrics: manifest.metrics,
     data_range: manifest.data_range,

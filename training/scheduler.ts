@@ -45,25 +45,42 @@ export interface SchedulerConfig {
   retrainTimeoutMs: number;
 }
 
-export const DEFAULT_CRON: Readonly<Record<JobName, string>> = Object.freeze({ ingest: '*/15 * * * *', retrain: '0 3 * * 0', evaluate: '30 4 * * *' });
+export const DEFAULT_CRON: Readonly<Record<JobName, string>> = Object.freeze({
+  ingest: '*/15 * * * *',
+  retrain: '0 3 * * 0',
+  evaluate: '30 4 * * *',
+});
 
 export function schedulerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SchedulerConfig {
   const cronOf = (name: JobName, variable: string): string => {
     const v = env[variable]?.trim() || DEFAULT_CRON[name];
-    if (!cron.validate(v)) throw new Error(`${variable}: "${v}" is not a valid cron expression (e.g. "${DEFAULT_CRON[name]}")`);
+    if (!cron.validate(v))
+      throw new Error(`${variable}: "${v}" is not a valid cron expression (e.g. "${DEFAULT_CRON[name]}")`);
     return v;
   };
   const kinds = (env.RISKGATE_RETRAIN_MODELS?.trim() || 'gbdt,baseline').split(',').map((s) => s.trim()) as ModelKind[];
   const bad = kinds.filter((k) => !MODEL_KINDS.includes(k));
-  if (bad.length) throw new Error(`RISKGATE_RETRAIN_MODELS: unknown model kind(s) ${bad.join(', ')} (choose from ${MODEL_KINDS.join(', ')})`);
-  const repos = (env.RISKGATE_REPOS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (bad.length)
+    throw new Error(
+      `RISKGATE_RETRAIN_MODELS: unknown model kind(s) ${bad.join(', ')} (choose from ${MODEL_KINDS.join(', ')})`,
+    );
+  const repos = (env.RISKGATE_REPOS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const r of repos) if (!/^[\w.-]+\/[\w.-]+$/.test(r)) throw new Error(`RISKGATE_REPOS: "${r}" is not owner/name`);
   const minOut = Number(env.RISKGATE_SHADOW_MIN_OUTCOMES?.trim() || 200);
-  if (!Number.isInteger(minOut) || minOut < 1) throw new Error(`RISKGATE_SHADOW_MIN_OUTCOMES: "${env.RISKGATE_SHADOW_MIN_OUTCOMES}" is not an integer ≥ 1`);
+  if (!Number.isInteger(minOut) || minOut < 1)
+    throw new Error(`RISKGATE_SHADOW_MIN_OUTCOMES: "${env.RISKGATE_SHADOW_MIN_OUTCOMES}" is not an integer ≥ 1`);
   const trial = (env.RISKGATE_SHADOW_TRIAL ?? 'false').trim().toLowerCase();
-  if (!['true', 'false', '1', '0', ''].includes(trial)) throw new Error(`RISKGATE_SHADOW_TRIAL: "${env.RISKGATE_SHADOW_TRIAL}" is not true/false`);
+  if (!['true', 'false', '1', '0', ''].includes(trial))
+    throw new Error(`RISKGATE_SHADOW_TRIAL: "${env.RISKGATE_SHADOW_TRIAL}" is not true/false`);
   return {
-    cron: { ingest: cronOf('ingest', 'RISKGATE_INGEST_CRON'), retrain: cronOf('retrain', 'RISKGATE_RETRAIN_CRON'), evaluate: cronOf('evaluate', 'RISKGATE_EVALUATE_CRON') },
+    cron: {
+      ingest: cronOf('ingest', 'RISKGATE_INGEST_CRON'),
+      retrain: cronOf('retrain', 'RISKGATE_RETRAIN_CRON'),
+      evaluate: cronOf('evaluate', 'RISKGATE_EVALUATE_CRON'),
+    },
     repos,
     githubToken: env.GITHUB_TOKEN?.trim() || undefined,
     githubBaseUrl: env.GITHUB_API_URL?.trim() || undefined,
@@ -137,10 +154,20 @@ export function jobHistory(store: Store, name: JobName, limit = 20): JobEvent[] 
 }
 
 /** Schedule, running state (from the lock's point of view: this process only) and last runs, for CLI and API. */
-export function describeJobs(store: Store, cronOf: Record<JobName, string>, running: ReadonlySet<string> = new Set()): JobInfo[] {
+export function describeJobs(
+  store: Store,
+  cronOf: Record<JobName, string>,
+  running: ReadonlySet<string> = new Set(),
+): JobInfo[] {
   return JOB_NAMES.map((name) => {
     const hist = jobHistory(store, name, 50);
-    return { name, cron: cronOf[name], running: running.has(name), last: hist[0] ?? null, last_ok: hist.find((e) => e.status === 'ok') ?? null };
+    return {
+      name,
+      cron: cronOf[name],
+      running: running.has(name),
+      last: hist[0] ?? null,
+      last_ok: hist.find((e) => e.status === 'ok') ?? null,
+    };
   });
 }
 
@@ -155,8 +182,19 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
 
   function retrainInChild(until: string): Promise<RetrainResult> {
     return new Promise((resolve, reject) => {
-      const args = JSON.stringify({ db: o.dbPath, modelsDir: o.modelsDir, until, timezone: config.timezone, kinds: config.kinds, margins: config.margins, shadowTrial: config.shadowTrial });
-      const child = fork(CHILD, [args], { execArgv: COMPILED ? [] : ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      const args = JSON.stringify({
+        db: o.dbPath,
+        modelsDir: o.modelsDir,
+        until,
+        timezone: config.timezone,
+        kinds: config.kinds,
+        margins: config.margins,
+        shadowTrial: config.shadowTrial,
+      });
+      const child = fork(CHILD, [args], {
+        execArgv: COMPILED ? [] : ['--import', 'tsx'],
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      });
       o.onChild?.(child);
       let result: RetrainResult | null = null;
       let error: string | null = null;
@@ -172,7 +210,12 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
         clearTimeout(timer);
         if (result) return resolve(result);
         const tail = stderr.trim().split('\n').slice(-3).join(' | ');
-        reject(new Error(error ?? `retrain process ${signal ? `killed by ${signal}` : `exited with code ${code}`}${tail ? `: ${tail}` : ''}`));
+        reject(
+          new Error(
+            error ??
+              `retrain process ${signal ? `killed by ${signal}` : `exited with code ${code}`}${tail ? `: ${tail}` : ''}`,
+          ),
+        );
       });
       child.on('error', (err) => {
         clearTimeout(timer);
@@ -186,9 +229,27 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     const result =
       config.retrainMode === 'child'
         ? await retrainInChild(until)
-        : await retrainOnce({ store: o.store, modelsDir: o.modelsDir, until, timezone: config.timezone, kinds: config.kinds, margins: config.margins, shadowTrial: config.shadowTrial });
+        : await retrainOnce({
+            store: o.store,
+            modelsDir: o.modelsDir,
+            until,
+            timezone: config.timezone,
+            kinds: config.kinds,
+            margins: config.margins,
+            shadowTrial: config.shadowTrial,
+          });
     if (result.promoted) {
-      o.store.appendAudit({ at: new Date().toISOString(), actor: 'scheduler', action: 'promote', subject: result.challenger, detail: { reason: 'retrain: beat the champion on the newest holdout', previous: result.previous_champion, reasons: result.decision.reasons } });
+      o.store.appendAudit({
+        at: new Date().toISOString(),
+        actor: 'scheduler',
+        action: 'promote',
+        subject: result.challenger,
+        detail: {
+          reason: 'retrain: beat the champion on the newest holdout',
+          previous: result.previous_champion,
+          reasons: result.decision.reasons,
+        },
+      });
       o.onChampionChanged?.(result.challenger);
     }
     return result as unknown as Record<string, unknown>;
@@ -196,25 +257,46 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
 
   async function evaluate(): Promise<Record<string, unknown>> {
     const until = clock().toISOString();
-    const offline = await evaluateChampion({ store: o.store, modelsDir: o.modelsDir, until, timezone: config.timezone });
+    const offline = await evaluateChampion({
+      store: o.store,
+      modelsDir: o.modelsDir,
+      until,
+      timezone: config.timezone,
+    });
     const trial = o.store.getState(TRIAL_STATE);
     if (!trial) return { offline };
-    const live = shadowReport(o.store, { challenger: trial, minOutcomes: config.shadowMinOutcomes, margins: config.margins });
+    const live = shadowReport(o.store, {
+      challenger: trial,
+      minOutcomes: config.shadowMinOutcomes,
+      margins: config.margins,
+    });
     const registry = new Registry(o.modelsDir);
     let outcome: string = `waiting for outcomes (${live.labelled}/${live.min_outcomes})`;
     if (live.decision?.promote) {
       const previous = registry.championId() ?? null;
       registry.setChampion(trial);
       o.store.deleteState(TRIAL_STATE);
-      o.store.appendAudit({ at: new Date().toISOString(), actor: 'scheduler', action: 'promote', subject: trial, detail: { reason: 'shadow trial: beat the champion on live traffic', previous, reasons: live.decision.reasons } });
+      o.store.appendAudit({
+        at: new Date().toISOString(),
+        actor: 'scheduler',
+        action: 'promote',
+        subject: trial,
+        detail: { reason: 'shadow trial: beat the champion on live traffic', previous, reasons: live.decision.reasons },
+      });
       o.onChampionChanged?.(trial);
       outcome = 'promoted';
     } else if (live.decision) {
-      registry.updateStatus(trial, 'rejected', { ...registry.manifest(trial)?.decision, live: { reasons: live.decision.reasons, numbers: live.decision.numbers } });
+      registry.updateStatus(trial, 'rejected', {
+        ...registry.manifest(trial)?.decision,
+        live: { reasons: live.decision.reasons, numbers: live.decision.numbers },
+      });
       o.store.deleteState(TRIAL_STATE);
       outcome = 'rejected on live traffic';
     }
-    return { offline, shadow: { challenger: trial, labelled: live.labelled, outcome, reasons: live.decision?.reasons ?? [] } };
+    return {
+      offline,
+      shadow: { challenger: trial, labelled: live.labelled, outcome, reasons: live.decision?.reasons ?? [] },
+    };
   }
 
   async function ingest(): Promise<Record<string, unknown>> {
@@ -224,11 +306,22 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     const { ingestRepo } = await import('../src/github/ingest.ts');
     const { CircuitBreaker } = await import('../src/github/circuit.ts');
     // Store-backed, so the serving process's /health shows GitHub's state (dependencies.github).
-    const client = createGitHubClient({ token: config.githubToken, baseUrl: config.githubBaseUrl, circuit: new CircuitBreaker({ name: 'github', store: o.store }) });
+    const client = createGitHubClient({
+      token: config.githubToken,
+      baseUrl: config.githubBaseUrl,
+      circuit: new CircuitBreaker({ name: 'github', store: o.store }),
+    });
     const repos: Record<string, unknown>[] = [];
     for (const repo of config.repos) {
       const s = await ingestRepo({ client, store: o.store, repo });
-      repos.push({ repo, inserted: s.inserted, updated: s.updated, runs: s.runs, complete: s.complete, seconds: s.seconds });
+      repos.push({
+        repo,
+        inserted: s.inserted,
+        updated: s.updated,
+        runs: s.runs,
+        complete: s.complete,
+        seconds: s.seconds,
+      });
     }
     return { repos };
   }
@@ -244,8 +337,18 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     if (!JOB_NAMES.includes(name)) throw new Error(`unknown job "${name}" (jobs: ${JOB_NAMES.join(', ')})`);
     const startedMs = Date.now();
     const tickAt = clock().toISOString();
-    const finish = (e: Omit<JobEvent, 'job' | 'started_at' | 'finished_at' | 'duration_ms' | 'owner' | 'tick_at'>): JobEvent => {
-      const ev: JobEvent = { job: name, started_at: new Date(startedMs).toISOString(), finished_at: new Date().toISOString(), duration_ms: Date.now() - startedMs, owner, tick_at: tickAt, ...e };
+    const finish = (
+      e: Omit<JobEvent, 'job' | 'started_at' | 'finished_at' | 'duration_ms' | 'owner' | 'tick_at'>,
+    ): JobEvent => {
+      const ev: JobEvent = {
+        job: name,
+        started_at: new Date(startedMs).toISOString(),
+        finished_at: new Date().toISOString(),
+        duration_ms: Date.now() - startedMs,
+        owner,
+        tick_at: tickAt,
+        ...e,
+      };
       try {
         o.store.appendEvent(JOB_EVENT, name, ev as unknown as Record<string, unknown>);
       } catch (err) {
@@ -283,7 +386,8 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     running.add(name);
     const renew = setInterval(() => {
       try {
-        if (!o.store.tryLock(lock, owner, lease)) log?.error({ job: name }, 'job lock lost to another process while running');
+        if (!o.store.tryLock(lock, owner, lease))
+          log?.error({ job: name }, 'job lock lost to another process while running');
       } catch (err) {
         log?.warn({ job: name, err: (err as Error).message }, 'could not renew the job lock');
       }
@@ -298,7 +402,12 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       log?.error({ job: name, err: message }, 'job failed');
-      if (name === 'retrain') o.alerter?.alert({ kind: 'retrain_failed', message: `Retrain failed: ${message}`, detail: { tick_at: tickAt } });
+      if (name === 'retrain')
+        o.alerter?.alert({
+          kind: 'retrain_failed',
+          message: `Retrain failed: ${message}`,
+          detail: { tick_at: tickAt },
+        });
       return finish({ status: 'error', error: message });
     } finally {
       clearInterval(renew);
@@ -318,7 +427,12 @@ export function createScheduler(o: SchedulerOptions): Scheduler {
     start() {
       if (tasks.length) return;
       for (const name of JOB_NAMES) {
-        tasks.push(cron.schedule(config.cron[name], (ctx) => void runJob(name, ctx?.date), { name: `riskgate:${name}`, timezone: config.timezone }));
+        tasks.push(
+          cron.schedule(config.cron[name], (ctx) => void runJob(name, ctx?.date), {
+            name: `riskgate:${name}`,
+            timezone: config.timezone,
+          }),
+        );
       }
       log?.info({ schedule: config.cron }, 'scheduler started');
     },

@@ -23,9 +23,17 @@ export function takeRows(frame: Frame, rows: ArrayLike<number>): Dataset {
 }
 
 /** Splits time-ordered rows into consecutive train / validation / holdout parts by fraction. */
-export function splitByTime(order: Uint32Array, validFraction: number, holdoutFraction: number): { train: Uint32Array; valid: Uint32Array; holdout: Uint32Array } {
+export function splitByTime(
+  order: Uint32Array,
+  validFraction: number,
+  holdoutFraction: number,
+): { train: Uint32Array; valid: Uint32Array; holdout: Uint32Array } {
   const n = order.length;
   const h = Math.round(n * holdoutFraction);
   const v = Math.round(n * validFraction);
-  return { train: order.subarray(0, n - h - v), valid: order.subarray(n - h - v, n - h), holdout: order.subarray(n - h) };
+  return {
+    train: order.subarray(0, n - h - v),
+    valid: order.subarray(n - h - v, n - h),
+    holdout: order.subarray(n - h),
+  };
 }

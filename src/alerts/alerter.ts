@@ -52,7 +52,10 @@ export interface Alerter {
 export const DEFAULT_RETRY: Readonly<RetryOptions> = Object.freeze({ attempts: 5, baseMs: 500, maxMs: 30_000 });
 
 export class AlertConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(`${variable}: ${message}`);
     this.name = 'AlertConfigError';
   }
@@ -61,7 +64,10 @@ export class AlertConfigError extends Error {
 /** `RISKGATE_ALERT_WEBHOOKS`: comma-separated `slack:https://…` or `json:https://…` (a bare URL is json). */
 export function parseWebhooks(spec: string | undefined, variable = 'RISKGATE_ALERT_WEBHOOKS'): Webhook[] {
   const out: Webhook[] = [];
-  for (const raw of (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of (spec ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^(slack|json):(.+)$/.exec(raw);
     const format = m ? (m[1] as Webhook['format']) : 'json';
     const url = m ? m[2] : raw;
@@ -69,9 +75,13 @@ export function parseWebhooks(spec: string | undefined, variable = 'RISKGATE_ALE
     try {
       u = new URL(url);
     } catch {
-      throw new AlertConfigError(variable, `"${url.slice(0, 60)}" is not a URL (use slack:https://… or json:https://…)`);
+      throw new AlertConfigError(
+        variable,
+        `"${url.slice(0, 60)}" is not a URL (use slack:https://… or json:https://…)`,
+      );
     }
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new AlertConfigError(variable, `"${u.protocol}" webhooks are not supported (http or https only)`);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:')
+      throw new AlertConfigError(variable, `"${u.protocol}" webhooks are not supported (http or https only)`);
     out.push({ url: u.toString(), format });
   }
   return out;
@@ -88,10 +98,12 @@ export function alertConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AlertC
   const webhooks = parseWebhooks(env.RISKGATE_ALERT_WEBHOOKS);
   const rawMin = env.RISKGATE_ALERT_MIN_SCORE?.trim();
   const minScore = rawMin ? Number(rawMin) : 0.8;
-  if (!Number.isFinite(minScore) || minScore < 0 || minScore > 1) throw new AlertConfigError('RISKGATE_ALERT_MIN_SCORE', `"${rawMin}" is not a probability in [0, 1]`);
+  if (!Number.isFinite(minScore) || minScore < 0 || minScore > 1)
+    throw new AlertConfigError('RISKGATE_ALERT_MIN_SCORE', `"${rawMin}" is not a probability in [0, 1]`);
   const rawWin = env.RISKGATE_ALERT_DEDUPE_S?.trim();
   const win = rawWin ? Number(rawWin) : 3600;
-  if (!Number.isFinite(win) || win < 0) throw new AlertConfigError('RISKGATE_ALERT_DEDUPE_S', `"${rawWin}" is not a number of seconds ≥ 0`);
+  if (!Number.isFinite(win) || win < 0)
+    throw new AlertConfigError('RISKGATE_ALERT_DEDUPE_S', `"${rawWin}" is not a number of seconds ≥ 0`);
   const dashboardUrl = env.RISKGATE_DASHBOARD_URL?.trim() || undefined;
   if (dashboardUrl) {
     try {
@@ -138,7 +150,12 @@ export function createAlerter(o: AlerterOptions): Alerter {
     for (let attempt = 1; ; attempt++) {
       let why: string;
       try {
-        const res = await doFetch(hook.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(o.timeoutMs ?? 5000) });
+        const res = await doFetch(hook.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          signal: AbortSignal.timeout(o.timeoutMs ?? 5000),
+        });
         await res.arrayBuffer().catch(() => undefined);
         if (res.ok) {
           stats.delivered++;
@@ -147,7 +164,10 @@ export function createAlerter(o: AlerterOptions): Alerter {
         why = `HTTP ${res.status}`;
         if (!retryable(res.status)) {
           stats.failed++;
-          o.log?.warn({ webhook: redactOutboundUrl(hook.url), status: res.status }, 'alert rejected by webhook; not retrying');
+          o.log?.warn(
+            { webhook: redactOutboundUrl(hook.url), status: res.status },
+            'alert rejected by webhook; not retrying',
+          );
           return;
         }
       } catch (err) {
@@ -191,7 +211,9 @@ export function createAlerter(o: AlerterOptions): Alerter {
         // Started on the next tick so the caller's request finishes first.
         const p: Promise<void> = new Promise<void>((r) => setImmediate(r))
           .then(() => deliver(hook, body))
-          .catch((err) => o.log?.warn({ error: redactUrlsIn(String((err as Error)?.message ?? err)) }, 'alert delivery crashed'))
+          .catch((err) =>
+            o.log?.warn({ error: redactUrlsIn(String((err as Error)?.message ?? err)) }, 'alert delivery crashed'),
+          )
           .finally(() => inflight.delete(p));
         inflight.add(p);
       }

@@ -1,6 +1,14 @@
 /** The two payload shapes we post: Slack-compatible incoming-webhook JSON and a plain JSON document. */
-export type AlertKind = 'high_score' | 'canary_rollback' | 'retrain_failed' | 'drift' | 'circuit_open' | 'model_refused';
-export const ALERT_KINDS: readonly AlertKind[] = ['high_score', 'canary_rollback', 'retrain_failed', 'drift', 'circuit_open', 'model_refused'];
+export type AlertKind =
+  'high_score' | 'canary_rollback' | 'retrain_failed' | 'drift' | 'circuit_open' | 'model_refused';
+export const ALERT_KINDS: readonly AlertKind[] = [
+  'high_score',
+  'canary_rollback',
+  'retrain_failed',
+  'drift',
+  'circuit_open',
+  'model_refused',
+];
 
 export interface AlertFactor {
   feature: string;
@@ -31,7 +39,8 @@ const TITLES: Record<AlertKind, string> = {
 export function dashboardLink(base: string | undefined, a: Alert): string | null {
   if (!base) return null;
   const root = base.replace(/\/+$/, '');
-  if (a.repo) return `${root}/repos/${encodeURIComponent(a.repo)}${a.head_sha ? `?sha=${encodeURIComponent(a.head_sha)}` : ''}`;
+  if (a.repo)
+    return `${root}/repos/${encodeURIComponent(a.repo)}${a.head_sha ? `?sha=${encodeURIComponent(a.head_sha)}` : ''}`;
   return root;
 }
 
@@ -54,9 +63,18 @@ export function jsonPayload(a: Alert, link: string | null, at: string): Record<s
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function slackPayload(a: Alert, link: string | null): Record<string, unknown> {
-  const lines = [`*${TITLES[a.kind]}*${a.repo ? ` — \`${esc(a.repo)}\`` : ''}${a.head_sha ? ` @ \`${esc(a.head_sha.slice(0, 12))}\`` : ''}`, esc(a.message)];
+  const lines = [
+    `*${TITLES[a.kind]}*${a.repo ? ` — \`${esc(a.repo)}\`` : ''}${a.head_sha ? ` @ \`${esc(a.head_sha.slice(0, 12))}\`` : ''}`,
+    esc(a.message),
+  ];
   if (a.score != null) lines.push(`Score: *${(a.score * 100).toFixed(0)} %*`);
-  if (a.factors?.length) lines.push(`Top factors: ${a.factors.slice(0, 5).map((f) => `${esc(f.feature)} (${f.contribution >= 0 ? '+' : ''}${f.contribution.toFixed(2)})`).join(', ')}`);
+  if (a.factors?.length)
+    lines.push(
+      `Top factors: ${a.factors
+        .slice(0, 5)
+        .map((f) => `${esc(f.feature)} (${f.contribution >= 0 ? '+' : ''}${f.contribution.toFixed(2)})`)
+        .join(', ')}`,
+    );
   if (link) lines.push(`<${link}|Open in the dashboard>`);
   const text = lines.join('\n');
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };

@@ -45,7 +45,10 @@ export function instrumentScorer(inner: ModelScorer, o: LiveOptions): LiveScorer
         trial = next;
         o.log?.info({ challenger: next }, next ? 'shadow trial started' : 'shadow trial ended');
       } catch (err) {
-        o.log?.warn({ challenger: next, err: (err as Error).message }, 'could not load the challenger for shadow scoring');
+        o.log?.warn(
+          { challenger: next, err: (err as Error).message },
+          'could not load the challenger for shadow scoring',
+        );
       }
     }
     const s = Number(o.store.getState(AB_SHARE_STATE) ?? '0');
@@ -65,9 +68,17 @@ export function instrumentScorer(inner: ModelScorer, o: LiveOptions): LiveScorer
   const after = (req: LiveRunInput, served: ScoreResult, championP: number) => {
     setImmediate(() => {
       try {
-        if (o.drift && served.model && !served.degraded) o.drift.observe(served.features ?? inner.features(req), championP);
+        if (o.drift && served.model && !served.degraded)
+          o.drift.observe(served.features ?? inner.features(req), championP);
         if (o.alerter && served.probability >= minScore && !served.degraded) {
-          o.alerter.alert({ kind: 'high_score', repo: req.repo, head_sha: req.head_sha ?? null, score: served.probability, factors: served.factors, message: `Predicted failure probability ${(served.probability * 100).toFixed(0)} % for this build.` });
+          o.alerter.alert({
+            kind: 'high_score',
+            repo: req.repo,
+            head_sha: req.head_sha ?? null,
+            score: served.probability,
+            factors: served.factors,
+            message: `Predicted failure probability ${(served.probability * 100).toFixed(0)} % for this build.`,
+          });
         }
       } catch (err) {
         o.log?.warn({ err: (err as Error).message }, 'live bookkeeping failed');
@@ -94,7 +105,14 @@ export function instrumentScorer(inner: ModelScorer, o: LiveOptions): LiveScorer
       }
       const arm = abArm(req.repo, share, sh.model.id);
       const served: ScoreResult =
-        arm === 'challenger' ? { ...r, probability: sh.probability, model: sh.model, shadow: { model: r.model, probability: r.probability } } : r;
+        arm === 'challenger'
+          ? {
+              ...r,
+              probability: sh.probability,
+              model: sh.model,
+              shadow: { model: r.model, probability: r.probability },
+            }
+          : r;
       const champ = r.model;
       if (req.head_sha) {
         const th = (id: string) => {
@@ -102,7 +120,13 @@ export function instrumentScorer(inner: ModelScorer, o: LiveOptions): LiveScorer
           if (t === undefined) thresholds.set(id, (t = registry.manifest(id)?.threshold ?? 0.5));
           return t;
         };
-        const obs = { repo: req.repo, head_sha: req.head_sha, arm, champion: { id: champ.id, p: r.probability, threshold: th(champ.id) }, challenger: { id: sh.model.id, p: sh.probability, threshold: th(sh.model.id) } };
+        const obs = {
+          repo: req.repo,
+          head_sha: req.head_sha,
+          arm,
+          champion: { id: champ.id, p: r.probability, threshold: th(champ.id) },
+          challenger: { id: sh.model.id, p: sh.probability, threshold: th(sh.model.id) },
+        };
         setImmediate(() => {
           try {
             recordShadow(o.store, obs);

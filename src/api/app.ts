@@ -17,7 +17,17 @@ import { createRiskLog, type RiskLog } from './risk-log.ts';
 import type { RiskMemory } from './risk-memory.ts';
 import { securityHeaders } from './security.ts';
 import { redactRequestUrl } from '../redact.ts';
-import { CircuitEventSchema, CircuitListQuerySchema, CircuitNameSchema, encodeCircuitCursor, FinishedRunSchema, OutcomeBatchSchema, outcomeSchemaFor, RiskRequestSchema, type RiskRequest } from './schemas.ts';
+import {
+  CircuitEventSchema,
+  CircuitListQuerySchema,
+  CircuitNameSchema,
+  encodeCircuitCursor,
+  FinishedRunSchema,
+  OutcomeBatchSchema,
+  outcomeSchemaFor,
+  RiskRequestSchema,
+  type RiskRequest,
+} from './schemas.ts';
 import type { RiskScorer } from './types.ts';
 import { validateBody, validateParam } from './validate.ts';
 import type { RunRecord } from '../records/schema.ts';
@@ -81,7 +91,8 @@ function nestedDeeperThan(value: unknown, max: number): boolean {
   while (stack.length > 0) {
     const [v, depth] = stack.pop()!;
     if (depth > max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v as object)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    for (const child of Array.isArray(v) ? v : Object.values(v as object))
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
   }
   return false;
 }
@@ -125,7 +136,14 @@ export function createApp(deps: AppDeps): express.Express {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = res.locals.route ?? metrics.routeLabel(req);
       metrics.record(req.method, route, res.statusCode, seconds);
-      const entry = { req_id: id, method: req.method, url: redactRequestUrl(req.originalUrl), status: res.statusCode, ms: seconds * 1000, key: res.locals.principal?.name };
+      const entry = {
+        req_id: id,
+        method: req.method,
+        url: redactRequestUrl(req.originalUrl),
+        status: res.statusCode,
+        ms: seconds * 1000,
+        key: res.locals.principal?.name,
+      };
       if (PROBES.has(req.path)) log.debug(entry, 'request');
       else log.info(entry, 'request');
     });
@@ -143,12 +161,21 @@ export function createApp(deps: AppDeps): express.Express {
   // Reads (and so risk checks) survive a full disk or a read-only file; writes do not, and /health says so.
   const writeStatus = () => store.writeStatus?.() ?? { ok: true };
   /** Riskgate's own dependencies whose circuit state is written through the store (the GitHub ingest's). */
-  const dependencies = (): Record<string, { healthy: boolean; state: string; consecutive_failures: number; opened_at: string | null }> | undefined => {
+  const dependencies = ():
+    | Record<string, { healthy: boolean; state: string; consecutive_failures: number; opened_at: string | null }>
+    | undefined => {
     try {
       const row = store.getCircuit('github');
       if (!row) return undefined;
       const state = row.state === 'half_open' ? 'half-open' : row.state;
-      return { github: { healthy: row.state === 'closed', state, consecutive_failures: row.consecutive_failures, opened_at: row.opened_at == null ? null : new Date(row.opened_at).toISOString() } };
+      return {
+        github: {
+          healthy: row.state === 'closed',
+          state,
+          consecutive_failures: row.consecutive_failures,
+          opened_at: row.opened_at == null ? null : new Date(row.opened_at).toISOString(),
+        },
+      };
     } catch {
       return undefined;
     }
@@ -163,7 +190,15 @@ export function createApp(deps: AppDeps): express.Express {
       const modelReady = scorer.ready();
       const ready = modelReady && st.ok;
       const w = writeStatus();
-      res.status(ready ? 200 : 503).json({ ready, model: modelReady, store: st.ok, store_writable: w.ok, ...(st.error ? { error: st.error } : w.error ? { error: w.error } : {}) });
+      res
+        .status(ready ? 200 : 503)
+        .json({
+          ready,
+          model: modelReady,
+          store: st.ok,
+          store_writable: w.ok,
+          ...(st.error ? { error: st.error } : w.error ? { error: w.error } : {}),
+        });
     },
     '/health': (_req, res) => {
       const st = storeStatus();
@@ -199,7 +234,8 @@ export function createApp(deps: AppDeps): express.Express {
     },
   };
   app.use((req, res, next) => {
-    const h = (req.method === 'GET' || req.method === 'HEAD') && Object.hasOwn(open, req.path) ? open[req.path] : undefined;
+    const h =
+      (req.method === 'GET' || req.method === 'HEAD') && Object.hasOwn(open, req.path) ? open[req.path] : undefined;
     if (!h) return next();
     res.locals.route = req.path;
     h(req, res, next);
@@ -210,17 +246,32 @@ export function createApp(deps: AppDeps): express.Express {
     // Only JSON bodies are accepted; anything else is the client's mistake, reported before reading it.
     const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
     if (hasBody && !req.is(['application/json', 'application/*+json'])) {
-      return next(new HttpError(415, 'unsupported_media_type', `expected Content-Type: application/json, got ${req.headers['content-type'] ?? 'none'}`));
+      return next(
+        new HttpError(
+          415,
+          'unsupported_media_type',
+          `expected Content-Type: application/json, got ${req.headers['content-type'] ?? 'none'}`,
+        ),
+      );
     }
     next();
   };
   app.use(kayentaPathToken(config.apiKeys, authFailures));
-  app.use(chain(authenticate(config.apiKeys, { anonymousOk: deps.anonymousOk, failures: authFailures }), rateLimit(config.rateLimit), jsonOnly, express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }), depthLimit));
+  app.use(
+    chain(
+      authenticate(config.apiKeys, { anonymousOk: deps.anonymousOk, failures: authFailures }),
+      rateLimit(config.rateLimit),
+      jsonOnly,
+      express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }),
+      depthLimit,
+    ),
+  );
 
   const clock = deps.clock ?? Date.now;
   const stampNow: express.RequestHandler = (req, _res, next) => {
     const b: unknown = req.body;
-    if (b && typeof b === 'object' && !Array.isArray(b) && (b as { created_at?: unknown }).created_at == null) (b as { created_at: string }).created_at = new Date(clock()).toISOString();
+    if (b && typeof b === 'object' && !Array.isArray(b) && (b as { created_at?: unknown }).created_at == null)
+      (b as { created_at: string }).created_at = new Date(clock()).toISOString();
     next();
   };
   app.post('/v1/risk', requireScope('score'), stampNow, validateBody(RiskRequestSchema), async (req, res) => {
@@ -232,15 +283,27 @@ export function createApp(deps: AppDeps): express.Express {
     metrics.prediction(out.risk_level);
     deps.riskMemory?.remember(body.repo, body.head_sha, out.probability);
     riskLog.record(body.repo, {
-      at: new Date(clock()).toISOString(), repo: body.repo, head_sha: body.head_sha ?? null, head_branch: body.head_branch ?? null, workflow: body.workflow ?? null,
-      probability: out.probability, risk_level: out.risk_level, model: out.model, degraded: out.degraded, factors: out.factors, request_id: id,
+      at: new Date(clock()).toISOString(),
+      repo: body.repo,
+      head_sha: body.head_sha ?? null,
+      head_branch: body.head_branch ?? null,
+      workflow: body.workflow ?? null,
+      probability: out.probability,
+      risk_level: out.risk_level,
+      model: out.model,
+      degraded: out.degraded,
+      factors: out.factors,
+      request_id: id,
     });
     if (out.degraded) metrics.fallbacks.inc();
     res.json(out);
   });
 
-  const outcomeValidators = new Map([FinishedRunSchema, OutcomeBatchSchema].map((sch) => [sch as unknown, validateBody(sch)]));
-  const validateOutcome: express.RequestHandler = (req, res, next) => outcomeValidators.get(outcomeSchemaFor(req.body))!(req, res, next);
+  const outcomeValidators = new Map(
+    [FinishedRunSchema, OutcomeBatchSchema].map((sch) => [sch as unknown, validateBody(sch)]),
+  );
+  const validateOutcome: express.RequestHandler = (req, res, next) =>
+    outcomeValidators.get(outcomeSchemaFor(req.body))!(req, res, next);
   app.post('/v1/outcomes', requireScope('report'), validateOutcome, (req, res) => {
     const body = req.body as RunRecord | { runs: RunRecord[] };
     const runs = 'runs' in body ? body.runs : [body];
@@ -256,14 +319,25 @@ export function createApp(deps: AppDeps): express.Express {
     // One more than asked for tells whether another page follows without a count over every circuit.
     const rows = circuits.list({ after: q.data.cursor, limit: q.data.limit + 1 });
     const page = rows.slice(0, q.data.limit);
-    res.json({ circuits: page, next_cursor: rows.length > q.data.limit ? encodeCircuitCursor(page[page.length - 1].name) : null });
+    res.json({
+      circuits: page,
+      next_cursor: rows.length > q.data.limit ? encodeCircuitCursor(page[page.length - 1].name) : null,
+    });
   });
   app.get('/v1/circuits/:name', requireScope('report'), validateParam('name', CircuitNameSchema), (req, res) => {
     res.json(circuits.get(String(req.params.name)));
   });
-  app.post('/v1/circuits/:name', requireScope('report'), validateParam('name', CircuitNameSchema), validateBody(CircuitEventSchema), (req, res) => {
-    res.json(circuits.record(String(req.params.name), (req.body as { event: 'success' | 'failure' | 'attempt' }).event));
-  });
+  app.post(
+    '/v1/circuits/:name',
+    requireScope('report'),
+    validateParam('name', CircuitNameSchema),
+    validateBody(CircuitEventSchema),
+    (req, res) => {
+      res.json(
+        circuits.record(String(req.params.name), (req.body as { event: 'success' | 'failure' | 'attempt' }).event),
+      );
+    },
+  );
 
   for (const r of deps.extraRouters ?? []) app.use(r);
 

@@ -35,7 +35,11 @@ export async function assessRisk(req: RiskRequest, deps: AssessDeps, requestId: 
   const level = riskLevelFor(result.probability, deps.config.thresholds);
   const mix = classifyFiles(req.files);
   const churn = req.additions == null && req.deletions == null ? null : (req.additions ?? 0) + (req.deletions ?? 0);
-  const factors: Factor[] = result.factors.map((f) => ({ feature: f.feature, value: finiteOrNull(f.value), contribution: Number.isFinite(f.contribution) ? f.contribution : 0 }));
+  const factors: Factor[] = result.factors.map((f) => ({
+    feature: f.feature,
+    value: finiteOrNull(f.value),
+    contribution: Number.isFinite(f.contribution) ? f.contribution : 0,
+  }));
   const policy = decidePolicy({
     probability: result.probability,
     riskLevel: level,

@@ -57,7 +57,10 @@ export function clientGroup(address: string | undefined): string {
   // An embedded IPv4 tail (64:ff9b::1.2.3.4) stands for two groups.
   const tailGroups = t.length + (t.length > 0 && t[t.length - 1].includes('.') ? 1 : 0);
   const full = address.includes('::') ? [...h, ...Array(Math.max(0, 8 - h.length - tailGroups)).fill('0'), ...t] : h;
-  return `${full.slice(0, 4).map((x) => x.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${full
+    .slice(0, 4)
+    .map((x) => x.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 export class FailedAuthLimiter {
@@ -99,7 +102,10 @@ export class FailedAuthLimiter {
  * `anonymousOk` marks paths (e.g. the dashboard's HTML shell) that may be fetched without a key; they get
  * no principal, so any `requireScope` behind them still answers 401. A wrong key is rejected everywhere.
  */
-export function authenticate(keys: readonly ApiKey[], opts: { anonymousOk?: (path: string) => boolean; failures?: FailedAuthLimiter } = {}): RequestHandler {
+export function authenticate(
+  keys: readonly ApiKey[],
+  opts: { anonymousOk?: (path: string) => boolean; failures?: FailedAuthLimiter } = {},
+): RequestHandler {
   return (req, res, next) => {
     if (res.locals.principal) return next(); // already authenticated by a path token (kayentaPathToken)
     if (keys.length === 0) {
@@ -108,11 +114,18 @@ export function authenticate(keys: readonly ApiKey[], opts: { anonymousOk?: (pat
     }
     if (req.headers.authorization === undefined && opts.anonymousOk?.(req.path)) return next();
     // Only a credential that was sent and is wrong counts as a failure: a missing header guesses nothing.
-    const group = opts.failures && req.headers.authorization !== undefined ? clientGroup(req.socket.remoteAddress) : undefined;
+    const group =
+      opts.failures && req.headers.authorization !== undefined ? clientGroup(req.socket.remoteAddress) : undefined;
     const wait = group === undefined ? 0 : opts.failures!.retryAfter(group);
     if (wait > 0) {
       return next(
-        new HttpError(429, 'rate_limited', `too many failed authentications from this address; retry in ${wait}s`, undefined, { 'Retry-After': String(wait) }),
+        new HttpError(
+          429,
+          'rate_limited',
+          `too many failed authentications from this address; retry in ${wait}s`,
+          undefined,
+          { 'Retry-After': String(wait) },
+        ),
       );
     }
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
@@ -120,12 +133,23 @@ export function authenticate(keys: readonly ApiKey[], opts: { anonymousOk?: (pat
     if (!key) {
       if (group !== undefined) opts.failures!.fail(group);
       return next(
-        new HttpError(401, 'unauthorized', m ? 'unknown API key' : 'missing bearer token (Authorization: Bearer <key>)', undefined, {
-          'WWW-Authenticate': 'Bearer realm="riskgate"',
-        }),
+        new HttpError(
+          401,
+          'unauthorized',
+          m ? 'unknown API key' : 'missing bearer token (Authorization: Bearer <key>)',
+          undefined,
+          {
+            'WWW-Authenticate': 'Bearer realm="riskgate"',
+          },
+        ),
       );
     }
-    res.locals.principal = { name: key.name, scopes: key.scopes, services: key.services, repos: key.repos } satisfies Principal;
+    res.locals.principal = {
+      name: key.name,
+      scopes: key.scopes,
+      services: key.services,
+      repos: key.repos,
+    } satisfies Principal;
     next();
   };
 }
@@ -134,7 +158,8 @@ export function requireScope(scope: Scope): RequestHandler {
   return (_req, res, next) => {
     const p = res.locals.principal as Principal | undefined;
     if (!p) return next(new HttpError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <key>)'));
-    if (!p.scopes.includes(scope)) return next(new HttpError(403, 'forbidden', `API key "${p.name}" lacks the "${scope}" scope`));
+    if (!p.scopes.includes(scope))
+      return next(new HttpError(403, 'forbidden', `API key "${p.name}" lacks the "${scope}" scope`));
     next();
   };
 }
@@ -156,14 +181,27 @@ export function kayentaPathToken(keys: readonly ApiKey[], failures?: FailedAuthL
     const m = KAYENTA_PATH.exec(req.path);
     const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
     req.originalUrl = `${KAYENTA_PATH_PREFIX}[redacted]${m ? m[2] : ''}`;
-    if (!m) return next(new HttpError(404, 'not_found', `no route for ${req.method} ${KAYENTA_PATH_PREFIX}[redacted]/…; Kayenta calls <base-url>/judge`));
+    if (!m)
+      return next(
+        new HttpError(
+          404,
+          'not_found',
+          `no route for ${req.method} ${KAYENTA_PATH_PREFIX}[redacted]/…; Kayenta calls <base-url>/judge`,
+        ),
+      );
     if (keys.length > 0) {
       // A wrong path token is a wrong key like any other: it counts against the address's failures.
       const group = failures ? clientGroup(req.socket.remoteAddress) : undefined;
       const wait = group === undefined ? 0 : failures!.retryAfter(group);
       if (wait > 0) {
         return next(
-          new HttpError(429, 'rate_limited', `too many failed authentications from this address; retry in ${wait}s`, undefined, { 'Retry-After': String(wait) }),
+          new HttpError(
+            429,
+            'rate_limited',
+            `too many failed authentications from this address; retry in ${wait}s`,
+            undefined,
+            { 'Retry-After': String(wait) },
+          ),
         );
       }
       let token: string;

@@ -11,7 +11,10 @@ import { redactUrlsIn } from '../redact.ts';
  */
 function loggable(err: unknown, depth = 0): unknown {
   if (!(err instanceof Error)) return err;
-  const out = Object.assign(new Error(redactUrlsIn(err.message)), { name: err.name, stack: err.stack && redactUrlsIn(err.stack) });
+  const out = Object.assign(new Error(redactUrlsIn(err.message)), {
+    name: err.name,
+    stack: err.stack && redactUrlsIn(err.stack),
+  });
   const code = (err as { code?: unknown }).code;
   if (code !== undefined) Object.assign(out, { code });
   // The cause (a store error's SqliteError and its code) is kept, redacted the same way.
@@ -91,8 +94,16 @@ export function errorHandler(log: Logger, hooks: { onStoreError?: () => void } =
     // Express's own client errors (e.g. a path parameter with malformed percent-encoding, which the router
     // raises as a URIError with status 400) are the client's mistake, not the server's.
     const clientStatus = (err as { status?: unknown })?.status;
-    if (typeof clientStatus === 'number' && Number.isInteger(clientStatus) && clientStatus >= 400 && clientStatus < 500) {
-      const message = err instanceof URIError ? 'the URL contains malformed percent-encoding' : (STATUS_CODES[clientStatus] ?? 'client error');
+    if (
+      typeof clientStatus === 'number' &&
+      Number.isInteger(clientStatus) &&
+      clientStatus >= 400 &&
+      clientStatus < 500
+    ) {
+      const message =
+        err instanceof URIError
+          ? 'the URL contains malformed percent-encoding'
+          : (STATUS_CODES[clientStatus] ?? 'client error');
       return sendError(res, clientStatus, clientStatus === 400 ? 'invalid_request' : 'client_error', message);
     }
     reqLog.error({ err: loggable(err) }, 'unhandled error');

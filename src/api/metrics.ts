@@ -19,14 +19,18 @@ function routeLabel(req: Request): string {
   return route?.path ? `${req.baseUrl}${route.path}` : 'unmatched';
 }
 
-export function createMetrics(scorer: RiskScorer, opts: { defaultMetrics?: boolean; registry?: Registry } = {}): ApiMetrics {
+export function createMetrics(
+  scorer: RiskScorer,
+  opts: { defaultMetrics?: boolean; registry?: Registry } = {},
+): ApiMetrics {
   const registry = opts.registry ?? new Registry();
   if (opts.defaultMetrics ?? true) {
     collectDefaultMetrics({ register: registry, prefix: 'riskgate_' });
     // prom-client's `…_total` gauges break the exposition rules (`promtool check metrics` exits 3: "non-counter
     // metrics should not have _total suffix"), and each is the sum of its per-type gauge kept beside it
     // (e.g. sum(riskgate_nodejs_active_handles)), so they go.
-    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(`riskgate_${name}`);
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+      registry.removeSingleMetric(`riskgate_${name}`);
   }
   const requests = new Counter({
     name: 'riskgate_http_requests_total',
@@ -41,9 +45,22 @@ export function createMetrics(scorer: RiskScorer, opts: { defaultMetrics?: boole
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const predictions = new Counter({ name: 'riskgate_predictions_total', help: 'Risk answers by level', labelNames: ['risk_level'], registers: [registry] });
-  const fallbacks = new Counter({ name: 'riskgate_fallback_answers_total', help: 'Risk answers given by the rule-based fallback', registers: [registry] });
-  const storeErrors = new Counter({ name: 'riskgate_store_errors_total', help: 'Requests that failed because the store was unavailable', registers: [registry] });
+  const predictions = new Counter({
+    name: 'riskgate_predictions_total',
+    help: 'Risk answers by level',
+    labelNames: ['risk_level'],
+    registers: [registry],
+  });
+  const fallbacks = new Counter({
+    name: 'riskgate_fallback_answers_total',
+    help: 'Risk answers given by the rule-based fallback',
+    registers: [registry],
+  });
+  const storeErrors = new Counter({
+    name: 'riskgate_store_errors_total',
+    help: 'Requests that failed because the store was unavailable',
+    registers: [registry],
+  });
   new Gauge({
     name: 'riskgate_model_info',
     help: 'The model answering risk requests (value 1); kind "rules" means the fallback',

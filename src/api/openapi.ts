@@ -29,13 +29,22 @@ export function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Json {
 // ---- helpers for path entries (router modules use them to document their own routes) ----
 
 export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-export const json = (name: string, description: string) => ({ description, content: { 'application/json': { schema: ref(name) } } });
+export const json = (name: string, description: string) => ({
+  description,
+  content: { 'application/json': { schema: ref(name) } },
+});
 /** A JSON response that is one of several components (e.g. a 403 that is either a business "no" or a scope error). */
-export const jsonAnyOf = (names: string[], description: string) => ({ description, content: { 'application/json': { schema: { anyOf: names.map(ref) } } } });
+export const jsonAnyOf = (names: string[], description: string) => ({
+  description,
+  content: { 'application/json': { schema: { anyOf: names.map(ref) } } },
+});
 export const err = (description: string) => json('Error', description);
 export const body = (name: string) => ({ required: true, content: { 'application/json': { schema: ref(name) } } });
 /** Scope an operation needs (`Authorization: Bearer <key>`; not enforced when no keys are configured). */
-export const secured = (scope: 'score' | 'report' | 'admin') => ({ security: [{ bearer: [] }], 'x-required-scope': scope });
+export const secured = (scope: 'score' | 'report' | 'admin') => ({
+  security: [{ bearer: [] }],
+  'x-required-scope': scope,
+});
 
 /** Errors every authenticated route with a JSON body can answer. */
 export const COMMON_ERRORS = {
@@ -61,7 +70,13 @@ export function zodParameters(schema: z.ZodType, where: 'query' | 'path'): Json[
   const s = jsonSchema(schema, 'input') as { properties?: Record<string, Json>; required?: string[] };
   return Object.entries(s.properties ?? {}).map(([name, p]) => {
     const { description, ...rest } = p;
-    return { name, in: where, required: where === 'path' || (s.required ?? []).includes(name), schema: rest, ...(description ? { description } : {}) };
+    return {
+      name,
+      in: where,
+      required: where === 'path' || (s.required ?? []).includes(name),
+      schema: rest,
+      ...(description ? { description } : {}),
+    };
   });
 }
 /** One path parameter from a zod (string) schema. */
@@ -122,7 +137,10 @@ export function buildOpenApi(extras: OpenApiExtras = {}): Json {
         summary: 'Pre-build risk check',
         ...secured('score'),
         requestBody: body('RiskRequest'),
-        responses: { '200': json('RiskResponse', 'probability, risk level, factors and the policy to apply'), ...COMMON_ERRORS },
+        responses: {
+          '200': json('RiskResponse', 'probability, risk level, factors and the policy to apply'),
+          ...COMMON_ERRORS,
+        },
       },
     },
     '/v1/outcomes': {
@@ -131,7 +149,10 @@ export function buildOpenApi(extras: OpenApiExtras = {}): Json {
         summary: 'Record finished runs (idempotent); history features update at once',
         ...secured('report'),
         requestBody: body('OutcomeRequest'),
-        responses: { '200': json('OutcomeResponse', 'how many records were new, changed or already known'), ...COMMON_ERRORS },
+        responses: {
+          '200': json('OutcomeResponse', 'how many records were new, changed or already known'),
+          ...COMMON_ERRORS,
+        },
       },
     },
     '/v1/circuits': {
@@ -153,24 +174,58 @@ export function buildOpenApi(extras: OpenApiExtras = {}): Json {
       },
       post: {
         operationId: 'recordCircuitEvent',
-        summary: 'Report a success or failure, or ask for permission to call ("attempt"; half-open hands out one trial)',
+        summary:
+          'Report a success or failure, or ask for permission to call ("attempt"; half-open hands out one trial)',
         ...secured('report'),
         parameters: [circuitParam],
         requestBody: body('CircuitEvent'),
         responses: { '200': json('CircuitView', 'the state after the event'), ...COMMON_ERRORS },
       },
     },
-    '/health': { get: { operationId: 'health', summary: 'Detailed health', responses: { '200': json('Health', 'serving'), '503': json('Health', 'store unavailable') } } },
-    '/live': { get: { operationId: 'live', summary: 'Liveness (process is up)', responses: { '200': { description: 'alive (`{"live": true}`)' } } } },
-    '/ready': { get: { operationId: 'ready', summary: 'Readiness (model or fallback loaded and store answers)', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
+    '/health': {
+      get: {
+        operationId: 'health',
+        summary: 'Detailed health',
+        responses: { '200': json('Health', 'serving'), '503': json('Health', 'store unavailable') },
+      },
+    },
+    '/live': {
+      get: {
+        operationId: 'live',
+        summary: 'Liveness (process is up)',
+        responses: { '200': { description: 'alive (`{"live": true}`)' } },
+      },
+    },
+    '/ready': {
+      get: {
+        operationId: 'ready',
+        summary: 'Readiness (model or fallback loaded and store answers)',
+        responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } },
+      },
+    },
     '/metrics': {
       get: {
         operationId: 'metrics',
         summary: 'Prometheus metrics (needs an admin key when RISKGATE_METRICS_AUTH=true)',
-        responses: { '200': { description: 'text/plain; version=0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } }, '401': COMMON_ERRORS['401'], '403': COMMON_ERRORS['403'] },
+        responses: {
+          '200': {
+            description: 'text/plain; version=0.0.4',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+          '401': COMMON_ERRORS['401'],
+          '403': COMMON_ERRORS['403'],
+        },
       },
     },
-    '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
+    '/openapi.json': {
+      get: {
+        operationId: 'openapi',
+        summary: 'This document',
+        responses: {
+          '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } },
+        },
+      },
+    },
   };
   const paths: Record<string, Record<string, unknown>> = { ...core };
   for (const [path, item] of Object.entries(extras.paths ?? {})) paths[path] = { ...paths[path], ...item };
@@ -181,10 +236,10 @@ export function buildOpenApi(extras: OpenApiExtras = {}): Json {
       title: 'Riskgate',
       version: '1',
       description:
-        'Predicts CI build failure from a repository\'s own history and answers pre-build risk checks, canary decisions (Argo Rollouts, Flagger, Kayenta), model management and delivery reports. ' +
+        "Predicts CI build failure from a repository's own history and answers pre-build risk checks, canary decisions (Argo Rollouts, Flagger, Kayenta), model management and delivery reports. " +
         'Authenticate with `Authorization: Bearer <key>`; scopes: score, report, admin (`x-required-scope` on each operation). Without configured keys the server listens on 127.0.0.1 only and needs no key. ' +
         'Errors are always `{error, message, details?, request_id?}`. ' +
-        'Not documented here: the operator dashboard (`GET /`, `/ui/...` pages and assets) and its data calls under `/ui/api/*`, which are the dashboard\'s internal API and may change without notice.',
+        "Not documented here: the operator dashboard (`GET /`, `/ui/...` pages and assets) and its data calls under `/ui/api/*`, which are the dashboard's internal API and may change without notice.",
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     components: {

@@ -44,7 +44,10 @@ export function createEventLog(store: Store, kind: string, o: EventLogOptions = 
         for (const [key, payload, data] of batch) store.appendEvent(kind, key, payload, data);
       });
     } catch (err) {
-      o.log?.warn({ err: err instanceof Error ? err.message : String(err), kind, dropped: batch.length }, 'could not write logged events');
+      o.log?.warn(
+        { err: err instanceof Error ? err.message : String(err), kind, dropped: batch.length },
+        'could not write logged events',
+      );
     }
   };
 

@@ -36,7 +36,9 @@ export const RiskRequestSchema = z
     attribution: z
       .enum(ATTRIBUTIONS)
       .nullish()
-      .describe('how a tree model credits factors: `path` (default, Saabas: one decision path per tree) or `treeshap` (Shapley values; slower)'),
+      .describe(
+        'how a tree model credits factors: `path` (default, Saabas: one decision path per tree) or `treeshap` (Shapley values; slower)',
+      ),
   })
   .transform((v) => {
     const out = {
@@ -101,7 +103,8 @@ export const OutcomeBatchSchema = z.object({ runs: z.array(FinishedRunSchema).mi
 /** Documents the body (OpenAPI); validation picks one side by the `runs` key (`outcomeSchemaFor`) so an error names its field. */
 export const OutcomeRequestSchema = z.union([FinishedRunSchema, OutcomeBatchSchema]);
 /** A union reports a bad record inside a batch at "(root)"; validating the side the body chose reports "runs.3.repo". */
-export const outcomeSchemaFor = (body: unknown) => (body !== null && typeof body === 'object' && 'runs' in body ? OutcomeBatchSchema : FinishedRunSchema);
+export const outcomeSchemaFor = (body: unknown) =>
+  body !== null && typeof body === 'object' && 'runs' in body ? OutcomeBatchSchema : FinishedRunSchema;
 
 export const CircuitNameSchema = z
   .string()
@@ -163,7 +166,11 @@ export const PolicySchema = z.object({
     max_attempts: z.number().int().min(1),
     base_delay_ms: z.number().int().min(0),
     max_delay_ms: z.number().int().min(0),
-    jitter: z.number().min(0).max(1).describe('share of each backoff delay that is randomised (0 = none, 1 = full jitter)'),
+    jitter: z
+      .number()
+      .min(0)
+      .max(1)
+      .describe('share of each backoff delay that is randomised (0 = none, 1 = full jitter)'),
   }),
   strategy: z.object({
     name: StrategyNameSchema,
@@ -183,16 +190,35 @@ export const RiskResponseSchema = z.object({
   risk_level: RiskLevelSchema,
   model: ModelInfoSchema.nullable(),
   degraded: z.boolean(),
-  degraded_reason: z.string().optional().describe('why the answer is degraded when a model was loaded (e.g. the store is unavailable and history came from memory)'),
+  degraded_reason: z
+    .string()
+    .optional()
+    .describe(
+      'why the answer is degraded when a model was loaded (e.g. the store is unavailable and history came from memory)',
+    ),
   factors: z.array(FactorSchema),
-  attribution: z.string().nullable().describe('method behind `factors`: path, treeshap, occlusion (neural model), exact (baseline) or rules (fallback)'),
+  attribution: z
+    .string()
+    .nullable()
+    .describe(
+      'method behind `factors`: path, treeshap, occlusion (neural model), exact (baseline) or rules (fallback)',
+    ),
   policy: PolicySchema,
-  note: z.string().optional().describe('present when no finished run of the repo (or of this workflow on this branch) is known: the score then rests on the change and the time alone'),
+  note: z
+    .string()
+    .optional()
+    .describe(
+      'present when no finished run of the repo (or of this workflow on this branch) is known: the score then rests on the change and the time alone',
+    ),
   request_id: z.string(),
 });
 export type RiskResponse = z.output<typeof RiskResponseSchema>;
 
-export const OutcomeResponseSchema = z.object({ inserted: z.number().int(), updated: z.number().int(), unchanged: z.number().int() });
+export const OutcomeResponseSchema = z.object({
+  inserted: z.number().int(),
+  updated: z.number().int(),
+  unchanged: z.number().int(),
+});
 
 export const CircuitViewSchema = z.object({
   name: z.string(),
@@ -202,7 +228,11 @@ export const CircuitViewSchema = z.object({
   cooldown_ms: z.number().int().min(0),
   cooldown_remaining_ms: z.number().int().min(0),
   trial_in_flight: z.boolean(),
-  allowed: z.boolean().describe('whether a call to the dependency may go ahead now (for "attempt": whether this caller got the go-ahead)'),
+  allowed: z
+    .boolean()
+    .describe(
+      'whether a call to the dependency may go ahead now (for "attempt": whether this caller got the go-ahead)',
+    ),
   updated_at: z.string().nullable(),
 });
 
@@ -216,12 +246,23 @@ export const HealthSchema = z.object({
   store: z.object({
     ok: z.boolean(),
     error: z.string().optional(),
-    writable: z.boolean().optional().describe('false while writes fail (disk full, read-only); risk checks are still answered'),
+    writable: z
+      .boolean()
+      .optional()
+      .describe('false while writes fail (disk full, read-only); risk checks are still answered'),
     write_error: z.string().optional(),
     write_failing_since: z.string().optional(),
   }),
   dependencies: z
-    .record(z.string(), z.object({ healthy: z.boolean(), state: z.enum(['closed', 'open', 'half-open']), consecutive_failures: z.number(), opened_at: z.string().nullable() }))
+    .record(
+      z.string(),
+      z.object({
+        healthy: z.boolean(),
+        state: z.enum(['closed', 'open', 'half-open']),
+        consecutive_failures: z.number(),
+        opened_at: z.string().nullable(),
+      }),
+    )
     .optional()
     .describe("Riskgate's own dependencies (the GitHub ingest's circuit)"),
 });

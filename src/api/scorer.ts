@@ -17,7 +17,10 @@ export class DeferredScorer implements RiskScorer {
   }
 
   score(req: RiskRequest): Promise<ScoreResult> {
-    if (!this.inner) return Promise.reject(new HttpError(503, 'not_ready', 'the model is still loading; retry shortly', undefined, { 'Retry-After': '2' }));
+    if (!this.inner)
+      return Promise.reject(
+        new HttpError(503, 'not_ready', 'the model is still loading; retry shortly', undefined, { 'Retry-After': '2' }),
+      );
     return this.inner.score(req);
   }
 

@@ -9,7 +9,11 @@ import { HttpError, zodDetails } from './errors.ts';
 export function validateBody<S extends z.ZodType>(schema: S): RequestHandler {
   return (req, _res, next) => {
     if (req.body === undefined) {
-      return next(new HttpError(400, 'invalid_request', 'a JSON request body is required', [{ path: '(root)', message: 'missing body' }]));
+      return next(
+        new HttpError(400, 'invalid_request', 'a JSON request body is required', [
+          { path: '(root)', message: 'missing body' },
+        ]),
+      );
     }
     const r = schema.safeParse(req.body);
     if (!r.success) return next(new HttpError(400, 'invalid_request', 'invalid request body', zodDetails(r.error)));
@@ -22,7 +26,10 @@ export function validateBody<S extends z.ZodType>(schema: S): RequestHandler {
 export function validateParam<S extends z.ZodType>(name: string, schema: S): RequestHandler {
   return (req, _res, next) => {
     const r = schema.safeParse(req.params[name]);
-    if (!r.success) return next(new HttpError(400, 'invalid_request', `invalid path parameter ${name}`, zodDetails(r.error, ['params', name])));
+    if (!r.success)
+      return next(
+        new HttpError(400, 'invalid_request', `invalid path parameter ${name}`, zodDetails(r.error, ['params', name])),
+      );
     next();
   };
 }

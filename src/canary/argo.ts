@@ -17,8 +17,17 @@ export type ArgoResultBody = {
 };
 
 export function toArgoResult(d: CanaryDecisionResponse): ArgoResultBody {
-  const decision = d.action === 'rollback' ? 'fail' : d.action === 'increase' || d.action === 'promote' ? 'pass' : 'inconclusive';
-  return { decision, action: d.action, next_weight: d.next_weight, score: d.score, confidence: d.confidence, risk: d.risk, reasons: d.reasons };
+  const decision =
+    d.action === 'rollback' ? 'fail' : d.action === 'increase' || d.action === 'promote' ? 'pass' : 'inconclusive';
+  return {
+    decision,
+    action: d.action,
+    next_weight: d.next_weight,
+    score: d.score,
+    confidence: d.confidence,
+    risk: d.risk,
+    reasons: d.reasons,
+  };
 }
 
 /**
@@ -33,7 +42,11 @@ const num = (v: unknown): unknown => (typeof v === 'string' && NUMERIC.test(v) ?
 const bool = (v: unknown): unknown => (v === 'true' ? true : v === 'false' ? false : v);
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-function coerce(o: Record<string, unknown>, numbers: readonly string[], booleans: readonly string[] = []): Record<string, unknown> {
+function coerce(
+  o: Record<string, unknown>,
+  numbers: readonly string[],
+  booleans: readonly string[] = [],
+): Record<string, unknown> {
   const out = { ...o };
   for (const k of numbers) if (Object.hasOwn(out, k)) out[k] = num(out[k]);
   for (const k of booleans) if (Object.hasOwn(out, k)) out[k] = bool(out[k]);
@@ -50,12 +63,17 @@ export function argoBody(body: unknown): unknown {
     if (Array.isArray(p.steps)) p.steps = p.steps.map(num);
     out.policy = p;
   }
-  if (Array.isArray(out.metrics)) out.metrics = out.metrics.map((m) => (isObject(m) ? coerce(m, ['weight', 'max_change', 'threshold', 'margin'], ['critical']) : m));
+  if (Array.isArray(out.metrics))
+    out.metrics = out.metrics.map((m) =>
+      isObject(m) ? coerce(m, ['weight', 'max_change', 'threshold', 'margin'], ['critical']) : m,
+    );
   return out;
 }
 
 /** Turns GET query parameters into a decision request; zod issues carry `query.<field>` paths. */
-export function argoQueryToRequest(query: unknown): { ok: true; value: CanaryDecisionRequest } | { ok: false; error: z.ZodError; prefix: string[] } {
+export function argoQueryToRequest(
+  query: unknown,
+): { ok: true; value: CanaryDecisionRequest } | { ok: false; error: z.ZodError; prefix: string[] } {
   const q = ArgoQuery.safeParse(query);
   if (!q.success) return { ok: false, error: q.error, prefix: ['query'] };
   let metrics: unknown;
@@ -64,7 +82,9 @@ export function argoQueryToRequest(query: unknown): { ok: true; value: CanaryDec
   } catch {
     return {
       ok: false,
-      error: new z.ZodError([{ code: 'custom', path: ['metrics'], message: 'must be a JSON array of metric specs', input: q.data.metrics }]),
+      error: new z.ZodError([
+        { code: 'custom', path: ['metrics'], message: 'must be a JSON array of metric specs', input: q.data.metrics },
+      ]),
       prefix: ['query'],
     };
   }
@@ -79,4 +99,3 @@ export function argoQueryToRequest(query: unknown): { ok: true; value: CanaryDec
   if (!req.success) return { ok: false, error: req.error, prefix: ['query'] };
   return { ok: true, value: req.data };
 }
-

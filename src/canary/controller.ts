@@ -6,7 +6,16 @@
  * climbs in big steps; a high-risk one climbs by the minimum step and only on a clean sheet; an
  * inconclusive comparison waits for more data; a critical regression rolls back at once.
  */
-import { DEFAULT_JUDGE, judge, type JudgeConfig, type MetricEvidence, type MetricInput, type MetricResult, type Observation, type Verdict } from './judge.ts';
+import {
+  DEFAULT_JUDGE,
+  judge,
+  type JudgeConfig,
+  type MetricEvidence,
+  type MetricInput,
+  type MetricResult,
+  type Observation,
+  type Verdict,
+} from './judge.ts';
 
 export type Action = 'increase' | 'hold' | 'rollback' | 'promote';
 
@@ -103,7 +112,10 @@ export function nextWeight(current: number, step: number, policy: Policy): numbe
 }
 
 export function resolvePolicy(p: Partial<Policy> | undefined): Policy {
-  const policy = { ...DEFAULT_POLICY, ...Object.fromEntries(Object.entries(p ?? {}).filter(([, v]) => v !== undefined)) } as Policy;
+  const policy = {
+    ...DEFAULT_POLICY,
+    ...Object.fromEntries(Object.entries(p ?? {}).filter(([, v]) => v !== undefined)),
+  } as Policy;
   if (policy.min_step > policy.max_step) policy.max_step = policy.min_step;
   return policy;
 }
@@ -141,7 +153,16 @@ export function decide(
   // Risk sets how much tail the pass must rule out: odds of 5 for a low-risk release, of 2 otherwise (a
   // tail-only regression of a tenth of requests 3–4× slower has odds of about 2–3 in the pooled top 20 %).
   // A very low predicted risk also loosens the pass level (VERY_LOW_RISK_ALPHA_PASS).
-  const jcfg = risk <= VERY_LOW_RISK ? { ...cfg, alphaPass: Math.max(cfg.alphaPass, VERY_LOW_RISK_ALPHA_PASS), alphaTailPass: Math.max(cfg.alphaTailPass, VERY_LOW_RISK_ALPHA_PASS) } : risk <= LOW_RISK ? cfg : { ...cfg, tailPassPsi: STRICT_TAIL_PSI };
+  const jcfg =
+    risk <= VERY_LOW_RISK
+      ? {
+          ...cfg,
+          alphaPass: Math.max(cfg.alphaPass, VERY_LOW_RISK_ALPHA_PASS),
+          alphaTailPass: Math.max(cfg.alphaTailPass, VERY_LOW_RISK_ALPHA_PASS),
+        }
+      : risk <= LOW_RISK
+        ? cfg
+        : { ...cfg, tailPassPsi: STRICT_TAIL_PSI };
   const j = judge(input.metrics, state.evidence, jcfg, observations);
   reasons.push(...j.reasons);
   const regressions = j.metrics.filter((m) => m.classification === 'High' || m.classification === 'Low');
@@ -151,8 +172,13 @@ export function decide(
   // to the explore cap instead of climbing by its risk step: fixed 5/25/75/100 takes three decisions, and
   // climbing by risk steps took good releases four to five (family tuning seeds). Where that rung is, the
   // promotion still waits for conclusive evidence; this only moves the canary to where samples are richer.
-  const clean = j.metrics.every((m) => m.p_value >= CLEAN_P && m.classification !== 'High' && m.classification !== 'Low');
-  const step = clean && !highRisk ? Math.max(stepFor(risk, policy), Math.min(EXPLORE_CAP, policy.max_weight - 1) - current) : stepFor(risk, policy);
+  const clean = j.metrics.every(
+    (m) => m.p_value >= CLEAN_P && m.classification !== 'High' && m.classification !== 'Low',
+  );
+  const step =
+    clean && !highRisk
+      ? Math.max(stepFor(risk, policy), Math.min(EXPLORE_CAP, policy.max_weight - 1) - current)
+      : stepFor(risk, policy);
 
   let action: Action;
   let next = current;
@@ -187,7 +213,9 @@ export function decide(
     } else if (overdue) {
       action = 'rollback';
       next = 0;
-      reasons.push(`regression on a non-critical metric persisted for ${input.elapsed_s}s ≥ max_interval_s ${policy.max_interval_s}`);
+      reasons.push(
+        `regression on a non-critical metric persisted for ${input.elapsed_s}s ≥ max_interval_s ${policy.max_interval_s}`,
+      );
       confidence = 1 - Math.min(1, ...regressions.map((m) => m.p_value));
     } else {
       action = 'hold';
@@ -212,7 +240,11 @@ export function decide(
       );
     } else {
       action = 'hold';
-      reasons.push(highRisk ? `predicted risk ${risk.toFixed(2)} is high: waiting for conclusive metrics` : 'waiting for conclusive metrics');
+      reasons.push(
+        highRisk
+          ? `predicted risk ${risk.toFixed(2)} is high: waiting for conclusive metrics`
+          : 'waiting for conclusive metrics',
+      );
     }
     confidence = (j.score_upper - j.score) / 100;
   }

@@ -22,10 +22,27 @@ import type { MetricInput } from './judge.ts';
 import { createRng, deriveSeed, type Rng } from '../simulate/prng.ts';
 import { DEFAULT_SIM, simulate, type CanaryPolicy, type IntervalSource } from './simulator.ts';
 
-export type FamilyKind = 'good-clean' | 'good-noisy' | 'location' | 'spread' | 'tail-only' | 'error-rate' | 'zero-baseline-errors' | 'drift' | 'throughput';
+export type FamilyKind =
+  | 'good-clean'
+  | 'good-noisy'
+  | 'location'
+  | 'spread'
+  | 'tail-only'
+  | 'error-rate'
+  | 'zero-baseline-errors'
+  | 'drift'
+  | 'throughput';
 
 export const FAMILY_GOOD: FamilyKind[] = ['good-clean', 'good-noisy'];
-export const FAMILY_BAD: FamilyKind[] = ['location', 'spread', 'tail-only', 'error-rate', 'zero-baseline-errors', 'drift', 'throughput'];
+export const FAMILY_BAD: FamilyKind[] = [
+  'location',
+  'spread',
+  'tail-only',
+  'error-rate',
+  'zero-baseline-errors',
+  'drift',
+  'throughput',
+];
 
 /**
  * Seeds the judge's constants were tuned on (101–103 for the numbers, 104–105 to find false rollbacks
@@ -151,10 +168,42 @@ function makeScenario(r: Rng, kind: FamilyKind): Scenario {
     metrics.push(latencySpec(r, 'latency_p50', 'p50', false, noisy));
     metrics.push(latencySpec(r, 'latency_p99', r.pick(['p95', 'p99'] as const), false, noisy));
     if (kind === 'drift')
-      metrics.push({ name: 'memory', kind: 'memory', direction: 'increase', critical: false, max_change: 0.05, base: uniform(r, 200, 2000), sigma: uniform(r, 0.005, noisy ? 0.03 : 0.015), heavy: 0, heavyAlpha: 2, dispersion: Infinity });
+      metrics.push({
+        name: 'memory',
+        kind: 'memory',
+        direction: 'increase',
+        critical: false,
+        max_change: 0.05,
+        base: uniform(r, 200, 2000),
+        sigma: uniform(r, 0.005, noisy ? 0.03 : 0.015),
+        heavy: 0,
+        heavyAlpha: 2,
+        dispersion: Infinity,
+      });
     else if (kind === 'throughput')
-      metrics.push({ name: 'throughput', kind: 'throughput', direction: 'decrease', critical: false, base: uniform(r, 20, 200), sigma: uniform(r, 0.02, noisy ? 0.12 : 0.06), heavy: 0, heavyAlpha: 2, dispersion: Infinity });
-    else metrics.push({ name: 'cpu', kind: 'cpu', direction: 'increase', critical: false, base: uniform(r, 10, 80), sigma: uniform(r, 0.03, noisy ? 0.15 : 0.08), heavy: 0, heavyAlpha: 2, dispersion: Infinity });
+      metrics.push({
+        name: 'throughput',
+        kind: 'throughput',
+        direction: 'decrease',
+        critical: false,
+        base: uniform(r, 20, 200),
+        sigma: uniform(r, 0.02, noisy ? 0.12 : 0.06),
+        heavy: 0,
+        heavyAlpha: 2,
+        dispersion: Infinity,
+      });
+    else
+      metrics.push({
+        name: 'cpu',
+        kind: 'cpu',
+        direction: 'increase',
+        critical: false,
+        base: uniform(r, 10, 80),
+        sigma: uniform(r, 0.03, noisy ? 0.15 : 0.08),
+        heavy: 0,
+        heavyAlpha: 2,
+        dispersion: Infinity,
+      });
     // A tail-only regression needs a metric that can see the tail; p95 sees a 5 % tail only barely.
     if (kind === 'tail-only') metrics[2].agg = 'p99';
   } else {
@@ -165,13 +214,47 @@ function makeScenario(r: Rng, kind: FamilyKind): Scenario {
     const aggs: Aggregation[] = ['p50', 'p95', 'p99', 'mean', 'request'];
     const nLat = r.int(1, 2);
     for (let i = 0; i < nLat; i++) metrics.push(latencySpec(r, `latency_${i}`, r.pick(aggs), r.chance(0.4), noisy));
-    if (kind === 'tail-only' && !metrics.some((m) => m.agg === 'p99' || m.agg === 'mean' || m.agg === 'request')) metrics[1].agg = r.pick(['p99', 'mean', 'request'] as const);
-    if (kind === 'location' && !metrics.some((m) => m.kind === 'latency')) metrics.push(latencySpec(r, 'latency_x', 'p50', false, noisy));
-    if (r.chance(0.6)) metrics.push({ name: 'cpu', kind: 'cpu', direction: 'increase', critical: r.chance(0.2), base: uniform(r, 10, 80), sigma: uniform(r, 0.03, noisy ? 0.15 : 0.08), heavy: 0, heavyAlpha: 2, dispersion: Infinity });
+    if (kind === 'tail-only' && !metrics.some((m) => m.agg === 'p99' || m.agg === 'mean' || m.agg === 'request'))
+      metrics[1].agg = r.pick(['p99', 'mean', 'request'] as const);
+    if (kind === 'location' && !metrics.some((m) => m.kind === 'latency'))
+      metrics.push(latencySpec(r, 'latency_x', 'p50', false, noisy));
+    if (r.chance(0.6))
+      metrics.push({
+        name: 'cpu',
+        kind: 'cpu',
+        direction: 'increase',
+        critical: r.chance(0.2),
+        base: uniform(r, 10, 80),
+        sigma: uniform(r, 0.03, noisy ? 0.15 : 0.08),
+        heavy: 0,
+        heavyAlpha: 2,
+        dispersion: Infinity,
+      });
     if (r.chance(0.4) || kind === 'drift')
-      metrics.push({ name: 'memory', kind: 'memory', direction: 'increase', critical: r.chance(0.5), max_change: 0.05, base: uniform(r, 200, 2000), sigma: uniform(r, 0.005, noisy ? 0.03 : 0.015), heavy: 0, heavyAlpha: 2, dispersion: Infinity });
+      metrics.push({
+        name: 'memory',
+        kind: 'memory',
+        direction: 'increase',
+        critical: r.chance(0.5),
+        max_change: 0.05,
+        base: uniform(r, 200, 2000),
+        sigma: uniform(r, 0.005, noisy ? 0.03 : 0.015),
+        heavy: 0,
+        heavyAlpha: 2,
+        dispersion: Infinity,
+      });
     if (r.chance(0.4) || kind === 'throughput')
-      metrics.push({ name: 'throughput', kind: 'throughput', direction: 'decrease', critical: r.chance(0.3), base: uniform(r, 20, 200), sigma: uniform(r, 0.02, noisy ? 0.12 : 0.06), heavy: 0, heavyAlpha: 2, dispersion: Infinity });
+      metrics.push({
+        name: 'throughput',
+        kind: 'throughput',
+        direction: 'decrease',
+        critical: r.chance(0.3),
+        base: uniform(r, 20, 200),
+        sigma: uniform(r, 0.02, noisy ? 0.12 : 0.06),
+        heavy: 0,
+        heavyAlpha: 2,
+        dispersion: Infinity,
+      });
   }
   // At least 8 samples per interval: a 15 s scrape with 30 s decisions leaves 2, which no judge can use;
   // such pairings are clamped to a faster scrape.
@@ -208,15 +291,25 @@ function makeScenario(r: Rng, kind: FamilyKind): Scenario {
         sc.regression = { metric: idx('latency', (m) => m.agg !== 'p50'), onset_s, factor: uniform(r, 1.6, 2.5) };
         break;
       case 'tail-only':
-      {
-        const i = idx('latency', (m) => m.agg !== 'p50' && m.agg !== 'p95');
-        // When each sample is one request, the slow share must leave a few slow samples per interval to see.
-        const least = metrics[i].agg === 'request' ? Math.min(0.2, 2 / samplesOf(interval_s, scrape_s)) : 0.05;
-        sc.regression = { metric: i, onset_s, factor: uniform(r, 3, 8), fraction: uniform(r, Math.max(0.05, least), 0.2) };
-      }
+        {
+          const i = idx('latency', (m) => m.agg !== 'p50' && m.agg !== 'p95');
+          // When each sample is one request, the slow share must leave a few slow samples per interval to see.
+          const least = metrics[i].agg === 'request' ? Math.min(0.2, 2 / samplesOf(interval_s, scrape_s)) : 0.05;
+          sc.regression = {
+            metric: i,
+            onset_s,
+            factor: uniform(r, 3, 8),
+            fraction: uniform(r, Math.max(0.05, least), 0.2),
+          };
+        }
         break;
       case 'error-rate':
-        sc.regression = { metric: 0, onset_s, factor: 0, rate: Math.max(errBase * uniform(r, 3, 20), uniform(r, 0.005, 0.05)) };
+        sc.regression = {
+          metric: 0,
+          onset_s,
+          factor: 0,
+          rate: Math.max(errBase * uniform(r, 3, 20), uniform(r, 0.005, 0.05)),
+        };
         break;
       case 'zero-baseline-errors':
         sc.regression = { metric: 0, onset_s, factor: 0, rate: uniform(r, 0.005, 0.03) };
@@ -232,7 +325,11 @@ function makeScenario(r: Rng, kind: FamilyKind): Scenario {
   return sc;
 }
 
-export function makeFamily(seed: number, perKind: number, kinds: FamilyKind[] = [...FAMILY_GOOD, ...FAMILY_BAD]): FamilyRelease[] {
+export function makeFamily(
+  seed: number,
+  perKind: number,
+  kinds: FamilyKind[] = [...FAMILY_GOOD, ...FAMILY_BAD],
+): FamilyRelease[] {
   const out: FamilyRelease[] = [];
   let id = 0;
   for (const kind of kinds) {
@@ -242,7 +339,14 @@ export function makeFamily(seed: number, perKind: number, kinds: FamilyKind[] = 
       const u = r.next();
       // The risk model is informative but far from perfect: the two populations overlap (as in simulator.ts).
       const risk = bad ? 0.15 + 0.7 * u : 0.02 + 0.45 * u * u;
-      out.push({ id: id++, kind, bad, risk, seed: deriveSeed(seed, `${kind}#${i}/samples`), scenario: makeScenario(r, kind) });
+      out.push({
+        id: id++,
+        kind,
+        bad,
+        risk,
+        seed: deriveSeed(seed, `${kind}#${i}/samples`),
+        scenario: makeScenario(r, kind),
+      });
     }
   }
   return out;
@@ -266,7 +370,14 @@ const MAX_REQUESTS_PER_WINDOW = 50;
 const REQ_BUF = new Float64Array(MAX_REQUESTS_PER_WINDOW);
 
 /** One scrape window's aggregate of `k` request latencies. */
-function latencySample(r: Rng, m: MetricSpec, k: number, reg: Regression | undefined, active: boolean, loc: number): number {
+function latencySample(
+  r: Rng,
+  m: MetricSpec,
+  k: number,
+  reg: Regression | undefined,
+  active: boolean,
+  loc: number,
+): number {
   const sigma = m.sigma * (active && reg && !reg.fraction ? reg.factor : 1);
   const n = Math.min(k, MAX_REQUESTS_PER_WINDOW);
   for (let i = 0; i < n; i++) {
@@ -313,7 +424,9 @@ export function sampleFamilyInterval(rel: FamilyRelease, r: Rng, weight: number,
         switch (m.kind) {
           case 'errors': {
             const rate = active ? reg!.rate! : m.base;
-            const lambda = Number.isFinite(m.dispersion) ? (gamma(r, m.dispersion) / m.dispersion) * rate * reqPerWindow : rate * reqPerWindow;
+            const lambda = Number.isFinite(m.dispersion)
+              ? (gamma(r, m.dispersion) / m.dispersion) * rate * reqPerWindow
+              : rate * reqPerWindow;
             const req = Math.max(1, Math.round(reqPerWindow));
             v = Math.min(req, r.poisson(lambda * (burst > 1 ? 1 + (burst - 1) * 2 : 1))) / req;
             break;
@@ -323,7 +436,14 @@ export function sampleFamilyInterval(rel: FamilyRelease, r: Rng, weight: number,
             if (active && rel.kind === 'location') loc *= reg!.factor;
             const spreadReg = active && rel.kind === 'spread' ? reg : undefined;
             const tailReg = active && rel.kind === 'tail-only' ? reg : undefined;
-            v = latencySample(r, m, Math.round(reqPerWindow), spreadReg ?? tailReg, spreadReg !== undefined || tailReg !== undefined, loc);
+            v = latencySample(
+              r,
+              m,
+              Math.round(reqPerWindow),
+              spreadReg ?? tailReg,
+              spreadReg !== undefined || tailReg !== undefined,
+              loc,
+            );
             break;
           }
           case 'cpu': {
@@ -341,7 +461,12 @@ export function sampleFamilyInterval(rel: FamilyRelease, r: Rng, weight: number,
           case 'throughput': {
             const sd = m.sigma * (1 + 3 / Math.sqrt(reqPerWindow));
             const lvl = active ? reg!.factor : 1;
-            v = m.base * lvl * (shared + (1 - shared) * 0.5) * (burst > 1 ? 1 / (1 + (burst - 1) / 3) : 1) * (1 + sd * r.normal());
+            v =
+              m.base *
+              lvl *
+              (shared + (1 - shared) * 0.5) *
+              (burst > 1 ? 1 / (1 + (burst - 1) / 3) : 1) *
+              (1 + sd * r.normal());
             break;
           }
         }
@@ -366,30 +491,49 @@ export { createRng };
 /** The interval source of a family release: its own stream of samples, starting every policy at 5 %. */
 export function familySource(rel: FamilyRelease): IntervalSource {
   const r = createRng(rel.seed);
-  return { interval_s: rel.scenario.interval_s, start: 5, sample: (weight, t0) => sampleFamilyInterval(rel, r, weight, t0) };
+  return {
+    interval_s: rel.scenario.interval_s,
+    start: 5,
+    sample: (weight, t0) => sampleFamilyInterval(rel, r, weight, t0),
+  };
 }
 
 /** Rolls every release out under `policy` over a 60-minute horizon (the held-out simulator's exposure window). */
-export function simulateFamily(policy: CanaryPolicy, releases: FamilyRelease[], horizon_s = 3600): ReturnType<typeof simulate> {
+export function simulateFamily(
+  policy: CanaryPolicy,
+  releases: FamilyRelease[],
+  horizon_s = 3600,
+): ReturnType<typeof simulate> {
   return simulate(policy, { ...DEFAULT_SIM, horizon_s }, releases, (rel) => familySource(rel as FamilyRelease));
 }
 
 export interface FamilyRow {
   policy: string;
-  by_kind: Record<string, { bad: boolean; count: number; rolled_back: number; promoted: number; exposure: number; decisions_to_full: number }>;
+  by_kind: Record<
+    string,
+    { bad: boolean; count: number; rolled_back: number; promoted: number; exposure: number; decisions_to_full: number }
+  >;
   bad_caught: number;
   good_rolled_back: number;
   bad_exposure: number;
   good_decisions_to_full: number;
   /** The same figures on the releases that use the held-out simulator's setting only. */
-  held_out: { bad_caught: number; good_rolled_back: number; bad_exposure: number; good_decisions_to_full: number; bad: number; good: number };
+  held_out: {
+    bad_caught: number;
+    good_rolled_back: number;
+    bad_exposure: number;
+    good_decisions_to_full: number;
+    bad: number;
+    good: number;
+  };
 }
 
 /** Runs `policy` on `releases` and sums up per kind and in total (also for the held-out setting alone). */
 export async function familyRow(policy: CanaryPolicy, releases: FamilyRelease[]): Promise<FamilyRow> {
   const { results, summary } = await simulateFamily(policy, releases);
   const by_kind: FamilyRow['by_kind'] = {};
-  for (const [k, v] of Object.entries(summary.by_kind)) by_kind[k] = { ...v, bad: FAMILY_BAD.includes(k as FamilyKind) };
+  for (const [k, v] of Object.entries(summary.by_kind))
+    by_kind[k] = { ...v, bad: FAMILY_BAD.includes(k as FamilyKind) };
   const ho = results.filter((x) => (x.release as FamilyRelease).scenario.heldOutSetting);
   const sum = (xs: typeof results) => {
     const bad = xs.filter((x) => x.release.bad);
@@ -405,7 +549,15 @@ export async function familyRow(policy: CanaryPolicy, releases: FamilyRelease[])
     };
   };
   const all = sum(results);
-  return { policy: policy.name, by_kind, bad_caught: all.bad_caught, good_rolled_back: all.good_rolled_back, bad_exposure: all.bad_exposure, good_decisions_to_full: all.good_decisions_to_full, held_out: sum(ho) };
+  return {
+    policy: policy.name,
+    by_kind,
+    bad_caught: all.bad_caught,
+    good_rolled_back: all.good_rolled_back,
+    bad_exposure: all.bad_exposure,
+    good_decisions_to_full: all.good_decisions_to_full,
+    held_out: sum(ho),
+  };
 }
 
 /**
@@ -424,7 +576,11 @@ export function familyTable(rows: FamilyRow[]): string {
       String(first.count),
       ...rows.flatMap((r) => {
         const v = r.by_kind[k];
-        return [`${v.bad ? 'caught' : 'false rb'} ${pct(v.rolled_back / v.count)}`, num(v.exposure), num(v.decisions_to_full, 2)];
+        return [
+          `${v.bad ? 'caught' : 'false rb'} ${pct(v.rolled_back / v.count)}`,
+          num(v.exposure),
+          num(v.decisions_to_full, 2),
+        ];
       }),
     ];
   });
@@ -437,7 +593,11 @@ export function familyTable(rows: FamilyRow[]): string {
       '',
       ...rows.flatMap((r) => {
         const v = pick(r);
-        return [`caught ${pct(v.bad_caught)}, false rb ${pct(v.good_rolled_back)}`, `bad ${num(v.bad_exposure)}`, num(v.good_decisions_to_full, 2)];
+        return [
+          `caught ${pct(v.bad_caught)}, false rb ${pct(v.good_rolled_back)}`,
+          `bad ${num(v.bad_exposure)}`,
+          num(v.good_decisions_to_full, 2),
+        ];
       }),
     ]);
   }

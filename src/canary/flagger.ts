@@ -33,10 +33,19 @@ export type FlaggerHookName = (typeof FLAGGER_HOOKS)[number];
  * Riskgate answers 2xx for "yes" and 409 (not retried) for "no"; 503 only when metrics are unavailable.
  */
 export const HOOKS: Record<FlaggerHookName, { yes: string; no: string }> = {
-  'confirm-rollout': { yes: 'the analysis starts', no: 'the canary waits (phase Waiting) and the hook is asked again next interval' },
-  'pre-rollout': { yes: 'traffic is routed to the canary', no: 'a failed check; at the analysis threshold Flagger rolls back' },
-  rollout: { yes: 'the interval\'s check passes', no: 'a failed check; at the analysis threshold Flagger rolls back' },
-  'confirm-traffic-increase': { yes: 'Flagger raises the weight by its step (at maxWeight: goes on to the promotion gate)', no: 'the weight is held, no failed check' },
+  'confirm-rollout': {
+    yes: 'the analysis starts',
+    no: 'the canary waits (phase Waiting) and the hook is asked again next interval',
+  },
+  'pre-rollout': {
+    yes: 'traffic is routed to the canary',
+    no: 'a failed check; at the analysis threshold Flagger rolls back',
+  },
+  rollout: { yes: "the interval's check passes", no: 'a failed check; at the analysis threshold Flagger rolls back' },
+  'confirm-traffic-increase': {
+    yes: 'Flagger raises the weight by its step (at maxWeight: goes on to the promotion gate)',
+    no: 'the weight is held, no failed check',
+  },
   'confirm-promotion': { yes: 'Flagger promotes', no: 'the canary waits (phase WaitingPromotion) at its weight' },
   'post-rollout': { yes: 'logged', no: 'logged as a warning; nothing else' },
   rollback: { yes: 'Flagger rolls back at once', no: 'the analysis goes on' },
@@ -71,8 +80,15 @@ export const FlaggerMeta = z.object({
     .transform((v, ctx) => {
       if (v === undefined) return undefined;
       const list = v.trim().startsWith('[') ? (JSON.parse(v) as unknown) : v.split(',').map((x) => Number(x.trim()));
-      if (!Array.isArray(list) || list.length === 0 || list.some((x, i) => !Number.isInteger(x) || x < 1 || x > 100 || (i > 0 && x <= list[i - 1]))) {
-        ctx.addIssue({ code: 'custom', message: 'must be strictly increasing integer weights 1–100, e.g. "1,2,10,80"' });
+      if (
+        !Array.isArray(list) ||
+        list.length === 0 ||
+        list.some((x, i) => !Number.isInteger(x) || x < 1 || x > 100 || (i > 0 && x <= list[i - 1]))
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be strictly increasing integer weights 1–100, e.g. "1,2,10,80"',
+        });
         return z.NEVER;
       }
       return list as number[];
@@ -87,7 +103,17 @@ export function parseMeta(b: FlaggerBody): { ok: true; value: FlaggerMeta } | { 
     const m = FlaggerMeta.safeParse(b.metadata ?? {});
     return m.success ? { ok: true, value: m.data } : { ok: false, error: m.error };
   } catch {
-    return { ok: false, error: new z.ZodError([{ code: 'custom', path: ['stepWeights'], message: 'must be a JSON array or a comma-separated list of weights', input: undefined }]) };
+    return {
+      ok: false,
+      error: new z.ZodError([
+        {
+          code: 'custom',
+          path: ['stepWeights'],
+          message: 'must be a JSON array or a comma-separated list of weights',
+          input: undefined,
+        },
+      ]),
+    };
   }
 }
 
@@ -136,7 +162,14 @@ export function flaggerToRequest(
     } catch {
       return {
         ok: false,
-        error: new z.ZodError([{ code: 'custom', path: ['metrics'], message: 'must be a JSON array of metric specs (as a string)', input: undefined }]),
+        error: new z.ZodError([
+          {
+            code: 'custom',
+            path: ['metrics'],
+            message: 'must be a JSON array of metric specs (as a string)',
+            input: undefined,
+          },
+        ]),
         prefix: ['metadata'],
       };
     }
@@ -175,7 +208,11 @@ export function hookVerdict(
   switch (hook) {
     case 'rollout':
       yes = d.action !== 'rollback';
-      reason = yes ? (regression ? 'a non-critical regression, not yet persistent' : 'no harm shown') : 'regression: failing this check';
+      reason = yes
+        ? regression
+          ? 'a non-critical regression, not yet persistent'
+          : 'no harm shown'
+        : 'regression: failing this check';
       break;
     case 'rollback':
       yes = d.action === 'rollback';
@@ -189,7 +226,9 @@ export function hookVerdict(
       if (weight === 0) {
         // Before the first step the canary has no traffic, so no samples can exist: the release's risk decides.
         yes = !regression && d.risk <= HIGH_RISK;
-        reason = yes ? `no traffic yet; predicted risk ${d.risk.toFixed(2)} allows the first step` : `predicted risk ${d.risk.toFixed(2)} is high: no traffic before evidence`;
+        reason = yes
+          ? `no traffic yet; predicted risk ${d.risk.toFixed(2)} allows the first step`
+          : `predicted risk ${d.risk.toFixed(2)} is high: no traffic before evidence`;
       } else if (weight >= maxWeight) {
         // At maxWeight Flagger still asks this hook before the promotion gate; yes means "go on to it".
         yes = d.action !== 'rollback' && !regression;

@@ -19,9 +19,25 @@
  * A metric only passes when its confidence sequence rules out a harmful effect — too little data is
  * "inconclusive", never a pass.
  */
-import { addLook, alwaysValidP, confidenceSequence, EMPTY_EVIDENCE, exceedanceE, informationNeeded, pooled, type Evidence } from './sequential.ts';
-import { hodgesLehmann, mannWhitneyP, mean, quantileSorted, rankCompare, type RankComparison, type ShiftEstimate } from './stats.ts';
-
+import {
+  addLook,
+  alwaysValidP,
+  confidenceSequence,
+  EMPTY_EVIDENCE,
+  exceedanceE,
+  informationNeeded,
+  pooled,
+  type Evidence,
+} from './sequential.ts';
+import {
+  hodgesLehmann,
+  mannWhitneyP,
+  mean,
+  quantileSorted,
+  rankCompare,
+  type RankComparison,
+  type ShiftEstimate,
+} from './stats.ts';
 
 export type Direction = 'increase' | 'decrease' | 'either';
 export type Classification = 'Pass' | 'High' | 'Low' | 'Inconclusive' | 'NoData';
@@ -376,7 +392,13 @@ function trendOf(canary: readonly number[], baseline: readonly number[], meanBas
 }
 
 /** `maxChange`: the metric's allowed change, which the tail test shrinks the canary by (the judge's default if absent). */
-export function observe(canary: readonly number[], baseline: readonly number[], dir: Direction, minSamples: number, maxChange = DEFAULT_JUDGE.maxChange): Observation {
+export function observe(
+  canary: readonly number[],
+  baseline: readonly number[],
+  dir: Direction,
+  minSamples: number,
+  maxChange = DEFAULT_JUDGE.maxChange,
+): Observation {
   const c = sortedFinite(canary, CANARY);
   const b = sortedFinite(baseline, BASELINE);
   const l = c.length >= minSamples && b.length >= minSamples ? looks(c, b, dir, maxChange) : undefined;
@@ -396,7 +418,10 @@ function looks(c: Float64Array, b: Float64Array, dir: Direction, maxChange: numb
   const mb = quantileSorted(b, 0.5);
   const meanC = mean(c);
   const meanB = mean(b);
-  const location = { cmp: rankCompare(c, b), rel: worse(relChange(hl.shift, mb), relChange(meanC - meanB, meanB), dir) };
+  const location = {
+    cmp: rankCompare(c, b),
+    rel: worse(relChange(hl.shift, mb), relChange(meanC - meanB, meanB), dir),
+  };
 
   const med = pooledQuantile(c, b, 0.5);
   const devC = absDeviations(c, med, buffer(DEV_CANARY, c.length));
@@ -470,7 +495,11 @@ function tailLook(c: Float64Array, b: Float64Array, dir: 'increase' | 'decrease'
  * Sorted |a_i − center| of a sorted array without sorting: the deviations fall towards the center and
  * rise after it, so merging the two monotone runs outward from the center is linear.
  */
-export function absDeviations(a: Float64Array, center: number, out: Float64Array = new Float64Array(a.length)): Float64Array {
+export function absDeviations(
+  a: Float64Array,
+  center: number,
+  out: Float64Array = new Float64Array(a.length),
+): Float64Array {
   const n = a.length;
   let r = 0;
   while (r < n && a[r] < center) r++;
@@ -485,24 +514,45 @@ export function absDeviations(a: Float64Array, center: number, out: Float64Array
 }
 
 /** Evaluates one accumulated test. `bad` is the harmful sign of θ: +1, −1, or 0 for either. */
-function evaluate(ev: Evidence, bad: 1 | -1 | 0, cfg: JudgeConfig, alphaHarm: number, maxChange: number, margin: number): TestResult {
+function evaluate(
+  ev: Evidence,
+  bad: 1 | -1 | 0,
+  cfg: JudgeConfig,
+  alphaHarm: number,
+  maxChange: number,
+  margin: number,
+): TestResult {
   const p = pooled(ev);
-  if (!p) return { estimate: null, lower: null, upper: null, relative: null, p_value: 1, harmful: false, passed: false };
+  if (!p)
+    return { estimate: null, lower: null, upper: null, relative: null, p_value: 1, harmful: false, passed: false };
   // The look index (all looks, informative or not) is fixed before the data, as alpha spending requires.
   const harmCs = confidenceSequence(ev, alphaHarm, cfg.tau, ev.looks)!;
   const passCs = confidenceSequence(ev, cfg.alphaPass, cfg.tau, ev.looks)!;
   const towardHarm = bad === 0 ? p.estimate !== 0 : Math.sign(p.estimate) === bad;
   const pv = towardHarm ? alwaysValidP(p.estimate, p.variance, 0, cfg.tau) : 1;
-  const significant = bad === 1 ? harmCs.lower > 0 : bad === -1 ? harmCs.upper < 0 : harmCs.lower > 0 || harmCs.upper < 0;
+  const significant =
+    bad === 1 ? harmCs.lower > 0 : bad === -1 ? harmCs.upper < 0 : harmCs.lower > 0 || harmCs.upper < 0;
   // Practical size: the worse of the pooled and the latest relative effect, so a growing effect counts at its
   // current size — but the latest alone only once the pooled one is at least half as large: one noisy window
   // of a heavy-tailed mean made a harmless +2 % shift look like +12 % and rolled good releases back (3 of 400
   // good releases, family tuning seeds 104–105), while a leak's pooled effect trails its latest by about half.
-  const rel = bad === 0 ? (Math.abs(p.last) > Math.abs(p.relative) ? p.last : p.relative) : bad === 1 ? Math.max(p.relative, p.last) : Math.min(p.relative, p.last);
+  const rel =
+    bad === 0
+      ? Math.abs(p.last) > Math.abs(p.relative)
+        ? p.last
+        : p.relative
+      : bad === 1
+        ? Math.max(p.relative, p.last)
+        : Math.min(p.relative, p.last);
   const pooledO = bad === 0 ? Math.abs(p.relative) : bad * p.relative;
   const lastO = bad === 0 ? Math.abs(p.last) : bad * p.last;
   const practical = pooledO > maxChange || (lastO > maxChange && pooledO > maxChange / 2);
-  const passed = bad === 1 ? passCs.upper < margin : bad === -1 ? passCs.lower > -margin : passCs.upper < margin && passCs.lower > -margin;
+  const passed =
+    bad === 1
+      ? passCs.upper < margin
+      : bad === -1
+        ? passCs.lower > -margin
+        : passCs.upper < margin && passCs.lower > -margin;
   return {
     estimate: p.estimate,
     lower: harmCs.lower,
@@ -546,8 +596,15 @@ function tailPassComponents(psi: number): number[] {
   return [TAIL_LEVELS.indexOf(0.2) * TAIL_PSI.length + g, TAIL_LEVELS.indexOf(0.1) * TAIL_PSI.length + g];
 }
 
-function evaluateTail(ev: MetricEvidence, look: TailLook | undefined, alpha: number, alphaPass: number, psi: number): TestResult {
-  if (!(ev.tail_looks ?? 0)) return { estimate: null, lower: null, upper: null, relative: null, p_value: 1, harmful: false, passed: false };
+function evaluateTail(
+  ev: MetricEvidence,
+  look: TailLook | undefined,
+  alpha: number,
+  alphaPass: number,
+  psi: number,
+): TestResult {
+  if (!(ev.tail_looks ?? 0))
+    return { estimate: null, lower: null, upper: null, relative: null, p_value: 1, harmful: false, passed: false };
   const logE = tailLogE(ev.tail_log);
   const comps = tailPassComponents(psi);
   const passed = ev.tail_log?.length === TAIL_COMPONENTS && comps.every((i) => ev.tail_log![i] <= Math.log(alphaPass));
@@ -581,7 +638,8 @@ export function judgeMetric(
   let obs = given ?? observe(input.canary, input.baseline, dir, cfg.minSamples, maxChange);
   // An observation made beforehand with another allowed change (the caller did not pass the metric's own)
   // shrank the canary by the wrong amount for the tail test: redo it (a sort; rare).
-  if (obs.looks?.tail && obs.looks.tail.maxChange !== maxChange) obs = observe(input.canary, input.baseline, dir, cfg.minSamples, maxChange);
+  if (obs.looks?.tail && obs.looks.tail.maxChange !== maxChange)
+    obs = observe(input.canary, input.baseline, dir, cfg.minSamples, maxChange);
   const l = obs.looks;
   const enough = l !== undefined;
   let ev: MetricEvidence = { ...(prior ?? {}) };
@@ -591,11 +649,23 @@ export function judgeMetric(
   if (l) {
     ev = {
       ...ev,
-      location: addLook(ev.location ?? EMPTY_EVIDENCE, untied(l.location.cmp, cfg.tieFloor).theta, untied(l.location.cmp, cfg.tieFloor).variance, l.location.rel),
-      spread: addLook(ev.spread ?? EMPTY_EVIDENCE, untied(l.spread.cmp, cfg.tieFloor).theta, untied(l.spread.cmp, cfg.tieFloor).variance, l.spread.rel),
+      location: addLook(
+        ev.location ?? EMPTY_EVIDENCE,
+        untied(l.location.cmp, cfg.tieFloor).theta,
+        untied(l.location.cmp, cfg.tieFloor).variance,
+        l.location.rel,
+      ),
+      spread: addLook(
+        ev.spread ?? EMPTY_EVIDENCE,
+        untied(l.spread.cmp, cfg.tieFloor).theta,
+        untied(l.spread.cmp, cfg.tieFloor).variance,
+        l.spread.rel,
+      ),
       ...(l.tail
         ? {
-            tail_log: l.tail.es.map((x, i) => (ev.tail_log?.length === TAIL_COMPONENTS ? ev.tail_log[i] : 0) + Math.log(x)),
+            tail_log: l.tail.es.map(
+              (x, i) => (ev.tail_log?.length === TAIL_COMPONENTS ? ev.tail_log[i] : 0) + Math.log(x),
+            ),
             tail_looks: (ev.tail_looks ?? 0) + 1,
           }
         : {}),
@@ -608,7 +678,14 @@ export function judgeMetric(
 
   const alphaHarm = cfg.alphaHarm / (dir === 'either' ? 2 : 3);
   const tests: Record<TestName, TestResult> = {
-    location: evaluate(ev.location ?? EMPTY_EVIDENCE, BAD_SIGN[dir], cfg, alphaHarm, maxChange, input.margin ?? cfg.margin.location),
+    location: evaluate(
+      ev.location ?? EMPTY_EVIDENCE,
+      BAD_SIGN[dir],
+      cfg,
+      alphaHarm,
+      maxChange,
+      input.margin ?? cfg.margin.location,
+    ),
     spread: evaluate(ev.spread ?? EMPTY_EVIDENCE, 1, cfg, alphaHarm, maxChange, cfg.margin.spread),
     tail: evaluateTail(ev, l?.tail, alphaHarm, cfg.alphaTailPass, cfg.tailPassPsi),
   };
@@ -619,7 +696,10 @@ export function judgeMetric(
   const overThreshold =
     input.threshold !== undefined && enough && (dir === 'decrease' ? meanC < input.threshold : meanC > input.threshold);
 
-  const needed = Math.max(cfg.minPassSamples, neededSamples(cfg.alphaPass, cfg.tau, input.margin ?? cfg.margin.location, (ev.location?.looks ?? 0) || 1));
+  const needed = Math.max(
+    cfg.minPassSamples,
+    neededSamples(cfg.alphaPass, cfg.tau, input.margin ?? cfg.margin.location, (ev.location?.looks ?? 0) || 1),
+  );
   const effective = Math.floor((ev.location?.w ?? 0) / 6);
 
   // A lean toward harm holds the metric (suspectP) — for location and spread only if the effect so far is
@@ -640,7 +720,8 @@ export function judgeMetric(
   // setting at look 2, with nothing else open (tuning seed 101). A metric tied at any look counts as sparse:
   // at 50 % the same error rate has fewer zero windows, and judging by the latest look alone held 12 of 80
   // good releases at look 2 on the error rate's tail (tuning seed 102).
-  const tailPassNeeded = dir !== 'either' && (ev.tail_looks ?? 0) > 0 && (ev.location?.w ?? 0) > 0 && !((ev.tied_looks ?? 0) > 0);
+  const tailPassNeeded =
+    dir !== 'either' && (ev.tail_looks ?? 0) > 0 && (ev.location?.w ?? 0) > 0 && !((ev.tied_looks ?? 0) > 0);
 
   const latestLean = l ? leansToHarm(l, obs.trend, dir, maxChange, cfg) : '';
 
@@ -654,11 +735,14 @@ export function judgeMetric(
   } else if (harm.length) {
     const t = harm[0];
     const est = tests[t].estimate ?? 0;
-    classification = t === 'location' ? (est > 0 ? 'High' : 'Low') : t === 'spread' ? 'High' : dir === 'decrease' ? 'Low' : 'High';
+    classification =
+      t === 'location' ? (est > 0 ? 'High' : 'Low') : t === 'spread' ? 'High' : dir === 'decrease' ? 'Low' : 'High';
     reason = `${t} regression: P(canary ${t === 'spread' ? 'more spread' : 'worse'}) − ½ = ${fmt(est)}, relative change ${fmtRel(tests[t].relative)}, always-valid p = ${fmt(tests[t].p_value)}`;
   } else if (!hasInfo && !(ev.constant ?? 0)) {
     classification = 'NoData';
-    reason = enough ? 'no variation in the samples yet' : `not enough data yet (canary ${obs.nCanary}, baseline ${obs.nBaseline}, need ${cfg.minSamples} each)`;
+    reason = enough
+      ? 'no variation in the samples yet'
+      : `not enough data yet (canary ${obs.nCanary}, baseline ${obs.nBaseline}, need ${cfg.minSamples} each)`;
   } else if (!hasInfo && (ev.constant ?? 0) > 0) {
     classification = 'Pass';
     reason = 'canary and baseline identical and constant';
@@ -686,7 +770,8 @@ export function judgeMetric(
   // A metric still counts its consecutive regression looks; the controller rolls back a confirmed one.
   ev.regressed = classification === 'High' || classification === 'Low' ? (ev.regressed ?? 0) + 1 : 0;
   const thin = classification !== 'Pass' && classification !== 'High' && classification !== 'Low' && effective < needed;
-  if (thin) reason += `; evidence too thin to show it harmless: about ${effective} effective samples per side so far, a pass at alpha ${cfg.alphaPass} needs at least ${needed}`;
+  if (thin)
+    reason += `; evidence too thin to show it harmless: about ${effective} effective samples per side so far, a pass at alpha ${cfg.alphaPass} needs at least ${needed}`;
   return {
     evidence: ev,
     result: {
@@ -722,9 +807,14 @@ function leansToHarm(l: Looks, trend: Trend | undefined, dir: Direction, maxChan
   const cmp = l.location.cmp;
   if (cmp.variance > 0) {
     const z = cmp.theta / Math.sqrt(cmp.variance);
-    if (orient(z) >= cfg.latestZ && orient(l.location.rel) > maxChange / 2) return `location z ${fmt(z)}, relative change ${fmtRel(l.location.rel)}`;
+    if (orient(z) >= cfg.latestZ && orient(l.location.rel) > maxChange / 2)
+      return `location z ${fmt(z)}, relative change ${fmtRel(l.location.rel)}`;
   }
-  if (trend && orient(trend.z) >= cfg.trendZ && orient(l.location.rel) + cfg.trendLooks * orient(trend.perLook) > maxChange)
+  if (
+    trend &&
+    orient(trend.z) >= cfg.trendZ &&
+    orient(l.location.rel) + cfg.trendLooks * orient(trend.perLook) > maxChange
+  )
     return `trend z ${fmt(trend.z)}, ${fmtRel(trend.perLook)} per look`;
   return '';
 }
@@ -765,13 +855,20 @@ export function judge(
   const evidence: Record<string, MetricEvidence> = Object.create(null) as Record<string, MetricEvidence>;
   for (let i = 0; i < metrics.length; i++) {
     const m = metrics[i];
-    const { result, evidence: ev } = judgeMetric(m, Object.hasOwn(prior, m.name) ? prior[m.name] : undefined, cfg, observations?.[i]);
+    const { result, evidence: ev } = judgeMetric(
+      m,
+      Object.hasOwn(prior, m.name) ? prior[m.name] : undefined,
+      cfg,
+      observations?.[i],
+    );
     results.push(result);
     evidence[m.name] = ev;
   }
   const total = results.reduce((s, r) => s + r.weight, 0);
   const passW = results.filter((r) => r.classification === 'Pass').reduce((s, r) => s + r.weight, 0);
-  const openW = results.filter((r) => r.classification === 'Inconclusive' || r.classification === 'NoData').reduce((s, r) => s + r.weight, 0);
+  const openW = results
+    .filter((r) => r.classification === 'Inconclusive' || r.classification === 'NoData')
+    .reduce((s, r) => s + r.weight, 0);
   const score = total > 0 ? (100 * passW) / total : 0;
   const scoreUpper = total > 0 ? (100 * (passW + openW)) / total : 0;
 
@@ -792,8 +889,12 @@ export function judge(
     reasons.push(`score ${score.toFixed(1)} between marginal ${cfg.marginalScore} and pass ${cfg.passScore}`);
   } else {
     verdict = 'inconclusive';
-    reasons.push(total > 0 ? `score ${score.toFixed(1)}–${scoreUpper.toFixed(1)}: not enough evidence yet` : 'no metrics to judge');
+    reasons.push(
+      total > 0 ? `score ${score.toFixed(1)}–${scoreUpper.toFixed(1)}: not enough evidence yet` : 'no metrics to judge',
+    );
   }
-  for (const r of results) if ((r.classification === 'High' || r.classification === 'Low') && !r.critical) reasons.push(`${r.name}: ${r.reason}`);
+  for (const r of results)
+    if ((r.classification === 'High' || r.classification === 'Low') && !r.critical)
+      reasons.push(`${r.name}: ${r.reason}`);
   return { verdict, score, score_upper: scoreUpper, metrics: results, evidence, reasons };
 }

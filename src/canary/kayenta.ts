@@ -19,7 +19,14 @@
  * never a pass. Our `NoData` (too few samples) is Kayenta's `Nodata` (`NodataFailMetric` with
  * `mustHaveData`).
  */
-import { DEFAULT_JUDGE, judge, type Direction, type JudgeConfig, type MetricInput, type MetricResult } from './judge.ts';
+import {
+  DEFAULT_JUDGE,
+  judge,
+  type Direction,
+  type JudgeConfig,
+  type MetricInput,
+  type MetricResult,
+} from './judge.ts';
 import type { KayentaJudgeRequest } from './schemas.ts';
 
 export const JUDGE_NAME = 'riskgate-sequential-v1';
@@ -44,7 +51,10 @@ function stats(xs: number[]): Stats {
  * points (Jackson writes them as "Infinity"/"-Infinity") are dropped under either strategy and counted,
  * because our effect sizes need finite values; the result's reason says how many were dropped.
  */
-function clean(xs: readonly (number | string | null)[], strategy: 'remove' | 'replace'): { values: number[]; infinite: number } {
+function clean(
+  xs: readonly (number | string | null)[],
+  strategy: 'remove' | 'replace',
+): { values: number[]; infinite: number } {
   const values: number[] = [];
   let infinite = 0;
   for (const x of xs) {
@@ -99,7 +109,12 @@ export function kayentaScore(
   results: readonly ScoredResult[],
   groupWeights: ReadonlyMap<string, number>,
   thresholds: { pass: number; marginal: number },
-): { groupScores: { name: string; score: number; noData: boolean; labels: Map<string, number> }[]; score: number; classification: 'Pass' | 'Marginal' | 'Fail'; reason: string | null } {
+): {
+  groupScores: { name: string; score: number; noData: boolean; labels: Map<string, number> }[];
+  score: number;
+  classification: 'Pass' | 'Marginal' | 'Fail';
+  reason: string | null;
+} {
   const scored = results.filter((r) => !r.muted);
   const byGroup = new Map<string, KayentaClassification[]>();
   for (const r of scored) {
@@ -144,7 +159,16 @@ export function kayentaScore(
 export function kayentaJudge(req: KayentaJudgeRequest, cfg: JudgeConfig = DEFAULT_JUDGE) {
   const configs = new Map(req.canaryConfig.metrics.map((m) => [m.name, m]));
   const inputs: MetricInput[] = [];
-  const meta: { id?: string; tags: Map<string, string>; groups: string[]; control: number[]; experiment: number[]; infinite: number; muted: boolean; mustHaveData: boolean }[] = [];
+  const meta: {
+    id?: string;
+    tags: Map<string, string>;
+    groups: string[];
+    control: number[];
+    experiment: number[];
+    infinite: number;
+    muted: boolean;
+    mustHaveData: boolean;
+  }[] = [];
   for (const pair of req.metricSetPairList) {
     const mc = configs.get(pair.name);
     const c = mc?.analysisConfigurations?.canary ?? {};
@@ -156,8 +180,25 @@ export function kayentaJudge(req: KayentaJudgeRequest, cfg: JudgeConfig = DEFAUL
     const dec = c.effectSize?.allowedDecrease;
     // Kayenta's allowedIncrease 1.1 / allowedDecrease 0.9 are ratios; ours is a relative change.
     const maxChange =
-      direction === 'increase' ? (inc !== undefined ? inc - 1 : undefined) : direction === 'decrease' ? (dec !== undefined ? 1 - dec : undefined) : inc !== undefined || dec !== undefined ? Math.min(inc !== undefined ? inc - 1 : Infinity, dec !== undefined ? 1 - dec : Infinity) : undefined;
-    inputs.push({ name: pair.name, direction, critical: c.critical ?? false, baseline: control.values, canary: experiment.values, max_change: maxChange !== undefined && maxChange >= 0 ? maxChange : undefined });
+      direction === 'increase'
+        ? inc !== undefined
+          ? inc - 1
+          : undefined
+        : direction === 'decrease'
+          ? dec !== undefined
+            ? 1 - dec
+            : undefined
+          : inc !== undefined || dec !== undefined
+            ? Math.min(inc !== undefined ? inc - 1 : Infinity, dec !== undefined ? 1 - dec : Infinity)
+            : undefined;
+    inputs.push({
+      name: pair.name,
+      direction,
+      critical: c.critical ?? false,
+      baseline: control.values,
+      canary: experiment.values,
+      max_change: maxChange !== undefined && maxChange >= 0 ? maxChange : undefined,
+    });
     meta.push({
       id: pair.id,
       tags: pair.tags ?? new Map(),
@@ -209,7 +250,13 @@ export function kayentaJudge(req: KayentaJudgeRequest, cfg: JudgeConfig = DEFAUL
     return {
       name: g.name,
       score: g.score,
-      classification: g.noData ? 'Nodata' : n('High') + n('Low') > 0 ? 'Fail' : n('Pass') === [...g.labels.values()].reduce((a, b) => a + b, 0) ? 'Pass' : 'Marginal',
+      classification: g.noData
+        ? 'Nodata'
+        : n('High') + n('Low') > 0
+          ? 'Fail'
+          : n('Pass') === [...g.labels.values()].reduce((a, b) => a + b, 0)
+            ? 'Pass'
+            : 'Marginal',
       classificationReason: `${n('Pass')} pass, ${n('High') + n('Low')} regress, ${n('NodataFailMetric')} inconclusive or missing required data, ${n('Nodata')} no data`,
     };
   });
@@ -217,10 +264,22 @@ export function kayentaJudge(req: KayentaJudgeRequest, cfg: JudgeConfig = DEFAUL
   const scored = results.filter((r) => !r.muted);
   const muted = results.filter((r) => r.muted).map((r) => r.name);
   const summary = `${scored.filter((r) => r.classification === 'Pass').length} of ${scored.length} scored metrics pass`;
-  const regress = scored.filter((r) => r.classification === 'High' || r.classification === 'Low').map((r) => `${r.name}: ${r.classificationReason}`);
+  const regress = scored
+    .filter((r) => r.classification === 'High' || r.classification === 'Low')
+    .map((r) => `${r.name}: ${r.classificationReason}`);
   const reason =
     s.reason ??
-    (results.length ? [summary, ...regress, ...(muted.length ? [`muted, not scored: ${muted.join(', ')}`] : [])].join('; ') : 'no metrics in metricSetPairList');
-  const noGroups = results.some((r) => !r.muted) && !groupScores.length ? '; no metric belongs to a group (Kayenta scores groups only)' : '';
-  return { judgeName: JUDGE_NAME, results, groupScores, score: { score: s.score, classification: s.classification, classificationReason: reason + noGroups } };
+    (results.length
+      ? [summary, ...regress, ...(muted.length ? [`muted, not scored: ${muted.join(', ')}`] : [])].join('; ')
+      : 'no metrics in metricSetPairList');
+  const noGroups =
+    results.some((r) => !r.muted) && !groupScores.length
+      ? '; no metric belongs to a group (Kayenta scores groups only)'
+      : '';
+  return {
+    judgeName: JUDGE_NAME,
+    results,
+    groupScores,
+    score: { score: s.score, classification: s.classification, classificationReason: reason + noGroups },
+  };
 }

@@ -29,7 +29,10 @@ export function riskgatePolicy(): CanaryPolicy {
       return {
         start: startWeight(rel.risk),
         step(ctx: StepContext): StepAnswer {
-          const out = decide({ current_weight: ctx.weight, elapsed_s: ctx.elapsed_s, risk: ctx.risk, metrics: ctx.metrics }, state);
+          const out = decide(
+            { current_weight: ctx.weight, elapsed_s: ctx.elapsed_s, risk: ctx.risk, metrics: ctx.metrics },
+            state,
+          );
           state = out.state;
           return out.decision;
         },
@@ -55,7 +58,11 @@ export interface HttpPolicyOptions {
   service?: string;
 }
 
-export function httpPolicy(baseUrl: string, headers: Record<string, string> = {}, o: HttpPolicyOptions = {}): CanaryPolicy {
+export function httpPolicy(
+  baseUrl: string,
+  headers: Record<string, string> = {},
+  o: HttpPolicyOptions = {},
+): CanaryPolicy {
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const service = o.service ?? `${SIMULATED_SERVICE_PREFIX}canary`;
   return {
@@ -65,12 +72,22 @@ export function httpPolicy(baseUrl: string, headers: Record<string, string> = {}
       return {
         start: startWeight(rel.risk),
         async step(ctx: StepContext): Promise<StepAnswer> {
-          const body = JSON.stringify({ deployment: { service, version }, current_weight: ctx.weight, elapsed_s: ctx.elapsed_s, risk: ctx.risk, metrics: ctx.metrics });
+          const body = JSON.stringify({
+            deployment: { service, version },
+            current_weight: ctx.weight,
+            elapsed_s: ctx.elapsed_s,
+            risk: ctx.risk,
+            metrics: ctx.metrics,
+          });
           // A simulation sends hundreds of decisions; the server's rate limit (default burst 100, then
           // 600/min) answered the 101st with 429 and the run died. Honour Retry-After instead, a bounded
           // number of times in a row so a server that always refuses still ends the run.
           for (let attempt = 0; ; attempt++) {
-            const res = await fetch(new URL('/v1/canary/decision', baseUrl), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+            const res = await fetch(new URL('/v1/canary/decision', baseUrl), {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', ...headers },
+              body,
+            });
             if (res.status === 429 && attempt < 30) {
               await res.arrayBuffer();
               const s = Number(res.headers.get('retry-after'));
@@ -97,7 +114,8 @@ export function fixedStepsPolicy(): CanaryPolicy {
         step(ctx: StepContext): StepAnswer {
           const err = ctx.metrics.find((m) => m.name === 'error_rate');
           const p95 = ctx.metrics.find((m) => m.name === 'latency_p95');
-          if ((err && mean(err.canary) > 0.02) || (p95 && mean(p95.canary) > 1000)) return { action: 'rollback', next_weight: 0 };
+          if ((err && mean(err.canary) > 0.02) || (p95 && mean(p95.canary) > 1000))
+            return { action: 'rollback', next_weight: 0 };
           // 5 → 25 → 75 → 100: three decisions, the last one the promotion.
           if (ladderNext(ctx.weight) >= 100) return { action: 'promote', next_weight: 100 };
           return { action: 'increase', next_weight: ladderNext(ctx.weight) };

@@ -17,7 +17,10 @@ export class MetricSourceError extends Error {
 interface RangeAnswer {
   status: string;
   error?: string;
-  data?: { resultType: string; result: { metric: Record<string, string>; values?: [number, string][]; value?: [number, string] }[] };
+  data?: {
+    resultType: string;
+    result: { metric: Record<string, string>; values?: [number, string][]; value?: [number, string] }[];
+  };
 }
 
 export interface RangeOptions {
@@ -51,7 +54,9 @@ async function readCapped(res: Response, maxBytes: number): Promise<string> {
     n += value.byteLength;
     if (n > maxBytes) {
       await reader.cancel();
-      throw new MetricSourceError(`Prometheus answer larger than ${maxBytes} bytes; aggregate the query to fewer series (sum, avg)`);
+      throw new MetricSourceError(
+        `Prometheus answer larger than ${maxBytes} bytes; aggregate the query to fewer series (sum, avg)`,
+      );
     }
     chunks.push(value);
   }
@@ -71,7 +76,12 @@ export async function queryRange(baseUrl: string, query: string, o: RangeOptions
       signal: AbortSignal.timeout(o.timeoutMs ?? 5000),
     });
   } catch (err) {
-    const why = err instanceof Error ? (err.name === 'TimeoutError' ? 'timed out' : (err.cause as Error | undefined)?.message ?? err.message) : String(err);
+    const why =
+      err instanceof Error
+        ? err.name === 'TimeoutError'
+          ? 'timed out'
+          : ((err.cause as Error | undefined)?.message ?? err.message)
+        : String(err);
     throw new MetricSourceError(`Prometheus at ${url.origin} unreachable (${why})`);
   }
   let json: RangeAnswer;
@@ -81,12 +91,17 @@ export async function queryRange(baseUrl: string, query: string, o: RangeOptions
     if (err instanceof MetricSourceError) throw err;
     throw new MetricSourceError(`Prometheus answered ${res.status} with a non-JSON body`);
   }
-  if (json.status !== 'success' || !json.data) throw new MetricSourceError(`Prometheus query failed (${res.status}): ${json.error ?? 'no data'} — query: ${query}`);
+  if (json.status !== 'success' || !json.data)
+    throw new MetricSourceError(
+      `Prometheus query failed (${res.status}): ${json.error ?? 'no data'} — query: ${query}`,
+    );
   const maxPoints = o.maxPoints ?? MAX_QUERY_POINTS;
   let points = 0;
   for (const s of json.data.result) points += s.values?.length ?? (s.value ? 1 : 0);
   if (points > maxPoints)
-    throw new MetricSourceError(`query returned ${json.data.result.length} series with ${points} points, more than the ${maxPoints} a metric may have; aggregate it (sum, avg) — query: ${query}`);
+    throw new MetricSourceError(
+      `query returned ${json.data.result.length} series with ${points} points, more than the ${maxPoints} a metric may have; aggregate it (sum, avg) — query: ${query}`,
+    );
   const out: number[] = [];
   for (const s of json.data.result) {
     for (const [, v] of s.values ?? (s.value ? [s.value] : [])) {
@@ -127,7 +142,9 @@ export async function scrapeIntervalOf(baseUrl: string, timeoutMs = 2000, nowMs 
     const url = new URL('api/v1/status/config', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     const json = (await res.json()) as { status?: string; data?: { yaml?: string } };
-    const found = [...(json.data?.yaml ?? '').matchAll(/^\s*scrape_interval:\s*"?([0-9a-z]+)"?\s*$/gm)].map((m) => parsePromDuration(m[1])).filter((x) => x > 0);
+    const found = [...(json.data?.yaml ?? '').matchAll(/^\s*scrape_interval:\s*"?([0-9a-z]+)"?\s*$/gm)]
+      .map((m) => parsePromDuration(m[1]))
+      .filter((x) => x > 0);
     if (found.length) seconds = Math.max(...found);
   } catch {
     seconds = null;
@@ -158,10 +175,20 @@ export function planRange(
       ? `Prometheus did not say its scrape interval, so ${scrapeS} s (its default) is assumed; set RISKGATE_PROMETHEUS_SCRAPE_INTERVAL_S`
       : `the scrape interval is ${scrapeS} s`;
   const notes: string[] = [];
-  if (stepS !== undefined && step > stepS) notes.push(`step ${stepS} s raised to ${step} s (one sample per scrape; a finer step repeats scrapes)`);
+  if (stepS !== undefined && step > stepS)
+    notes.push(`step ${stepS} s raised to ${step} s (one sample per scrape; a finer step repeats scrapes)`);
   // Evidence too thin to judge is said here, where its cause is known: the window, not the release.
-  if (most < minSamples) notes.push(`a ${windowS} s window holds at most ${most} samples per series, fewer than the ${minSamples} a metric needs: widen prometheus.window_s`);
-  return { stepS: step, note: notes.length || source === 'assumed' ? `Prometheus: ${interval}; ${notes.join('; ') || `step ${step} s`}` : undefined };
+  if (most < minSamples)
+    notes.push(
+      `a ${windowS} s window holds at most ${most} samples per series, fewer than the ${minSamples} a metric needs: widen prometheus.window_s`,
+    );
+  return {
+    stepS: step,
+    note:
+      notes.length || source === 'assumed'
+        ? `Prometheus: ${interval}; ${notes.join('; ') || `step ${step} s`}`
+        : undefined,
+  };
 }
 
 export interface QueryProblem {
@@ -174,37 +201,64 @@ export interface QueryProblem {
  * a window of at most `maxWindowS`; with templates configured, only a named template whose parameters are
  * all given (values are checked by the schema). Returns every problem, each with the request path.
  */
-export function checkQueries(req: { metrics: MetricSpec[]; prometheus?: { window_s: number } }, limits: PrometheusQueries): QueryProblem[] {
+export function checkQueries(
+  req: { metrics: MetricSpec[]; prometheus?: { window_s: number } },
+  limits: PrometheusQueries,
+): QueryProblem[] {
   const problems: QueryProblem[] = [];
   const withQuery = req.metrics.filter((m) => m.query).length;
   if (withQuery > limits.maxQueryMetrics)
-    problems.push({ path: 'metrics', message: `${withQuery} metrics with a Prometheus query; at most ${limits.maxQueryMetrics} per request (RISKGATE_PROMETHEUS_MAX_QUERY_METRICS)` });
+    problems.push({
+      path: 'metrics',
+      message: `${withQuery} metrics with a Prometheus query; at most ${limits.maxQueryMetrics} per request (RISKGATE_PROMETHEUS_MAX_QUERY_METRICS)`,
+    });
   if (req.prometheus && req.prometheus.window_s > limits.maxWindowS)
-    problems.push({ path: 'prometheus.window_s', message: `${req.prometheus.window_s} s is longer than the ${limits.maxWindowS} s allowed (RISKGATE_PROMETHEUS_MAX_WINDOW_S)` });
+    problems.push({
+      path: 'prometheus.window_s',
+      message: `${req.prometheus.window_s} s is longer than the ${limits.maxWindowS} s allowed (RISKGATE_PROMETHEUS_MAX_WINDOW_S)`,
+    });
   req.metrics.forEach((m, i) => {
     const q = m.query;
     if (!q) return;
     const at = `metrics.${i}.query`;
     const templates = limits.templates;
     if (q.template === undefined) {
-      if (templates) problems.push({ path: at, message: `raw PromQL is disabled here; name a template (${[...templates.keys()].slice(0, 20).join(', ')}) with its params` });
+      if (templates)
+        problems.push({
+          path: at,
+          message: `raw PromQL is disabled here; name a template (${[...templates.keys()].slice(0, 20).join(', ')}) with its params`,
+        });
       return;
     }
     const t = templates?.get(q.template);
     if (!templates || !t) {
-      problems.push({ path: `${at}.template`, message: templates ? `no template named "${q.template}" (there are: ${[...templates.keys()].slice(0, 20).join(', ')})` : 'no query templates are configured (RISKGATE_PROMETHEUS_QUERIES)' });
+      problems.push({
+        path: `${at}.template`,
+        message: templates
+          ? `no template named "${q.template}" (there are: ${[...templates.keys()].slice(0, 20).join(', ')})`
+          : 'no query templates are configured (RISKGATE_PROMETHEUS_QUERIES)',
+      });
       return;
     }
     const params = q.params ?? new Map<string, string>();
     const missing = t.params.filter((p) => !params.has(p));
-    if (missing.length) problems.push({ path: `${at}.params`, message: `template "${q.template}" needs ${missing.join(', ')}` });
-    for (const k of params.keys()) if (!t.params.includes(k)) problems.push({ path: `${at}.params.${k}`, message: `template "${q.template}" has no parameter "${k}" (it has: ${t.params.join(', ') || 'none'})` });
+    if (missing.length)
+      problems.push({ path: `${at}.params`, message: `template "${q.template}" needs ${missing.join(', ')}` });
+    for (const k of params.keys())
+      if (!t.params.includes(k))
+        problems.push({
+          path: `${at}.params.${k}`,
+          message: `template "${q.template}" has no parameter "${k}" (it has: ${t.params.join(', ') || 'none'})`,
+        });
   });
   return problems;
 }
 
 /** The PromQL pair of a query: as given, or its template filled in (checkQueries has vetted the names and values). */
-export function resolveQuery(q: PromQuery, templates: ReadonlyMap<string, PromTemplate> | null): { canary: string; baseline: string } {
+export function resolveQuery(
+  q: PromQuery,
+  templates: ReadonlyMap<string, PromTemplate> | null,
+): { canary: string; baseline: string } {
   if (q.template === undefined) return { canary: q.canary!, baseline: q.baseline! };
   const t = templates?.get(q.template);
   if (!t) throw new MetricSourceError(`no template named "${q.template}"`);
@@ -229,7 +283,12 @@ export async function fetchMetrics(
   if (baseUrl && specs.some((m) => m.query)) {
     const told = opts.scrapeIntervalS ?? null;
     const read = told === null ? await scrapeIntervalOf(baseUrl) : null;
-    const plan = planRange(window.window_s, window.step_s, told ?? read ?? DEFAULT_SCRAPE_S, told !== null ? 'operator' : read !== null ? 'prometheus' : 'assumed');
+    const plan = planRange(
+      window.window_s,
+      window.step_s,
+      told ?? read ?? DEFAULT_SCRAPE_S,
+      told !== null ? 'operator' : read !== null ? 'prometheus' : 'assumed',
+    );
     stepS = plan.stepS;
     if (plan.note) notes.push(plan.note);
   }
@@ -258,7 +317,10 @@ export async function fetchMetrics(
       }
       try {
         const q = resolveQuery(m.query, opts.templates ?? null);
-        const [canary, baseline] = await Promise.all([queryRange(baseUrl, q.canary, o), queryRange(baseUrl, q.baseline, o)]);
+        const [canary, baseline] = await Promise.all([
+          queryRange(baseUrl, q.canary, o),
+          queryRange(baseUrl, q.baseline, o),
+        ]);
         metrics[i] = { ...base, canary, baseline };
       } catch (err) {
         errors.push(`${m.name}: ${err instanceof Error ? err.message : String(err)}`);

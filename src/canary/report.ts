@@ -5,7 +5,16 @@ const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 const num = (x: number, d = 1): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
 
 export function comparisonTable(rows: PolicySummary[]): string {
-  const head = ['policy', 'bad rolled back', 'bad exposure %·min', 'good rolled back', 'good promoted', 'steps to 100 %', 'decisions', 'minutes to 100 %'];
+  const head = [
+    'policy',
+    'bad rolled back',
+    'bad exposure %·min',
+    'good rolled back',
+    'good promoted',
+    'steps to 100 %',
+    'decisions',
+    'minutes to 100 %',
+  ];
   const body = rows.map((r) => [
     r.policy,
     `${pct(r.bad_rolled_back)} of ${r.bad_count}`,
@@ -24,10 +33,13 @@ export function comparisonTable(rows: PolicySummary[]): string {
   out.push(['kind'.padEnd(22), ...rows.map((r) => r.policy.padEnd(24))].join(''));
   for (const k of kinds) {
     out.push(
-      [k.padEnd(22), ...rows.map((r) => {
-        const v = r.by_kind[k];
-        return `${v.rolled_back}/${v.promoted} of ${v.count} (${num(v.exposure, 0)})`.padEnd(24);
-      })].join(''),
+      [
+        k.padEnd(22),
+        ...rows.map((r) => {
+          const v = r.by_kind[k];
+          return `${v.rolled_back}/${v.promoted} of ${v.count} (${num(v.exposure, 0)})`.padEnd(24);
+        }),
+      ].join(''),
     );
   }
   return out.join('\n');

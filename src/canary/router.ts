@@ -8,10 +8,29 @@ import { findKey, requireScope, type Principal } from '../api/auth.ts';
 import { HttpError, sendError, zodDetails } from '../api/errors.ts';
 import { assertMayWriteRollout, forbidden, mayWriteService } from '../api/tenancy.ts';
 import type { ApiKey } from '../config.ts';
-import { COMMON_ERRORS, READ_ERRORS, body, json, jsonAnyOf, secured, zodParameters, zodPathParam, type OpenApiExtras } from '../api/openapi.ts';
+import {
+  COMMON_ERRORS,
+  READ_ERRORS,
+  body,
+  json,
+  jsonAnyOf,
+  secured,
+  zodParameters,
+  zodPathParam,
+  type OpenApiExtras,
+} from '../api/openapi.ts';
 import type { Store } from '../store/types.ts';
 import { argoBody, argoQueryToRequest, toArgoResult } from './argo.ts';
-import { flaggerMaxWeight, flaggerToRequest, flaggerWeightAfterIncrease, hookVerdict, parseMeta, serviceOf, versionOf, type FlaggerHookName } from './flagger.ts';
+import {
+  flaggerMaxWeight,
+  flaggerToRequest,
+  flaggerWeightAfterIncrease,
+  hookVerdict,
+  parseMeta,
+  serviceOf,
+  versionOf,
+  type FlaggerHookName,
+} from './flagger.ts';
 import { kayentaJudge } from './kayenta.ts';
 import {
   CanaryDecisionRequest,
@@ -52,7 +71,12 @@ function invalid(res: Response, err: z.ZodError, prefix: (string | number)[] = [
   sendError(res, 400, 'invalid_request', 'request failed validation', zodDetails(err, prefix));
 }
 
-function parse<T extends z.ZodType>(schema: T, value: unknown, res: Response, prefix: (string | number)[] = []): z.output<T> | undefined {
+function parse<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  res: Response,
+  prefix: (string | number)[] = [],
+): z.output<T> | undefined {
   const r = schema.safeParse(value ?? {});
   if (!r.success) {
     invalid(res, r.error, prefix);
@@ -102,11 +126,22 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
     const meta: unknown = (req.body as { metadata?: unknown } | undefined)?.metadata;
     const token = meta && typeof meta === 'object' ? (meta as Record<string, unknown>).token : undefined;
     if (typeof token !== 'string' || token === '') {
-      return next(new HttpError(401, 'unauthorized', 'Flagger hooks authenticate with the API key in the webhook metadata (`token`), as Flagger cannot send headers'));
+      return next(
+        new HttpError(
+          401,
+          'unauthorized',
+          'Flagger hooks authenticate with the API key in the webhook metadata (`token`), as Flagger cannot send headers',
+        ),
+      );
     }
     const key = findKey(deps.apiKeys ?? [], token);
     if (!key) return next(new HttpError(401, 'unauthorized', 'unknown API key (metadata.token)'));
-    res.locals.principal = { name: key.name, scopes: key.scopes, services: key.services, repos: key.repos } satisfies Principal;
+    res.locals.principal = {
+      name: key.name,
+      scopes: key.scopes,
+      services: key.services,
+      repos: key.repos,
+    } satisfies Principal;
     next();
   };
 
@@ -125,9 +160,15 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
 
     if (name === 'event') {
       // Flagger adds eventMessage/eventType/timestamp; only those (bounded) are kept, never the rest of the map.
-      if (!mayWriteService(tenant, service)) throw forbidden(`API key "${tenant.name}" is not bound to service "${service}"`);
+      if (!mayWriteService(tenant, service))
+        throw forbidden(`API key "${tenant.name}" is not bound to service "${service}"`);
       const m = body.metadata ?? {};
-      deps.store.appendEvent(FLAGGER_EVENT, service, { version, phase: body.phase ?? null, event_type: (m.eventType ?? '').slice(0, 64), message: (m.eventMessage ?? '').slice(0, 2000) });
+      deps.store.appendEvent(FLAGGER_EVENT, service, {
+        version,
+        phase: body.phase ?? null,
+        event_type: (m.eventType ?? '').slice(0, 64),
+        message: (m.eventMessage ?? '').slice(0, 2000),
+      });
       res.json({ recorded: true, hook: name });
       return;
     }
@@ -140,7 +181,9 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
         return;
       }
       svc.closeFlaggerRollout(service, version);
-      const r = svc.recordOutcome({ service, version, outcome, head_sha: meta.value.head_sha }, tenant, { flagger: true });
+      const r = svc.recordOutcome({ service, version, outcome, head_sha: meta.value.head_sha }, tenant, {
+        flagger: true,
+      });
       res.json({ ...r, hook: name, outcome });
       return;
     }
@@ -148,7 +191,10 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
     if (name === 'pre-rollout' || name === 'confirm-rollout') {
       assertMayWriteRollout(tenant, service, version, owner());
       const given = meta.value.risk;
-      const { risk, source } = await svc.resolveRisk({ risk: given, deployment: { repo: meta.value.repo, head_sha: meta.value.head_sha } });
+      const { risk, source } = await svc.resolveRisk({
+        risk: given,
+        deployment: { repo: meta.value.repo, head_sha: meta.value.head_sha },
+      });
       const ok = risk <= bar;
       deps.store.appendEvent('canary_pre_rollout', service, { version, hook: name, risk, source, bar, allowed: ok });
       // pre-rollout: a failure is a failed check (Flagger rolls back at its threshold); confirm-rollout: it waits.
@@ -156,7 +202,9 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
         allowed: ok,
         risk,
         risk_source: source,
-        reason: ok ? `predicted failure risk ${risk.toFixed(2)} ≤ bar ${bar}` : `predicted failure risk ${risk.toFixed(2)} is above the pre-rollout bar ${bar}`,
+        reason: ok
+          ? `predicted failure risk ${risk.toFixed(2)} ≤ bar ${bar}`
+          : `predicted failure risk ${risk.toFixed(2)} is above the pre-rollout bar ${bar}`,
       });
       return;
     }
@@ -165,7 +213,11 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
     // it confirm, and the time since): never a decision cached from anyone's earlier post.
     if (name === 'confirm-traffic-increase' && !meta.value.stepWeight && !meta.value.stepWeights) {
       return sendError(res, 400, 'invalid_request', 'request failed validation', [
-        { path: 'metadata.stepWeight', message: "Flagger never sends the weight: copy the Canary's analysis.stepWeight (or stepWeights) and maxWeight into this hook's metadata" },
+        {
+          path: 'metadata.stepWeight',
+          message:
+            "Flagger never sends the weight: copy the Canary's analysis.stepWeight (or stepWeights) and maxWeight into this hook's metadata",
+        },
       ]);
     }
     const prev = svc.loadRollout(service, version, true);
@@ -184,12 +236,26 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
         settle: (dec, stored) => {
           at = stored?.weight ?? 0;
           verdict = hookVerdict(name, dec, at, maxWeight);
-          return name === 'confirm-traffic-increase' && verdict.allowed ? flaggerWeightAfterIncrease(meta.value, at) : undefined;
+          return name === 'confirm-traffic-increase' && verdict.allowed
+            ? flaggerWeightAfterIncrease(meta.value, at)
+            : undefined;
         },
       },
     });
     const v = verdict ?? hookVerdict(name, d, at, maxWeight);
-    res.status(v.status).json({ allowed: v.allowed, hook: name, weight: at, verdict: d.verdict, action: d.action, score: d.score, reason: v.reason, reasons: d.reasons, look: d.look });
+    res
+      .status(v.status)
+      .json({
+        allowed: v.allowed,
+        hook: name,
+        weight: at,
+        verdict: d.verdict,
+        action: d.action,
+        score: d.score,
+        reason: v.reason,
+        reasons: d.reasons,
+        look: d.look,
+      });
   });
 
   const kayenta = (req: Request, res: Response): void => {
@@ -212,7 +278,9 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
   router.get('/v1/canary/rollouts/:service', report, (req, res) => {
     const limit = req.query.limit === undefined ? 200 : Number(req.query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 5000) {
-      return sendError(res, 400, 'invalid_request', 'request failed validation', [{ path: 'query.limit', message: 'must be an integer 1–5000' }]);
+      return sendError(res, 400, 'invalid_request', 'request failed validation', [
+        { path: 'query.limit', message: 'must be an integer 1–5000' },
+      ]);
     }
     res.json({ service: req.params.service, decisions: svc.history(String(req.params.service), limit) });
   });
@@ -249,25 +317,41 @@ export const canaryComponentName = (exportName: string): string => {
  */
 export function canaryOpenApi(): OpenApiExtras {
   const schemas: Record<string, z.ZodType> = {};
-  for (const [name, v] of Object.entries(canarySchemas)) if (v instanceof z.ZodType) schemas[canaryComponentName(name)] = v;
-  const requestSchemas = { CanaryDecisionRequest, CanaryOutcomeRequest, CanaryFlaggerWebhookRequest: FlaggerWebhookRequest, CanaryKayentaJudgeRequest: KayentaJudgeRequest };
+  for (const [name, v] of Object.entries(canarySchemas))
+    if (v instanceof z.ZodType) schemas[canaryComponentName(name)] = v;
+  const requestSchemas = {
+    CanaryDecisionRequest,
+    CanaryOutcomeRequest,
+    CanaryFlaggerWebhookRequest: FlaggerWebhookRequest,
+    CanaryKayentaJudgeRequest: KayentaJudgeRequest,
+  };
   const judge = (operationId: string, summary: string) => ({
     post: {
       operationId,
       summary,
       ...secured('score'),
       requestBody: body('CanaryKayentaJudgeRequest'),
-      responses: { '200': json('CanaryKayentaJudgeResponse', 'Kayenta CanaryJudgeResult: per-metric classification, group scores and the overall score'), ...COMMON_ERRORS },
+      responses: {
+        '200': json(
+          'CanaryKayentaJudgeResponse',
+          'Kayenta CanaryJudgeResult: per-metric classification, group scores and the overall score',
+        ),
+        ...COMMON_ERRORS,
+      },
     },
   });
   const paths: Record<string, Record<string, unknown>> = {
     '/v1/canary/decision': {
       post: {
         operationId: 'canaryDecision',
-        summary: 'Next canary step (increase / hold / rollback / promote) from the metric comparison and the predicted failure risk',
+        summary:
+          'Next canary step (increase / hold / rollback / promote) from the metric comparison and the predicted failure risk',
         ...secured('score'),
         requestBody: body('CanaryDecisionRequest'),
-        responses: { '200': json('CanaryDecisionResponse', 'the decision with per-metric results and reasons'), ...COMMON_ERRORS },
+        responses: {
+          '200': json('CanaryDecisionResponse', 'the decision with per-metric results and reasons'),
+          ...COMMON_ERRORS,
+        },
       },
     },
     '/v1/canary/argo': {
@@ -276,14 +360,23 @@ export function canaryOpenApi(): OpenApiExtras {
         summary: 'Argo Rollouts web metric provider (GET form: the decision request as query parameters)',
         ...secured('score'),
         parameters: zodParameters(ArgoQuery, 'query'),
-        responses: { '200': json('CanaryArgoResult', 'successCondition: result.decision == "pass"; failureCondition: result.decision == "fail"'), ...READ_ERRORS },
+        responses: {
+          '200': json(
+            'CanaryArgoResult',
+            'successCondition: result.decision == "pass"; failureCondition: result.decision == "fail"',
+          ),
+          ...READ_ERRORS,
+        },
       },
       post: {
         operationId: 'canaryArgoPost',
         summary: 'Argo Rollouts web metric provider (POST form: the decision request as jsonBody)',
         ...secured('score'),
         requestBody: body('CanaryDecisionRequest'),
-        responses: { '200': json('CanaryArgoResult', 'the decision in the shape Argo analyses read'), ...COMMON_ERRORS },
+        responses: {
+          '200': json('CanaryArgoResult', 'the decision in the shape Argo analyses read'),
+          ...COMMON_ERRORS,
+        },
       },
     },
     '/v1/canary/flagger/{hook}': {
@@ -296,11 +389,23 @@ export function canaryOpenApi(): OpenApiExtras {
         parameters: [zodPathParam('hook', FlaggerHook, 'the Flagger webhook type')],
         requestBody: body('CanaryFlaggerWebhookRequest'),
         responses: {
-          '200': jsonAnyOf(['CanaryFlaggerPreRolloutResponse', 'CanaryFlaggerHookResponse', 'CanaryFlaggerRecordResponse'], 'go ahead'),
+          '200': jsonAnyOf(
+            ['CanaryFlaggerPreRolloutResponse', 'CanaryFlaggerHookResponse', 'CanaryFlaggerRecordResponse'],
+            'go ahead',
+          ),
           ...COMMON_ERRORS,
-          '403': jsonAnyOf(['CanaryFlaggerPreRolloutResponse', 'Error'], 'pre-rollout: predicted risk above the bar; or forbidden: the key lacks the score scope or may not write this rollout'),
-          '409': jsonAnyOf(['CanaryFlaggerHookResponse', 'CanaryFlaggerPreRolloutResponse'], 'the judgement says no (hold, keep going, not yet); confirm-rollout: risk above the bar'),
-          '503': json('CanaryFlaggerHookResponse', 'metrics unavailable (Flagger retries per the hook\'s `retries`, then counts a failed check)'),
+          '403': jsonAnyOf(
+            ['CanaryFlaggerPreRolloutResponse', 'Error'],
+            'pre-rollout: predicted risk above the bar; or forbidden: the key lacks the score scope or may not write this rollout',
+          ),
+          '409': jsonAnyOf(
+            ['CanaryFlaggerHookResponse', 'CanaryFlaggerPreRolloutResponse'],
+            'the judgement says no (hold, keep going, not yet); confirm-rollout: risk above the bar',
+          ),
+          '503': json(
+            'CanaryFlaggerHookResponse',
+            "metrics unavailable (Flagger retries per the hook's `retries`, then counts a failed check)",
+          ),
         },
       },
     },
@@ -328,8 +433,20 @@ export function canaryOpenApi(): OpenApiExtras {
         operationId: 'canaryRolloutHistory',
         summary: "A service's canary decisions, newest first",
         ...secured('report'),
-        parameters: [{ name: 'service', in: 'path', required: true, schema: { type: 'string' }, description: 'the deployment\'s service (URL-encode a "/")' }, ...zodParameters(RolloutHistoryQuery, 'query')],
-        responses: { '200': json('CanaryRolloutHistoryResponse', 'the decisions (empty when the service is unknown)'), ...READ_ERRORS },
+        parameters: [
+          {
+            name: 'service',
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+            description: 'the deployment\'s service (URL-encode a "/")',
+          },
+          ...zodParameters(RolloutHistoryQuery, 'query'),
+        ],
+        responses: {
+          '200': json('CanaryRolloutHistoryResponse', 'the decisions (empty when the service is unknown)'),
+          ...READ_ERRORS,
+        },
       },
     },
   };

@@ -20,7 +20,14 @@ const samples = z
   .check((ctx) => {
     const v = ctx.value;
     if (v.length > MAX_SAMPLES) {
-      ctx.issues.push({ code: 'too_big', origin: 'array', maximum: MAX_SAMPLES, inclusive: true, input: v, message: `too many samples (${v.length}, at most ${MAX_SAMPLES})` });
+      ctx.issues.push({
+        code: 'too_big',
+        origin: 'array',
+        maximum: MAX_SAMPLES,
+        inclusive: true,
+        input: v,
+        message: `too many samples (${v.length}, at most ${MAX_SAMPLES})`,
+      });
       return;
     }
     let bad = 0;
@@ -28,7 +35,13 @@ const samples = z
       const x: unknown = v[i];
       if (typeof x === 'number' && Number.isFinite(x)) continue;
       bad++;
-      ctx.issues.push({ code: 'invalid_type', expected: 'number', path: [i], input: x, message: `expected a finite number, got ${x === null ? 'null' : typeof x}` });
+      ctx.issues.push({
+        code: 'invalid_type',
+        expected: 'number',
+        path: [i],
+        input: x,
+        message: `expected a finite number, got ${x === null ? 'null' : typeof x}`,
+      });
     }
   })
   .meta({ type: 'array', items: { type: 'number' }, maxItems: MAX_SAMPLES });
@@ -38,19 +51,42 @@ export const TEMPLATE_PARAM_VALUE = /^[A-Za-z0-9_.:/-]{1,200}$/;
 
 export const PromQuery = z
   .object({
-    canary: z.string().min(1).max(4000).optional().describe('PromQL for the canary; its range-query values are the samples'),
+    canary: z
+      .string()
+      .min(1)
+      .max(4000)
+      .optional()
+      .describe('PromQL for the canary; its range-query values are the samples'),
     baseline: z.string().min(1).max(4000).optional().describe('PromQL for the baseline'),
-    template: z.string().min(1).max(128).optional().describe('Name of an operator-defined query pair (RISKGATE_PROMETHEUS_QUERIES), instead of canary/baseline PromQL'),
-    params: keyedMap(z.string().regex(TEMPLATE_PARAM_VALUE, 'letters, digits and _ . : / - only (1–200)'), { type: 'string', pattern: TEMPLATE_PARAM_VALUE.source }, 20)
+    template: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .describe(
+        'Name of an operator-defined query pair (RISKGATE_PROMETHEUS_QUERIES), instead of canary/baseline PromQL',
+      ),
+    params: keyedMap(
+      z.string().regex(TEMPLATE_PARAM_VALUE, 'letters, digits and _ . : / - only (1–200)'),
+      { type: 'string', pattern: TEMPLATE_PARAM_VALUE.source },
+      20,
+    )
       .optional()
       .describe("Values of the template's {{param}} placeholders"),
   })
   .superRefine((q, ctx) => {
     if (q.template !== undefined) {
-      if (q.canary !== undefined || q.baseline !== undefined) ctx.addIssue({ code: 'custom', message: 'give either template (with params) or canary and baseline PromQL, not both' });
+      if (q.canary !== undefined || q.baseline !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          message: 'give either template (with params) or canary and baseline PromQL, not both',
+        });
     } else {
-      if (q.params !== undefined) ctx.addIssue({ code: 'custom', path: ['params'], message: 'params go with a template' });
-      for (const side of ['canary', 'baseline'] as const) if (q[side] === undefined) ctx.addIssue({ code: 'custom', path: [side], message: 'PromQL required (or name a template)' });
+      if (q.params !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['params'], message: 'params go with a template' });
+      for (const side of ['canary', 'baseline'] as const)
+        if (q[side] === undefined)
+          ctx.addIssue({ code: 'custom', path: [side], message: 'PromQL required (or name a template)' });
     }
   });
 export type PromQuery = z.output<typeof PromQuery>;
@@ -61,16 +97,31 @@ export const MetricSpec = z
     direction: z.enum(['increase', 'decrease', 'either']).default('increase').describe('Which change is harmful'),
     critical: z.boolean().optional().describe('A regression fails the whole analysis'),
     weight: z.number().positive().max(1000).optional(),
-    max_change: z.number().nonnegative().max(1000).optional().describe('Relative change below which a difference is harmless (default 0.1)'),
-    threshold: z.number().finite().optional().describe('Absolute bound on the canary mean (ceiling; floor for `decrease`)'),
-    margin: z.number().positive().max(0.5).optional().describe('Pass margin on P(canary worse | not tied) − ½ (default 0.15)'),
+    max_change: z
+      .number()
+      .nonnegative()
+      .max(1000)
+      .optional()
+      .describe('Relative change below which a difference is harmless (default 0.1)'),
+    threshold: z
+      .number()
+      .finite()
+      .optional()
+      .describe('Absolute bound on the canary mean (ceiling; floor for `decrease`)'),
+    margin: z
+      .number()
+      .positive()
+      .max(0.5)
+      .optional()
+      .describe('Pass margin on P(canary worse | not tied) − ½ (default 0.15)'),
     baseline: samples.optional(),
     canary: samples.optional(),
     query: PromQuery.optional().describe('Fetch samples from Prometheus instead of sending them'),
   })
   .superRefine((m, ctx) => {
     const hasSamples = m.baseline !== undefined || m.canary !== undefined;
-    if (hasSamples && m.query) ctx.addIssue({ code: 'custom', message: 'give either samples (baseline, canary) or query, not both' });
+    if (hasSamples && m.query)
+      ctx.addIssue({ code: 'custom', message: 'give either samples (baseline, canary) or query, not both' });
     else if (!m.query && (m.baseline === undefined || m.canary === undefined))
       ctx.addIssue({ code: 'custom', message: 'needs both baseline and canary samples, or a query' });
   });
@@ -82,7 +133,11 @@ export const PolicySchema = z
     steps: z.array(z.number().gt(0).max(100)).min(1).max(50).optional(),
     min_step: z.number().min(1).max(100).optional(),
     max_step: z.number().min(1).max(100).optional(),
-    max_interval_s: z.number().positive().max(7 * 86400).optional(),
+    max_interval_s: z
+      .number()
+      .positive()
+      .max(7 * 86400)
+      .optional(),
   })
   .superRefine((p, ctx) => {
     if (p.steps && p.steps.some((w, i) => i > 0 && w <= p.steps![i - 1]))
@@ -90,9 +145,16 @@ export const PolicySchema = z
   });
 
 export const Deployment = z.object({
-  service: z.string().min(1).max(200).regex(/^[A-Za-z0-9_.:/-]+$/, 'letters, digits and _ . : / - only'),
+  service: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9_.:/-]+$/, 'letters, digits and _ . : / - only'),
   version: z.string().min(1).max(200),
-  repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"').optional(),
+  repo: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"')
+    .optional(),
   head_sha: z.string().min(1).max(64).optional(),
 });
 
@@ -101,13 +163,21 @@ export const MAX_RANGE_POINTS = 11_000;
 
 export const PrometheusWindow = z
   .object({
-    window_s: z.number().int().positive().max(86_400).default(60).describe('Range queried, ending now (at most RISKGATE_PROMETHEUS_MAX_WINDOW_S)'),
+    window_s: z
+      .number()
+      .int()
+      .positive()
+      .max(86_400)
+      .default(60)
+      .describe('Range queried, ending now (at most RISKGATE_PROMETHEUS_MAX_WINDOW_S)'),
     step_s: z
       .number()
       .positive()
       .max(3600)
       .optional()
-      .describe('Range-query resolution; never finer than the scrape interval (one sample per scrape), which is also the default'),
+      .describe(
+        'Range-query resolution; never finer than the scrape interval (one sample per scrape), which is also the default',
+      ),
   })
   .superRefine((w, ctx) => {
     if (w.step_s === undefined) return;
@@ -120,19 +190,29 @@ export const PrometheusWindow = z
       });
   });
 
-export const CanaryDecisionRequest = z.object({
-  deployment: Deployment,
-  current_weight: z.number().min(0).max(100).describe('Current canary traffic, percent'),
-  elapsed_s: z.number().nonnegative().default(0).describe('Seconds spent at the current weight'),
-  risk: z.number().min(0).max(1).optional().describe('Predicted failure probability; else looked up, else the prior'),
-  metrics: z.array(MetricSpec).min(1).max(MAX_METRICS_PER_REQUEST),
-  policy: PolicySchema.optional(),
-  prometheus: PrometheusWindow.optional(),
-}).superRefine((r, ctx) => {
-  let total = 0;
-  for (const m of r.metrics) total += (m.baseline?.length ?? 0) + (m.canary?.length ?? 0);
-  if (total > MAX_SAMPLES_PER_REQUEST) ctx.addIssue({ code: 'too_big', origin: 'array', maximum: MAX_SAMPLES_PER_REQUEST, inclusive: true, path: ['metrics'], message: tooManySamples(total) });
-});
+export const CanaryDecisionRequest = z
+  .object({
+    deployment: Deployment,
+    current_weight: z.number().min(0).max(100).describe('Current canary traffic, percent'),
+    elapsed_s: z.number().nonnegative().default(0).describe('Seconds spent at the current weight'),
+    risk: z.number().min(0).max(1).optional().describe('Predicted failure probability; else looked up, else the prior'),
+    metrics: z.array(MetricSpec).min(1).max(MAX_METRICS_PER_REQUEST),
+    policy: PolicySchema.optional(),
+    prometheus: PrometheusWindow.optional(),
+  })
+  .superRefine((r, ctx) => {
+    let total = 0;
+    for (const m of r.metrics) total += (m.baseline?.length ?? 0) + (m.canary?.length ?? 0);
+    if (total > MAX_SAMPLES_PER_REQUEST)
+      ctx.addIssue({
+        code: 'too_big',
+        origin: 'array',
+        maximum: MAX_SAMPLES_PER_REQUEST,
+        inclusive: true,
+        path: ['metrics'],
+        message: tooManySamples(total),
+      });
+  });
 export type CanaryDecisionRequest = z.output<typeof CanaryDecisionRequest>;
 
 const TestResultSchema = z.object({
@@ -156,13 +236,20 @@ export const MetricResultSchema = z.object({
   n_baseline: z.number(),
   canary_mean: z.number().nullable(),
   baseline_mean: z.number().nullable(),
-  effect: z.object({ shift: z.number().nullable(), lower: z.number().nullable(), upper: z.number().nullable(), relative: z.number().nullable() }),
+  effect: z.object({
+    shift: z.number().nullable(),
+    lower: z.number().nullable(),
+    upper: z.number().nullable(),
+    relative: z.number().nullable(),
+  }),
   p_value: z.number().describe('Always-valid p-value (valid under repeated looks)'),
   p_fixed: z.number().describe('Fixed-sample Mann-Whitney p of this window alone'),
   tests: z.object({ location: TestResultSchema, spread: TestResultSchema, tail: TestResultSchema }),
   sufficiency: z
     .object({ effective_samples: z.number(), needed: z.number(), thin: z.boolean() })
-    .describe('Evidence so far (samples per side) against what a pass needs; thin: too little to show the metric harmless yet'),
+    .describe(
+      'Evidence so far (samples per side) against what a pass needs; thin: too little to show the metric harmless yet',
+    ),
 });
 
 export const CanaryDecisionResponse = z.object({
@@ -194,7 +281,9 @@ export const ArgoQuery = z.object({
 });
 
 export const ArgoResult = z.object({
-  decision: z.enum(['pass', 'fail', 'inconclusive']).describe('successCondition: result.decision == "pass"; failureCondition: result.decision == "fail"'),
+  decision: z
+    .enum(['pass', 'fail', 'inconclusive'])
+    .describe('successCondition: result.decision == "pass"; failureCondition: result.decision == "fail"'),
   action: z.enum(['increase', 'hold', 'rollback', 'promote']),
   next_weight: z.number(),
   score: z.number(),
@@ -204,7 +293,16 @@ export const ArgoResult = z.object({
 });
 
 /** Every webhook type Flagger has (fluxcd/flagger pkg/apis/flagger/v1beta1/canary.go, HookType). */
-export const FlaggerHook = z.enum(['confirm-rollout', 'pre-rollout', 'rollout', 'confirm-traffic-increase', 'confirm-promotion', 'post-rollout', 'rollback', 'event']);
+export const FlaggerHook = z.enum([
+  'confirm-rollout',
+  'pre-rollout',
+  'rollout',
+  'confirm-traffic-increase',
+  'confirm-promotion',
+  'post-rollout',
+  'rollback',
+  'event',
+]);
 
 export const FlaggerWebhookRequest = z.object({
   name: z.string().min(1).max(253),
@@ -222,18 +320,28 @@ export const FlaggerWebhookRequest = z.object({
  */
 function keyedMap<T>(value: z.ZodType<T>, valueJson: Record<string, unknown>, maxKeys = 1000) {
   return z
-    .custom<Record<string, unknown>>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), { error: 'expected an object' })
+    .custom<Record<string, unknown>>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), {
+      error: 'expected an object',
+    })
     .transform((v, ctx) => {
       const out = new Map<string, T>();
       const entries = Object.entries(v);
       if (entries.length > maxKeys) {
-        ctx.issues.push({ code: 'too_big', origin: 'object', maximum: maxKeys, inclusive: true, input: v, message: `too many keys (${entries.length}, at most ${maxKeys})` });
+        ctx.issues.push({
+          code: 'too_big',
+          origin: 'object',
+          maximum: maxKeys,
+          inclusive: true,
+          input: v,
+          message: `too many keys (${entries.length}, at most ${maxKeys})`,
+        });
         return z.NEVER;
       }
       for (const [k, raw] of entries) {
         const r = value.safeParse(raw);
         if (!r.success) {
-          for (const issue of r.error.issues) ctx.issues.push({ ...issue, path: [k, ...issue.path], input: raw } as never);
+          for (const issue of r.error.issues)
+            ctx.issues.push({ ...issue, path: [k, ...issue.path], input: raw } as never);
           continue;
         }
         out.set(k, r.data);
@@ -273,7 +381,9 @@ export const KayentaMetricConfig = z.object({
           mustHaveData: z.boolean().optional().describe('Missing data counts as not passing (NodataFailMetric)'),
           muted: z.boolean().optional().describe('Classified and reported, but left out of the score'),
           nanStrategy: z.enum(['remove', 'replace']).optional(),
-          effectSize: z.object({ allowedIncrease: z.number().optional(), allowedDecrease: z.number().optional() }).optional(),
+          effectSize: z
+            .object({ allowedIncrease: z.number().optional(), allowedDecrease: z.number().optional() })
+            .optional(),
         })
         .passthrough()
         .optional(),
@@ -291,7 +401,9 @@ export const KayentaJudgeRequest = z
         metrics: z.array(KayentaMetricConfig).max(500),
         classifier: z
           .object({
-            groupWeights: keyedMap(z.number().nonnegative().max(100), { type: 'number', minimum: 0, maximum: 100 }).optional().describe('Percent per group; groups without one share what is left of 100'),
+            groupWeights: keyedMap(z.number().nonnegative().max(100), { type: 'number', minimum: 0, maximum: 100 })
+              .optional()
+              .describe('Percent per group; groups without one share what is left of 100'),
             scoreThresholds: z.unknown().optional(),
           })
           .passthrough()
@@ -304,16 +416,34 @@ export const KayentaJudgeRequest = z
   .superRefine((r, ctx) => {
     let total = 0;
     for (const p of r.metricSetPairList) total += p.values.control.length + p.values.experiment.length;
-    if (total > MAX_SAMPLES_PER_REQUEST) ctx.addIssue({ code: 'too_big', origin: 'array', maximum: MAX_SAMPLES_PER_REQUEST, inclusive: true, path: ['metricSetPairList'], message: tooManySamples(total) });
+    if (total > MAX_SAMPLES_PER_REQUEST)
+      ctx.addIssue({
+        code: 'too_big',
+        origin: 'array',
+        maximum: MAX_SAMPLES_PER_REQUEST,
+        inclusive: true,
+        path: ['metricSetPairList'],
+        message: tooManySamples(total),
+      });
     // Kayenta's judge fails on a metric without a config ("Could not find metric config for …"); say which.
     const names = new Set(r.canaryConfig.metrics.map((m) => m.name));
     r.metricSetPairList.forEach((p, i) => {
-      if (!names.has(p.name)) ctx.addIssue({ code: 'custom', path: ['metricSetPairList', i, 'name'], message: `no metric named "${p.name}" in canaryConfig.metrics` });
+      if (!names.has(p.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['metricSetPairList', i, 'name'],
+          message: `no metric named "${p.name}" in canaryConfig.metrics`,
+        });
     });
   });
 export type KayentaJudgeRequest = z.output<typeof KayentaJudgeRequest>;
 
-const KayentaStats = z.object({ count: z.number(), mean: z.number().nullable(), min: z.number().nullable(), max: z.number().nullable() });
+const KayentaStats = z.object({
+  count: z.number(),
+  mean: z.number().nullable(),
+  min: z.number().nullable(),
+  max: z.number().nullable(),
+});
 
 export const KayentaJudgeResponse = z.object({
   judgeName: z.string(),
@@ -332,8 +462,14 @@ export const KayentaJudgeResponse = z.object({
       muted: z.boolean().describe('left out of the score'),
     }),
   ),
-  groupScores: z.array(z.object({ name: z.string(), score: z.number(), classification: z.string(), classificationReason: z.string() })),
-  score: z.object({ score: z.number(), classification: z.enum(['Pass', 'Marginal', 'Fail', 'Nodata']), classificationReason: z.string() }),
+  groupScores: z.array(
+    z.object({ name: z.string(), score: z.number(), classification: z.string(), classificationReason: z.string() }),
+  ),
+  score: z.object({
+    score: z.number(),
+    classification: z.enum(['Pass', 'Marginal', 'Fail', 'Nodata']),
+    classificationReason: z.string(),
+  }),
 });
 
 export const CanaryOutcomeRequest = z.object({
@@ -352,7 +488,9 @@ export type CanaryOutcomeRequest = z.output<typeof CanaryOutcomeRequest>;
 export const FlaggerPreRolloutResponse = z.object({
   allowed: z.boolean(),
   risk: z.number().min(0).max(1),
-  risk_source: z.enum(['request', 'model', 'prior']).describe('request: metadata.risk; model: the commit\'s /v1/risk answer; prior: neither was known'),
+  risk_source: z
+    .enum(['request', 'model', 'prior'])
+    .describe("request: metadata.risk; model: the commit's /v1/risk answer; prior: neither was known"),
   reason: z.string(),
 });
 
@@ -365,7 +503,9 @@ export const FlaggerHookResponse = z.object({
   hook: z.enum(['rollout', 'confirm-traffic-increase', 'confirm-promotion', 'rollback']),
   weight: z.number().describe('the canary weight Flagger is at, as Riskgate infers it from the steps it confirmed'),
   verdict: z.enum(['pass', 'marginal', 'fail', 'inconclusive', 'unavailable']),
-  action: z.enum(['increase', 'hold', 'rollback', 'promote']).describe("the controller's judgement at this weight (Flagger moves the weight itself)"),
+  action: z
+    .enum(['increase', 'hold', 'rollback', 'promote'])
+    .describe("the controller's judgement at this weight (Flagger moves the weight itself)"),
   score: z.number(),
   reason: z.string(),
   reasons: z.array(z.string()),

@@ -67,7 +67,9 @@ export function alwaysValidP(estimate: number, variance: number, theta0: number,
 /** Half-width of the (1 − α) confidence sequence around the pooled estimate. */
 export function csRadius(variance: number, alpha: number, tau: number): number {
   const t2 = tau * tau;
-  return Math.sqrt(((2 * variance * (variance + t2)) / t2) * (Math.log(1 / alpha) + 0.5 * Math.log((variance + t2) / variance)));
+  return Math.sqrt(
+    ((2 * variance * (variance + t2)) / t2) * (Math.log(1 / alpha) + 0.5 * Math.log((variance + t2) / variance)),
+  );
 }
 
 export interface ConfidenceSequence {
@@ -97,7 +99,12 @@ export function boundRadius(variance: number, alpha: number, tau: number, look?:
  * `look` turns on the alpha-spending half of the bound; it must be the index of this look among all looks at
  * the evidence (known before the data, e.g. `ev.looks`), never chosen after seeing it.
  */
-export function confidenceSequence(ev: Evidence, alpha: number, tau: number, look?: number): ConfidenceSequence | undefined {
+export function confidenceSequence(
+  ev: Evidence,
+  alpha: number,
+  tau: number,
+  look?: number,
+): ConfidenceSequence | undefined {
   const p = pooled(ev);
   if (!p) return undefined;
   const r = boundRadius(p.variance, alpha, tau, look);
@@ -128,7 +135,15 @@ export function informationNeeded(alpha: number, tau: number, margin: number, lo
  * product of e-values over looks on disjoint samples is a test supermartingale: by Ville's inequality it
  * exceeds 1/α with probability ≤ α over all looks, however many.
  */
-export function exceedanceE(k: number, r: number, m: number, n: number, psis: readonly number[], weights: readonly number[], each?: number[]): number {
+export function exceedanceE(
+  k: number,
+  r: number,
+  m: number,
+  n: number,
+  psis: readonly number[],
+  weights: readonly number[],
+  each?: number[],
+): number {
   if (r <= 0 || m <= 0 || n <= 0) {
     if (each) for (let g = 0; g < psis.length; g++) each[g] = 1;
     return 1;
@@ -165,4 +180,3 @@ export function exceedanceE(k: number, r: number, m: number, n: number, psis: re
 
 /** Reused log-pmf buffer of exceedanceE (synchronous, so one serves every call). */
 let PMF = new Float64Array(256);
-

@@ -35,7 +35,12 @@ export interface CanaryServiceDeps {
 }
 
 /** The defaults of RISKGATE_PROMETHEUS_* (config.ts), for services built without a config. */
-export const DEFAULT_PROMETHEUS_QUERIES: PrometheusQueries = { maxQueryMetrics: 20, maxWindowS: 3600, scrapeIntervalS: null, templates: null };
+export const DEFAULT_PROMETHEUS_QUERIES: PrometheusQueries = {
+  maxQueryMetrics: 20,
+  maxWindowS: 3600,
+  scrapeIntervalS: null,
+  templates: null,
+};
 
 export const DECISION_EVENT = 'canary_decision';
 /** The raw samples behind each decision, apart from its summary: listing rollouts must not parse them all. */
@@ -55,26 +60,38 @@ interface SampleSet {
   canary: readonly number[];
 }
 
-export function encodeSamples(metrics: readonly SampleSet[]): { metrics: { name: string; baseline_n: number; canary_n: number }[]; data: Uint8Array } {
+export function encodeSamples(metrics: readonly SampleSet[]): {
+  metrics: { name: string; baseline_n: number; canary_n: number }[];
+  data: Uint8Array;
+} {
   let total = 0;
   for (const m of metrics) total += m.baseline.length + m.canary.length;
   const data = new Uint8Array(total * 8);
   const view = new DataView(data.buffer);
   let o = 0;
   for (const m of metrics) {
-    for (const xs of [m.baseline, m.canary]) for (let i = 0; i < xs.length; i++, o += 8) view.setFloat64(o, xs[i], true);
+    for (const xs of [m.baseline, m.canary])
+      for (let i = 0; i < xs.length; i++, o += 8) view.setFloat64(o, xs[i], true);
   }
-  return { metrics: metrics.map((m) => ({ name: m.name, baseline_n: m.baseline.length, canary_n: m.canary.length })), data };
+  return {
+    metrics: metrics.map((m) => ({ name: m.name, baseline_n: m.baseline.length, canary_n: m.canary.length })),
+    data,
+  };
 }
 
 /** The samples of a stored inputs event; throws when the counts and the bytes disagree. */
-export function decodeSamples(payload: Record<string, unknown>, data: Uint8Array | undefined): { name: string; baseline: number[]; canary: number[] }[] {
+export function decodeSamples(
+  payload: Record<string, unknown>,
+  data: Uint8Array | undefined,
+): { name: string; baseline: number[]; canary: number[] }[] {
   const metrics = payload.metrics as { name: string; baseline_n: number; canary_n: number }[];
   const bytes = data ?? new Uint8Array(0);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const need = metrics.reduce((a, m) => a + m.baseline_n + m.canary_n, 0) * 8;
   if (payload.encoding !== SAMPLES_ENCODING || need !== bytes.byteLength) {
-    throw new Error(`canary inputs: expected ${need} bytes of ${SAMPLES_ENCODING}, found ${bytes.byteLength} of ${String(payload.encoding)}`);
+    throw new Error(
+      `canary inputs: expected ${need} bytes of ${SAMPLES_ENCODING}, found ${bytes.byteLength} of ${String(payload.encoding)}`,
+    );
   }
   let o = 0;
   const read = (n: number): number[] => Array.from({ length: n }, () => ((o += 8), view.getFloat64(o - 8, true)));
@@ -120,7 +137,10 @@ export interface DecideOptions {
    * rollout's evidence (Flagger, not the answer, decides when it ends: post-rollout closes it).
    * `settle` returns the weight Flagger will be at after this answer (a confirmed traffic increase).
    */
-  flagger?: { sameLookWithinMs: number; settle?: (d: CanaryDecisionResponse, prev: StoredRollout | undefined) => number | undefined };
+  flagger?: {
+    sameLookWithinMs: number;
+    settle?: (d: CanaryDecisionResponse, prev: StoredRollout | undefined) => number | undefined;
+  };
 }
 
 export class CanaryService {
@@ -155,7 +175,10 @@ export class CanaryService {
     this.deps.store.setState(flaggerStateKey(service, version), JSON.stringify(closed));
   }
 
-  async resolveRisk(req: { risk?: number; deployment: { repo?: string; head_sha?: string } }): Promise<{ risk: number; source: 'request' | 'model' | 'prior' }> {
+  async resolveRisk(req: {
+    risk?: number;
+    deployment: { repo?: string; head_sha?: string };
+  }): Promise<{ risk: number; source: 'request' | 'model' | 'prior' }> {
     if (req.risk !== undefined) return { risk: req.risk, source: 'request' };
     const { repo, head_sha } = req.deployment;
     if (repo && head_sha && this.deps.riskLookup) {
@@ -163,7 +186,10 @@ export class CanaryService {
         const r = await this.deps.riskLookup(repo, head_sha);
         if (r !== undefined && Number.isFinite(r)) return { risk: Math.min(1, Math.max(0, r)), source: 'model' };
       } catch (err) {
-        this.deps.log?.warn({ err: err instanceof Error ? err.message : String(err), repo, head_sha }, 'risk lookup failed; using the prior');
+        this.deps.log?.warn(
+          { err: err instanceof Error ? err.message : String(err), repo, head_sha },
+          'risk lookup failed; using the prior',
+        );
       }
     }
     return { risk: this.deps.defaultRisk ?? 0.2, source: 'prior' };
@@ -175,22 +201,32 @@ export class CanaryService {
     const flagger = opts.flagger;
     const key = flagger ? flaggerStateKey(service, version) : stateKey(service, version);
     // Refused writers are refused before any Prometheus query is made on their behalf.
-    if (opts.writer) assertMayWriteRollout(opts.writer, service, version, this.loadRollout(service, version, !!flagger)?.owner);
+    if (opts.writer)
+      assertMayWriteRollout(opts.writer, service, version, this.loadRollout(service, version, !!flagger)?.owner);
     // Refused before any upstream call: every route (native, Argo, Flagger) comes through here.
     const limits = this.deps.prometheusQueries ?? DEFAULT_PROMETHEUS_QUERIES;
     const problems = checkQueries(req, limits);
     if (problems.length) throw new HttpError(400, 'invalid_request', 'request failed validation', problems);
     const { risk, source } = await this.resolveRisk(req);
     const window = { window_s: req.prometheus?.window_s ?? 60, step_s: req.prometheus?.step_s };
-    const { metrics, errors, notes } = await fetchMetrics(this.deps.prometheusUrl, req.metrics, window, this.now() / 1000, limits);
+    const { metrics, errors, notes } = await fetchMetrics(
+      this.deps.prometheusUrl,
+      req.metrics,
+      window,
+      this.now() / 1000,
+      limits,
+    );
     // Queried samples are not in the request the schema checked; the same per-request bound applies to them.
     let fetched = 0;
     for (const m of metrics) fetched += m.baseline.length + m.canary.length;
-    if (fetched > MAX_SAMPLES_PER_REQUEST) errors.push(`${tooManySamples(fetched)}: shorten prometheus.window_s or raise step_s`);
+    if (fetched > MAX_SAMPLES_PER_REQUEST)
+      errors.push(`${tooManySamples(fetched)}: shorten prometheus.window_s or raise step_s`);
 
     // The samples' part of the judgement depends on nothing stored, so it is done before the write lock is taken.
     const minSamples = DEFAULT_JUDGE.minSamples;
-    const observations = errors.length ? undefined : metrics.map((m) => observe(m.canary, m.baseline, m.direction, minSamples));
+    const observations = errors.length
+      ? undefined
+      : metrics.map((m) => observe(m.canary, m.baseline, m.direction, minSamples));
 
     // From here on everything is synchronous, so concurrent calls for one rollout cannot interleave.
     const store = this.deps.store;
@@ -200,7 +236,8 @@ export class CanaryService {
       if (opts.writer) assertMayWriteRollout(opts.writer, service, version, prev?.owner);
       const now = this.now();
       const current = opts.currentWeight ?? req.current_weight;
-      const sameLook = !!flagger && !!prev?.before && prev.look_at !== undefined && now - prev.look_at < flagger.sameLookWithinMs;
+      const sameLook =
+        !!flagger && !!prev?.before && prev.look_at !== undefined && now - prev.look_at < flagger.sameLookWithinMs;
       const base = sameLook ? prev!.before! : (prev?.state ?? EMPTY_STATE);
       const out = decide(
         { current_weight: current, elapsed_s: req.elapsed_s, risk, metrics, policy: req.policy, source_errors: errors },
@@ -221,13 +258,18 @@ export class CanaryService {
         // A finished rollout's evidence is spent; if the same version is rolled out again it starts afresh.
         state: finished ? EMPTY_STATE : looked ? out.state : (prev?.state ?? EMPTY_STATE),
         decided_at: now,
-        changed_at: (flagger ? weight !== (prev?.weight ?? current) : response.next_weight !== current) ? now : (prev?.changed_at ?? now),
+        changed_at: (flagger ? weight !== (prev?.weight ?? current) : response.next_weight !== current)
+          ? now
+          : (prev?.changed_at ?? now),
         weight,
         started_at: prev?.started_at ?? now,
         owner: prev?.owner ?? opts.writer?.name,
         ...(flagger
           ? looked
-            ? { before: sameLook ? prev!.before : (prev?.state ?? EMPTY_STATE), look_at: sameLook ? prev!.look_at : now }
+            ? {
+                before: sameLook ? prev!.before : (prev?.state ?? EMPTY_STATE),
+                look_at: sameLook ? prev!.look_at : now,
+              }
             : { before: prev?.before, look_at: prev?.look_at }
           : {}),
       };
@@ -244,7 +286,9 @@ export class CanaryService {
           metrics: metrics.map((m, i) => {
             const { baseline: _b, canary: _c, ...rest } = req.metrics[i];
             // Template params are a Map (caller-named keys); the log keeps them as an object.
-            const query = rest.query?.params ? { ...rest.query, params: Object.fromEntries(rest.query.params) } : rest.query;
+            const query = rest.query?.params
+              ? { ...rest.query, params: Object.fromEntries(rest.query.params) }
+              : rest.query;
             return { ...rest, query, baseline_n: m.baseline.length, canary_n: m.canary.length };
           }),
         },
@@ -253,7 +297,11 @@ export class CanaryService {
         response,
       });
       const samples = encodeSamples(metrics);
-      this.inputs.record(service, { version, decided_at: decidedAt, encoding: SAMPLES_ENCODING, metrics: samples.metrics }, samples.data);
+      this.inputs.record(
+        service,
+        { version, decided_at: decidedAt, encoding: SAMPLES_ENCODING, metrics: samples.metrics },
+        samples.data,
+      );
       this.deps.log?.info(
         { service, version, action: response.action, next_weight: response.next_weight, score: response.score, risk },
         'canary decision',
@@ -280,13 +328,18 @@ export class CanaryService {
    * `repo` sent without that right is refused; one only inferred from the rollout's decisions is left out of
    * training, with the reason. The outcome itself is written by whoever may write the rollout.
    */
-  recordOutcome(req: CanaryOutcomeRequest, writer?: Tenant, opts: { flagger?: boolean } = {}): { recorded: true; training_record: boolean; run_id: string; reason?: string } {
+  recordOutcome(
+    req: CanaryOutcomeRequest,
+    writer?: Tenant,
+    opts: { flagger?: boolean } = {},
+  ): { recorded: true; training_record: boolean; run_id: string; reason?: string } {
     const store = this.deps.store;
     const owner = this.loadRollout(req.service, req.version, !!opts.flagger)?.owner;
     if (writer) {
       assertMayWriteRollout(writer, req.service, req.version, owner);
       if (req.repo !== undefined) {
-        if (!writer.scopes.includes('report')) throw forbidden(`API key "${writer.name}" lacks the "report" scope that writing run history (repo) needs`);
+        if (!writer.scopes.includes('report'))
+          throw forbidden(`API key "${writer.name}" lacks the "report" scope that writing run history (repo) needs`);
         assertMayWriteRepo(writer, req.repo);
       }
     }
@@ -294,18 +347,42 @@ export class CanaryService {
     // it was: another key's posts for the same service@version must not choose whose history it becomes.
     const decisions = store
       .listEvents(DECISION_EVENT, { key: req.service, limit: 1000 })
-      .filter((e) => e.payload.version === req.version && (e.payload.source === 'flagger') === !!opts.flagger && (owner === undefined || e.payload.owner === owner));
+      .filter(
+        (e) =>
+          e.payload.version === req.version &&
+          (e.payload.source === 'flagger') === !!opts.flagger &&
+          (owner === undefined || e.payload.owner === owner),
+      );
     const dep = (decisions[0]?.payload.deployment ?? {}) as { repo?: string; head_sha?: string };
     const repo = req.repo ?? dep.repo;
     const mayTrain = !writer || !repo || (writer.scopes.includes('report') && mayWriteRepo(writer, repo));
     const headSha = req.head_sha ?? dep.head_sha ?? null;
     const first = decisions.length ? decisions[decisions.length - 1] : undefined;
-    const startedAt = (first?.payload.started_at as string | undefined) ?? first?.at ?? new Date(this.now()).toISOString();
+    const startedAt =
+      (first?.payload.started_at as string | undefined) ?? first?.at ?? new Date(this.now()).toISOString();
     const runId = `canary:${req.service}:${req.version}`;
     return store.transaction(() => {
-      store.appendEvent(OUTCOME_EVENT, req.service, { ...req, repo: repo ?? null, head_sha: headSha, decisions: decisions.length, by: writer?.name ?? null });
-      if (!repo) return { recorded: true as const, training_record: false, run_id: runId, reason: 'no repo known for this rollout; send `repo` to make it training data' };
-      if (!mayTrain) return { recorded: true as const, training_record: false, run_id: runId, reason: `API key "${writer!.name}" may not write run history for ${repo} (needs the report scope and the repo)` };
+      store.appendEvent(OUTCOME_EVENT, req.service, {
+        ...req,
+        repo: repo ?? null,
+        head_sha: headSha,
+        decisions: decisions.length,
+        by: writer?.name ?? null,
+      });
+      if (!repo)
+        return {
+          recorded: true as const,
+          training_record: false,
+          run_id: runId,
+          reason: 'no repo known for this rollout; send `repo` to make it training data',
+        };
+      if (!mayTrain)
+        return {
+          recorded: true as const,
+          training_record: false,
+          run_id: runId,
+          reason: `API key "${writer!.name}" may not write run history for ${repo} (needs the report scope and the repo)`,
+        };
       const record = RunRecordSchema.parse({
         repo,
         run_id: runId,
@@ -366,7 +443,12 @@ export class CanaryService {
         confidence: r.confidence,
         risk: r.risk,
         reasons: r.reasons,
-        metrics: r.metrics.map((m) => ({ name: m.name, classification: m.classification, p_value: m.p_value, effect: m.effect })),
+        metrics: r.metrics.map((m) => ({
+          name: m.name,
+          classification: m.classification,
+          p_value: m.p_value,
+          effect: m.effect,
+        })),
       };
     });
   }

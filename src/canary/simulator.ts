@@ -18,7 +18,14 @@ export type ReleaseKind =
   | 'zero_baseline_errors';
 
 export const GOOD_KINDS: ReleaseKind[] = ['good', 'noisy_fine'];
-export const BAD_KINDS: ReleaseKind[] = ['step_errors', 'memory_leak', 'latency_tail', 'rising_variance', 'sparse_errors', 'zero_baseline_errors'];
+export const BAD_KINDS: ReleaseKind[] = [
+  'step_errors',
+  'memory_leak',
+  'latency_tail',
+  'rising_variance',
+  'sparse_errors',
+  'zero_baseline_errors',
+];
 
 /** What a policy and the summary see of a release, from this simulator or the randomized family (family.ts). */
 export interface RolloutSubject {
@@ -100,7 +107,13 @@ export function makeReleases(cfg: SimConfig): Release[] {
 }
 
 /** Samples one interval of the five standard metrics for canary and baseline. */
-export function sampleInterval(rel: Release, r: () => number, weight: number, t0: number, cfg: SimConfig): MetricInput[] {
+export function sampleInterval(
+  rel: Release,
+  r: () => number,
+  weight: number,
+  t0: number,
+  cfg: SimConfig,
+): MetricInput[] {
   const n = cfg.interval_s;
   const req = Math.max(1, (cfg.rps * weight) / 100);
   const k = rel.kind;
@@ -170,7 +183,12 @@ function defaultSource(rel: Release, cfg: SimConfig): IntervalSource {
   return { interval_s: cfg.interval_s, sample: (weight, t0) => sampleInterval(rel, r, weight, t0, cfg) };
 }
 
-export async function rollOut(rel: RolloutSubject, policy: CanaryPolicy, cfg: SimConfig, source: IntervalSource = defaultSource(rel as Release, cfg)): Promise<RolloutResult> {
+export async function rollOut(
+  rel: RolloutSubject,
+  policy: CanaryPolicy,
+  cfg: SimConfig,
+  source: IntervalSource = defaultSource(rel as Release, cfg),
+): Promise<RolloutResult> {
   const driver = policy.begin(rel);
   const interval = source.interval_s;
   let weight = source.start ?? driver.start;
@@ -186,10 +204,18 @@ export async function rollOut(rel: RolloutSubject, policy: CanaryPolicy, cfg: Si
     exposure += (weight * interval) / 60;
     steps++;
     const a = await driver.step({ weight, elapsed_s: elapsed, t_s: t, risk: rel.risk, metrics });
-    if (a.action === 'rollback') return { release: rel, outcome: 'rolled_back', steps, traffic_steps: trafficSteps, time_s: t, exposure };
+    if (a.action === 'rollback')
+      return { release: rel, outcome: 'rolled_back', steps, traffic_steps: trafficSteps, time_s: t, exposure };
     if (a.action === 'promote') {
       exposure += (100 * Math.max(0, cfg.horizon_s - t)) / 60;
-      return { release: rel, outcome: 'promoted', steps, traffic_steps: trafficSteps + (weight < 100 ? 1 : 0), time_s: t, exposure };
+      return {
+        release: rel,
+        outcome: 'promoted',
+        steps,
+        traffic_steps: trafficSteps + (weight < 100 ? 1 : 0),
+        time_s: t,
+        exposure,
+      };
     }
     if (a.next_weight !== weight) {
       elapsed = 0;
@@ -213,7 +239,10 @@ export interface PolicySummary {
   good_steps: number;
   good_decisions: number;
   good_minutes: number;
-  by_kind: Record<string, { rolled_back: number; promoted: number; count: number; exposure: number; decisions_to_full: number }>;
+  by_kind: Record<
+    string,
+    { rolled_back: number; promoted: number; count: number; exposure: number; decisions_to_full: number }
+  >;
 }
 
 export async function simulate(

@@ -70,14 +70,23 @@ export function rankCompare(canary: Float64Array, baseline: Float64Array): RankC
   const N = m + n;
   if (m === 0 || n === 0) return { u: 0, theta: 0, variance: 0, tieShare: 0, m, n };
   const variance = Math.max(0, (N + 1 - tieTerm / (N * (N - 1))) / (12 * m * n));
-  return { u, theta: u / (m * n) - 0.5, variance: variance < 1e-15 ? 0 : variance, tieShare: tiedPairs / (m * n), m, n };
+  return {
+    u,
+    theta: u / (m * n) - 0.5,
+    variance: variance < 1e-15 ? 0 : variance,
+    tieShare: tiedPairs / (m * n),
+    m,
+    n,
+  };
 }
 
 /** Standard normal CDF (Abramowitz–Stegun 7.1.26 via erf; |error| < 1.5e-7, enough for decisions). */
 export function normalCdf(z: number): number {
   const x = Math.abs(z) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return z >= 0 ? 0.5 * (1 + y) : 0.5 * (1 - y);
 }
 
@@ -85,19 +94,30 @@ export function normalCdf(z: number): number {
 export function normalQuantile(p: number): number {
   if (p <= 0) return -Infinity;
   if (p >= 1) return Infinity;
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const a = [
+    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239,
+  ];
   const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
   const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
   const pl = 0.02425;
   if (p < pl) {
     const q = Math.sqrt(-2 * Math.log(p));
-    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    return (
+      (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+      ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+    );
   }
   if (p > 1 - pl) return -normalQuantile(1 - p);
   const q = p - 0.5;
   const r = q * q;
-  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  return (
+    ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+  );
 }
 
 /** Classic two-sided Mann-Whitney p-value (normal approximation, tie-corrected) — a single fixed-sample look. */
@@ -138,7 +158,12 @@ export function countDiffsAtMost(c: Float64Array, b: Float64Array, t: number): n
  * replaces, per Hodges–Lehmann estimate with its two bounds (best of 6 × 1000 on this shared machine):
  * 300 × 300 continuous 122 vs 151 µs; rounded to 0.1 (ties) 84 vs 978 µs.
  */
-export function kthDifference(c: Float64Array, b: Float64Array, k: number, near?: { at: number; width: number }): number {
+export function kthDifference(
+  c: Float64Array,
+  b: Float64Array,
+  k: number,
+  near?: { at: number; width: number },
+): number {
   const m = c.length;
   const n = b.length;
   const minDiff = c[0] - b[n - 1];
@@ -193,11 +218,23 @@ export function kthDifference(c: Float64Array, b: Float64Array, k: number, near?
 }
 
 /** Per-row buffers of the selection, reused across calls (4 × m int32 and m doubles). */
-let rowBuffers = { hiIdx: new Int32Array(0), loIdx: new Int32Array(0), le: new Int32Array(0), lt: new Int32Array(0), cum: new Float64Array(0) };
+let rowBuffers = {
+  hiIdx: new Int32Array(0),
+  loIdx: new Int32Array(0),
+  le: new Int32Array(0),
+  lt: new Int32Array(0),
+  cum: new Float64Array(0),
+};
 function rowScratch(m: number): typeof rowBuffers {
   if (rowBuffers.hiIdx.length < m) {
     const size = Math.max(m, 2 * rowBuffers.hiIdx.length);
-    rowBuffers = { hiIdx: new Int32Array(size), loIdx: new Int32Array(size), le: new Int32Array(size), lt: new Int32Array(size), cum: new Float64Array(size) };
+    rowBuffers = {
+      hiIdx: new Int32Array(size),
+      loIdx: new Int32Array(size),
+      le: new Int32Array(size),
+      lt: new Int32Array(size),
+      cum: new Float64Array(size),
+    };
   }
   return rowBuffers;
 }
@@ -235,7 +272,14 @@ function sampledPivot(c: Float64Array, b: Float64Array, rows: typeof rowBuffers,
 }
 
 /** The r-th smallest (1-based) of the `size` candidates left in the rows' ranges, by enumerating them. */
-function selectInRows(c: Float64Array, b: Float64Array, hiIdx: Int32Array, loIdx: Int32Array, r: number, size: number): number {
+function selectInRows(
+  c: Float64Array,
+  b: Float64Array,
+  hiIdx: Int32Array,
+  loIdx: Int32Array,
+  r: number,
+  size: number,
+): number {
   if (scratch.length < size) scratch = new Float64Array(Math.max(size, 2 * scratch.length));
   const out = scratch;
   let len = 0;
@@ -247,7 +291,14 @@ function selectInRows(c: Float64Array, b: Float64Array, hiIdx: Int32Array, loIdx
 /** Scratch space for the enumerated pairs: a fresh typed array per search cost as much as the search. */
 let scratch = new Float64Array(1024);
 
-export function selectInBracket(c: Float64Array, b: Float64Array, lo: number, hi: number, r: number, size: number): number {
+export function selectInBracket(
+  c: Float64Array,
+  b: Float64Array,
+  lo: number,
+  hi: number,
+  r: number,
+  size: number,
+): number {
   if (scratch.length < size) scratch = new Float64Array(Math.max(size, 2 * scratch.length));
   const out = scratch;
   let len = 0;

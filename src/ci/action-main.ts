@@ -9,7 +9,8 @@
  */
 import { runCheck } from '../commands/check.ts';
 
-const input = (env: NodeJS.ProcessEnv, name: string): string => (env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
+const input = (env: NodeJS.ProcessEnv, name: string): string =>
+  (env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
 
 /** The action's inputs as `riskgate check` arguments (the same as the composite action's bash used to build). */
 export function argvFromInputs(env: NodeJS.ProcessEnv): string[] {
@@ -23,7 +24,8 @@ export function argvFromInputs(env: NodeJS.ProcessEnv): string[] {
   if (input(env, 'fail-closed') === 'true') args.push('--fail-closed');
   const base = input(env, 'base');
   if (base) args.push('--base', base);
-  for (const line of input(env, 'service-health').split('\n')) if (line.trim()) args.push('--service-health', line.trim());
+  for (const line of input(env, 'service-health').split('\n'))
+    if (line.trim()) args.push('--service-health', line.trim());
   const outcome = input(env, 'report-outcome');
   if (outcome) args.push('--report-outcome', outcome);
   // Extra arguments are split on whitespace, as the composite action's bash did.

@@ -44,7 +44,14 @@ function arr<T>(v: unknown, path: string, item: (x: unknown, p: string) => T): T
   return v.map((x, i) => item(x, `${path}.${i}`));
 }
 
-const MITIGATIONS = ['enable_extra_retries', 'increase_timeouts', 'require_manual_approval', 'split_build_into_chunks', 'warm_cache_preemptively', 'use_alternative_cache'] as const;
+const MITIGATIONS = [
+  'enable_extra_retries',
+  'increase_timeouts',
+  'require_manual_approval',
+  'split_build_into_chunks',
+  'warm_cache_preemptively',
+  'use_alternative_cache',
+] as const;
 
 export function parseRiskResponse(json: unknown): Parsed {
   try {
@@ -58,11 +65,24 @@ export function parseRiskResponse(json: unknown): Parsed {
     const value: RiskResponse = {
       probability: num(r.probability, 'probability', 0, 1),
       risk_level: oneOf(r.risk_level, 'risk_level', ['low', 'medium', 'high'] as const),
-      model: model && { id: str(model.id, 'model.id'), version: str(model.version, 'model.version'), kind: str(model.kind, 'model.kind') },
-      degraded: typeof r.degraded === 'boolean' ? r.degraded : (() => { throw new Bad('degraded: expected boolean'); })(),
+      model: model && {
+        id: str(model.id, 'model.id'),
+        version: str(model.version, 'model.version'),
+        kind: str(model.kind, 'model.kind'),
+      },
+      degraded:
+        typeof r.degraded === 'boolean'
+          ? r.degraded
+          : (() => {
+              throw new Bad('degraded: expected boolean');
+            })(),
       factors: arr(r.factors, 'factors', (f, at) => {
         const o = obj(f, at);
-        return { feature: str(o.feature, `${at}.feature`), value: o.value === null ? null : num(o.value, `${at}.value`), contribution: num(o.contribution, `${at}.contribution`) };
+        return {
+          feature: str(o.feature, `${at}.feature`),
+          value: o.value === null ? null : num(o.value, `${at}.value`),
+          contribution: num(o.contribution, `${at}.contribution`),
+        };
       }),
       attribution: strOrNull(r.attribution, 'attribution'),
       policy: {

@@ -47,9 +47,16 @@ async function post(url: URL, headers: Record<string, string>, body: string, tim
   const { request } = await import('node:https');
   return new Promise<RawAnswer>((resolve, reject) => {
     const payload = Buffer.from(body);
-    const req = request(url, { method: 'POST', headers: { ...headers, 'content-length': String(payload.length), connection: 'close' }, agent: false });
+    const req = request(url, {
+      method: 'POST',
+      headers: { ...headers, 'content-length': String(payload.length), connection: 'close' },
+      agent: false,
+    });
     // One deadline for the whole exchange (connect, headers and body), so a server that stalls mid-body also times out.
-    const timer = setTimeout(() => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })), timeoutMs);
+    const timer = setTimeout(
+      () => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })),
+      timeoutMs,
+    );
     req.on('error', (err) => {
       clearTimeout(timer);
       reject(err);
@@ -81,7 +88,8 @@ export async function postJson(baseUrl: string, path: string, body: unknown, opt
   let target: URL;
   try {
     target = new URL(path.replace(/^\//, ''), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
-    if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`unsupported protocol ${target.protocol}`);
+    if (target.protocol !== 'http:' && target.protocol !== 'https:')
+      throw new Error(`unsupported protocol ${target.protocol}`);
   } catch (err) {
     throw new RiskClientError('unreachable', `bad service URL: ${(err as Error).message}`);
   }
@@ -93,7 +101,8 @@ export async function postJson(baseUrl: string, path: string, body: unknown, opt
     res = await post(target, headers, JSON.stringify(body), opts.timeoutMs);
   } catch (err) {
     const e = err as Error & { code?: string };
-    if (e.name === 'TimeoutError') throw new RiskClientError('timeout', `no answer from ${url} within ${opts.timeoutMs} ms`);
+    if (e.name === 'TimeoutError')
+      throw new RiskClientError('timeout', `no answer from ${url} within ${opts.timeoutMs} ms`);
     throw new RiskClientError('unreachable', `cannot reach ${url}: ${e.code ?? e.message}`);
   }
   const ok = res.status >= 200 && res.status < 300;
@@ -101,12 +110,20 @@ export async function postJson(baseUrl: string, path: string, body: unknown, opt
   try {
     json = JSON.parse(res.text);
   } catch {
-    throw new RiskClientError(ok ? 'invalid_response' : 'http', `HTTP ${res.status} from ${url}: ${res.text.slice(0, 200)}`, res.status);
+    throw new RiskClientError(
+      ok ? 'invalid_response' : 'http',
+      `HTTP ${res.status} from ${url}: ${res.text.slice(0, 200)}`,
+      res.status,
+    );
   }
   if (!ok) {
     const e = json as { error?: string; message?: string; details?: { path: string; message: string }[] };
     const details = e?.details?.map?.((d) => `${d.path}: ${d.message}`).join('; ');
-    throw new RiskClientError('http', `HTTP ${res.status} ${e?.error ?? ''}: ${e?.message ?? ''}${details ? ` (${details})` : ''}`, res.status);
+    throw new RiskClientError(
+      'http',
+      `HTTP ${res.status} ${e?.error ?? ''}: ${e?.message ?? ''}${details ? ` (${details})` : ''}`,
+      res.status,
+    );
   }
   return json;
 }
@@ -114,6 +131,7 @@ export async function postJson(baseUrl: string, path: string, body: unknown, opt
 export async function requestRisk(baseUrl: string, body: RiskRequestInput, opts: ClientOptions): Promise<RiskResponse> {
   const json = await postJson(baseUrl, '/v1/risk', body, opts);
   const parsed = parseRiskResponse(json);
-  if (!parsed.ok) throw new RiskClientError('invalid_response', `unexpected answer from ${redactUrl(baseUrl)}: ${parsed.error}`);
+  if (!parsed.ok)
+    throw new RiskClientError('invalid_response', `unexpected answer from ${redactUrl(baseUrl)}: ${parsed.error}`);
   return parsed.value;
 }

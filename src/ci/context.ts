@@ -29,10 +29,17 @@ export type GitRunner = (args: string[], cwd: string) => string;
 // CPU in a profile on a loaded machine), and a check with --no-diff or explicit numbers runs no git.
 // createRequire (not import.meta) so the same line works in the CommonJS bundle.
 let childProcess: typeof import('node:child_process') | undefined;
-const loadChildProcess = () => (childProcess ??= createRequire(`${process.cwd()}/`)('node:child_process') as typeof import('node:child_process'));
+const loadChildProcess = () =>
+  (childProcess ??= createRequire(`${process.cwd()}/`)('node:child_process') as typeof import('node:child_process'));
 
 export const runGit: GitRunner = (args, cwd) =>
-  loadChildProcess().execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024, timeout: 15_000 });
+  loadChildProcess().execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 15_000,
+  });
 
 export interface NumstatSummary {
   files: string[];
@@ -112,7 +119,11 @@ export function diffRanges(flags: ContextFlags, env: NodeJS.ProcessEnv, ev: Even
 export const FETCH_DEPTH_HINT =
   'use actions/checkout with fetch-depth: 2 (fetch-depth: 0 when checking out the pull request head instead of the merge commit)';
 
-export function gitChanges(flags: ContextFlags, env: NodeJS.ProcessEnv, git: GitRunner = runGit): { summary: NumstatSummary; range: string } | { error: string } {
+export function gitChanges(
+  flags: ContextFlags,
+  env: NodeJS.ProcessEnv,
+  git: GitRunner = runGit,
+): { summary: NumstatSummary; range: string } | { error: string } {
   const cwd = flags.cwd ?? env.GITHUB_WORKSPACE ?? process.cwd();
   let lastError = 'no diff range';
   for (const range of diffRanges(flags, env)) {
@@ -120,7 +131,8 @@ export function gitChanges(flags: ContextFlags, env: NodeJS.ProcessEnv, git: Git
       let r = range;
       if (range.startsWith('merge-parent:')) {
         // Only when HEAD is the test merge commit of this PR head: then HEAD^1 is the base it merged into.
-        if (git(['rev-parse', '--verify', '--quiet', 'HEAD^2'], cwd).trim() !== range.slice('merge-parent:'.length)) continue;
+        if (git(['rev-parse', '--verify', '--quiet', 'HEAD^2'], cwd).trim() !== range.slice('merge-parent:'.length))
+          continue;
         r = 'HEAD^1..HEAD';
       }
       return { summary: parseNumstat(git(['diff', '--numstat', '-z', '--no-renames', r], cwd)), range: r };
@@ -133,7 +145,11 @@ export function gitChanges(flags: ContextFlags, env: NodeJS.ProcessEnv, git: Git
 
 const nonEmpty = (...vals: (string | undefined)[]) => vals.find((v) => v !== undefined && v !== '');
 
-export function collectContext(flags: ContextFlags, env: NodeJS.ProcessEnv, git: GitRunner = runGit): { request: RiskRequestInput; warnings: string[] } {
+export function collectContext(
+  flags: ContextFlags,
+  env: NodeJS.ProcessEnv,
+  git: GitRunner = runGit,
+): { request: RiskRequestInput; warnings: string[] } {
   const warnings: string[] = [];
   const attempt = Number(env.GITHUB_RUN_ATTEMPT);
   const ev = readEvent(env);

@@ -15,7 +15,10 @@ export interface Http1Answer {
 }
 
 export class Http1Error extends Error {
-  constructor(message: string, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
     this.name = code === 'TIMEOUT' ? 'TimeoutError' : 'Http1Error';
   }
@@ -61,7 +64,8 @@ export function decodeChunked(buf: Buffer): { body: Buffer; done: boolean } {
     const eol = buf.indexOf('\r\n', at, 'latin1');
     if (eol < 0) return { body: Buffer.concat(parts), done: false };
     const sizeText = buf.toString('latin1', at, eol).split(';')[0].trim();
-    if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) throw new Http1Error(`bad chunk size ${JSON.stringify(sizeText.slice(0, 20))}`, 'EPROTO');
+    if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText))
+      throw new Http1Error(`bad chunk size ${JSON.stringify(sizeText.slice(0, 20))}`, 'EPROTO');
     const size = parseInt(sizeText, 16);
     if (size === 0) {
       // The size line's CRLF, then trailer fields (rare), then an empty line.
@@ -73,7 +77,13 @@ export function decodeChunked(buf: Buffer): { body: Buffer; done: boolean } {
   }
 }
 
-export function post1(url: URL, headers: Record<string, string>, body: string, timeoutMs: number, maxBytes = 8 * 1024 * 1024): Promise<Http1Answer> {
+export function post1(
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+  maxBytes = 8 * 1024 * 1024,
+): Promise<Http1Answer> {
   return new Promise<Http1Answer>((resolve, reject) => {
     const payload = Buffer.from(body);
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
@@ -113,7 +123,8 @@ export function post1(url: URL, headers: Record<string, string>, body: string, t
         else if (closed) finish(new Http1Error('connection closed inside a chunked answer', 'ECONNRESET'));
       } else if (cl !== undefined) {
         const n = Number(cl);
-        if (!Number.isSafeInteger(n) || n < 0) return finish(new Http1Error(`bad Content-Length ${JSON.stringify(cl)}`, 'EPROTO'));
+        if (!Number.isSafeInteger(n) || n < 0)
+          return finish(new Http1Error(`bad Content-Length ${JSON.stringify(cl)}`, 'EPROTO'));
         if (n > maxBytes) return finish(new Http1Error(`answer larger than ${maxBytes} bytes`, 'E2BIG'));
         if (raw.length >= n) finish(null, { status: head.status, text: raw.subarray(0, n).toString('utf8') });
         else if (closed) finish(new Http1Error('connection closed before the whole answer', 'ECONNRESET'));
@@ -125,7 +136,8 @@ export function post1(url: URL, headers: Record<string, string>, body: string, t
     socket.on('data', (chunk: Buffer) => {
       if (settled) return;
       // An answer is a few KiB; a server streaming without end must not fill the CI machine's memory.
-      if (buf.length + chunk.length > maxBytes + 64 * 1024) return finish(new Http1Error(`answer larger than ${maxBytes} bytes`, 'E2BIG'));
+      if (buf.length + chunk.length > maxBytes + 64 * 1024)
+        return finish(new Http1Error(`answer larger than ${maxBytes} bytes`, 'E2BIG'));
       buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
       try {
         tryFinish(false);

@@ -41,9 +41,30 @@ export function outputsOf(r: CheckResult): Record<string, string> {
  * upper-case flag names (EXTRA_RETRIES, PARALLEL_BUILDS, …).
  */
 export function allowedEnvName(name: string): boolean {
-  return /^[A-Z][A-Z0-9_]{0,63}$/.test(name) && !/^(GITHUB_|RUNNER_|ACTIONS_|INPUT_|STATE_|RISKGATE_|NODE_|NPM_CONFIG_|LD_|DYLD_)/.test(name) && !BLOCKED_ENV.has(name);
+  return (
+    /^[A-Z][A-Z0-9_]{0,63}$/.test(name) &&
+    !/^(GITHUB_|RUNNER_|ACTIONS_|INPUT_|STATE_|RISKGATE_|NODE_|NPM_CONFIG_|LD_|DYLD_)/.test(name) &&
+    !BLOCKED_ENV.has(name)
+  );
 }
-const BLOCKED_ENV = new Set(['PATH', 'BASH_ENV', 'ENV', 'SHELLOPTS', 'BASHOPTS', 'PS4', 'IFS', 'HOME', 'CI', 'JAVA_TOOL_OPTIONS', 'PYTHONPATH', 'PYTHONSTARTUP', 'PERL5OPT', 'RUBYOPT', 'GIT_SSH_COMMAND', 'GIT_CONFIG_GLOBAL']);
+const BLOCKED_ENV = new Set([
+  'PATH',
+  'BASH_ENV',
+  'ENV',
+  'SHELLOPTS',
+  'BASHOPTS',
+  'PS4',
+  'IFS',
+  'HOME',
+  'CI',
+  'JAVA_TOOL_OPTIONS',
+  'PYTHONPATH',
+  'PYTHONSTARTUP',
+  'PERL5OPT',
+  'RUBYOPT',
+  'GIT_SSH_COMMAND',
+  'GIT_CONFIG_GLOBAL',
+]);
 
 export function envOf(r: CheckResult): Record<string, string> {
   const p = r.policy;
@@ -86,7 +107,10 @@ export function summaryOf(r: CheckResult): string {
   }
   if (res?.factors.length) {
     lines.push('| Factor | Value | Contribution |', '| --- | ---: | ---: |');
-    for (const f of res.factors) lines.push(`| ${esc(f.feature)} | ${f.value ?? 'n/a'} | ${f.contribution >= 0 ? '+' : ''}${f.contribution.toFixed(3)} |`);
+    for (const f of res.factors)
+      lines.push(
+        `| ${esc(f.feature)} | ${f.value ?? 'n/a'} | ${f.contribution >= 0 ? '+' : ''}${f.contribution.toFixed(3)} |`,
+      );
     lines.push('');
   }
   return lines.join('\n') + '\n';
@@ -163,7 +187,8 @@ export function dotenvOf(r: CheckResult): Record<string, string> {
 export function formatDotenv(entries: Record<string, string>): string {
   let out = '';
   for (const [name, value] of Object.entries(entries)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || /[\r\n]/.test(value)) throw new Error(`not a dotenv line: ${JSON.stringify(name)}`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || /[\r\n]/.test(value))
+      throw new Error(`not a dotenv line: ${JSON.stringify(name)}`);
     out += `${name}=${value}\n`;
   }
   return out;

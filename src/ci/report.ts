@@ -15,8 +15,23 @@ import { postJson, redactUrl, RiskClientError, type ClientOptions } from './clie
  * `${{ job.status }}` is success, failure or cancelled; GitLab's CI_JOB_STATUS (after_script) is success,
  * failed or canceled. GitHub's run conclusions pass through unchanged.
  */
-const JOB_STATUS: Record<string, string> = { success: 'success', failure: 'failure', cancelled: 'cancelled', failed: 'failure', canceled: 'cancelled' };
-export const REPORTABLE = ['success', 'failure', 'cancelled', 'timed_out', 'skipped', 'neutral', 'action_required', 'startup_failure'];
+const JOB_STATUS: Record<string, string> = {
+  success: 'success',
+  failure: 'failure',
+  cancelled: 'cancelled',
+  failed: 'failure',
+  canceled: 'cancelled',
+};
+export const REPORTABLE = [
+  'success',
+  'failure',
+  'cancelled',
+  'timed_out',
+  'skipped',
+  'neutral',
+  'action_required',
+  'startup_failure',
+];
 
 export function conclusionOf(status: string): string | undefined {
   const s = status.trim().toLowerCase();
@@ -67,14 +82,29 @@ export interface UpsertAnswer {
  * Posts the record, retrying the same body on a connection failure, a 429 or a 5xx while the deadline allows
  * (the write is idempotent). A 4xx other than 429 is final: the key lacks the `report` scope, or a field is bad.
  */
-export async function reportOutcome(baseUrl: string, record: RunRecordInput, opts: ClientOptions, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<UpsertAnswer> {
+export async function reportOutcome(
+  baseUrl: string,
+  record: RunRecordInput,
+  opts: ClientOptions,
+  sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)),
+): Promise<UpsertAnswer> {
   const deadline = Date.now() + opts.timeoutMs;
   for (let attempt = 1; ; attempt++) {
     const left = deadline - Date.now();
     try {
-      const json = (await postJson(baseUrl, '/v1/outcomes', record, { ...opts, timeoutMs: Math.max(1, left) })) as Partial<UpsertAnswer>;
-      if (typeof json?.inserted !== 'number' || typeof json.updated !== 'number' || typeof json.unchanged !== 'number') {
-        throw new RiskClientError('invalid_response', `unexpected answer from ${redactUrl(baseUrl)} /v1/outcomes: ${JSON.stringify(json).slice(0, 200)}`);
+      const json = (await postJson(baseUrl, '/v1/outcomes', record, {
+        ...opts,
+        timeoutMs: Math.max(1, left),
+      })) as Partial<UpsertAnswer>;
+      if (
+        typeof json?.inserted !== 'number' ||
+        typeof json.updated !== 'number' ||
+        typeof json.unchanged !== 'number'
+      ) {
+        throw new RiskClientError(
+          'invalid_response',
+          `unexpected answer from ${redactUrl(baseUrl)} /v1/outcomes: ${JSON.stringify(json).slice(0, 200)}`,
+        );
       }
       return json as UpsertAnswer;
     } catch (err) {

@@ -13,11 +13,18 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3 } as const;
  * wrapped parseArgs itself, and four (backtest, import, serve, train) did not, so a typo threw a
  * TypeError and exited 1 with a stack trace.
  */
-export function parseCommandArgs<const T extends Omit<ParseArgsConfig, 'args' | 'strict'>>(argv: string[], config: T): ReturnType<typeof parseArgs<T & { args: string[]; strict: true }>> {
+export function parseCommandArgs<const T extends Omit<ParseArgsConfig, 'args' | 'strict'>>(
+  argv: string[],
+  config: T,
+): ReturnType<typeof parseArgs<T & { args: string[]; strict: true }>> {
   try {
     return parseArgs({ ...config, args: argv, strict: true } as T & { args: string[]; strict: true });
   } catch (err) {
-    if (typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).code!.startsWith('ERR_PARSE_ARGS')) throw new UsageError((err as Error).message);
+    if (
+      typeof (err as NodeJS.ErrnoException).code === 'string' &&
+      (err as NodeJS.ErrnoException).code!.startsWith('ERR_PARSE_ARGS')
+    )
+      throw new UsageError((err as Error).message);
     throw err;
   }
 }

@@ -49,7 +49,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const tf = values['test-fraction'] === undefined ? 0.3 : Number(values['test-fraction']);
   if (!(tf > 0 && tf < 1)) {
-    console.error(`riskgate backtest: --test-fraction must be a number between 0 and 1, got "${values['test-fraction']}"`);
+    console.error(
+      `riskgate backtest: --test-fraction must be a number between 0 and 1, got "${values['test-fraction']}"`,
+    );
     return 2;
   }
   if (values.tune && values['no-tune']) {
@@ -69,13 +71,22 @@ export async function run(argv: string[]): Promise<number> {
   if (bad > 20) console.error(`… ${bad - 20} more bad lines`);
   const learnable = records.filter((r) => failureLabel(r.conclusion) !== null).length;
   if (learnable < 2) {
-    console.error(`riskgate backtest: ${learnable} run(s) with a success/failure outcome in ${values.data.join(', ')}; nothing to backtest`);
+    console.error(
+      `riskgate backtest: ${learnable} run(s) with a success/failure outcome in ${values.data.join(', ')}; nothing to backtest`,
+    );
     return 2;
   }
   const progress = progressLog('riskgate backtest');
   let result: Awaited<ReturnType<typeof backtest>>;
   try {
-    result = await backtest(records, { testFraction: tf, model: kind, unseenRepos: values['unseen-repos'], tune: values.tune ? true : values['no-tune'] ? false : 'auto', timezone: values.timezone ?? process.env.RISKGATE_TIMEZONE, log: progress.log });
+    result = await backtest(records, {
+      testFraction: tf,
+      model: kind,
+      unseenRepos: values['unseen-repos'],
+      tune: values.tune ? true : values['no-tune'] ? false : 'auto',
+      timezone: values.timezone ?? process.env.RISKGATE_TIMEZONE,
+      log: progress.log,
+    });
   } finally {
     progress.done();
   }
@@ -83,14 +94,25 @@ export async function run(argv: string[]): Promise<number> {
   if (values.json) {
     const { model, threshold, thresholds, repos, mean, baselineMean: baseline, sliceMean: slices, tuning } = result;
     console.log(JSON.stringify({ model, threshold, thresholds, repos, mean, baseline, slices, tuning }, null, 2));
-  }
-  else console.log(backtestReport(result));
+  } else console.log(backtestReport(result));
   if (!values['no-save']) {
     // The dashboard's model page shows this as "last backtest" (docs/dashboard.md); nothing wrote it before.
     const { model, threshold, repos, mean, baselineMean } = result;
     const store = openDefaultStore(values.db);
     try {
-      store.setState('backtest:last', JSON.stringify({ at: new Date().toISOString(), data: values.data, test_fraction: tf, model, threshold, repos, mean, baselineMean }));
+      store.setState(
+        'backtest:last',
+        JSON.stringify({
+          at: new Date().toISOString(),
+          data: values.data,
+          test_fraction: tf,
+          model,
+          threshold,
+          repos,
+          mean,
+          baselineMean,
+        }),
+      );
     } finally {
       store.close();
     }

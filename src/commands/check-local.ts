@@ -22,11 +22,18 @@ export async function scoreLocally(request: RiskRequestInput, env: NodeJS.Proces
   if (!parsed.success) throw new LocalUsageError(`invalid request: ${describeZodError(parsed.error)}`);
   const store = openStore(join(config.dataDir, 'riskgate.db'));
   const fallback = createFallbackScorer({ store, timezone: config.timezone });
-  let scorer: (typeof fallback & { close?(): void }) = fallback;
+  let scorer: typeof fallback & { close?(): void } = fallback;
   try {
     try {
       const mod = await import('../registry/scorer.ts');
-      scorer = await mod.createModelScorer({ store, modelsDir: config.modelsDir, timezone: config.timezone, attribution: config.attribution, pollMs: 0, fallback: fallback as never });
+      scorer = await mod.createModelScorer({
+        store,
+        modelsDir: config.modelsDir,
+        timezone: config.timezone,
+        attribution: config.attribution,
+        pollMs: 0,
+        fallback: fallback as never,
+      });
     } catch {
       /* no model scorer available: the fallback answers, flagged degraded */
     }

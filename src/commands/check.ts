@@ -86,7 +86,8 @@ function health(list: string[] | undefined): Record<string, number> | undefined 
   for (const item of list) {
     const m = /^([^=]{1,64})=([0-9.]+)$/.exec(item);
     const h = m ? Number(m[2]) : NaN;
-    if (!m || !(h >= 0 && h <= 1)) throw new UsageError(`--service-health expects NAME=H with H in 0..1, got "${item}"`);
+    if (!m || !(h >= 0 && h <= 1))
+      throw new UsageError(`--service-health expects NAME=H with H in 0..1, got "${item}"`);
     out[m[1]] = h;
   }
   return out;
@@ -94,7 +95,12 @@ function health(list: string[] | undefined): Record<string, number> | undefined 
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
-export async function runCheck(argv: string[], env: NodeJS.ProcessEnv, io: CheckIO = defaultIO, now: () => Date = () => new Date()): Promise<number> {
+export async function runCheck(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  io: CheckIO = defaultIO,
+  now: () => Date = () => new Date(),
+): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -139,8 +145,12 @@ export async function runCheck(argv: string[], env: NodeJS.ProcessEnv, io: Check
     timeoutMs = Math.round(t * 1000);
     if (values['report-outcome'] !== undefined) {
       conclusion = conclusionOf(values['report-outcome']);
-      if (!conclusion) throw new UsageError(`--report-outcome expects the job status (${REPORTABLE.join(', ')}), got "${values['report-outcome']}"`);
-      if (values.local) throw new UsageError('--report-outcome reports to a server; it cannot be combined with --local');
+      if (!conclusion)
+        throw new UsageError(
+          `--report-outcome expects the job status (${REPORTABLE.join(', ')}), got "${values['report-outcome']}"`,
+        );
+      if (values.local)
+        throw new UsageError('--report-outcome reports to a server; it cannot be combined with --local');
     }
     flags = {
       repo: values.repo,
@@ -179,14 +189,22 @@ export async function runCheck(argv: string[], env: NodeJS.ProcessEnv, io: Check
     const runId = values['run-id'] ?? env.GITHUB_RUN_ID;
     const startedAt = values['started-at'] ?? env.RISKGATE_STARTED_AT ?? null;
     if (!runId || !/^[A-Za-z0-9_.:-]{1,128}$/.test(runId)) {
-      io.err(`riskgate check: --report-outcome needs the run id (--run-id or $GITHUB_RUN_ID)${runId ? `, got "${runId}"` : ''}`);
+      io.err(
+        `riskgate check: --report-outcome needs the run id (--run-id or $GITHUB_RUN_ID)${runId ? `, got "${runId}"` : ''}`,
+      );
       return 2;
     }
     if (startedAt !== null && !(ISO.test(startedAt) && Date.parse(startedAt) <= now().getTime())) {
       io.err(`riskgate check: --started-at must be a past ISO 8601 time with a zone, got "${startedAt}"`);
       return 2;
     }
-    const record = outcomeRecord({ request, conclusion, runId, startedAt: startedAt && new Date(Date.parse(startedAt)).toISOString(), now: now() });
+    const record = outcomeRecord({
+      request,
+      conclusion,
+      runId,
+      startedAt: startedAt && new Date(Date.parse(startedAt)).toISOString(),
+      now: now(),
+    });
     try {
       const r = await reportOutcome(url!, record, { apiKey, timeoutMs });
       const what = r.inserted ? 'recorded' : r.updated ? 'updated' : 'already recorded';
@@ -195,7 +213,9 @@ export async function runCheck(argv: string[], env: NodeJS.ProcessEnv, io: Check
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       if (values['fail-closed']) {
-        io.err(workflowCommand('error', `riskgate: outcome not reported (${reason}); failing because of --fail-closed`));
+        io.err(
+          workflowCommand('error', `riskgate: outcome not reported (${reason}); failing because of --fail-closed`),
+        );
         return 1;
       }
       io.err(workflowCommand('warning', `riskgate: outcome not reported (${reason})`));
@@ -237,7 +257,8 @@ export async function runCheck(argv: string[], env: NodeJS.ProcessEnv, io: Check
         `strategy ${p.strategy.name} · up to ${p.retry.max_attempts} attempts` +
         (p.mitigations.length ? ` · mitigations: ${p.mitigations.map((m) => m.action).join(', ')}` : ''),
     );
-    if (!written.length && !values.dotenv) io.out('(no $GITHUB_OUTPUT/$GITHUB_ENV/$GITHUB_STEP_SUMMARY set; nothing written)');
+    if (!written.length && !values.dotenv)
+      io.out('(no $GITHUB_OUTPUT/$GITHUB_ENV/$GITHUB_STEP_SUMMARY set; nothing written)');
   }
   return 0;
 }

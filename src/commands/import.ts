@@ -15,7 +15,10 @@ Examples:
   riskgate import runs-2024-*.jsonl --db /var/lib/riskgate/riskgate.db`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { allowPositionals: true, options: { db: { type: 'string' } } });
+  const { values, positionals } = parseCommandArgs(argv, {
+    allowPositionals: true,
+    options: { db: { type: 'string' } },
+  });
   if (positionals.length === 0) {
     console.error('riskgate import: no FILE given\n\n' + help);
     return 2;

@@ -52,11 +52,18 @@ export async function run(argv: string[]): Promise<number> {
   });
   const repo = values.repo;
   if (!repo || !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repo)) {
-    console.error(`riskgate ingest: --repo must be OWNER/NAME (got ${repo === undefined ? 'nothing' : JSON.stringify(repo)})\n\n${help}`);
+    console.error(
+      `riskgate ingest: --repo must be OWNER/NAME (got ${repo === undefined ? 'nothing' : JSON.stringify(repo)})\n\n${help}`,
+    );
     return 2;
   }
-  if (values.since !== undefined && (!/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2}))?$/.test(values.since) || Number.isNaN(Date.parse(values.since)))) {
-    console.error(`riskgate ingest: --since must be an ISO 8601 date or timestamp, e.g. 2024-01-01T00:00:00Z (got ${JSON.stringify(values.since)})`);
+  if (
+    values.since !== undefined &&
+    (!/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2}))?$/.test(values.since) || Number.isNaN(Date.parse(values.since)))
+  ) {
+    console.error(
+      `riskgate ingest: --since must be an ISO 8601 date or timestamp, e.g. 2024-01-01T00:00:00Z (got ${JSON.stringify(values.since)})`,
+    );
     return 2;
   }
   const baseUrl = values['base-url'];
@@ -69,12 +76,15 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   const token = process.env.GITHUB_TOKEN || undefined;
-  if (!token) console.error('riskgate ingest: GITHUB_TOKEN is not set; unauthenticated requests are limited to 60 an hour');
+  if (!token)
+    console.error('riskgate ingest: GITHUB_TOKEN is not set; unauthenticated requests are limited to 60 an hour');
 
   const log: Logger | undefined = values.verbose
     ? {
-        info: (o, m) => process.stderr.write(JSON.stringify({ level: 'info', time: new Date().toISOString(), ...o, msg: m }) + '\n'),
-        warn: (o, m) => process.stderr.write(JSON.stringify({ level: 'warn', time: new Date().toISOString(), ...o, msg: m }) + '\n'),
+        info: (o, m) =>
+          process.stderr.write(JSON.stringify({ level: 'info', time: new Date().toISOString(), ...o, msg: m }) + '\n'),
+        warn: (o, m) =>
+          process.stderr.write(JSON.stringify({ level: 'warn', time: new Date().toISOString(), ...o, msg: m }) + '\n'),
       }
     : undefined;
   const store = openDefaultStore(values.db);
@@ -105,9 +115,11 @@ export async function run(argv: string[]): Promise<number> {
     progressDone();
     const e = err as { status?: number; message?: string };
     if (err instanceof IngestAbortedError) console.error(`riskgate ingest: ${err.message}`);
-    else if (err instanceof CircuitOpenError) console.error(`riskgate ingest: GitHub is unavailable (${err.message}); the cursor is saved, re-run later`);
+    else if (err instanceof CircuitOpenError)
+      console.error(`riskgate ingest: GitHub is unavailable (${err.message}); the cursor is saved, re-run later`);
     else if (e.status === 401) console.error('riskgate ingest: authentication failed (401); check GITHUB_TOKEN');
-    else if (e.status === 404) console.error(`riskgate ingest: ${repo} not found (404), or the token lacks actions:read on it`);
+    else if (e.status === 404)
+      console.error(`riskgate ingest: ${repo} not found (404), or the token lacks actions:read on it`);
     else if (e.status === 403) console.error(`riskgate ingest: access denied (403): ${e.message}`);
     else console.error(`riskgate ingest: ${e.message ?? String(err)}`);
     return 1;

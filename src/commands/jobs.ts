@@ -15,15 +15,22 @@ Examples:
   riskgate jobs --json --history 10
   riskgate jobs run retrain`;
 
-function summarize(job: string, e: { status: string; result?: Record<string, unknown>; error?: string; reason?: string }): string {
+function summarize(
+  job: string,
+  e: { status: string; result?: Record<string, unknown>; error?: string; reason?: string },
+): string {
   if (e.status === 'error') return `error: ${e.error}`;
   if (e.status === 'skipped') return `skipped: ${e.reason}`;
   const r = e.result ?? {};
   if (r.skipped) return `nothing to do: ${r.skipped}`;
-  if (job === 'retrain') return `${r.challenger} ${r.promoted ? 'promoted' : r.on_trial ? 'on shadow trial' : 'rejected'}`;
+  if (job === 'retrain')
+    return `${r.challenger} ${r.promoted ? 'promoted' : r.on_trial ? 'on shadow trial' : 'rejected'}`;
   if (job === 'evaluate') {
-    const off = r.offline as { evaluated?: boolean; metrics?: { pr_auc: number }; champion?: string; reason?: string } | undefined;
-    return off?.evaluated ? `${off.champion} PR-AUC ${off.metrics!.pr_auc.toFixed(3)} on the newest runs` : `not evaluated: ${off?.reason}`;
+    const off = r.offline as
+      { evaluated?: boolean; metrics?: { pr_auc: number }; champion?: string; reason?: string } | undefined;
+    return off?.evaluated
+      ? `${off.champion} PR-AUC ${off.metrics!.pr_auc.toFixed(3)} on the newest runs`
+      : `not evaluated: ${off?.reason}`;
   }
   if (job === 'ingest') {
     const repos = (r.repos as { repo: string; inserted: number }[]) ?? [];
@@ -33,8 +40,17 @@ function summarize(job: string, e: { status: string; result?: Record<string, unk
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { allowPositionals: true, options: { json: { type: 'boolean' }, history: { type: 'string' }, db: { type: 'string' }, 'models-dir': { type: 'string' } } });
-  const { JOB_NAMES, createScheduler, describeJobs, jobHistory, schedulerConfigFromEnv } = await import('../../training/scheduler.ts');
+  const { values, positionals } = parseCommandArgs(argv, {
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean' },
+      history: { type: 'string' },
+      db: { type: 'string' },
+      'models-dir': { type: 'string' },
+    },
+  });
+  const { JOB_NAMES, createScheduler, describeJobs, jobHistory, schedulerConfigFromEnv } =
+    await import('../../training/scheduler.ts');
   let config;
   try {
     config = schedulerConfigFromEnv();
@@ -60,7 +76,17 @@ export async function run(argv: string[]): Promise<number> {
         console.error(`riskgate jobs run: name a job (${JOB_NAMES.join(', ')})`);
         return 2;
       }
-      const s = createScheduler({ store, dbPath, modelsDir: values['models-dir'] ?? defaultPaths().modelsDir, config, log: { info: (_o, m) => m && console.error(m), warn: (o, m) => console.error(m, o), error: (o, m) => console.error(m, o) } });
+      const s = createScheduler({
+        store,
+        dbPath,
+        modelsDir: values['models-dir'] ?? defaultPaths().modelsDir,
+        config,
+        log: {
+          info: (_o, m) => m && console.error(m),
+          warn: (o, m) => console.error(m, o),
+          error: (o, m) => console.error(m, o),
+        },
+      });
       const e = await s.runJob(name);
       if (values.json) console.log(JSON.stringify(e, null, 2));
       else console.log(`${name}: ${e.status} in ${(e.duration_ms / 1000).toFixed(1)} s — ${summarize(name, e)}`);
@@ -68,14 +94,24 @@ export async function run(argv: string[]): Promise<number> {
     }
     const jobs = describeJobs(store, config.cron);
     if (values.json) {
-      console.log(JSON.stringify({ jobs: jobs.map((j) => ({ ...j, history: jobHistory(store, j.name, history) })) }, null, 2));
+      console.log(
+        JSON.stringify({ jobs: jobs.map((j) => ({ ...j, history: jobHistory(store, j.name, history) })) }, null, 2),
+      );
       return 0;
     }
     const rows = [['job', 'schedule', 'last run', 'duration', 'result']];
     for (const j of jobs) {
       const runs = jobHistory(store, j.name, history);
       if (runs.length === 0) rows.push([j.name, j.cron, 'never', '-', '-']);
-      runs.forEach((e, i) => rows.push([i === 0 ? j.name : '', i === 0 ? j.cron : '', e.started_at.replace('T', ' ').slice(0, 19), `${(e.duration_ms / 1000).toFixed(1)} s`, summarize(j.name, e)]));
+      runs.forEach((e, i) =>
+        rows.push([
+          i === 0 ? j.name : '',
+          i === 0 ? j.cron : '',
+          e.started_at.replace('T', ' ').slice(0, 19),
+          `${(e.duration_ms / 1000).toFixed(1)} s`,
+          summarize(j.name, e),
+        ]),
+      );
     }
     const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const r of rows) console.log(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join('  '));

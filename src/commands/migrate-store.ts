@@ -23,10 +23,15 @@ Examples:
   riskgate migrate-store --from /var/lib/riskgate/riskgate.db --to postgres://riskgate@db/riskgate`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { to: { type: 'string' }, from: { type: 'string' }, 'models-dir': { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { to: { type: 'string' }, from: { type: 'string' }, 'models-dir': { type: 'string' } },
+  });
   const to = values.to ?? process.env.RISKGATE_DATABASE_URL?.trim();
   if (!isPostgresUrl(to)) {
-    console.error(`riskgate migrate-store: --to (or RISKGATE_DATABASE_URL) must be a postgres:// URL${to ? `, not "${redactUrl(to)}"` : ''}\n\n${help}`);
+    console.error(
+      `riskgate migrate-store: --to (or RISKGATE_DATABASE_URL) must be a postgres:// URL${to ? `, not "${redactUrl(to)}"` : ''}\n\n${help}`,
+    );
     return 2;
   }
   const paths = defaultPaths({ ...process.env, RISKGATE_DATABASE_URL: '' });
@@ -41,13 +46,23 @@ export async function run(argv: string[]): Promise<number> {
   const target = openPostgresStore(to, { statementTimeoutMs: 60_000 });
   const t0 = Date.now();
   try {
-    const report = migrateSqliteToPostgres({ sqliteFile: from, target, modelsDir: existsSync(modelsDir) ? modelsDir : undefined, onProgress: (m) => progressLine(m) });
+    const report = migrateSqliteToPostgres({
+      sqliteFile: from,
+      target,
+      modelsDir: existsSync(modelsDir) ? modelsDir : undefined,
+      onProgress: (m) => progressLine(m),
+    });
     progressDone();
     console.log(`copied ${from} into ${redactUrl(to)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     for (const t of report.tables) {
-      console.log(`  ${t.table.padEnd(9)} ${String(t.source).padStart(9)} → ${String(t.target).padStart(9)}  ${t.sourceHash} ${t.equal ? '=' : '≠'} ${t.targetHash}`);
+      console.log(
+        `  ${t.table.padEnd(9)} ${String(t.source).padStart(9)} → ${String(t.target).padStart(9)}  ${t.sourceHash} ${t.equal ? '=' : '≠'} ${t.targetHash}`,
+      );
     }
-    if (report.registry) console.log(`  registry  ${report.registry.pushed} version(s) in the database, champion ${report.registry.champion ?? '(none)'}`);
+    if (report.registry)
+      console.log(
+        `  registry  ${report.registry.pushed} version(s) in the database, champion ${report.registry.champion ?? '(none)'}`,
+      );
     if (report.notCopied.length) console.log(`  not copied (unknown to this version): ${report.notCopied.join(', ')}`);
     if (!report.equal) console.error('riskgate migrate-store: some tables differ after the copy (see ≠ above)');
     return report.equal ? 0 : 1;

@@ -27,7 +27,13 @@ Examples:
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, reason: { type: 'string' }, 'ab-share': { type: 'string' }, db: { type: 'string' }, 'models-dir': { type: 'string' } },
+    options: {
+      json: { type: 'boolean' },
+      reason: { type: 'string' },
+      'ab-share': { type: 'string' },
+      db: { type: 'string' },
+      'models-dir': { type: 'string' },
+    },
   });
   const [sub, id] = positionals;
   const ops = await import('../registry/router.ts');
@@ -40,7 +46,9 @@ export async function run(argv: string[]): Promise<number> {
   if (needsId.includes(sub)) {
     const ok = ops.ModelIdSchema.safeParse(id);
     if (!ok.success) {
-      console.error(`riskgate models ${sub}: ${id === undefined ? 'a model ID is required' : `"${id}" ${ok.error.issues[0].message}`}`);
+      console.error(
+        `riskgate models ${sub}: ${id === undefined ? 'a model ID is required' : `"${id}" ${ok.error.issues[0].message}`}`,
+      );
       return 2;
     }
   }
@@ -54,7 +62,16 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`riskgate models trial: --ab-share "${values['ab-share']}" is not a share in [0, 1]`);
     return 2;
   }
-  const actor = `cli:${process.env.USER ?? (() => { try { return userInfo().username; } catch { return 'unknown'; } })()}`;
+  const actor = `cli:${
+    process.env.USER ??
+    (() => {
+      try {
+        return userInfo().username;
+      } catch {
+        return 'unknown';
+      }
+    })()
+  }`;
   const modelsDir = values['models-dir'] ?? defaultPaths().modelsDir;
   const store = openDefaultStore(values.db);
   try {
@@ -66,7 +83,9 @@ export async function run(argv: string[]): Promise<number> {
         for (const m of l.models) {
           const flag = m.champion ? '*' : m.on_trial ? 'T' : ' ';
           const pr = typeof m.metrics.pr_auc === 'number' ? m.metrics.pr_auc.toFixed(3) : '-';
-          console.log(`${flag} ${m.id.padEnd(32)} ${m.status.padEnd(10)} PR-AUC ${pr}  data ${m.data_range.from?.slice(0, 10) ?? '?'}..${m.data_range.to?.slice(0, 10) ?? '?'} (${m.data_range.rows} runs)`);
+          console.log(
+            `${flag} ${m.id.padEnd(32)} ${m.status.padEnd(10)} PR-AUC ${pr}  data ${m.data_range.from?.slice(0, 10) ?? '?'}..${m.data_range.to?.slice(0, 10) ?? '?'} (${m.data_range.rows} runs)`,
+          );
         }
         return 0;
       }

@@ -61,7 +61,8 @@ export async function report(argv: string[], io: ReportIo = consoleIo): Promise<
   }
   if (!values.repo) return usage('--repo is required');
   const weeksText = values.weeks ?? '12';
-  if (!/^\d+$/.test(weeksText) || Number(weeksText) < 1 || Number(weeksText) > 520) return usage(`--weeks: must be an integer from 1 to 520, got "${weeksText}"`);
+  if (!/^\d+$/.test(weeksText) || Number(weeksText) < 1 || Number(weeksText) > 520)
+    return usage(`--weeks: must be an integer from 1 to 520, got "${weeksText}"`);
   let deployWorkflows: RegExp | undefined;
   if (values['deploy-workflows'] !== undefined) {
     try {
@@ -78,7 +79,8 @@ export async function report(argv: string[], io: ReportIo = consoleIo): Promise<
   }
   const db = values.db ?? defaultPaths().db;
   // Opening a missing file would create an empty store; a typo in --db should say so instead.
-  if (db !== ':memory:' && !existsSync(db)) return usage(`--db: no store at ${db} (run \`riskgate import\` or \`riskgate ingest\` first)`);
+  if (db !== ':memory:' && !existsSync(db))
+    return usage(`--db: no store at ${db} (run \`riskgate import\` or \`riskgate ingest\` first)`);
 
   const store = openDefaultStore(db);
   try {
@@ -87,7 +89,12 @@ export async function report(argv: string[], io: ReportIo = consoleIo): Promise<
       return usage(`unknown repo "${values.repo}"; the store has ${known.length ? known.join(', ') : 'no repos'}`);
     }
     const runs = [...store.iterateRuns({ repo: values.repo })];
-    const dora = computeDora(runs, { weeks: Number(weeksText), timezone, deployWorkflows, defaultBranch: values['default-branch'] });
+    const dora = computeDora(runs, {
+      weeks: Number(weeksText),
+      timezone,
+      deployWorkflows,
+      defaultBranch: values['default-branch'],
+    });
     const flaky = detectFlaky(runs);
     io.out(values.json ? JSON.stringify({ repo: values.repo, dora, flaky }, null, 2) : formatReport(dora, flaky));
     return 0;

@@ -96,7 +96,16 @@ function canaryOpenApi(): OpenApiExtras {
 }
 
 /** Every router beyond the core API; each applies its own scopes. */
-function routers(d: { store: Store; config: Config; log: Logger; memory: RiskMemory; reload: () => Promise<boolean>; alerter?: Alerter; drift?: DriftMonitor; canaryInputs?: EventLog }): Router[] {
+function routers(d: {
+  store: Store;
+  config: Config;
+  log: Logger;
+  memory: RiskMemory;
+  reload: () => Promise<boolean>;
+  alerter?: Alerter;
+  drift?: DriftMonitor;
+  canaryInputs?: EventLog;
+}): Router[] {
   const { store, config, log } = d;
   return [
     createCanaryRouter({
@@ -119,32 +128,68 @@ function routers(d: { store: Store; config: Config; log: Logger; memory: RiskMem
         });
       },
     }),
-    createModelsRouter({ store, modelsDir: config.modelsDir, scorer: { reload: d.reload }, requireScope, drift: d.drift }),
+    createModelsRouter({
+      store,
+      modelsDir: config.modelsDir,
+      scorer: { reload: d.reload },
+      requireScope,
+      drift: d.drift,
+    }),
     createReportRouter({ store, requireScope }),
-    createDashboardRouter({ store, modelsDir: config.modelsDir, requireScope, authRequired: !config.localOnly, timezone: config.timezone }),
+    createDashboardRouter({
+      store,
+      modelsDir: config.modelsDir,
+      requireScope,
+      authRequired: !config.localOnly,
+      timezone: config.timezone,
+    }),
   ];
 }
 
 /** Loads the champion (bootstrapping one if needed) without blocking the listener; any failure ends in the fallback. */
-async function loadScorer(o: { store: Store; config: Config; log: Logger; bootstrap: boolean; fallback: RiskScorer; watch: (s: ModelScorer) => ModelScorer; onRefused?: (id: string) => void }): Promise<RiskScorer & { close?(): void }> {
+async function loadScorer(o: {
+  store: Store;
+  config: Config;
+  log: Logger;
+  bootstrap: boolean;
+  fallback: RiskScorer;
+  watch: (s: ModelScorer) => ModelScorer;
+  onRefused?: (id: string) => void;
+}): Promise<RiskScorer & { close?(): void }> {
   const { store, config, log } = o;
   if (o.bootstrap) {
     try {
       const bootstrap = await import('../../training/bootstrap.ts');
-      const how = await bootstrap.ensureChampion({ store, modelsDir: config.modelsDir, timezone: config.timezone, log });
+      const how = await bootstrap.ensureChampion({
+        store,
+        modelsDir: config.modelsDir,
+        timezone: config.timezone,
+        log,
+      });
       log.info({ how }, 'champion model available');
     } catch (err) {
       log.warn({ err }, 'could not bootstrap a champion model; serving the rule-based fallback');
     }
   }
   try {
-    const scorer = await createModelScorer({ store, modelsDir: config.modelsDir, timezone: config.timezone, attribution: config.attribution, log, fallback: o.fallback as ModelScorerOptions['fallback'] });
+    const scorer = await createModelScorer({
+      store,
+      modelsDir: config.modelsDir,
+      timezone: config.timezone,
+      attribution: config.attribution,
+      log,
+      fallback: o.fallback as ModelScorerOptions['fallback'],
+    });
     // A champion pointer whose model did not load was refused (hash or manifest): say so loudly, once.
     const refused = scorer.info() ? undefined : new Registry(config.modelsDir).championId();
     if (refused) {
-      log.warn({ model: refused }, 'champion refused; answering with the rule-based fallback (degraded) until it is restored, rolled back or another is promoted by hand');
+      log.warn(
+        { model: refused },
+        'champion refused; answering with the rule-based fallback (degraded) until it is restored, rolled back or another is promoted by hand',
+      );
       o.onRefused?.(refused);
-    } else if (!scorer.info()) log.warn('no champion model in the registry; answering with the rule-based fallback (degraded)');
+    } else if (!scorer.info())
+      log.warn('no champion model in the registry; answering with the rule-based fallback (degraded)');
     return o.watch(scorer);
   } catch (err) {
     log.warn({ err }, 'model scorer unavailable; answering with the rule-based fallback (degraded)');
@@ -154,7 +199,8 @@ async function loadScorer(o: { store: Store; config: Config; log: Logger; bootst
 
 const RISK_SHARE = 'riskgate:risk-memory';
 type RiskShare = { type: typeof RISK_SHARE; entries: [repo: string, sha: string, probability: number][] };
-const isRiskShare = (m: unknown): m is RiskShare => (m as RiskShare | null)?.type === RISK_SHARE && Array.isArray((m as RiskShare).entries);
+const isRiskShare = (m: unknown): m is RiskShare =>
+  (m as RiskShare | null)?.type === RISK_SHARE && Array.isArray((m as RiskShare).entries);
 
 /**
  * In a cluster worker: risk answers are also sent (batched) through the primary to the other workers, so a
@@ -234,7 +280,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const metricsRegistry = new PromRegistry();
   const riskLog = createRiskLog(store, { log });
   const canaryInputs = createInputsLog(store, log);
-  const background = createBackground({ store, dbPath: location, modelsDir: config.modelsDir, settings: opts.background ?? backgroundSettings(), log, metrics: metricsRegistry });
+  const background = createBackground({
+    store,
+    dbPath: location,
+    modelsDir: config.modelsDir,
+    settings: opts.background ?? backgroundSettings(),
+    log,
+    metrics: metricsRegistry,
+  });
   let loadedScorer: (RiskScorer & { close?(): void; reload?(): Promise<boolean> }) | null = null;
   const reload = () => loadedScorer?.reload?.() ?? Promise.resolve(false);
   const app = createApp({
@@ -242,7 +295,16 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     scorer,
     config,
     logger: log,
-    extraRouters: routers({ store, config, log, memory: riskMemory, reload, alerter: background.alerter, drift: background.drift, canaryInputs }),
+    extraRouters: routers({
+      store,
+      config,
+      log,
+      memory: riskMemory,
+      reload,
+      alerter: background.alerter,
+      drift: background.drift,
+      canaryInputs,
+    }),
     openapi: canaryOpenApi(),
     riskMemory,
     // Flagger hooks carry their key in the body (Flagger cannot send headers); the canary router checks it.
@@ -251,24 +313,35 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     metricsRegistry,
     riskLog,
     onCircuitOpen: (c) =>
-      background.alerter.alert({ kind: 'circuit_open', message: `Circuit "${c.name}" opened after ${c.consecutive_failures} consecutive failures.`, detail: { circuit: c.name, cooldown_ms: c.cooldown_ms } }),
+      background.alerter.alert({
+        kind: 'circuit_open',
+        message: `Circuit "${c.name}" opened after ${c.consecutive_failures} consecutive failures.`,
+        detail: { circuit: c.name, cooldown_ms: c.cooldown_ms },
+      }),
   });
   // PostgreSQL: models come from the database (no shared volume); in a cluster the primary syncs for its workers.
-  const registrySync = cluster.isWorker ? null : startRegistrySync({ store, modelsDir: config.modelsDir, log, onChampionChanged: () => void reload() });
+  const registrySync = cluster.isWorker
+    ? null
+    : startRegistrySync({ store, modelsDir: config.modelsDir, log, onChampionChanged: () => void reload() });
   const retention = cluster.isWorker ? null : startRetention(store, config.retention, { log });
 
   // In a cluster, responses name the worker that served them (tests and operators see the spread).
   const pid = String(process.pid);
-  const handler: RequestListener = cluster.isWorker ? (req, res) => (res.setHeader('X-Riskgate-Worker', pid), app(req, res)) : app;
+  const handler: RequestListener = cluster.isWorker
+    ? (req, res) => (res.setHeader('X-Riskgate-Worker', pid), app(req, res))
+    : app;
   server.on('request', handler);
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
   log.info({ url }, 'listening');
   if (opts.schedule) background.startSchedule(() => void reload());
-  if (config.localOnly) log.warn('no API keys configured (RISKGATE_API_KEYS): listening on 127.0.0.1 only, without authentication');
+  if (config.localOnly)
+    log.warn('no API keys configured (RISKGATE_API_KEYS): listening on 127.0.0.1 only, without authentication');
 
   const fallback = createFallbackScorer({ store, timezone: config.timezone });
-  const source = opts.scorer ? Promise.resolve(opts.scorer) : loadScorer({
+  const source = opts.scorer
+    ? Promise.resolve(opts.scorer)
+    : loadScorer({
         store,
         config,
         log,
@@ -415,7 +488,12 @@ async function runPrimary(config: Config, bootstrap: boolean, settings: Backgrou
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
-    options: { port: { type: 'string' }, workers: { type: 'string' }, 'no-bootstrap': { type: 'boolean' }, 'hash-key': { type: 'string' } },
+    options: {
+      port: { type: 'string' },
+      workers: { type: 'string' },
+      'no-bootstrap': { type: 'boolean' },
+      'hash-key': { type: 'string' },
+    },
   });
   if (values['hash-key'] !== undefined) {
     console.log(hashApiKey(values['hash-key']));
@@ -441,13 +519,22 @@ export async function run(argv: string[]): Promise<number> {
   // A worker never bootstraps nor runs the schedule: the primary does both, once.
   let running: RunningServer;
   try {
-    running = await startServer(config, { bootstrap: bootstrap && cluster.isPrimary, schedule: cluster.isPrimary, background: settings });
+    running = await startServer(config, {
+      bootstrap: bootstrap && cluster.isPrimary,
+      schedule: cluster.isPrimary,
+      background: settings,
+    });
   } catch (err) {
     // The IPC channel to the primary would keep a worker alive after its server has closed (or never opened).
     cluster.worker?.disconnect();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      const why = code === 'EADDRINUSE' ? 'the port is in use (another riskgate serve?); set PORT or --port' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : 'no such local address (RISKGATE_HOST)';
+      const why =
+        code === 'EADDRINUSE'
+          ? 'the port is in use (another riskgate serve?); set PORT or --port'
+          : code === 'EACCES'
+            ? 'permission denied (ports below 1024 need privileges)'
+            : 'no such local address (RISKGATE_HOST)';
       console.error(`riskgate serve: cannot listen on ${config.host}:${config.port}: ${why}`);
       return 1;
     }

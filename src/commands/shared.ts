@@ -24,7 +24,10 @@ export function openDefaultStore(db?: string): Store {
   // Run from another folder, the default path silently made a second, empty store; say so.
   const isNew = !existsSync(path);
   const store = openStoreAt(path);
-  if (isNew) process.stderr.write(`riskgate: created a new, empty store at ${path} (the default is data/riskgate.db under the current folder; RISKGATE_DATA_DIR or --db choose another)\n`);
+  if (isNew)
+    process.stderr.write(
+      `riskgate: created a new, empty store at ${path} (the default is data/riskgate.db under the current folder; RISKGATE_DATA_DIR or --db choose another)\n`,
+    );
   return store;
 }
 
@@ -36,13 +39,21 @@ export class UsageError extends Error {}
  * ("riskgate train: training… 14 s") so a minute of gbdt tuning is not a silent minute. Off a terminal
  * only the messages are written.
  */
-export function progressLog(command: string, o: { out?: Pick<NodeJS.WriteStream, 'write' | 'isTTY'>; now?: () => number; everyMs?: number } = {}): { log: (m: string) => void; done: () => void } {
+export function progressLog(
+  command: string,
+  o: { out?: Pick<NodeJS.WriteStream, 'write' | 'isTTY'>; now?: () => number; everyMs?: number } = {},
+): { log: (m: string) => void; done: () => void } {
   const out = o.out ?? process.stderr;
   const now = o.now ?? Date.now;
   const t0 = now();
   let step = 'starting';
   const clear = () => out.isTTY && out.write('\r\x1b[K');
-  const timer = out.isTTY ? setInterval(() => out.write(`\r\x1b[K${command}: ${step}… ${Math.round((now() - t0) / 1000)} s`), o.everyMs ?? 1000) : null;
+  const timer = out.isTTY
+    ? setInterval(
+        () => out.write(`\r\x1b[K${command}: ${step}… ${Math.round((now() - t0) / 1000)} s`),
+        o.everyMs ?? 1000,
+      )
+    : null;
   timer?.unref();
   return {
     log: (m) => {

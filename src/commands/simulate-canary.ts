@@ -1,4 +1,10 @@
-import { fixedStepsPolicy, httpPolicy, kayentaPolicy, riskgatePolicy, SIMULATED_SERVICE_PREFIX } from '../canary/policies.ts';
+import {
+  fixedStepsPolicy,
+  httpPolicy,
+  kayentaPolicy,
+  riskgatePolicy,
+  SIMULATED_SERVICE_PREFIX,
+} from '../canary/policies.ts';
 import { parseCommandArgs } from './args.ts';
 import { progressDone, progressLine } from './shared.ts';
 import { comparisonTable } from '../canary/report.ts';
@@ -71,13 +77,22 @@ export async function run(argv: string[]): Promise<number> {
     const known: Record<string, () => CanaryPolicy> = {
       riskgate: () =>
         values.url
-          ? httpPolicy(values.url, token ? { authorization: `Bearer ${token}` } : {}, { onWait: (ms) => (waits++, progressLine(`rate limited by ${values.url}; waiting ${ms / 1000} s (${waits} waits so far)…`)) })
+          ? httpPolicy(values.url, token ? { authorization: `Bearer ${token}` } : {}, {
+              onWait: (ms) => (
+                waits++,
+                progressLine(`rate limited by ${values.url}; waiting ${ms / 1000} s (${waits} waits so far)…`)
+              ),
+            })
           : riskgatePolicy(),
       'fixed-steps': fixedStepsPolicy,
       'kayenta-mw': () => kayentaPolicy(),
     };
-    const names = (values.policies ?? 'riskgate,fixed-steps,kayenta-mw').split(',').map((s) => s.trim()).filter(Boolean);
-    for (const n of names) if (!known[n]) throw new RangeError(`--policies: unknown policy "${n}" (use ${Object.keys(known).join(', ')})`);
+    const names = (values.policies ?? 'riskgate,fixed-steps,kayenta-mw')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const n of names)
+      if (!known[n]) throw new RangeError(`--policies: unknown policy "${n}" (use ${Object.keys(known).join(', ')})`);
     policies = names.map((n) => known[n]());
   } catch (err) {
     console.error(`riskgate simulate-canary: ${err instanceof Error ? err.message : String(err)}\n\n${help}`);
@@ -93,7 +108,8 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   progressDone();
-  if (waits > 0) console.error(`riskgate simulate-canary: the server rate-limited the run ${waits} time(s); it waited each out`);
+  if (waits > 0)
+    console.error(`riskgate simulate-canary: the server rate-limited the run ${waits} time(s); it waited each out`);
   console.log(json ? JSON.stringify(rows, null, 2) : comparisonTable(rows));
   return 0;
 }

@@ -7,7 +7,8 @@ import { parseArgs } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { SIM_DEFAULTS, simulateHistory, type SimulateOptions } from '../simulate/history.ts';
 
-export const summary = 'Generate a realistic, seeded run history (JSONL) for demos, tests and the bundled default model';
+export const summary =
+  'Generate a realistic, seeded run history (JSONL) for demos, tests and the bundled default model';
 export const help = `Usage: riskgate simulate [--seed N] [--repos N|owner/a,owner/b] [--runs N] [--start ISO] [--timezone TZ] [--out FILE]
 
 Simulates a team's GitHub Actions history: broken-main streaks until a fix-up commit, risky lockfile and
@@ -51,10 +52,22 @@ export function parseSimulateArgs(argv: string[]): { opts: SimulateOptions; out?
     },
   });
   if (positionals.length) throw new RangeError(`unexpected argument "${positionals[0]}"`);
-  const repos = values.repos === undefined ? undefined : /^\d+$/.test(values.repos) ? Number(values.repos) : values.repos.split(',').map((s) => s.trim());
-  if (values.out !== undefined && !/\.jsonl(\.gz)?$/.test(values.out)) throw new RangeError(`--out: "${values.out}" must end in .jsonl or .jsonl.gz`);
+  const repos =
+    values.repos === undefined
+      ? undefined
+      : /^\d+$/.test(values.repos)
+        ? Number(values.repos)
+        : values.repos.split(',').map((s) => s.trim());
+  if (values.out !== undefined && !/\.jsonl(\.gz)?$/.test(values.out))
+    throw new RangeError(`--out: "${values.out}" must end in .jsonl or .jsonl.gz`);
   return {
-    opts: { seed: int('seed', values.seed), repos, runsPerRepo: int('runs', values.runs), start: values.start, timezone: values.timezone },
+    opts: {
+      seed: int('seed', values.seed),
+      repos,
+      runsPerRepo: int('runs', values.runs),
+      start: values.start,
+      timezone: values.timezone,
+    },
     out: values.out,
   };
 }
@@ -70,9 +83,11 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`riskgate simulate: ${(err as Error).message}\n\nRun \`riskgate simulate --help\` for usage.`);
     return 2;
   }
-  const lines = Readable.from((function* () {
-    for (const r of runs) yield JSON.stringify(r) + '\n';
-  })());
+  const lines = Readable.from(
+    (function* () {
+      for (const r of runs) yield JSON.stringify(r) + '\n';
+    })(),
+  );
   if (parsed.out === undefined) {
     try {
       await pipeline(lines, process.stdout, { end: false });

@@ -69,13 +69,25 @@ export async function run(argv: string[]): Promise<number> {
       const { retrainOnce } = await import('../../training/jobs/retrain.ts');
       const { marginsFromEnv } = await import('../../training/challenger.ts');
       let table = '';
-      const r = await retrainOnce({ store, modelsDir, repo: values.repo, until: values.until, timezone, kinds, margins: marginsFromEnv(), log: progress.log, onRun: (run) => (table = comparisonTable(run)) });
+      const r = await retrainOnce({
+        store,
+        modelsDir,
+        repo: values.repo,
+        until: values.until,
+        timezone,
+        kinds,
+        margins: marginsFromEnv(),
+        log: progress.log,
+        onRun: (run) => (table = comparisonTable(run)),
+      });
       progress.done();
       console.log(table);
       const verdict = r.promoted
         ? `registered ${r.challenger} (${r.kind}) as champion${r.previous_champion ? `, replacing ${r.previous_champion}` : ''}`
         : `registered ${r.challenger} (${r.kind}) as rejected: ${r.champion} stays champion (\`riskgate models promote ${r.challenger} --reason …\` overrides)`;
-      console.log(`\n${verdict} (store ${storePath(values.db)}, models ${resolve(modelsDir)})\n  ${r.decision.reasons.join('\n  ')}`);
+      console.log(
+        `\n${verdict} (store ${storePath(values.db)}, models ${resolve(modelsDir)})\n  ${r.decision.reasons.join('\n  ')}`,
+      );
       return 0;
     }
     const { run, manifest } = await trainFromStore({
@@ -92,8 +104,13 @@ export async function run(argv: string[]): Promise<number> {
     progress.done();
     console.log(comparisonTable(run));
     const t = run.best.tuning;
-    if (t) console.log(`\ntuned gbdt: depth ${t.chosen.maxDepth}, learning rate ${t.chosen.learningRate}, min leaf ${t.chosen.minDataInLeaf}, ${t.chosen.rounds} rounds (best validation PR-AUC of ${t.trials.length} settings${t.truncated ? '; time budget reached' : ''}); recorded in the manifest's decision.tuning`);
-    console.log(`\nregistered ${manifest.id} (${manifest.kind}) as ${manifest.status}; rows: ${run.rows.train} train / ${run.rows.valid} valid / ${run.rows.holdout} holdout`);
+    if (t)
+      console.log(
+        `\ntuned gbdt: depth ${t.chosen.maxDepth}, learning rate ${t.chosen.learningRate}, min leaf ${t.chosen.minDataInLeaf}, ${t.chosen.rounds} rounds (best validation PR-AUC of ${t.trials.length} settings${t.truncated ? '; time budget reached' : ''}); recorded in the manifest's decision.tuning`,
+      );
+    console.log(
+      `\nregistered ${manifest.id} (${manifest.kind}) as ${manifest.status}; rows: ${run.rows.train} train / ${run.rows.valid} valid / ${run.rows.holdout} holdout`,
+    );
     return 0;
   } finally {
     progress.done();

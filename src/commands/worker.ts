@@ -20,7 +20,9 @@ Examples:
   RISKGATE_RETRAIN_CRON="0 2 * * *" riskgate worker --run-now retrain`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandArgs(argv, { options: { db: { type: 'string' }, 'models-dir': { type: 'string' }, 'run-now': { type: 'string' } } });
+  const { values } = parseCommandArgs(argv, {
+    options: { db: { type: 'string' }, 'models-dir': { type: 'string' }, 'run-now': { type: 'string' } },
+  });
   const { createScheduler, schedulerConfigFromEnv, JOB_NAMES } = await import('../../training/scheduler.ts');
   const { alertConfigFromEnv, createAlerter } = await import('../alerts/alerter.ts');
   let config, alerts;
@@ -39,7 +41,12 @@ export async function run(argv: string[]): Promise<number> {
   const log = pino({ level: process.env.RISKGATE_LOG_LEVEL ?? 'info' });
   const dbPath = values.db ?? defaultPaths().db;
   const store = openDefaultStore(dbPath);
-  const alerter = createAlerter({ webhooks: alerts.webhooks, dashboardUrl: alerts.dashboardUrl, dedupeWindowMs: alerts.dedupeWindowMs, log });
+  const alerter = createAlerter({
+    webhooks: alerts.webhooks,
+    dashboardUrl: alerts.dashboardUrl,
+    dedupeWindowMs: alerts.dedupeWindowMs,
+    log,
+  });
   const modelsDir = values['models-dir'] ?? defaultPaths().modelsDir;
   // PostgreSQL: the models it trains reach the serving replicas through the database (no shared volume).
   const { startRegistrySync } = await import('../registry/db-sync.ts');

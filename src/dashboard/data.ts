@@ -14,7 +14,8 @@ export interface StoredEvent {
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const obj = (v: unknown): Record<string, unknown> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 /** Monday 00:00 UTC of the week containing `ms`, as YYYY-MM-DD. */
 export function weekStartUtc(ms: number): string {
@@ -50,7 +51,9 @@ export interface RiskRow {
 export function riskEventId(e: StoredEvent): string {
   const p = e.payload;
   return createHash('sha256')
-    .update(`${str(p.at) ?? e.at}\u0000${str(p.repo) ?? e.key}\u0000${str(p.head_sha) ?? ''}\u0000${num(p.probability) ?? ''}`)
+    .update(
+      `${str(p.at) ?? e.at}\u0000${str(p.repo) ?? e.key}\u0000${str(p.head_sha) ?? ''}\u0000${num(p.probability) ?? ''}`,
+    )
     .digest('hex')
     .slice(0, 16);
 }
@@ -61,7 +64,15 @@ export function riskRow(e: StoredEvent): Omit<RiskRow, 'outcome' | 'failed'> | n
   const repo = str(p.repo) ?? str(e.key);
   if (probability === null || !repo) return null; // a malformed event is skipped, never drawn as 0 %
   const model = typeof p.model === 'string' ? p.model : str(obj(p.model).id);
-  return { id: riskEventId(e), at: str(p.at) ?? e.at, repo, head_sha: str(p.head_sha), probability, risk_level: str(p.risk_level), model };
+  return {
+    id: riskEventId(e),
+    at: str(p.at) ?? e.at,
+    repo,
+    head_sha: str(p.head_sha),
+    probability,
+    risk_level: str(p.risk_level),
+    model,
+  };
 }
 
 const shaKey = (repo: string, sha: string) => `${repo}\u0000${sha}`;
@@ -70,7 +81,10 @@ const shaKey = (repo: string, sha: string) => `${repo}\u0000${sha}`;
  * One pass over the stored runs: weekly failure rates (per repo and overall) and the conclusion of the runs
  * the risk checks were about. A re-run's later attempt wins, since that is the outcome people saw last.
  */
-export function summariseRuns(runs: Iterable<RunRecord>, wantedShas: Iterable<{ repo: string; head_sha: string | null }>): {
+export function summariseRuns(
+  runs: Iterable<RunRecord>,
+  wantedShas: Iterable<{ repo: string; head_sha: string | null }>,
+): {
   weekly: WeeklyFailureRate;
   outcomes: Map<string, string | null>;
 } {
@@ -100,7 +114,12 @@ export function summariseRuns(runs: Iterable<RunRecord>, wantedShas: Iterable<{ 
   }
   const weekList = [...weeks].sort();
   const series: WeeklyFailureRate['series'] = [];
-  const all = { repo: 'all repos', runs: weekList.map(() => 0), failures: weekList.map(() => 0), rate: [] as (number | null)[] };
+  const all = {
+    repo: 'all repos',
+    runs: weekList.map(() => 0),
+    failures: weekList.map(() => 0),
+    rate: [] as (number | null)[],
+  };
   for (const repo of [...perRepo.keys()].sort()) {
     const m = perRepo.get(repo)!;
     const runsN = weekList.map((w) => m.get(w)?.[0] ?? 0);
@@ -118,9 +137,12 @@ export function summariseRuns(runs: Iterable<RunRecord>, wantedShas: Iterable<{ 
   return { weekly: { weeks: weekList, series }, outcomes: out };
 }
 
-export function joinOutcomes(rows: Omit<RiskRow, 'outcome' | 'failed'>[], outcomes: Map<string, string | null>): RiskRow[] {
+export function joinOutcomes(
+  rows: Omit<RiskRow, 'outcome' | 'failed'>[],
+  outcomes: Map<string, string | null>,
+): RiskRow[] {
   return rows.map((r) => {
-    const outcome = r.head_sha ? outcomes.get(shaKey(r.repo, r.head_sha)) ?? null : null;
+    const outcome = r.head_sha ? (outcomes.get(shaKey(r.repo, r.head_sha)) ?? null) : null;
     return { ...r, outcome, failed: failureLabel(outcome) };
   });
 }
@@ -171,7 +193,13 @@ export function waterfall(payload: Record<string, unknown>): Waterfall | null {
   const base = num(payload.base);
   const steps: WaterfallStep[] = [];
   const start = base ?? final - sum;
-  steps.push({ label: base === null ? 'base + unlisted factors' : 'base', kind: 'base', value: null, start: 0, end: start });
+  steps.push({
+    label: base === null ? 'base + unlisted factors' : 'base',
+    kind: 'base',
+    value: null,
+    start: 0,
+    end: start,
+  });
   let at = start;
   for (const f of factors) {
     steps.push({ label: f.feature, kind: 'factor', value: f.value, start: at, end: at + f.contribution });
@@ -218,7 +246,12 @@ function metricViews(v: unknown): CanaryMetricView[] {
       }));
   }
   // Summary form: { latency_p99: { canary, baseline } }
-  return Object.entries(obj(v)).map(([name, m]) => ({ name, canary: num(obj(m).canary), baseline: num(obj(m).baseline), classification: str(obj(m).classification) }));
+  return Object.entries(obj(v)).map(([name, m]) => ({
+    name,
+    canary: num(obj(m).canary),
+    baseline: num(obj(m).baseline),
+    classification: str(obj(m).classification),
+  }));
 }
 
 /**
@@ -236,7 +269,9 @@ export function canaryDecisions(events: StoredEvent[]): CanaryDecisionView[] {
     const weight = num(p.weight) ?? num(resp.next_weight);
     const action = str(p.action) ?? str(resp.action);
     if (weight === null || !action) continue;
-    const reasons = (Array.isArray(p.reasons) ? p.reasons : Array.isArray(resp.reasons) ? resp.reasons : []).filter((r): r is string => typeof r === 'string');
+    const reasons = (Array.isArray(p.reasons) ? p.reasons : Array.isArray(resp.reasons) ? resp.reasons : []).filter(
+      (r): r is string => typeof r === 'string',
+    );
     out.push({
       at: str(p.at) ?? e.at,
       service: str(p.service) ?? str(dep.service) ?? e.key,
@@ -269,9 +304,14 @@ export interface JobView {
 function resultDetail(r: unknown): string | null {
   const o = obj(r);
   if (Object.keys(o).length === 0) return null;
-  if (typeof o.challenger === 'string') return `${o.challenger} ${o.promoted ? 'promoted' : o.on_trial ? 'on shadow trial' : 'rejected'}`;
-  if (Array.isArray(o.repos)) return o.repos.map((x) => `${str(obj(x).repo) ?? '?'}: ${num(obj(x).inserted) ?? 0} new`).join(', ') || 'no repositories';
-  if (o.evaluated === true) return `champion PR-AUC ${num(obj(o.metrics).pr_auc)?.toFixed(3) ?? '?'} on ${num(o.rows) ?? '?'} runs`;
+  if (typeof o.challenger === 'string')
+    return `${o.challenger} ${o.promoted ? 'promoted' : o.on_trial ? 'on shadow trial' : 'rejected'}`;
+  if (Array.isArray(o.repos))
+    return (
+      o.repos.map((x) => `${str(obj(x).repo) ?? '?'}: ${num(obj(x).inserted) ?? 0} new`).join(', ') || 'no repositories'
+    );
+  if (o.evaluated === true)
+    return `champion PR-AUC ${num(obj(o.metrics).pr_auc)?.toFixed(3) ?? '?'} on ${num(o.rows) ?? '?'} runs`;
   if (typeof o.reason === 'string') return o.reason;
   const text = JSON.stringify(o);
   return text.length > 120 ? `${text.slice(0, 117)}…` : text;
@@ -300,12 +340,17 @@ export function jobRuns(events: StoredEvent[]): JobView[] {
 }
 
 /** Per job: last run, last result and success share over the listed runs. */
-export function jobSummary(runs: JobView[]): { job: string; last_at: string; last_result: string; runs: number; ok: number; p50_ms: number | null }[] {
+export function jobSummary(
+  runs: JobView[],
+): { job: string; last_at: string; last_result: string; runs: number; ok: number; p50_ms: number | null }[] {
   const by = new Map<string, JobView[]>();
   for (const r of runs) by.set(r.job, [...(by.get(r.job) ?? []), r]);
   return [...by.entries()]
     .map(([job, rs]) => {
-      const d = rs.map((r) => r.duration_ms).filter((x): x is number => x !== null).sort((a, b) => a - b);
+      const d = rs
+        .map((r) => r.duration_ms)
+        .filter((x): x is number => x !== null)
+        .sort((a, b) => a - b);
       return {
         job,
         last_at: rs[0].at,
@@ -324,9 +369,16 @@ const JOB_HELP: Record<JobName, string> = {
   retrain: 'train a challenger and compare it with the champion',
   evaluate: 're-score the champion on the newest data',
 };
-const SCHEDULE_ENV = JOB_NAMES.map((job) => ({ job, variable: `RISKGATE_${job.toUpperCase()}_CRON`, default: DEFAULT_CRON[job], help: JOB_HELP[job] }));
+const SCHEDULE_ENV = JOB_NAMES.map((job) => ({
+  job,
+  variable: `RISKGATE_${job.toUpperCase()}_CRON`,
+  default: DEFAULT_CRON[job],
+  help: JOB_HELP[job],
+}));
 
-export function schedule(env: NodeJS.ProcessEnv): { job: string; cron: string; source: 'env' | 'default'; variable: string; help: string }[] {
+export function schedule(
+  env: NodeJS.ProcessEnv,
+): { job: string; cron: string; source: 'env' | 'default'; variable: string; help: string }[] {
   return SCHEDULE_ENV.map((s) => {
     const v = env[s.variable]?.trim();
     return { job: s.job, cron: v || s.default, source: v ? 'env' : 'default', variable: s.variable, help: s.help };

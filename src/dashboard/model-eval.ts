@@ -30,7 +30,12 @@ export interface ModelEvaluation {
 
 const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
-export async function evaluateModel(store: Store, registry: Registry, manifest: Manifest, timezone = 'UTC'): Promise<ModelEvaluation> {
+export async function evaluateModel(
+  store: Store,
+  registry: Registry,
+  manifest: Manifest,
+  timezone = 'UTC',
+): Promise<ModelEvaluation> {
   const t0 = performance.now();
   const { artifact } = registry.readArtifact(manifest.id);
   const model = await loadModel(artifact);
@@ -55,7 +60,11 @@ export async function evaluateModel(store: Store, registry: Registry, manifest: 
     to: holdout.length ? iso(frame.createdMs[holdout[holdout.length - 1]]) : null,
     threshold: finite(model.threshold),
     roc: { ...rocCurve(ds.y, p, CURVE_POINTS), auc: hasBoth ? finite(rocAuc(ds.y, p)) : null },
-    pr: { ...prCurve(ds.y, p, CURVE_POINTS), auc: positives > 0 ? finite(prAuc(ds.y, p)) : null, base_rate: ds.n ? positives / ds.n : null },
+    pr: {
+      ...prCurve(ds.y, p, CURVE_POINTS),
+      auc: positives > 0 ? finite(prAuc(ds.y, p)) : null,
+      base_rate: ds.n ? positives / ds.n : null,
+    },
     calibration: calibrationBins(ds.y, p, 10),
     // An "never alarm" threshold (Infinity) has no confusion matrix worth drawing.
     confusion: ds.n && Number.isFinite(model.threshold) ? confusion(ds.y, p, model.threshold) : null,

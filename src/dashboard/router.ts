@@ -13,7 +13,17 @@ import type { Store } from '../store/types.ts';
 import { getBundle } from './bundle.ts';
 import { maySeeRollout, type Tenant } from '../api/tenancy.ts';
 import { SIMULATED_SERVICE_PREFIX } from '../canary/policies.ts';
-import { canaryDecisions, jobRuns, jobSummary, joinOutcomes, riskEventId, riskRow, schedule, summariseRuns, waterfall } from './data.ts';
+import {
+  canaryDecisions,
+  jobRuns,
+  jobSummary,
+  joinOutcomes,
+  riskEventId,
+  riskRow,
+  schedule,
+  summariseRuns,
+  waterfall,
+} from './data.ts';
 import { EvaluationCache, evaluateModel } from './model-eval.ts';
 import { RISK_EVENT } from '../api/risk-log.ts';
 import type { RunRecord } from '../records/schema.ts';
@@ -50,7 +60,10 @@ const OverviewQuery = z.strictObject({ limit: limit(500, 50) });
 const CanaryQuery = z.strictObject({ service: z.string().min(1).max(200).optional(), limit: limit(5000, 500) });
 const JobsQuery = z.strictObject({ limit: limit(5000, 200) });
 const ReportsQuery = z.strictObject({
-  repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"').optional(),
+  repo: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"')
+    .optional(),
   weeks: limit(520, 12),
 });
 const RiskId = z.string().regex(/^[0-9a-f]{16}$/, 'must be a 16-character hex id');
@@ -94,7 +107,15 @@ function shellHtml(version: string): string {
 
 function modelSummary(m: Manifest | undefined) {
   if (!m) return null;
-  return { id: m.id, kind: m.kind, status: m.status, created_at: m.created_at, threshold: m.threshold, metrics: m.metrics, data_range: m.data_range };
+  return {
+    id: m.id,
+    kind: m.kind,
+    status: m.status,
+    created_at: m.created_at,
+    threshold: m.threshold,
+    metrics: m.metrics,
+    data_range: m.data_range,
+  };
 }
 
 export function createDashboardRouter(deps: DashboardDeps): Router {
@@ -121,13 +142,16 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
     res.type('html').send(shellHtml(b.version));
   });
   router.get('/', sendShell);
-  router.get(/^\/ui\/assets\/app\.([0-9a-f]{12})\.(js|css)$/, wrap(async (req, res) => {
-    const b = await getBundle();
-    const [version, ext] = [req.params[0], req.params[1]];
-    if (version !== b.version) return sendError(res, 404, 'not_found', 'dashboard asset not found (stale version)');
-    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
-    res.type(ext === 'js' ? 'application/javascript' : 'text/css').send(ext === 'js' ? b.js : b.css);
-  }));
+  router.get(
+    /^\/ui\/assets\/app\.([0-9a-f]{12})\.(js|css)$/,
+    wrap(async (req, res) => {
+      const b = await getBundle();
+      const [version, ext] = [req.params[0], req.params[1]];
+      if (version !== b.version) return sendError(res, 404, 'not_found', 'dashboard asset not found (stale version)');
+      res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+      res.type(ext === 'js' ? 'application/javascript' : 'text/css').send(ext === 'js' ? b.js : b.css);
+    }),
+  );
 
   // ---- data ----
   router.get('/ui/api/session', (_req, res) => {
@@ -135,119 +159,171 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
     res.json({ auth_required: deps.authRequired ?? true, timezone });
   });
 
-  router.get('/ui/api/overview', score, wrap((req, res) => {
-    const q = parseQuery(OverviewQuery, req, res);
-    if (!q) return;
-    const rows = store
-      .listEvents(EVENT_KINDS.risk, { limit: q.limit })
-      .map(riskRow)
-      .filter((r): r is NonNullable<typeof r> => r !== null);
-    const { weekly, outcomes } = summariseRuns(store.iterateRuns(), rows);
-    const { champion: champ, challenger } = champion();
-    res.json({
-      repos: store.repos(),
-      runs: store.countRuns(),
-      risk_checks: joinOutcomes(rows, outcomes),
-      failure_rate: weekly,
-      champion: modelSummary(champ),
-      challenger: modelSummary(challenger),
-    });
-  }));
+  router.get(
+    '/ui/api/overview',
+    score,
+    wrap((req, res) => {
+      const q = parseQuery(OverviewQuery, req, res);
+      if (!q) return;
+      const rows = store
+        .listEvents(EVENT_KINDS.risk, { limit: q.limit })
+        .map(riskRow)
+        .filter((r): r is NonNullable<typeof r> => r !== null);
+      const { weekly, outcomes } = summariseRuns(store.iterateRuns(), rows);
+      const { champion: champ, challenger } = champion();
+      res.json({
+        repos: store.repos(),
+        runs: store.countRuns(),
+        risk_checks: joinOutcomes(rows, outcomes),
+        failure_rate: weekly,
+        champion: modelSummary(champ),
+        challenger: modelSummary(challenger),
+      });
+    }),
+  );
 
-  router.get('/ui/api/model', score, wrap(async (_req, res) => {
-    const { champion: champ, challenger, all } = champion();
-    const backtestRaw = store.getState('backtest:last');
-    let backtest: unknown = null;
-    if (backtestRaw) {
+  router.get(
+    '/ui/api/model',
+    score,
+    wrap(async (_req, res) => {
+      const { champion: champ, challenger, all } = champion();
+      const backtestRaw = store.getState('backtest:last');
+      let backtest: unknown = null;
+      if (backtestRaw) {
+        try {
+          backtest = JSON.parse(backtestRaw);
+        } catch {
+          backtest = null; // a damaged state entry must not take the model page down
+        }
+      }
+      if (!champ) {
+        return res.json({
+          champion: null,
+          challenger: modelSummary(challenger),
+          models: all.map(modelSummary),
+          evaluation: null,
+          evaluation_error: null,
+          backtest,
+        });
+      }
+      let evaluation = null;
+      let evaluationError: string | null = null;
       try {
-        backtest = JSON.parse(backtestRaw);
-      } catch {
-        backtest = null; // a damaged state entry must not take the model page down
+        evaluation = await evaluations.get(champ.id, () => evaluateModel(store, registry, champ, timezone));
+      } catch (e) {
+        evaluationError = (e as Error).message;
       }
-    }
-    if (!champ) {
-      return res.json({ champion: null, challenger: modelSummary(challenger), models: all.map(modelSummary), evaluation: null, evaluation_error: null, backtest });
-    }
-    let evaluation = null;
-    let evaluationError: string | null = null;
-    try {
-      evaluation = await evaluations.get(champ.id, () => evaluateModel(store, registry, champ, timezone));
-    } catch (e) {
-      evaluationError = (e as Error).message;
-    }
-    res.json({
-      champion: { ...modelSummary(champ), decision: champ.decision ?? null, features: champ.features.length },
-      challenger: modelSummary(challenger),
-      models: all.map(modelSummary).reverse(),
-      evaluation,
-      evaluation_error: evaluationError,
-      backtest,
-    });
-  }));
+      res.json({
+        champion: { ...modelSummary(champ), decision: champ.decision ?? null, features: champ.features.length },
+        challenger: modelSummary(challenger),
+        models: all.map(modelSummary).reverse(),
+        evaluation,
+        evaluation_error: evaluationError,
+        backtest,
+      });
+    }),
+  );
 
-  router.get('/ui/api/risk/:id', score, wrap((req, res) => {
-    const id = RiskId.safeParse(req.params.id);
-    if (!id.success) return sendError(res, 400, 'invalid_request', 'invalid risk check id', zodDetails(id.error, ['params', 'id']));
-    const ev = store.listEvents(EVENT_KINDS.risk, { limit: 5000 }).find((e) => riskEventId(e) === id.data);
-    const row = ev && riskRow(ev);
-    if (!ev || !row) return sendError(res, 404, 'not_found', `no risk check ${id.data} among the last 5000`);
-    const { outcomes } = summariseRuns(store.iterateRuns({ repo: row.repo }), [row]);
-    const [joined] = joinOutcomes([row], outcomes);
-    res.json({ ...joined, factors: Array.isArray(ev.payload.factors) ? ev.payload.factors : [], waterfall: waterfall(ev.payload) });
-  }));
+  router.get(
+    '/ui/api/risk/:id',
+    score,
+    wrap((req, res) => {
+      const id = RiskId.safeParse(req.params.id);
+      if (!id.success)
+        return sendError(res, 400, 'invalid_request', 'invalid risk check id', zodDetails(id.error, ['params', 'id']));
+      const ev = store.listEvents(EVENT_KINDS.risk, { limit: 5000 }).find((e) => riskEventId(e) === id.data);
+      const row = ev && riskRow(ev);
+      if (!ev || !row) return sendError(res, 404, 'not_found', `no risk check ${id.data} among the last 5000`);
+      const { outcomes } = summariseRuns(store.iterateRuns({ repo: row.repo }), [row]);
+      const [joined] = joinOutcomes([row], outcomes);
+      res.json({
+        ...joined,
+        factors: Array.isArray(ev.payload.factors) ? ev.payload.factors : [],
+        waterfall: waterfall(ev.payload),
+      });
+    }),
+  );
 
-  router.get('/ui/api/canary', score, wrap((req, res) => {
-    const q = parseQuery(CanaryQuery, req, res);
-    if (!q) return;
-    // A score key sees only the rollouts it may see (its bound services, else those it owns); report sees all.
-    // (`requireScope` has set the principal; only a test's stand-in for it leaves none.)
-    const who = res.locals.principal as Tenant | undefined;
-    const events = EVENT_KINDS.canary
-      .flatMap((kind) => store.listEvents(kind, { key: q.service, limit: q.limit }))
-      .filter((e) => !who || maySeeRollout(who, e.key, typeof e.payload.owner === 'string' ? e.payload.owner : undefined));
-    // `riskgate simulate-canary --url` rollouts are left out unless asked for by name.
-    const all = canaryDecisions(events);
-    const decisions = q.service ? all : all.filter((d) => !d.service.startsWith(SIMULATED_SERVICE_PREFIX));
-    const services = [...new Set(decisions.map((d) => d.service))].sort();
-    // Final outcomes posted to /v1/canary/outcome (promoted, rolled back, incident later), per service and version.
-    const outcomes = store
-      .listEvents('canary_outcome', { key: q.service, limit: q.limit })
-      .filter((e) => services.includes(e.key))
-      .map((e) => ({ service: e.key, version: typeof e.payload.version === 'string' ? e.payload.version : null, outcome: typeof e.payload.outcome === 'string' ? e.payload.outcome : null, at: e.at }));
-    res.json({ services, decisions: decisions.slice(-q.limit), hidden_simulated: all.length - decisions.length, outcomes });
-  }));
+  router.get(
+    '/ui/api/canary',
+    score,
+    wrap((req, res) => {
+      const q = parseQuery(CanaryQuery, req, res);
+      if (!q) return;
+      // A score key sees only the rollouts it may see (its bound services, else those it owns); report sees all.
+      // (`requireScope` has set the principal; only a test's stand-in for it leaves none.)
+      const who = res.locals.principal as Tenant | undefined;
+      const events = EVENT_KINDS.canary
+        .flatMap((kind) => store.listEvents(kind, { key: q.service, limit: q.limit }))
+        .filter(
+          (e) => !who || maySeeRollout(who, e.key, typeof e.payload.owner === 'string' ? e.payload.owner : undefined),
+        );
+      // `riskgate simulate-canary --url` rollouts are left out unless asked for by name.
+      const all = canaryDecisions(events);
+      const decisions = q.service ? all : all.filter((d) => !d.service.startsWith(SIMULATED_SERVICE_PREFIX));
+      const services = [...new Set(decisions.map((d) => d.service))].sort();
+      // Final outcomes posted to /v1/canary/outcome (promoted, rolled back, incident later), per service and version.
+      const outcomes = store
+        .listEvents('canary_outcome', { key: q.service, limit: q.limit })
+        .filter((e) => services.includes(e.key))
+        .map((e) => ({
+          service: e.key,
+          version: typeof e.payload.version === 'string' ? e.payload.version : null,
+          outcome: typeof e.payload.outcome === 'string' ? e.payload.outcome : null,
+          at: e.at,
+        }));
+      res.json({
+        services,
+        decisions: decisions.slice(-q.limit),
+        hidden_simulated: all.length - decisions.length,
+        outcomes,
+      });
+    }),
+  );
 
-  router.get('/ui/api/jobs', score, wrap((req, res) => {
-    const q = parseQuery(JobsQuery, req, res);
-    if (!q) return;
-    const runs = jobRuns(store.listEvents(EVENT_KINDS.job, { limit: q.limit }));
-    res.json({ schedule: schedule(deps.env ?? process.env), summary: jobSummary(runs), runs });
-  }));
+  router.get(
+    '/ui/api/jobs',
+    score,
+    wrap((req, res) => {
+      const q = parseQuery(JobsQuery, req, res);
+      if (!q) return;
+      const runs = jobRuns(store.listEvents(EVENT_KINDS.job, { limit: q.limit }));
+      res.json({ schedule: schedule(deps.env ?? process.env), summary: jobSummary(runs), runs });
+    }),
+  );
 
-  router.get('/ui/api/reports', score, wrap((req, res) => {
-    const q = parseQuery(ReportsQuery, req, res);
-    if (!q) return;
-    const repos = store.repos();
-    const repo = q.repo ?? repos[0];
-    if (q.repo && !repos.includes(q.repo)) {
-      return sendError(res, 404, 'not_found', `no runs stored for repo "${q.repo}"`, [{ path: 'query.repo', message: 'unknown repo' }]);
-    }
-    // The window is the newest N weeks of the repo's runs: history far older (a sample from 2025 and one
-    // outcome posted today) leaves it nearly empty, so the page says what is stored and where.
-    const stored = { runs: 0, first_run_at: null as string | null, last_run_at: null as string | null };
-    const tracked = function* (runs: Iterable<RunRecord>) {
-      for (const r of runs) {
-        stored.runs++;
-        if (stored.first_run_at === null || r.created_at < stored.first_run_at) stored.first_run_at = r.created_at;
-        if (stored.last_run_at === null || r.created_at > stored.last_run_at) stored.last_run_at = r.created_at;
-        yield r;
+  router.get(
+    '/ui/api/reports',
+    score,
+    wrap((req, res) => {
+      const q = parseQuery(ReportsQuery, req, res);
+      if (!q) return;
+      const repos = store.repos();
+      const repo = q.repo ?? repos[0];
+      if (q.repo && !repos.includes(q.repo)) {
+        return sendError(res, 404, 'not_found', `no runs stored for repo "${q.repo}"`, [
+          { path: 'query.repo', message: 'unknown repo' },
+        ]);
       }
-    };
-    const dora = repo ? computeDora(tracked(store.iterateRuns({ repo })), { weeks: q.weeks, timezone }) : null;
-    res.json({ repos, repo: repo ?? null, dora, stored });
-  }));
+      // The window is the newest N weeks of the repo's runs: history far older (a sample from 2025 and one
+      // outcome posted today) leaves it nearly empty, so the page says what is stored and where.
+      const stored = { runs: 0, first_run_at: null as string | null, last_run_at: null as string | null };
+      const tracked = function* (runs: Iterable<RunRecord>) {
+        for (const r of runs) {
+          stored.runs++;
+          if (stored.first_run_at === null || r.created_at < stored.first_run_at) stored.first_run_at = r.created_at;
+          if (stored.last_run_at === null || r.created_at > stored.last_run_at) stored.last_run_at = r.created_at;
+          yield r;
+        }
+      };
+      const dora = repo ? computeDora(tracked(store.iterateRuns({ repo })), { weeks: q.weeks, timezone }) : null;
+      res.json({ repos, repo: repo ?? null, dora, stored });
+    }),
+  );
 
-  router.use('/ui/api', (req, res) => sendError(res, 404, 'not_found', `no dashboard route for ${req.method} ${req.baseUrl}${req.path}`));
+  router.use('/ui/api', (req, res) =>
+    sendError(res, 404, 'not_found', `no dashboard route for ${req.method} ${req.baseUrl}${req.path}`),
+  );
 
   // Client-side routes: every /ui/... page is the same shell; the script picks the page from the path.
   router.get(/^\/ui(\/.*)?$/, sendShell);

@@ -23,7 +23,10 @@ export class AuthorRows {
   private head = 0;
   length = 0;
 
-  constructor(private readonly capacity: number, initial = 16) {
+  constructor(
+    private readonly capacity: number,
+    initial = 16,
+  ) {
     this.size = Math.max(1, Math.min(capacity, initial));
     this.created = new Float64Array(this.size);
     this.known = new Float64Array(this.size);
@@ -105,7 +108,8 @@ export class AuthorRows {
     const { known, created } = this;
     idx.sort((a, b) => known[a] - known[b] || created[a] - created[b]);
     const from = Math.max(0, idx.length - AUTHOR_WINDOW);
-    if (from > 0 && known[idx[from - 1]] === known[idx[from]] && created[idx[from - 1]] === created[idx[from]]) return null;
+    if (from > 0 && known[idx[from - 1]] === known[idx[from]] && created[idx[from - 1]] === created[idx[from]])
+      return null;
     const out = new Array<number>(idx.length - from);
     for (let j = from; j < idx.length; j++) out[j - from] = this.label[idx[j]];
     return out;

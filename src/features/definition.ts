@@ -63,7 +63,10 @@ export const FEATURES = [
 
 export type FeatureName = (typeof FEATURES)[number];
 export const FEATURE_COUNT = FEATURES.length;
-export const FEATURE_INDEX: Record<FeatureName, number> = Object.fromEntries(FEATURES.map((f, i) => [f, i])) as Record<FeatureName, number>;
+export const FEATURE_INDEX: Record<FeatureName, number> = Object.fromEntries(FEATURES.map((f, i) => [f, i])) as Record<
+  FeatureName,
+  number
+>;
 
 export interface FeatureOptions {
   calendar: Calendar;
@@ -81,7 +84,13 @@ export function runChurn(r: Pick<RunRecord, 'additions' | 'deletions'>): number 
 }
 
 /** Writes the feature vector of `r` (given the history known before it) into out[offset … offset+FEATURE_COUNT). */
-export function featurize(r: RunRecord, h: RepoHistory, opts: FeatureOptions, out: Float32Array | Float64Array, offset = 0): void {
+export function featurize(
+  r: RunRecord,
+  h: RepoHistory,
+  opts: FeatureOptions,
+  out: Float32Array | Float64Array,
+  offset = 0,
+): void {
   const created = Date.parse(r.created_at);
   const files = r.files;
   const filesChanged = r.files_changed ?? (files ? files.length : null);

@@ -37,7 +37,7 @@ class PendingHeap {
   push(p: Pending): void {
     const a = this.a;
     a.push(p);
-    for (let i = a.length - 1; i > 0; ) {
+    for (let i = a.length - 1; i > 0;) {
       const parent = (i - 1) >> 1;
       if (!this.less(i, parent)) break;
       [a[i], a[parent]] = [a[parent], a[i]];
@@ -50,7 +50,7 @@ class PendingHeap {
     const last = a.pop();
     if (a.length > 0 && last) {
       a[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
@@ -70,8 +70,14 @@ class PendingHeap {
  * known before it was created — exactly what the live service would have known at that moment.
  * Input must be sorted that way (the store's iterateRuns is; sort files with compareCreatedOrder).
  */
-export function buildFrame(records: Iterable<RunRecord>, opts: Partial<FeatureOptions> & { timezone?: string } = {}): Frame {
-  const fo: FeatureOptions = { calendar: opts.calendar ?? new Calendar(opts.timezone ?? 'UTC'), defaultBranches: opts.defaultBranches };
+export function buildFrame(
+  records: Iterable<RunRecord>,
+  opts: Partial<FeatureOptions> & { timezone?: string } = {},
+): Frame {
+  const fo: FeatureOptions = {
+    calendar: opts.calendar ?? new Calendar(opts.timezone ?? 'UTC'),
+    defaultBranches: opts.defaultBranches,
+  };
   const d = FEATURE_COUNT;
   let cap = 1024;
   let X = new Float32Array(cap * d);

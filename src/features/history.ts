@@ -50,7 +50,8 @@ export function compareCreatedOrder(a: RunRecord, b: RunRecord): number {
   return a.run_attempt - b.run_attempt;
 }
 
-const scopeKey = (r: Pick<RunRecord, 'workflow' | 'head_branch'>): string => `${r.workflow}\u0000${r.head_branch ?? ''}`;
+const scopeKey = (r: Pick<RunRecord, 'workflow' | 'head_branch'>): string =>
+  `${r.workflow}\u0000${r.head_branch ?? ''}`;
 
 /**
  * Which change a run built: its commit sha, or — for histories without shas — its exact change size, which
@@ -248,7 +249,8 @@ export class RepoHistory {
   medianChurn(nowMs: number, n: number): number {
     const end = lowerBound(this.created, nowMs, 0, this.created.length);
     const xs: number[] = [];
-    for (let i = end - 1; i >= 0 && xs.length < n; i--) if (!Number.isNaN(this.createdChurn[i])) xs.push(this.createdChurn[i]);
+    for (let i = end - 1; i >= 0 && xs.length < n; i--)
+      if (!Number.isNaN(this.createdChurn[i])) xs.push(this.createdChurn[i]);
     if (xs.length === 0) return NaN;
     xs.sort((a, b) => a - b);
     return xs[xs.length >> 1];

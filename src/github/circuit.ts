@@ -97,7 +97,8 @@ export class CircuitBreaker {
 
   health(): DependencyHealth {
     const r = this.row;
-    const score = r.state === 'open' ? 0 : r.state === 'half_open' ? 0.5 : Math.max(0, 1 - r.consecutive_failures / this.threshold);
+    const score =
+      r.state === 'open' ? 0 : r.state === 'half_open' ? 0.5 : Math.max(0, 1 - r.consecutive_failures / this.threshold);
     return {
       name: this.name,
       healthy: r.state === 'closed',

@@ -86,7 +86,11 @@ const UNREACHABLE = /\b(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|EHOSTUNREACH|ENETUNREAC
 
 /** The errno code of a fetch failure as Octokit wraps it (status 500, no response; the code sits in its causes). */
 function networkCode(err: unknown): string | null {
-  const e = err as { response?: unknown; message?: string; cause?: { code?: string; message?: string; cause?: { code?: string } } };
+  const e = err as {
+    response?: unknown;
+    message?: string;
+    cause?: { code?: string; message?: string; cause?: { code?: string } };
+  };
   if (e.response) return null;
   const code = e.cause?.cause?.code ?? e.cause?.code;
   if (code) return code;
@@ -111,7 +115,10 @@ export function createGitHubClient(opts: GitHubClientOptions = {}): GitHubClient
   const log = opts.log;
   const retryBaseMs = opts.retryBaseMs ?? 1000;
   const timeoutMs = opts.requestTimeoutMs ?? 30_000;
-  const circuit = opts.circuit instanceof CircuitBreaker ? opts.circuit : new CircuitBreaker({ name: 'github', now, ...opts.circuit });
+  const circuit =
+    opts.circuit instanceof CircuitBreaker
+      ? opts.circuit
+      : new CircuitBreaker({ name: 'github', now, ...opts.circuit });
   const rate: RateState = { limit: null, remaining: null, resetAt: null };
   const stats = { requests: 0, conditional: 0, notModified: 0, rateLimited: 0, serverErrors: 0 };
   let resumeAt = 0;
@@ -126,7 +133,8 @@ export function createGitHubClient(opts: GitHubClientOptions = {}): GitHubClient
     const reset = Number(header(h, 'x-ratelimit-reset'));
     rate.resetAt = Number.isFinite(reset) && reset > 0 ? reset * 1000 : rate.resetAt;
     // An exhausted window on a successful answer: the next call would be refused, so hold it back.
-    if (rate.remaining === 0) resumeAt = Math.max(resumeAt, rate.resetAt ?? now() + (opts.primaryFallbackSec ?? 60) * 1000);
+    if (rate.remaining === 0)
+      resumeAt = Math.max(resumeAt, rate.resetAt ?? now() + (opts.primaryFallbackSec ?? 60) * 1000);
   };
 
   /**
@@ -146,14 +154,20 @@ export function createGitHubClient(opts: GitHubClientOptions = {}): GitHubClient
         // (its `request` object may be the client's shared defaults, so that one is replaced, not mutated).
         const prev = (options.request ?? {}) as Record<PropertyKey, unknown> & { signal?: AbortSignal };
         const caller = (CALLER_SIGNAL in prev ? prev[CALLER_SIGNAL] : prev.signal) as AbortSignal | undefined;
-        const signal = caller ? AbortSignal.any([caller, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+        const signal = caller
+          ? AbortSignal.any([caller, AbortSignal.timeout(timeoutMs)])
+          : AbortSignal.timeout(timeoutMs);
         options.request = { ...prev, signal, [CALLER_SIGNAL]: caller } as typeof options.request;
         const res = await request(options);
         noteRate(res.headers as Headers);
         secondaryStreak = 0;
         return res;
       } catch (err) {
-        const e = err as { status?: number; message: string; response?: { headers: Headers; data?: { message?: string } } };
+        const e = err as {
+          status?: number;
+          message: string;
+          response?: { headers: Headers; data?: { message?: string } };
+        };
         const net = networkCode(err);
         if (net && UNREACHABLE.test(net)) {
           let host = String(options.baseUrl ?? opts.baseUrl ?? 'https://api.github.com');
@@ -166,7 +180,8 @@ export function createGitHubClient(opts: GitHubClientOptions = {}): GitHubClient
           throw new GitHubUnreachableError(host, net);
         }
         // Octokit's request log calls this "500 with id UNKNOWN" (and is dropped below); say what happened.
-        if (!e.response && e.status !== 304) log?.warn({ event: 'github_no_answer', url: String(options.url), error: net ?? e.message });
+        if (!e.response && e.status !== 304)
+          log?.warn({ event: 'github_no_answer', url: String(options.url), error: net ?? e.message });
         noteRate(e.response?.headers);
         if (e.status === 304) {
           stats.notModified++;
@@ -174,12 +189,14 @@ export function createGitHubClient(opts: GitHubClientOptions = {}): GitHubClient
         }
         if (typeof e.status === 'number' && e.status >= 500) stats.serverErrors++;
         const bodyMsg = String(e.response?.data?.message ?? e.message ?? '');
-        const verdict = e.response && classifyRateLimit(e.status ?? 0, e.response.headers, bodyMsg, {
-          now: now(),
-          primaryFallbackSec: opts.primaryFallbackSec,
-          secondaryFallbackSec: opts.secondaryFallbackSec,
-          secondaryStreak,
-        });
+        const verdict =
+          e.response &&
+          classifyRateLimit(e.status ?? 0, e.response.headers, bodyMsg, {
+            now: now(),
+            primaryFallbackSec: opts.primaryFallbackSec,
+            secondaryFallbackSec: opts.secondaryFallbackSec,
+            secondaryStreak,
+          });
         if (verdict && e.response) {
           stats.rateLimited++;
           resumeAt = Math.max(resumeAt, verdict.resumeAt);
@@ -194,7 +211,13 @@ export function createGitHubClient(opts: GitHubClientOptions = {}): GitHubClient
             h['x-ratelimit-reset'] = String(Math.ceil(verdict.resumeAt / 1000));
           }
           const event: RateLimitEvent = { ...verdict, url: String(options.url), status: e.status ?? 0 };
-          log?.warn({ event: 'github_rate_limited', kind: verdict.kind, url: event.url, resume_at: new Date(verdict.resumeAt).toISOString(), source: verdict.source });
+          log?.warn({
+            event: 'github_rate_limited',
+            kind: verdict.kind,
+            url: event.url,
+            resume_at: new Date(verdict.resumeAt).toISOString(),
+            source: verdict.source,
+          });
           opts.onRateLimit?.(event);
         }
         throw err;
@@ -208,7 +231,11 @@ export function createGitHubClient(opts: GitHubClientOptions = {}): GitHubClient
     auth: opts.token,
     baseUrl: opts.baseUrl,
     userAgent: opts.userAgent ?? 'riskgate-ingest',
-    log: { debug: () => {}, info: () => {}, warn: (m: string) => log?.warn({ event: 'octokit_warning', message: m }), error: (m: string) => {
+    log: {
+      debug: () => {},
+      info: () => {},
+      warn: (m: string) => log?.warn({ event: 'octokit_warning', message: m }),
+      error: (m: string) => {
         // Octokit reports a 304 as an error; for conditional requests it is the good outcome.
         if (/ - 304 /.test(m)) return;
         // "500 with id UNKNOWN" is a request that got no answer at all: the wire layer logs it with its cause.
@@ -235,7 +262,9 @@ export function createGitHubClient(opts: GitHubClientOptions = {}): GitHubClient
   type RetryError = { status?: number; request: { request?: Record<string, unknown> } };
   // The retry plugin's own schedule is quadratic without jitter; replace it with exponential + full jitter
   // so many clients recovering from the same outage do not retry in lockstep.
-  const retryApi = (octokit as unknown as { retry: { retryRequest: (e: RetryError, retries: number, after: number) => unknown } }).retry;
+  const retryApi = (
+    octokit as unknown as { retry: { retryRequest: (e: RetryError, retries: number, after: number) => unknown } }
+  ).retry;
   retryApi.retryRequest = (error: RetryError, retries: number, quadraticAfter: number) => {
     const attempt = Math.max(0, Math.round(Math.sqrt(quadraticAfter)) - 1);
     const delay = retryBaseMs * 2 ** attempt + Math.floor(Math.random() * retryBaseMs * 2 ** attempt);

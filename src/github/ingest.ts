@@ -2,7 +2,17 @@ import type { RunRecord } from '../records/schema.ts';
 import { failureLabel } from '../records/schema.ts';
 import type { Store } from '../store/types.ts';
 import type { GetResult, GitHubClient, Logger } from './client.ts';
-import { failedJobsByAttempt, isCompleted, mapRun, mergeCommitPages, MAX_COMMIT_FILES, type CommitDetails, type GhCommitPage, type GhJob, type GhRun } from './map.ts';
+import {
+  failedJobsByAttempt,
+  isCompleted,
+  mapRun,
+  mergeCommitPages,
+  MAX_COMMIT_FILES,
+  type CommitDetails,
+  type GhCommitPage,
+  type GhJob,
+  type GhRun,
+} from './map.ts';
 import { header, parseLink } from './ratelimit.ts';
 
 /** GitHub stops any filtered run listing at 1,000 results. */
@@ -287,7 +297,12 @@ class RepoIngest {
     }
     if (page.total_count >= LISTING_CAP) {
       this.sum.truncatedWindows++;
-      this.o.log?.warn({ event: 'github_window_truncated', repo: this.repo, window: createdFilter(w), total: page.total_count });
+      this.o.log?.warn({
+        event: 'github_window_truncated',
+        repo: this.repo,
+        window: createdFilter(w),
+        total: page.total_count,
+      });
     }
     return false;
   }
@@ -340,15 +355,23 @@ class RepoIngest {
       const commit = run.head_sha ? await this.commitDetails(run.head_sha, fresh) : null;
       const attempts = [run];
       const first = mapRun(repo, run, commit);
-      if (first.ok && (run.run_attempt ?? 1) > 1) attempts.push(...(await this.previousAttempts(run, first.record.workflow)));
+      if (first.ok && (run.run_attempt ?? 1) > 1)
+        attempts.push(...(await this.previousAttempts(run, first.record.workflow)));
       const mapped: RunRecord[] = [];
       for (const a of attempts) {
-        const aCommit = a.head_sha === run.head_sha ? commit : a.head_sha ? await this.commitDetails(a.head_sha, fresh) : null;
+        const aCommit =
+          a.head_sha === run.head_sha ? commit : a.head_sha ? await this.commitDetails(a.head_sha, fresh) : null;
         const m = a === run ? first : mapRun(repo, a, aCommit);
         if (m.ok) mapped.push(m.record);
         else {
           this.sum.invalid++;
-          o.log?.warn({ event: 'github_run_invalid', repo, run_id: a.id, attempt: a.run_attempt ?? 1, reason: m.error });
+          o.log?.warn({
+            event: 'github_run_invalid',
+            repo,
+            run_id: a.id,
+            attempt: a.run_attempt ?? 1,
+            reason: m.error,
+          });
         }
       }
       (isCompleted(run) ? concluded : stillRunning).push(run.id);
@@ -429,20 +452,26 @@ class RepoIngest {
 
   private async failedJobs(run: GhRun, records: RunRecord[], writes: [string, string][]): Promise<void> {
     const { store, repo } = this;
-    const needed = records.filter((r) => failureLabel(r.conclusion) === 1 && !store.getState(jobsKey(repo, r.run_id, r.run_attempt)));
+    const needed = records.filter(
+      (r) => failureLabel(r.conclusion) === 1 && !store.getState(jobsKey(repo, r.run_id, r.run_attempt)),
+    );
     if (needed.length === 0) return;
     const jobs: GhJob[] = [];
-    for await (const page of this.client.octokit.paginate.iterator('GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs', {
-      owner: repo.split('/')[0],
-      repo: repo.split('/')[1],
-      run_id: run.id,
-      filter: 'all',
-      per_page: 100,
-    })) {
+    for await (const page of this.client.octokit.paginate.iterator(
+      'GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs',
+      {
+        owner: repo.split('/')[0],
+        repo: repo.split('/')[1],
+        run_id: run.id,
+        filter: 'all',
+        per_page: 100,
+      },
+    )) {
       jobs.push(...(page.data as unknown as GhJob[]));
     }
     const byAttempt = failedJobsByAttempt(jobs);
-    for (const r of needed) writes.push([jobsKey(repo, r.run_id, r.run_attempt), JSON.stringify(byAttempt.get(r.run_attempt) ?? [])]);
+    for (const r of needed)
+      writes.push([jobsKey(repo, r.run_id, r.run_attempt), JSON.stringify(byAttempt.get(r.run_attempt) ?? [])]);
   }
 
   private progress(phase: IngestProgress['phase']): void {

@@ -1,4 +1,11 @@
-import { KNOWN_CONCLUSIONS, RunRecordSchema, describeZodError, type FileChange, type RunRecord, type RunRecordInput } from '../records/schema.ts';
+import {
+  KNOWN_CONCLUSIONS,
+  RunRecordSchema,
+  describeZodError,
+  type FileChange,
+  type RunRecord,
+  type RunRecordInput,
+} from '../records/schema.ts';
 
 /** The subset of a GitHub workflow-run payload we read. Every field may be missing on old payloads. */
 export interface GhRun {
@@ -81,7 +88,13 @@ export function mergeCommitPages(pages: GhCommitPage[]): CommitDetails {
     }
   }
   const stats = pages[0].stats;
-  return { sha: pages[0].sha, additions: stats?.additions ?? null, deletions: stats?.deletions ?? null, files, ...(statuses ? { changes } : {}) };
+  return {
+    sha: pages[0].sha,
+    additions: stats?.additions ?? null,
+    deletions: stats?.deletions ?? null,
+    files,
+    ...(statuses ? { changes } : {}),
+  };
 }
 
 export function isCompleted(run: Pick<GhRun, 'status'>): boolean {
@@ -107,7 +120,8 @@ export function runToRecordInput(repo: string, run: GhRun, commit: CommitDetails
     completed_at: completed ? (run.updated_at ?? null) : null,
     // startup_failure is missing from the published enum but known; a conclusion GitHub adds later is not
     // learnable yet (null) rather than a reason to drop the run.
-    conclusion: completed && (KNOWN_CONCLUSIONS as readonly string[]).includes(run.conclusion ?? '') ? run.conclusion! : null,
+    conclusion:
+      completed && (KNOWN_CONCLUSIONS as readonly string[]).includes(run.conclusion ?? '') ? run.conclusion! : null,
     files_changed: commit ? commit.files.length : null,
     additions: commit?.additions ?? null,
     deletions: commit?.deletions ?? null,

@@ -37,7 +37,12 @@ const SECONDARY_MESSAGE = /secondary rate|abuse detection|abuse-rate-limits/i;
  * Decides whether a 403/429 is a rate limit, which kind, and until when to stay quiet.
  * Returns null for a 403 that is a real permission error.
  */
-export function classifyRateLimit(status: number, headers: Headers | undefined, message: string, opts: ClassifyOptions): RateLimitVerdict | null {
+export function classifyRateLimit(
+  status: number,
+  headers: Headers | undefined,
+  message: string,
+  opts: ClassifyOptions,
+): RateLimitVerdict | null {
   if (status !== 403 && status !== 429) return null;
   const retryAfter = Number(header(headers, 'retry-after'));
   const remaining = header(headers, 'x-ratelimit-remaining');
@@ -45,11 +50,13 @@ export function classifyRateLimit(status: number, headers: Headers | undefined, 
   const secondaryFallback = Math.max(1, opts.secondaryFallbackSec ?? 60) * 2 ** Math.min(opts.secondaryStreak ?? 0, 4);
 
   if (SECONDARY_MESSAGE.test(message) || (remaining !== '0' && Number.isFinite(retryAfter) && retryAfter > 0)) {
-    if (Number.isFinite(retryAfter) && retryAfter > 0) return { kind: 'secondary', resumeAt: opts.now + retryAfter * 1000, source: 'retry-after' };
+    if (Number.isFinite(retryAfter) && retryAfter > 0)
+      return { kind: 'secondary', resumeAt: opts.now + retryAfter * 1000, source: 'retry-after' };
     return { kind: 'secondary', resumeAt: opts.now + secondaryFallback * 1000, source: 'fallback' };
   }
   if (remaining === '0') {
-    if (Number.isFinite(reset) && reset > 0) return { kind: 'primary', resumeAt: reset * 1000, source: 'x-ratelimit-reset' };
+    if (Number.isFinite(reset) && reset > 0)
+      return { kind: 'primary', resumeAt: reset * 1000, source: 'x-ratelimit-reset' };
     return { kind: 'primary', resumeAt: opts.now + (opts.primaryFallbackSec ?? 60) * 1000, source: 'fallback' };
   }
   // A 429 with nothing else to go on is still GitHub asking us to slow down.

@@ -4,7 +4,16 @@
  */
 import { calibrateInPlace, type Calibrator } from './calibration.ts';
 import type { Dataset } from './dataset.ts';
-import { checkBatch, checkRow, headerJSON, ModelFormatError, type CalibratableModel, type Explanation, type RiskModel, type parseHeader } from './model-format.ts';
+import {
+  checkBatch,
+  checkRow,
+  headerJSON,
+  ModelFormatError,
+  type CalibratableModel,
+  type Explanation,
+  type RiskModel,
+  type parseHeader,
+} from './model-format.ts';
 
 export const BASELINE_FEATURE = 'last_outcome';
 
@@ -54,13 +63,19 @@ export class BaselineModel implements CalibratableModel {
       method: 'exact',
       space: 'probability',
       additive: true,
-      contributions: this.featureNames.map((feature, f) => ({ feature, value: row[f], contribution: f === this.col ? r - this.rates.base : 0 })),
+      contributions: this.featureNames.map((feature, f) => ({
+        feature,
+        value: row[f],
+        contribution: f === this.col ? r - this.rates.base : 0,
+      })),
     };
   }
 
   importance(): { feature: string; gain: number }[] {
     const spread = Math.abs(this.rates.after_failure - this.rates.after_success);
-    return this.featureNames.map((feature, f) => ({ feature, gain: f === this.col ? spread : 0 })).sort((a, b) => b.gain - a.gain);
+    return this.featureNames
+      .map((feature, f) => ({ feature, gain: f === this.col ? spread : 0 }))
+      .sort((a, b) => b.gain - a.gain);
   }
 
   withCalibration(cal: Calibrator, threshold: number): RiskModel {
@@ -75,11 +90,22 @@ export class BaselineModel implements CalibratableModel {
 export function fitBaseline(train: Dataset, identity: Calibrator): BaselineModel {
   const col = train.featureNames.indexOf(BASELINE_FEATURE);
   if (col < 0) throw new RangeError(`baseline: training data has no "${BASELINE_FEATURE}" feature`);
-  let nf = 0, ff = 0, ns = 0, fs = 0, all = 0;
+  let nf = 0,
+    ff = 0,
+    ns = 0,
+    fs = 0,
+    all = 0;
   for (let i = 0; i < train.n; i++) {
-    const v = train.X[i * train.d + col], y = train.y[i];
+    const v = train.X[i * train.d + col],
+      y = train.y[i];
     all += y;
-    if (v === 1) { nf++; ff += y; } else if (v === 0) { ns++; fs += y; }
+    if (v === 1) {
+      nf++;
+      ff += y;
+    } else if (v === 0) {
+      ns++;
+      fs += y;
+    }
   }
   const base = (all + 1) / (train.n + 2);
   return new BaselineModel(
@@ -94,7 +120,13 @@ export function baselineFromJSON(parsed: ReturnType<typeof parseHeader>): RiskMo
   const r = parsed.obj.rates as Record<string, unknown> | undefined;
   for (const k of ['after_failure', 'after_success', 'base']) {
     const v = r?.[k];
-    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new ModelFormatError(`rates.${k}: expected a probability in [0,1]`);
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1))
+      throw new ModelFormatError(`rates.${k}: expected a probability in [0,1]`);
   }
-  return new BaselineModel(parsed.header.featureNames, r as BaselineModel['rates'], parsed.calibrator, parsed.header.threshold);
+  return new BaselineModel(
+    parsed.header.featureNames,
+    r as BaselineModel['rates'],
+    parsed.calibrator,
+    parsed.header.threshold,
+  );
 }

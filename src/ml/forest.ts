@@ -25,7 +25,13 @@ export interface ForestParams {
 }
 
 export const FOREST_DEFAULTS: ForestParams = {
-  nTrees: 100, maxDepth: 16, minDataInLeaf: 5, maxFeatures: 'sqrt', sampleFraction: 1, maxBins: 255, seed: 1,
+  nTrees: 100,
+  maxDepth: 16,
+  minDataInLeaf: 5,
+  maxFeatures: 'sqrt',
+  sampleFraction: 1,
+  maxBins: 255,
+  seed: 1,
 };
 
 export function trainForest(train: Dataset, params: Partial<ForestParams> = {}): { trees: FlatTree[] } {
@@ -39,13 +45,21 @@ export function trainForest(train: Dataset, params: Partial<ForestParams> = {}):
   const w = rowWeights(train, p.classWeight);
   const grower = new TreeGrower(bins, n, d, mapper, { threads: p.threads ?? autoThreads(n, d) });
   const feats = Int32Array.from({ length: d }, (_, i) => i);
-  const mtry = p.maxFeatures === 'sqrt' ? Math.max(1, Math.round(Math.sqrt(d))) : Math.min(d, Math.max(1, p.maxFeatures));
+  const mtry =
+    p.maxFeatures === 'sqrt' ? Math.max(1, Math.round(Math.sqrt(d))) : Math.min(d, Math.max(1, p.maxFeatures));
   const growParams = {
-    maxDepth: p.maxDepth, numLeaves: 2 ** Math.min(p.maxDepth, 20), minDataInLeaf: p.minDataInLeaf, minSumHessian: 1e-9,
-    lambdaL2: 0, minGainToSplit: 1e-12, featuresPerNode: mtry, perNode: true,
+    maxDepth: p.maxDepth,
+    numLeaves: 2 ** Math.min(p.maxDepth, 20),
+    minDataInLeaf: p.minDataInLeaf,
+    minSumHessian: 1e-9,
+    lambdaL2: 0,
+    minGainToSplit: 1e-12,
+    featuresPerNode: mtry,
+    perNode: true,
   };
   const mult = new Uint16Array(n);
-  const g = new Float32Array(n), h = new Float32Array(n);
+  const g = new Float32Array(n),
+    h = new Float32Array(n);
   const rows = new Uint32Array(n);
   const trees: FlatTree[] = [];
   const draws = Math.max(1, Math.round(p.sampleFraction * n));

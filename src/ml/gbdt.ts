@@ -30,8 +30,19 @@ export interface GbdtParams {
 }
 
 export const GBDT_DEFAULTS: GbdtParams = {
-  learningRate: 0.1, maxRounds: 300, maxDepth: 6, numLeaves: 31, minDataInLeaf: 20, minSumHessian: 1e-3,
-  lambdaL2: 1, minGainToSplit: 0, featureFraction: 1, baggingFraction: 1, maxBins: 255, earlyStoppingRounds: 30, seed: 1,
+  learningRate: 0.1,
+  maxRounds: 300,
+  maxDepth: 6,
+  numLeaves: 31,
+  minDataInLeaf: 20,
+  minSumHessian: 1e-3,
+  lambdaL2: 1,
+  minGainToSplit: 0,
+  featureFraction: 1,
+  baggingFraction: 1,
+  maxBins: 255,
+  earlyStoppingRounds: 30,
+  seed: 1,
 };
 
 export interface GbdtResult {
@@ -55,27 +66,39 @@ export function trainGbdt(train: Dataset, valid: Dataset | undefined, params: Pa
   const mapper = fitBins(train.X, n, d, p.maxBins);
   const bins = applyBins(mapper, train.X, n, d);
   const w = rowWeights(train, p.classWeight);
-  let sw = 0, swy = 0;
-  for (let i = 0; i < n; i++) { sw += w[i]; swy += w[i] * train.y[i]; }
+  let sw = 0,
+    swy = 0;
+  for (let i = 0; i < n; i++) {
+    sw += w[i];
+    swy += w[i] * train.y[i];
+  }
   const prior = Math.min(1 - 1e-6, Math.max(1e-6, swy / sw));
   const baseScore = Math.log(prior / (1 - prior));
 
   const F = new Float64Array(n).fill(baseScore);
-  const g = new Float32Array(n), h = new Float32Array(n);
+  const g = new Float32Array(n),
+    h = new Float32Array(n);
   const rows = new Uint32Array(n);
   const allFeats = Int32Array.from({ length: d }, (_, i) => i);
   const feats = new Int32Array(d);
   const nFeatsPerTree = Math.max(1, Math.round(p.featureFraction * d));
   const grower = new TreeGrower(bins, n, d, mapper, { threads: p.threads ?? autoThreads(n, d) });
   const growParams = {
-    maxDepth: p.maxDepth, numLeaves: p.numLeaves, minDataInLeaf: p.minDataInLeaf, minSumHessian: p.minSumHessian,
-    lambdaL2: p.lambdaL2, minGainToSplit: p.minGainToSplit, featuresPerNode: d,
+    maxDepth: p.maxDepth,
+    numLeaves: p.numLeaves,
+    minDataInLeaf: p.minDataInLeaf,
+    minSumHessian: p.minSumHessian,
+    lambdaL2: p.lambdaL2,
+    minGainToSplit: p.minGainToSplit,
+    featuresPerNode: d,
   };
 
   const vw = valid && valid.n > 0 ? rowWeights(valid, p.classWeight) : undefined;
   const VF = valid ? new Float64Array(valid.n).fill(baseScore) : undefined;
   const validLoss: number[] = [];
-  let best = Infinity, bestIter = 0, stoppedEarly = false;
+  let best = Infinity,
+    bestIter = 0,
+    stoppedEarly = false;
   const trees: FlatTree[] = [];
   const addLeaf = (v: number, rs: Uint32Array, s: number, e: number): void => {
     for (let k = s; k < e; k++) F[rs[k]] += v;
@@ -101,7 +124,9 @@ export function trainGbdt(train: Dataset, valid: Dataset | undefined, params: Pa
         const tmp = allFeats.slice();
         for (let i = 0; i < nFeatsPerTree; i++) {
           const j = i + Math.floor(rng() * (d - i));
-          const t = tmp[i]; tmp[i] = tmp[j]; tmp[j] = t;
+          const t = tmp[i];
+          tmp[i] = tmp[j];
+          tmp[j] = t;
         }
         const chosen = tmp.subarray(0, nFeatsPerTree).sort();
         feats.set(chosen);
@@ -110,12 +135,24 @@ export function trainGbdt(train: Dataset, valid: Dataset | undefined, params: Pa
         feats.set(allFeats);
       }
       const bagged = nRows < n;
-      const tree = grower.grow({ g, h, rows, nRows, feats, nFeats, params: growParams, rng, scale: p.learningRate, onLeaf: bagged ? undefined : addLeaf });
+      const tree = grower.grow({
+        g,
+        h,
+        rows,
+        nRows,
+        feats,
+        nFeats,
+        params: growParams,
+        rng,
+        scale: p.learningRate,
+        onLeaf: bagged ? undefined : addLeaf,
+      });
       if (bagged) for (let i = 0; i < n; i++) F[i] += predictBinned(tree, bins, n, i);
       trees.push(tree);
 
       if (valid && VF && vw && valid.n > 0) {
-        let loss = 0, wsum = 0;
+        let loss = 0,
+          wsum = 0;
         for (let i = 0; i < valid.n; i++) {
           VF[i] += predictTree(tree, valid.X.subarray(i * d, (i + 1) * d));
           const q = Math.min(1 - 1e-15, Math.max(1e-15, sigmoid(VF[i])));
@@ -124,8 +161,13 @@ export function trainGbdt(train: Dataset, valid: Dataset | undefined, params: Pa
         }
         loss /= wsum;
         validLoss.push(loss);
-        if (loss < best - 1e-12) { best = loss; bestIter = trees.length; }
-        else if (p.earlyStoppingRounds > 0 && trees.length - bestIter >= p.earlyStoppingRounds) { stoppedEarly = true; break; }
+        if (loss < best - 1e-12) {
+          best = loss;
+          bestIter = trees.length;
+        } else if (p.earlyStoppingRounds > 0 && trees.length - bestIter >= p.earlyStoppingRounds) {
+          stoppedEarly = true;
+          break;
+        }
       } else {
         bestIter = trees.length;
       }

@@ -14,7 +14,17 @@ import { Worker } from 'node:worker_threads';
 import { accumulateHistogram, HIST_FEATURE_STRIDE, orderGradients } from './histogram.ts';
 
 /** Shared control block (Int32 slots); the job's features follow at FEATS. */
-export const CTRL = { SEQ: 0, READY: 1, START: 2, END: 3, CONTIGUOUS: 4, SLOT: 5, NFEATS: 6, FAILED: 7, FEATS: 8 } as const;
+export const CTRL = {
+  SEQ: 0,
+  READY: 1,
+  START: 2,
+  END: 3,
+  CONTIGUOUS: 4,
+  SLOT: 5,
+  NFEATS: 6,
+  FAILED: 7,
+  FEATS: 8,
+} as const;
 export const STOP = -1;
 /** Features per chunk: the accumulation loop's width. */
 const CHUNK = 4;
@@ -23,7 +33,8 @@ const CHUNK = 4;
  * The chunk counter packs (job, chunks, next chunk) into one 64-bit word, so a thread can only take a
  * chunk of the job the counter describes; a 32-bit job number never comes round again within a run.
  */
-const packNext = (job: number, chunks: number, next: number): bigint => (BigInt(job) << 32n) | (BigInt(chunks) << 16n) | BigInt(next);
+const packNext = (job: number, chunks: number, next: number): bigint =>
+  (BigInt(job) << 32n) | (BigInt(chunks) << 16n) | BigInt(next);
 const MAX_CHUNKS = 0xffff;
 
 /** Takes chunks from the counter until none are left, handing each (with the job it belongs to) to `onChunk`. */
@@ -45,7 +56,19 @@ export function sumChunk(ctrl: Int32Array, inputs: SharedInputs, P: Float64Array
   const nFeats = ctrl[CTRL.NFEATS];
   const feats = ctrl.subarray(CTRL.FEATS, CTRL.FEATS + nFeats);
   const hist = arena.subarray(slot * size, (slot + 1) * size);
-  accumulateHistogram(hist, bins, n, feats, c * CHUNK, Math.min(nFeats, (c + 1) * CHUNK), rows, ctrl[CTRL.START], ctrl[CTRL.END], P, ctrl[CTRL.CONTIGUOUS] === 1);
+  accumulateHistogram(
+    hist,
+    bins,
+    n,
+    feats,
+    c * CHUNK,
+    Math.min(nFeats, (c + 1) * CHUNK),
+    rows,
+    ctrl[CTRL.START],
+    ctrl[CTRL.END],
+    P,
+    ctrl[CTRL.CONTIGUOUS] === 1,
+  );
 }
 
 /** The job's packed gradients in partition order (see orderGradients), into `ordered`. */
@@ -64,13 +87,22 @@ export interface SharedInputs {
   d: number;
 }
 
-const shared = <T extends Uint8Array | Uint32Array | Float64Array>(C: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, length: number): T =>
-  new C(new SharedArrayBuffer(Math.max(1, length) * C.BYTES_PER_ELEMENT));
+const shared = <T extends Uint8Array | Uint32Array | Float64Array>(
+  C: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
+  length: number,
+): T => new C(new SharedArrayBuffer(Math.max(1, length) * C.BYTES_PER_ELEMENT));
 
 export function sharedInputs(bins: Uint8Array, n: number, d: number, slots: number): SharedInputs {
   const sb = shared(Uint8Array, bins.length);
   sb.set(bins);
-  return { bins: sb, gh: shared(Float64Array, n), rows: shared(Uint32Array, n), arena: shared(Float64Array, slots * d * HIST_FEATURE_STRIDE), n, d };
+  return {
+    bins: sb,
+    gh: shared(Float64Array, n),
+    rows: shared(Uint32Array, n),
+    arena: shared(Float64Array, slots * d * HIST_FEATURE_STRIDE),
+    n,
+    d,
+  };
 }
 
 /** A chunk a worker took and did not finish in this long means the worker died; training fails rather than hang. */
@@ -118,10 +150,13 @@ export class HistogramThreads {
     const { bins, gh, rows, arena, n, d } = this.inputs;
     // From sources the .mjs shim registers the TypeScript loader itself (threads do not inherit it), so no
     // execArgv; compiled (dist/, the package and the image, which have no tsx) the worker is plain JavaScript.
-    const worker = new Worker(new URL(import.meta.url.endsWith('.ts') ? './histogram-worker.mjs' : './histogram-worker.js', import.meta.url), {
-      workerData: { ctrl: this.ctrl, next: this.next, done: this.done, bins, gh, rows, arena, n, d },
-      execArgv: [],
-    });
+    const worker = new Worker(
+      new URL(import.meta.url.endsWith('.ts') ? './histogram-worker.mjs' : './histogram-worker.js', import.meta.url),
+      {
+        workerData: { ctrl: this.ctrl, next: this.next, done: this.done, bins, gh, rows, arena, n, d },
+        execArgv: [],
+      },
+    );
     worker.unref();
     worker.on('error', () => {});
     this.workers.push(worker);
@@ -132,7 +167,15 @@ export class HistogramThreads {
   }
 
   /** buildHistogram over the shared inputs into arena slot `slot`, the features shared out over all threads. */
-  build(slot: number, feats: Int32Array, nFeats: number, start: number, end: number, contiguous: boolean, ordered: Float64Array): void {
+  build(
+    slot: number,
+    feats: Int32Array,
+    nFeats: number,
+    start: number,
+    end: number,
+    contiguous: boolean,
+    ordered: Float64Array,
+  ): void {
     const c = this.ctrl;
     // Workers read these only after taking a chunk of this job, which they cannot before the counter names it.
     c[CTRL.START] = start;

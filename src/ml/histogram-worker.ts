@@ -2,7 +2,11 @@
 import { workerData } from 'node:worker_threads';
 import { CTRL, orderJob, STOP, sumChunk, takeChunks, type SharedInputs } from './histogram-threads.ts';
 
-const { ctrl, next, done, ...inputs } = workerData as { ctrl: Int32Array; next: BigInt64Array; done: Int32Array } & SharedInputs;
+const { ctrl, next, done, ...inputs } = workerData as {
+  ctrl: Int32Array;
+  next: BigInt64Array;
+  done: Int32Array;
+} & SharedInputs;
 const ordered = new Float64Array(inputs.n);
 Atomics.add(ctrl, CTRL.READY, 1);
 Atomics.notify(ctrl, CTRL.READY);

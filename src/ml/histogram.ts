@@ -37,7 +37,7 @@ export function fitBins(X: Float32Array, n: number, d: number, maxBins = 255, sa
     // distinct values with their counts
     const distinct: number[] = [];
     const counts: number[] = [];
-    for (let i = 0; i < k; ) {
+    for (let i = 0; i < k;) {
       let j = i;
       while (j < k && vals[j] === vals[i]) j++;
       distinct.push(vals[i]);
@@ -83,16 +83,24 @@ export function sortFloat32(vals: Float32Array, tmp: Uint32Array): Float32Array 
     counts[2048 + ((key >>> 11) & 2047)]++;
     counts[4096 + (key >>> 22)]++;
   }
-  let src = a, dst = b;
+  let src = a,
+    dst = b;
   for (let pass = 0; pass < 3; pass++) {
-    const off = pass * 2048, shift = pass * 11;
+    const off = pass * 2048,
+      shift = pass * 11;
     let sum = 0;
-    for (let i = 0; i < 2048; i++) { const c = counts[off + i]; counts[off + i] = sum; sum += c; }
+    for (let i = 0; i < 2048; i++) {
+      const c = counts[off + i];
+      counts[off + i] = sum;
+      sum += c;
+    }
     for (let i = 0; i < k; i++) {
       const key = src[i];
       dst[counts[off + ((key >>> shift) & 2047)]++] = key;
     }
-    const t = src; src = dst; dst = t;
+    const t = src;
+    src = dst;
+    dst = t;
   }
   // three passes leave the keys in `b`; undo the key transform into the caller's array
   for (let i = 0; i < k; i++) {
@@ -105,7 +113,8 @@ export function sortFloat32(vals: Float32Array, tmp: Uint32Array): Float32Array 
 /** Bin of a raw value: 0 for NaN, else the first k with v <= upper[k-1] (binary search). */
 export function binOf(upper: Float64Array, v: number): number {
   if (v !== v) return MISSING_BIN;
-  let lo = 0, hi = upper.length - 1;
+  let lo = 0,
+    hi = upper.length - 1;
   if (hi < 0) return MISSING_BIN; // never-seen feature: nothing to compare against
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
@@ -173,12 +182,15 @@ export function quantizeGradients(
   const rowBits = Math.ceil(Math.log2(nRows + 1));
   // |Σgq| ≤ nRows·gLevels needs rowBits + gBits (+ sign), Σhq ≤ nRows·hLevels needs rowBits + hBits.
   const budget = 52 - 2 * rowBits;
-  if (budget < 2) throw new RangeError(`quantizeGradients: ${nRows} rows are too many for one tree (at most ${2 ** 25 - 1})`);
+  if (budget < 2)
+    throw new RangeError(`quantizeGradients: ${nRows} rows are too many for one tree (at most ${2 ** 25 - 1})`);
   // as many levels as the sums leave room for: the packing costs the same however fine it is
   const gBits = budget >> 1;
   const hBits = budget - gBits;
-  const gLevels = 2 ** gBits - 1, hLevels = 2 ** hBits - 1;
-  let maxG = 0, maxH = 0;
+  const gLevels = 2 ** gBits - 1,
+    hLevels = 2 ** hBits - 1;
+  let maxG = 0,
+    maxH = 0;
   for (let k = 0; k < nRows; k++) {
     const r = rows[k];
     const ag = Math.abs(g[r]);
@@ -188,17 +200,23 @@ export function quantizeGradients(
   const gScale = maxG > 0 ? maxG / gLevels : 1;
   const hScale = maxH > 0 ? maxH / hLevels : 1;
   const radix = 2 ** (rowBits + hBits);
-  const gInv = 1 / gScale, hInv = 1 / hScale;
-  let x = (seed >>> 0) || 0x9e3779b9;
+  const gInv = 1 / gScale,
+    hInv = 1 / hScale;
+  let x = seed >>> 0 || 0x9e3779b9;
   for (let k = 0; k < nRows; k++) {
     const r = rows[k];
     // xorshift32: 16 random bits for each of the two roundings
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-    const u = (x & 0xffff) / 65536, v = (x >>> 16) / 65536;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const u = (x & 0xffff) / 65536,
+      v = (x >>> 16) / 65536;
     let gq = Math.floor(g[r] * gInv + u);
-    if (gq > gLevels) gq = gLevels; else if (gq < -gLevels) gq = -gLevels;
+    if (gq > gLevels) gq = gLevels;
+    else if (gq < -gLevels) gq = -gLevels;
     let hq = Math.floor(h[r] * hInv + v);
-    if (hq > hLevels) hq = hLevels; else if (hq < 0) hq = 0;
+    if (hq > hLevels) hq = hLevels;
+    else if (hq < 0) hq = 0;
     out[r] = gq * radix + hq;
   }
   return { gScale, hScale, radix };
@@ -230,7 +248,14 @@ export function buildHistogram(
 }
 
 /** The node's packed gradients in partition order (or all of them, when the node is every row in order). */
-export function orderGradients(rows: Uint32Array, start: number, end: number, gh: Float64Array, ordered: Float64Array, contiguousAll: boolean): Float64Array {
+export function orderGradients(
+  rows: Uint32Array,
+  start: number,
+  end: number,
+  gh: Float64Array,
+  ordered: Float64Array,
+  contiguousAll: boolean,
+): Float64Array {
   if (contiguousAll) return gh;
   for (let k = 0, m = end - start; k < m; k++) ordered[k] = gh[rows[start + k]];
   return ordered;
@@ -259,9 +284,14 @@ export function accumulateHistogram(
   // Four features per pass over the rows: the row index and gradient loads are shared, which is
   // most of the cost once the bin gather hits cache.
   for (; fi + 4 <= to; fi += 4) {
-    const b0 = feats[fi] * HIST_FEATURE_STRIDE, b1 = feats[fi + 1] * HIST_FEATURE_STRIDE;
-    const b2 = feats[fi + 2] * HIST_FEATURE_STRIDE, b3 = feats[fi + 3] * HIST_FEATURE_STRIDE;
-    const c0 = feats[fi] * n, c1 = feats[fi + 1] * n, c2 = feats[fi + 2] * n, c3 = feats[fi + 3] * n;
+    const b0 = feats[fi] * HIST_FEATURE_STRIDE,
+      b1 = feats[fi + 1] * HIST_FEATURE_STRIDE;
+    const b2 = feats[fi + 2] * HIST_FEATURE_STRIDE,
+      b3 = feats[fi + 3] * HIST_FEATURE_STRIDE;
+    const c0 = feats[fi] * n,
+      c1 = feats[fi + 1] * n,
+      c2 = feats[fi + 2] * n,
+      c3 = feats[fi + 3] * n;
     for (let k = 0; k < m; k++) {
       const r = contiguousAll ? k : rows[start + k];
       const v = P[k];
@@ -279,7 +309,14 @@ export function accumulateHistogram(
 }
 
 /** Sibling histogram by subtraction: into = parent - child (for `feats`), in place on `into`. */
-export function subtractHistogram(into: Float64Array, parent: Float64Array, child: Float64Array, feats: Int32Array, nFeats: number, nBins: Uint16Array): void {
+export function subtractHistogram(
+  into: Float64Array,
+  parent: Float64Array,
+  child: Float64Array,
+  feats: Int32Array,
+  nFeats: number,
+  nBins: Uint16Array,
+): void {
   for (let fi = 0; fi < nFeats; fi++) {
     const f = feats[fi];
     const base = f * HIST_FEATURE_STRIDE;

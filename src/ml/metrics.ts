@@ -35,9 +35,13 @@ export function thresholdSweep(y: Arr, p: Arr): ThresholdSweep {
   let positives = 0;
   for (let i = 0; i < n; i++) if (y[i] === 1) positives++;
   const idx = orderDesc(p);
-  const threshold = new Float64Array(n), tps = new Float64Array(n), fps = new Float64Array(n);
-  let tp = 0, fp = 0, k = 0;
-  for (let i = 0; i < n; ) {
+  const threshold = new Float64Array(n),
+    tps = new Float64Array(n),
+    fps = new Float64Array(n);
+  let tp = 0,
+    fp = 0,
+    k = 0;
+  for (let i = 0; i < n;) {
     let j = i;
     while (j < n && p[idx[j]] === p[idx[i]]) {
       if (y[idx[j]] === 1) tp++;
@@ -49,7 +53,13 @@ export function thresholdSweep(y: Arr, p: Arr): ThresholdSweep {
     fps[k++] = fp;
     i = j;
   }
-  return { threshold: threshold.subarray(0, k), tp: tps.subarray(0, k), fp: fps.subarray(0, k), positives, negatives: n - positives };
+  return {
+    threshold: threshold.subarray(0, k),
+    tp: tps.subarray(0, k),
+    fp: fps.subarray(0, k),
+    positives,
+    negatives: n - positives,
+  };
 }
 
 /** Mann–Whitney formulation with average ranks, so tied scores count as half-correct pairs. */
@@ -61,7 +71,7 @@ export function rocAuc(y: Arr, p: Arr): number {
   idx.sort((a, b) => p[a] - p[b]);
   let pos = 0;
   let rankSumPos = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && p[idx[j + 1]] === p[idx[i]]) j++;
     const avgRank = (i + j) / 2 + 1;
@@ -95,7 +105,10 @@ export function prAuc(y: Arr, p: Arr): number {
 
 export function confusion(y: Arr, p: Arr, threshold: number): { tp: number; fp: number; tn: number; fn: number } {
   checkLengths(y, p, 'confusion');
-  let tp = 0, fp = 0, tn = 0, fn = 0;
+  let tp = 0,
+    fp = 0,
+    tn = 0,
+    fn = 0;
   for (let i = 0; i < y.length; i++) {
     const pred = p[i] >= threshold;
     if (y[i] === 1) {
@@ -169,7 +182,8 @@ export function rocCurve(y: Arr, p: Arr, points?: number): { fpr: number[]; tpr:
   checkLengths(y, p, 'rocCurve');
   const { tp, fp, positives: P, negatives: N } = thresholdSweep(y, p);
   if (P === 0 || N === 0) return { fpr: [], tpr: [] };
-  const fpr = [0], tpr = [0];
+  const fpr = [0],
+    tpr = [0];
   for (let k = 0; k < tp.length; k++) {
     fpr.push(fp[k] / N);
     tpr.push(tp[k] / P);
@@ -182,7 +196,8 @@ export function prCurve(y: Arr, p: Arr, points?: number): { recall: number[]; pr
   checkLengths(y, p, 'prCurve');
   const { tp, fp, positives: P } = thresholdSweep(y, p);
   if (P === 0) return { recall: [], precision: [] };
-  const recall = [0], precision = [1];
+  const recall = [0],
+    precision = [1];
   for (let k = 0; k < tp.length; k++) {
     recall.push(tp[k] / P);
     precision.push(tp[k] / (tp[k] + fp[k]));
@@ -197,8 +212,11 @@ export function calibrationBins(
   bins = 10,
 ): { mean_predicted: number[]; observed: number[]; count: number[] } {
   checkLengths(y, p, 'calibrationBins');
-  if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`calibrationBins: bins must be a positive integer, got ${bins}`);
-  const sumP = new Float64Array(bins), sumY = new Float64Array(bins), cnt = new Float64Array(bins);
+  if (!Number.isInteger(bins) || bins < 1)
+    throw new RangeError(`calibrationBins: bins must be a positive integer, got ${bins}`);
+  const sumP = new Float64Array(bins),
+    sumY = new Float64Array(bins),
+    cnt = new Float64Array(bins);
   for (let i = 0; i < y.length; i++) {
     const b = Math.min(bins - 1, Math.max(0, Math.floor(p[i] * bins)));
     sumP[b] += p[i];

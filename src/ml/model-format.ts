@@ -89,7 +89,11 @@ export class ModelFormatError extends TypeError {
 }
 
 /** Checks the header and returns it with the parsed calibrator; errors carry the JSON path. */
-export function parseHeader(json: unknown): { header: ModelHeader; calibrator: Calibrator; obj: Record<string, unknown> } {
+export function parseHeader(json: unknown): {
+  header: ModelHeader;
+  calibrator: Calibrator;
+  obj: Record<string, unknown>;
+} {
   if (typeof json === 'string') {
     try {
       json = JSON.parse(json);
@@ -97,12 +101,20 @@ export function parseHeader(json: unknown): { header: ModelHeader; calibrator: C
       throw new ModelFormatError(`(root): not parseable JSON (${(e as Error).message})`);
     }
   }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new ModelFormatError('(root): expected an object');
+  if (!json || typeof json !== 'object' || Array.isArray(json))
+    throw new ModelFormatError('(root): expected an object');
   const o = json as Record<string, unknown>;
-  if (o.format !== MODEL_FORMAT) throw new ModelFormatError(`format: expected "${MODEL_FORMAT}", got ${JSON.stringify(o.format)}`);
-  if (o.version !== MODEL_VERSION) throw new ModelFormatError(`version: unsupported ${JSON.stringify(o.version)} (expected ${MODEL_VERSION})`);
-  if (!MODEL_KINDS.includes(o.kind as ModelKind)) throw new ModelFormatError(`kind: expected one of ${MODEL_KINDS.join(', ')}, got ${JSON.stringify(o.kind)}`);
-  if (!Array.isArray(o.featureNames) || o.featureNames.length === 0 || !o.featureNames.every((s) => typeof s === 'string')) {
+  if (o.format !== MODEL_FORMAT)
+    throw new ModelFormatError(`format: expected "${MODEL_FORMAT}", got ${JSON.stringify(o.format)}`);
+  if (o.version !== MODEL_VERSION)
+    throw new ModelFormatError(`version: unsupported ${JSON.stringify(o.version)} (expected ${MODEL_VERSION})`);
+  if (!MODEL_KINDS.includes(o.kind as ModelKind))
+    throw new ModelFormatError(`kind: expected one of ${MODEL_KINDS.join(', ')}, got ${JSON.stringify(o.kind)}`);
+  if (
+    !Array.isArray(o.featureNames) ||
+    o.featureNames.length === 0 ||
+    !o.featureNames.every((s) => typeof s === 'string')
+  ) {
     throw new ModelFormatError('featureNames: expected a non-empty array of strings');
   }
   if (typeof o.threshold !== 'number' || Number.isNaN(o.threshold)) {
@@ -115,14 +127,26 @@ export function parseHeader(json: unknown): { header: ModelHeader; calibrator: C
   } catch (e) {
     throw new ModelFormatError((e as Error).message);
   }
-  const header = { ...(o as unknown as ModelHeader), threshold: o.threshold === null ? Infinity : (o.threshold as number) };
+  const header = {
+    ...(o as unknown as ModelHeader),
+    threshold: o.threshold === null ? Infinity : (o.threshold as number),
+  };
   return { header, calibrator, obj: o };
 }
 
-export function headerJSON(kind: ModelKind, featureNames: string[], threshold: number, calibrator: Calibrator): Record<string, unknown> {
+export function headerJSON(
+  kind: ModelKind,
+  featureNames: string[],
+  threshold: number,
+  calibrator: Calibrator,
+): Record<string, unknown> {
   return {
-    format: MODEL_FORMAT, version: MODEL_VERSION, kind, featureNames: [...featureNames],
-    threshold: Number.isFinite(threshold) ? threshold : null, calibrator: calibrator.toJSON(),
+    format: MODEL_FORMAT,
+    version: MODEL_VERSION,
+    kind,
+    featureNames: [...featureNames],
+    threshold: Number.isFinite(threshold) ? threshold : null,
+    calibrator: calibrator.toJSON(),
   };
 }
 
@@ -132,5 +156,6 @@ export function checkRow(row: ArrayLike<number>, d: number): void {
 }
 
 export function checkBatch(X: Float32Array, n: number, d: number): void {
-  if (!Number.isInteger(n) || n < 0 || X.length !== n * d) throw new RangeError(`X: expected n*d = ${n}*${d} values, got ${X.length}`);
+  if (!Number.isInteger(n) || n < 0 || X.length !== n * d)
+    throw new RangeError(`X: expected n*d = ${n}*${d} values, got ${X.length}`);
 }

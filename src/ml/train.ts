@@ -32,7 +32,12 @@ function defined<T extends object>(o: T): Partial<T> {
 
 const IDENTITY = () => calibratorFromJSON({ kind: 'identity' });
 
-export async function trainModel(kind: ModelKind, train: Dataset, valid: Dataset, opts: TrainOptions = {}): Promise<RiskModel> {
+export async function trainModel(
+  kind: ModelKind,
+  train: Dataset,
+  valid: Dataset,
+  opts: TrainOptions = {},
+): Promise<RiskModel> {
   validateDataset(train, 'train');
   validateDataset(valid, 'valid');
   if (train.n === 0) throw new RangeError('train: no rows');
@@ -43,18 +48,37 @@ export async function trainModel(kind: ModelKind, train: Dataset, valid: Dataset
   let core: CalibratableModel;
   switch (kind) {
     case 'gbdt': {
-      const r = trainGbdt(train, valid.n > 0 ? valid : undefined, defined({
-        seed, classWeight: opts.classWeight, timeBudgetMs: opts.timeBudgetMs, maxRounds: opts.maxRounds, threads: opts.threads, ...opts.gbdt,
-      }));
+      const r = trainGbdt(
+        train,
+        valid.n > 0 ? valid : undefined,
+        defined({
+          seed,
+          classWeight: opts.classWeight,
+          timeBudgetMs: opts.timeBudgetMs,
+          maxRounds: opts.maxRounds,
+          threads: opts.threads,
+          ...opts.gbdt,
+        }),
+      );
       core = new TreeModel('gbdt', train.featureNames, r.trees, r.baseScore, IDENTITY(), 0.5, {
-        best_iteration: r.bestIteration, rounds_run: r.roundsRun, stopped_early: r.stoppedEarly,
+        best_iteration: r.bestIteration,
+        rounds_run: r.roundsRun,
+        stopped_early: r.stoppedEarly,
       });
       break;
     }
     case 'forest': {
-      const r = trainForest(train, defined({
-        seed, classWeight: opts.classWeight, timeBudgetMs: opts.timeBudgetMs, nTrees: opts.maxRounds, threads: opts.threads, ...opts.forest,
-      }));
+      const r = trainForest(
+        train,
+        defined({
+          seed,
+          classWeight: opts.classWeight,
+          timeBudgetMs: opts.timeBudgetMs,
+          nTrees: opts.maxRounds,
+          threads: opts.threads,
+          ...opts.forest,
+        }),
+      );
       core = new TreeModel('forest', train.featureNames, r.trees, 0, IDENTITY(), 0.5, { trees: r.trees.length });
       break;
     }
@@ -65,9 +89,18 @@ export async function trainModel(kind: ModelKind, train: Dataset, valid: Dataset
     }
     case 'mlp': {
       const { trainMlp } = await import('./mlp.ts');
-      core = await trainMlp(train, valid, defined({
-        seed, classWeight: opts.classWeight, timeBudgetMs: opts.timeBudgetMs, epochs: opts.maxRounds, ...opts.mlp,
-      }), IDENTITY());
+      core = await trainMlp(
+        train,
+        valid,
+        defined({
+          seed,
+          classWeight: opts.classWeight,
+          timeBudgetMs: opts.timeBudgetMs,
+          epochs: opts.maxRounds,
+          ...opts.mlp,
+        }),
+        IDENTITY(),
+      );
       break;
     }
     default:

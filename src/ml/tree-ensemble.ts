@@ -16,14 +16,16 @@ function subtreeMeans(t: FlatTree): Float64Array {
       stack.pop();
       continue;
     }
-    const l = t.left[i], r = t.right[i];
+    const l = t.left[i],
+      r = t.right[i];
     if (!seen[i]) {
       seen[i] = 1;
       stack.push(l, r);
       continue;
     }
     stack.pop();
-    const cl = t.cover[l], cr = t.cover[r];
+    const cl = t.cover[l],
+      cr = t.cover[r];
     m[i] = cl + cr > 0 ? (cl * m[l] + cr * m[r]) / (cl + cr) : (m[l] + m[r]) / 2;
   }
   return m;

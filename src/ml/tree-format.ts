@@ -4,9 +4,15 @@ import type { FlatTree } from './tree.ts';
 /** Plain-JSON form of a tree; +Infinity thresholds (split "any value vs missing") become null. */
 export function treeToJSON(t: FlatTree): Record<string, number[]> {
   return {
-    feature: Array.from(t.feature), threshold: Array.from(t.threshold, (v) => (Number.isFinite(v) ? v : (null as unknown as number))),
-    bin_threshold: Array.from(t.binThreshold), default_left: Array.from(t.defaultLeft), left: Array.from(t.left),
-    right: Array.from(t.right), value: Array.from(t.value), cover: Array.from(t.cover), gain: Array.from(t.gain),
+    feature: Array.from(t.feature),
+    threshold: Array.from(t.threshold, (v) => (Number.isFinite(v) ? v : (null as unknown as number))),
+    bin_threshold: Array.from(t.binThreshold),
+    default_left: Array.from(t.defaultLeft),
+    left: Array.from(t.left),
+    right: Array.from(t.right),
+    value: Array.from(t.value),
+    cover: Array.from(t.cover),
+    gain: Array.from(t.gain),
   };
 }
 
@@ -24,7 +30,8 @@ export function treeFromJSON(j: unknown, d: number, where: string): FlatTree {
     for (let i = 0; i < a.length; i++) {
       const v = a[i];
       if (k === 'threshold' && v === null) continue;
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${where}.${k}[${i}]: expected a finite number`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new TypeError(`${where}.${k}[${i}]: expected a finite number`);
     }
   }
   if (len < 1) throw new TypeError(`${where}.feature: a tree needs at least one node`);
@@ -44,7 +51,10 @@ export function treeFromJSON(j: unknown, d: number, where: string): FlatTree {
     const f = t.feature[i];
     if (f >= d) throw new TypeError(`${where}.feature[${i}]: index ${f} out of range (d=${d})`);
     if (f >= 0) {
-      for (const [k, c] of [['left', t.left[i]], ['right', t.right[i]]] as const) {
+      for (const [k, c] of [
+        ['left', t.left[i]],
+        ['right', t.right[i]],
+      ] as const) {
         if (!(c > i && c < len)) throw new TypeError(`${where}.${k}[${i}]: child ${c} must be in (${i}, ${len})`);
       }
     }

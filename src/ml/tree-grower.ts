@@ -5,7 +5,14 @@
  * histogram buffers and threads in tree-histogram-pool.ts. Boosting and the forest differ only in how a
  * node gets its histogram and candidate features, which is the `NodeSplitter` each of them implements below.
  */
-import { accumulateHistogram, quantizeGradients, subtractHistogram, HIST_FEATURE_STRIDE, type BinMapper, type GradientCode } from './histogram.ts';
+import {
+  accumulateHistogram,
+  quantizeGradients,
+  subtractHistogram,
+  HIST_FEATURE_STRIDE,
+  type BinMapper,
+  type GradientCode,
+} from './histogram.ts';
 import type { FlatTree } from './tree.ts';
 import { HistogramPool, MAX_LIVE_HISTOGRAMS } from './tree-histogram-pool.ts';
 import { isIdentity, partitionRows } from './tree-partition.ts';
@@ -112,7 +119,18 @@ export class TreeGrower {
     const bestFirst = p.numLeaves < 2 ** Math.min(p.maxDepth, 30);
     while (nLeaves < p.numLeaves && open.length > 0) {
       const leaf = takeNext(open, bestFirst);
-      const mid = partitionRows(job.rows, this.scratch, this.goesLeft, this.hist.bins, this.n, leaf.feature, leaf.bin, leaf.defaultLeft, leaf.start, leaf.end);
+      const mid = partitionRows(
+        job.rows,
+        this.scratch,
+        this.goesLeft,
+        this.hist.bins,
+        this.n,
+        leaf.feature,
+        leaf.bin,
+        leaf.defaultLeft,
+        leaf.start,
+        leaf.end,
+      );
       const [ln, rn] = nodes.split(leaf, this.mapper.upper[leaf.feature][leaf.bin - 1]);
       const [lh, rh] = splitter.childHistograms(leaf, mid);
       const children = [leafOf(ln, leaf.start, mid, leaf.depth + 1, lh), leafOf(rn, mid, leaf.end, leaf.depth + 1, rh)];
@@ -123,7 +141,10 @@ export class TreeGrower {
         this.park(c, open, done, p);
       }
     }
-    for (const l of open) { done.push(l); this.hist.release(l); }
+    for (const l of open) {
+      done.push(l);
+      this.hist.release(l);
+    }
     splitter.finish();
     this.setLeafValues(done, nodes, job, input);
     if (job.rows !== input.rows) input.rows.set(job.rows.subarray(0, job.nRows));
@@ -150,8 +171,22 @@ export class TreeGrower {
     let { feats, nFeats } = input;
     const p = input.params;
     if (p.perNode === true || p.featuresPerNode < nFeats) {
-      this.forestCounts ??= { ones: new Float64Array(this.n).fill(1), counts: new Float64Array(this.d * HIST_FEATURE_STRIDE) };
-      return new ForestSplitter(this.hist, job, this.code, this.mapper.nBins, feats, nFeats, Math.min(p.featuresPerNode, nFeats), input.rng, this.featScratch, this.forestCounts);
+      this.forestCounts ??= {
+        ones: new Float64Array(this.n).fill(1),
+        counts: new Float64Array(this.d * HIST_FEATURE_STRIDE),
+      };
+      return new ForestSplitter(
+        this.hist,
+        job,
+        this.code,
+        this.mapper.nBins,
+        feats,
+        nFeats,
+        Math.min(p.featuresPerNode, nFeats),
+        input.rng,
+        this.featScratch,
+        this.forestCounts,
+      );
     }
     // A feature with no value bins is missing on every row: it can never split, so boosting does not
     // build its histograms (often a third of a CI history's columns, e.g. paths a provider never sends).
@@ -180,8 +215,13 @@ export class TreeGrower {
   private setLeafValues(done: Leaf[], nodes: NodeList, job: TreeJob, input: GrowInput): void {
     const { g, h, rows } = job;
     for (const l of done) {
-      let G = 0, H = 0;
-      for (let k = l.start; k < l.end; k++) { const r = rows[k]; G += g[r]; H += h[r]; }
+      let G = 0,
+        H = 0;
+      for (let k = l.start; k < l.end; k++) {
+        const r = rows[k];
+        G += g[r];
+        H += h[r];
+      }
       const v = (-G / (H + job.p.lambdaL2)) * input.scale;
       nodes.value[l.node] = v;
       nodes.cover[l.node] = l.C;
@@ -231,7 +271,8 @@ class BoostingSplitter implements NodeSplitter {
 
   evaluate(leaf: Leaf, _isRoot: boolean, search: boolean): void {
     const { g, h, rows, p } = this.job;
-    if (search && !uniformRatio(g, h, rows, leaf.start, leaf.end)) findSplit(leaf, leaf.hist!, this.feats, this.nFeats, p, this.code, this.nBins);
+    if (search && !uniformRatio(g, h, rows, leaf.start, leaf.end))
+      findSplit(leaf, leaf.hist!, this.feats, this.nFeats, p, this.code, this.nBins);
   }
 
   childHistograms(leaf: Leaf, mid: number): [Float64Array, Float64Array] {
@@ -286,7 +327,9 @@ class ForestSplitter implements NodeSplitter {
     for (let i = 0; i < nFeats; i++) fs[i] = this.feats[i];
     for (let i = 0; i < draws; i++) {
       const j = i + Math.floor(this.rng() * (nFeats - i));
-      const t = fs[i]; fs[i] = fs[j]; fs[j] = t;
+      const t = fs[i];
+      fs[i] = fs[j];
+      fs[j] = t;
     }
     // after the draw, so a pure node uses up its draw as every other node does and a seed grows the
     // same forest whether or not purity is tested
@@ -295,7 +338,19 @@ class ForestSplitter implements NodeSplitter {
     // Forest leaves are small (a few rows at the bottom of deep trees), where counts estimated from the
     // hessian are too rough for minDataInLeaf: sum a 1 per row for the node's few features as well.
     const { ones, counts } = this.forest;
-    accumulateHistogram(counts, this.hist.bins, ones.length, fs, 0, draws, rows, leaf.start, leaf.end, ones, isRoot && contiguous);
+    accumulateHistogram(
+      counts,
+      this.hist.bins,
+      ones.length,
+      fs,
+      0,
+      draws,
+      rows,
+      leaf.start,
+      leaf.end,
+      ones,
+      isRoot && contiguous,
+    );
     findSplit(leaf, this.shared, fs, draws, p, this.code, this.nBins, counts);
   }
 
@@ -321,8 +376,15 @@ class NodeList {
   readonly gain: number[] = [];
 
   add(): number {
-    this.feature.push(-1); this.threshold.push(0); this.binThreshold.push(0); this.defaultLeft.push(0);
-    this.left.push(-1); this.right.push(-1); this.value.push(0); this.cover.push(0); this.gain.push(0);
+    this.feature.push(-1);
+    this.threshold.push(0);
+    this.binThreshold.push(0);
+    this.defaultLeft.push(0);
+    this.left.push(-1);
+    this.right.push(-1);
+    this.value.push(0);
+    this.cover.push(0);
+    this.gain.push(0);
     return this.feature.length - 1;
   }
 
@@ -335,7 +397,8 @@ class NodeList {
     this.defaultLeft[node] = leaf.defaultLeft ? 1 : 0;
     this.gain[node] = leaf.gain;
     this.cover[node] = leaf.C;
-    const ln = this.add(), rn = this.add();
+    const ln = this.add(),
+      rn = this.add();
     this.left[node] = ln;
     this.right[node] = rn;
     return [ln, rn];
@@ -343,10 +406,15 @@ class NodeList {
 
   toFlatTree(): FlatTree {
     return {
-      feature: Int32Array.from(this.feature), threshold: Float64Array.from(this.threshold),
-      binThreshold: Uint8Array.from(this.binThreshold), defaultLeft: Uint8Array.from(this.defaultLeft),
-      left: Int32Array.from(this.left), right: Int32Array.from(this.right), value: Float64Array.from(this.value),
-      cover: Float64Array.from(this.cover), gain: Float64Array.from(this.gain),
+      feature: Int32Array.from(this.feature),
+      threshold: Float64Array.from(this.threshold),
+      binThreshold: Uint8Array.from(this.binThreshold),
+      defaultLeft: Uint8Array.from(this.defaultLeft),
+      left: Int32Array.from(this.left),
+      right: Int32Array.from(this.right),
+      value: Float64Array.from(this.value),
+      cover: Float64Array.from(this.cover),
+      gain: Float64Array.from(this.gain),
     };
   }
 }

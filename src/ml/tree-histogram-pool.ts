@@ -84,9 +84,22 @@ export class HistogramPool {
   }
 
   /** Histogram of features feats[0..nFeats) over rows[start..end) into `hist`. */
-  build(hist: Float64Array, feats: Int32Array, nFeats: number, rows: Uint32Array, start: number, end: number, contiguous: boolean): void {
+  build(
+    hist: Float64Array,
+    feats: Int32Array,
+    nFeats: number,
+    rows: Uint32Array,
+    start: number,
+    end: number,
+    contiguous: boolean,
+  ): void {
     const slot = this.slotOf.get(hist);
-    if (this.threads && slot !== undefined && rows === this.sharedRows && (end - start) * nFeats >= this.minParallelWork) {
+    if (
+      this.threads &&
+      slot !== undefined &&
+      rows === this.sharedRows &&
+      (end - start) * nFeats >= this.minParallelWork
+    ) {
       this.threads.build(slot, feats, nFeats, start, end, contiguous, this.ordered);
     } else {
       buildHistogram(hist, this.bins, this.n, feats, nFeats, rows, start, end, this.gh, this.ordered, contiguous);

@@ -1,6 +1,17 @@
 /** RiskModel over a tree ensemble: GBDT (sigmoid of summed margins) or forest (mean leaf rate). */
 import { type Calibrator, calibrateInPlace } from './calibration.ts';
-import { checkBatch, checkRow, headerJSON, ModelFormatError, type Attribution, type CalibratableModel, type ExplainOptions, type Explanation, type RiskModel, type parseHeader } from './model-format.ts';
+import {
+  checkBatch,
+  checkRow,
+  headerJSON,
+  ModelFormatError,
+  type Attribution,
+  type CalibratableModel,
+  type ExplainOptions,
+  type Explanation,
+  type RiskModel,
+  type parseHeader,
+} from './model-format.ts';
 import { expectedValue, type FlatTree } from './tree.ts';
 import { PackedEnsemble } from './tree-ensemble.ts';
 import { treeFromJSON, treeToJSON } from './tree-format.ts';
@@ -77,7 +88,11 @@ export class TreeModel implements CalibratableModel {
       method,
       space: this.isGbdt ? 'log-odds' : 'probability',
       additive: true,
-      contributions: this.featureNames.map((feature, f) => ({ feature, value: row[f], contribution: phi[f] * this.scale })),
+      contributions: this.featureNames.map((feature, f) => ({
+        feature,
+        value: row[f],
+        contribution: phi[f] * this.scale,
+      })),
     };
   }
 
@@ -97,7 +112,8 @@ export class TreeModel implements CalibratableModel {
 
   importance(): { feature: string; gain: number }[] {
     const gain = new Float64Array(this.d);
-    for (const t of this.trees) for (let i = 0; i < t.feature.length; i++) if (t.feature[i] >= 0) gain[t.feature[i]] += t.gain[i];
+    for (const t of this.trees)
+      for (let i = 0; i < t.feature.length; i++) if (t.feature[i] >= 0) gain[t.feature[i]] += t.gain[i];
     return this.featureNames.map((feature, f) => ({ feature, gain: gain[f] })).sort((a, b) => b.gain - a.gain);
   }
 
@@ -117,10 +133,20 @@ export class TreeModel implements CalibratableModel {
 
 export function treeModelFromJSON(parsed: ReturnType<typeof parseHeader>): RiskModel {
   const { header, calibrator, obj } = parsed;
-  if (typeof obj.base_score !== 'number' || !Number.isFinite(obj.base_score)) throw new ModelFormatError('base_score: expected a finite number');
-  if (!Array.isArray(obj.trees) || obj.trees.length === 0) throw new ModelFormatError('trees: expected a non-empty array');
+  if (typeof obj.base_score !== 'number' || !Number.isFinite(obj.base_score))
+    throw new ModelFormatError('base_score: expected a finite number');
+  if (!Array.isArray(obj.trees) || obj.trees.length === 0)
+    throw new ModelFormatError('trees: expected a non-empty array');
   const d = header.featureNames.length;
   const trees = obj.trees.map((t, i) => treeFromJSON(t, d, `trees[${i}]`));
   const meta = obj.meta && typeof obj.meta === 'object' ? (obj.meta as Record<string, unknown>) : {};
-  return new TreeModel(header.kind as 'gbdt' | 'forest', header.featureNames, trees, obj.base_score, calibrator, header.threshold, meta);
+  return new TreeModel(
+    header.kind as 'gbdt' | 'forest',
+    header.featureNames,
+    trees,
+    obj.base_score,
+    calibrator,
+    header.threshold,
+    meta,
+  );
 }

@@ -8,13 +8,22 @@
  * scratch table.
  */
 export function partitionRows(
-  rows: Uint32Array, scratch: Uint32Array, goesLeft: Uint8Array, bins: Uint8Array, n: number,
-  f: number, thr: number, defaultLeft: boolean, start: number, end: number,
+  rows: Uint32Array,
+  scratch: Uint32Array,
+  goesLeft: Uint8Array,
+  bins: Uint8Array,
+  n: number,
+  f: number,
+  thr: number,
+  defaultLeft: boolean,
+  start: number,
+  end: number,
 ): number {
   const col = f * n;
   for (let b = 1; b < 256; b++) goesLeft[b] = b <= thr ? 1 : 0;
   goesLeft[0] = defaultLeft ? 1 : 0;
-  let wl = start, wr = 0;
+  let wl = start,
+    wr = 0;
   for (let k = start; k < end; k++) {
     const r = rows[k];
     const left = goesLeft[bins[col + r]];

@@ -19,7 +19,10 @@ function ensurePathBuffers(maxLen: number): void {
 }
 
 function extendPath(p: number, u: number, z: number, o: number, f: number): void {
-  PF[p + u] = f; PZ[p + u] = z; PO[p + u] = o; PW[p + u] = u === 0 ? 1 : 0;
+  PF[p + u] = f;
+  PZ[p + u] = z;
+  PO[p + u] = o;
+  PW[p + u] = u === 0 ? 1 : 0;
   for (let i = u - 1; i >= 0; i--) {
     PW[p + i + 1] += (o * PW[p + i] * (i + 1)) / (u + 1);
     PW[p + i] = (z * PW[p + i] * (u - i)) / (u + 1);
@@ -27,7 +30,8 @@ function extendPath(p: number, u: number, z: number, o: number, f: number): void
 }
 
 function unwindPath(p: number, u: number, k: number): void {
-  const o = PO[p + k], z = PZ[p + k];
+  const o = PO[p + k],
+    z = PZ[p + k];
   let next = PW[p + u];
   for (let i = u - 1; i >= 0; i--) {
     if (o !== 0) {
@@ -38,12 +42,18 @@ function unwindPath(p: number, u: number, k: number): void {
       PW[p + i] = (PW[p + i] * (u + 1)) / (z * (u - i));
     }
   }
-  for (let i = k; i < u; i++) { PF[p + i] = PF[p + i + 1]; PZ[p + i] = PZ[p + i + 1]; PO[p + i] = PO[p + i + 1]; }
+  for (let i = k; i < u; i++) {
+    PF[p + i] = PF[p + i + 1];
+    PZ[p + i] = PZ[p + i + 1];
+    PO[p + i] = PO[p + i + 1];
+  }
 }
 
 function unwoundSum(p: number, u: number, k: number): number {
-  const o = PO[p + k], z = PZ[p + k];
-  let next = PW[p + u], total = 0;
+  const o = PO[p + k],
+    z = PZ[p + k];
+  let next = PW[p + u],
+    total = 0;
   for (let i = u - 1; i >= 0; i--) {
     if (o !== 0) {
       const tmp = (next * (u + 1)) / ((i + 1) * o);
@@ -56,9 +66,24 @@ function unwoundSum(p: number, u: number, k: number): number {
   return total;
 }
 
-function shapRecurse(t: FlatTree, row: ArrayLike<number>, phi: Float64Array, node: number, parent: number, u: number, pz: number, po: number, pf: number): void {
+function shapRecurse(
+  t: FlatTree,
+  row: ArrayLike<number>,
+  phi: Float64Array,
+  node: number,
+  parent: number,
+  u: number,
+  pz: number,
+  po: number,
+  pf: number,
+): void {
   const p = parent + u;
-  for (let i = 0; i < u; i++) { PF[p + i] = PF[parent + i]; PZ[p + i] = PZ[parent + i]; PO[p + i] = PO[parent + i]; PW[p + i] = PW[parent + i]; }
+  for (let i = 0; i < u; i++) {
+    PF[p + i] = PF[parent + i];
+    PZ[p + i] = PZ[parent + i];
+    PO[p + i] = PO[parent + i];
+    PW[p + i] = PW[parent + i];
+  }
   extendPath(p, u, pz, po, pf);
   const f = t.feature[node];
   if (f < 0) {
@@ -72,12 +97,15 @@ function shapRecurse(t: FlatTree, row: ArrayLike<number>, phi: Float64Array, nod
   const hot = goLeft ? t.left[node] : t.right[node];
   const cold = goLeft ? t.right[node] : t.left[node];
   const cover = t.cover[node];
-  const hz = t.cover[hot] / cover, cz = t.cover[cold] / cover;
-  let iz = 1, io = 1;
+  const hz = t.cover[hot] / cover,
+    cz = t.cover[cold] / cover;
+  let iz = 1,
+    io = 1;
   let k = 1;
   for (; k <= u; k++) if (PF[p + k] === f) break;
   if (k <= u) {
-    iz = PZ[p + k]; io = PO[p + k];
+    iz = PZ[p + k];
+    io = PO[p + k];
     unwindPath(p, u, k);
     u -= 1;
   }
@@ -184,13 +212,27 @@ export class ShapTable {
     stepStart[L] = stepNode.length;
     const table = new Float64Array(size);
     for (let l = 0; l < L; l++) table.set(tables[l], tableOffset[l]);
-    return new ShapTable(t, Int32Array.from(internal), leafM, leafFeat, stepStart, Int32Array.from(stepNode), Uint8Array.from(stepLeft), Uint8Array.from(stepBit), tableOffset, table, new Uint8Array(nodes));
+    return new ShapTable(
+      t,
+      Int32Array.from(internal),
+      leafM,
+      leafFeat,
+      stepStart,
+      Int32Array.from(stepNode),
+      Uint8Array.from(stepLeft),
+      Uint8Array.from(stepBit),
+      tableOffset,
+      table,
+      new Uint8Array(nodes),
+    );
   }
 
   /** Adds this tree's SHAP values for `row` into `phi`, equal to `treeShap` up to rounding. */
   addTo(row: ArrayLike<number>, phi: Float64Array): void {
     const { t, goLeft, internal, leafM, leafFeat, stepStart, stepNode, stepLeft, stepBit, tableOffset, table } = this;
-    const feature = t.feature, threshold = t.threshold, defaultLeft = t.defaultLeft;
+    const feature = t.feature,
+      threshold = t.threshold,
+      defaultLeft = t.defaultLeft;
     for (let i = 0; i < internal.length; i++) {
       const node = internal[i];
       const v = row[feature[node]];
@@ -201,7 +243,8 @@ export class ShapTable {
       const m = leafM[l];
       // Start from "agrees with every feature" and clear a feature's bit at any step the row leaves the path.
       let pattern = (1 << m) - 1;
-      for (let k = stepStart[l], end = stepStart[l + 1]; k < end; k++) pattern &= ~((goLeft[stepNode[k]] ^ stepLeft[k]) << stepBit[k]);
+      for (let k = stepStart[l], end = stepStart[l + 1]; k < end; k++)
+        pattern &= ~((goLeft[stepNode[k]] ^ stepLeft[k]) << stepBit[k]);
       const off = tableOffset[l] + pattern * m;
       const base = l * MAX_TABLE_PATH;
       for (let j = 0; j < m; j++) phi[leafFeat[base + j]] += table[off + j];

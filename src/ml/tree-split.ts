@@ -27,8 +27,18 @@ export interface Leaf {
   defaultLeft: boolean;
 }
 
-export const leafOf = (node: number, start: number, end: number, depth: number, hist: Float64Array | null): Leaf =>
-  ({ node, start, end, depth, hist, C: end - start, gain: 0, feature: -1, bin: 0, defaultLeft: false });
+export const leafOf = (node: number, start: number, end: number, depth: number, hist: Float64Array | null): Leaf => ({
+  node,
+  start,
+  end,
+  depth,
+  hist,
+  C: end - start,
+  gain: 0,
+  feature: -1,
+  bin: 0,
+  defaultLeft: false,
+});
 
 export function splittable(leaf: Leaf, p: SplitParams): boolean {
   return leaf.depth < p.maxDepth && leaf.C >= 2 * p.minDataInLeaf;
@@ -41,7 +51,14 @@ export function splittable(leaf: Leaf, p: SplitParams): boolean {
  * leaf's gain (0 = no split), feature, bin and defaultLeft.
  */
 export function findSplit(
-  leaf: Leaf, hist: Float64Array, cand: Int32Array, nCand: number, p: SplitParams, code: GradientCode, nBins: Uint16Array, counts?: Float64Array,
+  leaf: Leaf,
+  hist: Float64Array,
+  cand: Int32Array,
+  nCand: number,
+  p: SplitParams,
+  code: GradientCode,
+  nBins: Uint16Array,
+  counts?: Float64Array,
 ): void {
   leaf.gain = 0;
   leaf.feature = -1;
@@ -49,27 +66,36 @@ export function findSplit(
   const { gScale, hScale, radix } = code;
   let total = 0;
   for (let b = 0, base = cand[0] * HIST_FEATURE_STRIDE; b <= nBins[cand[0]]; b++) total += hist[base + b];
-  const G = gradPart(total, radix), H = total - G * radix;
-  const minC = p.minDataInLeaf, minH = p.minSumHessian / hScale;
+  const G = gradPart(total, radix),
+    H = total - G * radix;
+  const minC = p.minDataInLeaf,
+    minH = p.minSumHessian / hScale;
   if (!(H > 0) || H < 2 * minH) return;
   const C = leaf.C;
   const perH = C / H;
   const lam = p.lambdaL2 / hScale;
   const parentScore = (G * G) / (H + lam);
-  let bestGain = 0, bestF = -1, bestBin = 0, bestDL = false;
+  let bestGain = 0,
+    bestF = -1,
+    bestBin = 0,
+    bestDL = false;
   for (let fi = 0; fi < nCand; fi++) {
     const f = cand[fi];
     const base = f * HIST_FEATURE_STRIDE;
     const nb = nBins[f];
     const mv = hist[base];
-    const mG = gradPart(mv, radix), mH = mv - mG * radix;
+    const mG = gradPart(mv, radix),
+      mH = mv - mG * radix;
     const mC = counts ? counts[base] : mH * perH;
     const hasMissing = counts ? mC > 0 : mv !== 0;
-    let gl = 0, hl = 0, rowsLeft = 0;
+    let gl = 0,
+      hl = 0,
+      rowsLeft = 0;
     for (let b = 1; b <= nb; b++) {
       const v = hist[base + b];
       const bg = gradPart(v, radix);
-      gl += bg; hl += v - bg * radix;
+      gl += bg;
+      hl += v - bg * radix;
       // missing goes right
       let hr = H - hl;
       let cl = counts ? (rowsLeft += counts[base + b]) : hl * perH;
@@ -77,17 +103,29 @@ export function findSplit(
       if (cl >= minC && cr >= minC && hl >= minH && hr >= minH) {
         const gr = G - gl;
         const gain = (gl * gl) / (hl + lam) + (gr * gr) / (hr + lam) - parentScore;
-        if (gain > bestGain) { bestGain = gain; bestF = f; bestBin = b; bestDL = !hasMissing && cl >= cr; }
+        if (gain > bestGain) {
+          bestGain = gain;
+          bestF = f;
+          bestBin = b;
+          bestDL = !hasMissing && cl >= cr;
+        }
       }
       if (hasMissing) {
         // missing goes left
         const hl2 = hl + mH;
         hr = H - hl2;
-        cl += mC; cr = C - cl;
+        cl += mC;
+        cr = C - cl;
         if (cl >= minC && cr >= minC && hl2 >= minH && hr >= minH) {
-          const gl2 = gl + mG, gr = G - gl2;
+          const gl2 = gl + mG,
+            gr = G - gl2;
           const gain = (gl2 * gl2) / (hl2 + lam) + (gr * gr) / (hr + lam) - parentScore;
-          if (gain > bestGain) { bestGain = gain; bestF = f; bestBin = b; bestDL = true; }
+          if (gain > bestGain) {
+            bestGain = gain;
+            bestF = f;
+            bestBin = b;
+            bestDL = true;
+          }
         }
       }
     }
@@ -106,7 +144,8 @@ export function findSplit(
  */
 export function uniformRatio(g: Float32Array, h: Float32Array, rows: Uint32Array, start: number, end: number): boolean {
   const r0 = rows[start];
-  const g0 = g[r0], h0 = h[r0];
+  const g0 = g[r0],
+    h0 = h[r0];
   for (let k = start + 1; k < end; k++) {
     const r = rows[k];
     if (g[r] * h0 !== g0 * h[r]) return false;

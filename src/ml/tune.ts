@@ -41,7 +41,8 @@ import { trainModel, type TrainOptions } from './train.ts';
  */
 export type TuneMode = boolean | 'auto';
 export const SEARCH_MAX_ROWS = 5000;
-export const searchesFor = (mode: TuneMode, trainRows: number, maxRows = SEARCH_MAX_ROWS): boolean => (mode === 'auto' ? trainRows <= maxRows : mode);
+export const searchesFor = (mode: TuneMode, trainRows: number, maxRows = SEARCH_MAX_ROWS): boolean =>
+  mode === 'auto' ? trainRows <= maxRows : mode;
 
 export interface TuneSetting {
   maxDepth: number;
@@ -96,7 +97,12 @@ export function groupedPrAuc(y: Uint8Array, p: ArrayLike<number>, groups?: reado
     const ys = Uint8Array.from(rows, (i) => y[i]);
     const pos = ys.reduce((a, b) => a + b, 0);
     if (pos === 0 || pos === ys.length) continue;
-    scores.push(prAuc(ys, Float64Array.from(rows, (i) => p[i])));
+    scores.push(
+      prAuc(
+        ys,
+        Float64Array.from(rows, (i) => p[i]),
+      ),
+    );
   }
   return scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : prAuc(y, p);
 }
@@ -116,10 +122,21 @@ export async function tuneGbdt(
     const t = performance.now();
     // Slower learning needs more rounds before early stopping (on the validation slice) ends it.
     const maxRounds = Math.round(Math.max(GBDT_DEFAULTS.maxRounds, 30 / s.learningRate));
-    const gbdt: Partial<GbdtParams> = { ...opts.gbdt, maxDepth: s.maxDepth, learningRate: s.learningRate, minDataInLeaf: s.minDataInLeaf, maxRounds };
+    const gbdt: Partial<GbdtParams> = {
+      ...opts.gbdt,
+      maxDepth: s.maxDepth,
+      learningRate: s.learningRate,
+      minDataInLeaf: s.minDataInLeaf,
+      maxRounds,
+    };
     const model = await trainModel('gbdt', train, valid, { ...opts, maxRounds: undefined, gbdt });
     const p = model.predictBatch(valid.X, valid.n);
-    const trial: TuneTrial = { ...s, rounds: ((model as { meta?: Record<string, unknown> }).meta?.best_iteration as number | undefined) ?? 0, score: groupedPrAuc(valid.y, p, opts.validGroups), ms: Math.round(performance.now() - t) };
+    const trial: TuneTrial = {
+      ...s,
+      rounds: ((model as { meta?: Record<string, unknown> }).meta?.best_iteration as number | undefined) ?? 0,
+      score: groupedPrAuc(valid.y, p, opts.validGroups),
+      ms: Math.round(performance.now() - t),
+    };
     trials.push(trial);
     if (!best || trial.score > best.trial.score + 1e-9) best = { model, trial };
   }
@@ -130,7 +147,13 @@ export async function tuneGbdt(
  * F1-optimal thresholds per group (repo) on the validation slice; a group with fewer than `minFailures`
  * failures there keeps the global one (a threshold from a handful of failures is noise).
  */
-export function thresholdsByGroup(y: Uint8Array, p: ArrayLike<number>, groups: readonly string[], fallback: number, minFailures = 20): Record<string, number> {
+export function thresholdsByGroup(
+  y: Uint8Array,
+  p: ArrayLike<number>,
+  groups: readonly string[],
+  fallback: number,
+  minFailures = 20,
+): Record<string, number> {
   const by = new Map<string, number[]>();
   for (let i = 0; i < y.length; i++) {
     let a = by.get(groups[i]);
@@ -141,7 +164,13 @@ export function thresholdsByGroup(y: Uint8Array, p: ArrayLike<number>, groups: r
   for (const [g, rows] of [...by].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const ys = Uint8Array.from(rows, (i) => y[i]);
     const fails = ys.reduce((a, b) => a + b, 0);
-    out[g] = fails < minFailures ? fallback : bestF1Threshold(ys, Float64Array.from(rows, (i) => p[i])).threshold;
+    out[g] =
+      fails < minFailures
+        ? fallback
+        : bestF1Threshold(
+            ys,
+            Float64Array.from(rows, (i) => p[i]),
+          ).threshold;
   }
   return out;
 }

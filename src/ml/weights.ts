@@ -9,11 +9,16 @@ export type ClassWeight = 'balanced' | number | undefined;
 export function rowWeights(ds: Dataset, classWeight: ClassWeight): Float32Array {
   let pos = 0;
   for (let i = 0; i < ds.n; i++) pos += ds.y[i];
-  let wPos = 1, wNeg = 1;
+  let wPos = 1,
+    wNeg = 1;
   if (classWeight === 'balanced') {
-    if (pos > 0 && pos < ds.n) { wPos = ds.n / (2 * pos); wNeg = ds.n / (2 * (ds.n - pos)); }
+    if (pos > 0 && pos < ds.n) {
+      wPos = ds.n / (2 * pos);
+      wNeg = ds.n / (2 * (ds.n - pos));
+    }
   } else if (typeof classWeight === 'number') {
-    if (!(classWeight > 0) || !Number.isFinite(classWeight)) throw new RangeError(`classWeight: must be a positive number or 'balanced', got ${classWeight}`);
+    if (!(classWeight > 0) || !Number.isFinite(classWeight))
+      throw new RangeError(`classWeight: must be a positive number or 'balanced', got ${classWeight}`);
     wPos = classWeight;
   }
   const w = new Float32Array(ds.n);

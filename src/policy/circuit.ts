@@ -45,7 +45,13 @@ export function effectiveState(row: CircuitRow, now: number, s: CircuitSettings)
   return row.state;
 }
 
-export function view(row: CircuitRow | undefined, name: string, now: number, s: CircuitSettings, allowed?: boolean): CircuitView {
+export function view(
+  row: CircuitRow | undefined,
+  name: string,
+  now: number,
+  s: CircuitSettings,
+  allowed?: boolean,
+): CircuitView {
   const r = row ?? emptyCircuit(name, now);
   const state = effectiveState(r, now, s);
   const inFlight = state === 'half_open' && trialInFlight(r, now, s);
@@ -65,7 +71,13 @@ export function view(row: CircuitRow | undefined, name: string, now: number, s: 
 }
 
 /** Applies one event; returns the next row and, for "attempt", whether this caller may go ahead. */
-export function step(row: CircuitRow | undefined, name: string, event: CircuitEvent, now: number, s: CircuitSettings): { row: CircuitRow; allowed: boolean } {
+export function step(
+  row: CircuitRow | undefined,
+  name: string,
+  event: CircuitEvent,
+  now: number,
+  s: CircuitSettings,
+): { row: CircuitRow; allowed: boolean } {
   const r: CircuitRow = { ...(row ?? emptyCircuit(name, now)), updated_at: now };
   const state = effectiveState(r, now, s);
 
@@ -85,9 +97,17 @@ export function step(row: CircuitRow | undefined, name: string, event: CircuitEv
 
   // failure
   const failures = r.consecutive_failures + 1;
-  if (state === 'half_open') return { row: { ...r, state: 'open', consecutive_failures: failures, opened_at: now, trial_at: null }, allowed: false };
+  if (state === 'half_open')
+    return {
+      row: { ...r, state: 'open', consecutive_failures: failures, opened_at: now, trial_at: null },
+      allowed: false,
+    };
   if (state === 'open') return { row: { ...r, consecutive_failures: failures }, allowed: false };
-  if (failures >= s.failureThreshold) return { row: { ...r, state: 'open', consecutive_failures: failures, opened_at: now, trial_at: null }, allowed: false };
+  if (failures >= s.failureThreshold)
+    return {
+      row: { ...r, state: 'open', consecutive_failures: failures, opened_at: now, trial_at: null },
+      allowed: false,
+    };
   return { row: { ...r, consecutive_failures: failures }, allowed: true };
 }
 

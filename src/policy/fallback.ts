@@ -42,7 +42,11 @@ export function createFallbackScorer(opts: FallbackOptions): RiskScorer {
       const rate = labels.reduce((a, b) => a + b, 0) / labels.length;
       // Shrink toward the base rate when there are few outcomes, so one failure does not read as 100 %.
       const shrunk = (rate * labels.length + BASE_RATE * 5) / (labels.length + 5);
-      out.push({ feature: 'fail_rate_20', value: rate, contribution: logit(Math.min(0.95, Math.max(0.02, shrunk))) - logit(BASE_RATE) });
+      out.push({
+        feature: 'fail_rate_20',
+        value: rate,
+        contribution: logit(Math.min(0.95, Math.max(0.02, shrunk))) - logit(BASE_RATE),
+      });
       let streak = 0;
       while (streak < labels.length && labels[streak] === 1) streak++;
       out.push({ feature: 'consecutive_failures', value: streak, contribution: 0.5 * Math.min(streak, 3) });
@@ -52,11 +56,14 @@ export function createFallbackScorer(opts: FallbackOptions): RiskScorer {
     if (mix.touchesCi === 1) out.push({ feature: 'touches_ci', value: 1, contribution: 0.7 });
     const churn = req.additions == null && req.deletions == null ? null : (req.additions ?? 0) + (req.deletions ?? 0);
     const files = req.files_changed ?? req.files?.length ?? null;
-    if (churn != null) out.push({ feature: 'churn', value: churn, contribution: Math.min(1.2, 0.4 * Math.log2(1 + churn / 200)) });
-    else if (files != null) out.push({ feature: 'files_changed', value: files, contribution: Math.min(1, 0.3 * Math.log2(1 + files / 10)) });
+    if (churn != null)
+      out.push({ feature: 'churn', value: churn, contribution: Math.min(1.2, 0.4 * Math.log2(1 + churn / 200)) });
+    else if (files != null)
+      out.push({ feature: 'files_changed', value: files, contribution: Math.min(1, 0.3 * Math.log2(1 + files / 10)) });
     const clock = localClock(new Date(req.created_at), timezone);
     const weekend = clock.weekday === 0 || clock.weekday === 6;
-    if (weekend || clock.minutes < 8 * 60 || clock.minutes >= 19 * 60) out.push({ feature: 'off_hours', value: 1, contribution: 0.3 });
+    if (weekend || clock.minutes < 8 * 60 || clock.minutes >= 19 * 60)
+      out.push({ feature: 'off_hours', value: 1, contribution: 0.3 });
     const health = Object.values(req.service_health ?? {});
     if (health.length) {
       const worst = Math.min(...health);

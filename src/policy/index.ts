@@ -43,9 +43,27 @@ const RETRY: Record<RiskLevel, RetryPolicy> = {
 
 /** What each strategy means for the build, as environment variables a workflow can branch on. */
 export const STRATEGY_ENV: Record<StrategyName, Record<string, string>> = {
-  conservative: { EXTRA_RETRIES: 'true', EXTENDED_TIMEOUTS: 'true', PARALLEL_BUILDS: 'false', CACHE_PREWARMING: 'true', SKIP_OPTIONAL_CHECKS: 'false' },
-  standard: { EXTRA_RETRIES: 'false', EXTENDED_TIMEOUTS: 'false', PARALLEL_BUILDS: 'true', CACHE_PREWARMING: 'true', SKIP_OPTIONAL_CHECKS: 'false' },
-  aggressive: { EXTRA_RETRIES: 'false', EXTENDED_TIMEOUTS: 'false', PARALLEL_BUILDS: 'true', CACHE_PREWARMING: 'false', SKIP_OPTIONAL_CHECKS: 'true' },
+  conservative: {
+    EXTRA_RETRIES: 'true',
+    EXTENDED_TIMEOUTS: 'true',
+    PARALLEL_BUILDS: 'false',
+    CACHE_PREWARMING: 'true',
+    SKIP_OPTIONAL_CHECKS: 'false',
+  },
+  standard: {
+    EXTRA_RETRIES: 'false',
+    EXTENDED_TIMEOUTS: 'false',
+    PARALLEL_BUILDS: 'true',
+    CACHE_PREWARMING: 'true',
+    SKIP_OPTIONAL_CHECKS: 'false',
+  },
+  aggressive: {
+    EXTRA_RETRIES: 'false',
+    EXTENDED_TIMEOUTS: 'false',
+    PARALLEL_BUILDS: 'true',
+    CACHE_PREWARMING: 'false',
+    SKIP_OPTIONAL_CHECKS: 'true',
+  },
 };
 
 const CAUTION: StrategyName[] = ['aggressive', 'standard', 'conservative'];
@@ -131,11 +149,16 @@ export function decidePolicy(input: PolicyInput): Policy {
   else if (maintenance) add('increase_timeouts', `maintenance window ${maintenance.label}`);
   if (p >= 0.9) add('require_manual_approval', `failure is very likely (${pct(p)})`);
   else if (level === 'high' && (maintenance || riskyPeriod))
-    add('require_manual_approval', `high risk during ${maintenance ? `maintenance window ${maintenance.label}` : `high-risk period ${riskyPeriod!.label}`}`);
-  if (level === 'high' && large) add('split_build_into_chunks', `large change (${files ?? '?'} files, churn ${churn ?? '?'}) at high risk`);
+    add(
+      'require_manual_approval',
+      `high risk during ${maintenance ? `maintenance window ${maintenance.label}` : `high-risk period ${riskyPeriod!.label}`}`,
+    );
+  if (level === 'high' && large)
+    add('split_build_into_chunks', `large change (${files ?? '?'} files, churn ${churn ?? '?'}) at high risk`);
   if (touchesDeps && level !== 'low') add('warm_cache_preemptively', 'dependency manifest or lockfile changed');
   const weakCache = caches.find(([, h]) => h < cfg.degradedHealth);
-  if (weakCache && weakCache[1] >= cfg.downHealth) add('warm_cache_preemptively', `cache degraded ${weakCache[0]}=${weakCache[1]}`);
+  if (weakCache && weakCache[1] >= cfg.downHealth)
+    add('warm_cache_preemptively', `cache degraded ${weakCache[0]}=${weakCache[1]}`);
   const deadCache = caches.find(([, h]) => h < cfg.downHealth);
   if (deadCache) add('use_alternative_cache', `cache down ${deadCache[0]}=${deadCache[1]}`);
 
@@ -143,7 +166,11 @@ export function decidePolicy(input: PolicyInput): Policy {
     retry,
     strategy: { name, env: { ...STRATEGY_ENV[name] }, reasons },
     mitigations,
-    time: { local: clock.text, maintenance_window: maintenance?.label ?? null, high_risk_period: riskyPeriod?.label ?? null },
+    time: {
+      local: clock.text,
+      maintenance_window: maintenance?.label ?? null,
+      high_risk_period: riskyPeriod?.label ?? null,
+    },
   };
 }
 
@@ -151,7 +178,11 @@ export function decidePolicy(input: PolicyInput): Policy {
 export function standardPolicy(now = new Date(), timezone = 'UTC'): Policy {
   return {
     retry: { ...RETRY.medium },
-    strategy: { name: 'standard', env: { ...STRATEGY_ENV.standard }, reasons: ['risk service unavailable: standard policy (fail-open)'] },
+    strategy: {
+      name: 'standard',
+      env: { ...STRATEGY_ENV.standard },
+      reasons: ['risk service unavailable: standard policy (fail-open)'],
+    },
     mitigations: [],
     time: { local: localClock(now, timezone).text, maintenance_window: null, high_risk_period: null },
   };

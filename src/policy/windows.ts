@@ -18,12 +18,14 @@ function parseDays(spec: string): number[] {
   for (const part of s.split(',')) {
     const range = part.split('-');
     const idx = range.map((d) => DAY_NAMES.indexOf(d.slice(0, 3)));
-    if (idx.some((i) => i < 0) || range.length > 2 || range.some((d) => d.length < 3)) throw new Error(`unknown day "${part}"`);
+    if (idx.some((i) => i < 0) || range.length > 2 || range.some((d) => d.length < 3))
+      throw new Error(`unknown day "${part}"`);
     if (idx.length === 1) days.add(idx[0]);
-    else for (let d = idx[0]; ; d = (d + 1) % 7) {
-      days.add(d);
-      if (d === idx[1]) break;
-    }
+    else
+      for (let d = idx[0]; ; d = (d + 1) % 7) {
+        days.add(d);
+        if (d === idx[1]) break;
+      }
   }
   return [...days].sort();
 }
@@ -77,7 +79,13 @@ export function localClock(at: Date, timeZone: string): LocalClock {
 function computeClock(at: Date, timeZone: string): LocalClock {
   let fmt = formatters.get(timeZone);
   if (!fmt) {
-    fmt = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
     formatters.set(timeZone, fmt);
   }
   let weekday = 0;
@@ -88,8 +96,7 @@ function computeClock(at: Date, timeZone: string): LocalClock {
     if (p.type === 'weekday') {
       wd = p.value;
       weekday = DAY_NAMES.indexOf(p.value.toLowerCase());
-    }
-    else if (p.type === 'hour') hour = Number(p.value) % 24;
+    } else if (p.type === 'hour') hour = Number(p.value) % 24;
     else if (p.type === 'minute') minute = Number(p.value);
   }
   const text = `${wd} ${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')} ${timeZone}`;

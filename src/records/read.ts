@@ -48,7 +48,14 @@ export async function* readRunFile(file: string, onBad: (b: BadLine) => void): A
     gzip = await isGzip(file);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'is a folder' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    const why =
+      e.code === 'ENOENT'
+        ? 'no such file'
+        : e.code === 'EISDIR'
+          ? 'is a folder'
+          : e.code === 'EACCES'
+            ? 'permission denied'
+            : e.message;
     onBad({ file, line: 0, reason: `cannot read file (${why})` });
     return;
   }
@@ -77,7 +84,10 @@ export async function* readRunFile(file: string, onBad: (b: BadLine) => void): A
   }
   if (streamError) {
     const code = (streamError as NodeJS.ErrnoException).code;
-    const what = code === 'Z_BUF_ERROR' || /unexpected end/i.test(streamError.message) ? 'truncated or damaged gzip' : streamError.message;
+    const what =
+      code === 'Z_BUF_ERROR' || /unexpected end/i.test(streamError.message)
+        ? 'truncated or damaged gzip'
+        : streamError.message;
     onBad({ file, line: n + 1, reason: `${what}; the ${n} lines before it were read` });
   }
 }

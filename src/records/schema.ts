@@ -21,15 +21,21 @@ export const KNOWN_CONCLUSIONS = [
 export const FUTURE_TOLERANCE_MS = 24 * 3600 * 1000;
 
 /** "is required" for a missing field instead of zod's "expected string, received undefined". */
-const required = (what: string) => ({ error: (iss: { input?: unknown }) => (iss.input === undefined ? 'is required' : `must be ${what}`) });
+const required = (what: string) => ({
+  error: (iss: { input?: unknown }) => (iss.input === undefined ? 'is required' : `must be ${what}`),
+});
 
 const isoTimestamp = z
   .string(required('an ISO 8601 timestamp string'))
-  .refine((s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)), {
-    message: 'must be an ISO 8601 timestamp with a time zone, e.g. 2024-05-01T12:00:00Z',
-    // "yesterday" is not a time, so it is not "in the future" either.
-    abort: true,
-  })
+  .refine(
+    (s) =>
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)),
+    {
+      message: 'must be an ISO 8601 timestamp with a time zone, e.g. 2024-05-01T12:00:00Z',
+      // "yesterday" is not a time, so it is not "in the future" either.
+      abort: true,
+    },
+  )
   .refine((s) => Date.parse(s) <= Date.now() + FUTURE_TOLERANCE_MS, { message: 'is in the future' })
   .transform((s) => new Date(Date.parse(s)).toISOString());
 
@@ -49,32 +55,70 @@ export const FileChangeSchema = z.object({
   status: z.string().min(1).max(32),
   additions: count.nullish().transform((v) => v ?? null),
   deletions: count.nullish().transform((v) => v ?? null),
-  previous_filename: z.string().max(4096).nullish().transform((v) => v ?? null),
+  previous_filename: z
+    .string()
+    .max(4096)
+    .nullish()
+    .transform((v) => v ?? null),
 });
 export type FileChange = z.output<typeof FileChangeSchema>;
 
 /** The canonical run record: one GitHub workflow run attempt, named after GitHub's own fields. */
 export const RunRecordSchema = z.object({
   repo: z.string(required('a string "owner/name"')).regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name"'),
-  run_id: z.union([z.string().min(1).max(128), z.number().int().nonnegative()], required('a string or a non-negative integer')).transform(String),
+  run_id: z
+    .union([z.string().min(1).max(128), z.number().int().nonnegative()], required('a string or a non-negative integer'))
+    .transform(String),
   created_at: isoTimestamp,
-  workflow: z.string().min(1).max(256).nullish().transform((v) => v ?? 'default'),
-  run_attempt: z.number().int().min(1).nullish().transform((v) => v ?? 1),
-  head_sha: z.string().max(64).nullish().transform((v) => v ?? null),
-  head_branch: z.string().max(256).nullish().transform((v) => v ?? null),
-  event: z.string().max(64).nullish().transform((v) => v ?? null),
-  actor: z.string().max(256).nullish().transform((v) => v ?? null),
+  workflow: z
+    .string()
+    .min(1)
+    .max(256)
+    .nullish()
+    .transform((v) => v ?? 'default'),
+  run_attempt: z
+    .number()
+    .int()
+    .min(1)
+    .nullish()
+    .transform((v) => v ?? 1),
+  head_sha: z
+    .string()
+    .max(64)
+    .nullish()
+    .transform((v) => v ?? null),
+  head_branch: z
+    .string()
+    .max(256)
+    .nullish()
+    .transform((v) => v ?? null),
+  event: z
+    .string()
+    .max(64)
+    .nullish()
+    .transform((v) => v ?? null),
+  actor: z
+    .string()
+    .max(256)
+    .nullish()
+    .transform((v) => v ?? null),
   run_started_at: isoTimestamp.nullish().transform((v) => v ?? null),
   completed_at: isoTimestamp.nullish().transform((v) => v ?? null),
   conclusion: z
     .string()
-    .refine((v) => (KNOWN_CONCLUSIONS as readonly string[]).includes(v), { message: `must be one of ${KNOWN_CONCLUSIONS.join(', ')} (or null while running)` })
+    .refine((v) => (KNOWN_CONCLUSIONS as readonly string[]).includes(v), {
+      message: `must be one of ${KNOWN_CONCLUSIONS.join(', ')} (or null while running)`,
+    })
     .nullish()
     .transform((v) => v ?? null),
   files_changed: count.nullish().transform((v) => v ?? null),
   additions: count.nullish().transform((v) => v ?? null),
   deletions: count.nullish().transform((v) => v ?? null),
-  files: z.array(z.string().max(4096)).max(10_000).nullish().transform((v) => v ?? null),
+  files: z
+    .array(z.string().max(4096))
+    .max(10_000)
+    .nullish()
+    .transform((v) => v ?? null),
   /**
    * The commit's files with status and per-file line counts, when the source has them (GitHub does). Optional
    * in the output type too (absent = unknown, like null) so records built in code need not name it.

@@ -25,7 +25,9 @@ export interface DriftReference {
 
 /** Quantile cut points of the finite values (deduplicated: a constant feature has no cut). */
 export function quantileEdges(values: ArrayLike<number>, bins = 10): number[] {
-  const v = Array.from(values).filter(Number.isFinite).sort((a, b) => a - b);
+  const v = Array.from(values)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   if (v.length === 0) return [];
   const edges: number[] = [];
   for (let i = 1; i < bins; i++) {
@@ -66,7 +68,8 @@ const toFractions = (counts: number[]): number[] => {
  * counts as large drift instead of infinity.
  */
 export function psi(expected: readonly number[], actual: readonly number[], eps = 1e-4): number {
-  if (expected.length !== actual.length) throw new RangeError(`psi: ${expected.length} expected bins vs ${actual.length} actual`);
+  if (expected.length !== actual.length)
+    throw new RangeError(`psi: ${expected.length} expected bins vs ${actual.length} actual`);
   let s = 0;
   for (let i = 0; i < expected.length; i++) {
     const e = Math.max(expected[i], eps);
@@ -83,7 +86,14 @@ export function binReference(values: ArrayLike<number>, bins = 10): BinnedRefere
 }
 
 /** The reference of a model: its training rows (row-major n × d) and its scores on them. */
-export function referenceFromRows(X: ArrayLike<number>, n: number, d: number, names: readonly string[], scores: ArrayLike<number>, bins = 10): DriftReference {
+export function referenceFromRows(
+  X: ArrayLike<number>,
+  n: number,
+  d: number,
+  names: readonly string[],
+  scores: ArrayLike<number>,
+  bins = 10,
+): DriftReference {
   const features: Record<string, BinnedReference> = {};
   const col = new Float64Array(n);
   for (let j = 0; j < d; j++) {
@@ -152,8 +162,25 @@ export function createDriftMonitor(o: DriftMonitorOptions): DriftMonitor {
 
   const registers = o.promRegistry === null ? [] : [o.promRegistry ?? defaultRegister];
   const existing = (name: string) => registers[0]?.getSingleMetric(name) as Gauge<string> | undefined;
-  const featureGauge = existing('riskgate_feature_psi') ?? (registers.length ? new Gauge({ name: 'riskgate_feature_psi', help: 'Population stability index of an input feature, live vs training', labelNames: ['feature'], registers }) : null);
-  const scoreGauge = existing('riskgate_score_psi') ?? (registers.length ? new Gauge({ name: 'riskgate_score_psi', help: 'Population stability index of the scores, live vs training', registers }) : null);
+  const featureGauge =
+    existing('riskgate_feature_psi') ??
+    (registers.length
+      ? new Gauge({
+          name: 'riskgate_feature_psi',
+          help: 'Population stability index of an input feature, live vs training',
+          labelNames: ['feature'],
+          registers,
+        })
+      : null);
+  const scoreGauge =
+    existing('riskgate_score_psi') ??
+    (registers.length
+      ? new Gauge({
+          name: 'riskgate_score_psi',
+          help: 'Population stability index of the scores, live vs training',
+          registers,
+        })
+      : null);
 
   const refOf = (j: number): BinnedReference | undefined => (j === d ? ref?.score : ref?.features[names[j]]);
 

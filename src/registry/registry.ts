@@ -1,5 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 
@@ -72,7 +82,11 @@ let cachedCodeVersion: string | undefined;
 export function codeVersion(): string {
   if (cachedCodeVersion) return cachedCodeVersion;
   try {
-    cachedCodeVersion = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    cachedCodeVersion = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
   } catch {
     cachedCodeVersion = 'unknown';
   }
@@ -90,15 +104,27 @@ export class Registry {
   }
 
   /** Writes a new version (artifact first, manifest last: a folder without a manifest is not a version). */
-  register(input: Omit<Manifest, 'id' | 'created_at' | 'code_version' | 'sha256' | 'artifact_bytes'> & { artifact: unknown }): Manifest {
+  register(
+    input: Omit<Manifest, 'id' | 'created_at' | 'code_version' | 'sha256' | 'artifact_bytes'> & { artifact: unknown },
+  ): Manifest {
     const created = new Date();
-    const id = `${input.kind}-${created.toISOString().replace(/[-:T.Z]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
+    const id = `${input.kind}-${created
+      .toISOString()
+      .replace(/[-:T.Z]/g, '')
+      .slice(0, 14)}-${randomBytes(3).toString('hex')}`;
     const folder = this.folder(id);
     mkdirSync(folder, { recursive: true });
     const body = Buffer.from(JSON.stringify(input.artifact));
     writeFileAtomic(join(folder, ARTIFACT), body);
     const { artifact: _omit, ...rest } = input;
-    const manifest: Manifest = { ...rest, id, created_at: created.toISOString(), code_version: codeVersion(), sha256: sha256(body), artifact_bytes: body.length };
+    const manifest: Manifest = {
+      ...rest,
+      id,
+      created_at: created.toISOString(),
+      code_version: codeVersion(),
+      sha256: sha256(body),
+      artifact_bytes: body.length,
+    };
     writeFileAtomic(join(folder, METRICS), JSON.stringify(input.metrics, null, 2));
     writeFileAtomic(join(folder, MANIFEST), JSON.stringify(manifest, null, 2));
     return manifest;
@@ -141,7 +167,10 @@ export class Registry {
     if (!existsSync(file)) throw new IntegrityError(`model ${id}: artifact missing`);
     const body = readFileSync(file);
     const got = sha256(body);
-    if (got !== m.sha256) throw new IntegrityError(`model ${id}: artifact sha256 ${got.slice(0, 12)}… does not match manifest ${m.sha256.slice(0, 12)}…`);
+    if (got !== m.sha256)
+      throw new IntegrityError(
+        `model ${id}: artifact sha256 ${got.slice(0, 12)}… does not match manifest ${m.sha256.slice(0, 12)}…`,
+      );
     return { manifest: m, artifact: JSON.parse(body.toString('utf8')) };
   }
 

@@ -1,7 +1,16 @@
 import express, { type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../api/errors.ts';
-import { COMMON_ERRORS, READ_ERRORS, body, err, json, secured, zodPathParam, type OpenApiExtras } from '../api/openapi.ts';
+import {
+  COMMON_ERRORS,
+  READ_ERRORS,
+  body,
+  err,
+  json,
+  secured,
+  zodPathParam,
+  type OpenApiExtras,
+} from '../api/openapi.ts';
 import { validateBody, validateParam } from '../api/validate.ts';
 import type { Scope } from '../config.ts';
 import type { Store } from '../store/types.ts';
@@ -9,37 +18,80 @@ import { describeJobs, schedulerConfigFromEnv, type JobName } from '../../traini
 import { AB_SHARE_STATE, shadowReport, TRIAL_STATE } from '../../training/jobs/shadow.ts';
 import type { DriftMonitor } from './drift.ts';
 import { Registry, type Manifest } from './registry.ts';
-import { ChampionChangeSchema, DriftSchema, JobsSchema, ModelDetailSchema, ModelListSchema, ShadowReportSchema, TrialEndedSchema, TrialStartedSchema } from './schemas.ts';
+import {
+  ChampionChangeSchema,
+  DriftSchema,
+  JobsSchema,
+  ModelDetailSchema,
+  ModelListSchema,
+  ShadowReportSchema,
+  TrialEndedSchema,
+  TrialStartedSchema,
+} from './schemas.ts';
 
 /**
  * Model management over HTTP (and, through the exported operations, the CLI): list and inspect versions,
  * promote, roll back, put a challenger on a shadow trial. Every change is audited with who, when and why.
  */
-export const ModelIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,80}$/, 'must be a model id such as gbdt-20250101120000-ab12cd');
-export const ReasonBodySchema = z.strictObject({ reason: z.string().trim().min(1, 'say why (it goes into the audit log)').max(500) });
+export const ModelIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,80}$/, 'must be a model id such as gbdt-20250101120000-ab12cd');
+export const ReasonBodySchema = z.strictObject({
+  reason: z.string().trim().min(1, 'say why (it goes into the audit log)').max(500),
+});
 export const TrialBodySchema = z.strictObject({
   reason: z.string().trim().min(1, 'say why (it goes into the audit log)').max(500),
   ab_share: z.number().min(0).max(1).optional(),
 });
 
 export class ModelOpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'ModelOpError';
   }
 }
 
-const indexRow = (m: Manifest) => ({ id: m.id, kind: m.kind, status: m.status, created_at: m.created_at, metrics: m.metrics, data_range: m.data_range });
+const indexRow = (m: Manifest) => ({
+  id: m.id,
+  kind: m.kind,
+  status: m.status,
+  created_at: m.created_at,
+  metrics: m.metrics,
+  data_range: m.data_range,
+});
 
 export function modelSummary(m: Manifest, championId: string | undefined, trial: string | null) {
-  return { id: m.id, kind: m.kind, status: m.status, champion: m.id === championId, on_trial: m.id === trial, created_at: m.created_at, data_range: m.data_range, metrics: m.metrics, threshold: m.threshold, code_version: m.code_version };
+  return {
+    id: m.id,
+    kind: m.kind,
+    status: m.status,
+    champion: m.id === championId,
+    on_trial: m.id === trial,
+    created_at: m.created_at,
+    data_range: m.data_range,
+    metrics: m.metrics,
+    threshold: m.threshold,
+    code_version: m.code_version,
+  };
 }
 
 export function listModels(store: Store, modelsDir: string) {
   const registry = new Registry(modelsDir);
   const champion = registry.championId();
   const trial = store.getState(TRIAL_STATE) ?? null;
-  return { champion: champion ?? null, trial, ab_share: Number(store.getState(AB_SHARE_STATE) ?? 0), previous: registry.history(), models: registry.list().reverse().map((m) => modelSummary(m, champion, trial)) };
+  return {
+    champion: champion ?? null,
+    trial,
+    ab_share: Number(store.getState(AB_SHARE_STATE) ?? 0),
+    previous: registry.history(),
+    models: registry
+      .list()
+      .reverse()
+      .map((m) => modelSummary(m, champion, trial)),
+  };
 }
 
 export function showModel(store: Store, modelsDir: string, id: string) {
@@ -137,7 +189,8 @@ export interface ModelsRouterDeps {
   running?: () => ReadonlySet<string>;
 }
 
-const actorOf = (res: express.Response): string => (res.locals.principal as { name?: string } | undefined)?.name ?? 'anonymous';
+const actorOf = (res: express.Response): string =>
+  (res.locals.principal as { name?: string } | undefined)?.name ?? 'anonymous';
 
 const wrap =
   (fn: (req: express.Request, res: express.Response) => unknown | Promise<unknown>): RequestHandler =>
@@ -146,7 +199,11 @@ const wrap =
       const out = await fn(req, res);
       if (!res.headersSent) res.json(out);
     } catch (err) {
-      next(err instanceof ModelOpError ? new HttpError(err.status, err.status === 404 ? 'not_found' : 'conflict', err.message) : err);
+      next(
+        err instanceof ModelOpError
+          ? new HttpError(err.status, err.status === 404 ? 'not_found' : 'conflict', err.message)
+          : err,
+      );
     }
   };
 
@@ -161,7 +218,11 @@ export function createModelsRouter(d: ModelsRouterDeps): Router {
     await d.scorer?.reload().catch(() => false);
   };
 
-  r.get('/v1/models', read, wrap(() => listModels(d.store, d.modelsDir)));
+  r.get(
+    '/v1/models',
+    read,
+    wrap(() => listModels(d.store, d.modelsDir)),
+  );
   r.post(
     '/v1/models/rollback',
     admin,
@@ -172,15 +233,31 @@ export function createModelsRouter(d: ModelsRouterDeps): Router {
       return out;
     }),
   );
-  r.post('/v1/models/trial/end', admin, validateBody(ReasonBodySchema), wrap((req, res) => endTrial(d.store, d.modelsDir, actorOf(res), (req.body as { reason: string }).reason)));
-  r.get('/v1/models/:id', read, id, wrap((req) => showModel(d.store, d.modelsDir, String(req.params.id))));
+  r.post(
+    '/v1/models/trial/end',
+    admin,
+    validateBody(ReasonBodySchema),
+    wrap((req, res) => endTrial(d.store, d.modelsDir, actorOf(res), (req.body as { reason: string }).reason)),
+  );
+  r.get(
+    '/v1/models/:id',
+    read,
+    id,
+    wrap((req) => showModel(d.store, d.modelsDir, String(req.params.id))),
+  );
   r.post(
     '/v1/models/:id/promote',
     admin,
     id,
     validateBody(ReasonBodySchema),
     wrap(async (req, res) => {
-      const out = promoteModel(d.store, d.modelsDir, String(req.params.id), actorOf(res), (req.body as { reason: string }).reason);
+      const out = promoteModel(
+        d.store,
+        d.modelsDir,
+        String(req.params.id),
+        actorOf(res),
+        (req.body as { reason: string }).reason,
+      );
       await reload();
       return out;
     }),
@@ -195,12 +272,24 @@ export function createModelsRouter(d: ModelsRouterDeps): Router {
       return startTrial(d.store, d.modelsDir, String(req.params.id), actorOf(res), b.reason, b.ab_share ?? 0);
     }),
   );
-  r.get('/v1/shadow', read, wrap(() => shadowReport(d.store)));
-  r.get('/v1/jobs', read, wrap(() => ({ jobs: describeJobs(d.store, cronOf(), d.running?.()) })));
+  r.get(
+    '/v1/shadow',
+    read,
+    wrap(() => shadowReport(d.store)),
+  );
+  r.get(
+    '/v1/jobs',
+    read,
+    wrap(() => ({ jobs: describeJobs(d.store, cronOf(), d.running?.()) })),
+  );
   r.get(
     '/v1/drift',
     read,
-    wrap(() => (d.drift ? { enabled: true, ...d.drift.report() } : { enabled: false, reason: 'drift monitoring is not running in this process' })),
+    wrap(() =>
+      d.drift
+        ? { enabled: true, ...d.drift.report() }
+        : { enabled: false, reason: 'drift monitoring is not running in this process' },
+    ),
   );
   return r;
 }
@@ -210,7 +299,14 @@ export function modelsOpenApi(): OpenApiExtras {
   const idParam = zodPathParam('id', ModelIdSchema, 'model version id, e.g. gbdt-20250101120000-ab12cd');
   const notFound = err('not_found: no model with this id');
   const conflict = (what: string) => err(`conflict: ${what}`);
-  const change = (operationId: string, summary: string, bodyName: string, ok: [string, string], errors: Record<string, unknown>, params = true) => ({
+  const change = (
+    operationId: string,
+    summary: string,
+    bodyName: string,
+    ok: [string, string],
+    errors: Record<string, unknown>,
+    params = true,
+  ) => ({
     post: {
       operationId,
       summary,
@@ -234,29 +330,81 @@ export function modelsOpenApi(): OpenApiExtras {
     requestSchemas: { ModelReasonBody: ReasonBodySchema, ModelTrialBody: TrialBodySchema },
     paths: {
       '/v1/models': {
-        get: { operationId: 'listModels', summary: 'Model versions in the registry, newest first, with the champion and the trial', ...secured('score'), responses: { '200': json('ModelList', 'the registry'), ...READ_ERRORS } },
+        get: {
+          operationId: 'listModels',
+          summary: 'Model versions in the registry, newest first, with the champion and the trial',
+          ...secured('score'),
+          responses: { '200': json('ModelList', 'the registry'), ...READ_ERRORS },
+        },
       },
       '/v1/models/{id}': {
-        get: { operationId: 'getModel', summary: "One model version's manifest", ...secured('score'), parameters: [idParam], responses: { '200': json('ModelDetail', 'the manifest'), ...READ_ERRORS, '404': notFound } },
+        get: {
+          operationId: 'getModel',
+          summary: "One model version's manifest",
+          ...secured('score'),
+          parameters: [idParam],
+          responses: { '200': json('ModelDetail', 'the manifest'), ...READ_ERRORS, '404': notFound },
+        },
       },
-      '/v1/models/{id}/promote': change('promoteModel', 'Make this version the champion (audited; the serving scorer reloads)', 'ModelReasonBody', ['ModelChampionChange', 'the new and the previous champion'], {
-        '404': notFound,
-        '409': conflict('already the champion, or its artifact fails verification'),
-      }),
-      '/v1/models/rollback': change('rollbackModel', 'Go back to the previous champion (audited; the serving scorer reloads)', 'ModelReasonBody', ['ModelChampionChange', 'the restored and the replaced champion'], { '409': conflict('no earlier champion to go back to') }, false),
-      '/v1/models/{id}/trial': change('startTrial', 'Put a challenger on shadow trial (optionally an A/B share of repositories)', 'ModelTrialBody', ['ModelTrialStarted', 'the trial started'], {
-        '404': notFound,
-        '409': conflict('the model is the champion, or its artifact cannot be read'),
-      }),
-      '/v1/models/trial/end': change('endTrial', 'End the shadow trial', 'ModelReasonBody', ['ModelTrialEnded', 'the trial ended'], { '409': conflict('no challenger is on trial') }, false),
+      '/v1/models/{id}/promote': change(
+        'promoteModel',
+        'Make this version the champion (audited; the serving scorer reloads)',
+        'ModelReasonBody',
+        ['ModelChampionChange', 'the new and the previous champion'],
+        {
+          '404': notFound,
+          '409': conflict('already the champion, or its artifact fails verification'),
+        },
+      ),
+      '/v1/models/rollback': change(
+        'rollbackModel',
+        'Go back to the previous champion (audited; the serving scorer reloads)',
+        'ModelReasonBody',
+        ['ModelChampionChange', 'the restored and the replaced champion'],
+        { '409': conflict('no earlier champion to go back to') },
+        false,
+      ),
+      '/v1/models/{id}/trial': change(
+        'startTrial',
+        'Put a challenger on shadow trial (optionally an A/B share of repositories)',
+        'ModelTrialBody',
+        ['ModelTrialStarted', 'the trial started'],
+        {
+          '404': notFound,
+          '409': conflict('the model is the champion, or its artifact cannot be read'),
+        },
+      ),
+      '/v1/models/trial/end': change(
+        'endTrial',
+        'End the shadow trial',
+        'ModelReasonBody',
+        ['ModelTrialEnded', 'the trial ended'],
+        { '409': conflict('no challenger is on trial') },
+        false,
+      ),
       '/v1/shadow': {
-        get: { operationId: 'shadowReport', summary: 'Champion vs. the challenger on trial, on the same live requests', ...secured('score'), responses: { '200': json('ModelShadowReport', 'the comparison so far'), ...READ_ERRORS } },
+        get: {
+          operationId: 'shadowReport',
+          summary: 'Champion vs. the challenger on trial, on the same live requests',
+          ...secured('score'),
+          responses: { '200': json('ModelShadowReport', 'the comparison so far'), ...READ_ERRORS },
+        },
       },
       '/v1/jobs': {
-        get: { operationId: 'listJobs', summary: 'Scheduled jobs (ingest, retrain, evaluate): schedule, running state, last runs', ...secured('score'), responses: { '200': json('ModelJobs', 'one entry per job'), ...READ_ERRORS } },
+        get: {
+          operationId: 'listJobs',
+          summary: 'Scheduled jobs (ingest, retrain, evaluate): schedule, running state, last runs',
+          ...secured('score'),
+          responses: { '200': json('ModelJobs', 'one entry per job'), ...READ_ERRORS },
+        },
       },
       '/v1/drift': {
-        get: { operationId: 'driftReport', summary: 'Feature and score drift (PSI) of live requests against the champion\'s training data', ...secured('score'), responses: { '200': json('ModelDrift', 'the report, or enabled: false'), ...READ_ERRORS } },
+        get: {
+          operationId: 'driftReport',
+          summary: "Feature and score drift (PSI) of live requests against the champion's training data",
+          ...secured('score'),
+          responses: { '200': json('ModelDrift', 'the report, or enabled: false'), ...READ_ERRORS },
+        },
       },
     },
   };

@@ -42,17 +42,30 @@ export const ModelDetailSchema = z.object({
   threshold: z.number(),
   status: ModelStatusSchema,
   metrics: Metrics,
-  decision: z.record(z.string(), z.unknown()).optional().describe('why the status is what it is (e.g. the comparison that rejected a challenger)'),
+  decision: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('why the status is what it is (e.g. the comparison that rejected a challenger)'),
   champion: z.boolean(),
   on_trial: z.boolean(),
 });
 
 export const ChampionChangeSchema = z.object({ champion: z.string(), previous: z.string().nullable() });
 export const TrialStartedSchema = z.object({ trial: z.string(), ab_share: z.number().min(0).max(1) });
-export const TrialEndedSchema = z.object({ ended: z.string(), status: ModelStatusSchema.nullable().describe("the model's status afterwards: retired, unless it was promoted or rejected meanwhile") });
+export const TrialEndedSchema = z.object({
+  ended: z.string(),
+  status: ModelStatusSchema.nullable().describe(
+    "the model's status afterwards: retired, unless it was promoted or rejected meanwhile",
+  ),
+});
 
 const Compared = z.object({ pr_auc: z.number().nullable(), f1: z.number().nullable(), brier: z.number().nullable() });
-const Arm = z.object({ requests: z.number().int(), labelled: z.number().int(), failure_rate: z.number().nullable(), served: Compared.nullable() });
+const Arm = z.object({
+  requests: z.number().int(),
+  labelled: z.number().int(),
+  failure_rate: z.number().nullable(),
+  served: Compared.nullable(),
+});
 export const ShadowReportSchema = z.object({
   challenger: z.string().nullable(),
   champion: z.string().nullable(),
@@ -93,7 +106,15 @@ const JobEvent = z.object({
   reason: z.string().optional(),
 });
 export const JobsSchema = z.object({
-  jobs: z.array(z.object({ name: JobName, cron: z.string(), running: z.boolean(), last: JobEvent.nullable(), last_ok: JobEvent.nullable() })),
+  jobs: z.array(
+    z.object({
+      name: JobName,
+      cron: z.string(),
+      running: z.boolean(),
+      last: JobEvent.nullable(),
+      last_ok: JobEvent.nullable(),
+    }),
+  ),
 });
 
 export const DriftSchema = z.union([

@@ -76,7 +76,10 @@ export type ModelScorer = Scorer & {
  * Says when a score cannot lean on history: with no finished run of the repo the model answers from the change
  * and the clock alone (a bare "medium 0.41" would read as a judgement of the repo).
  */
-export function historyNote(req: Pick<LiveRunInput, 'repo' | 'head_branch' | 'workflow'>, x: ArrayLike<number>): string | undefined {
+export function historyNote(
+  req: Pick<LiveRunInput, 'repo' | 'head_branch' | 'workflow'>,
+  x: ArrayLike<number>,
+): string | undefined {
   if (Number.isNaN(x[FEATURE_INDEX.last_outcome])) {
     return `no finished runs of ${req.repo} are known yet: the score rests on the change and the time alone; post outcomes to /v1/outcomes or import history`;
   }
@@ -117,7 +120,9 @@ async function loadVerified(registry: Registry, id: string): Promise<Loaded> {
   const { manifest, artifact } = registry.readArtifact(id);
   const model = await loadModel(artifact);
   if (model.featureNames.join(',') !== FEATURES.join(',')) {
-    throw new Error(`model ${id} was trained on a different feature set (${model.featureNames.length} features); retrain it`);
+    throw new Error(
+      `model ${id} was trained on a different feature set (${model.featureNames.length} features); retrain it`,
+    );
   }
   return { manifest, model, loadedAt: new Date().toISOString() };
 }
@@ -153,7 +158,8 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
   const reload = (): Promise<boolean> =>
     (loading ??= (async () => {
       const id = registry.championId();
-      if (!id || (current && current.manifest.id === id && current.manifest.sha256 === registry.manifest(id)?.sha256)) return false;
+      if (!id || (current && current.manifest.id === id && current.manifest.sha256 === registry.manifest(id)?.sha256))
+        return false;
       try {
         const next = await loadVerified(registry, id);
         // Whatever the default method needs is built before the model takes requests.
@@ -168,7 +174,12 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
         const failure = `${id}\u0000${message}\u0000${fileStamp(id)}`;
         if (failure !== lastFailure) {
           lastFailure = failure;
-          o.log?.warn({ model: id, err: message }, current ? 'champion failed to load; keeping the model in service' : 'champion failed to load; answering with the fallback');
+          o.log?.warn(
+            { model: id, err: message },
+            current
+              ? 'champion failed to load; keeping the model in service'
+              : 'champion failed to load; answering with the fallback',
+          );
         }
         return false;
       }
@@ -194,7 +205,11 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
         // This repo's (or author's) history is not in memory and the store cannot be read: the rules answer
         // if they can read the repo's recent outcomes; if not, the StoreUnavailableError is a 503.
         if (!(err instanceof StoreUnavailableError) || !o.fallback) throw err;
-        return { ...(await o.fallback.score(req)), degraded: true, degraded_reason: 'store partly unavailable and this history not in memory: rule-based fallback' };
+        return {
+          ...(await o.fallback.score(req)),
+          degraded: true,
+          degraded_reason: 'store partly unavailable and this history not in memory: rule-based fallback',
+        };
       }
       const probability = loaded.model.predict(x);
       const { contributions, method } = loaded.model.explain(x, { method: req.attribution ?? attribution });
@@ -202,8 +217,19 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
         .filter((c) => c.contribution !== 0)
         .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
         .slice(0, top)
-        .map((c) => ({ feature: c.feature, value: Number.isFinite(c.value) ? c.value : null, contribution: c.contribution }));
-      const result: ScoreResult = { probability, model: toInfo(loaded.manifest), degraded: false, factors, attribution: method, features: x };
+        .map((c) => ({
+          feature: c.feature,
+          value: Number.isFinite(c.value) ? c.value : null,
+          contribution: c.contribution,
+        }));
+      const result: ScoreResult = {
+        probability,
+        model: toInfo(loaded.manifest),
+        degraded: false,
+        factors,
+        attribution: method,
+        features: x,
+      };
       const note = historyNote(req, x);
       if (note) result.note = note;
       if (history.staleSince) {

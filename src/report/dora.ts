@@ -69,14 +69,23 @@ export function finalAttempts(runs: Iterable<RunRecord>): RunRecord[] {
     const prev = last.get(k);
     if (!prev || r.run_attempt > prev.run_attempt) last.set(k, r);
   }
-  return [...last.values()].sort(
-    (a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.run_id < b.run_id ? -1 : a.run_id > b.run_id ? 1 : 0),
+  return [...last.values()].sort((a, b) =>
+    a.created_at < b.created_at
+      ? -1
+      : a.created_at > b.created_at
+        ? 1
+        : a.run_id < b.run_id
+          ? -1
+          : a.run_id > b.run_id
+            ? 1
+            : 0,
   );
 }
 
 function detectDefaultBranch(runs: RunRecord[]): string {
   const counts = new Map<string, number>();
-  for (const r of runs) if (r.event === 'push' && r.head_branch) counts.set(r.head_branch, (counts.get(r.head_branch) ?? 0) + 1);
+  for (const r of runs)
+    if (r.event === 'push' && r.head_branch) counts.set(r.head_branch, (counts.get(r.head_branch) ?? 0) + 1);
   let best: string | null = null;
   for (const [b, n] of counts) if (DEFAULT_BRANCH_NAMES.has(b) && (best === null || n > counts.get(best)!)) best = b;
   return best ?? 'main';
@@ -94,7 +103,15 @@ interface WeekAcc {
   failures: number;
 }
 
-const emptyAcc = (): WeekAcc => ({ deployments: 0, leadTimes: [], changes: 0, failedChanges: 0, restoreTimes: [], runs: 0, failures: 0 });
+const emptyAcc = (): WeekAcc => ({
+  deployments: 0,
+  leadTimes: [],
+  changes: 0,
+  failedChanges: 0,
+  restoreTimes: [],
+  runs: 0,
+  failures: 0,
+});
 
 function figures(a: WeekAcc, days: number): Omit<DoraWeek, 'week_start'> {
   return {
@@ -113,7 +130,8 @@ function figures(a: WeekAcc, days: number): Omit<DoraWeek, 'week_start'> {
 
 /** DORA figures for one repo's runs (throws if the runs mix repos: use `computeDoraByRepo`). */
 export function computeDora(input: Iterable<RunRecord>, opts: DoraOptions = {}): DoraReport {
-  if (opts.weeks !== undefined && (!Number.isInteger(opts.weeks) || opts.weeks < 1)) throw new RangeError(`weeks: must be a positive integer, got ${opts.weeks}`);
+  if (opts.weeks !== undefined && (!Number.isInteger(opts.weeks) || opts.weeks < 1))
+    throw new RangeError(`weeks: must be a positive integer, got ${opts.weeks}`);
   const timezone = opts.timezone ?? 'UTC';
   let clock: WeekClock;
   try {

@@ -48,7 +48,11 @@ export function detectFlaky(runs: Iterable<RunRecord>): FlakyReport {
     const first = list[0];
     const sk = `${first.repo}\u0000${first.workflow}`;
     let s = stats.get(sk);
-    if (!s) stats.set(sk, (s = { repo: first.repo, workflow: first.workflow, runs: 0, rerun_runs: 0, flaky_runs: 0, flaky_rate: 0 }));
+    if (!s)
+      stats.set(
+        sk,
+        (s = { repo: first.repo, workflow: first.workflow, runs: 0, rerun_runs: 0, flaky_runs: 0, flaky_rate: 0 }),
+      );
     if (list.every((r) => failureLabel(r.conclusion) === null)) continue;
     s.runs++;
     if (list.length > 1) s.rerun_runs++;
@@ -75,9 +79,23 @@ export function detectFlaky(runs: Iterable<RunRecord>): FlakyReport {
     }
   }
   for (const s of stats.values()) s.flaky_rate = s.runs > 0 ? s.flaky_runs / s.runs : 0;
-  flaky.sort((a, b) => (a.repo !== b.repo ? (a.repo < b.repo ? -1 : 1) : a.created_at !== b.created_at ? (a.created_at < b.created_at ? -1 : 1) : a.run_id < b.run_id ? -1 : 1));
+  flaky.sort((a, b) =>
+    a.repo !== b.repo
+      ? a.repo < b.repo
+        ? -1
+        : 1
+      : a.created_at !== b.created_at
+        ? a.created_at < b.created_at
+          ? -1
+          : 1
+        : a.run_id < b.run_id
+          ? -1
+          : 1,
+  );
   const workflows = [...stats.values()]
     .filter((s) => s.runs > 0)
-    .sort((a, b) => (a.repo !== b.repo ? (a.repo < b.repo ? -1 : 1) : a.workflow < b.workflow ? -1 : a.workflow > b.workflow ? 1 : 0));
+    .sort((a, b) =>
+      a.repo !== b.repo ? (a.repo < b.repo ? -1 : 1) : a.workflow < b.workflow ? -1 : a.workflow > b.workflow ? 1 : 0,
+    );
   return { flaky, workflows };
 }

@@ -26,7 +26,10 @@ export const DoraQuerySchema = z.strictObject({
   weeks: z.coerce.number().int().min(1).max(520).default(12),
   timezone: timezone.default('UTC'),
 });
-export const FlakyQuerySchema = z.strictObject({ repo, limit: z.coerce.number().int().min(1).max(10_000).default(200) });
+export const FlakyQuerySchema = z.strictObject({
+  repo,
+  limit: z.coerce.number().int().min(1).max(10_000).default(200),
+});
 
 function parseQuery<S extends z.ZodType>(schema: S, req: Request): z.output<S> {
   // Repeated parameters (?repo=a&repo=b) arrive as arrays; the schema then reports them as not a string.
@@ -36,14 +39,23 @@ function parseQuery<S extends z.ZodType>(schema: S, req: Request): z.output<S> {
 }
 
 function requireRepo(store: Store, name: string): void {
-  if (!store.repos().includes(name)) throw new HttpError(404, 'unknown_repo', `no runs stored for repo ${name}`, [{ path: 'query.repo', message: 'unknown repo' }]);
+  if (!store.repos().includes(name))
+    throw new HttpError(404, 'unknown_repo', `no runs stored for repo ${name}`, [
+      { path: 'query.repo', message: 'unknown repo' },
+    ]);
 }
 
 /**
  * `requireScope` (the API's, from src/api/auth.ts) guards both routes with the `score` scope, as the README
  * documents; without it the routes are unguarded (only for tests that mount the router on a bare app).
  */
-export function createReportRouter({ store, requireScope }: { store: Store; requireScope?: (scope: 'score') => RequestHandler }): Router {
+export function createReportRouter({
+  store,
+  requireScope,
+}: {
+  store: Store;
+  requireScope?: (scope: 'score') => RequestHandler;
+}): Router {
   const router = Router();
   const score: RequestHandler = requireScope ? requireScope('score') : (_req, _res, next) => next();
   router.get('/v1/reports/dora', score, (req, res) => {
@@ -56,7 +68,12 @@ export function createReportRouter({ store, requireScope }: { store: Store; requ
     requireRepo(store, q.repo);
     const report = detectFlaky(store.iterateRuns({ repo: q.repo }));
     // Newest first and bounded: the list grows with history, the per-workflow rates stay small.
-    res.json({ repo: q.repo, total_flaky: report.flaky.length, flaky: report.flaky.slice(-q.limit).reverse(), workflows: report.workflows });
+    res.json({
+      repo: q.repo,
+      total_flaky: report.flaky.length,
+      flaky: report.flaky.slice(-q.limit).reverse(),
+      workflows: report.workflows,
+    });
   });
   return router;
 }
@@ -71,7 +88,8 @@ export function reportOpenApi(): OpenApiExtras {
       '/v1/reports/dora': {
         get: {
           operationId: 'doraReport',
-          summary: 'DORA figures per week (deployment frequency, lead time, change failure rate, time to restore) from run history',
+          summary:
+            'DORA figures per week (deployment frequency, lead time, change failure rate, time to restore) from run history',
           description: note,
           ...secured('score'),
           parameters: zodParameters(DoraQuerySchema, 'query'),
@@ -85,7 +103,11 @@ export function reportOpenApi(): OpenApiExtras {
           description: note,
           ...secured('score'),
           parameters: zodParameters(FlakyQuerySchema, 'query'),
-          responses: { '200': json('ReportFlaky', 'flaky runs, newest first, and rates per workflow'), ...READ_ERRORS, '404': unknownRepo },
+          responses: {
+            '200': json('ReportFlaky', 'flaky runs, newest first, and rates per workflow'),
+            ...READ_ERRORS,
+            '404': unknownRepo,
+          },
         },
       },
     },

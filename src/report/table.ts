@@ -20,13 +20,24 @@ const pct = (v: number | null): string => (v === null ? '–' : `${(v * 100).toF
 export function formatReport(dora: DoraReport, flaky: FlakyReport, opts: { flakyLimit?: number } = {}): string {
   const t = dora.totals;
   const out: string[] = [];
-  out.push(`Delivery report for ${dora.repo ?? '(no runs)'}: ${t.weeks} week(s) from ${t.from ?? '–'} to ${t.to ?? '–'} (weeks start Monday, ${dora.timezone})`);
+  out.push(
+    `Delivery report for ${dora.repo ?? '(no runs)'}: ${t.weeks} week(s) from ${t.from ?? '–'} to ${t.to ?? '–'} (weeks start Monday, ${dora.timezone})`,
+  );
   out.push(
     `Deployments = ${dora.deploy_source === 'workflows' ? 'successful runs of deploy/release workflows' : `successful push runs on ${dora.default_branch}`}; see docs/report.md.`,
   );
   out.push('');
   const right: Align[] = ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'];
-  const headers = ['week', 'deploys', 'per day', 'lead time h (p50)', 'change fail rate', 'restore h (p50)', 'runs', 'failures'];
+  const headers = [
+    'week',
+    'deploys',
+    'per day',
+    'lead time h (p50)',
+    'change fail rate',
+    'restore h (p50)',
+    'runs',
+    'failures',
+  ];
   const rows = dora.weeks.map((w) => [
     w.week_start,
     String(w.deployments),
@@ -48,7 +59,8 @@ export function formatReport(dora: DoraReport, flaky: FlakyReport, opts: { flaky
     String(t.failures),
   ]);
   out.push(formatTable(headers, rows, right));
-  for (const o of t.open_incidents) out.push(`! ${o.workflow} on ${dora.default_branch} has been failing since ${o.since}`);
+  for (const o of t.open_incidents)
+    out.push(`! ${o.workflow} on ${dora.default_branch} has been failing since ${o.since}`);
   out.push('');
   out.push('Flaky runs (an attempt failed, a re-run of the same commit passed):');
   if (flaky.workflows.length === 0) out.push('  no finished runs');
@@ -56,7 +68,13 @@ export function formatReport(dora: DoraReport, flaky: FlakyReport, opts: { flaky
     out.push(
       formatTable(
         ['workflow', 'runs', 're-run', 'flaky', 'flaky rate'],
-        flaky.workflows.map((w) => [w.workflow, String(w.runs), String(w.rerun_runs), String(w.flaky_runs), pct(w.flaky_rate)]),
+        flaky.workflows.map((w) => [
+          w.workflow,
+          String(w.runs),
+          String(w.rerun_runs),
+          String(w.flaky_runs),
+          pct(w.flaky_rate),
+        ]),
         ['left', 'right', 'right', 'right', 'right'],
       ),
     );
@@ -68,7 +86,14 @@ export function formatReport(dora: DoraReport, flaky: FlakyReport, opts: { flaky
     out.push(
       formatTable(
         ['created', 'workflow', 'run', 'branch', 'sha', 'failed → passed'],
-        recent.map((f) => [f.created_at.slice(0, 16).replace('T', ' '), f.workflow, f.run_id, f.head_branch ?? '–', (f.head_sha ?? '–').slice(0, 7), `#${f.failed_attempt} → #${f.passed_attempt}`]),
+        recent.map((f) => [
+          f.created_at.slice(0, 16).replace('T', ' '),
+          f.workflow,
+          f.run_id,
+          f.head_branch ?? '–',
+          (f.head_sha ?? '–').slice(0, 7),
+          `#${f.failed_attempt} → #${f.passed_attempt}`,
+        ]),
       ),
     );
   }

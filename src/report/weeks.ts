@@ -11,7 +11,13 @@ export class WeekClock {
   private readonly cache = new Map<number, string>();
   constructor(readonly timeZone = 'UTC') {
     // Throws RangeError on an unknown zone; callers report it as a bad option.
-    this.fmt = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', weekday: 'short' });
+    this.fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      weekday: 'short',
+    });
   }
 
   /** The local date (YYYY-MM-DD) of the Monday starting the week that contains `ms`. */

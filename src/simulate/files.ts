@@ -16,17 +16,76 @@ export interface RepoLayout {
   packages: string[];
 }
 
-const MODULES = ['auth', 'billing', 'api', 'ui', 'db', 'utils', 'search', 'notifications', 'reports', 'jobs', 'config', 'cache'];
-const STEMS = ['index', 'client', 'server', 'handler', 'model', 'store', 'parser', 'format', 'validate', 'queue', 'session', 'router', 'types', 'errors', 'retry', 'metrics'];
-const DOCS = ['docs/architecture.md', 'docs/api.md', 'docs/setup.md', 'docs/operations.md', 'docs/faq.md', 'CHANGELOG.md', 'README.md'];
-const PACKAGES = ['express', 'zod', 'eslint', 'typescript', 'vitest', 'pino', 'axios', 'lodash', 'react', 'webpack', 'prettier', 'ws', 'undici', 'date-fns'];
+const MODULES = [
+  'auth',
+  'billing',
+  'api',
+  'ui',
+  'db',
+  'utils',
+  'search',
+  'notifications',
+  'reports',
+  'jobs',
+  'config',
+  'cache',
+];
+const STEMS = [
+  'index',
+  'client',
+  'server',
+  'handler',
+  'model',
+  'store',
+  'parser',
+  'format',
+  'validate',
+  'queue',
+  'session',
+  'router',
+  'types',
+  'errors',
+  'retry',
+  'metrics',
+];
+const DOCS = [
+  'docs/architecture.md',
+  'docs/api.md',
+  'docs/setup.md',
+  'docs/operations.md',
+  'docs/faq.md',
+  'CHANGELOG.md',
+  'README.md',
+];
+const PACKAGES = [
+  'express',
+  'zod',
+  'eslint',
+  'typescript',
+  'vitest',
+  'pino',
+  'axios',
+  'lodash',
+  'react',
+  'webpack',
+  'prettier',
+  'ws',
+  'undici',
+  'date-fns',
+];
 const CI_FILES = ['.github/workflows/ci.yml', '.github/workflows/nightly.yml', 'Dockerfile'];
 
 export function repoLayout(rng: Rng): RepoLayout {
   const modules = MODULES.filter(() => rng.chance(0.6));
   if (modules.length < 3) modules.push(...MODULES.slice(0, 3 - modules.length).filter((m) => !modules.includes(m)));
   const stems = new Map<string, string[]>();
-  for (const m of modules) stems.set(m, STEMS.filter(() => rng.chance(0.45)).concat(['index']).filter((s, i, a) => a.indexOf(s) === i));
+  for (const m of modules)
+    stems.set(
+      m,
+      STEMS.filter(() => rng.chance(0.45))
+        .concat(['index'])
+        .filter((s, i, a) => a.indexOf(s) === i),
+    );
   const packages = PACKAGES.filter(() => rng.chance(0.6));
   if (packages.length === 0) packages.push('typescript');
   return { modules, stems, docs: DOCS, packages };

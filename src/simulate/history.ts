@@ -44,7 +44,16 @@ export function sampleHistory(now = Date.now()): RunRecord[] {
   return simulateHistory({ ...SAMPLE_HISTORY_OPTIONS, endBefore: now });
 }
 
-const DEFAULT_REPOS = ['acme/web', 'acme/api', 'acme/mobile', 'acme/infra', 'acme/payments', 'acme/search', 'acme/admin', 'acme/docs-site'];
+const DEFAULT_REPOS = [
+  'acme/web',
+  'acme/api',
+  'acme/mobile',
+  'acme/infra',
+  'acme/payments',
+  'acme/search',
+  'acme/admin',
+  'acme/docs-site',
+];
 
 /**
  * Every coefficient of the outcome model, in one place so docs/simulator.md and the tests can refer to it.
@@ -134,7 +143,8 @@ export const SIM_PARAMS = {
 
 /** Relative human activity by local hour on a weekday; weekends use WEEKEND_ACTIVITY. */
 const WEEKDAY_ACTIVITY = [
-  0.03, 0.02, 0.02, 0.02, 0.02, 0.03, 0.06, 0.2, 0.5, 0.95, 1, 1, 0.6, 0.8, 1, 0.95, 0.9, 0.7, 0.45, 0.25, 0.18, 0.15, 0.1, 0.05,
+  0.03, 0.02, 0.02, 0.02, 0.02, 0.03, 0.06, 0.2, 0.5, 0.95, 1, 1, 0.6, 0.8, 1, 0.95, 0.9, 0.7, 0.45, 0.25, 0.18, 0.15,
+  0.1, 0.05,
 ];
 const WEEKEND_ACTIVITY = 0.07;
 
@@ -226,7 +236,24 @@ class Outages {
   }
 }
 
-const FIRST_NAMES = ['alice', 'bob', 'carol', 'dan', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'ken', 'lena', 'mallory', 'niaj', 'olga', 'peggy'];
+const FIRST_NAMES = [
+  'alice',
+  'bob',
+  'carol',
+  'dan',
+  'erin',
+  'frank',
+  'grace',
+  'heidi',
+  'ivan',
+  'judy',
+  'ken',
+  'lena',
+  'mallory',
+  'niaj',
+  'olga',
+  'peggy',
+];
 
 function makeTeam(rng: Rng): Author[] {
   const size = rng.int(4, 7);
@@ -235,7 +262,13 @@ function makeTeam(rng: Rng): Author[] {
   const [lo, hi] = SIM_PARAMS.risk.authorSkill;
   for (let i = 0; i < size; i++) {
     const login = names.splice(rng.int(0, names.length - 1), 1)[0] + '-' + rng.pick(['dev', 'codes', 'gh', 'eng', 'x']);
-    team.push({ login, skill: lo + rng.next() * (hi - lo), activity: rng.lognormal(1, 0.5), nightOwl: rng.chance(0.2), bot: false });
+    team.push({
+      login,
+      skill: lo + rng.next() * (hi - lo),
+      activity: rng.lognormal(1, 0.5),
+      nightOwl: rng.chance(0.2),
+      bot: false,
+    });
   }
   return team;
 }
@@ -294,9 +327,21 @@ class RepoSim {
 
   private newLine(name: string, isMain: boolean, owner: Author, kind: ChangeKind, bot: boolean): Line {
     return {
-      name, isMain, owner, kind, bot,
-      broken: false, brokenBy: null, brokenChange: null, sha: '', planned: 1, done: 0,
-      change: { files: [], additions: 0, deletions: 0 }, open: true, lastRun: null, mergeTries: 0,
+      name,
+      isMain,
+      owner,
+      kind,
+      bot,
+      broken: false,
+      brokenBy: null,
+      brokenChange: null,
+      sha: '',
+      planned: 1,
+      done: 0,
+      change: { files: [], additions: 0, deletions: 0 },
+      open: true,
+      lastRun: null,
+      mergeTries: 0,
     };
   }
 
@@ -427,12 +472,27 @@ class RepoSim {
     line.sha = this.rng.hex(40);
   }
 
-  private startRun(t: number, line: Line, workflow: string, event: string, actor: Author, change: Change | null): SimRun {
+  private startRun(
+    t: number,
+    line: Line,
+    workflow: string,
+    event: string,
+    actor: Author,
+    change: Change | null,
+  ): SimRun {
     // A newer push to a pull request branch cancels the run still in progress (concurrency: cancel-in-progress).
     const prev = line.lastRun ? this.lastAttempt(line.lastRun) : null;
-    if (!line.isMain && prev && this.cancelInProgress && prev.conclusion !== 'cancelled' && Date.parse(prev.completed_at!) > t) {
+    if (
+      !line.isMain &&
+      prev &&
+      this.cancelInProgress &&
+      prev.conclusion !== 'cancelled' &&
+      Date.parse(prev.completed_at!) > t
+    ) {
       prev.conclusion = 'cancelled';
-      prev.completed_at = new Date(Math.max(t + this.rng.int(2, 15) * 1000, Date.parse(prev.run_started_at!) + 1000)).toISOString();
+      prev.completed_at = new Date(
+        Math.max(t + this.rng.int(2, 15) * 1000, Date.parse(prev.run_started_at!) + 1000),
+      ).toISOString();
     }
     const broken = line.broken || (!line.isMain && this.main.broken && this.rng.chance(SIM_PARAMS.brokenMainLeaksToPr));
     const rec: RunRecord = {
@@ -517,12 +577,22 @@ class RepoSim {
 
     if (conclusion !== 'failure' && conclusion !== 'timed_out') return;
     const rerunChance =
-      rec.run_attempt === 1 ? (cause === 'infra' ? SIM_PARAMS.rerunInfra : SIM_PARAMS.rerun) : rec.run_attempt === 2 ? SIM_PARAMS.rerunAgainAfterFailure : 0;
-    if (rng.chance(rerunChance)) this.push(completed + rng.exp(SIM_PARAMS.rerunDelayMeanMin * MIN), { kind: 'rerun', run });
+      rec.run_attempt === 1
+        ? cause === 'infra'
+          ? SIM_PARAMS.rerunInfra
+          : SIM_PARAMS.rerun
+        : rec.run_attempt === 2
+          ? SIM_PARAMS.rerunAgainAfterFailure
+          : 0;
+    if (rng.chance(rerunChance))
+      this.push(completed + rng.exp(SIM_PARAMS.rerunDelayMeanMin * MIN), { kind: 'rerun', run });
     const line = run.line;
     if (cause === 'broken' && line && rec.run_attempt === 1 && line.broken && line.sha === rec.head_sha) {
       const fixer = line.isMain ? (line.brokenBy && !line.brokenBy.bot ? line.brokenBy : this.team[0]) : line.owner;
-      const when = this.inWorkingHours(completed + rng.lognormal(SIM_PARAMS.fixupDelayMedianMin * MIN, 0.8), fixer.nightOwl);
+      const when = this.inWorkingHours(
+        completed + rng.lognormal(SIM_PARAMS.fixupDelayMedianMin * MIN, 0.8),
+        fixer.nightOwl,
+      );
       if (!line.bot || rng.chance(0.5)) this.push(when, { kind: 'fixup', line, sha: line.sha });
     }
   }
@@ -571,7 +641,14 @@ class RepoSim {
         this.merge(branch, t, author);
         return;
       }
-      const kind = branch.done >= branch.planned ? 'fixup' : branch.kind === 'docs' ? 'docs' : rng.chance(0.3) ? 'test' : branch.kind;
+      const kind =
+        branch.done >= branch.planned
+          ? 'fixup'
+          : branch.kind === 'docs'
+            ? 'docs'
+            : rng.chance(0.3)
+              ? 'test'
+              : branch.kind;
       const change = this.newChange(kind, branch.change.files);
       this.commit(branch, change, author, t, SIM_PARAMS.incidentalFix);
       this.accumulate(branch, change);
@@ -587,7 +664,8 @@ class RepoSim {
       return;
     }
     const slug = `${rng.pick(this.layout.modules)}-${rng.pick(['update', 'cleanup', 'support', 'v2', 'perf', 'retry', 'cache', 'limits', 'errors'])}`;
-    const prefix = kind === 'bugfix' ? 'fix' : kind === 'docs' ? 'docs' : kind === 'deps' ? 'chore' : kind === 'ci' ? 'ci' : 'feat';
+    const prefix =
+      kind === 'bugfix' ? 'fix' : kind === 'docs' ? 'docs' : kind === 'deps' ? 'chore' : kind === 'ci' ? 'ci' : 'feat';
     const line = this.newLine(`${prefix}/${slug}-${rng.int(1, 999)}`, false, author, kind, false);
     line.planned = 1 + rng.poisson(SIM_PARAMS.extraBranchCommits);
     line.sha = this.main.sha;
@@ -602,7 +680,11 @@ class RepoSim {
   private accumulate(line: Line, change: Change): void {
     const files = new Set(line.change.files);
     for (const f of change.files) files.add(f);
-    line.change = { files: [...files], additions: line.change.additions + change.additions, deletions: line.change.deletions + change.deletions };
+    line.change = {
+      files: [...files],
+      additions: line.change.additions + change.additions,
+      deletions: line.change.deletions + change.deletions,
+    };
   }
 
   private dependabotPrs(t: number): void {
@@ -619,7 +701,10 @@ class RepoSim {
       this.accumulate(line, change);
       line.done = 1;
       const run = this.startRun(at, line, 'ci', 'pull_request', this.dependabot, change);
-      this.push(this.inWorkingHours(Date.parse(run.rec.completed_at!) + this.rng.lognormal(4 * HOUR, 0.8), false), { kind: 'botmerge', line });
+      this.push(this.inWorkingHours(Date.parse(run.rec.completed_at!) + this.rng.lognormal(4 * HOUR, 0.8), false), {
+        kind: 'botmerge',
+        line,
+      });
     }
   }
 
@@ -691,12 +776,14 @@ function compareRuns(a: RunRecord, b: RunRecord): number {
 
 export function resolveRepos(repos: number | string[] | undefined): string[] {
   if (Array.isArray(repos)) {
-    for (const r of repos) if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(r)) throw new RangeError(`repos: "${r}" must be "owner/name"`);
+    for (const r of repos)
+      if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(r)) throw new RangeError(`repos: "${r}" must be "owner/name"`);
     if (new Set(repos).size !== repos.length) throw new RangeError('repos: names must be distinct');
     return [...repos];
   }
   const n = repos ?? SIM_DEFAULTS.repos;
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new RangeError(`repos: must be an integer from 1 to 1000, got ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw new RangeError(`repos: must be an integer from 1 to 1000, got ${n}`);
   return Array.from({ length: n }, (_, i) => DEFAULT_REPOS[i] ?? `acme/service-${i + 1}`);
 }
 
@@ -707,14 +794,16 @@ export function resolveRepos(repos: number | string[] | undefined): string[] {
  */
 export function simulateHistory(opts: SimulateOptions = {}): RunRecord[] {
   const seed = opts.seed ?? SIM_DEFAULTS.seed;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed: must be an integer from 0 to 4294967295, got ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new RangeError(`seed: must be an integer from 0 to 4294967295, got ${seed}`);
   const runsPerRepo = opts.runsPerRepo ?? SIM_DEFAULTS.runsPerRepo;
   if (!Number.isInteger(runsPerRepo) || runsPerRepo < 1 || runsPerRepo > 1_000_000) {
     throw new RangeError(`runsPerRepo: must be an integer from 1 to 1000000, got ${runsPerRepo}`);
   }
   const startIso = opts.start ?? SIM_DEFAULTS.start;
   const start = Date.parse(startIso);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(startIso) || Number.isNaN(start)) throw new RangeError(`start: must be an ISO 8601 timestamp, got "${startIso}"`);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(startIso) || Number.isNaN(start))
+    throw new RangeError(`start: must be an ISO 8601 timestamp, got "${startIso}"`);
   let cal: Calendar;
   try {
     cal = new Calendar(opts.timezone ?? SIM_DEFAULTS.timezone);
@@ -734,12 +823,15 @@ export function simulateHistory(opts: SimulateOptions = {}): RunRecord[] {
   let latest = 0;
   for (const r of out) latest = Math.max(latest, Date.parse(r.completed_at ?? r.created_at));
   if (opts.endBefore !== undefined) {
-    if (!Number.isFinite(opts.endBefore)) throw new RangeError(`endBefore: must be epoch milliseconds, got ${opts.endBefore}`);
+    if (!Number.isFinite(opts.endBefore))
+      throw new RangeError(`endBefore: must be epoch milliseconds, got ${opts.endBefore}`);
     // Per repo: a busy repo reaches its run count weeks before a quiet one, and each should look live now.
     // (Outages then coincide across repos in shape, not in date.)
     const ends = new Map<string, number>();
     for (const r of out) ends.set(r.repo, Math.max(ends.get(r.repo) ?? 0, Date.parse(r.completed_at ?? r.created_at)));
-    const shifts = new Map([...ends].map(([repo, end]) => [repo, Math.floor((opts.endBefore! - 1 - end) / WEEK) * WEEK]));
+    const shifts = new Map(
+      [...ends].map(([repo, end]) => [repo, Math.floor((opts.endBefore! - 1 - end) / WEEK) * WEEK]),
+    );
     latest = 0;
     for (const r of out) {
       const shift = shifts.get(r.repo)!;
@@ -751,7 +843,9 @@ export function simulateHistory(opts: SimulateOptions = {}): RunRecord[] {
     }
   }
   if (latest > Date.now()) {
-    throw new RangeError(`start: a history from ${startIso} with ${runsPerRepo} runs per repo would end at ${new Date(latest).toISOString()}, in the future; pick an earlier start`);
+    throw new RangeError(
+      `start: a history from ${startIso} with ${runsPerRepo} runs per repo would end at ${new Date(latest).toISOString()}, in the future; pick an earlier start`,
+    );
   }
   return out;
 }

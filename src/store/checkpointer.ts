@@ -124,7 +124,14 @@ export function startCheckpointer(db: Database.Database, file: string, opts: Che
   const closed = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { file, driver, intervalMs: opts.intervalMs ?? 250, walLimitBytes, idleMs: opts.idleMs ?? 1000, closed },
+    workerData: {
+      file,
+      driver,
+      intervalMs: opts.intervalMs ?? 250,
+      walLimitBytes,
+      idleMs: opts.idleMs ?? 1000,
+      closed,
+    },
   });
   let stopping = false;
   let exited = false;
@@ -146,11 +153,19 @@ export function startCheckpointer(db: Database.Database, file: string, opts: Che
     }
     if (why) opts.onError?.(why);
   };
-  worker.on('message', (m: { error?: string; truncated?: { before: number; after: number; busy: number | null }; over?: boolean; walBytes?: number }) => {
-    if (m.error) opts.onError?.(`checkpoint failed: ${m.error}`);
-    if (m.truncated) opts.onTruncate?.(m.truncated);
-    if (m.over !== undefined) setOver(m.over, m.walBytes ?? 0, false);
-  });
+  worker.on(
+    'message',
+    (m: {
+      error?: string;
+      truncated?: { before: number; after: number; busy: number | null };
+      over?: boolean;
+      walBytes?: number;
+    }) => {
+      if (m.error) opts.onError?.(`checkpoint failed: ${m.error}`);
+      if (m.truncated) opts.onTruncate?.(m.truncated);
+      if (m.over !== undefined) setOver(m.over, m.walBytes ?? 0, false);
+    },
+  );
   worker.on('error', (err) => restoreAuto(`checkpointer crashed: ${err.message}`));
   worker.once('exit', (code) => {
     exited = true;

@@ -62,12 +62,19 @@ class MultisetHash {
   }
 }
 
-export function migrateSqliteToPostgres(o: { sqliteFile: string; target: Store; modelsDir?: string; onProgress?: (m: string) => void }): MigrateReport {
+export function migrateSqliteToPostgres(o: {
+  sqliteFile: string;
+  target: Store;
+  modelsDir?: string;
+  onProgress?: (m: string) => void;
+}): MigrateReport {
   const sql = postgresQuery(o.target);
   if (!sql) throw new Error('the target is not a PostgreSQL store');
   const src = new Database(o.sqliteFile, { readonly: true, fileMustExist: true });
   try {
-    const tables = (src.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]).sort();
+    const tables = (
+      src.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]
+    ).sort();
     const notCopied = tables.filter((t) => !(COPIED as readonly string[]).includes(t) && !SKIPPED.has(t));
     const has = (t: string) => tables.includes(t);
 
@@ -88,8 +95,13 @@ export function migrateSqliteToPostgres(o: { sqliteFile: string; target: Store; 
     }
     const keyed = (table: string, keyCol: string, valCol: string, encValue: boolean) => {
       if (!has(table)) return;
-      for (const [k, v] of src.prepare(`SELECT ${keyCol}, ${valCol} FROM ${table}`).raw().iterate() as IterableIterator<[string, string]>) {
-        sql(`INSERT INTO ${table} (${keyCol}, ${valCol}) VALUES ($1, $2) ON CONFLICT (${keyCol}) DO UPDATE SET ${valCol} = excluded.${valCol}`, [encKey(k), encValue ? encKey(v) : v]);
+      for (const [k, v] of src.prepare(`SELECT ${keyCol}, ${valCol} FROM ${table}`).raw().iterate() as IterableIterator<
+        [string, string]
+      >) {
+        sql(
+          `INSERT INTO ${table} (${keyCol}, ${valCol}) VALUES ($1, $2) ON CONFLICT (${keyCol}) DO UPDATE SET ${valCol} = excluded.${valCol}`,
+          [encKey(k), encValue ? encKey(v) : v],
+        );
       }
     };
     o.target.transaction(() => {
@@ -100,14 +112,20 @@ export function migrateSqliteToPostgres(o: { sqliteFile: string; target: Store; 
     const sequenced = (table: 'audit' | 'events') => {
       if (!has(table)) return;
       const cols = table === 'audit' ? ['seq', 'at', 'row'] : ['seq', 'kind', 'key', 'at', 'payload', 'data'];
-      const types = table === 'audit' ? ['bigint', 'text', 'text'] : ['bigint', 'text', 'text', 'text', 'text', 'bytea'];
+      const types =
+        table === 'audit' ? ['bigint', 'text', 'text'] : ['bigint', 'text', 'text', 'text', 'text', 'bytea'];
       // (the caller opened the file through openStore first, so its schema is current: events have `data`)
-      const select = table === 'audit' ? 'SELECT seq, at, row FROM audit ORDER BY seq' : 'SELECT seq, kind, key, at, payload, data FROM events ORDER BY seq';
+      const select =
+        table === 'audit'
+          ? 'SELECT seq, at, row FROM audit ORDER BY seq'
+          : 'SELECT seq, kind, key, at, payload, data FROM events ORDER BY seq';
       let rows: unknown[][] = [];
       let n = 0;
       const flush = () => {
         if (!rows.length) return;
-        const arrays = cols.map((_, j) => rows.map((r) => (table === 'events' && (j === 1 || j === 2) ? encKey(r[j] as string) : r[j])));
+        const arrays = cols.map((_, j) =>
+          rows.map((r) => (table === 'events' && (j === 1 || j === 2) ? encKey(r[j] as string) : r[j])),
+        );
         sql(
           `INSERT INTO ${table} (${cols.join(', ')}) SELECT * FROM unnest(${cols.map((_, j) => `$${j + 1}::${types[j]}[]`).join(', ')}) ON CONFLICT (seq) DO NOTHING`,
           arrays,
@@ -127,12 +145,17 @@ export function migrateSqliteToPostgres(o: { sqliteFile: string; target: Store; 
     sequenced('audit');
     sequenced('events');
 
-    const registry = o.modelsDir ? startRegistrySync({ store: o.target, modelsDir: o.modelsDir, intervalMs: 3_600_000 }) : null;
+    const registry = o.modelsDir
+      ? startRegistrySync({ store: o.target, modelsDir: o.modelsDir, intervalMs: 3_600_000 })
+      : null;
     let registryReport: MigrateReport['registry'] = null;
     if (registry) {
       registry.stop();
       const again = registry.syncOnce();
-      registryReport = { pushed: (sql('SELECT count(*)::int AS n FROM model_versions')[0].n as number) ?? 0, champion: again.champion };
+      registryReport = {
+        pushed: (sql('SELECT count(*)::int AS n FROM model_versions')[0].n as number) ?? 0,
+        champion: again.champion,
+      };
     }
 
     const report = compare(src, sql, has);
@@ -147,7 +170,13 @@ type Sql = (text: string, values?: unknown[]) => Record<string, unknown>[];
 /** Counts and multiset hashes of each copied table on both sides. */
 function compare(src: Database.Database, sql: Sql, has: (t: string) => boolean): TableReport[] {
   const out: TableReport[] = [];
-  const side = (table: string, srcSelect: string, pgSelect: string, key: string, row: (r: unknown[], pg: boolean) => (string | number | Uint8Array | null)[]) => {
+  const side = (
+    table: string,
+    srcSelect: string,
+    pgSelect: string,
+    key: string,
+    row: (r: unknown[], pg: boolean) => (string | number | Uint8Array | null)[],
+  ) => {
     if (!has(table)) return;
     const a = new MultisetHash();
     for (const r of src.prepare(srcSelect).raw().iterate() as IterableIterator<unknown[]>) a.add(...row(r, false));
@@ -156,28 +185,53 @@ function compare(src: Database.Database, sql: Sql, has: (t: string) => boolean):
     let last: unknown = null;
     for (;;) {
       const cast = key === 'ctid' ? '::tid' : '';
-      const rows = sql(`${pgSelect} ${last === null ? '' : `WHERE ${key} > $1${cast}`} ORDER BY ${key} LIMIT ${BATCH}`, last === null ? [] : [last]);
+      const rows = sql(
+        `${pgSelect} ${last === null ? '' : `WHERE ${key} > $1${cast}`} ORDER BY ${key} LIMIT ${BATCH}`,
+        last === null ? [] : [last],
+      );
       for (const r of rows) b.add(...row(Object.values(r), true));
       if (rows.length < BATCH) break;
       // (runs page by the row's physical address, selected as `k`: ordering by a text alias would not be tid order)
       last = rows[rows.length - 1][key === 'ctid' ? 'k' : key];
     }
-    out.push({ table, source: a.count, target: b.count, sourceHash: a.hex(), targetHash: b.hex(), equal: a.count === b.count && a.hex() === b.hex() });
+    out.push({
+      table,
+      source: a.count,
+      target: b.count,
+      sourceHash: a.hex(),
+      targetHash: b.hex(),
+      equal: a.count === b.count && a.hex() === b.hex(),
+    });
   };
   const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
   side('runs', 'SELECT record FROM runs', 'SELECT record, ctid::text AS k FROM runs', 'ctid', (r) => [text(r[0])]);
-  side('state', 'SELECT key, value FROM state', 'SELECT key, value FROM state', 'key', (r, pg) => (pg ? [decKey(r[0] as string), decKey(r[1] as string)] : [text(r[0]), text(r[1])]));
-  side('circuits', 'SELECT name, row FROM circuits', 'SELECT name, row FROM circuits', 'name', (r, pg) => [pg ? decKey(r[0] as string) : text(r[0]), text(r[1])]);
-  side('models', 'SELECT id, row FROM models', 'SELECT id, row FROM models', 'id', (r) => [text(r[0]), text(r[1])]);
-  side('audit', 'SELECT seq, at, row FROM audit', 'SELECT seq, at, row FROM audit', 'seq', (r) => [Number(r[0]), text(r[1]), text(r[2])]);
-  const bytes = (v: unknown) => (v == null ? null : v instanceof Uint8Array ? v : null);
-  side('events', 'SELECT seq, kind, key, at, payload, data FROM events', 'SELECT seq, kind, key, at, payload, data FROM events', 'seq', (r, pg) => [
-    Number(r[0]),
-    pg ? decKey(r[1] as string) : text(r[1]),
-    pg ? decKey(r[2] as string) : text(r[2]),
-    text(r[3]),
-    text(r[4]),
-    bytes(r[5]),
+  side('state', 'SELECT key, value FROM state', 'SELECT key, value FROM state', 'key', (r, pg) =>
+    pg ? [decKey(r[0] as string), decKey(r[1] as string)] : [text(r[0]), text(r[1])],
+  );
+  side('circuits', 'SELECT name, row FROM circuits', 'SELECT name, row FROM circuits', 'name', (r, pg) => [
+    pg ? decKey(r[0] as string) : text(r[0]),
+    text(r[1]),
   ]);
+  side('models', 'SELECT id, row FROM models', 'SELECT id, row FROM models', 'id', (r) => [text(r[0]), text(r[1])]);
+  side('audit', 'SELECT seq, at, row FROM audit', 'SELECT seq, at, row FROM audit', 'seq', (r) => [
+    Number(r[0]),
+    text(r[1]),
+    text(r[2]),
+  ]);
+  const bytes = (v: unknown) => (v == null ? null : v instanceof Uint8Array ? v : null);
+  side(
+    'events',
+    'SELECT seq, kind, key, at, payload, data FROM events',
+    'SELECT seq, kind, key, at, payload, data FROM events',
+    'seq',
+    (r, pg) => [
+      Number(r[0]),
+      pg ? decKey(r[1] as string) : text(r[1]),
+      pg ? decKey(r[2] as string) : text(r[2]),
+      text(r[3]),
+      text(r[4]),
+      bytes(r[5]),
+    ],
+  );
   return out;
 }

@@ -17,7 +17,8 @@ export const DATABASE_URL_FROM_ENV = 'env:RISKGATE_DATABASE_URL';
 export function storeLocation(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
   const url = env.RISKGATE_DATABASE_URL?.trim();
   if (url) {
-    if (!isPostgresUrl(url)) throw new Error(`RISKGATE_DATABASE_URL: "${redactUrl(url)}" is not a postgres:// or postgresql:// URL`);
+    if (!isPostgresUrl(url))
+      throw new Error(`RISKGATE_DATABASE_URL: "${redactUrl(url)}" is not a postgres:// or postgresql:// URL`);
     return DATABASE_URL_FROM_ENV;
   }
   return join(dataDir, 'riskgate.db');
@@ -29,7 +30,11 @@ export function isPostgresLocation(location: string): boolean {
 }
 
 /** Opens the store at a location from storeLocation (or a postgres:// URL, or an SQLite file path). */
-export function openStoreAt(location: string, sqlite: OpenStoreOptions = {}, env: NodeJS.ProcessEnv = process.env): Store {
+export function openStoreAt(
+  location: string,
+  sqlite: OpenStoreOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Store {
   if (location === DATABASE_URL_FROM_ENV) {
     const url = env.RISKGATE_DATABASE_URL?.trim();
     if (!isPostgresUrl(url)) throw new Error('RISKGATE_DATABASE_URL is not set to a postgres:// URL in this process');

@@ -27,7 +27,11 @@ export interface PruneResult {
   batches: number;
 }
 
-export async function pruneOnce(store: Store, settings: RetentionSettings, o: { now?: () => number; batch?: number } = {}): Promise<PruneResult> {
+export async function pruneOnce(
+  store: Store,
+  settings: RetentionSettings,
+  o: { now?: () => number; batch?: number } = {},
+): Promise<PruneResult> {
   const now = (o.now ?? Date.now)();
   const batch = o.batch ?? 500;
   const out: PruneResult = { events: 0, rollouts: 0, batches: 0 };
@@ -80,20 +84,30 @@ export interface Retention {
 export function startRetention(
   store: Store,
   settings: RetentionSettings,
-  o: { intervalMs?: number; firstMs?: number; log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void } } = {},
+  o: {
+    intervalMs?: number;
+    firstMs?: number;
+    log?: { info(o: object, m?: string): void; warn(o: object, m?: string): void };
+  } = {},
 ): Retention {
   let running: Promise<PruneResult> | null = null;
   let stopped = false;
   const run = () =>
     (running ??= pruneOnce(store, settings)
       .then((r) => {
-        if (r.events || r.rollouts) o.log?.info({ ...r, event_days: settings.eventDays, rollout_days: settings.rolloutDays }, 'retention: pruned');
+        if (r.events || r.rollouts)
+          o.log?.info(
+            { ...r, event_days: settings.eventDays, rollout_days: settings.rolloutDays },
+            'retention: pruned',
+          );
         return r;
       })
       .finally(() => (running = null)));
   const tick = () => {
     if (stopped) return;
-    run().catch((err: unknown) => o.log?.warn({ err: (err as Error).message }, 'retention: pruning failed; retrying next interval'));
+    run().catch((err: unknown) =>
+      o.log?.warn({ err: (err as Error).message }, 'retention: pruning failed; retrying next interval'),
+    );
   };
   const first = setTimeout(tick, o.firstMs ?? 60_000);
   const every = setInterval(tick, o.intervalMs ?? 3_600_000);

@@ -33,7 +33,8 @@ function guard<T>(fn: () => T): T {
     return fn();
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (typeof code === 'string' && UNAVAILABLE.test(code)) throw new StoreUnavailableError(`store unavailable (${code})`, err);
+    if (typeof code === 'string' && UNAVAILABLE.test(code))
+      throw new StoreUnavailableError(`store unavailable (${code})`, err);
     throw err;
   }
 }
@@ -50,13 +51,15 @@ function migrate(db: Database.Database): void {
   for (;;) {
     // IMMEDIATE, and the version re-read under the write lock, so two processes opening an old file at once
     // cannot both run a migration.
-    const more = db.transaction(() => {
-      const v = db.pragma('user_version', { simple: true }) as number;
-      if (v >= MIGRATIONS.length) return false;
-      db.exec(MIGRATIONS[v]);
-      db.pragma(`user_version = ${v + 1}`);
-      return true;
-    }).immediate();
+    const more = db
+      .transaction(() => {
+        const v = db.pragma('user_version', { simple: true }) as number;
+        if (v >= MIGRATIONS.length) return false;
+        db.exec(MIGRATIONS[v]);
+        db.pragma(`user_version = ${v + 1}`);
+        return true;
+      })
+      .immediate();
     if (!more) return;
   }
 }
@@ -96,7 +99,9 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     });
   }
   const checkpointer =
-    opts.backgroundCheckpoint && !opts.readonly && file !== ':memory:' ? startCheckpointer(db, file, { ...opts.checkpoint, onError: opts.onCheckpointError }) : undefined;
+    opts.backgroundCheckpoint && !opts.readonly && file !== ':memory:'
+      ? startCheckpointer(db, file, { ...opts.checkpoint, onError: opts.onCheckpointError })
+      : undefined;
 
   const s = {
     getRecord: db.prepare('SELECT record FROM runs WHERE repo=? AND workflow=? AND run_id=? AND run_attempt=?').pluck(),
@@ -106,9 +111,15 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     updateRun: db.prepare(
       'UPDATE runs SET created_ms=?, completed_ms=?, actor=?, conclusion=?, record=? WHERE repo=? AND workflow=? AND run_id=? AND run_attempt=?',
     ),
-    recent: db.prepare('SELECT record FROM runs WHERE repo=? AND created_ms<? ORDER BY created_ms DESC, run_id DESC, run_attempt DESC LIMIT ?').pluck(),
+    recent: db
+      .prepare(
+        'SELECT record FROM runs WHERE repo=? AND created_ms<? ORDER BY created_ms DESC, run_id DESC, run_attempt DESC LIMIT ?',
+      )
+      .pluck(),
     recentByActor: db
-      .prepare('SELECT record FROM runs WHERE repo=? AND actor=? AND created_ms<? ORDER BY created_ms DESC, run_id DESC, run_attempt DESC LIMIT ?')
+      .prepare(
+        'SELECT record FROM runs WHERE repo=? AND actor=? AND created_ms<? ORDER BY created_ms DESC, run_id DESC, run_attempt DESC LIMIT ?',
+      )
       .pluck(),
     recentOutcomesByActor: db.prepare(
       'SELECT created_ms, completed_ms, run_id, run_attempt, conclusion FROM runs WHERE repo=? AND actor=? AND created_ms<? ORDER BY created_ms DESC, run_id DESC, run_attempt DESC LIMIT ?',
@@ -117,13 +128,17 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     countRepo: db.prepare('SELECT count(*) FROM runs WHERE repo=?').pluck(),
     repos: db.prepare('SELECT DISTINCT repo FROM runs ORDER BY repo').pluck(),
     getState: db.prepare('SELECT value FROM state WHERE key=?').pluck(),
-    setState: db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value'),
+    setState: db.prepare(
+      'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value',
+    ),
     delState: db.prepare('DELETE FROM state WHERE key=?'),
     scanState: db.prepare('SELECT key, value FROM state WHERE key > ? AND key < ? ORDER BY key LIMIT ?').raw(true),
     oldestEvents: db.prepare('SELECT seq, at FROM events ORDER BY seq LIMIT ?').raw(true),
     deleteEventsTo: db.prepare('DELETE FROM events WHERE seq <= ?'),
     getCircuit: db.prepare('SELECT row FROM circuits WHERE name=?').pluck(),
-    putCircuit: db.prepare('INSERT INTO circuits (name, row) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET row=excluded.row'),
+    putCircuit: db.prepare(
+      'INSERT INTO circuits (name, row) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET row=excluded.row',
+    ),
     listCircuits: db.prepare('SELECT row FROM circuits ORDER BY name').pluck(),
     pageCircuits: db.prepare('SELECT row FROM circuits WHERE name > ? ORDER BY name LIMIT ?').pluck(),
     putModel: db.prepare('INSERT INTO models (id, row) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET row=excluded.row'),
@@ -132,7 +147,9 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     listAudit: db.prepare('SELECT row FROM audit ORDER BY seq DESC LIMIT ?').pluck(),
     appendEvent: db.prepare('INSERT INTO events (kind, key, at, payload, data) VALUES (?, ?, ?, ?, ?)'),
     listEvents: db.prepare('SELECT key, at, payload, data FROM events WHERE kind=? ORDER BY seq DESC LIMIT ?'),
-    listEventsByKey: db.prepare('SELECT key, at, payload, data FROM events WHERE kind=? AND key=? ORDER BY seq DESC LIMIT ?'),
+    listEventsByKey: db.prepare(
+      'SELECT key, at, payload, data FROM events WHERE kind=? AND key=? ORDER BY seq DESC LIMIT ?',
+    ),
     lockTake: db.prepare(
       `INSERT INTO locks (name, owner, expires_ms) VALUES (?, ?, ?)
        ON CONFLICT(name) DO UPDATE SET owner=excluded.owner, expires_ms=excluded.expires_ms
@@ -167,13 +184,33 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
       const json = JSON.stringify(r);
       const existing = s.getRecord.get(r.repo, r.workflow, r.run_id, r.run_attempt) as string | undefined;
       if (existing === undefined) {
-        s.insertRun.run(r.repo, r.workflow, r.run_id, r.run_attempt, ms(r.created_at), ms(r.completed_at), r.actor, r.conclusion, json);
+        s.insertRun.run(
+          r.repo,
+          r.workflow,
+          r.run_id,
+          r.run_attempt,
+          ms(r.created_at),
+          ms(r.completed_at),
+          r.actor,
+          r.conclusion,
+          json,
+        );
         res.inserted++;
         res.changed.push(r);
       } else if (existing === json || !shouldReplace(JSON.parse(existing) as RunRecord, r)) {
         res.unchanged++;
       } else {
-        s.updateRun.run(ms(r.created_at), ms(r.completed_at), r.actor, r.conclusion, json, r.repo, r.workflow, r.run_id, r.run_attempt);
+        s.updateRun.run(
+          ms(r.created_at),
+          ms(r.completed_at),
+          r.actor,
+          r.conclusion,
+          json,
+          r.repo,
+          r.workflow,
+          r.run_id,
+          r.run_attempt,
+        );
         res.updated++;
         res.changed.push(r);
       }
@@ -186,7 +223,9 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
       keys.push([r.workflow, r.run_id, r.run_attempt]);
     }
     for (const [repo, keys] of byRepo) {
-      const seq = Number(log.add().run(repo, writer, keys.length > CHANGE_LOG_MAX_KEYS ? null : JSON.stringify(keys)).lastInsertRowid);
+      const seq = Number(
+        log.add().run(repo, writer, keys.length > CHANGE_LOG_MAX_KEYS ? null : JSON.stringify(keys)).lastInsertRowid,
+      );
       if (seq % 256 === 0 && seq > CHANGE_LOG_KEEP) log.prune().run(seq - CHANGE_LOG_KEEP);
     }
     return res;
@@ -264,7 +303,10 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     } catch (err) {
       const code = String((err as { cause?: { code?: string } }).cause?.code ?? 'SQLITE_ERROR');
       if (err instanceof StoreUnavailableError && !CONTENDED.test(code)) {
-        writeFault = { error: `${code}: ${(err.cause as Error | undefined)?.message ?? err.message}`, since: writeFault?.since ?? new Date().toISOString() };
+        writeFault = {
+          error: `${code}: ${(err.cause as Error | undefined)?.message ?? err.message}`,
+          since: writeFault?.since ?? new Date().toISOString(),
+        };
       }
       throw err;
     }
@@ -290,16 +332,35 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
         args.push(Date.parse(q.until));
       }
       const sql = `SELECT record FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY repo, created_ms, run_id, run_attempt`;
-      for (const j of guard(() => db.prepare(sql).pluck().iterate(...args))) yield JSON.parse(j as string) as RunRecord;
+      for (const j of guard(() =>
+        db
+          .prepare(sql)
+          .pluck()
+          .iterate(...args),
+      ))
+        yield JSON.parse(j as string) as RunRecord;
     },
     recentRuns: (repo, beforeIso, limit) => guard(() => parse(s.recent.all(repo, Date.parse(beforeIso), limit))),
-    recentRunsByActor: (repo, actor, beforeIso, limit) => guard(() => parse(s.recentByActor.all(repo, actor, Date.parse(beforeIso), limit))),
+    recentRunsByActor: (repo, actor, beforeIso, limit) =>
+      guard(() => parse(s.recentByActor.all(repo, actor, Date.parse(beforeIso), limit))),
     // Raw rows (arrays): this runs on every risk check whose author had a new outcome, and object rows cost more.
     recentOutcomesByActor: (repo, actor, beforeIso, limit) =>
       guard(() =>
-        (s.recentOutcomesByActor.raw(true).all(repo, actor, Date.parse(beforeIso), limit) as [number, number | null, string, number, string | null][]).map(
-          ([created_ms, completed_ms, run_id, run_attempt, conclusion]) => ({ created_ms, completed_ms, run_id, run_attempt, conclusion }),
-        ),
+        (
+          s.recentOutcomesByActor.raw(true).all(repo, actor, Date.parse(beforeIso), limit) as [
+            number,
+            number | null,
+            string,
+            number,
+            string | null,
+          ][]
+        ).map(([created_ms, completed_ms, run_id, run_attempt, conclusion]) => ({
+          created_ms,
+          completed_ms,
+          run_id,
+          run_attempt,
+          conclusion,
+        })),
       ),
     countRuns: (repo) => guard(() => (repo ? s.countRepo.get(repo) : s.countAll.get()) as number),
     repos: () => guard(() => s.repos.all() as string[]),
@@ -319,21 +380,22 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
         return s.scanState.all(after < prefix ? prefix : after, end, limit) as [string, string][];
       }),
     pruneEvents: (beforeIso, limit) =>
-      guardWrite(() =>
-        runInTransaction.immediate(() => {
-          const rows = s.oldestEvents.all(limit) as [number, string][];
-          let last = -1;
-          let newer = false;
-          for (const [seq, at] of rows) {
-            if (at >= beforeIso) {
-              newer = true;
-              break;
+      guardWrite(
+        () =>
+          runInTransaction.immediate(() => {
+            const rows = s.oldestEvents.all(limit) as [number, string][];
+            let last = -1;
+            let newer = false;
+            for (const [seq, at] of rows) {
+              if (at >= beforeIso) {
+                newer = true;
+                break;
+              }
+              last = seq;
             }
-            last = seq;
-          }
-          const deleted = last < 0 ? 0 : s.deleteEventsTo.run(last).changes;
-          return { deleted, done: newer || rows.length < limit };
-        }) as { deleted: number; done: boolean },
+            const deleted = last < 0 ? 0 : s.deleteEventsTo.run(last).changes;
+            return { deleted, done: newer || rows.length < limit };
+          }) as { deleted: number; done: boolean },
       ),
 
     getCircuit: (name) => {
@@ -343,25 +405,34 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     putCircuit: (row) => void guardWrite(() => s.putCircuit.run(row.name, JSON.stringify(row))),
     listCircuits: (page) =>
       guard(() =>
-        (page ? s.pageCircuits.all(page.after ?? '', page.limit ?? -1) : s.listCircuits.all()).map((j) => JSON.parse(j as string) as CircuitRow),
+        (page ? s.pageCircuits.all(page.after ?? '', page.limit ?? -1) : s.listCircuits.all()).map(
+          (j) => JSON.parse(j as string) as CircuitRow,
+        ),
       ),
 
     putModel: (row) => void guardWrite(() => s.putModel.run(row.id, JSON.stringify(row))),
     listModels: () =>
-      guard(() => s.listModels.all().map((j) => JSON.parse(j as string) as ModelIndexRow)).sort((a, b) => a.created_at.localeCompare(b.created_at)),
+      guard(() => s.listModels.all().map((j) => JSON.parse(j as string) as ModelIndexRow)).sort((a, b) =>
+        a.created_at.localeCompare(b.created_at),
+      ),
 
     appendAudit: (row) => void guardWrite(() => s.appendAudit.run(row.at, JSON.stringify(row))),
     listAudit: (limit) => guard(() => s.listAudit.all(limit).map((j) => JSON.parse(j as string) as AuditRow)),
     appendEvent: (kind, key, payload, data) =>
-      void guardWrite(() => s.appendEvent.run(kind, key, new Date().toISOString(), JSON.stringify(payload), data ?? null)),
+      void guardWrite(() =>
+        s.appendEvent.run(kind, key, new Date().toISOString(), JSON.stringify(payload), data ?? null),
+      ),
     listEvents: (kind, opts = {}) =>
-      guard(() =>
-        (opts.key ? s.listEventsByKey.all(kind, opts.key, opts.limit ?? 100) : s.listEvents.all(kind, opts.limit ?? 100)) as {
-          key: string;
-          at: string;
-          payload: string;
-          data: Buffer | null;
-        }[],
+      guard(
+        () =>
+          (opts.key
+            ? s.listEventsByKey.all(kind, opts.key, opts.limit ?? 100)
+            : s.listEvents.all(kind, opts.limit ?? 100)) as {
+            key: string;
+            at: string;
+            payload: string;
+            data: Buffer | null;
+          }[],
       ).map((r) => {
         const e: StoredEvent = { key: r.key, at: r.at, payload: JSON.parse(r.payload) as Record<string, unknown> };
         if (r.data) e.data = r.data;

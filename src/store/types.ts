@@ -173,7 +173,10 @@ export interface Store {
 /** Raised by a store when storage cannot accept writes (disk full, read-only); the API maps it to 503. */
 export class StoreUnavailableError extends Error {
   readonly code = 'STORE_UNAVAILABLE';
-  constructor(message: string, readonly cause?: unknown) {
+  constructor(
+    message: string,
+    readonly cause?: unknown,
+  ) {
     super(message);
     this.name = 'StoreUnavailableError';
   }

@@ -4,11 +4,22 @@ import { receiver } from '../support/receiver.ts';
 import { alertConfigFromEnv, backoffMs, createAlerter, parseWebhooks } from '../../src/alerts/alerter.ts';
 
 const fast = { attempts: 4, baseMs: 5, maxMs: 20 };
-const alert = { kind: 'high_score' as const, repo: 'acme/web', head_sha: 'abc123def4567890', score: 0.91, factors: [{ feature: 'recent_fail_rate', value: 0.5, contribution: 1.2 }], message: 'risky' };
+const alert = {
+  kind: 'high_score' as const,
+  repo: 'acme/web',
+  head_sha: 'abc123def4567890',
+  score: 0.91,
+  factors: [{ feature: 'recent_fail_rate', value: 0.5, contribution: 1.2 }],
+  message: 'risky',
+};
 
 test('delivers once, in Slack format, without making the caller wait', async () => {
   const rx = await receiver();
-  const a = createAlerter({ webhooks: [{ url: rx.url, format: 'slack' }], dashboardUrl: 'https://riskgate.example/', retry: fast });
+  const a = createAlerter({
+    webhooks: [{ url: rx.url, format: 'slack' }],
+    dashboardUrl: 'https://riskgate.example/',
+    retry: fast,
+  });
   const r = a.alert(alert);
   assert.deepEqual(r, { queued: true });
   assert.equal(rx.hits.length, 0, 'alert() returned before any delivery happened');
@@ -28,7 +39,11 @@ test('delivers once, in Slack format, without making the caller wait', async () 
 
 test('generic JSON payload carries repo, commit, score, factors and link', async () => {
   const rx = await receiver();
-  const a = createAlerter({ webhooks: [{ url: rx.url, format: 'json' }], dashboardUrl: 'https://d.example', retry: fast });
+  const a = createAlerter({
+    webhooks: [{ url: rx.url, format: 'json' }],
+    dashboardUrl: 'https://d.example',
+    retry: fast,
+  });
   a.alert(alert);
   await a.flush();
   const b = rx.hits[0].body;
@@ -81,7 +96,12 @@ test('network errors are retried too (receiver comes up late)', async () => {
 test('deduplicates per (kind, repo, commit) within the window', async () => {
   const rx = await receiver();
   let now = 1_000_000;
-  const a = createAlerter({ webhooks: [{ url: rx.url, format: 'json' }], retry: fast, dedupeWindowMs: 60_000, now: () => now });
+  const a = createAlerter({
+    webhooks: [{ url: rx.url, format: 'json' }],
+    retry: fast,
+    dedupeWindowMs: 60_000,
+    now: () => now,
+  });
   assert.equal(a.alert(alert).queued, true);
   assert.equal(a.alert(alert).queued, false);
   assert.equal(a.alert({ ...alert, kind: 'canary_rollback' }).queued, true);
@@ -96,10 +116,22 @@ test('deduplicates per (kind, repo, commit) within the window', async () => {
 
 test('backoff doubles with jitter and is capped', () => {
   const r = { attempts: 5, baseMs: 100, maxMs: 1000 };
-  assert.equal(backoffMs(1, r, () => 0), 100);
-  assert.equal(backoffMs(3, r, () => 0), 400);
-  assert.equal(backoffMs(3, r, () => 0.5), 600);
-  assert.equal(backoffMs(10, r, () => 1), 1000);
+  assert.equal(
+    backoffMs(1, r, () => 0),
+    100,
+  );
+  assert.equal(
+    backoffMs(3, r, () => 0),
+    400,
+  );
+  assert.equal(
+    backoffMs(3, r, () => 0.5),
+    600,
+  );
+  assert.equal(
+    backoffMs(10, r, () => 1),
+    1000,
+  );
 });
 
 test('webhook configuration errors name the variable', () => {

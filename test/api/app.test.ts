@@ -17,7 +17,11 @@ const RUN = (i: number, conclusion: string, repo = 'acme/web') => ({
 test('POST /v1/risk answers probability, level, model, factors and policy', async () => {
   const s = await serveApp({ scorer: fixedScorer(0.82) });
   try {
-    const r = await call(s.url, 'POST', '/v1/risk', { repo: 'acme/web', files: ['package-lock.json', 'src/a.ts'], head_branch: 'main' });
+    const r = await call(s.url, 'POST', '/v1/risk', {
+      repo: 'acme/web',
+      files: ['package-lock.json', 'src/a.ts'],
+      head_branch: 'main',
+    });
     assert.equal(r.status, 200);
     assert.equal(r.body.probability, 0.82);
     assert.equal(r.body.risk_level, 'high');
@@ -74,10 +78,17 @@ test('fallback: without a model the rule-based scorer answers degraded and reads
     assert.equal(before.body.attribution, 'rules');
     const wrong = await call(s.url, 'POST', '/v1/risk', { ...ask, attribution: 'shapley' });
     assert.equal(wrong.status, 400);
-    assert.ok(wrong.body.details.some((d: { path: string }) => d.path === 'attribution'), JSON.stringify(wrong.body));
-    for (let i = 0; i < 6; i++) assert.equal((await call(s.url, 'POST', '/v1/outcomes', RUN(i, 'failure'))).status, 200);
+    assert.ok(
+      wrong.body.details.some((d: { path: string }) => d.path === 'attribution'),
+      JSON.stringify(wrong.body),
+    );
+    for (let i = 0; i < 6; i++)
+      assert.equal((await call(s.url, 'POST', '/v1/outcomes', RUN(i, 'failure'))).status, 200);
     const after = await call(s.url, 'POST', '/v1/risk', ask);
-    assert.ok(after.body.probability > before.body.probability + 0.2, `${before.body.probability} → ${after.body.probability}`);
+    assert.ok(
+      after.body.probability > before.body.probability + 0.2,
+      `${before.body.probability} → ${after.body.probability}`,
+    );
     assert.equal(after.body.factors[0].feature, 'fail_rate_20');
     const m = await call(s.url, 'GET', '/metrics');
     assert.match(m.text, /riskgate_fallback_answers_total 2/);
@@ -136,7 +147,10 @@ test('circuits over HTTP: failures open the circuit for every caller, with the c
     const attempt = await call(s.url, 'POST', '/v1/circuits/npm-registry', { event: 'attempt' });
     assert.equal(attempt.body.allowed, false);
     const list = await call(s.url, 'GET', '/v1/circuits');
-    assert.deepEqual(list.body.circuits.map((c: { name: string }) => c.name), ['npm-registry']);
+    assert.deepEqual(
+      list.body.circuits.map((c: { name: string }) => c.name),
+      ['npm-registry'],
+    );
     assert.equal(s.store.getCircuit('npm-registry')?.state, 'open', 'state lives in the store');
   } finally {
     await s.close();
@@ -187,7 +201,10 @@ test('/metrics exposes request counts, latency, predictions by level and the mod
     assert.match(m.headers.get('content-type') ?? '', /text\/plain/);
     assert.match(m.text, /riskgate_http_requests_total\{method="POST",route="\/v1\/risk",status="200"\} 1/);
     assert.match(m.text, /riskgate_http_requests_total\{method="POST",route="\/v1\/risk",status="400"\} 1/);
-    assert.match(m.text, /riskgate_http_request_duration_seconds_bucket\{le="[^"]+",method="POST",route="\/v1\/risk"\}/);
+    assert.match(
+      m.text,
+      /riskgate_http_request_duration_seconds_bucket\{le="[^"]+",method="POST",route="\/v1\/risk"\}/,
+    );
     assert.match(m.text, /riskgate_predictions_total\{risk_level="high"\} 1/);
     assert.match(m.text, /riskgate_model_info\{id="test-model",version="v7",kind="gbdt"\} 1/);
   } finally {
@@ -196,11 +213,22 @@ test('/metrics exposes request counts, latency, predictions by level and the mod
 });
 
 test('/metrics can be put behind an admin key', async () => {
-  const s = await serveApp({ env: { RISKGATE_API_KEYS: 'ops:admin:ops-token-0123456789,ci:score:ci-token-0123456789', RISKGATE_METRICS_AUTH: 'true' } });
+  const s = await serveApp({
+    env: {
+      RISKGATE_API_KEYS: 'ops:admin:ops-token-0123456789,ci:score:ci-token-0123456789',
+      RISKGATE_METRICS_AUTH: 'true',
+    },
+  });
   try {
     assert.equal((await call(s.url, 'GET', '/metrics')).status, 401);
-    assert.equal((await call(s.url, 'GET', '/metrics', undefined, { authorization: 'Bearer ci-token-0123456789' })).status, 403);
-    assert.equal((await call(s.url, 'GET', '/metrics', undefined, { authorization: 'Bearer ops-token-0123456789' })).status, 200);
+    assert.equal(
+      (await call(s.url, 'GET', '/metrics', undefined, { authorization: 'Bearer ci-token-0123456789' })).status,
+      403,
+    );
+    assert.equal(
+      (await call(s.url, 'GET', '/metrics', undefined, { authorization: 'Bearer ops-token-0123456789' })).status,
+      200,
+    );
     assert.equal((await call(s.url, 'GET', '/health')).status, 200, 'health stays open');
   } finally {
     await s.close();
@@ -213,7 +241,8 @@ test('answered risk checks are logged for the dashboard in batches, not one writ
   const riskLog = createRiskLog(store, { intervalMs: 60_000 });
   const s = await serveApp({ store, scorer: fixedScorer(0.64), riskLog });
   try {
-    for (const sha of ['aaa111', 'bbb222']) assert.equal((await call(s.url, 'POST', '/v1/risk', { repo: 'acme/web', head_sha: sha })).status, 200);
+    for (const sha of ['aaa111', 'bbb222'])
+      assert.equal((await call(s.url, 'POST', '/v1/risk', { repo: 'acme/web', head_sha: sha })).status, 200);
     assert.equal(store.listEvents(RISK_EVENT).length, 0, 'nothing written per request');
     riskLog.flush();
     const events = store.listEvents(RISK_EVENT);

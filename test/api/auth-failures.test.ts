@@ -14,13 +14,27 @@ import { serveApp, testConfig } from './helpers.ts';
 const GOOD = 'ci-token-0123456789abcdef';
 const KEYS = `ci:score+report:${GOOD}`;
 
-function get(url: string, token: string | null, localAddress = '127.0.0.1'): Promise<{ status: number; retryAfter?: string; body: any }> {
+function get(
+  url: string,
+  token: string | null,
+  localAddress = '127.0.0.1',
+): Promise<{ status: number; retryAfter?: string; body: any }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/v1/circuits`, { localAddress, agent: false, headers: token === null ? {} : { authorization: `Bearer ${token}` } }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] as string | undefined, body: JSON.parse(text) }));
-    });
+    const req = request(
+      `${url}/v1/circuits`,
+      { localAddress, agent: false, headers: token === null ? {} : { authorization: `Bearer ${token}` } },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            retryAfter: res.headers['retry-after'] as string | undefined,
+            body: JSON.parse(text),
+          }),
+        );
+      },
+    );
     req.once('error', reject);
     req.end();
   });
@@ -32,7 +46,8 @@ test('wrong keys from one address: 401 up to the burst, then 429 with Retry-Afte
   const config: Config = { ...base, authFailures: { perMinute: 6, burst: 5, clock: () => clock.now } };
   const s = await serveApp({ config });
   try {
-    for (let i = 0; i < 5; i++) assert.equal((await get(s.url, `wrong-token-${i}-0123456789`)).status, 401, `wrong key ${i}`);
+    for (let i = 0; i < 5; i++)
+      assert.equal((await get(s.url, `wrong-token-${i}-0123456789`)).status, 401, `wrong key ${i}`);
     const limited = await get(s.url, 'wrong-token-x-0123456789');
     assert.equal(limited.status, 429);
     assert.equal(limited.body.error, 'rate_limited');
@@ -58,9 +73,17 @@ test('wrong Kayenta path tokens count as failed authentications too, and share t
   const base = testConfig({ RISKGATE_API_KEYS: KEYS });
   const config: Config = { ...base, authFailures: { perMinute: 6, burst: 3, clock: () => clock.now } };
   const s = await serveApp({ config });
-  const judge = async (token: string) => (await fetch(`${s.url}/kayenta/${token}/judge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status;
+  const judge = async (token: string) =>
+    (
+      await fetch(`${s.url}/kayenta/${token}/judge`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      })
+    ).status;
   try {
-    for (let i = 0; i < 3; i++) assert.equal(await judge(`wrong-path-token-${i}-0123456789`), 401, `wrong path token ${i}`);
+    for (let i = 0; i < 3; i++)
+      assert.equal(await judge(`wrong-path-token-${i}-0123456789`), 401, `wrong path token ${i}`);
     assert.equal(await judge('wrong-path-token-x-0123456789'), 429);
     // Guessing through the path uses up the same budget a bearer key would.
     assert.equal((await get(s.url, GOOD)).status, 429);

@@ -43,12 +43,15 @@ before(async () => {
   store = openStore(join(dir, 'riskgate.db'));
   store.upsertRuns(randomHistory(3, 300));
   await trainFromStore({ store, modelsDir, kinds: ['baseline'], promote: true });
-  running = await startServer(testConfig({ PORT: '0', RISKGATE_DATA_DIR: dir, RISKGATE_MODELS_DIR: modelsDir, RISKGATE_CIRCUIT_FAILURES: '3' }), {
-    logger: silent,
-    store,
-    bootstrap: false,
-    background: backgroundSettings({ RISKGATE_ALERT_WEBHOOKS: `json:${rx.url}`, RISKGATE_ALERT_MIN_SCORE: '0' }),
-  });
+  running = await startServer(
+    testConfig({ PORT: '0', RISKGATE_DATA_DIR: dir, RISKGATE_MODELS_DIR: modelsDir, RISKGATE_CIRCUIT_FAILURES: '3' }),
+    {
+      logger: silent,
+      store,
+      bootstrap: false,
+      background: backgroundSettings({ RISKGATE_ALERT_WEBHOOKS: `json:${rx.url}`, RISKGATE_ALERT_MIN_SCORE: '0' }),
+    },
+  );
   await running.loaded;
 });
 after(async () => {
@@ -79,7 +82,15 @@ test('a canary rollback alerts with the deployment and the reasons', async () =>
     current_weight: 10,
     elapsed_s: 60,
     risk: 0.1,
-    metrics: [{ name: 'errors', direction: 'increase', critical: true, baseline: sample(200, 1, 0.1), canary: sample(200, 2, 0.1) }],
+    metrics: [
+      {
+        name: 'errors',
+        direction: 'increase',
+        critical: true,
+        baseline: sample(200, 1, 0.1),
+        canary: sample(200, 2, 0.1),
+      },
+    ],
   });
   assert.equal(d.status, 200, d.text);
   assert.equal(d.body.action, 'rollback');
@@ -106,7 +117,16 @@ test('drift gauges are exported in /metrics', async () => {
 });
 
 test('bad background settings name their variable', () => {
-  assert.throws(() => backgroundSettings({ RISKGATE_ALERT_MIN_SCORE: '2' }), (e: unknown) => e instanceof ConfigError && /RISKGATE_ALERT_MIN_SCORE/.test(e.message));
-  assert.throws(() => backgroundSettings({ RISKGATE_RETRAIN_CRON: 'every tuesday' }), (e: unknown) => e instanceof ConfigError && /RISKGATE_RETRAIN_CRON/.test(e.message));
-  assert.throws(() => backgroundSettings({ RISKGATE_DRIFT_RETRAIN: 'maybe' }), (e: unknown) => e instanceof ConfigError && /RISKGATE_DRIFT_RETRAIN/.test(e.message));
+  assert.throws(
+    () => backgroundSettings({ RISKGATE_ALERT_MIN_SCORE: '2' }),
+    (e: unknown) => e instanceof ConfigError && /RISKGATE_ALERT_MIN_SCORE/.test(e.message),
+  );
+  assert.throws(
+    () => backgroundSettings({ RISKGATE_RETRAIN_CRON: 'every tuesday' }),
+    (e: unknown) => e instanceof ConfigError && /RISKGATE_RETRAIN_CRON/.test(e.message),
+  );
+  assert.throws(
+    () => backgroundSettings({ RISKGATE_DRIFT_RETRAIN: 'maybe' }),
+    (e: unknown) => e instanceof ConfigError && /RISKGATE_DRIFT_RETRAIN/.test(e.message),
+  );
 });

@@ -20,7 +20,11 @@ test('circuits page by limit and cursor: every circuit exactly once, in name ord
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const r = await call(s.url, 'GET', `/v1/circuits?limit=70${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const r = await call(
+        s.url,
+        'GET',
+        `/v1/circuits?limit=70${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
       assert.equal(r.status, 200, r.text);
       assert.ok(r.body.circuits.length <= 70);
       seen.push(...r.body.circuits.map((c: { name: string }) => c.name));
@@ -49,7 +53,10 @@ test('bad paging parameters are 400 naming the parameter', async () => {
       const r = await call(s.url, 'GET', `/v1/circuits?${q}`);
       assert.equal(r.status, 400, `${q}: ${r.text}`);
       assert.equal(r.body.error, 'invalid_request');
-      assert.ok(r.body.details.some((d: { path: string }) => d.path.startsWith(path)), `${q}: ${JSON.stringify(r.body.details)}`);
+      assert.ok(
+        r.body.details.some((d: { path: string }) => d.path.startsWith(path)),
+        `${q}: ${JSON.stringify(r.body.details)}`,
+      );
     }
   } finally {
     await s.close();
@@ -60,7 +67,11 @@ test('OpenAPI documents the paging parameters and next_cursor from the same sche
   const s = await serveApp();
   try {
     const doc = (await call(s.url, 'GET', '/openapi.json')).body;
-    const params = doc.paths['/v1/circuits'].get.parameters as { name: string; in: string; schema: { maximum?: number } }[];
+    const params = doc.paths['/v1/circuits'].get.parameters as {
+      name: string;
+      in: string;
+      schema: { maximum?: number };
+    }[];
     const limit = params.find((p) => p.name === 'limit');
     assert.equal(limit?.in, 'query');
     assert.equal(limit?.schema.maximum, 1000);

@@ -50,7 +50,11 @@ test('invalid values throw naming the variable', () => {
     [{ RISKGATE_WORKERS: '1000' }, 'RISKGATE_WORKERS'],
   ];
   for (const [env, name] of bad) {
-    assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && e.variable === name && e.message.startsWith(name), JSON.stringify(env));
+    assert.throws(
+      () => loadConfig(env),
+      (e: unknown) => e instanceof ConfigError && e.variable === name && e.message.startsWith(name),
+      JSON.stringify(env),
+    );
   }
 });
 

@@ -62,8 +62,16 @@ test('malformed JSON and a missing body are 400, never 500', async () => {
 test('415 for non-JSON bodies', async () => {
   const s = await serveApp();
   try {
-    assertError(await call(s.url, 'POST', '/v1/risk', 'repo=acme/web', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type');
-    assertError(await call(s.url, 'POST', '/v1/outcomes', '{}', { 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
+    assertError(
+      await call(s.url, 'POST', '/v1/risk', 'repo=acme/web', { 'content-type': 'application/x-www-form-urlencoded' }),
+      415,
+      'unsupported_media_type',
+    );
+    assertError(
+      await call(s.url, 'POST', '/v1/outcomes', '{}', { 'content-type': 'text/plain' }),
+      415,
+      'unsupported_media_type',
+    );
   } finally {
     await s.close();
   }
@@ -72,8 +80,17 @@ test('415 for non-JSON bodies', async () => {
 test('413 for bodies over 1 MB, and nothing is stored', async () => {
   const s = await serveApp();
   try {
-    const files = Array.from({ length: 9000 }, (_, i) => `src/some/deeply/nested/folder/file-${i}-${'x'.repeat(100)}.ts`);
-    const r = await call(s.url, 'POST', '/v1/outcomes', { repo: 'acme/web', run_id: 1, created_at: '2024-01-01T00:00:00Z', conclusion: 'success', files });
+    const files = Array.from(
+      { length: 9000 },
+      (_, i) => `src/some/deeply/nested/folder/file-${i}-${'x'.repeat(100)}.ts`,
+    );
+    const r = await call(s.url, 'POST', '/v1/outcomes', {
+      repo: 'acme/web',
+      run_id: 1,
+      created_at: '2024-01-01T00:00:00Z',
+      conclusion: 'success',
+      files,
+    });
     assertError(r, 413, 'payload_too_large');
     assert.equal(s.store.countRuns(), 0);
   } finally {
@@ -87,16 +104,31 @@ test('401 without or with an unknown key, 403 without the scope; keys may be giv
     const none = await call(s.url, 'POST', '/v1/risk', { repo: 'acme/web' });
     assertError(none, 401, 'unauthorized');
     assert.match(none.headers.get('www-authenticate') ?? '', /Bearer/);
-    assertError(await call(s.url, 'POST', '/v1/risk', { repo: 'acme/web' }, auth('wrong-token-0123456789')), 401, 'unauthorized');
-    assertError(await call(s.url, 'POST', '/v1/risk', { repo: 'acme/web' }, { authorization: 'Basic Zm9vOmJhcg==' }), 401, 'unauthorized');
+    assertError(
+      await call(s.url, 'POST', '/v1/risk', { repo: 'acme/web' }, auth('wrong-token-0123456789')),
+      401,
+      'unauthorized',
+    );
+    assertError(
+      await call(s.url, 'POST', '/v1/risk', { repo: 'acme/web' }, { authorization: 'Basic Zm9vOmJhcg==' }),
+      401,
+      'unauthorized',
+    );
     assert.equal((await call(s.url, 'POST', '/v1/risk', { repo: 'acme/web' }, auth(CI))).status, 200);
-    const wrongScope = await call(s.url, 'POST', '/v1/outcomes', { repo: 'acme/web', run_id: 1, created_at: '2024-01-01T00:00:00Z', conclusion: 'success' }, auth(CI));
+    const wrongScope = await call(
+      s.url,
+      'POST',
+      '/v1/outcomes',
+      { repo: 'acme/web', run_id: 1, created_at: '2024-01-01T00:00:00Z', conclusion: 'success' },
+      auth(CI),
+    );
     assertError(wrongScope, 403, 'forbidden');
     assert.match(wrongScope.body.message, /report/);
     assert.equal(s.store.countRuns(), 0);
     assertError(await call(s.url, 'POST', '/v1/risk', { repo: 'acme/web' }, auth(REPORTER)), 403, 'forbidden');
     assert.equal((await call(s.url, 'GET', '/v1/circuits/npm', undefined, auth(REPORTER))).status, 200);
-    for (const open of ['/live', '/ready', '/health', '/metrics', '/openapi.json']) assert.equal((await call(s.url, 'GET', open)).status, 200, open);
+    for (const open of ['/live', '/ready', '/health', '/metrics', '/openapi.json'])
+      assert.equal((await call(s.url, 'GET', open)).status, 200, open);
   } finally {
     await s.close();
   }
@@ -116,7 +148,8 @@ test('429 rate_limited per key, with Retry-After; other keys are unaffected', as
   const s = await serveApp({ env: { RISKGATE_API_KEYS: KEYS, RISKGATE_RATE_LIMIT: '60', RISKGATE_RATE_BURST: '3' } });
   try {
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await call(s.url, 'POST', '/v1/risk', { repo: 'acme/web' }, auth(CI))).status);
+    for (let i = 0; i < 5; i++)
+      statuses.push((await call(s.url, 'POST', '/v1/risk', { repo: 'acme/web' }, auth(CI))).status);
     assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
     const limited = await call(s.url, 'POST', '/v1/risk', { repo: 'acme/web' }, auth(CI));
     assertError(limited, 429, 'rate_limited');
@@ -142,7 +175,12 @@ test('503 store_unavailable when the store cannot answer, and nothing half-writt
     store.getCircuit = () => {
       throw new StoreUnavailableError('store unavailable (SQLITE_READONLY)');
     };
-    const out = await call(s.url, 'POST', '/v1/outcomes', { repo: 'acme/web', run_id: 1, created_at: '2024-01-01T00:00:00Z', conclusion: 'success' });
+    const out = await call(s.url, 'POST', '/v1/outcomes', {
+      repo: 'acme/web',
+      run_id: 1,
+      created_at: '2024-01-01T00:00:00Z',
+      conclusion: 'success',
+    });
     assertError(out, 503, 'store_unavailable');
     assert.equal(out.headers.get('retry-after'), '5');
     assertError(await call(s.url, 'POST', '/v1/risk', { repo: 'acme/web' }), 503, 'store_unavailable');

@@ -15,7 +15,10 @@ export function testConfig(env: Record<string, string> = {}): Config {
 }
 
 /** A scorer answering a fixed probability (or a function of the request), with a visible model version. */
-export function fixedScorer(p: number | ((r: RiskRequest) => number), version = 'v1'): RiskScorer & { calls: RiskRequest[] } {
+export function fixedScorer(
+  p: number | ((r: RiskRequest) => number),
+  version = 'v1',
+): RiskScorer & { calls: RiskRequest[] } {
   const calls: RiskRequest[] = [];
   return {
     calls,
@@ -104,43 +107,67 @@ export function validateJsonSchema(schema: any, value: unknown, root: any, path 
   if (schema === true || schema === undefined) return [];
   if (schema === false) return [`${path}: not allowed`];
   if (schema.$ref) {
-    const target = schema.$ref.replace(/^#\//, '').split('/').reduce((o: any, k: string) => o?.[k], root);
+    const target = schema.$ref
+      .replace(/^#\//, '')
+      .split('/')
+      .reduce((o: any, k: string) => o?.[k], root);
     if (!target) return [`${path}: unresolvable $ref ${schema.$ref}`];
     return validateJsonSchema(target, value, root, path);
   }
   const errs: string[] = [];
-  if (schema.anyOf && !schema.anyOf.some((s: any) => validateJsonSchema(s, value, root, path).length === 0)) errs.push(`${path}: matches no anyOf branch`);
-  if (schema.oneOf && schema.oneOf.filter((s: any) => validateJsonSchema(s, value, root, path).length === 0).length !== 1) errs.push(`${path}: must match exactly one oneOf branch`);
+  if (schema.anyOf && !schema.anyOf.some((s: any) => validateJsonSchema(s, value, root, path).length === 0))
+    errs.push(`${path}: matches no anyOf branch`);
+  if (
+    schema.oneOf &&
+    schema.oneOf.filter((s: any) => validateJsonSchema(s, value, root, path).length === 0).length !== 1
+  )
+    errs.push(`${path}: must match exactly one oneOf branch`);
   if (schema.allOf) for (const s of schema.allOf) errs.push(...validateJsonSchema(s, value, root, path));
-  if (schema.enum && !schema.enum.some((e: unknown) => e === value)) errs.push(`${path}: ${JSON.stringify(value)} not in enum`);
+  if (schema.enum && !schema.enum.some((e: unknown) => e === value))
+    errs.push(`${path}: ${JSON.stringify(value)} not in enum`);
   if ('const' in schema && schema.const !== value) errs.push(`${path}: must equal ${JSON.stringify(schema.const)}`);
   if (schema.type) {
     const types: string[] = Array.isArray(schema.type) ? schema.type : [schema.type];
     const actual =
-      value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'number' ? (Number.isInteger(value) ? 'integer' : 'number') : typeof value;
+      value === null
+        ? 'null'
+        : Array.isArray(value)
+          ? 'array'
+          : typeof value === 'number'
+            ? Number.isInteger(value)
+              ? 'integer'
+              : 'number'
+            : typeof value;
     const ok = types.some((t) => t === actual || (t === 'number' && actual === 'integer'));
     if (!ok) return [...errs, `${path}: expected ${types.join('|')}, got ${actual}`];
   }
   if (typeof value === 'number') {
     if (schema.minimum !== undefined && value < schema.minimum) errs.push(`${path}: below minimum ${schema.minimum}`);
     if (schema.maximum !== undefined && value > schema.maximum) errs.push(`${path}: above maximum ${schema.maximum}`);
-    if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum) errs.push(`${path}: not above ${schema.exclusiveMinimum}`);
+    if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum)
+      errs.push(`${path}: not above ${schema.exclusiveMinimum}`);
   }
   if (typeof value === 'string') {
-    if (schema.minLength !== undefined && value.length < schema.minLength) errs.push(`${path}: shorter than ${schema.minLength}`);
-    if (schema.maxLength !== undefined && value.length > schema.maxLength) errs.push(`${path}: longer than ${schema.maxLength}`);
-    if (schema.pattern && !new RegExp(schema.pattern, 'u').test(value)) errs.push(`${path}: does not match ${schema.pattern}`);
+    if (schema.minLength !== undefined && value.length < schema.minLength)
+      errs.push(`${path}: shorter than ${schema.minLength}`);
+    if (schema.maxLength !== undefined && value.length > schema.maxLength)
+      errs.push(`${path}: longer than ${schema.maxLength}`);
+    if (schema.pattern && !new RegExp(schema.pattern, 'u').test(value))
+      errs.push(`${path}: does not match ${schema.pattern}`);
   }
   if (Array.isArray(value)) {
-    if (schema.minItems !== undefined && value.length < schema.minItems) errs.push(`${path}: fewer than ${schema.minItems} items`);
-    if (schema.maxItems !== undefined && value.length > schema.maxItems) errs.push(`${path}: more than ${schema.maxItems} items`);
+    if (schema.minItems !== undefined && value.length < schema.minItems)
+      errs.push(`${path}: fewer than ${schema.minItems} items`);
+    if (schema.maxItems !== undefined && value.length > schema.maxItems)
+      errs.push(`${path}: more than ${schema.maxItems} items`);
     if (schema.items) value.forEach((v, i) => errs.push(...validateJsonSchema(schema.items, v, root, `${path}[${i}]`)));
   } else if (value !== null && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
     for (const k of schema.required ?? []) if (!(k in obj)) errs.push(`${path}: missing required ${k}`);
     for (const [k, v] of Object.entries(obj)) {
       if (schema.properties?.[k]) errs.push(...validateJsonSchema(schema.properties[k], v, root, `${path}.${k}`));
-      else if (schema.additionalProperties !== undefined) errs.push(...validateJsonSchema(schema.additionalProperties, v, root, `${path}.${k}`));
+      else if (schema.additionalProperties !== undefined)
+        errs.push(...validateJsonSchema(schema.additionalProperties, v, root, `${path}.${k}`));
       if (schema.propertyNames) errs.push(...validateJsonSchema(schema.propertyNames, k, root, `${path}{${k}}`));
     }
   }

@@ -14,12 +14,20 @@ import { serveApp } from './helpers.ts';
 
 function post(url: string, body: string, agent: Agent): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/v1/risk`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (data += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
-    });
+    const req = request(
+      `${url}/v1/risk`,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (data += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -31,11 +39,24 @@ test('hot swap under HTTP load: the champion changes mid-stream and no request f
   store.upsertRuns(randomHistory(5, 300));
   const first = (await trainFromStore({ store, modelsDir, kinds: ['baseline'] })).manifest;
   const second = (await trainFromStore({ store, modelsDir, kinds: ['baseline'], promote: false })).manifest;
-  const scorer = await createModelScorer({ store, modelsDir, pollMs: 0, fallback: createFallbackScorer({ store }) as never });
+  const scorer = await createModelScorer({
+    store,
+    modelsDir,
+    pollMs: 0,
+    fallback: createFallbackScorer({ store }) as never,
+  });
   const s = await serveApp({ store, scorer, env: { RISKGATE_RATE_LIMIT: '10000000', RISKGATE_RATE_BURST: '100000' } });
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   try {
-    const body = JSON.stringify({ repo: 'acme/web', head_branch: 'main', event: 'push', actor: 'dev1', files: ['src/a.ts'], additions: 10, deletions: 2 });
+    const body = JSON.stringify({
+      repo: 'acme/web',
+      head_branch: 'main',
+      event: 'push',
+      actor: 'dev1',
+      files: ['src/a.ts'],
+      additions: 10,
+      deletions: 2,
+    });
     const statuses = new Map<number, number>();
     const models: string[] = [];
     let stop = false;
@@ -55,7 +76,10 @@ test('hot swap under HTTP load: the champion changes mid-stream and no request f
     await Promise.all(workers);
     assert.deepEqual([...statuses.keys()], [200], `statuses ${JSON.stringify([...statuses])}`);
     assert.ok(models.includes(first.id) && models.includes(second.id), 'both champions answered');
-    assert.ok(models.slice(-100).every((m) => m === second.id), 'the new champion answers after the swap');
+    assert.ok(
+      models.slice(-100).every((m) => m === second.id),
+      'the new champion answers after the swap',
+    );
   } finally {
     agent.destroy();
     scorer.close();

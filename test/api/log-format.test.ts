@@ -12,9 +12,24 @@ const hhmmss = (ms: number) => {
 
 test('pretty log lines: local time, level, message, fields; errors with their stack; other text unchanged', () => {
   const t = Date.UTC(2026, 11, 5, 1, 2, 3, 45);
-  assert.equal(formatLine(JSON.stringify({ level: 30, time: t, pid: 1, hostname: 'h', msg: 'listening', url: 'http://127.0.0.1:8080' })), `${hhmmss(t)} INFO  listening url=http://127.0.0.1:8080`);
-  assert.equal(formatLine(JSON.stringify({ level: 40, time: t, msg: 'x', note: 'two words', n: 3, o: { a: 1 } })), `${hhmmss(t)} WARN  x note="two words" n=3 o={"a":1}`);
-  const withErr = formatLine(JSON.stringify({ level: 50, time: t, msg: 'boom', err: { type: 'Error', message: 'bad', stack: 'Error: bad\n    at f (a.ts:1:1)\n    at g (b.ts:2:2)' } }));
+  assert.equal(
+    formatLine(
+      JSON.stringify({ level: 30, time: t, pid: 1, hostname: 'h', msg: 'listening', url: 'http://127.0.0.1:8080' }),
+    ),
+    `${hhmmss(t)} INFO  listening url=http://127.0.0.1:8080`,
+  );
+  assert.equal(
+    formatLine(JSON.stringify({ level: 40, time: t, msg: 'x', note: 'two words', n: 3, o: { a: 1 } })),
+    `${hhmmss(t)} WARN  x note="two words" n=3 o={"a":1}`,
+  );
+  const withErr = formatLine(
+    JSON.stringify({
+      level: 50,
+      time: t,
+      msg: 'boom',
+      err: { type: 'Error', message: 'bad', stack: 'Error: bad\n    at f (a.ts:1:1)\n    at g (b.ts:2:2)' },
+    }),
+  );
   assert.equal(withErr, `${hhmmss(t)} ERROR boom err="Error: bad"\n    at f (a.ts:1:1)\n    at g (b.ts:2:2)`);
   assert.equal(formatLine('not json'), 'not json');
   assert.equal(formatLine('[1,2]'), '[1,2]');
@@ -22,7 +37,8 @@ test('pretty log lines: local time, level, message, fields; errors with their st
 
 test('logDestination: auto is JSON off a terminal and pretty on one; pino writes through it', () => {
   const lines: string[] = [];
-  const fake = (isTTY: boolean) => ({ isTTY, write: (s: string) => (lines.push(s), true) }) as unknown as NodeJS.WriteStream;
+  const fake = (isTTY: boolean) =>
+    ({ isTTY, write: (s: string) => (lines.push(s), true) }) as unknown as NodeJS.WriteStream;
   assert.equal(logDestination('auto', fake(false)), undefined);
   assert.equal(logDestination('json', fake(true)), undefined);
   const dest = logDestination('pretty', fake(false))!;
@@ -35,5 +51,8 @@ test('logDestination: auto is JSON off a terminal and pretty on one; pino writes
 test('RISKGATE_LOG_FORMAT is validated', () => {
   assert.equal(loadConfig({}).logFormat, 'auto');
   assert.equal(loadConfig({ RISKGATE_LOG_FORMAT: 'Pretty' }).logFormat, 'pretty');
-  assert.throws(() => loadConfig({ RISKGATE_LOG_FORMAT: 'xml' }), (e: unknown) => e instanceof ConfigError && /RISKGATE_LOG_FORMAT/.test(e.message));
+  assert.throws(
+    () => loadConfig({ RISKGATE_LOG_FORMAT: 'xml' }),
+    (e: unknown) => e instanceof ConfigError && /RISKGATE_LOG_FORMAT/.test(e.message),
+  );
 });

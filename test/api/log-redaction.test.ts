@@ -29,7 +29,9 @@ test('a token sent as ?api_key= is rejected and never written to the access log'
     assert.equal(r.status, 401);
     // With a valid key too: the access log of an authenticated request (refused for its unknown parameter,
     // the circuit list's query is strict) is redacted the same way.
-    const ok = await call(s.url, 'GET', `/v1/circuits?token=${SECRET}4&limit=5`, undefined, { authorization: 'Bearer ci-token-0123456789' });
+    const ok = await call(s.url, 'GET', `/v1/circuits?token=${SECRET}4&limit=5`, undefined, {
+      authorization: 'Bearer ci-token-0123456789',
+    });
     assert.equal(ok.status, 400);
     assert.ok(!ok.text.includes('SECRET'), 'nor is it echoed in the error');
     await new Promise((r) => setImmediate(r));
@@ -66,13 +68,21 @@ test('a webhook URL with user:password is not repeated by the delivery error', a
   const warnings: object[] = [];
   const log = { warn: (o: object) => void warnings.push(o) };
   // fetch refuses URLs with credentials and repeats the URL in its error message.
-  const a = createAlerter({ webhooks: [{ url: `http://user:${SECRET}@127.0.0.1:9/hooks/${SECRET}`, format: 'json' }], retry: { attempts: 1 }, log });
+  const a = createAlerter({
+    webhooks: [{ url: `http://user:${SECRET}@127.0.0.1:9/hooks/${SECRET}`, format: 'json' }],
+    retry: { attempts: 1 },
+    log,
+  });
   a.alert({ kind: 'drift', message: 'drift' });
   await a.flush();
   assert.equal(warnings.length, 1);
   const text = JSON.stringify(warnings);
   assert.ok(!text.includes('SECRET'), text);
-  assert.match(text, /cannot be constructed from a URL.*127\.0\.0\.1:9\/\[redacted\]/, 'the error still says what went wrong');
+  assert.match(
+    text,
+    /cannot be constructed from a URL.*127\.0\.0\.1:9\/\[redacted\]/,
+    'the error still says what went wrong',
+  );
 });
 
 test('an unhandled error whose message holds a URL with credentials is logged without them', async () => {

@@ -16,11 +16,18 @@ import { PROMTOOL, requireBinary } from '../support/prometheus.ts';
 test('promtool check metrics accepts /metrics of the running server', async (t) => {
   if (!requireBinary(t, PROMTOOL)) return;
   const dir = mkdtempSync(join(tmpdir(), 'riskgate-promtool-'));
-  const running = await startServer(testConfig({ PORT: '0', RISKGATE_DATA_DIR: dir, RISKGATE_MODELS_DIR: join(dir, 'models') }), { logger: silent, bootstrap: false, scorer: fixedScorer(0.4) });
+  const running = await startServer(
+    testConfig({ PORT: '0', RISKGATE_DATA_DIR: dir, RISKGATE_MODELS_DIR: join(dir, 'models') }),
+    { logger: silent, bootstrap: false, scorer: fixedScorer(0.4) },
+  );
   try {
     await running.loaded;
     // Traffic first, so labelled series (requests, latency, predictions) are in the output too.
-    await fetch(`${running.url}/v1/risk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ repo: 'acme/web' }) });
+    await fetch(`${running.url}/v1/risk`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ repo: 'acme/web' }),
+    });
     await fetch(`${running.url}/nope`);
     const text = await (await fetch(`${running.url}/metrics`)).text();
     assert.match(text, /riskgate_http_requests_total\{/);

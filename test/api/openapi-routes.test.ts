@@ -26,7 +26,8 @@ import { randomHistory } from '../support/runs.ts';
 import { call, silent } from './helpers.ts';
 
 // ajv-formats is CommonJS; under ESM its function is the default export's default.
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv2020) => void;
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
+  addFormatsModule) as unknown as (ajv: Ajv2020) => void;
 
 const TOKENS = {
   all: 'tok-all-0123456789abcdef',
@@ -34,7 +35,12 @@ const TOKENS = {
   noReport: 'tok-noreport-0123456789abcdef',
   noAdmin: 'tok-noadmin-0123456789abcdef',
 };
-const KEYS = [`all:score+report+admin:${TOKENS.all}`, `ns:report+admin:${TOKENS.noScore}`, `nr:score+admin:${TOKENS.noReport}`, `na:score+report:${TOKENS.noAdmin}`].join(',');
+const KEYS = [
+  `all:score+report+admin:${TOKENS.all}`,
+  `ns:report+admin:${TOKENS.noScore}`,
+  `nr:score+admin:${TOKENS.noReport}`,
+  `na:score+report:${TOKENS.noAdmin}`,
+].join(',');
 const auth = (t: string) => ({ authorization: `Bearer ${t}` });
 const H = auth(TOKENS.all);
 const LACKING: Record<string, string> = { score: TOKENS.noScore, report: TOKENS.noReport, admin: TOKENS.noAdmin };
@@ -55,8 +61,19 @@ before(async () => {
   store = openStore(join(dir, 'riskgate.db'));
   store.upsertRuns(randomHistory(7, 150, ['acme/web', 'acme/api']));
   // A flaky run (failed, then passed on a re-run), so the flaky report has a row.
-  const flaky = { repo: 'acme/web', run_id: 'flaky-1', workflow: 'ci', created_at: '2024-03-01T10:00:00Z', head_sha: 'f1', head_branch: 'main', event: 'push' };
-  store.upsertRuns([RunRecordSchema.parse({ ...flaky, run_attempt: 1, conclusion: 'failure' }), RunRecordSchema.parse({ ...flaky, run_attempt: 2, conclusion: 'success' })]);
+  const flaky = {
+    repo: 'acme/web',
+    run_id: 'flaky-1',
+    workflow: 'ci',
+    created_at: '2024-03-01T10:00:00Z',
+    head_sha: 'f1',
+    head_branch: 'main',
+    event: 'push',
+  };
+  store.upsertRuns([
+    RunRecordSchema.parse({ ...flaky, run_attempt: 1, conclusion: 'failure' }),
+    RunRecordSchema.parse({ ...flaky, run_attempt: 2, conclusion: 'success' }),
+  ]);
   champion = (await trainFromStore({ store, modelsDir, kinds: ['baseline'], promote: true })).manifest.id;
   challenger = (await trainFromStore({ store, modelsDir, kinds: ['baseline'], promote: false })).manifest.id;
   const config = loadConfig({
@@ -95,7 +112,11 @@ function registeredRoutes(app: express.Express): RouteEntry[] {
         const p = layer.route.path;
         for (const m of Object.keys(layer.route.methods)) {
           if (m === '_all') continue;
-          out.push({ method: m, path: typeof p === 'string' ? p.replace(/:([A-Za-z0-9_]+)/g, '{$1}') : String(p), regexp: typeof p !== 'string' });
+          out.push({
+            method: m,
+            path: typeof p === 'string' ? p.replace(/:([A-Za-z0-9_]+)/g, '{$1}') : String(p),
+            regexp: typeof p !== 'string',
+          });
         }
       } else if (Array.isArray(layer.handle?.stack)) walk(layer.handle.stack);
     }
@@ -105,10 +126,13 @@ function registeredRoutes(app: express.Express): RouteEntry[] {
 }
 
 /** The dashboard's shell, assets and /ui/api/* data calls: deliberately left out of the document. */
-const isDashboard = (r: RouteEntry) => r.path === '/' || r.path.startsWith('/ui') || (r.regexp && r.path.includes('ui'));
+const isDashboard = (r: RouteEntry) =>
+  r.path === '/' || r.path.startsWith('/ui') || (r.regexp && r.path.includes('ui'));
 
 function operations(d: any): { path: string; method: string; op: any }[] {
-  return Object.entries(d.paths).flatMap(([path, item]: [string, any]) => METHODS.filter((m) => item[m]).map((method) => ({ path, method, op: item[method] })));
+  return Object.entries(d.paths).flatMap(([path, item]: [string, any]) =>
+    METHODS.filter((m) => item[m]).map((method) => ({ path, method, op: item[method] })),
+  );
 }
 
 const DOC_ID = 'https://riskgate.test/openapi.json';
@@ -130,14 +154,21 @@ function responseValidator(ajv: Ajv2020, method: string, path: string, status: n
   const r = op.responses[String(status)];
   assert.ok(r, `${method.toUpperCase()} ${path} documents status ${status}`);
   assert.ok(r.content?.['application/json']?.schema, `${method.toUpperCase()} ${path} ${status} has a JSON schema`);
-  const v = ajv.getSchema(DOC_ID + pointer('paths', path, method, 'responses', String(status), 'content', 'application/json', 'schema'));
+  const v = ajv.getSchema(
+    DOC_ID + pointer('paths', path, method, 'responses', String(status), 'content', 'application/json', 'schema'),
+  );
   assert.ok(v, `schema of ${method.toUpperCase()} ${path} ${status} compiles`);
   return v;
 }
 
 /** A concrete URL for a documented path (path parameters filled in). */
 function samplePath(path: string): string {
-  const values: Record<string, string> = { name: 'npm', hook: 'confirm-traffic-increase', service: 'checkout', id: champion };
+  const values: Record<string, string> = {
+    name: 'npm',
+    hook: 'confirm-traffic-increase',
+    service: 'checkout',
+    id: champion,
+  };
   return path.replace(/\{([^}]+)\}/g, (_m, k: string) => encodeURIComponent(values[k] ?? 'x'));
 }
 
@@ -150,14 +181,20 @@ test('every route the running service serves is documented, and every documented
   assert.ok(routes.length > 20, `found ${routes.length} routes`);
 
   const documented = new Set(operations(doc).map((o) => `${o.method} ${o.path}`));
-  const missing = routes.filter((r) => !isDashboard(r) && !documented.has(`${r.method} ${r.path}`)).map((r) => `${r.method.toUpperCase()} ${r.path}`);
+  const missing = routes
+    .filter((r) => !isDashboard(r) && !documented.has(`${r.method} ${r.path}`))
+    .map((r) => `${r.method.toUpperCase()} ${r.path}`);
   assert.deepEqual(missing, [], 'routes served but not in /openapi.json');
 
   // The dashboard is left out on purpose, and the document says so.
   const dashboard = routes.filter(isDashboard);
-  assert.ok(dashboard.some((r) => r.path.startsWith('/ui/api/')), 'the dashboard data API is mounted');
+  assert.ok(
+    dashboard.some((r) => r.path.startsWith('/ui/api/')),
+    'the dashboard data API is mounted',
+  );
   assert.match(doc.info.description, /\/ui\/api\/\*/);
-  for (const p of Object.keys(doc.paths)) assert.ok(!p.startsWith('/ui') && p !== '/', `${p}: dashboard routes are not documented`);
+  for (const p of Object.keys(doc.paths))
+    assert.ok(!p.startsWith('/ui') && p !== '/', `${p}: dashboard routes are not documented`);
 
   // Open endpoints are answered before the routers; each answers and is documented.
   for (const p of OPEN_ENDPOINTS) {
@@ -195,7 +232,10 @@ test('the document is structurally valid OpenAPI 3.1: operations complete, schem
     assert.equal(typeof op.summary, 'string', `${where} has a summary`);
     assert.ok(op.operationId && !ids.has(op.operationId), `${where} has a unique operationId`);
     ids.add(op.operationId);
-    assert.ok(Object.keys(op.responses).some((s) => /^2\d\d$/.test(s)), `${where} documents a 2xx`);
+    assert.ok(
+      Object.keys(op.responses).some((s) => /^2\d\d$/.test(s)),
+      `${where} documents a 2xx`,
+    );
     for (const [status, r] of Object.entries<any>(op.responses)) {
       assert.match(status, /^[1-5]\d\d$/, where);
       assert.equal(typeof r.description, 'string', `${where} ${status} has a description`);
@@ -207,12 +247,23 @@ test('the document is structurally valid OpenAPI 3.1: operations complete, schem
     }
     const params: any[] = op.parameters ?? [];
     const templ = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
-    for (const t of templ) assert.ok(params.some((p) => p.in === 'path' && p.name === t && p.required === true), `${where} declares path parameter ${t}`);
+    for (const t of templ)
+      assert.ok(
+        params.some((p) => p.in === 'path' && p.name === t && p.required === true),
+        `${where} declares path parameter ${t}`,
+      );
     for (const p of params) {
-      assert.ok(['path', 'query'].includes(p.in) && typeof p.name === 'string' && p.schema, `${where} parameter ${p.name}`);
+      assert.ok(
+        ['path', 'query'].includes(p.in) && typeof p.name === 'string' && p.schema,
+        `${where} parameter ${p.name}`,
+      );
       if (p.in === 'path') assert.ok(templ.includes(p.name), `${where}: path parameter ${p.name} is in the template`);
     }
-    assert.equal(new Set(params.map((p) => `${p.in}:${p.name}`)).size, params.length, `${where}: no duplicate parameters`);
+    assert.equal(
+      new Set(params.map((p) => `${p.in}:${p.name}`)).size,
+      params.length,
+      `${where}: no duplicate parameters`,
+    );
     if (op.requestBody) assert.ok(op.requestBody.content['application/json'].schema, `${where} body schema`);
   }
 
@@ -220,25 +271,43 @@ test('the document is structurally valid OpenAPI 3.1: operations complete, schem
   const refs: string[] = [];
   const collect = (v: unknown) => {
     if (Array.isArray(v)) v.forEach(collect);
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) k === '$ref' ? refs.push(x as string) : collect(x);
+    else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) k === '$ref' ? refs.push(x as string) : collect(x);
   };
   collect(doc);
   assert.ok(refs.length > 50);
   for (const r of refs) {
     assert.match(r, /^#\//, `${r} is a local ref`);
-    const target = r.slice(2).split('/').reduce((o: any, k) => o?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
+    const target = r
+      .slice(2)
+      .split('/')
+      .reduce((o: any, k) => o?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
     assert.ok(target && typeof target === 'object', `${r} resolves`);
   }
 
   // Every schema object in the document compiles (strict 2020-12 with formats).
   const ajv = makeAjv(doc);
-  for (const name of Object.keys(doc.components.schemas)) assert.ok(ajv.getSchema(DOC_ID + pointer('components', 'schemas', name)), `component ${name} compiles`);
+  for (const name of Object.keys(doc.components.schemas))
+    assert.ok(ajv.getSchema(DOC_ID + pointer('components', 'schemas', name)), `component ${name} compiles`);
   for (const { path, method, op } of operations(doc)) {
     const base = ['paths', path, method];
-    (op.parameters ?? []).forEach((_p: unknown, i: number) => assert.ok(ajv.getSchema(DOC_ID + pointer(...base, 'parameters', String(i), 'schema')), `${method} ${path} parameter ${i}`));
-    if (op.requestBody) assert.ok(ajv.getSchema(DOC_ID + pointer(...base, 'requestBody', 'content', 'application/json', 'schema')), `${method} ${path} body`);
+    (op.parameters ?? []).forEach((_p: unknown, i: number) =>
+      assert.ok(
+        ajv.getSchema(DOC_ID + pointer(...base, 'parameters', String(i), 'schema')),
+        `${method} ${path} parameter ${i}`,
+      ),
+    );
+    if (op.requestBody)
+      assert.ok(
+        ajv.getSchema(DOC_ID + pointer(...base, 'requestBody', 'content', 'application/json', 'schema')),
+        `${method} ${path} body`,
+      );
     for (const [status, r] of Object.entries<any>(op.responses)) {
-      for (const type of Object.keys(r.content ?? {})) assert.ok(ajv.getSchema(DOC_ID + pointer(...base, 'responses', status, 'content', type, 'schema')), `${method} ${path} ${status}`);
+      for (const type of Object.keys(r.content ?? {}))
+        assert.ok(
+          ajv.getSchema(DOC_ID + pointer(...base, 'responses', status, 'content', type, 'schema')),
+          `${method} ${path} ${status}`,
+        );
     }
   }
 });
@@ -246,17 +315,51 @@ test('the document is structurally valid OpenAPI 3.1: operations complete, schem
 // ---- (b) real responses ----
 
 const samples = (xs: number[]) => xs;
-const metric = { name: 'error_rate', direction: 'increase', critical: true, baseline: samples([0, 0.01, 0, 0.02, 0, 0.01, 0, 0]), canary: samples([0, 0.01, 0, 0, 0.01, 0, 0, 0]) };
-const decision = { deployment: { service: 'checkout', version: 'v2', repo: 'acme/web', head_sha: 'abc' }, current_weight: 10, elapsed_s: 120, risk: 0.1, metrics: [metric] };
-const kayenta = {
-  canaryConfig: { name: 'cfg', metrics: [{ name: 'latency', groups: ['perf'], analysisConfigurations: { canary: { direction: 'increase' } } }] },
-  scoreThresholds: { pass: 95, marginal: 75 },
-  metricSetPairList: [{ name: 'latency', id: 'm1', values: { control: [10, 11, 12, 10, 11, 12, 10], experiment: [10, 12, 11, 'NaN', 11, 12, null] } }],
+const metric = {
+  name: 'error_rate',
+  direction: 'increase',
+  critical: true,
+  baseline: samples([0, 0.01, 0, 0.02, 0, 0.01, 0, 0]),
+  canary: samples([0, 0.01, 0, 0, 0.01, 0, 0, 0]),
 };
-const flagger = (metadata: Record<string, string>) => ({ name: 'checkout', namespace: 'shop', phase: 'Progressing', checksum: 'v2', metadata });
+const decision = {
+  deployment: { service: 'checkout', version: 'v2', repo: 'acme/web', head_sha: 'abc' },
+  current_weight: 10,
+  elapsed_s: 120,
+  risk: 0.1,
+  metrics: [metric],
+};
+const kayenta = {
+  canaryConfig: {
+    name: 'cfg',
+    metrics: [{ name: 'latency', groups: ['perf'], analysisConfigurations: { canary: { direction: 'increase' } } }],
+  },
+  scoreThresholds: { pass: 95, marginal: 75 },
+  metricSetPairList: [
+    {
+      name: 'latency',
+      id: 'm1',
+      values: { control: [10, 11, 12, 10, 11, 12, 10], experiment: [10, 12, 11, 'NaN', 11, 12, null] },
+    },
+  ],
+};
+const flagger = (metadata: Record<string, string>) => ({
+  name: 'checkout',
+  namespace: 'shop',
+  phase: 'Progressing',
+  checksum: 'v2',
+  metadata,
+});
 const argoQuery = `service=checkout&version=v3&weight=20&elapsed_s=60&metrics=${encodeURIComponent(JSON.stringify([metric]))}`;
 
-type Case = { method: string; doc: string; path: string; body?: unknown; headers?: Record<string, string>; status: number | number[] };
+type Case = {
+  method: string;
+  doc: string;
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  status: number | number[];
+};
 
 test('real responses of the canary, models, reports and circuit routes validate against the documented schemas', async () => {
   const ajv = makeAjv(doc);
@@ -264,28 +367,132 @@ test('real responses of the canary, models, reports and circuit routes validate 
   const cases: Case[] = [
     // canary
     { method: 'post', doc: '/v1/canary/decision', path: '/v1/canary/decision', body: decision, status: 200 },
-    { method: 'post', doc: '/v1/canary/decision', path: '/v1/canary/decision', body: { deployment: { service: 'checkout' } }, status: 400 },
-    { method: 'post', doc: '/v1/canary/decision', path: '/v1/canary/decision', body: decision, headers: {}, status: 401 },
-    { method: 'post', doc: '/v1/canary/decision', path: '/v1/canary/decision', body: decision, headers: auth(TOKENS.noScore), status: 403 },
-    { method: 'post', doc: '/v1/canary/decision', path: '/v1/canary/decision', body: 'service=x', headers: { ...H, 'content-type': 'text/plain' }, status: 415 },
+    {
+      method: 'post',
+      doc: '/v1/canary/decision',
+      path: '/v1/canary/decision',
+      body: { deployment: { service: 'checkout' } },
+      status: 400,
+    },
+    {
+      method: 'post',
+      doc: '/v1/canary/decision',
+      path: '/v1/canary/decision',
+      body: decision,
+      headers: {},
+      status: 401,
+    },
+    {
+      method: 'post',
+      doc: '/v1/canary/decision',
+      path: '/v1/canary/decision',
+      body: decision,
+      headers: auth(TOKENS.noScore),
+      status: 403,
+    },
+    {
+      method: 'post',
+      doc: '/v1/canary/decision',
+      path: '/v1/canary/decision',
+      body: 'service=x',
+      headers: { ...H, 'content-type': 'text/plain' },
+      status: 415,
+    },
     { method: 'get', doc: '/v1/canary/argo', path: `/v1/canary/argo?${argoQuery}`, status: 200 },
-    { method: 'get', doc: '/v1/canary/argo', path: '/v1/canary/argo?service=checkout&version=v3&metrics=nope', status: 400 },
-    { method: 'post', doc: '/v1/canary/argo', path: '/v1/canary/argo', body: { ...decision, deployment: { service: 'checkout', version: 'v4' } }, status: 200 },
+    {
+      method: 'get',
+      doc: '/v1/canary/argo',
+      path: '/v1/canary/argo?service=checkout&version=v3&metrics=nope',
+      status: 400,
+    },
+    {
+      method: 'post',
+      doc: '/v1/canary/argo',
+      path: '/v1/canary/argo',
+      body: { ...decision, deployment: { service: 'checkout', version: 'v4' } },
+      status: 200,
+    },
     { method: 'post', doc: '/v1/canary/argo', path: '/v1/canary/argo', body: { current_weight: 500 }, status: 400 },
-    { method: 'post', doc: '/v1/canary/flagger/{hook}', path: '/v1/canary/flagger/pre-rollout', body: flagger({ risk: '0.1' }), status: 200 },
-    { method: 'post', doc: '/v1/canary/flagger/{hook}', path: '/v1/canary/flagger/pre-rollout', body: flagger({ risk: '0.95' }), status: 403 },
-    { method: 'post', doc: '/v1/canary/flagger/{hook}', path: '/v1/canary/flagger/pre-rollout', body: flagger({ risk: '7' }), status: 400 },
-    { method: 'post', doc: '/v1/canary/flagger/{hook}', path: '/v1/canary/flagger/confirm-traffic-increase', body: flagger({ metrics: JSON.stringify([metric]), stepWeight: '10' }), status: [200, 409] },
-    { method: 'post', doc: '/v1/canary/flagger/{hook}', path: '/v1/canary/flagger/rollback', body: flagger({ metrics: JSON.stringify([metric]) }), status: [200, 409] },
-    { method: 'post', doc: '/v1/canary/flagger/{hook}', path: '/v1/canary/flagger/bogus', body: flagger({}), status: 400 },
+    {
+      method: 'post',
+      doc: '/v1/canary/flagger/{hook}',
+      path: '/v1/canary/flagger/pre-rollout',
+      body: flagger({ risk: '0.1' }),
+      status: 200,
+    },
+    {
+      method: 'post',
+      doc: '/v1/canary/flagger/{hook}',
+      path: '/v1/canary/flagger/pre-rollout',
+      body: flagger({ risk: '0.95' }),
+      status: 403,
+    },
+    {
+      method: 'post',
+      doc: '/v1/canary/flagger/{hook}',
+      path: '/v1/canary/flagger/pre-rollout',
+      body: flagger({ risk: '7' }),
+      status: 400,
+    },
+    {
+      method: 'post',
+      doc: '/v1/canary/flagger/{hook}',
+      path: '/v1/canary/flagger/confirm-traffic-increase',
+      body: flagger({ metrics: JSON.stringify([metric]), stepWeight: '10' }),
+      status: [200, 409],
+    },
+    {
+      method: 'post',
+      doc: '/v1/canary/flagger/{hook}',
+      path: '/v1/canary/flagger/rollback',
+      body: flagger({ metrics: JSON.stringify([metric]) }),
+      status: [200, 409],
+    },
+    {
+      method: 'post',
+      doc: '/v1/canary/flagger/{hook}',
+      path: '/v1/canary/flagger/bogus',
+      body: flagger({}),
+      status: 400,
+    },
     { method: 'post', doc: '/judge', path: '/judge', body: kayenta, status: 200 },
     { method: 'post', doc: '/v1/canary/kayenta/judge', path: '/v1/canary/kayenta/judge', body: kayenta, status: 200 },
-    { method: 'post', doc: '/v1/canary/kayenta/judge', path: '/v1/canary/kayenta/judge', body: { canaryConfig: {} }, status: 400 },
-    { method: 'post', doc: '/v1/canary/outcome', path: '/v1/canary/outcome', body: { service: 'checkout', version: 'v2', outcome: 'promoted' }, status: 201 },
-    { method: 'post', doc: '/v1/canary/outcome', path: '/v1/canary/outcome', body: { service: 'orphan', version: 'v1', outcome: 'incident', detail: 'paged' }, status: 201 },
-    { method: 'post', doc: '/v1/canary/outcome', path: '/v1/canary/outcome', body: { service: 'checkout', version: 'v2', outcome: 'maybe' }, status: 400 },
+    {
+      method: 'post',
+      doc: '/v1/canary/kayenta/judge',
+      path: '/v1/canary/kayenta/judge',
+      body: { canaryConfig: {} },
+      status: 400,
+    },
+    {
+      method: 'post',
+      doc: '/v1/canary/outcome',
+      path: '/v1/canary/outcome',
+      body: { service: 'checkout', version: 'v2', outcome: 'promoted' },
+      status: 201,
+    },
+    {
+      method: 'post',
+      doc: '/v1/canary/outcome',
+      path: '/v1/canary/outcome',
+      body: { service: 'orphan', version: 'v1', outcome: 'incident', detail: 'paged' },
+      status: 201,
+    },
+    {
+      method: 'post',
+      doc: '/v1/canary/outcome',
+      path: '/v1/canary/outcome',
+      body: { service: 'checkout', version: 'v2', outcome: 'maybe' },
+      status: 400,
+    },
     { method: 'get', doc: '/v1/canary/rollouts', path: '/v1/canary/rollouts', status: 200 },
-    { method: 'get', doc: '/v1/canary/rollouts', path: '/v1/canary/rollouts', headers: auth(TOKENS.noReport), status: 403 },
+    {
+      method: 'get',
+      doc: '/v1/canary/rollouts',
+      path: '/v1/canary/rollouts',
+      headers: auth(TOKENS.noReport),
+      status: 403,
+    },
     { method: 'get', doc: '/v1/canary/rollouts/{service}', path: '/v1/canary/rollouts/checkout?limit=50', status: 200 },
     { method: 'get', doc: '/v1/canary/rollouts/{service}', path: '/v1/canary/rollouts/checkout?limit=0', status: 400 },
     // models
@@ -294,24 +501,72 @@ test('real responses of the canary, models, reports and circuit routes validate 
     { method: 'get', doc: '/v1/models/{id}', path: '/v1/models/gbdt-19990101000000-000000', status: 404 },
     { method: 'get', doc: '/v1/models/{id}', path: '/v1/models/Not_An_Id', status: 400 },
     { method: 'post', doc: '/v1/models/{id}/trial', path: `/v1/models/${champion}/trial`, body: reason, status: 409 },
-    { method: 'post', doc: '/v1/models/{id}/trial', path: `/v1/models/${challenger}/trial`, body: { ...reason, ab_share: 0.25 }, status: 200 },
-    { method: 'post', doc: '/v1/models/{id}/trial', path: `/v1/models/${challenger}/trial`, body: { reason: '' }, status: 400 },
+    {
+      method: 'post',
+      doc: '/v1/models/{id}/trial',
+      path: `/v1/models/${challenger}/trial`,
+      body: { ...reason, ab_share: 0.25 },
+      status: 200,
+    },
+    {
+      method: 'post',
+      doc: '/v1/models/{id}/trial',
+      path: `/v1/models/${challenger}/trial`,
+      body: { reason: '' },
+      status: 400,
+    },
     { method: 'get', doc: '/v1/models', path: '/v1/models', status: 200 },
     { method: 'get', doc: '/v1/shadow', path: '/v1/shadow', status: 200 },
     { method: 'post', doc: '/v1/models/trial/end', path: '/v1/models/trial/end', body: reason, status: 200 },
     { method: 'post', doc: '/v1/models/trial/end', path: '/v1/models/trial/end', body: reason, status: 409 },
-    { method: 'post', doc: '/v1/models/{id}/promote', path: `/v1/models/${champion}/promote`, body: reason, status: 409 },
-    { method: 'post', doc: '/v1/models/{id}/promote', path: '/v1/models/gbdt-19990101000000-000000/promote', body: reason, status: 404 },
-    { method: 'post', doc: '/v1/models/{id}/promote', path: `/v1/models/${challenger}/promote`, body: reason, headers: auth(TOKENS.noAdmin), status: 403 },
-    { method: 'post', doc: '/v1/models/{id}/promote', path: `/v1/models/${challenger}/promote`, body: reason, status: 200 },
+    {
+      method: 'post',
+      doc: '/v1/models/{id}/promote',
+      path: `/v1/models/${champion}/promote`,
+      body: reason,
+      status: 409,
+    },
+    {
+      method: 'post',
+      doc: '/v1/models/{id}/promote',
+      path: '/v1/models/gbdt-19990101000000-000000/promote',
+      body: reason,
+      status: 404,
+    },
+    {
+      method: 'post',
+      doc: '/v1/models/{id}/promote',
+      path: `/v1/models/${challenger}/promote`,
+      body: reason,
+      headers: auth(TOKENS.noAdmin),
+      status: 403,
+    },
+    {
+      method: 'post',
+      doc: '/v1/models/{id}/promote',
+      path: `/v1/models/${challenger}/promote`,
+      body: reason,
+      status: 200,
+    },
     { method: 'get', doc: '/v1/models/{id}', path: `/v1/models/${challenger}`, status: 200 },
-    { method: 'post', doc: '/v1/models/rollback', path: '/v1/models/rollback', body: { reason: 'x', extra: 1 }, status: 400 },
+    {
+      method: 'post',
+      doc: '/v1/models/rollback',
+      path: '/v1/models/rollback',
+      body: { reason: 'x', extra: 1 },
+      status: 400,
+    },
     { method: 'post', doc: '/v1/models/rollback', path: '/v1/models/rollback', body: reason, status: 200 },
     { method: 'get', doc: '/v1/jobs', path: '/v1/jobs', status: 200 },
     { method: 'get', doc: '/v1/drift', path: '/v1/drift', status: 200 },
     { method: 'get', doc: '/v1/drift', path: '/v1/drift', headers: {}, status: 401 },
     // reports
-    { method: 'get', doc: '/v1/reports/dora', path: '/v1/reports/dora?repo=acme/web&weeks=8&timezone=Europe/Berlin', status: 200 },
+    {
+      method: 'get',
+      doc: '/v1/reports/dora',
+      path: '/v1/reports/dora?repo=acme/web&weeks=8&timezone=Europe/Berlin',
+      status: 200,
+    },
     { method: 'get', doc: '/v1/reports/dora', path: '/v1/reports/dora?repo=acme/nothing', status: 404 },
     { method: 'get', doc: '/v1/reports/dora', path: '/v1/reports/dora?repo=acme/web&timezone=Mars/Base', status: 400 },
     { method: 'get', doc: '/v1/reports/flaky', path: '/v1/reports/flaky?repo=acme/web&limit=5', status: 200 },
@@ -344,7 +599,13 @@ test('each documented scope is the one the route enforces', async () => {
     if (!op.security) continue;
     const scope = op['x-required-scope'];
     const url = samplePath(path);
-    const lacking = await call(running.url, method.toUpperCase(), url, method === 'post' ? {} : undefined, auth(LACKING[scope]));
+    const lacking = await call(
+      running.url,
+      method.toUpperCase(),
+      url,
+      method === 'post' ? {} : undefined,
+      auth(LACKING[scope]),
+    );
     assert.equal(lacking.status, 403, `${method.toUpperCase()} ${path} without ${scope}: ${lacking.text}`);
     assert.equal(lacking.body.error, 'forbidden');
     const v = responseValidator(ajv, method, path, 403);

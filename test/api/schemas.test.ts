@@ -6,7 +6,8 @@ import { pendingRecord } from '../../src/registry/scorer.ts';
 import { RunRecordSchema } from '../../src/records/schema.ts';
 
 /** The risk request re-implements the run record's field rules without per-field transforms (for speed); they must agree. */
-const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(fc.oneof(arb, fc.constant(null as unknown as T)), { nil: undefined });
+const maybe = <T>(arb: fc.Arbitrary<T>) =>
+  fc.option(fc.oneof(arb, fc.constant(null as unknown as T)), { nil: undefined });
 const input = fc.record(
   {
     repo: fc.oneof(fc.constantFrom('acme/web', 'a.b/c-d_e', 'bad', 'x/y/z', ''), fc.string()),
@@ -16,7 +17,15 @@ const input = fc.record(
     actor: maybe(fc.string()),
     workflow: maybe(fc.constantFrom('ci', '', 'nightly')),
     run_attempt: maybe(fc.oneof(fc.integer({ min: -2, max: 5 }), fc.double())),
-    created_at: maybe(fc.constantFrom('2024-05-01T12:00:00Z', '2024-05-01T12:00:00+02:00', '2024-05-01', 'soon', '2999-01-01T00:00:00Z')),
+    created_at: maybe(
+      fc.constantFrom(
+        '2024-05-01T12:00:00Z',
+        '2024-05-01T12:00:00+02:00',
+        '2024-05-01',
+        'soon',
+        '2999-01-01T00:00:00Z',
+      ),
+    ),
     files: maybe(fc.array(fc.string({ maxLength: 8 }), { maxLength: 4 })),
     files_changed: maybe(fc.oneof(fc.integer({ min: -3, max: 100 }), fc.double())),
     additions: maybe(fc.integer({ min: -3, max: 1000 })),
@@ -29,7 +38,11 @@ test('RiskRequestSchema accepts exactly what the run record accepts for the shar
   fc.assert(
     fc.property(input, (x) => {
       const req = RiskRequestSchema.safeParse(x);
-      const rec = RunRecordSchema.safeParse({ ...x, run_id: 'pending', created_at: x.created_at ?? '2024-05-01T00:00:00Z' });
+      const rec = RunRecordSchema.safeParse({
+        ...x,
+        run_id: 'pending',
+        created_at: x.created_at ?? '2024-05-01T00:00:00Z',
+      });
       assert.equal(req.success, rec.success, JSON.stringify(x));
       if (req.success && rec.success) {
         const asRecord = riskRequestToRunRecord(req.data);

@@ -72,7 +72,9 @@ async function riskgate(prometheusUrl?: string): Promise<TestServer> {
 test('the documented snippets are valid for Argo: args declared, values strings, the Service port', () => {
   assert.ok(template && rollout, 'docs/canary.md has an AnalysisTemplate and a Rollout snippet');
   const declared = new Set(template.spec.args.map((a: Argument) => a.name));
-  const used = new Set([...JSON.stringify(template.spec.metrics).matchAll(/\{\{\s*args\.([^}\s]+)\s*\}\}/g)].map((m) => m[1]));
+  const used = new Set(
+    [...JSON.stringify(template.spec.metrics).matchAll(/\{\{\s*args\.([^}\s]+)\s*\}\}/g)].map((m) => m[1]),
+  );
   for (const u of used) assert.ok(declared.has(u), `{{args.${u}}} is declared`);
   const key = template.spec.args.find((a: Argument) => a.name === 'api-key');
   assert.ok(key.valueFrom?.secretKeyRef, 'the API key comes from a Secret');
@@ -80,11 +82,14 @@ test('the documented snippets are valid for Argo: args declared, values strings,
   const metric = template.spec.metrics[0];
   assert.equal(metric.provider.web.jsonBody.prometheus.window_s, Number(/^(\d+)m$/.exec(metric.interval)![1]) * 60);
   // AnalysisRunArgument.value is a Go string: a YAML number there is refused by the CRD schema.
-  for (const s of rollout.spec.strategy.canary.steps) for (const a of s.analysis?.args ?? []) if ('value' in a) assert.equal(typeof a.value, 'string', `arg ${a.name}`);
+  for (const s of rollout.spec.strategy.canary.steps)
+    for (const a of s.analysis?.args ?? []) if ('value' in a) assert.equal(typeof a.value, 'string', `arg ${a.name}`);
   // Every step's args resolve the template (MergeArgs would fail the run on one left without a value).
   assert.equal(analysisRuns().length, 2);
   // The URL is the Service of deploy/kubernetes.yaml on its port.
-  const service = parseYamlDocuments(read('../../deploy/kubernetes.yaml')).find((d: any) => d.kind === 'Service') as any;
+  const service = parseYamlDocuments(read('../../deploy/kubernetes.yaml')).find(
+    (d: any) => d.kind === 'Service',
+  ) as any;
   const url = new URL(template.spec.metrics[0].provider.web.url);
   assert.equal(url.hostname.split('.')[0], service.metadata.name);
   assert.equal(Number(url.port || 80), service.spec.ports[0].port);
@@ -94,19 +99,38 @@ test("the issue's template is refused by Argo's resolver; a weight resolved to a
   const old = structuredClone(template);
   old.spec.args = old.spec.args.filter((a: Argument) => a.name !== 'api-key');
   const args = mergeArgs(buildRolloutArgs(rollout.spec.strategy.canary.steps[1].analysis.args, HASHES), old.spec.args);
-  assert.throws(() => resolveMetricArgs(old.spec.metrics[0], args), (e: Error) => e instanceof ArgoError && e.message === 'failed to resolve {{args.api-key}}');
-  const noWeight = structuredClone(rollout.spec.strategy.canary.steps[1].analysis.args).filter((a: Argument) => a.name !== 'weight');
-  assert.throws(() => mergeArgs(buildRolloutArgs(noWeight, HASHES), template.spec.args), /args.weight was not resolved/);
+  assert.throws(
+    () => resolveMetricArgs(old.spec.metrics[0], args),
+    (e: Error) => e instanceof ArgoError && e.message === 'failed to resolve {{args.api-key}}',
+  );
+  const noWeight = structuredClone(rollout.spec.strategy.canary.steps[1].analysis.args).filter(
+    (a: Argument) => a.name !== 'weight',
+  );
+  assert.throws(
+    () => mergeArgs(buildRolloutArgs(noWeight, HASHES), template.spec.args),
+    /args.weight was not resolved/,
+  );
 
   const srv = await riskgate();
   try {
     const [run] = analysisRuns();
-    assert.match(run.metric.provider.web.jsonBody ? JSON.stringify(run.metric.provider.web.jsonBody) : '', /"current_weight":"10"/, 'Argo sends the weight as a string');
+    assert.match(
+      run.metric.provider.web.jsonBody ? JSON.stringify(run.metric.provider.web.jsonBody) : '',
+      /"current_weight":"10"/,
+      'Argo sends the weight as a string',
+    );
     const m = await runWebMetric(pointAt(run.metric, srv.url));
     assert.notEqual(m.phase, 'Error', m.message);
     // A weight resolved to nothing (an empty arg) is still a clear 400 naming the field.
-    const empty = resolveMetricArgs(template.spec.metrics[0], run.args.map((a) => (a.name === 'weight' ? { ...a, value: '' } : a))) as WebMetric;
-    const res = await fetch(`${srv.url}/v1/canary/argo`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(empty.provider.web.jsonBody) });
+    const empty = resolveMetricArgs(
+      template.spec.metrics[0],
+      run.args.map((a) => (a.name === 'weight' ? { ...a, value: '' } : a)),
+    ) as WebMetric;
+    const res = await fetch(`${srv.url}/v1/canary/argo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify(empty.provider.web.jsonBody),
+    });
     assert.equal(res.status, 400);
     assert.equal(((await res.json()) as any).details[0].path, 'current_weight');
     assert.equal((await runWebMetric(pointAt(empty, srv.url))).phase, 'Error', 'non-2xx is an Error measurement');
@@ -128,7 +152,14 @@ test("the documented conditions in Argo's expr, on each decision Riskgate answer
   assert.equal(evalCondition([2, 2], '2 in result'), true);
   assert.equal(evalCondition(5, 'result > 1'), true);
   assert.throws(() => evalCondition('1.1', 'asInt(result) == 1.1'));
-  for (const [input, expr] of [['1', 'asInt(result) == 1'], [1, 'asInt(result) == 1'], [1.123, 'asInt(result) == 1'], ['1.1', 'asFloat(result) == 1.1'], ['1.1', 'asFloat(result) >= 1.1'], [1, 'asFloat(result) >= 1']] as const)
+  for (const [input, expr] of [
+    ['1', 'asInt(result) == 1'],
+    [1, 'asInt(result) == 1'],
+    [1.123, 'asInt(result) == 1'],
+    ['1.1', 'asFloat(result) == 1.1'],
+    ['1.1', 'asFloat(result) >= 1.1'],
+    [1, 'asFloat(result) >= 1'],
+  ] as const)
     assert.equal(evalCondition(input, expr), true, expr);
   assert.throws(() => evalCondition('NotANum', 'asFloat(result) == 1.1'));
   assert.throws(() => evalCondition('1.1', 'asFloat(result) == "1.1"'), /mismatched types float64 and string/);
@@ -156,27 +187,34 @@ function app(errorShare: Record<string, number>): Promise<Server> {
   return new Promise((ok) => srv.listen(0, '127.0.0.1', () => ok(srv)));
 }
 
-test('the documented analysis, against a real Prometheus: a canary with 10 % errors is a Failed measurement', { timeout: 90_000 }, async (t) => {
-  if (!requireBinary(t, PROMETHEUS)) return;
-  const target = await app({ canary: 0.1, baseline: 0.002 });
-  const prom = await startPrometheus({ shop: `127.0.0.1:${(target.address() as AddressInfo).port}` });
-  const srv = await riskgate(prom.url);
-  try {
-    await prom.waitFor('count_over_time(http_requests_total{track="canary",code="500"}[1m])', (v) => v.length > 0 && v[0] >= 30);
-    const [first] = analysisRuns();
-    const m = await runWebMetric(pointAt(first.metric, srv.url));
-    assert.equal(m.request.headers.Authorization, `Bearer ${TOKEN}`);
-    assert.equal(m.request.headers['Content-Type'], 'application/json');
-    assert.equal(m.phase, 'Failed', `${m.message ?? ''} ${m.value}`);
-    const v = JSON.parse(m.value!);
-    assert.equal(v.decision, 'fail');
-    assert.equal(v.action, 'rollback');
-  } finally {
-    await srv.close();
-    await prom.stop();
-    target.close();
-  }
-});
+test(
+  'the documented analysis, against a real Prometheus: a canary with 10 % errors is a Failed measurement',
+  { timeout: 90_000 },
+  async (t) => {
+    if (!requireBinary(t, PROMETHEUS)) return;
+    const target = await app({ canary: 0.1, baseline: 0.002 });
+    const prom = await startPrometheus({ shop: `127.0.0.1:${(target.address() as AddressInfo).port}` });
+    const srv = await riskgate(prom.url);
+    try {
+      await prom.waitFor(
+        'count_over_time(http_requests_total{track="canary",code="500"}[1m])',
+        (v) => v.length > 0 && v[0] >= 30,
+      );
+      const [first] = analysisRuns();
+      const m = await runWebMetric(pointAt(first.metric, srv.url));
+      assert.equal(m.request.headers.Authorization, `Bearer ${TOKEN}`);
+      assert.equal(m.request.headers['Content-Type'], 'application/json');
+      assert.equal(m.phase, 'Failed', `${m.message ?? ''} ${m.value}`);
+      const v = JSON.parse(m.value!);
+      assert.equal(v.decision, 'fail');
+      assert.equal(v.action, 'rollback');
+    } finally {
+      await srv.close();
+      await prom.stop();
+      target.close();
+    }
+  },
+);
 
 test('the documented analysis without Prometheus configured: Inconclusive, never a pass', async () => {
   const srv = await riskgate();

@@ -8,7 +8,13 @@ const r = createRng(41);
 const lat = (n: number, center = 100, sd = 10): number[] => Array.from({ length: n }, () => center + sd * r.normal());
 /** The held-out setting: 30 samples per metric per interval, four metrics, only the error rate critical. */
 const interval = (p50 = 100, cpu = 40): MetricInput[] => [
-  { name: 'error_rate', direction: 'increase', critical: true, baseline: lat(30, 0.01, 0.002), canary: lat(30, 0.01, 0.002) },
+  {
+    name: 'error_rate',
+    direction: 'increase',
+    critical: true,
+    baseline: lat(30, 0.01, 0.002),
+    canary: lat(30, 0.01, 0.002),
+  },
   { name: 'latency_p50', direction: 'increase', baseline: lat(30), canary: lat(30, p50) },
   { name: 'latency_p99', direction: 'increase', baseline: lat(30, 300, 30), canary: lat(30, 300, 30) },
   { name: 'cpu', direction: 'increase', baseline: lat(30, 40, 2), canary: lat(30, cpu, 2) },
@@ -20,7 +26,10 @@ test('a clean low-risk release goes from 5 % to the explore cap in one decision 
     const first = decide({ current_weight: 5, elapsed_s: 60, risk: 0.1, metrics: interval() }, EMPTY_STATE);
     assert.equal(first.decision.action, 'increase');
     assert.ok(first.decision.next_weight >= EXPLORE_CAP, `5 → ${first.decision.next_weight}`);
-    const second = decide({ current_weight: first.decision.next_weight, elapsed_s: 60, risk: 0.1, metrics: interval() }, first.state);
+    const second = decide(
+      { current_weight: first.decision.next_weight, elapsed_s: 60, risk: 0.1, metrics: interval() },
+      first.state,
+    );
     assert.notEqual(second.decision.action, 'rollback');
     if (second.decision.action === 'promote') promotedAt2++;
   }

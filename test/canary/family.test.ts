@@ -12,7 +12,13 @@ test('the family is deterministic, report and tuning seeds are disjoint, and eve
     assert.ok(r.scenario.samples >= 8 && r.scenario.samples <= 60);
     assert.equal(r.scenario.metrics[0].name, 'error_rate');
     assert.equal(r.scenario.metrics[0].critical, true);
-    if (FAMILY_BAD.includes(r.kind)) assert.ok(r.scenario.regression && r.scenario.regression.metric >= 0 && r.scenario.regression.metric < r.scenario.metrics.length, r.kind);
+    if (FAMILY_BAD.includes(r.kind))
+      assert.ok(
+        r.scenario.regression &&
+          r.scenario.regression.metric >= 0 &&
+          r.scenario.regression.metric < r.scenario.metrics.length,
+        r.kind,
+      );
     else assert.equal(r.scenario.regression, undefined);
   }
   // The held-out simulator's setting is covered: one 60 s interval, 30 samples, 4 metrics, only error rate critical.
@@ -22,7 +28,10 @@ test('the family is deterministic, report and tuning seeds are disjoint, and eve
     assert.equal(r.scenario.interval_s, 60);
     assert.equal(r.scenario.samples, 30);
     assert.equal(r.scenario.metrics.length, 4);
-    assert.deepEqual(r.scenario.metrics.map((m) => m.critical), [true, false, false, false]);
+    assert.deepEqual(
+      r.scenario.metrics.map((m) => m.critical),
+      [true, false, false, false],
+    );
   }
   // Settings really vary.
   assert.ok(new Set(rel.map((r) => r.scenario.samples)).size >= 4);
@@ -38,7 +47,10 @@ test('on a small tuning-seed family riskgate catches more bad releases with less
   assert.ok(ours.bad_caught > fixed.bad_caught && ours.bad_caught > kay.bad_caught);
   assert.ok(ours.bad_exposure < fixed.bad_exposure && ours.bad_exposure < kay.bad_exposure);
   assert.equal(fixed.good_decisions_to_full, 3, '5/25/75/100 is three decisions');
-  assert.ok(ours.by_kind['tail-only'].rolled_back >= ours.by_kind['tail-only'].count - 1, JSON.stringify(ours.by_kind['tail-only']));
+  assert.ok(
+    ours.by_kind['tail-only'].rolled_back >= ours.by_kind['tail-only'].count - 1,
+    JSON.stringify(ours.by_kind['tail-only']),
+  );
 });
 
 test('good releases looked at 20 times each are almost never failed: the bounds hold over repeated looks', async () => {

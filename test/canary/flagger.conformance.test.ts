@@ -36,8 +36,14 @@ import { fixedScorer, silent } from '../api/helpers.ts';
 const docs = readFileSync(new URL('../../docs/canary.md', import.meta.url), 'utf8');
 const section = docs.slice(docs.indexOf('## Flagger webhooks'), docs.indexOf('## Kayenta remote judge'));
 const yamlText = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
-const py = spawnSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))'], { input: yamlText ?? '', encoding: 'utf8' });
-const noYaml = py.status !== 0 ? `python3 with PyYAML is needed to parse the docs' YAML (Debian: python3-yaml): ${(py.stderr || py.error?.message || '').trim().split('\n').pop()}` : undefined;
+const py = spawnSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())))'], {
+  input: yamlText ?? '',
+  encoding: 'utf8',
+});
+const noYaml =
+  py.status !== 0
+    ? `python3 with PyYAML is needed to parse the docs' YAML (Debian: python3-yaml): ${(py.stderr || py.error?.message || '').trim().split('\n').pop()}`
+    : undefined;
 if (noYaml && process.env.CI === 'true') throw new Error(noYaml);
 
 interface Webhook {
@@ -50,7 +56,16 @@ interface Webhook {
 }
 interface CanaryDoc {
   metadata: { name: string; namespace: string };
-  spec: { analysis: { interval: string; threshold: number; maxWeight?: number; stepWeight?: number; stepWeights?: number[]; webhooks: Webhook[] } };
+  spec: {
+    analysis: {
+      interval: string;
+      threshold: number;
+      maxWeight?: number;
+      stepWeight?: number;
+      stepWeights?: number[];
+      webhooks: Webhook[];
+    };
+  };
 }
 
 // ---- port of pkg/controller/webhook.go ----
@@ -66,12 +81,23 @@ let calls: { hook: string; status: number; body: any }[] = [];
 /** callWebhook + go-retryablehttp's DefaultRetryPolicy (backoff waits left out: nothing here is timed). */
 async function callWebhook(url: string, payload: Payload, retries = 0): Promise<Error | undefined> {
   // encoding/json: struct field order; `metadata,omitempty` drops a nil or empty map.
-  const body = JSON.stringify({ name: payload.name, namespace: payload.namespace, phase: payload.phase, checksum: payload.checksum, ...(payload.metadata && Object.keys(payload.metadata).length ? { metadata: payload.metadata } : {}) });
+  const body = JSON.stringify({
+    name: payload.name,
+    namespace: payload.namespace,
+    phase: payload.phase,
+    checksum: payload.checksum,
+    ...(payload.metadata && Object.keys(payload.metadata).length ? { metadata: payload.metadata } : {}),
+  });
   for (let attempt = 0; ; attempt++) {
     let status: number;
     let text: string;
     try {
-      const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body,
+        signal: AbortSignal.timeout(10_000),
+      });
       status = res.status;
       text = await res.text();
     } catch (err) {
@@ -85,10 +111,20 @@ async function callWebhook(url: string, payload: Payload, retries = 0): Promise<
   }
 }
 
-function callEventWebhook(c: FlaggerCanary, w: Webhook, message: string, eventType: string, now: number): Promise<Error | undefined> {
+function callEventWebhook(
+  c: FlaggerCanary,
+  w: Webhook,
+  message: string,
+  eventType: string,
+  now: number,
+): Promise<Error | undefined> {
   const metadata: Record<string, string> = { eventMessage: message, eventType, timestamp: String(now) };
   for (const [k, v] of Object.entries(w.metadata ?? {})) if (!(k in metadata)) metadata[k] = v;
-  return callWebhook(w.url, { name: c.name, namespace: c.namespace, phase: c.phase, checksum: c.checksum, metadata }, w.retries);
+  return callWebhook(
+    w.url,
+    { name: c.name, namespace: c.namespace, phase: c.phase, checksum: c.checksum, metadata },
+    w.retries,
+  );
 }
 
 // ---- port of the canary strategy in pkg/controller/scheduler.go and scheduler_hooks.go ----
@@ -96,15 +132,29 @@ interface FlaggerCanary {
   name: string;
   namespace: string;
   checksum: string;
-  phase: 'Initialized' | 'Waiting' | 'Progressing' | 'WaitingPromotion' | 'Promoting' | 'Finalising' | 'Succeeded' | 'Failed';
+  phase:
+    | 'Initialized'
+    | 'Waiting'
+    | 'Progressing'
+    | 'WaitingPromotion'
+    | 'Promoting'
+    | 'Finalising'
+    | 'Succeeded'
+    | 'Failed';
   canaryWeight: number;
   failedChecks: number;
   iterations: number;
   analysis: CanaryDoc['spec']['analysis'];
 }
 
-const hooksOf = (c: FlaggerCanary, type: string) => c.analysis.webhooks.filter((w) => w.type === type || (type === 'rollout' && !w.type));
-const call = (c: FlaggerCanary, w: Webhook, phase: string = c.phase) => callWebhook(w.url, { name: c.name, namespace: c.namespace, phase, checksum: c.checksum, metadata: w.metadata }, w.retries);
+const hooksOf = (c: FlaggerCanary, type: string) =>
+  c.analysis.webhooks.filter((w) => w.type === type || (type === 'rollout' && !w.type));
+const call = (c: FlaggerCanary, w: Webhook, phase: string = c.phase) =>
+  callWebhook(
+    w.url,
+    { name: c.name, namespace: c.namespace, phase, checksum: c.checksum, metadata: w.metadata },
+    w.retries,
+  );
 
 function maxWeight(c: FlaggerCanary): number {
   const sw = c.analysis.stepWeights ?? [];
@@ -165,7 +215,8 @@ async function advance(c: FlaggerCanary, now: number): Promise<void> {
     await event(c, 'Promotion completed!', now);
     return;
   }
-  if ((c.phase === 'Progressing' || c.phase === 'WaitingPromotion') && c.failedChecks >= c.analysis.threshold) return rollback(c, now);
+  if ((c.phase === 'Progressing' || c.phase === 'WaitingPromotion') && c.failedChecks >= c.analysis.threshold)
+    return rollback(c, now);
   if (c.canaryWeight === 0 && c.iterations === 0) {
     if (!(await runHooks(c, 'pre-rollout'))) {
       c.failedChecks++;
@@ -199,7 +250,11 @@ let server: Server;
 let base: string;
 
 before(async () => {
-  const config = loadConfig({ RISKGATE_LOG_LEVEL: 'silent', RISKGATE_API_KEYS: `flagger:score:${TOKEN}`, RISKGATE_KEY_BINDINGS: 'flagger=service:shop/*' });
+  const config = loadConfig({
+    RISKGATE_LOG_LEVEL: 'silent',
+    RISKGATE_API_KEYS: `flagger:score:${TOKEN}`,
+    RISKGATE_KEY_BINDINGS: 'flagger=service:shop/*',
+  });
   assert.equal(config.host, '0.0.0.0', 'with keys the server binds every interface, so Flagger can reach it');
   assert.equal(loadConfig({ RISKGATE_LOG_LEVEL: 'silent' }).host, '127.0.0.1', 'without keys: loopback only');
   store = openStore(':memory:');
@@ -230,94 +285,170 @@ function docCanary(checksum: string, canaryCenter: number): FlaggerCanary {
   const doc = JSON.parse(py.stdout) as CanaryDoc;
   for (const w of doc.spec.analysis.webhooks) {
     const u = new URL(w.url);
-    assert.equal(u.origin, 'http://riskgate.riskgate.svc', 'the snippet calls the Service of deploy/kubernetes.yaml (port 80)');
+    assert.equal(
+      u.origin,
+      'http://riskgate.riskgate.svc',
+      'the snippet calls the Service of deploy/kubernetes.yaml (port 80)',
+    );
     w.url = base + u.pathname;
     const m = { ...(w.metadata ?? {}) };
     assert.equal(m.token, 'REPLACE_WITH_THE_FLAGGER_KEY_TOKEN');
     m.token = TOKEN;
     if (m.metrics) {
       const specs = JSON.parse(m.metrics) as Record<string, unknown>[];
-      for (const s of specs) assert.ok(MetricSpec.safeParse(s).success, `the snippet's metric ${String(s.name)} is a valid spec`);
-      m.metrics = JSON.stringify(specs.map(({ query: _q, ...s }) => ({ ...s, baseline: samples(100), canary: samples(canaryCenter) })));
+      for (const s of specs)
+        assert.ok(MetricSpec.safeParse(s).success, `the snippet's metric ${String(s.name)} is a valid spec`);
+      m.metrics = JSON.stringify(
+        specs.map(({ query: _q, ...s }) => ({ ...s, baseline: samples(100), canary: samples(canaryCenter) })),
+      );
     }
     w.metadata = m;
   }
-  return { name: doc.metadata.name, namespace: doc.metadata.namespace, checksum, phase: 'Initialized', canaryWeight: 0, failedChecks: 0, iterations: 0, analysis: doc.spec.analysis };
+  return {
+    name: doc.metadata.name,
+    namespace: doc.metadata.namespace,
+    checksum,
+    phase: 'Initialized',
+    canaryWeight: 0,
+    failedChecks: 0,
+    iterations: 0,
+    analysis: doc.spec.analysis,
+  };
 }
 
-test('docs snippet: a harmless canary climbs Flagger\'s own steps and is promoted; Riskgate judges the step Flagger is at', { skip: noYaml }, async () => {
-  const c = docCanary('chk-good', 100);
-  assert.equal(c.analysis.stepWeight, 10);
-  assert.equal(c.analysis.webhooks.find((w) => w.type === 'confirm-traffic-increase')!.metadata!.stepWeight, String(c.analysis.stepWeight), 'metadata repeats stepWeight');
-  const seen: number[] = [];
-  const looks: number[] = [];
-  for (let tick = 0; tick < 40 && c.phase !== 'Succeeded' && c.phase !== 'Failed'; tick++) {
-    calls = [];
-    const flaggerWeight = c.canaryWeight;
-    await advance(c, clock);
-    for (const x of calls) assert.ok(x.status <= 202 || x.status === 409 || x.status === 403, `${x.hook}: ${x.status} ${JSON.stringify(x.body)}`);
-    const judged = calls.filter((x) => 'weight' in x.body);
-    // Every judging hook of this interval judged the weight Flagger is at, and they were one look.
-    for (const x of judged) assert.equal(x.body.weight, flaggerWeight, `${x.hook} judged weight ${x.body.weight}; Flagger is at ${flaggerWeight}`);
-    if (judged.length) {
-      assert.equal(new Set(judged.map((x) => x.body.look)).size, 1, `one look per interval: ${judged.map((x) => `${x.hook}:${x.body.look}`)}`);
-      looks.push(judged[0].body.look);
+test(
+  "docs snippet: a harmless canary climbs Flagger's own steps and is promoted; Riskgate judges the step Flagger is at",
+  { skip: noYaml },
+  async () => {
+    const c = docCanary('chk-good', 100);
+    assert.equal(c.analysis.stepWeight, 10);
+    assert.equal(
+      c.analysis.webhooks.find((w) => w.type === 'confirm-traffic-increase')!.metadata!.stepWeight,
+      String(c.analysis.stepWeight),
+      'metadata repeats stepWeight',
+    );
+    const seen: number[] = [];
+    const looks: number[] = [];
+    for (let tick = 0; tick < 40 && c.phase !== 'Succeeded' && c.phase !== 'Failed'; tick++) {
+      calls = [];
+      const flaggerWeight = c.canaryWeight;
+      await advance(c, clock);
+      for (const x of calls)
+        assert.ok(
+          x.status <= 202 || x.status === 409 || x.status === 403,
+          `${x.hook}: ${x.status} ${JSON.stringify(x.body)}`,
+        );
+      const judged = calls.filter((x) => 'weight' in x.body);
+      // Every judging hook of this interval judged the weight Flagger is at, and they were one look.
+      for (const x of judged)
+        assert.equal(
+          x.body.weight,
+          flaggerWeight,
+          `${x.hook} judged weight ${x.body.weight}; Flagger is at ${flaggerWeight}`,
+        );
+      if (judged.length) {
+        assert.equal(
+          new Set(judged.map((x) => x.body.look)).size,
+          1,
+          `one look per interval: ${judged.map((x) => `${x.hook}:${x.body.look}`)}`,
+        );
+        looks.push(judged[0].body.look);
+      }
+      seen.push(c.canaryWeight);
+      clock += 60_000;
     }
-    seen.push(c.canaryWeight);
-    clock += 60_000;
-  }
-  if (process.env.FLAGGER_TRACE) console.log('weights', seen, 'looks', looks);
-  assert.equal(c.phase, 'Succeeded', `phases ended at ${c.phase}, weights ${seen}`);
-  for (const w of seen) assert.ok(w % 10 === 0 && w <= 50, `only Flagger's steps: ${seen}`);
-  assert.ok(seen.includes(50), 'reached maxWeight before promotion');
-  for (let i = 1; i < looks.length; i++) assert.equal(looks[i], looks[i - 1] + 1, `evidence never reset or double-counted: looks ${looks}`);
-  const outcome = store.listEvents('canary_outcome', { key: 'shop/checkout' }).find((e) => e.payload.version === 'chk-good');
-  assert.equal(outcome?.payload.outcome, 'promoted', 'post-rollout (phase Succeeded) recorded the outcome');
-  assert.ok(store.listEvents(FLAGGER_EVENT, { key: 'shop/checkout' }).some((e) => String(e.payload.message).startsWith('Advance checkout.shop canary weight')));
-});
+    if (process.env.FLAGGER_TRACE) console.log('weights', seen, 'looks', looks);
+    assert.equal(c.phase, 'Succeeded', `phases ended at ${c.phase}, weights ${seen}`);
+    for (const w of seen) assert.ok(w % 10 === 0 && w <= 50, `only Flagger's steps: ${seen}`);
+    assert.ok(seen.includes(50), 'reached maxWeight before promotion');
+    for (let i = 1; i < looks.length; i++)
+      assert.equal(looks[i], looks[i - 1] + 1, `evidence never reset or double-counted: looks ${looks}`);
+    const outcome = store
+      .listEvents('canary_outcome', { key: 'shop/checkout' })
+      .find((e) => e.payload.version === 'chk-good');
+    assert.equal(outcome?.payload.outcome, 'promoted', 'post-rollout (phase Succeeded) recorded the outcome');
+    assert.ok(
+      store
+        .listEvents(FLAGGER_EVENT, { key: 'shop/checkout' })
+        .some((e) => String(e.payload.message).startsWith('Advance checkout.shop canary weight')),
+    );
+  },
+);
 
-test('docs snippet: a 10× slower canary is rolled back by the rollback hook before it gets traffic', { skip: noYaml }, async () => {
-  const c = docCanary('chk-slow', 1000);
-  for (let tick = 0; tick < 10 && c.phase !== 'Failed' && c.phase !== 'Succeeded'; tick++) {
-    await advance(c, clock);
-    clock += 60_000;
-  }
-  assert.equal(c.phase, 'Failed');
-  const outcome = store.listEvents('canary_outcome', { key: 'shop/checkout' }).find((e) => e.payload.version === 'chk-slow');
-  assert.equal(outcome?.payload.outcome, 'rolled_back');
-});
+test(
+  'docs snippet: a 10× slower canary is rolled back by the rollback hook before it gets traffic',
+  { skip: noYaml },
+  async () => {
+    const c = docCanary('chk-slow', 1000);
+    for (let tick = 0; tick < 10 && c.phase !== 'Failed' && c.phase !== 'Succeeded'; tick++) {
+      await advance(c, clock);
+      clock += 60_000;
+    }
+    assert.equal(c.phase, 'Failed');
+    const outcome = store
+      .listEvents('canary_outcome', { key: 'shop/checkout' })
+      .find((e) => e.payload.version === 'chk-slow');
+    assert.equal(outcome?.payload.outcome, 'rolled_back');
+  },
+);
 
-test('without the token every hook is an error to Flagger (401 > 202): pre-rollout failures reach the threshold and roll back', { skip: noYaml }, async () => {
-  const c = docCanary('chk-notoken', 100);
-  for (const w of c.analysis.webhooks) delete w.metadata!.token;
-  calls = [];
-  for (let tick = 0; tick < 10 && c.phase !== 'Failed'; tick++) {
-    await advance(c, clock);
-    clock += 60_000;
-  }
-  assert.ok(calls.length > 0 && calls.every((x) => x.status === 401), 'every hook answered 401');
-  assert.equal(c.canaryWeight, 0, 'no traffic without authentication');
-  assert.equal(c.phase, 'Failed', `threshold ${c.analysis.threshold} failed pre-rollout checks roll back`);
-});
+test(
+  'without the token every hook is an error to Flagger (401 > 202): pre-rollout failures reach the threshold and roll back',
+  { skip: noYaml },
+  async () => {
+    const c = docCanary('chk-notoken', 100);
+    for (const w of c.analysis.webhooks) delete w.metadata!.token;
+    calls = [];
+    for (let tick = 0; tick < 10 && c.phase !== 'Failed'; tick++) {
+      await advance(c, clock);
+      clock += 60_000;
+    }
+    assert.ok(calls.length > 0 && calls.every((x) => x.status === 401), 'every hook answered 401');
+    assert.equal(c.canaryWeight, 0, 'no traffic without authentication');
+    assert.equal(c.phase, 'Failed', `threshold ${c.analysis.threshold} failed pre-rollout checks roll back`);
+  },
+);
 
 test('status semantics: a "no" is 409 (not retried); metrics unavailable is 503 (retried `retries` times)', async () => {
-  const hook = (h: string, metadata: Record<string, string>) => ({ url: `${base}/v1/canary/flagger/${h}`, payload: { name: 'cart', namespace: 'shop', phase: 'Progressing', checksum: 'chk-x', metadata: { token: TOKEN, stepWeight: '10', maxWeight: '50', ...metadata } } });
+  const hook = (h: string, metadata: Record<string, string>) => ({
+    url: `${base}/v1/canary/flagger/${h}`,
+    payload: {
+      name: 'cart',
+      namespace: 'shop',
+      phase: 'Progressing',
+      checksum: 'chk-x',
+      metadata: { token: TOKEN, stepWeight: '10', maxWeight: '50', ...metadata },
+    },
+  });
   // Flagger's retryablehttp client: 4xx are final, so a 409 costs one call.
   calls = [];
-  const bad = JSON.stringify([{ name: 'latency', direction: 'increase', critical: true, baseline: samples(100), canary: samples(1000) }]);
+  const bad = JSON.stringify([
+    { name: 'latency', direction: 'increase', critical: true, baseline: samples(100), canary: samples(1000) },
+  ]);
   const no = hook('confirm-promotion', { metrics: bad });
   assert.ok(await callWebhook(no.url, no.payload, 3));
-  assert.deepEqual(calls.map((x) => x.status), [409]);
+  assert.deepEqual(
+    calls.map((x) => x.status),
+    [409],
+  );
   // A query with no Prometheus configured: unavailable, 503, retried.
   calls = [];
   const q = JSON.stringify([{ name: 'latency', direction: 'increase', query: { canary: 'up', baseline: 'up' } }]);
   const unavailable = hook('rollout', { metrics: q });
   const err = await callWebhook(unavailable.url, unavailable.payload, 2);
   assert.ok(err);
-  assert.deepEqual(calls.map((x) => x.status), [503, 503, 503]);
+  assert.deepEqual(
+    calls.map((x) => x.status),
+    [503, 503, 503],
+  );
   assert.match(err.message, /metrics unavailable/);
   // Every hook type Flagger has is accepted; post-rollout outside a rollout's end and event are 2xx.
-  for (const [h, ok] of [['event', 200], ['post-rollout', 200], ['confirm-rollout', 200], ['pre-rollout', 200]] as const) {
+  for (const [h, ok] of [
+    ['event', 200],
+    ['post-rollout', 200],
+    ['confirm-rollout', 200],
+    ['pre-rollout', 200],
+  ] as const) {
     calls = [];
     const x = hook(h, { risk: '0.1' });
     assert.equal(await callWebhook(x.url, x.payload), undefined, h);

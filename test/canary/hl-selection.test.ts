@@ -57,8 +57,17 @@ test('kthDifference is exactly the brute-force k-th pairwise difference, every k
         const c = sortedCopy(cs);
         const b = sortedCopy(bs);
         const d = allDiffs(c, b);
-        const ks = new Set([1, 2, Math.ceil(d.length / 2), d.length - 1, d.length, 1 + Math.min(d.length - 1, Math.floor(q * d.length))]);
-        for (const k of ks) if (k >= 1 && k <= d.length) assert.ok(Object.is(kthDifference(c, b, k), d[k - 1]) || kthDifference(c, b, k) === d[k - 1], `k=${k}`);
+        const ks = new Set([
+          1,
+          2,
+          Math.ceil(d.length / 2),
+          d.length - 1,
+          d.length,
+          1 + Math.min(d.length - 1, Math.floor(q * d.length)),
+        ]);
+        for (const k of ks)
+          if (k >= 1 && k <= d.length)
+            assert.ok(Object.is(kthDifference(c, b, k), d[k - 1]) || kthDifference(c, b, k) === d[k - 1], `k=${k}`);
       },
     ),
     { numRuns: 600, seed: 1601 },
@@ -67,13 +76,19 @@ test('kthDifference is exactly the brute-force k-th pairwise difference, every k
 
 test('hodgesLehmann (shift and Moses bounds) equals the brute-force definition (property)', () => {
   fc.assert(
-    fc.property(family.chain((f) => fc.tuple(sample(f), sample(f))), ([cs, bs]) => {
-      const c = sortedCopy(cs);
-      const b = sortedCopy(bs);
-      const got = hodgesLehmann(c, b);
-      const want = bruteHL(c, b);
-      assert.ok(got.shift === want.shift && got.lower === want.lower && got.upper === want.upper, `${JSON.stringify(got)} vs ${JSON.stringify(want)}`);
-    }),
+    fc.property(
+      family.chain((f) => fc.tuple(sample(f), sample(f))),
+      ([cs, bs]) => {
+        const c = sortedCopy(cs);
+        const b = sortedCopy(bs);
+        const got = hodgesLehmann(c, b);
+        const want = bruteHL(c, b);
+        assert.ok(
+          got.shift === want.shift && got.lower === want.lower && got.upper === want.upper,
+          `${JSON.stringify(got)} vs ${JSON.stringify(want)}`,
+        );
+      },
+    ),
     { numRuns: 400, seed: 1602 },
   );
 });
@@ -112,34 +127,40 @@ function gridKth(c: Float64Array, b: Float64Array, k: number, levels: number): n
   throw new Error('k beyond the pairs');
 }
 
-test('the attack: 22,000 + 22,000 samples rounded to 0.1 give the exact estimate and bounds', { timeout: 20_000 }, () => {
-  const r = mulberry32(16);
-  // Latencies around 100 ms rounded to 0.1 ms (~3,000 distinct values): the shape that sent the old search
-  // to its brute-force fallback. Generated as integer tenths, so the exact reference below applies.
-  const gen = (k: number, scale: number) => Array.from({ length: k }, () => Math.round(10 * scale * 100 * Math.exp(0.3 * normal(r))));
-  const ci = sortedCopy(gen(22_000, 1.03));
-  const bi = sortedCopy(gen(22_000, 1));
-  const levels = 1 + Math.max(ci[ci.length - 1], bi[bi.length - 1]);
-  // Integer copies (tenths) for the exact reference; the 0.1-valued samples are what a caller sends.
-  const c = ci.map((x) => x / 10);
-  const b = bi.map((x) => x / 10);
-  const N = c.length * b.length;
-  const hl = hodgesLehmann(c, b);
-  const hlInt = hodgesLehmann(ci, bi);
-  const z = normalQuantile(0.975);
-  const ca = Math.floor(N / 2 - z * Math.sqrt((N * (c.length + b.length + 1)) / 12));
-  assert.equal(hlInt.shift, gridKth(ci, bi, Math.ceil((N + 1) / 2), levels));
-  assert.equal(hlInt.lower, gridKth(ci, bi, ca, levels));
-  assert.equal(hlInt.upper, gridKth(ci, bi, N - ca + 1, levels));
-  // On 0.1 steps a difference of d tenths is one of a few doubles a rounding apart from d/10.
-  assert.ok(Math.abs(hl.shift - hlInt.shift / 10) < 1e-12, `${hl.shift} vs ${hlInt.shift / 10}`);
-  assert.ok(Math.abs(hl.lower - hlInt.lower / 10) < 1e-12 && Math.abs(hl.upper - hlInt.upper / 10) < 1e-12);
-  assert.ok(hl.lower < hl.shift && hl.shift < hl.upper && hl.shift > 0, `a 3 % slower canary: ${JSON.stringify(hl)}`);
-});
+test(
+  'the attack: 22,000 + 22,000 samples rounded to 0.1 give the exact estimate and bounds',
+  { timeout: 20_000 },
+  () => {
+    const r = mulberry32(16);
+    // Latencies around 100 ms rounded to 0.1 ms (~3,000 distinct values): the shape that sent the old search
+    // to its brute-force fallback. Generated as integer tenths, so the exact reference below applies.
+    const gen = (k: number, scale: number) =>
+      Array.from({ length: k }, () => Math.round(10 * scale * 100 * Math.exp(0.3 * normal(r))));
+    const ci = sortedCopy(gen(22_000, 1.03));
+    const bi = sortedCopy(gen(22_000, 1));
+    const levels = 1 + Math.max(ci[ci.length - 1], bi[bi.length - 1]);
+    // Integer copies (tenths) for the exact reference; the 0.1-valued samples are what a caller sends.
+    const c = ci.map((x) => x / 10);
+    const b = bi.map((x) => x / 10);
+    const N = c.length * b.length;
+    const hl = hodgesLehmann(c, b);
+    const hlInt = hodgesLehmann(ci, bi);
+    const z = normalQuantile(0.975);
+    const ca = Math.floor(N / 2 - z * Math.sqrt((N * (c.length + b.length + 1)) / 12));
+    assert.equal(hlInt.shift, gridKth(ci, bi, Math.ceil((N + 1) / 2), levels));
+    assert.equal(hlInt.lower, gridKth(ci, bi, ca, levels));
+    assert.equal(hlInt.upper, gridKth(ci, bi, N - ca + 1, levels));
+    // On 0.1 steps a difference of d tenths is one of a few doubles a rounding apart from d/10.
+    assert.ok(Math.abs(hl.shift - hlInt.shift / 10) < 1e-12, `${hl.shift} vs ${hlInt.shift / 10}`);
+    assert.ok(Math.abs(hl.lower - hlInt.lower / 10) < 1e-12 && Math.abs(hl.upper - hlInt.upper / 10) < 1e-12);
+    assert.ok(hl.lower < hl.shift && hl.shift < hl.upper && hl.shift > 0, `a 3 % slower canary: ${JSON.stringify(hl)}`);
+  },
+);
 
 test('100,000 + 100,000 samples rounded to 0.1 (a RangeError before) select exactly', { timeout: 20_000 }, () => {
   const r = mulberry32(17);
-  const gen = () => sortedCopy(Array.from({ length: 100_000 }, () => Math.min(4999, Math.round(1000 * Math.exp(0.3 * normal(r))))));
+  const gen = () =>
+    sortedCopy(Array.from({ length: 100_000 }, () => Math.min(4999, Math.round(1000 * Math.exp(0.3 * normal(r))))));
   const ci = gen();
   const bi = gen();
   const c = ci.map((x) => x / 10);

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_JUDGE, judge, judgeMetric, observe, type MetricEvidence, type MetricInput } from '../../src/canary/judge.ts';
+import {
+  DEFAULT_JUDGE,
+  judge,
+  judgeMetric,
+  observe,
+  type MetricEvidence,
+  type MetricInput,
+} from '../../src/canary/judge.ts';
 import { kayentaClassify } from '../../src/canary/policies.ts';
 import { mulberry32, normal } from '../../src/canary/simulator.ts';
 
@@ -33,7 +40,12 @@ test('sparse error counts with more errors on the canary are not classed as a pa
 });
 
 test('errors on the canary against a zero-error baseline do not pass', () => {
-  const m: MetricInput = { name: 'errors', direction: 'increase', baseline: gen(120, () => 0), canary: gen(120, () => (r() < 0.06 ? 0.5 : 0)) };
+  const m: MetricInput = {
+    name: 'errors',
+    direction: 'increase',
+    baseline: gen(120, () => 0),
+    canary: gen(120, () => (r() < 0.06 ? 0.5 : 0)),
+  };
   assert.equal(kayentaClassify(m), 'Pass');
   let ev: MetricEvidence | undefined;
   const seen: string[] = [];
@@ -70,28 +82,56 @@ test('identical distributions with plenty of data pass; a clear shift fails the 
 });
 
 test('direction decides which change is harmful; max_change ignores small significant shifts', () => {
-  const throughputDown: MetricInput = { name: 'rps', direction: 'decrease', baseline: lat(300, 100, 5), canary: lat(300, 80, 5) };
+  const throughputDown: MetricInput = {
+    name: 'rps',
+    direction: 'decrease',
+    baseline: lat(300, 100, 5),
+    canary: lat(300, 80, 5),
+  };
   assert.equal(judgeMetric(throughputDown, undefined).result.classification, 'Low');
-  const faster: MetricInput = { name: 'latency', direction: 'increase', baseline: lat(300, 100, 5), canary: lat(300, 80, 5) };
+  const faster: MetricInput = {
+    name: 'latency',
+    direction: 'increase',
+    baseline: lat(300, 100, 5),
+    canary: lat(300, 80, 5),
+  };
   assert.notEqual(judgeMetric(faster, undefined).result.classification, 'High');
-  const small: MetricInput = { name: 'latency', direction: 'increase', baseline: lat(300, 100, 1), canary: lat(300, 103, 1), max_change: 0.1 };
+  const small: MetricInput = {
+    name: 'latency',
+    direction: 'increase',
+    baseline: lat(300, 100, 1),
+    canary: lat(300, 103, 1),
+    max_change: 0.1,
+  };
   assert.notEqual(judgeMetric(small, undefined).result.classification, 'High', '3 % is below the 10 % practical bound');
   assert.equal(judgeMetric({ ...small, max_change: 0.01 }, undefined).result.classification, 'High');
 });
 
 test('weights and thresholds shape the score; a non-critical regression makes it marginal', () => {
   const clean = (name: string): MetricInput => ({ name, direction: 'increase', baseline: lat(300), canary: lat(300) });
-  const j = judge([clean('a'), clean('b'), clean('c'), clean('d'), { name: 'cpu', direction: 'increase', baseline: lat(300, 40, 2), canary: lat(300, 60, 2) }]);
+  const j = judge([
+    clean('a'),
+    clean('b'),
+    clean('c'),
+    clean('d'),
+    { name: 'cpu', direction: 'increase', baseline: lat(300, 40, 2), canary: lat(300, 60, 2) },
+  ]);
   assert.equal(j.metrics[4].classification, 'High');
   assert.equal(j.score, 80);
   assert.equal(j.verdict, 'marginal');
-  const heavy = judge([clean('a'), { name: 'cpu', direction: 'increase', weight: 9, baseline: lat(300, 40, 2), canary: lat(300, 60, 2) }]);
+  const heavy = judge([
+    clean('a'),
+    { name: 'cpu', direction: 'increase', weight: 9, baseline: lat(300, 40, 2), canary: lat(300, 60, 2) },
+  ]);
   assert.equal(heavy.score, 10);
   assert.equal(heavy.verdict, 'fail');
 });
 
 test('non-finite samples are ignored rather than poisoning the comparison', () => {
-  const res = judgeMetric({ name: 'x', direction: 'increase', baseline: [...lat(100), NaN, Infinity], canary: lat(100) }, undefined).result;
+  const res = judgeMetric(
+    { name: 'x', direction: 'increase', baseline: [...lat(100), NaN, Infinity], canary: lat(100) },
+    undefined,
+  ).result;
   assert.equal(res.n_baseline, 100);
   assert.notEqual(res.classification, 'High');
 });
@@ -102,7 +142,10 @@ test('absDeviations equals sorting the absolute deviations', async () => {
   for (let t = 0; t < 50; t++) {
     const a = sortedCopy(gen(1 + Math.floor(r() * 40), () => Math.floor(r() * 10)));
     const center = Math.floor(r() * 12) - 1;
-    assert.deepEqual([...absDeviations(a, center)], [...a].map((x) => Math.abs(x - center)).sort((p, q) => p - q));
+    assert.deepEqual(
+      [...absDeviations(a, center)],
+      [...a].map((x) => Math.abs(x - center)).sort((p, q) => p - q),
+    );
   }
 });
 
@@ -114,16 +157,27 @@ test('pooledQuantile equals the quantile of the merged, sorted samples', async (
     const a = sortedCopy(gen(Math.floor(r() * 30), () => (t % 2 ? Math.floor(r() * 4) : r() * 100)));
     const b = sortedCopy(gen(1 + Math.floor(r() * 30), () => (t % 2 ? Math.floor(r() * 4) : r() * 100)));
     const all = sortedCopy([...a, ...b]);
-    for (const q of [0, 0.1, 0.5, 0.9, 1, r()]) assert.equal(pooledQuantile(a, b, q), quantileSorted(all, q), `t=${t} q=${q}`);
+    for (const q of [0, 0.1, 0.5, 0.9, 1, r()])
+      assert.equal(pooledQuantile(a, b, q), quantileSorted(all, q), `t=${t} q=${q}`);
   }
 });
 
 test('observations made apart from the judgement (as the service does, before its write lock) judge the same', () => {
   const metrics: MetricInput[] = [
     { name: 'latency', direction: 'increase', critical: true, baseline: lat(300), canary: lat(300, 104, 12) },
-    { name: 'errors', direction: 'increase', baseline: gen(300, () => (r() < 0.02 ? 1 : 0)), canary: gen(300, () => (r() < 0.03 ? 1 : 0)) },
+    {
+      name: 'errors',
+      direction: 'increase',
+      baseline: gen(300, () => (r() < 0.02 ? 1 : 0)),
+      canary: gen(300, () => (r() < 0.03 ? 1 : 0)),
+    },
     { name: 'throughput', direction: 'decrease', baseline: lat(200, 50, 5), canary: lat(4, 50, 5) },
-    { name: 'cpu', direction: 'either', baseline: [Number.NaN, ...lat(100, 40, 4)], canary: [Infinity, ...lat(100, 40, 4)] },
+    {
+      name: 'cpu',
+      direction: 'either',
+      baseline: [Number.NaN, ...lat(100, 40, 4)],
+      canary: [Infinity, ...lat(100, 40, 4)],
+    },
   ];
   const first = judge(metrics);
   const observed = metrics.map((m) => observe(m.canary, m.baseline, m.direction, DEFAULT_JUDGE.minSamples));

@@ -27,7 +27,8 @@ import { serveApp, testConfig, type TestServer } from '../api/helpers.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import { parseYamlDocuments, yamlBlocks } from '../support/yaml.ts';
 
-const fixture = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/kayenta/${name}`, import.meta.url), 'utf8'));
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(new URL(`./fixtures/kayenta/${name}`, import.meta.url), 'utf8'));
 
 const TOKEN = 'kayenta-remote-judge-token-0123456789';
 const OTHER = 'reporting-only-token-0123456789abcdef';
@@ -52,10 +53,16 @@ before(async () => {
 after(() => srv.close());
 
 /** Jackson's default writing of doubles: non-finite numbers become quoted strings. */
-const jackson = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x));
+const jackson = (v: unknown): string =>
+  JSON.stringify(v, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x));
 
 /** RemoteJudge.judge(): POST <base-url>/judge, Jackson body, no Authorization header. */
-async function remoteJudge(baseUrl: string, canaryConfig: unknown, scoreThresholds: { pass: number; marginal: number }, metricSetPairList: unknown[]) {
+async function remoteJudge(
+  baseUrl: string,
+  canaryConfig: unknown,
+  scoreThresholds: { pass: number; marginal: number },
+  metricSetPairList: unknown[],
+) {
   const res = await fetch(`${baseUrl.replace(/\/$/, '')}/judge`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json; charset=UTF-8' },
@@ -74,7 +81,8 @@ const monitor = (score: number, marginal: number) => (score <= marginal ? 'TERMI
 function kayentaWeightedSum(all: any[], groupWeights: Record<string, number>, pass: number, marginal: number) {
   const results = all.filter((r) => !r.muted);
   const groupLabels = new Map<string, string[]>();
-  for (const m of results) for (const g of m.groups) groupLabels.set(g, [...(groupLabels.get(g) ?? []), m.classification]);
+  for (const m of results)
+    for (const g of m.groups) groupLabels.set(g, [...(groupLabels.get(g) ?? []), m.classification]);
   const groupScores = [...groupLabels].map(([name, labels]) => {
     const count = (l: string) => labels.filter((x) => x === l).length;
     const numTotal = count('High') + count('Low') + count('Pass') + count('NodataFailMetric');
@@ -124,7 +132,11 @@ test("Kayenta's muted-metric fixture: the muted critical regression is reported 
   // A muted critical regression would otherwise make the score 0.
   assert.equal(a.body.score.score, 100);
   assert.equal(a.body.score.classification, 'Pass');
-  assert.doesNotMatch(a.body.score.classificationReason, /Failing metric:|critical metric Failing/, 'the reason does not blame a muted metric');
+  assert.doesNotMatch(
+    a.body.score.classificationReason,
+    /Failing metric:|critical metric Failing/,
+    'the reason does not blame a muted metric',
+  );
   assert.match(a.body.score.classificationReason, /muted, not scored: Failing metric/);
   const k = kayentaWeightedSum(a.body.results, cfg.classifier.groupWeights, pass, marginal);
   assert.equal(a.body.score.score, k.summary);
@@ -150,7 +162,10 @@ test("Kayenta's test-config fixture: weights are percentages and unweighted grou
   ];
   const a = await remoteJudge(`${srv.url}/kayenta/${TOKEN}`, cfg, { pass: 95, marginal: 75 }, pairs);
   assert.equal(a.status, 200, JSON.stringify(a.body));
-  assert.deepEqual(a.body.results.map((x: any) => x.classification), ['High', 'Pass', 'High']);
+  assert.deepEqual(
+    a.body.results.map((x: any) => x.classification),
+    ['High', 'Pass', 'High'],
+  );
   const k = kayentaWeightedSum(a.body.results, cfg.classifier.groupWeights, 95, 75);
   // system 0 × 50 % + requests 100 × 50 % + example 50 × 0 % + bar 0 × 0 %.
   assert.equal(k.summary, 50);
@@ -182,12 +197,20 @@ test('a score at the marginal threshold fails the run (MonitorCanaryTask: score 
     { name: 'b', values: worse() },
   ]);
   assert.equal(a.body.score.score, 50);
-  assert.equal(a.body.score.classification, 'Marginal', "ThresholdScoreClassifier: score >= marginal is Marginal…");
+  assert.equal(a.body.score.classification, 'Marginal', 'ThresholdScoreClassifier: score >= marginal is Marginal…');
   assert.equal(monitor(a.body.score.score, 50), 'TERMINAL', '…and the run still fails on it');
 });
 
 test('Jackson\'s "NaN", "Infinity" and "-Infinity" are accepted; NaN per nanStrategy, infinities dropped and said', async () => {
-  const cfg = { metrics: [{ name: 'm', groups: ['g'], analysisConfigurations: { canary: { direction: 'increase', nanStrategy: 'replace' } } }] };
+  const cfg = {
+    metrics: [
+      {
+        name: 'm',
+        groups: ['g'],
+        analysisConfigurations: { canary: { direction: 'increase', nanStrategy: 'replace' } },
+      },
+    ],
+  };
   const v = same();
   const a = await remoteJudge(`${srv.url}/kayenta/${TOKEN}`, cfg, { pass: 95, marginal: 75 }, [
     { name: 'm', values: { control: [...v.control, NaN, null], experiment: [...v.experiment, Infinity, -Infinity] } },
@@ -196,10 +219,17 @@ test('Jackson\'s "NaN", "Infinity" and "-Infinity" are accepted; NaN per nanStra
   assert.equal(a.body.results[0].controlMetadata.stats.count, 302, 'NaN and null replaced by 0');
   assert.equal(a.body.results[0].experimentMetadata.stats.count, 300);
   assert.match(a.body.results[0].classificationReason, /2 infinite values dropped/);
-  const bad = await remoteJudge(`${srv.url}/kayenta/${TOKEN}`, cfg, { pass: 95, marginal: 75 }, [{ name: 'm', values: { control: ['Inf'], experiment: [1] } }]);
+  const bad = await remoteJudge(`${srv.url}/kayenta/${TOKEN}`, cfg, { pass: 95, marginal: 75 }, [
+    { name: 'm', values: { control: ['Inf'], experiment: [1] } },
+  ]);
   assert.equal(bad.status, 400);
-  assert.ok(bad.body.details.some((d: any) => d.path.startsWith('metricSetPairList.0.values.control')), JSON.stringify(bad.body));
-  const unknown = await remoteJudge(`${srv.url}/kayenta/${TOKEN}`, cfg, { pass: 95, marginal: 75 }, [{ name: 'nope', values: v }]);
+  assert.ok(
+    bad.body.details.some((d: any) => d.path.startsWith('metricSetPairList.0.values.control')),
+    JSON.stringify(bad.body),
+  );
+  const unknown = await remoteJudge(`${srv.url}/kayenta/${TOKEN}`, cfg, { pass: 95, marginal: 75 }, [
+    { name: 'nope', values: v },
+  ]);
   assert.equal(unknown.status, 400);
   assert.equal(unknown.body.details[0].path, 'metricSetPairList.0.name');
 });
@@ -210,7 +240,11 @@ test('groups named toString, constructor, __proto__ score like any other name', 
     { name: 'b', values: worse() },
   ];
   const scores: number[] = [];
-  for (const [ga, gb] of [['perf', 'errors'], ['toString', 'constructor'], ['__proto__', 'hasOwnProperty']]) {
+  for (const [ga, gb] of [
+    ['perf', 'errors'],
+    ['toString', 'constructor'],
+    ['__proto__', 'hasOwnProperty'],
+  ]) {
     const body = jackson({
       canaryConfig: {
         metrics: [
@@ -222,7 +256,11 @@ test('groups named toString, constructor, __proto__ score like any other name', 
       scoreThresholds: { pass: 95, marginal: 75 },
       metricSetPairList: pairs,
     }); // a computed `[ga]` key is an own property even for "__proto__", so JSON.stringify writes it
-    const res = await fetch(`${srv.url}/kayenta/${TOKEN}/judge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await fetch(`${srv.url}/kayenta/${TOKEN}/judge`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     const j = (await res.json()) as any;
     assert.equal(res.status, 200, JSON.stringify(j));
     scores.push(j.score.score);
@@ -231,7 +269,9 @@ test('groups named toString, constructor, __proto__ score like any other name', 
   }
   assert.deepEqual(scores, [80, 80, 80]);
   // The scorer itself, given Maps, is indifferent to the names too.
-  const res = [{ classification: 'Pass' as const, classificationReason: '', groups: ['__proto__'], critical: false, muted: false }];
+  const res = [
+    { classification: 'Pass' as const, classificationReason: '', groups: ['__proto__'], critical: false, muted: false },
+  ];
   assert.equal(kayentaScore(res, new Map([['__proto__', 100]]), { pass: 95, marginal: 75 }).score, 100);
 });
 
@@ -245,7 +285,12 @@ test("the documented kayenta.yml baseUrl, with Retrofit's `/judge` appended, rea
   const m = /^http:\/\/riskgate\.riskgate\.svc(\/kayenta\/)\$\{RISKGATE_KAYENTA_TOKEN\}$/.exec(documented);
   assert.ok(m, documented);
   // Spring resolves ${RISKGATE_KAYENTA_TOKEN} from the environment; the host is this test's server.
-  const a = await remoteJudge(`${srv.url}${m[1]}${TOKEN}`, { metrics: [{ name: 'm', groups: ['g'] }] }, { pass: 95, marginal: 75 }, [{ name: 'm', values: same() }]);
+  const a = await remoteJudge(
+    `${srv.url}${m[1]}${TOKEN}`,
+    { metrics: [{ name: 'm', groups: ['g'] }] },
+    { pass: 95, marginal: 75 },
+    [{ name: 'm', values: same() }],
+  );
   assert.equal(a.status, 200);
   assert.equal(a.body.judgeName, 'riskgate-sequential-v1');
 });
@@ -262,7 +307,11 @@ test('the path token authenticates Kayenta (no header), is checked like a bearer
   assert.equal(scope.status, 403, 'a key without the score scope is refused');
   const plain = await remoteJudge(srv.url, cfg, { pass: 95, marginal: 75 }, pairs);
   assert.equal(plain.status, 401, 'without the token, /judge still needs a bearer key');
-  const other = await fetch(`${srv.url}/kayenta/${TOKEN}/v1/canary/decision`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const other = await fetch(`${srv.url}/kayenta/${TOKEN}/v1/canary/decision`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
   assert.equal(other.status, 404, 'the path token opens the judge only');
   await new Promise((ok) => setImmediate(ok));
   const log = logLines.join('');

@@ -19,9 +19,18 @@ test('a tail regression that starts in the latest look holds a pass the pooled e
   let passedWithout = 0;
   for (let s = 0; s < 40; s++) {
     const r = createRng(500 + s);
-    const clean = (): MetricInput => ({ name: 'p99', direction: 'increase', baseline: lognormal(r, 30), canary: lognormal(r, 30) });
+    const clean = (): MetricInput => ({
+      name: 'p99',
+      direction: 'increase',
+      baseline: lognormal(r, 30),
+      canary: lognormal(r, 30),
+    });
     // Two clean looks, then 20 % of requests 5× slower (a cache that expired during the third interval).
-    const looks = [clean(), clean(), { name: 'p99', direction: 'increase' as const, baseline: lognormal(r, 30), canary: lognormal(r, 30, 0.2, 5) }];
+    const looks = [
+      clean(),
+      clean(),
+      { name: 'p99', direction: 'increase' as const, baseline: lognormal(r, 30), canary: lognormal(r, 30, 0.2, 5) },
+    ];
     const without = run(looks, OFF);
     const withHold = run(looks);
     if (without.classification === 'Pass') passedWithout++;
@@ -44,7 +53,10 @@ test('a leak within the look is a trend against the baseline; a drift both sides
   const flat = Array.from({ length: n }, () => 1000 * (1 + 0.004 * r.normal()));
   const t = observe(leak, flat, 'increase', 5, 0.05).trend!;
   assert.ok(t.z > 5 && Math.abs(t.perLook - 0.03) < 0.01, JSON.stringify(t));
-  const res = judgeMetric({ name: 'memory', direction: 'increase', max_change: 0.05, baseline: flat, canary: leak }, undefined).result;
+  const res = judgeMetric(
+    { name: 'memory', direction: 'increase', max_change: 0.05, baseline: flat, canary: leak },
+    undefined,
+  ).result;
   assert.notEqual(res.classification, 'Pass');
   const shared = Array.from({ length: n }, (_, i) => 1000 * (1 + 0.03 * (i / n)) * (1 + 0.004 * r.normal()));
   const u = observe(leak, shared, 'increase', 5, 0.05).trend!;

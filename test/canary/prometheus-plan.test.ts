@@ -21,7 +21,12 @@ test('a window too short for the judge is said, with the remedy', () => {
   const windowS = (need - 2) * 15;
   const thin = planRange(windowS, undefined, 15);
   assert.equal(thin.stepS, 15);
-  assert.match(thin.note!, new RegExp(`a ${windowS} s window holds at most ${need - 1} samples per series, fewer than the ${need} a metric needs: widen prometheus.window_s`));
+  assert.match(
+    thin.note!,
+    new RegExp(
+      `a ${windowS} s window holds at most ${need - 1} samples per series, fewer than the ${need} a metric needs: widen prometheus.window_s`,
+    ),
+  );
   assert.equal(planRange(windowS + 15, undefined, 15).note, undefined, 'one scrape more is enough');
 });
 

@@ -32,38 +32,52 @@ function fakeApp(errorShare: number, latencyMs: number): Promise<Server> {
   return new Promise((ok) => srv.listen(0, '127.0.0.1', () => ok(srv)));
 }
 
-
-test('decision through a real Prometheus rolls back a canary with more errors and latency', { timeout: 60_000 }, async (t) => {
-  if (!requireBinary(t, PROMETHEUS)) return;
-  const canary = await fakeApp(0.08, 400);
-  const baseline = await fakeApp(0.002, 100);
-  const target = (s: Server) => `127.0.0.1:${(s.address() as AddressInfo).port}`;
-  const prom = await startPrometheus({ canary: target(canary), baseline: target(baseline) });
-  const store = openStore(':memory:');
-  try {
-    const url = prom.url;
-    // Wait until both targets have ~15 s of samples.
-    await prom.waitFor('count_over_time(app_latency_ms[30s])', (v) => v.length === 2 && v.every((n) => n >= 15));
-    const svc = new CanaryService({ store, prometheusUrl: url });
-    const q = (job: string) => `rate(app_errors_total{job="${job}"}[3s]) / rate(app_requests_total{job="${job}"}[3s])`;
-    const d = await svc.decide({
-      deployment: { service: 'prom-demo', version: 'v2' },
-      current_weight: 10,
-      elapsed_s: 30,
-      risk: 0.2,
-      prometheus: { window_s: 20, step_s: 1 },
-      metrics: [
-        { name: 'error_rate', direction: 'increase', critical: true, query: { canary: q('canary'), baseline: q('baseline') } },
-        { name: 'latency', direction: 'increase', critical: true, query: { canary: 'app_latency_ms{job="canary"}', baseline: 'app_latency_ms{job="baseline"}' } },
-      ],
-    });
-    assert.equal(d.action, 'rollback', d.reasons.join('; '));
-    assert.ok(d.metrics.every((m) => m.n_canary >= 10 && m.n_baseline >= 10));
-    assert.equal(store.listEvents('canary_decision').length, 1);
-  } finally {
-    await prom.stop();
-    canary.close();
-    baseline.close();
-    store.close();
-  }
-});
+test(
+  'decision through a real Prometheus rolls back a canary with more errors and latency',
+  { timeout: 60_000 },
+  async (t) => {
+    if (!requireBinary(t, PROMETHEUS)) return;
+    const canary = await fakeApp(0.08, 400);
+    const baseline = await fakeApp(0.002, 100);
+    const target = (s: Server) => `127.0.0.1:${(s.address() as AddressInfo).port}`;
+    const prom = await startPrometheus({ canary: target(canary), baseline: target(baseline) });
+    const store = openStore(':memory:');
+    try {
+      const url = prom.url;
+      // Wait until both targets have ~15 s of samples.
+      await prom.waitFor('count_over_time(app_latency_ms[30s])', (v) => v.length === 2 && v.every((n) => n >= 15));
+      const svc = new CanaryService({ store, prometheusUrl: url });
+      const q = (job: string) =>
+        `rate(app_errors_total{job="${job}"}[3s]) / rate(app_requests_total{job="${job}"}[3s])`;
+      const d = await svc.decide({
+        deployment: { service: 'prom-demo', version: 'v2' },
+        current_weight: 10,
+        elapsed_s: 30,
+        risk: 0.2,
+        prometheus: { window_s: 20, step_s: 1 },
+        metrics: [
+          {
+            name: 'error_rate',
+            direction: 'increase',
+            critical: true,
+            query: { canary: q('canary'), baseline: q('baseline') },
+          },
+          {
+            name: 'latency',
+            direction: 'increase',
+            critical: true,
+            query: { canary: 'app_latency_ms{job="canary"}', baseline: 'app_latency_ms{job="baseline"}' },
+          },
+        ],
+      });
+      assert.equal(d.action, 'rollback', d.reasons.join('; '));
+      assert.ok(d.metrics.every((m) => m.n_canary >= 10 && m.n_baseline >= 10));
+      assert.equal(store.listEvents('canary_decision').length, 1);
+    } finally {
+      await prom.stop();
+      canary.close();
+      baseline.close();
+      store.close();
+    }
+  },
+);

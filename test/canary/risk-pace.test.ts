@@ -30,8 +30,10 @@ test('a very low predicted risk passes at the looser level, and only that', () =
     const mid = run(VERY_LOW_RISK + 0.05);
     for (let i = 0; i < 2; i++) {
       // The pass level in effect shows in the confidence of a passing decision: (1 − alphaPass) × score.
-      if (low[i].verdict === 'pass') assert.ok(Math.abs(low[i].confidence - (1 - VERY_LOW_RISK_ALPHA_PASS) * (low[i].score / 100)) < 1e-9);
-      if (mid[i].verdict === 'pass') assert.ok(Math.abs(mid[i].confidence - (1 - DEFAULT_JUDGE.alphaPass) * (mid[i].score / 100)) < 1e-9);
+      if (low[i].verdict === 'pass')
+        assert.ok(Math.abs(low[i].confidence - (1 - VERY_LOW_RISK_ALPHA_PASS) * (low[i].score / 100)) < 1e-9);
+      if (mid[i].verdict === 'pass')
+        assert.ok(Math.abs(mid[i].confidence - (1 - DEFAULT_JUDGE.alphaPass) * (mid[i].score / 100)) < 1e-9);
       // A looser pass never turns a pass into something else.
       if (mid[i].verdict === 'pass' && i === 0) assert.equal(low[i].verdict, 'pass');
     }

@@ -39,7 +39,11 @@ before(async () => {
 after(() => server.close());
 
 const post = async (path: string, body: unknown, url = base): Promise<{ status: number; json: any }> => {
-  const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, json: await res.json() };
 };
 const decision = (over: Record<string, unknown> = {}) => ({
@@ -76,18 +80,30 @@ test('decision: answers, looks up risk through the model, stores the decision an
   const last = inputs[inputs.length - 1];
   const stored = decodeSamples(last.payload, last.data);
   const sent = first.metrics as { name: string; canary: number[]; baseline: number[] }[];
-  assert.deepEqual(stored.map((m) => m.name), sent.map((m) => m.name));
+  assert.deepEqual(
+    stored.map((m) => m.name),
+    sent.map((m) => m.name),
+  );
   assert.deepEqual(stored[0].canary, sent[0].canary, 'the exact samples are in the audit log');
   assert.deepEqual(stored[0].baseline, sent[0].baseline);
   assert.deepEqual(stored.at(-1)!.canary, sent.at(-1)!.canary);
   // counts that disagree with the bytes are refused, not misread
-  assert.throws(() => decodeSamples({ ...last.payload, metrics: [{ name: 'x', baseline_n: 1, canary_n: 1 }] }, last.data), /expected 16 bytes/);
+  assert.throws(
+    () => decodeSamples({ ...last.payload, metrics: [{ name: 'x', baseline_n: 1, canary_n: 1 }] }, last.data),
+    /expected 16 bytes/,
+  );
 });
 
 test('decision: a critical regression rolls back', async () => {
   const a = await post(
     '/v1/canary/decision',
-    decision({ deployment: { service: 'api', version: 'v9' }, risk: 0.1, metrics: [{ name: 'errors', direction: 'increase', critical: true, baseline: lat(200, 1, 0.1), canary: lat(200, 2, 0.1) }] }),
+    decision({
+      deployment: { service: 'api', version: 'v9' },
+      risk: 0.1,
+      metrics: [
+        { name: 'errors', direction: 'increase', critical: true, baseline: lat(200, 1, 0.1), canary: lat(200, 2, 0.1) },
+      ],
+    }),
   );
   assert.equal(a.json.action, 'rollback');
   assert.equal(a.json.risk_source, 'request');
@@ -95,7 +111,10 @@ test('decision: a critical regression rolls back', async () => {
 
 test('decision: invalid input is a 400 with field paths and stores nothing', async () => {
   const before = store.listEvents('canary_decision', { limit: 1000 }).length;
-  const bad = await post('/v1/canary/decision', decision({ current_weight: 140, metrics: [{ name: 'x', direction: 'sideways', baseline: [1] }] }));
+  const bad = await post(
+    '/v1/canary/decision',
+    decision({ current_weight: 140, metrics: [{ name: 'x', direction: 'sideways', baseline: [1] }] }),
+  );
   assert.equal(bad.status, 400);
   assert.equal(bad.json.error, 'invalid_request');
   const paths = bad.json.details.map((d: any) => d.path);
@@ -111,7 +130,13 @@ test('decision: Prometheus unreachable → hold with the reason, never promote',
   try {
     const a = await post(
       '/v1/canary/decision',
-      { deployment: { service: 'web', version: 'v2' }, current_weight: 60, elapsed_s: 3600, risk: 0, metrics: [{ name: 'errors', direction: 'increase', query: { canary: 'up', baseline: 'up' } }] },
+      {
+        deployment: { service: 'web', version: 'v2' },
+        current_weight: 60,
+        elapsed_s: 3600,
+        risk: 0,
+        metrics: [{ name: 'errors', direction: 'increase', query: { canary: 'up', baseline: 'up' } }],
+      },
       s.url,
     );
     assert.equal(a.status, 200);
@@ -125,13 +150,30 @@ test('decision: Prometheus unreachable → hold with the reason, never promote',
 
 test('argo: GET query parameters and POST jsonBody give pass / fail / inconclusive', async () => {
   const metrics = JSON.stringify([{ name: 'p50', direction: 'increase', baseline: lat(200), canary: lat(200) }]);
-  const g = await fetch(`${base}/v1/canary/argo?service=argo&version=v1&weight=10&risk=0.05&metrics=${encodeURIComponent(metrics)}`);
+  const g = await fetch(
+    `${base}/v1/canary/argo?service=argo&version=v1&weight=10&risk=0.05&metrics=${encodeURIComponent(metrics)}`,
+  );
   const gj = await g.json();
   assert.equal(g.status, 200);
   assert.equal(gj.decision, 'pass');
-  const p = await post('/v1/canary/argo', decision({ deployment: { service: 'argo', version: 'v2' }, risk: 0.9, metrics: [{ name: 'p50', direction: 'increase', baseline: lat(12), canary: lat(12) }] }));
+  const p = await post(
+    '/v1/canary/argo',
+    decision({
+      deployment: { service: 'argo', version: 'v2' },
+      risk: 0.9,
+      metrics: [{ name: 'p50', direction: 'increase', baseline: lat(12), canary: lat(12) }],
+    }),
+  );
   assert.equal(p.json.decision, 'inconclusive');
-  const f = await post('/v1/canary/argo', decision({ deployment: { service: 'argo', version: 'v3' }, metrics: [{ name: 'e', direction: 'increase', critical: true, baseline: lat(200, 1, 0.1), canary: lat(200, 2, 0.1) }] }));
+  const f = await post(
+    '/v1/canary/argo',
+    decision({
+      deployment: { service: 'argo', version: 'v3' },
+      metrics: [
+        { name: 'e', direction: 'increase', critical: true, baseline: lat(200, 1, 0.1), canary: lat(200, 2, 0.1) },
+      ],
+    }),
+  );
   assert.equal(f.json.decision, 'fail');
   const bad = await fetch(`${base}/v1/canary/argo?service=argo&version=v1&metrics=notjson`);
   assert.equal(bad.status, 400);
@@ -139,11 +181,23 @@ test('argo: GET query parameters and POST jsonBody give pass / fail / inconclusi
 });
 
 test('flagger: pre-rollout refuses risky releases; hooks answer with status codes', async () => {
-  const hook = (name: string, metadata: Record<string, string>) => post(`/v1/canary/flagger/${name}`, { name: 'podinfo', namespace: 'test', phase: 'Progressing', checksum: 'c1', metadata });
+  const hook = (name: string, metadata: Record<string, string>) =>
+    post(`/v1/canary/flagger/${name}`, {
+      name: 'podinfo',
+      namespace: 'test',
+      phase: 'Progressing',
+      checksum: 'c1',
+      metadata,
+    });
   assert.equal((await hook('pre-rollout', { repo: 'acme/risky', head_sha: 'x' })).status, 403);
   assert.equal((await hook('pre-rollout', { repo: 'acme/web', head_sha: 'x' })).status, 200);
-  const badMetrics = JSON.stringify([{ name: 'errors', direction: 'increase', critical: true, baseline: lat(200, 1, 0.1), canary: lat(200, 2, 0.1) }]);
-  assert.equal((await hook('confirm-traffic-increase', { metrics: badMetrics, risk: '0.1', stepWeight: '10' })).status, 409);
+  const badMetrics = JSON.stringify([
+    { name: 'errors', direction: 'increase', critical: true, baseline: lat(200, 1, 0.1), canary: lat(200, 2, 0.1) },
+  ]);
+  assert.equal(
+    (await hook('confirm-traffic-increase', { metrics: badMetrics, risk: '0.1', stepWeight: '10' })).status,
+    409,
+  );
   assert.equal((await hook('rollback', { metrics: badMetrics, risk: '0.1' })).status, 200);
   assert.equal((await hook('confirm-promotion', { metrics: badMetrics, risk: '0.1' })).status, 409);
   assert.equal((await post('/v1/canary/flagger/not-a-hook', { name: 'a', namespace: 'b' })).status, 400);
@@ -158,7 +212,11 @@ test('kayenta: /judge answers a CanaryJudgeResult; invalid requests are 400', as
       name: 'cfg',
       metrics: [
         { name: 'latency', groups: ['perf'], analysisConfigurations: { canary: { direction: 'increase' } } },
-        { name: 'errors', groups: ['errors'], analysisConfigurations: { canary: { direction: 'increase', critical: true } } },
+        {
+          name: 'errors',
+          groups: ['errors'],
+          analysisConfigurations: { canary: { direction: 'increase', critical: true } },
+        },
       ],
       classifier: { groupWeights: { perf: 50, errors: 50 } },
     },
@@ -184,7 +242,10 @@ test('kayenta: /judge answers a CanaryJudgeResult; invalid requests are 400', as
 });
 
 test('outcome: stored as an event and as a canonical run record; rollouts list shows history', async () => {
-  await post('/v1/canary/decision', decision({ deployment: { service: 'shop', version: 'v7', repo: 'acme/shop', head_sha: 'def' } }));
+  await post(
+    '/v1/canary/decision',
+    decision({ deployment: { service: 'shop', version: 'v7', repo: 'acme/shop', head_sha: 'def' } }),
+  );
   const o = await post('/v1/canary/outcome', { service: 'shop', version: 'v7', outcome: 'incident' });
   assert.equal(o.status, 201);
   assert.equal(o.json.training_record, true);

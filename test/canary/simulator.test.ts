@@ -21,5 +21,8 @@ test('riskgate rolls back every bad kind, keeps good releases, and beats both ba
   assert.ok(ours.bad_exposure < fixed.bad_exposure && ours.bad_exposure < kay.bad_exposure);
   assert.ok(ours.good_steps < fixed.good_steps, `${ours.good_steps} vs ${fixed.good_steps}`);
   // The baselines really do miss some kinds — otherwise the comparison would be vacuous.
-  assert.ok(fixed.by_kind.memory_leak.rolled_back === 0 && kay.by_kind.rising_variance.rolled_back < kay.by_kind.rising_variance.count);
+  assert.ok(
+    fixed.by_kind.memory_leak.rolled_back === 0 &&
+      kay.by_kind.rising_variance.rolled_back < kay.by_kind.rising_variance.count,
+  );
 });

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { binaryCompare, hodgesLehmann, kthDifference, mannWhitneyP, normalCdf, normalQuantile, rankCompare, sortedCopy } from '../../src/canary/stats.ts';
+import {
+  binaryCompare,
+  hodgesLehmann,
+  kthDifference,
+  mannWhitneyP,
+  normalCdf,
+  normalQuantile,
+  rankCompare,
+  sortedCopy,
+} from '../../src/canary/stats.ts';
 import { mulberry32, normal } from '../../src/canary/simulator.ts';
 
 function bruteU(c: number[], b: number[]): number {
@@ -35,7 +44,11 @@ test('binaryCompare agrees with rankCompare on 0/1 samples', () => {
     const b = Array.from({ length: 5 + Math.floor(r() * 40) }, () => (r() < 0.2 ? 1 : 0));
     const x = rankCompare(sortedCopy(c), sortedCopy(b));
     const y = binaryCompare(c.filter(Boolean).length, c.length, b.filter(Boolean).length, b.length);
-    assert.ok(Math.abs(x.u - y.u) < 1e-9 && Math.abs(x.variance - y.variance) < 1e-12 && Math.abs(x.tieShare - y.tieShare) < 1e-12);
+    assert.ok(
+      Math.abs(x.u - y.u) < 1e-9 &&
+        Math.abs(x.variance - y.variance) < 1e-12 &&
+        Math.abs(x.tieShare - y.tieShare) < 1e-12,
+    );
   }
 });
 
@@ -44,13 +57,15 @@ test('kthDifference is the exact order statistic of all pairwise differences', (
   for (let t = 0; t < 150; t++) {
     const m = 1 + Math.floor(r() * 60);
     const n = 1 + Math.floor(r() * 60);
-    const gen = (k: number) => Array.from({ length: k }, () => (t % 3 === 0 ? Math.floor(r() * 3) : 100 + 10 * normal(r)));
+    const gen = (k: number) =>
+      Array.from({ length: k }, () => (t % 3 === 0 ? Math.floor(r() * 3) : 100 + 10 * normal(r)));
     const c = sortedCopy(gen(m));
     const b = sortedCopy(gen(n));
     const d: number[] = [];
     for (const x of c) for (const y of b) d.push(x - y);
     d.sort((p, q) => p - q);
-    for (const k of [1, Math.ceil(d.length / 2), d.length, 1 + Math.floor(r() * d.length)]) assert.equal(kthDifference(c, b, k), d[k - 1], `m=${m} n=${n} k=${k}`);
+    for (const k of [1, Math.ceil(d.length / 2), d.length, 1 + Math.floor(r() * d.length)])
+      assert.equal(kthDifference(c, b, k), d[k - 1], `m=${m} n=${n} k=${k}`);
   }
 });
 
@@ -82,6 +97,7 @@ test('kthDifference terminates and is exact (to rounding) on sparse, decimal-val
     const d: number[] = [];
     for (const x of c) for (const y of b) d.push(x - y);
     d.sort((p, q2) => p - q2);
-    for (const k of [Math.ceil(d.length / 2), 1 + Math.floor(r() * d.length)]) assert.ok(Math.abs(kthDifference(c, b, k) - d[k - 1]) < 1e-12);
+    for (const k of [Math.ceil(d.length / 2), 1 + Math.floor(r() * d.length)])
+      assert.ok(Math.abs(kthDifference(c, b, k) - d[k - 1]) < 1e-12);
   }
 });

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decide, EMPTY_STATE } from '../../src/canary/controller.ts';
 import { DEFAULT_JUDGE, judgeMetric, tailLogE, type MetricEvidence, type MetricInput } from '../../src/canary/judge.ts';
-import { addLook, boundRadius, confidenceSequence, csRadius, EMPTY_EVIDENCE, exceedanceE, pooled } from '../../src/canary/sequential.ts';
+import {
+  addLook,
+  boundRadius,
+  confidenceSequence,
+  csRadius,
+  EMPTY_EVIDENCE,
+  exceedanceE,
+  pooled,
+} from '../../src/canary/sequential.ts';
 import { createRng } from '../../src/simulate/prng.ts';
 
 const choose = (a: number, b: number): number => {
@@ -14,7 +22,13 @@ const choose = (a: number, b: number): number => {
 test('the exceedance e-value has expectation exactly 1 under exchangeability and grows with the canary count', () => {
   const psi = [1, 3, 10, 30];
   const w = [0.25, 0.25, 0.25, 0.25];
-  for (const [m, n, r] of [[30, 30, 3], [30, 30, 12], [8, 200, 20], [300, 300, 120], [5, 5, 9]]) {
+  for (const [m, n, r] of [
+    [30, 30, 3],
+    [30, 30, 12],
+    [8, 200, 20],
+    [300, 300, 120],
+    [5, 5, 9],
+  ]) {
     let expect = 0;
     let prev = 0;
     for (let k = Math.max(0, r - n); k <= Math.min(r, m); k++) {
@@ -69,7 +83,13 @@ test('a tail-only regression (10 % of requests 5× slower, median unchanged) is 
     let ev: MetricEvidence | undefined;
     // Three slow samples a look grow the e-process about 3.7× a look (median) against a bar of 1/(alphaHarm/3) = 3000.
     for (let look = 0; look < 20; look++) {
-      const m: MetricInput = { name: 'latency', direction: 'increase', critical: true, baseline: requests(r, 30), canary: requests(r, 30, 0.1, 5) };
+      const m: MetricInput = {
+        name: 'latency',
+        direction: 'increase',
+        critical: true,
+        baseline: requests(r, 30),
+        canary: requests(r, 30, 0.1, 5),
+      };
       const out = judgeMetric(m, ev);
       ev = out.evidence;
       if (out.result.classification === 'High') {
@@ -90,7 +110,12 @@ test('heavy-tailed, bursty good releases do not trip the tail test over 20 looks
     for (let look = 0; look < 20; look++) {
       // The same Pareto share and a burst hitting either side alike: exchangeable, as a noisy good release is.
       const burst = (xs: number[]) => xs.map((x) => (r.next() < 0.05 ? 2.5 * x : x));
-      const m: MetricInput = { name: 'latency', direction: 'increase', baseline: burst(requests(r, 30, 0, 1, 0.05)), canary: burst(requests(r, 30, 0, 1, 0.05)) };
+      const m: MetricInput = {
+        name: 'latency',
+        direction: 'increase',
+        baseline: burst(requests(r, 30, 0, 1, 0.05)),
+        canary: burst(requests(r, 30, 0, 1, 0.05)),
+      };
       const out = judgeMetric(m, ev);
       ev = out.evidence;
       if (out.result.tests.tail.harmful) {
@@ -107,7 +132,12 @@ test('a canary up to max_change slower throughout is not a tail regression (the 
   const r = createRng(13);
   let ev: MetricEvidence | undefined;
   for (let look = 0; look < 30; look++) {
-    const m: MetricInput = { name: 'latency', direction: 'increase', baseline: requests(r, 60), canary: requests(r, 60).map((x) => 1.08 * x) };
+    const m: MetricInput = {
+      name: 'latency',
+      direction: 'increase',
+      baseline: requests(r, 60),
+      canary: requests(r, 60).map((x) => 1.08 * x),
+    };
     ev = judgeMetric(m, ev).evidence;
   }
   assert.ok(tailLogE(ev!.tail_log) < Math.log(1 / (DEFAULT_JUDGE.alphaHarm / 3)), `log e ${tailLogE(ev!.tail_log)}`);
@@ -115,7 +145,9 @@ test('a canary up to max_change slower throughout is not a tail regression (the 
 
 test('the answer says when evidence is too thin, and by how much', () => {
   const r = createRng(14);
-  const metrics: MetricInput[] = [{ name: 'latency', direction: 'increase', critical: true, baseline: requests(r, 8), canary: requests(r, 8) }];
+  const metrics: MetricInput[] = [
+    { name: 'latency', direction: 'increase', critical: true, baseline: requests(r, 8), canary: requests(r, 8) },
+  ];
   const out = decide({ current_weight: 5, elapsed_s: 60, risk: 0.1, metrics }, EMPTY_STATE);
   const m = out.decision.metrics[0];
   assert.equal(m.sufficiency.thin, true);
@@ -127,7 +159,15 @@ test('the answer says when evidence is too thin, and by how much', () => {
   let st = EMPTY_STATE;
   let last = out.decision;
   for (let i = 0; i < 3; i++) {
-    const d = decide({ current_weight: 50, elapsed_s: 60, risk: 0.1, metrics: [{ ...metrics[0], baseline: requests(r, 30), canary: requests(r, 30) }] }, st);
+    const d = decide(
+      {
+        current_weight: 50,
+        elapsed_s: 60,
+        risk: 0.1,
+        metrics: [{ ...metrics[0], baseline: requests(r, 30), canary: requests(r, 30) }],
+      },
+      st,
+    );
     st = d.state;
     last = d.decision;
   }
@@ -138,7 +178,12 @@ test('metrics named like Object.prototype members accumulate evidence like any o
   const r = createRng(15);
   let st = EMPTY_STATE;
   for (let i = 0; i < 2; i++) {
-    const metrics: MetricInput[] = ['__proto__', 'constructor', 'toString'].map((name) => ({ name, direction: 'increase', baseline: requests(r, 30), canary: requests(r, 30) }));
+    const metrics: MetricInput[] = ['__proto__', 'constructor', 'toString'].map((name) => ({
+      name,
+      direction: 'increase',
+      baseline: requests(r, 30),
+      canary: requests(r, 30),
+    }));
     st = decide({ current_weight: 5, elapsed_s: 60, risk: 0.1, metrics }, st).state;
   }
   // as the service stores it

@@ -41,14 +41,19 @@ const env = {
     `reporter:score+report:${TOKENS.reporter}`,
     `history-web:score+report:${TOKENS.history}`,
   ].join(','),
-  RISKGATE_KEY_BINDINGS: 'payments-flagger=service:prod/payments*; ci-web=service:web*,repo:acme/web; history-web=service:*,repo:acme/web',
+  RISKGATE_KEY_BINDINGS:
+    'payments-flagger=service:prod/payments*; ci-web=service:web*,repo:acme/web; history-web=service:*,repo:acme/web',
 };
 const auth = (t: string) => ({ Authorization: `Bearer ${t}` });
 
 const r = mulberry32(162);
 const lat = (n: number, center: number) => Array.from({ length: n }, () => center * Math.exp(0.1 * normal(r)));
-const good = () => [{ name: 'latency', direction: 'increase', critical: true, baseline: lat(300, 100), canary: lat(300, 100) }];
-const tenTimesSlower = () => [{ name: 'latency', direction: 'increase', critical: true, baseline: lat(300, 100), canary: lat(300, 1000) }];
+const good = () => [
+  { name: 'latency', direction: 'increase', critical: true, baseline: lat(300, 100), canary: lat(300, 100) },
+];
+const tenTimesSlower = () => [
+  { name: 'latency', direction: 'increase', critical: true, baseline: lat(300, 100), canary: lat(300, 1000) },
+];
 
 let srv: { url: string; store: ReturnType<typeof openStore>; server: Server };
 let modelsDir: string;
@@ -64,7 +69,10 @@ before(async () => {
     logger: silent,
     defaultMetrics: false,
     anonymousOk: isFlaggerHookPath,
-    extraRouters: [createCanaryRouter({ store, apiKeys: config.apiKeys }), createDashboardRouter({ store, modelsDir, requireScope, authRequired: true })],
+    extraRouters: [
+      createCanaryRouter({ store, apiKeys: config.apiKeys }),
+      createDashboardRouter({ store, modelsDir, requireScope, authRequired: true }),
+    ],
   });
   const server = await new Promise<Server>((ok) => {
     const s = app.listen(0, '127.0.0.1', () => ok(s));
@@ -87,37 +95,81 @@ const decision = (service: string, version: string, metrics: unknown, extra: Rec
 });
 // Flagger's payload (pkg/apis/flagger/v1beta1/canary.go CanaryWebhookPayload): no headers, the key in metadata.
 const flaggerHook = (hook: string, metadata: Record<string, string>) =>
-  call(srv.url, 'POST', `/v1/canary/flagger/${hook}`, { name: 'payments', namespace: 'prod', phase: 'Progressing', checksum: 'chk-777', metadata });
+  call(srv.url, 'POST', `/v1/canary/flagger/${hook}`, {
+    name: 'payments',
+    namespace: 'prod',
+    phase: 'Progressing',
+    checksum: 'chk-777',
+    metadata,
+  });
 
 test('the attack: decisions posted for prod/payments@chk-777 do not make confirm-promotion pass a 10× slower canary', async () => {
   // An unbound CI key may post decisions for any service it is first to write — but they are its own
   // rollout's evidence, never what a Flagger gate reads.
   for (let i = 0; i < 5; i++) {
-    const res = await call(srv.url, 'POST', '/v1/canary/decision', decision('prod/payments', 'chk-777', good()), auth(TOKENS.ciFree));
+    const res = await call(
+      srv.url,
+      'POST',
+      '/v1/canary/decision',
+      decision('prod/payments', 'chk-777', good()),
+      auth(TOKENS.ciFree),
+    );
     assert.equal(res.status, 200);
   }
   // A bound CI key cannot write there at all.
-  const bound = await call(srv.url, 'POST', '/v1/canary/decision', decision('prod/payments', 'chk-777', good()), auth(TOKENS.ciWeb));
+  const bound = await call(
+    srv.url,
+    'POST',
+    '/v1/canary/decision',
+    decision('prod/payments', 'chk-777', good()),
+    auth(TOKENS.ciWeb),
+  );
   assert.equal(bound.status, 403);
   assert.match(bound.body.message, /not bound to service "prod\/payments"/);
   // The real gate judges the evidence it is given: the canary is 10× slower.
-  const gate = await flaggerHook('confirm-promotion', { token: TOKENS.flagger, service: 'prod/payments', risk: '0.05', metrics: JSON.stringify(tenTimesSlower()) });
+  const gate = await flaggerHook('confirm-promotion', {
+    token: TOKENS.flagger,
+    service: 'prod/payments',
+    risk: '0.05',
+    metrics: JSON.stringify(tenTimesSlower()),
+  });
   assert.equal(gate.status, 409, JSON.stringify(gate.body));
   assert.equal(gate.body.allowed, false);
   assert.equal(gate.body.verdict, 'fail');
-  const rollback = await flaggerHook('rollback', { token: TOKENS.flagger, service: 'prod/payments', risk: '0.05', metrics: JSON.stringify(tenTimesSlower()) });
+  const rollback = await flaggerHook('rollback', {
+    token: TOKENS.flagger,
+    service: 'prod/payments',
+    risk: '0.05',
+    metrics: JSON.stringify(tenTimesSlower()),
+  });
   assert.equal(rollback.status, 200, 'and the rollback hook asks Flagger to roll back');
 });
 
 test("another key's posts for a Flagger rollout neither block its post-rollout nor choose whose history it becomes", async () => {
-  const evil = await call(srv.url, 'POST', '/v1/canary/decision', decision('prod/payments', 'chk-888', good(), { deployment: { service: 'prod/payments', version: 'chk-888', repo: 'acme/evil' } }), auth(TOKENS.ciFree));
+  const evil = await call(
+    srv.url,
+    'POST',
+    '/v1/canary/decision',
+    decision('prod/payments', 'chk-888', good(), {
+      deployment: { service: 'prod/payments', version: 'chk-888', repo: 'acme/evil' },
+    }),
+    auth(TOKENS.ciFree),
+  );
   assert.equal(evil.status, 200);
-  const body = { name: 'payments', namespace: 'prod', phase: 'Failed', checksum: 'chk-888', metadata: { token: TOKENS.flagger, service: 'prod/payments' } };
+  const body = {
+    name: 'payments',
+    namespace: 'prod',
+    phase: 'Failed',
+    checksum: 'chk-888',
+    metadata: { token: TOKENS.flagger, service: 'prod/payments' },
+  };
   const post = await call(srv.url, 'POST', '/v1/canary/flagger/post-rollout', body);
   assert.equal(post.status, 200, JSON.stringify(post.body));
   assert.equal(post.body.outcome, 'rolled_back');
   assert.equal(post.body.training_record, false);
-  const ev = srv.store.listEvents('canary_outcome', { key: 'prod/payments' }).find((e) => e.payload.version === 'chk-888');
+  const ev = srv.store
+    .listEvents('canary_outcome', { key: 'prod/payments' })
+    .find((e) => e.payload.version === 'chk-888');
   assert.equal(ev?.payload.repo, null, "the other key's repo is not taken");
 });
 
@@ -125,29 +177,69 @@ test('a Flagger hook authenticates with metadata.token; a wrong token or none is
   const none = await flaggerHook('rollout', { service: 'prod/payments', metrics: JSON.stringify(good()) });
   assert.equal(none.status, 401);
   assert.match(none.body.message, /metadata \(`token`\)/);
-  const wrong = await flaggerHook('rollout', { token: 'not-a-key-0000000000', service: 'prod/payments', metrics: JSON.stringify(good()) });
+  const wrong = await flaggerHook('rollout', {
+    token: 'not-a-key-0000000000',
+    service: 'prod/payments',
+    metrics: JSON.stringify(good()),
+  });
   assert.equal(wrong.status, 401);
-  const ok = await flaggerHook('rollout', { token: TOKENS.flagger, service: 'prod/payments', risk: '0.05', metrics: JSON.stringify(good()) });
+  const ok = await flaggerHook('rollout', {
+    token: TOKENS.flagger,
+    service: 'prod/payments',
+    risk: '0.05',
+    metrics: JSON.stringify(good()),
+  });
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
   // A key bound elsewhere cannot gate this service even with a valid token.
-  const other = await flaggerHook('rollout', { token: TOKENS.ciWeb, service: 'prod/payments', metrics: JSON.stringify(good()) });
+  const other = await flaggerHook('rollout', {
+    token: TOKENS.ciWeb,
+    service: 'prod/payments',
+    metrics: JSON.stringify(good()),
+  });
   assert.equal(other.status, 403);
-  const stored = JSON.stringify([...srv.store.listEvents('canary_decision', { limit: 1000 }), ...srv.store.listEvents('canary_pre_rollout', { limit: 1000 })]);
+  const stored = JSON.stringify([
+    ...srv.store.listEvents('canary_decision', { limit: 1000 }),
+    ...srv.store.listEvents('canary_pre_rollout', { limit: 1000 }),
+  ]);
   for (const t of Object.values(TOKENS)) assert.ok(!stored.includes(t), 'no token in the event log');
 });
 
 test('a rollout belongs to the key that wrote its first decision: another key (even with report) gets 403', async () => {
-  const first = await call(srv.url, 'POST', '/v1/canary/decision', decision('web-shop', 'v9', good()), auth(TOKENS.ciWeb));
+  const first = await call(
+    srv.url,
+    'POST',
+    '/v1/canary/decision',
+    decision('web-shop', 'v9', good()),
+    auth(TOKENS.ciWeb),
+  );
   assert.equal(first.status, 200);
-  const other = await call(srv.url, 'POST', '/v1/canary/decision', decision('web-shop', 'v9', good()), auth(TOKENS.reporter));
+  const other = await call(
+    srv.url,
+    'POST',
+    '/v1/canary/decision',
+    decision('web-shop', 'v9', good()),
+    auth(TOKENS.reporter),
+  );
   assert.equal(other.status, 403);
   assert.match(other.body.message, /belongs to another API key/);
   assert.doesNotMatch(other.body.message, /ci-web/, 'the owner is not named');
   const argo = await call(srv.url, 'POST', '/v1/canary/argo', decision('web-shop', 'v9', good()), auth(TOKENS.ciFree));
   assert.equal(argo.status, 403, 'the Argo route applies the same rule');
-  const outcome = await call(srv.url, 'POST', '/v1/canary/outcome', { service: 'web-shop', version: 'v9', outcome: 'rolled_back' }, auth(TOKENS.ciFree));
+  const outcome = await call(
+    srv.url,
+    'POST',
+    '/v1/canary/outcome',
+    { service: 'web-shop', version: 'v9', outcome: 'rolled_back' },
+    auth(TOKENS.ciFree),
+  );
   assert.equal(outcome.status, 403, 'so does the outcome');
-  const again = await call(srv.url, 'POST', '/v1/canary/decision', decision('web-shop', 'v9', good()), auth(TOKENS.ciWeb));
+  const again = await call(
+    srv.url,
+    'POST',
+    '/v1/canary/decision',
+    decision('web-shop', 'v9', good()),
+    auth(TOKENS.ciWeb),
+  );
   assert.equal(again.status, 200, 'the owner goes on writing');
 });
 
@@ -168,32 +260,82 @@ test('/ui/api/canary: a score key lists only the rollouts it may see; report lis
 test('the poisoning attack: 60 outcome posts with a score key store no run history', async () => {
   const before = [...srv.store.iterateRuns({ repo: 'acme/web' })].length;
   for (let i = 0; i < 60; i++) {
-    const res = await call(srv.url, 'POST', '/v1/canary/outcome', { service: `web-p${i}`, version: 'v1', outcome: 'rolled_back', repo: 'acme/web' }, auth(TOKENS.ciWeb));
+    const res = await call(
+      srv.url,
+      'POST',
+      '/v1/canary/outcome',
+      { service: `web-p${i}`, version: 'v1', outcome: 'rolled_back', repo: 'acme/web' },
+      auth(TOKENS.ciWeb),
+    );
     assert.equal(res.status, 403);
     assert.match(res.body.message, /"report" scope/);
   }
   assert.equal([...srv.store.iterateRuns({ repo: 'acme/web' })].length, before, 'not one failure run was stored');
   // A repo inferred from the rollout's decisions is not training data for a score-only key either.
-  await call(srv.url, 'POST', '/v1/canary/decision', decision('web-inferred', 'v1', good(), { deployment: { service: 'web-inferred', version: 'v1', repo: 'acme/web' } }), auth(TOKENS.ciWeb));
-  const inferred = await call(srv.url, 'POST', '/v1/canary/outcome', { service: 'web-inferred', version: 'v1', outcome: 'rolled_back' }, auth(TOKENS.ciWeb));
+  await call(
+    srv.url,
+    'POST',
+    '/v1/canary/decision',
+    decision('web-inferred', 'v1', good(), {
+      deployment: { service: 'web-inferred', version: 'v1', repo: 'acme/web' },
+    }),
+    auth(TOKENS.ciWeb),
+  );
+  const inferred = await call(
+    srv.url,
+    'POST',
+    '/v1/canary/outcome',
+    { service: 'web-inferred', version: 'v1', outcome: 'rolled_back' },
+    auth(TOKENS.ciWeb),
+  );
   assert.equal(inferred.status, 201);
   assert.equal(inferred.body.training_record, false);
   assert.equal([...srv.store.iterateRuns({ repo: 'acme/web' })].length, before);
 });
 
 test('run history needs the report scope and, for a repo-bound key, the repo (canary outcome and /v1/outcomes)', async () => {
-  const outside = await call(srv.url, 'POST', '/v1/canary/outcome', { service: 'x', version: 'v1', outcome: 'rolled_back', repo: 'acme/payments' }, auth(TOKENS.history));
+  const outside = await call(
+    srv.url,
+    'POST',
+    '/v1/canary/outcome',
+    { service: 'x', version: 'v1', outcome: 'rolled_back', repo: 'acme/payments' },
+    auth(TOKENS.history),
+  );
   assert.equal(outside.status, 403);
   assert.match(outside.body.message, /not bound to repo "acme\/payments"/);
-  const inside = await call(srv.url, 'POST', '/v1/canary/outcome', { service: 'x', version: 'v1', outcome: 'promoted', repo: 'acme/web' }, auth(TOKENS.history));
+  const inside = await call(
+    srv.url,
+    'POST',
+    '/v1/canary/outcome',
+    { service: 'x', version: 'v1', outcome: 'promoted', repo: 'acme/web' },
+    auth(TOKENS.history),
+  );
   assert.equal(inside.status, 201);
   assert.equal(inside.body.training_record, true);
-  const run = (repo: string, id: number) => ({ repo, run_id: id, created_at: '2026-12-01T00:00:00Z', conclusion: 'failure' });
-  const mixed = await call(srv.url, 'POST', '/v1/outcomes', { runs: [run('acme/web', 1), run('acme/payments', 2)] }, auth(TOKENS.history));
+  const run = (repo: string, id: number) => ({
+    repo,
+    run_id: id,
+    created_at: '2026-12-01T00:00:00Z',
+    conclusion: 'failure',
+  });
+  const mixed = await call(
+    srv.url,
+    'POST',
+    '/v1/outcomes',
+    { runs: [run('acme/web', 1), run('acme/payments', 2)] },
+    auth(TOKENS.history),
+  );
   assert.equal(mixed.status, 403);
   assert.equal([...srv.store.iterateRuns({ repo: 'acme/payments' })].length, 0, 'nothing of the batch is stored');
-  assert.equal((await call(srv.url, 'POST', '/v1/outcomes', { runs: [run('acme/web', 3)] }, auth(TOKENS.history))).status, 200);
-  assert.equal((await call(srv.url, 'POST', '/v1/outcomes', run('acme/payments', 4), auth(TOKENS.reporter))).status, 200, 'an unbound report key writes any repo');
+  assert.equal(
+    (await call(srv.url, 'POST', '/v1/outcomes', { runs: [run('acme/web', 3)] }, auth(TOKENS.history))).status,
+    200,
+  );
+  assert.equal(
+    (await call(srv.url, 'POST', '/v1/outcomes', run('acme/payments', 4), auth(TOKENS.reporter))).status,
+    200,
+    'an unbound report key writes any repo',
+  );
 });
 
 test('RISKGATE_KEY_BINDINGS: globs, and configuration errors name the variable', () => {
@@ -201,9 +343,18 @@ test('RISKGATE_KEY_BINDINGS: globs, and configuration errors name the variable',
   assert.ok(!globMatch('prod/payments*', 'staging/prod/payments'));
   assert.ok(globMatch('*/payments', 'prod/payments') && globMatch('a*b*c', 'a-b-b-c') && !globMatch('a*b*c', 'a-c'));
   assert.ok(globMatch('acme/web', 'acme/web') && !globMatch('acme/web', 'acme/web2'));
-  assert.throws(() => loadConfig({ ...env, RISKGATE_KEY_BINDINGS: 'nobody=service:x' }), /RISKGATE_KEY_BINDINGS: no API key named "nobody"/);
-  assert.throws(() => loadConfig({ ...env, RISKGATE_KEY_BINDINGS: 'ci-web=team:x' }), /RISKGATE_KEY_BINDINGS: key "ci-web"/);
-  assert.throws(() => loadConfig({ ...env, RISKGATE_KEY_BINDINGS: 'ci-web=service:a; ci-web=repo:b/c' }), /bound twice/);
+  assert.throws(
+    () => loadConfig({ ...env, RISKGATE_KEY_BINDINGS: 'nobody=service:x' }),
+    /RISKGATE_KEY_BINDINGS: no API key named "nobody"/,
+  );
+  assert.throws(
+    () => loadConfig({ ...env, RISKGATE_KEY_BINDINGS: 'ci-web=team:x' }),
+    /RISKGATE_KEY_BINDINGS: key "ci-web"/,
+  );
+  assert.throws(
+    () => loadConfig({ ...env, RISKGATE_KEY_BINDINGS: 'ci-web=service:a; ci-web=repo:b/c' }),
+    /bound twice/,
+  );
 });
 
 test('the binding examples in README and docs/canary.md parse and mean what they say', async () => {
@@ -220,6 +371,7 @@ test('the binding examples in README and docs/canary.md parse and mean what they
   const docs = readFileSync(new URL('../../docs/canary.md', import.meta.url), 'utf8');
   const docBinding = /`RISKGATE_KEY_BINDINGS=([^`]+)`/.exec(docs)?.[1];
   assert.ok(docBinding, 'docs/canary.md binding example');
-  const f = loadConfig({ RISKGATE_API_KEYS: 'flagger:score:tok-flagger-000000001', RISKGATE_KEY_BINDINGS: docBinding }).apiKeys[0];
+  const f = loadConfig({ RISKGATE_API_KEYS: 'flagger:score:tok-flagger-000000001', RISKGATE_KEY_BINDINGS: docBinding })
+    .apiKeys[0];
   assert.deepEqual(f.services, ['shop/*']);
 });

@@ -16,13 +16,46 @@ const valid = fc.record({
   risk_level: fc.constantFrom('low', 'medium', 'high'),
   model: fc.option(fc.record({ id: str, version: str, kind: str }), { nil: null }),
   degraded: fc.boolean(),
-  factors: fc.array(fc.record({ feature: str, value: fc.option(fc.double({ noNaN: true, noDefaultInfinity: true }), { nil: null }), contribution: fc.double({ noNaN: true, noDefaultInfinity: true }) }), { maxLength: 3 }),
+  factors: fc.array(
+    fc.record({
+      feature: str,
+      value: fc.option(fc.double({ noNaN: true, noDefaultInfinity: true }), { nil: null }),
+      contribution: fc.double({ noNaN: true, noDefaultInfinity: true }),
+    }),
+    { maxLength: 3 },
+  ),
   attribution: fc.option(str, { nil: null }),
   policy: fc.record({
-    retry: fc.record({ max_attempts: fc.integer({ min: 1, max: 10 }), base_delay_ms: fc.nat(), max_delay_ms: fc.nat(), jitter: fc.double({ min: 0, max: 1, noNaN: true }) }),
-    strategy: fc.record({ name: fc.constantFrom('conservative', 'standard', 'aggressive'), env: fc.dictionary(str, str, { maxKeys: 3 }), reasons: fc.array(str, { maxLength: 2 }) }),
-    mitigations: fc.array(fc.record({ action: fc.constantFrom('enable_extra_retries', 'increase_timeouts', 'require_manual_approval', 'split_build_into_chunks', 'warm_cache_preemptively', 'use_alternative_cache'), reason: str }), { maxLength: 3 }),
-    time: fc.record({ local: str, maintenance_window: fc.option(str, { nil: null }), high_risk_period: fc.option(str, { nil: null }) }),
+    retry: fc.record({
+      max_attempts: fc.integer({ min: 1, max: 10 }),
+      base_delay_ms: fc.nat(),
+      max_delay_ms: fc.nat(),
+      jitter: fc.double({ min: 0, max: 1, noNaN: true }),
+    }),
+    strategy: fc.record({
+      name: fc.constantFrom('conservative', 'standard', 'aggressive'),
+      env: fc.dictionary(str, str, { maxKeys: 3 }),
+      reasons: fc.array(str, { maxLength: 2 }),
+    }),
+    mitigations: fc.array(
+      fc.record({
+        action: fc.constantFrom(
+          'enable_extra_retries',
+          'increase_timeouts',
+          'require_manual_approval',
+          'split_build_into_chunks',
+          'warm_cache_preemptively',
+          'use_alternative_cache',
+        ),
+        reason: str,
+      }),
+      { maxLength: 3 },
+    ),
+    time: fc.record({
+      local: str,
+      maintenance_window: fc.option(str, { nil: null }),
+      high_risk_period: fc.option(str, { nil: null }),
+    }),
   }),
   request_id: str,
 });
@@ -38,7 +71,20 @@ function mutate(v: unknown, path: number[], odd: unknown): unknown {
   if (path[0] % 7 === 6 && !Array.isArray(v)) copy[`extra_${path.length}`] = odd;
   return copy;
 }
-const odd = fc.oneof(fc.constant(null), fc.constant(undefined), fc.boolean(), fc.integer({ min: -3, max: 3 }), fc.double(), fc.constant(1.5), fc.constant(-0.5), str, fc.constant([]), fc.constant({}), fc.constant('low'), fc.constant(2 ** 60));
+const odd = fc.oneof(
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.boolean(),
+  fc.integer({ min: -3, max: 3 }),
+  fc.double(),
+  fc.constant(1.5),
+  fc.constant(-0.5),
+  str,
+  fc.constant([]),
+  fc.constant({}),
+  fc.constant('low'),
+  fc.constant(2 ** 60),
+);
 
 test('the hand-written validator and RiskResponseSchema accept, reject and keep the same', () => {
   fc.assert(
@@ -46,7 +92,11 @@ test('the hand-written validator and RiskResponseSchema accept, reject and keep 
       const input = JSON.parse(JSON.stringify(doMutate ? (mutate(r, path, value) ?? null) : r) ?? 'null');
       const ours = parseRiskResponse(input);
       const theirs = RiskResponseSchema.safeParse(input);
-      assert.equal(ours.ok, theirs.success, `${JSON.stringify(input).slice(0, 300)}: ours ${ours.ok ? 'ok' : ours.error}, zod ${theirs.success ? 'ok' : theirs.error.message}`);
+      assert.equal(
+        ours.ok,
+        theirs.success,
+        `${JSON.stringify(input).slice(0, 300)}: ours ${ours.ok ? 'ok' : ours.error}, zod ${theirs.success ? 'ok' : theirs.error.message}`,
+      );
       if (ours.ok && theirs.success) assert.deepEqual(ours.value, theirs.data);
     }),
     { numRuns: 2000 },
@@ -56,7 +106,11 @@ test('the hand-written validator and RiskResponseSchema accept, reject and keep 
 test("a real server's answer passes and keeps every field", async () => {
   const s = await serveApp({ scorer: fixedScorer(0.8) });
   try {
-    const res = await fetch(`${s.url}/v1/risk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ repo: 'acme/web', files_changed: 200, service_health: { npm: 0.3 } }) });
+    const res = await fetch(`${s.url}/v1/risk`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ repo: 'acme/web', files_changed: 200, service_health: { npm: 0.3 } }),
+    });
     const json = await res.json();
     const ours = parseRiskResponse(json);
     assert.ok(ours.ok);

@@ -18,9 +18,22 @@ const KEY = 'ci-token-0123456789abcdef';
 
 function workspace() {
   const dir = mkdtempSync(join(tmpdir(), 'rg-check-'));
-  const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_ENV: join(dir, 'env'), GITHUB_STEP_SUMMARY: join(dir, 'summary.md') };
+  const files = {
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_ENV: join(dir, 'env'),
+    GITHUB_STEP_SUMMARY: join(dir, 'summary.md'),
+  };
   for (const f of Object.values(files)) writeFileSync(f, '');
-  const env: NodeJS.ProcessEnv = { ...files, GITHUB_REPOSITORY: 'acme/web', GITHUB_SHA: 'a'.repeat(40), GITHUB_REF_NAME: 'main', GITHUB_EVENT_NAME: 'push', GITHUB_ACTOR: 'dev1', GITHUB_WORKFLOW: 'ci', GITHUB_RUN_ATTEMPT: '1' };
+  const env: NodeJS.ProcessEnv = {
+    ...files,
+    GITHUB_REPOSITORY: 'acme/web',
+    GITHUB_SHA: 'a'.repeat(40),
+    GITHUB_REF_NAME: 'main',
+    GITHUB_EVENT_NAME: 'push',
+    GITHUB_ACTOR: 'dev1',
+    GITHUB_WORKFLOW: 'ci',
+    GITHUB_RUN_ATTEMPT: '1',
+  };
   const read = () => ({
     output: parseFileCommand(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
     outputRaw: readFileSync(files.GITHUB_OUTPUT, 'utf8'),
@@ -35,7 +48,6 @@ function capture() {
   const err: string[] = [];
   return { io: { out: (l: string) => out.push(l), err: (l: string) => err.push(l) }, out, err };
 }
-
 
 /**
  * The server judges a request without `created_at` at its clock, and the default high-risk periods
@@ -52,52 +64,95 @@ const INSTANTS: { label: string; at: string; tz?: string; risky: string | null }
   { label: 'Fri 23:59 UTC', at: '2025-11-28T23:59:00Z', risky: 'Fri 16:00-24:00' },
   { label: 'Sat 00:00 UTC', at: '2025-11-29T00:00:00Z', risky: null },
   { label: 'Sun 23:59 Berlin, spring DST (21:59Z)', at: '2025-03-30T21:59:00Z', tz: 'Europe/Berlin', risky: null },
-  { label: 'Mon 00:00 Berlin, spring DST (22:00Z)', at: '2025-03-30T22:00:00Z', tz: 'Europe/Berlin', risky: 'Mon 00:00-09:00' },
+  {
+    label: 'Mon 00:00 Berlin, spring DST (22:00Z)',
+    at: '2025-03-30T22:00:00Z',
+    tz: 'Europe/Berlin',
+    risky: 'Mon 00:00-09:00',
+  },
   { label: 'Mon 09:00 CEST (07:00Z)', at: '2025-03-31T07:00:00Z', tz: 'Europe/Berlin', risky: null },
   { label: 'Sun 23:30 Berlin, autumn DST (22:30Z)', at: '2025-10-26T22:30:00Z', tz: 'Europe/Berlin', risky: null },
-  { label: 'Mon 00:00 Berlin, autumn DST (23:00Z)', at: '2025-10-26T23:00:00Z', tz: 'Europe/Berlin', risky: 'Mon 00:00-09:00' },
+  {
+    label: 'Mon 00:00 Berlin, autumn DST (23:00Z)',
+    at: '2025-10-26T23:00:00Z',
+    tz: 'Europe/Berlin',
+    risky: 'Mon 00:00-09:00',
+  },
 ];
 const clockAt = (iso: string) => () => Date.parse(iso);
 
-for (const when of INSTANTS) test(`against a live server at ${when.label}: outputs, env and summary are written in GitHub file-command format`, async () => {
-  const scorer = fixedScorer(0.8);
-  const s = await serveApp({ scorer, clock: clockAt(when.at), env: { RISKGATE_API_KEYS: `ci:score:${KEY}`, ...(when.tz ? { RISKGATE_TIMEZONE: when.tz } : {}) } });
-  const w = workspace();
-  try {
-    const c = capture();
-    const code = await runCheck(['--url', s.url, '--api-key', KEY, '--no-diff', '--files-changed', '120', '--additions', '4000', '--deletions', '10', '--service-health', 'gha-cache=0.3'], w.env, c.io);
-    assert.equal(code, 0, c.err.join('\n'));
-    const sent = scorer.calls[0];
-    assert.equal(sent.repo, 'acme/web');
-    assert.equal(sent.head_branch, 'main');
-    assert.equal(sent.actor, 'dev1');
-    assert.equal(sent.files_changed, 120);
-    assert.deepEqual(sent.service_health, { 'gha-cache': 0.3 });
-    const { output, outputRaw, env, summary } = w.read();
-    assert.equal(output.risk_level, 'high');
-    assert.equal(output.probability, '0.8000');
-    assert.equal(output.strategy, 'conservative');
-    assert.equal(output.fail_open, 'false');
-    assert.ok(Number(output.max_attempts) >= 4);
-    // High risk inside a high-risk period also asks for a manual approval.
-    const expected = ['enable_extra_retries', 'increase_timeouts', ...(when.risky ? ['require_manual_approval'] : []), 'split_build_into_chunks', 'use_alternative_cache'];
-    assert.deepEqual(output.mitigations.split(','), expected);
-    assert.equal(JSON.parse(output.policy).time.high_risk_period, when.risky);
-    assert.match(outputRaw, /^mitigation_reasons<<ghadelimiter_[0-9a-f-]+$/m, 'multi-line values use a heredoc delimiter');
-    assert.equal(output.mitigation_reasons.split('\n').length, expected.length);
-    assert.equal(JSON.parse(output.policy).strategy.name, 'conservative');
-    assert.equal(env.EXTRA_RETRIES, 'true');
-    assert.equal(env.PARALLEL_BUILDS, 'false');
-    assert.equal(env.RISKGATE_MAX_ATTEMPTS, output.max_attempts);
-    assert.match(summary, /\*\*Risk: high\*\* \(probability 80\.0 %\)/);
-    assert.match(summary, /\| `use_alternative_cache` \| cache down gha-cache=0.3 \|/);
-    assert.match(summary, /\| fail_rate_20 \| 0.4 \| \+0.900 \|/);
-    assert.match(c.out[0], /risk high \(p=0\.800\)/);
-  } finally {
-    w.cleanup();
-    await s.close();
-  }
-});
+for (const when of INSTANTS)
+  test(`against a live server at ${when.label}: outputs, env and summary are written in GitHub file-command format`, async () => {
+    const scorer = fixedScorer(0.8);
+    const s = await serveApp({
+      scorer,
+      clock: clockAt(when.at),
+      env: { RISKGATE_API_KEYS: `ci:score:${KEY}`, ...(when.tz ? { RISKGATE_TIMEZONE: when.tz } : {}) },
+    });
+    const w = workspace();
+    try {
+      const c = capture();
+      const code = await runCheck(
+        [
+          '--url',
+          s.url,
+          '--api-key',
+          KEY,
+          '--no-diff',
+          '--files-changed',
+          '120',
+          '--additions',
+          '4000',
+          '--deletions',
+          '10',
+          '--service-health',
+          'gha-cache=0.3',
+        ],
+        w.env,
+        c.io,
+      );
+      assert.equal(code, 0, c.err.join('\n'));
+      const sent = scorer.calls[0];
+      assert.equal(sent.repo, 'acme/web');
+      assert.equal(sent.head_branch, 'main');
+      assert.equal(sent.actor, 'dev1');
+      assert.equal(sent.files_changed, 120);
+      assert.deepEqual(sent.service_health, { 'gha-cache': 0.3 });
+      const { output, outputRaw, env, summary } = w.read();
+      assert.equal(output.risk_level, 'high');
+      assert.equal(output.probability, '0.8000');
+      assert.equal(output.strategy, 'conservative');
+      assert.equal(output.fail_open, 'false');
+      assert.ok(Number(output.max_attempts) >= 4);
+      // High risk inside a high-risk period also asks for a manual approval.
+      const expected = [
+        'enable_extra_retries',
+        'increase_timeouts',
+        ...(when.risky ? ['require_manual_approval'] : []),
+        'split_build_into_chunks',
+        'use_alternative_cache',
+      ];
+      assert.deepEqual(output.mitigations.split(','), expected);
+      assert.equal(JSON.parse(output.policy).time.high_risk_period, when.risky);
+      assert.match(
+        outputRaw,
+        /^mitigation_reasons<<ghadelimiter_[0-9a-f-]+$/m,
+        'multi-line values use a heredoc delimiter',
+      );
+      assert.equal(output.mitigation_reasons.split('\n').length, expected.length);
+      assert.equal(JSON.parse(output.policy).strategy.name, 'conservative');
+      assert.equal(env.EXTRA_RETRIES, 'true');
+      assert.equal(env.PARALLEL_BUILDS, 'false');
+      assert.equal(env.RISKGATE_MAX_ATTEMPTS, output.max_attempts);
+      assert.match(summary, /\*\*Risk: high\*\* \(probability 80\.0 %\)/);
+      assert.match(summary, /\| `use_alternative_cache` \| cache down gha-cache=0.3 \|/);
+      assert.match(summary, /\| fail_rate_20 \| 0.4 \| \+0.900 \|/);
+      assert.match(c.out[0], /risk high \(p=0\.800\)/);
+    } finally {
+      w.cleanup();
+      await s.close();
+    }
+  });
 
 function hasGit(): boolean {
   try {
@@ -117,7 +172,10 @@ test('commit context comes from git diff --numstat of the checkout', async (t) =
   const s = await serveApp({ scorer });
   const w = workspace();
   const repo = join(w.dir, 'repo');
-  const git = (...args: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { stdio: 'pipe' });
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', repo, '-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], {
+      stdio: 'pipe',
+    });
   try {
     execFileSync('git', ['init', '-q', repo]);
     writeFileSync(join(repo, 'a.ts'), 'one\n');
@@ -202,7 +260,14 @@ test('a rejected key or bad request from the server is reported in the warning (
     const c = capture();
     assert.equal(await runCheck(['--url', s.url, '--api-key', 'wrong-key-0123456789', '--no-diff'], w.env, c.io), 0);
     assert.match(c.err.join('\n'), /HTTP 401 unauthorized/);
-    assert.equal(await runCheck(['--url', s.url, '--api-key', 'wrong-key-0123456789', '--no-diff', '--fail-closed'], w.env, capture().io), 1);
+    assert.equal(
+      await runCheck(
+        ['--url', s.url, '--api-key', 'wrong-key-0123456789', '--no-diff', '--fail-closed'],
+        w.env,
+        capture().io,
+      ),
+      1,
+    );
   } finally {
     w.cleanup();
     await s.close();
@@ -256,7 +321,10 @@ test('the riskgate CLI runs the check end to end as a workflow step would', { ti
   const w = workspace();
   try {
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, ['bin/riskgate.mjs', 'check', '--no-diff'], { env: { ...process.env, ...w.env, RISKGATE_URL: s.url }, stdio: 'ignore' });
+      const child = spawn(process.execPath, ['bin/riskgate.mjs', 'check', '--no-diff'], {
+        env: { ...process.env, ...w.env, RISKGATE_URL: s.url },
+        stdio: 'ignore',
+      });
       child.on('close', resolve);
     });
     assert.equal(code, 0);
@@ -272,7 +340,11 @@ test('the riskgate CLI runs the check end to end as a workflow step would', { ti
 
 test('a low risk is one step safer inside a high-risk period, at each pinned instant', async () => {
   for (const when of INSTANTS) {
-    const s = await serveApp({ scorer: fixedScorer(0.1), clock: clockAt(when.at), env: when.tz ? { RISKGATE_TIMEZONE: when.tz } : {} });
+    const s = await serveApp({
+      scorer: fixedScorer(0.1),
+      clock: clockAt(when.at),
+      env: when.tz ? { RISKGATE_TIMEZONE: when.tz } : {},
+    });
     const w = workspace();
     try {
       const c = capture();

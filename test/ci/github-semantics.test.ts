@@ -31,7 +31,25 @@ function toolkitEscapeProperty(s: string): string {
   return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/:/g, '%3A').replace(/,/g, '%2C');
 }
 
-const anyText = fc.string({ unit: fc.constantFrom('a', ' ', '\n', '\r', '%', ':', ',', '=', '<', '::', '%0A', '%25', '::error::', 'é', 'ghadelimiter_x') });
+const anyText = fc.string({
+  unit: fc.constantFrom(
+    'a',
+    ' ',
+    '\n',
+    '\r',
+    '%',
+    ':',
+    ',',
+    '=',
+    '<',
+    '::',
+    '%0A',
+    '%25',
+    '::error::',
+    'é',
+    'ghadelimiter_x',
+  ),
+});
 
 test('workflow command data and properties are escaped exactly as the toolkit escapes them', () => {
   fc.assert(
@@ -55,7 +73,10 @@ test('a message with newlines stays one command and the runner reads back exactl
   );
   // The case that was seen: a server's error text with a newline and a command in it.
   const evil = 'HTTP 500\n::error::injected\r\n100%';
-  assert.deepEqual(runnerCommands(workflowCommand('warning', evil)).map((c) => [c.command, c.data]), [['warning', evil]]);
+  assert.deepEqual(
+    runnerCommands(workflowCommand('warning', evil)).map((c) => [c.command, c.data]),
+    [['warning', evil]],
+  );
 });
 
 test('output and env files: the runner parses back every value (single-line, multi-line, odd characters)', () => {
@@ -68,13 +89,35 @@ test('output and env files: the runner parses back every value (single-line, mul
   );
   // Multi-line values take the toolkit's shape: key<<ghadelimiter_<uuid> EOL value EOL delimiter.
   const text = formatFileCommand({ reasons: 'a\nb' });
-  assert.match(text, /^reasons<<(ghadelimiter_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})\na\nb\n\1\n$/);
-  assert.throws(() => formatFileCommand({ 'a<<b': 'x' }), /invalid output name/, 'the runner would read "a<<b=x" as a heredoc');
+  assert.match(
+    text,
+    /^reasons<<(ghadelimiter_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})\na\nb\n\1\n$/,
+  );
+  assert.throws(
+    () => formatFileCommand({ 'a<<b': 'x' }),
+    /invalid output name/,
+    'the runner would read "a<<b=x" as a heredoc',
+  );
 });
 
 test("the server's strategy variables cannot set the runner's, the shell's or Riskgate's own environment", () => {
-  for (const bad of ['BASH_ENV', 'NODE_OPTIONS', 'PATH', 'LD_PRELOAD', 'GITHUB_TOKEN', 'RUNNER_TEMP', 'RISKGATE_URL', 'RISKGATE_API_KEY', 'lower', 'A-B', 'X'.repeat(65), 'A\nB']) assert.equal(allowedEnvName(bad), false, bad);
-  for (const ok of ['EXTRA_RETRIES', 'PARALLEL_BUILDS', 'SKIP_OPTIONAL_CHECKS']) assert.equal(allowedEnvName(ok), true, ok);
+  for (const bad of [
+    'BASH_ENV',
+    'NODE_OPTIONS',
+    'PATH',
+    'LD_PRELOAD',
+    'GITHUB_TOKEN',
+    'RUNNER_TEMP',
+    'RISKGATE_URL',
+    'RISKGATE_API_KEY',
+    'lower',
+    'A-B',
+    'X'.repeat(65),
+    'A\nB',
+  ])
+    assert.equal(allowedEnvName(bad), false, bad);
+  for (const ok of ['EXTRA_RETRIES', 'PARALLEL_BUILDS', 'SKIP_OPTIONAL_CHECKS'])
+    assert.equal(allowedEnvName(ok), true, ok);
   const policy = standardPolicy();
   policy.strategy.env = { ...policy.strategy.env, BASH_ENV: '/tmp/x', RISKGATE_URL: 'https://evil.example' };
   const env = envOf({ response: null, policy });
@@ -102,7 +145,11 @@ test('pull_request: the PR head is scored and the diff is the PR against its bas
   const s = await serveApp({ scorer });
   const origin = join(dir, 'origin');
   const git = (cwd: string, ...args: string[]) =>
-    execFileSync('git', ['-C', cwd, '-c', 'user.email=t@example.com', '-c', 'user.name=t', '-c', 'init.defaultBranch=main', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    execFileSync(
+      'git',
+      ['-C', cwd, '-c', 'user.email=t@example.com', '-c', 'user.name=t', '-c', 'init.defaultBranch=main', ...args],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    ).trim();
   try {
     execFileSync('git', ['-c', 'init.defaultBranch=main', 'init', '-q', origin]);
     writeFileSync(join(origin, 'base.txt'), 'b\n');
@@ -128,10 +175,24 @@ test('pull_request: the PR head is scored and the diff is the PR against its bas
     git(origin, 'update-ref', 'refs/pull/1/merge', merge);
 
     const event = join(dir, 'event.json');
-    writeFileSync(event, JSON.stringify({ action: 'synchronize', number: 1, pull_request: { head: { sha: head, ref: 'feature' }, base: { sha: base, ref: 'main' } } }));
+    writeFileSync(
+      event,
+      JSON.stringify({
+        action: 'synchronize',
+        number: 1,
+        pull_request: { head: { sha: head, ref: 'feature' }, base: { sha: base, ref: 'main' } },
+      }),
+    );
     const env = {
-      GITHUB_REPOSITORY: 'acme/web', GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event, GITHUB_SHA: merge,
-      GITHUB_HEAD_REF: 'feature', GITHUB_BASE_REF: 'main', GITHUB_REF_NAME: '1/merge', GITHUB_ACTOR: 'author', GITHUB_TRIGGERING_ACTOR: 'rerunner',
+      GITHUB_REPOSITORY: 'acme/web',
+      GITHUB_EVENT_NAME: 'pull_request',
+      GITHUB_EVENT_PATH: event,
+      GITHUB_SHA: merge,
+      GITHUB_HEAD_REF: 'feature',
+      GITHUB_BASE_REF: 'main',
+      GITHUB_REF_NAME: '1/merge',
+      GITHUB_ACTOR: 'author',
+      GITHUB_TRIGGERING_ACTOR: 'rerunner',
     };
     // fetch-depth 0 (full clone) and fetch-depth 2 (a shallow clone of the merge commit, as actions/checkout does).
     const full = join(dir, 'full');
@@ -145,7 +206,11 @@ test('pull_request: the PR head is scored and the diff is the PR against its bas
       const c = collectContext({ cwd }, env);
       assert.deepEqual(c.warnings, [], cwd);
       assert.equal(c.request.head_sha, head, 'the PR head, not the merge commit');
-      assert.deepEqual([...(c.request.files ?? [])].sort(), ['one.ts', 'two.ts'], `${cwd}: the PR's changes, not main's`);
+      assert.deepEqual(
+        [...(c.request.files ?? [])].sort(),
+        ['one.ts', 'two.ts'],
+        `${cwd}: the PR's changes, not main's`,
+      );
       assert.equal(c.request.additions, 3);
       assert.equal(c.request.actor, 'author', "the run's actor (ingest stores run.actor), not who re-ran it");
     }
@@ -156,8 +221,14 @@ test('pull_request: the PR head is scored and the diff is the PR against its bas
     git(lone, 'checkout', '-q', 'FETCH_HEAD');
     const out: string[] = [];
     const err: string[] = [];
-    assert.equal(await runCheck(['--url', s.url, '--cwd', lone], env, { out: (l) => out.push(l), err: (l) => err.push(l) }), 0);
-    assert.match(err.join('\n'), /^::notice::riskgate: no change information \(.*\); use actions\/checkout with fetch-depth: 2/m);
+    assert.equal(
+      await runCheck(['--url', s.url, '--cwd', lone], env, { out: (l) => out.push(l), err: (l) => err.push(l) }),
+      0,
+    );
+    assert.match(
+      err.join('\n'),
+      /^::notice::riskgate: no change information \(.*\); use actions\/checkout with fetch-depth: 2/m,
+    );
     assert.equal(scorer.calls[0].head_sha, head);
     assert.equal(scorer.calls[0].actor, 'author');
   } finally {
@@ -168,12 +239,19 @@ test('pull_request: the PR head is scored and the diff is the PR against its bas
 
 test('a warning built from a server answer is one escaped command on stderr', async () => {
   const { createServer } = await import('node:http');
-  const srv = createServer((_req, res) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'boom', message: 'line one\n::error::forged\n100%' })));
+  const srv = createServer((_req, res) =>
+    res
+      .writeHead(500, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ error: 'boom', message: 'line one\n::error::forged\n100%' })),
+  );
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   try {
     const err: string[] = [];
     const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
-    assert.equal(await runCheck(['--url', url, '--repo', 'a/b', '--no-diff'], {}, { out: () => {}, err: (l) => err.push(l) }), 0);
+    assert.equal(
+      await runCheck(['--url', url, '--repo', 'a/b', '--no-diff'], {}, { out: () => {}, err: (l) => err.push(l) }),
+      0,
+    );
     const cmds = runnerCommands(err.join('\n'));
     assert.equal(cmds.length, 1);
     assert.equal(cmds[0].command, 'warning');
@@ -188,7 +266,14 @@ test('credentials in the service URL never reach the log; a multi-line server va
   const { dotenvOf, formatDotenv } = await import('../../src/ci/outputs.ts');
   const port = await freePort();
   const err: string[] = [];
-  assert.equal(await runCheck(['--url', `http://ci-user:s3cret-pass@127.0.0.1:${port}`, '--repo', 'a/b', '--no-diff'], {}, { out: () => {}, err: (l) => err.push(l) }), 0);
+  assert.equal(
+    await runCheck(
+      ['--url', `http://ci-user:s3cret-pass@127.0.0.1:${port}`, '--repo', 'a/b', '--no-diff'],
+      {},
+      { out: () => {}, err: (l) => err.push(l) },
+    ),
+    0,
+  );
   assert.match(err.join('\n'), /cannot reach http:\/\/127\.0\.0\.1:\d+\/v1\/risk/);
   assert.doesNotMatch(err.join('\n'), /s3cret|ci-user/);
   const policy = standardPolicy();

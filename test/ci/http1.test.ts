@@ -78,10 +78,36 @@ test('answers framed by Content-Length, chunked (extensions, trailers), or the s
   const body = JSON.stringify({ probability: 0.5, text: 'x'.repeat(300) + 'é' });
   const b = Buffer.from(body);
   const framings: [string, Buffer, boolean][] = [
-    ['content-length', Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${b.length}\r\n\r\n`), b]), false],
-    ['chunked', Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'), Buffer.from(`${(100).toString(16)};ext=1\r\n`), b.subarray(0, 100), Buffer.from(`\r\n${(b.length - 100).toString(16)}\r\n`), b.subarray(100), Buffer.from('\r\n0\r\nX-Trailer: t\r\n\r\n')]), false],
+    [
+      'content-length',
+      Buffer.concat([
+        Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${b.length}\r\n\r\n`),
+        b,
+      ]),
+      false,
+    ],
+    [
+      'chunked',
+      Buffer.concat([
+        Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'),
+        Buffer.from(`${(100).toString(16)};ext=1\r\n`),
+        b.subarray(0, 100),
+        Buffer.from(`\r\n${(b.length - 100).toString(16)}\r\n`),
+        b.subarray(100),
+        Buffer.from('\r\n0\r\nX-Trailer: t\r\n\r\n'),
+      ]),
+      false,
+    ],
     ['close-delimited', Buffer.concat([Buffer.from('HTTP/1.0 200 OK\r\n\r\n'), b]), true],
-    ['after 100 and 103', Buffer.concat([Buffer.from('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n'), Buffer.from(`HTTP/1.1 201 Created\r\nContent-Length: ${b.length}\r\n\r\n`), b]), false],
+    [
+      'after 100 and 103',
+      Buffer.concat([
+        Buffer.from('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n'),
+        Buffer.from(`HTTP/1.1 201 Created\r\nContent-Length: ${b.length}\r\n\r\n`),
+        b,
+      ]),
+      false,
+    ],
   ];
   for (const [name, answer, close] of framings) {
     await fc.assert(
@@ -100,7 +126,10 @@ test('answers framed by Content-Length, chunked (extensions, trailers), or the s
     );
   }
   // Every byte its own packet, once.
-  const one = rawServer(framings[1][1], Array.from({ length: framings[1][1].length }, (_, i) => i));
+  const one = rawServer(
+    framings[1][1],
+    Array.from({ length: framings[1][1].length }, (_, i) => i),
+  );
   const url = await listen(one);
   try {
     assert.equal((await post1(url, {}, '{}', 5000)).text, body);
@@ -116,11 +145,17 @@ test('errors: refused, timeout, oversize, endless stream, cut short, not HTTP', 
   const cases: [string, (s: Socket) => void, RegExp, number?][] = [
     ['silent', () => {}, /timeout/, 300],
     ['oversize', (s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 999999999\r\n\r\n'), /larger than/],
-    ['endless', (s) => {
-      s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
-      const more = () => { if (!s.destroyed) s.write(`10000\r\n${'x'.repeat(0x10000)}\r\n`, more); };
-      more();
-    }, /larger than/],
+    [
+      'endless',
+      (s) => {
+        s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
+        const more = () => {
+          if (!s.destroyed) s.write(`10000\r\n${'x'.repeat(0x10000)}\r\n`, more);
+        };
+        more();
+      },
+      /larger than/,
+    ],
     ['cut short', (s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'), /closed before the whole answer/],
     ['cut in a chunk', (s) => s.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab'), /chunked/],
     ['no answer', (s) => s.end(), /closed before an answer/],

@@ -20,11 +20,25 @@ async function cli(argv: string[]): Promise<{ code: number; out: string; err: st
 }
 
 test('every command exits 2 with one line naming it on an unknown flag', async () => {
-  for (const name of ['backtest', 'import', 'serve', 'train', 'ingest', 'jobs', 'models', 'worker', 'report', 'simulate-canary']) {
+  for (const name of [
+    'backtest',
+    'import',
+    'serve',
+    'train',
+    'ingest',
+    'jobs',
+    'models',
+    'worker',
+    'report',
+    'simulate-canary',
+  ]) {
     const r = await cli([name, '--no-such-flag']);
     assert.equal(r.code, 2, `${name}: ${r.err}`);
     assert.match(r.err, new RegExp(`^riskgate ${name}: Unknown option '--no-such-flag'`), name);
     assert.doesNotMatch(r.err, /\n\s+at /, `${name}: no stack trace`);
   }
-  assert.match((await cli(['--help'])).out, /Exit codes: 0 done, 1 the work failed, 2 bad usage or bad input, 3 not found/);
+  assert.match(
+    (await cli(['--help'])).out,
+    /Exit codes: 0 done, 1 the work failed, 2 bad usage or bad input, 3 not found/,
+  );
 });

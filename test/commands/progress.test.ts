@@ -7,7 +7,11 @@ test('progressLog: on a terminal a ticker runs between step messages; off one on
   try {
     let t = 0;
     const tty: string[] = [];
-    const p = progressLog('riskgate train', { out: { isTTY: true, write: (s: string) => (tty.push(s), true) } as never, now: () => t, everyMs: 1000 });
+    const p = progressLog('riskgate train', {
+      out: { isTTY: true, write: (s: string) => (tty.push(s), true) } as never,
+      now: () => t,
+      everyMs: 1000,
+    });
     t = 2000;
     mock.timers.tick(2000);
     assert.equal(tty.at(-1), '\r\x1b[Kriskgate train: starting… 2 s');
@@ -23,7 +27,9 @@ test('progressLog: on a terminal a ticker runs between step messages; off one on
     assert.equal(tty.at(-1), '\r\x1b[K', 'the ticker line is cleared');
 
     const plain: string[] = [];
-    const q = progressLog('riskgate backtest', { out: { isTTY: false, write: (s: string) => (plain.push(s), true) } as never });
+    const q = progressLog('riskgate backtest', {
+      out: { isTTY: false, write: (s: string) => (plain.push(s), true) } as never,
+    });
     mock.timers.tick(5000);
     q.log('trained gbdt on 900 rows');
     q.done();

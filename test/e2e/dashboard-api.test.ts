@@ -84,7 +84,10 @@ describe('dashboard HTTP API', () => {
     for (const [path, status, field] of cases) {
       const r = await get(path);
       assert.equal(r.status, status, path);
-      assert.ok(r.body.details?.some((d: { path: string }) => d.path === field), `${path}: ${JSON.stringify(r.body)}`);
+      assert.ok(
+        r.body.details?.some((d: { path: string }) => d.path === field),
+        `${path}: ${JSON.stringify(r.body)}`,
+      );
     }
     const missing = await get('/ui/api/risk/0123456789abcdef');
     assert.equal(missing.status, 404);
@@ -97,7 +100,10 @@ describe('dashboard HTTP API', () => {
     const high = body.risk_checks.find((r: { id: string }) => r.id === seed.known.riskHigh.id);
     assert.equal(high.outcome, seed.known.riskHigh.outcome);
     assert.equal(high.failed, 1);
-    assert.equal(body.risk_checks.find((r: { head_sha: string }) => r.head_sha === seed.known.pendingSha).outcome, null);
+    assert.equal(
+      body.risk_checks.find((r: { head_sha: string }) => r.head_sha === seed.known.pendingSha).outcome,
+      null,
+    );
     assert.equal(body.champion.id, seed.known.championId);
     assert.equal(body.challenger.id, seed.known.challengerId);
     // Independent recount of one week for one repo.
@@ -124,8 +130,16 @@ describe('dashboard HTTP API', () => {
     assert.equal(e.roc.fpr[0], 0);
     assert.equal(e.roc.tpr.at(-1), 1);
     assert.ok(e.roc.auc > 0.5 && e.roc.auc <= 1, `ROC-AUC ${e.roc.auc}`);
-    assert.equal(e.calibration.count.reduce((a: number, b: number) => a + b, 0), e.rows);
-    assert.ok(e.importance.length > 0 && e.importance.every((f: { gain: number }, i: number, a: { gain: number }[]) => i === 0 || a[i - 1].gain >= f.gain));
+    assert.equal(
+      e.calibration.count.reduce((a: number, b: number) => a + b, 0),
+      e.rows,
+    );
+    assert.ok(
+      e.importance.length > 0 &&
+        e.importance.every(
+          (f: { gain: number }, i: number, a: { gain: number }[]) => i === 0 || a[i - 1].gain >= f.gain,
+        ),
+    );
     assert.equal(body.backtest.repos.length, 2);
     assert.deepEqual((await get('/ui/api/model')).body.evaluation, e, 'second call is the cached evaluation');
   });
@@ -145,7 +159,10 @@ describe('dashboard HTTP API', () => {
     const canary = (await get('/ui/api/canary')).body;
     assert.deepEqual(canary.services, seed.known.canaryServices);
     const checkout = canary.decisions.filter((d: { service: string }) => d.service === 'checkout');
-    assert.deepEqual(checkout.map((d: { weight: number }) => d.weight), [5, 10, 25, 25, 50, 100]);
+    assert.deepEqual(
+      checkout.map((d: { weight: number }) => d.weight),
+      [5, 10, 25, 25, 50, 100],
+    );
     const only = (await get('/ui/api/canary?service=payments')).body;
     assert.deepEqual(only.services, ['payments']);
     assert.ok(only.decisions.at(-1).reasons.includes(seed.known.rollbackReason));
@@ -153,9 +170,25 @@ describe('dashboard HTTP API', () => {
     assert.equal(jobs.schedule.find((s: { job: string }) => s.job === 'ingest').cron, '*/5 * * * *');
     assert.equal(jobs.runs.find((r: { result: string }) => r.result === 'error').error, seed.known.jobError);
     // The scheduler's status, not "unknown": 3 of 4 ingest runs… (seed: ok, ok, error) and what each did.
-    assert.deepEqual(jobs.summary.find((s: { job: string }) => s.job === 'ingest'), { job: 'ingest', last_at: jobs.summary.find((s: { job: string }) => s.job === 'ingest').last_at, last_result: 'error', runs: 3, ok: 2, p50_ms: 3900 });
-    assert.equal(jobs.runs.find((r: { job: string }) => r.job === 'retrain').detail, 'gbdt-20250301030012-a1b2c3 promoted');
-    assert.equal(jobs.runs.find((r: { job: string; result: string }) => r.job === 'ingest' && r.result === 'ok').detail, 'acme/web: 12 new');
+    assert.deepEqual(
+      jobs.summary.find((s: { job: string }) => s.job === 'ingest'),
+      {
+        job: 'ingest',
+        last_at: jobs.summary.find((s: { job: string }) => s.job === 'ingest').last_at,
+        last_result: 'error',
+        runs: 3,
+        ok: 2,
+        p50_ms: 3900,
+      },
+    );
+    assert.equal(
+      jobs.runs.find((r: { job: string }) => r.job === 'retrain').detail,
+      'gbdt-20250301030012-a1b2c3 promoted',
+    );
+    assert.equal(
+      jobs.runs.find((r: { job: string; result: string }) => r.job === 'ingest' && r.result === 'ok').detail,
+      'acme/web: 12 new',
+    );
     const rep = (await get('/ui/api/reports?repo=acme/web&weeks=2')).body;
     assert.equal(rep.repo, 'acme/web');
     assert.equal(rep.dora.weeks.length, 2);

@@ -12,7 +12,16 @@ import { openStore } from '../../src/store/sqlite.ts';
 import { seedDashboard, serveDashboard, TEST_KEY, type Seeded } from './seed.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const SHOTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 
 type PW = typeof import('playwright-core');
@@ -59,7 +68,10 @@ describe('dashboard in a browser', () => {
   });
 
   /** A fresh page that records console errors and blocks (and records) anything not on 127.0.0.1. */
-  async function newPage(viewport = { width: 1280, height: 900 }, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+  async function newPage(
+    viewport = { width: 1280, height: 900 },
+    colorScheme: 'light' | 'dark' = 'light',
+  ): Promise<Page> {
     const context = await browser!.newContext({ viewport, colorScheme });
     await context.route('**/*', (route) => {
       const u = new URL(route.request().url());
@@ -95,7 +107,12 @@ describe('dashboard in a browser', () => {
     const table = page.getByRole('table', { name: /Latest risk checks/ });
     assert.equal(await table.locator('tbody tr').count(), seed.known.riskCount);
     const first = table.locator('tbody tr').first();
-    assert.match(await first.innerText(), new RegExp(`${seed.known.riskHigh.repo}[\\s\\S]*${seed.known.riskHigh.head_sha.slice(0, 8)}[\\s\\S]*83\\.0 %[\\s\\S]*high[\\s\\S]*failure`));
+    assert.match(
+      await first.innerText(),
+      new RegExp(
+        `${seed.known.riskHigh.repo}[\\s\\S]*${seed.known.riskHigh.head_sha.slice(0, 8)}[\\s\\S]*83\\.0 %[\\s\\S]*high[\\s\\S]*failure`,
+      ),
+    );
     assert.match(await table.innerText(), /pending/, 'a check whose run has not finished is shown as pending');
     const lines = page.locator('figure svg path.line');
     assert.equal(await lines.count(), 3, 'one line per repo plus all repos');
@@ -114,16 +131,34 @@ describe('dashboard in a browser', () => {
     await page.getByRole('heading', { name: 'Model', exact: true }).waitFor();
     for (const name of ['ROC curve', 'Precision-recall curve', 'Calibration plot']) {
       const svg = page.getByRole('img', { name: new RegExp(`^${name}`) });
-      assert.ok(pathPoints(await svg.locator('path.line').first().getAttribute('d')) >= 3, `${name} has plotted points`);
+      assert.ok(
+        pathPoints(await svg.locator('path.line').first().getAttribute('d')) >= 3,
+        `${name} has plotted points`,
+      );
     }
     const counts = (await page.locator('svg.confusion .cm-count').allTextContents()).map(Number);
     assert.equal(counts.length, 4);
-    const model = await (await fetch(`${server.url}/ui/api/model`, { headers: { Authorization: `Bearer ${TEST_KEY}` } })).json();
-    assert.equal(counts.reduce((a, b) => a + b, 0), model.evaluation.rows, 'confusion cells add up to the evaluated rows');
+    const model = await (
+      await fetch(`${server.url}/ui/api/model`, { headers: { Authorization: `Bearer ${TEST_KEY}` } })
+    ).json();
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      model.evaluation.rows,
+      'confusion cells add up to the evaluated rows',
+    );
     assert.ok((await page.locator('svg.bars rect.bar').count()) >= 3, 'feature importance bars');
-    assert.match(await page.getByRole('table', { name: /Every candidate/ }).innerText(), /gbdt \(champion\)[\s\S]*baseline/);
-    assert.match(await page.getByRole('table', { name: /Per-repo backtest/ }).innerText(), new RegExp(seed.known.backtestRepo));
-    assert.match(await page.getByRole('table', { name: /registered model versions/ }).innerText(), new RegExp(`${seed.known.challengerId}[\\s\\S]*challenger`));
+    assert.match(
+      await page.getByRole('table', { name: /Every candidate/ }).innerText(),
+      /gbdt \(champion\)[\s\S]*baseline/,
+    );
+    assert.match(
+      await page.getByRole('table', { name: /Per-repo backtest/ }).innerText(),
+      new RegExp(seed.known.backtestRepo),
+    );
+    assert.match(
+      await page.getByRole('table', { name: /registered model versions/ }).innerText(),
+      new RegExp(`${seed.known.challengerId}[\\s\\S]*challenger`),
+    );
     await page.screenshot({ path: join(SHOTS, '02-model.png'), fullPage: true });
     await page.context().close();
   });
@@ -132,18 +167,27 @@ describe('dashboard in a browser', () => {
     if (skipOrFail(t)) return;
     const page = await newPage();
     await signIn(page);
-    await page.getByRole('link', { name: new RegExp(`Details of the risk check for ${seed.known.riskHigh.repo} ${seed.known.riskHigh.head_sha.slice(0, 8)}`) }).click();
+    await page
+      .getByRole('link', {
+        name: new RegExp(
+          `Details of the risk check for ${seed.known.riskHigh.repo} ${seed.known.riskHigh.head_sha.slice(0, 8)}`,
+        ),
+      })
+      .click();
     await page.getByRole('heading', { name: /^Risk check/ }).waitFor();
     assert.equal(new URL(page.url()).pathname, `/ui/risk/${seed.known.riskHigh.id}`);
     const bars = page.locator('svg.waterfall rect.wf-bar');
     assert.equal(await bars.count(), seed.known.riskHigh.factors.length + 2, 'base + one bar per factor + final');
     assert.equal(await page.locator('svg.waterfall rect.wf-up').count(), 3);
     assert.equal(await page.locator('svg.waterfall rect.wf-down').count(), 1);
-    assert.match(await page.locator('svg.waterfall').textContent() ?? '', /83\.0 %/);
+    assert.match((await page.locator('svg.waterfall').textContent()) ?? '', /83\.0 %/);
     // Names and values as a person reads them, not `fail_rate_20 = 0.45`.
-    assert.match(await page.getByRole('table', { name: /Features that moved/ }).innerText(), /Failure rate, last 20 runs\s+45 %\s+\+0\.920/);
-    assert.match(await page.locator('svg.waterfall').textContent() ?? '', /Friday afternoon: yes/);
-    assert.doesNotMatch(await page.locator('svg.waterfall').textContent() ?? '', /fail_rate_20|=/);
+    assert.match(
+      await page.getByRole('table', { name: /Features that moved/ }).innerText(),
+      /Failure rate, last 20 runs\s+45 %\s+\+0\.920/,
+    );
+    assert.match((await page.locator('svg.waterfall').textContent()) ?? '', /Friday afternoon: yes/);
+    assert.doesNotMatch((await page.locator('svg.waterfall').textContent()) ?? '', /fail_rate_20|=/);
     assert.match(await page.locator('.stats').innerText(), /failure/);
     await page.screenshot({ path: join(SHOTS, '03-risk.png'), fullPage: true });
     // Back button returns to the overview without a reload.
@@ -182,11 +226,18 @@ describe('dashboard in a browser', () => {
     const page = await newPage();
     await signIn(page, '/ui/jobs');
     await page.getByRole('heading', { name: 'Jobs' }).waitFor();
-    assert.match(await page.getByRole('table', { name: /Scheduled jobs/ }).innerText(), /ingest[\s\S]*\*\/15 \* \* \* \*/);
+    assert.match(
+      await page.getByRole('table', { name: /Scheduled jobs/ }).innerText(),
+      /ingest[\s\S]*\*\/15 \* \* \* \*/,
+    );
     assert.match(await page.getByRole('table', { name: /Per job/ }).innerText(), /ingest[\s\S]*error[\s\S]*2 \/ 3/);
     const runs = await page.getByRole('table', { name: /Job runs/ }).innerText();
     assert.ok(runs.includes(seed.known.jobError));
-    assert.match(runs, /retrain[\s\S]*ok[\s\S]*gbdt-20250301030012-a1b2c3 promoted/, 'a real job event reads ok, with what it did');
+    assert.match(
+      runs,
+      /retrain[\s\S]*ok[\s\S]*gbdt-20250301030012-a1b2c3 promoted/,
+      'a real job event reads ok, with what it did',
+    );
     assert.doesNotMatch(await page.getByRole('table', { name: /Per job/ }).innerText(), /unknown/);
     await page.screenshot({ path: join(SHOTS, '06-jobs.png'), fullPage: true });
     await page.context().close();
@@ -200,7 +251,11 @@ describe('dashboard in a browser', () => {
     await page.getByLabel('Repo').selectOption('acme/web');
     await page.getByRole('button', { name: 'Show' }).click();
     await page.getByRole('heading', { name: 'Reports acme/web' }).waitFor();
-    const api = await (await fetch(`${server.url}/ui/api/reports?repo=acme/web&weeks=12`, { headers: { Authorization: `Bearer ${TEST_KEY}` } })).json();
+    const api = await (
+      await fetch(`${server.url}/ui/api/reports?repo=acme/web&weeks=12`, {
+        headers: { Authorization: `Bearer ${TEST_KEY}` },
+      })
+    ).json();
     const rows = page.getByRole('table', { name: /DORA figures per week for acme\/web/ }).locator('tbody tr');
     assert.equal(await rows.count(), api.dora.weeks.length);
     const newest = api.dora.weeks.at(-1);
@@ -254,7 +309,11 @@ describe('dashboard in a browser', () => {
       for (const [path, text] of expect) {
         await page.goto(empty.url + path);
         await page.locator('main').getByText(text).waitFor();
-        assert.equal(await page.getByLabel('Key with the "score" scope').count(), 0, 'no key prompt when the server needs none');
+        assert.equal(
+          await page.getByLabel('Key with the "score" scope').count(),
+          0,
+          'no key prompt when the server needs none',
+        );
       }
       await page.context().close();
     } finally {
@@ -268,16 +327,51 @@ describe('dashboard in a browser', () => {
     if (skipOrFail(t)) return;
     // Sample history from 2023 and one run posted this week (the README's newcomer: sample dated 2025, an
     // outcome posted today): the 4-week window holds 1 of 4 runs and used to say nothing about the rest.
-    const run = (i: number, created_at: string) => ({ repo: 'zz-old/history', run_id: String(i), created_at, workflow: 'ci', run_attempt: 1, head_sha: null, head_branch: 'main', event: 'push', actor: 'a', run_started_at: null, completed_at: null, conclusion: 'success', files_changed: null, additions: null, deletions: null, files: null });
-    seed.store.upsertRuns([run(0, '2023-03-01T10:00:00.000Z'), run(1, '2023-03-02T10:00:00.000Z'), run(2, '2023-03-03T10:00:00.000Z'), run(3, new Date(Date.now() - 3600_000).toISOString())]);
+    const run = (i: number, created_at: string) => ({
+      repo: 'zz-old/history',
+      run_id: String(i),
+      created_at,
+      workflow: 'ci',
+      run_attempt: 1,
+      head_sha: null,
+      head_branch: 'main',
+      event: 'push',
+      actor: 'a',
+      run_started_at: null,
+      completed_at: null,
+      conclusion: 'success',
+      files_changed: null,
+      additions: null,
+      deletions: null,
+      files: null,
+    });
+    seed.store.upsertRuns([
+      run(0, '2023-03-01T10:00:00.000Z'),
+      run(1, '2023-03-02T10:00:00.000Z'),
+      run(2, '2023-03-03T10:00:00.000Z'),
+      run(3, new Date(Date.now() - 3600_000).toISOString()),
+    ]);
     const page = await newPage();
     await signIn(page, '/ui/reports?repo=zz-old%2Fhistory&weeks=4');
     await page.getByRole('heading', { name: 'Reports zz-old/history' }).waitFor();
     const hint = page.locator('.card', { hasText: 'Most runs are outside this window' });
-    assert.match(await hint.innerText(), /These 4 weeks \(the newest weeks with runs\) hold 1 of the 4 runs stored for zz-old\/history, which date from 2023-03-01 to \d{4}-\d\d-\d\d/);
-    assert.equal(await hint.getByRole('link', { name: 'Show up to 520 weeks' }).getAttribute('href'), '/ui/reports?repo=zz-old%2Fhistory&weeks=520');
-    assert.ok(await page.getByRole('heading', { name: 'Change failure rate and run failure rate per week' }).isVisible(), 'the chart title names what it plots');
-    assert.match((await page.locator('svg.chart .tick').allTextContents()).join(' '), /\b20\d\d-\d\d-\d\d\b/, 'the first week tick carries its year');
+    assert.match(
+      await hint.innerText(),
+      /These 4 weeks \(the newest weeks with runs\) hold 1 of the 4 runs stored for zz-old\/history, which date from 2023-03-01 to \d{4}-\d\d-\d\d/,
+    );
+    assert.equal(
+      await hint.getByRole('link', { name: 'Show up to 520 weeks' }).getAttribute('href'),
+      '/ui/reports?repo=zz-old%2Fhistory&weeks=520',
+    );
+    assert.ok(
+      await page.getByRole('heading', { name: 'Change failure rate and run failure rate per week' }).isVisible(),
+      'the chart title names what it plots',
+    );
+    assert.match(
+      (await page.locator('svg.chart .tick').allTextContents()).join(' '),
+      /\b20\d\d-\d\d-\d\d\b/,
+      'the first week tick carries its year',
+    );
     // Overview: the weeks between 2023 and now are a gap in the line, not one step.
     await page.getByRole('link', { name: 'Overview' }).click();
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
@@ -296,13 +390,37 @@ describe('dashboard in a browser', () => {
     // One service, two rollouts: v1 rolled back, v2 promoted and its outcome posted to /v1/canary/outcome.
     const base = Date.parse('2025-02-10T09:00:00Z');
     const at = (m: number) => new Date(base + m * 60_000).toISOString();
-    const steps: [string, number, number, string][] = [['v1', 0, 5, 'increase'], ['v1', 5, 0, 'rollback'], ['v2', 0, 5, 'increase'], ['v2', 5, 50, 'increase'], ['v2', 50, 100, 'promote']];
-    steps.forEach(([version, from, to, action], i) => seed.store.appendEvent('canary', 'orders', { service: 'orders', version, from_weight: from, weight: to, action, reasons: [`${action} ${version}`], at: at(i * 5) }));
+    const steps: [string, number, number, string][] = [
+      ['v1', 0, 5, 'increase'],
+      ['v1', 5, 0, 'rollback'],
+      ['v2', 0, 5, 'increase'],
+      ['v2', 5, 50, 'increase'],
+      ['v2', 50, 100, 'promote'],
+    ];
+    steps.forEach(([version, from, to, action], i) =>
+      seed.store.appendEvent('canary', 'orders', {
+        service: 'orders',
+        version,
+        from_weight: from,
+        weight: to,
+        action,
+        reasons: [`${action} ${version}`],
+        at: at(i * 5),
+      }),
+    );
     seed.store.appendEvent('canary_outcome', 'orders', { service: 'orders', version: 'v2', outcome: 'promoted' });
     const page = await newPage();
     await signIn(page, '/ui/canary?service=orders');
     await page.getByRole('heading', { name: 'Canary orders' }).waitFor();
-    assert.deepEqual(await page.locator('svg path.step').evaluateAll((ps) => ps.map((p) => [p.getAttribute('data-series'), p.getAttribute('data-points')])), [['v1', '2'], ['v2', '3']]);
+    assert.deepEqual(
+      await page
+        .locator('svg path.step')
+        .evaluateAll((ps) => ps.map((p) => [p.getAttribute('data-series'), p.getAttribute('data-points')])),
+      [
+        ['v1', '2'],
+        ['v2', '3'],
+      ],
+    );
     const outcome = await page.getByRole('table', { name: /How each version of orders ended/ }).innerText();
     assert.match(outcome, /v1\s+rolled back\s+last decision/);
     assert.match(outcome, /v2\s+promoted\s+recorded/);

@@ -31,7 +31,14 @@ export interface Seeded {
   known: {
     championId: string;
     challengerId: string;
-    riskHigh: { id: string; repo: string; head_sha: string; probability: number; outcome: string; factors: { feature: string; value: number; contribution: number }[] };
+    riskHigh: {
+      id: string;
+      repo: string;
+      head_sha: string;
+      probability: number;
+      outcome: string;
+      factors: { feature: string; value: number; contribution: number }[];
+    };
     pendingSha: string;
     riskCount: number;
     canaryServices: string[];
@@ -55,9 +62,17 @@ export async function seedDashboard(): Promise<Seeded> {
   const chall = await trainFromStore({ store, modelsDir, kinds: ['baseline'], promote: false, until: cut });
 
   // Risk checks on the newest finished runs of each repo (one failed, the rest as they came), plus one pending.
-  const finished = (repo: string) => runs.filter((r): r is RunRecord & { head_sha: string } => r.repo === repo && r.head_sha !== null && failureLabel(r.conclusion) !== null);
-  const failedRun = finished('acme/web').filter((r) => failureLabel(r.conclusion) === 1).at(-1)!;
-  const others = [...finished('acme/web').slice(-5), ...finished('acme/api').slice(-5)].filter((r) => r.head_sha !== failedRun.head_sha);
+  const finished = (repo: string) =>
+    runs.filter(
+      (r): r is RunRecord & { head_sha: string } =>
+        r.repo === repo && r.head_sha !== null && failureLabel(r.conclusion) !== null,
+    );
+  const failedRun = finished('acme/web')
+    .filter((r) => failureLabel(r.conclusion) === 1)
+    .at(-1)!;
+  const others = [...finished('acme/web').slice(-5), ...finished('acme/api').slice(-5)].filter(
+    (r) => r.head_sha !== failedRun.head_sha,
+  );
   const model = { id: champ.manifest.id, kind: champ.manifest.kind, version: champ.manifest.id };
   const highFactors = [
     { feature: 'fail_rate_20', value: 0.45, contribution: 0.92 },
@@ -72,13 +87,37 @@ export async function seedDashboard(): Promise<Seeded> {
   others.forEach((r, i) => {
     const p = Number((0.08 + 0.07 * i).toFixed(2));
     store.appendEvent('risk', r.repo, {
-      repo: r.repo, head_sha: r.head_sha, probability: p, risk_level: level(p), model, at: at(),
-      factors: [{ feature: 'fail_rate_20', value: 0.1, contribution: -0.3 + 0.05 * i }, { feature: 'hour', value: 10, contribution: 0.1 }],
+      repo: r.repo,
+      head_sha: r.head_sha,
+      probability: p,
+      risk_level: level(p),
+      model,
+      at: at(),
+      factors: [
+        { feature: 'fail_rate_20', value: 0.1, contribution: -0.3 + 0.05 * i },
+        { feature: 'hour', value: 10, contribution: 0.1 },
+      ],
     });
   });
   const pendingSha = 'f00dfeedbeef00000000000000000000deadbeef';
-  store.appendEvent('risk', 'acme/api', { repo: 'acme/api', head_sha: pendingSha, probability: 0.41, risk_level: 'medium', model, at: at(), factors: [] });
-  const highPayload = { repo: failedRun.repo, head_sha: failedRun.head_sha, probability: 0.83, risk_level: 'high', model, at: at(), factors: highFactors };
+  store.appendEvent('risk', 'acme/api', {
+    repo: 'acme/api',
+    head_sha: pendingSha,
+    probability: 0.41,
+    risk_level: 'medium',
+    model,
+    at: at(),
+    factors: [],
+  });
+  const highPayload = {
+    repo: failedRun.repo,
+    head_sha: failedRun.head_sha,
+    probability: 0.83,
+    risk_level: 'high',
+    model,
+    at: at(),
+    factors: highFactors,
+  };
   store.appendEvent('risk', failedRun.repo, highPayload);
   const highId = riskEventId({ at: '', key: failedRun.repo, payload: highPayload });
 
@@ -95,8 +134,17 @@ export async function seedDashboard(): Promise<Seeded> {
   ];
   steps.forEach(([from, to, action, reasons], i) => {
     store.appendEvent('canary', 'checkout', {
-      service: 'checkout', version: 'v2.4.0', from_weight: from, weight: to, action, reasons, at: minute(i * 5),
-      metrics: { error_rate: { canary: 0.011 + i * 0.001, baseline: 0.012 }, latency_p99: { canary: 231 + i, baseline: 228 } },
+      service: 'checkout',
+      version: 'v2.4.0',
+      from_weight: from,
+      weight: to,
+      action,
+      reasons,
+      at: minute(i * 5),
+      metrics: {
+        error_rate: { canary: 0.011 + i * 0.001, baseline: 0.012 },
+        latency_p99: { canary: 231 + i, baseline: 228 },
+      },
     });
   });
   const rollbackReason = 'error_rate is higher on the canary (critical)';
@@ -109,9 +157,24 @@ export async function seedDashboard(): Promise<Seeded> {
       finished: action === 'rollback',
       at: minute(m),
       response: {
-        action, next_weight: next, confidence: 0.9, score: action === 'rollback' ? 0 : 100, score_upper: 100, verdict: action === 'rollback' ? 'fail' : 'pass',
-        risk: 0.3, risk_source: 'model', look: 1, reasons,
-        metrics: [{ name: 'error_rate', classification: action === 'rollback' ? 'High' : 'Pass', canary_mean: canaryErr, baseline_mean: 0.01 }],
+        action,
+        next_weight: next,
+        confidence: 0.9,
+        score: action === 'rollback' ? 0 : 100,
+        score_upper: 100,
+        verdict: action === 'rollback' ? 'fail' : 'pass',
+        risk: 0.3,
+        risk_source: 'model',
+        look: 1,
+        reasons,
+        metrics: [
+          {
+            name: 'error_rate',
+            classification: action === 'rollback' ? 'High' : 'Pass',
+            canary_mean: canaryErr,
+            baseline_mean: 0.01,
+          },
+        ],
       },
     });
   full(0, 10, 'increase', ['all metrics pass'], 0.0102, 0);
@@ -129,7 +192,14 @@ export async function seedDashboard(): Promise<Seeded> {
       duration_ms: ms,
       owner: 'seed-host:4242',
       tick_at: minute(startMin),
-      ...(status === 'ok' ? { result: name === 'retrain' ? { challenger: 'gbdt-20250301030012-a1b2c3', promoted: true, on_trial: false } : { repos: [{ repo: 'acme/web', inserted: 12, updated: 0, runs: 12 }] } } : {}),
+      ...(status === 'ok'
+        ? {
+            result:
+              name === 'retrain'
+                ? { challenger: 'gbdt-20250301030012-a1b2c3', promoted: true, on_trial: false }
+                : { repos: [{ repo: 'acme/web', inserted: 12, updated: 0, runs: 12 }] },
+          }
+        : {}),
       ...(error ? { error } : {}),
     } satisfies JobEvent as unknown as Record<string, unknown>);
   job('ingest', 0, 4200, 'ok');
@@ -138,11 +208,25 @@ export async function seedDashboard(): Promise<Seeded> {
   job('ingest', 30, 1200, 'error', jobError);
   job('backtest', 40, 152_000, 'ok');
 
-  store.setState('backtest:last', JSON.stringify({
-    model: 'gbdt', threshold: 0.4, predictions: [],
-    repos: REPOS.map((repo, i) => ({ repo, test_runs: 140 + i, failure_rate: 0.2, f1: 0.5 + i / 100, pr_auc: 0.6, roc_auc: 0.75, baseline: { f1: 0.3, pr_auc: 0.3, roc_auc: 0.5 } })),
-    mean: { f1: 0.505, pr_auc: 0.6, roc_auc: 0.75 }, baselineMean: { f1: 0.3, pr_auc: 0.3, roc_auc: 0.5 },
-  }));
+  store.setState(
+    'backtest:last',
+    JSON.stringify({
+      model: 'gbdt',
+      threshold: 0.4,
+      predictions: [],
+      repos: REPOS.map((repo, i) => ({
+        repo,
+        test_runs: 140 + i,
+        failure_rate: 0.2,
+        f1: 0.5 + i / 100,
+        pr_auc: 0.6,
+        roc_auc: 0.75,
+        baseline: { f1: 0.3, pr_auc: 0.3, roc_auc: 0.5 },
+      })),
+      mean: { f1: 0.505, pr_auc: 0.6, roc_auc: 0.75 },
+      baselineMean: { f1: 0.3, pr_auc: 0.3, roc_auc: 0.5 },
+    }),
+  );
 
   return {
     store,
@@ -151,7 +235,14 @@ export async function seedDashboard(): Promise<Seeded> {
     known: {
       championId: champ.manifest.id,
       challengerId: chall.manifest.id,
-      riskHigh: { id: highId, repo: failedRun.repo, head_sha: failedRun.head_sha, probability: 0.83, outcome: failedRun.conclusion!, factors: highFactors },
+      riskHigh: {
+        id: highId,
+        repo: failedRun.repo,
+        head_sha: failedRun.head_sha,
+        probability: 0.83,
+        outcome: failedRun.conclusion!,
+        factors: highFactors,
+      },
       pendingSha,
       riskCount: others.length + 2,
       canaryServices: ['checkout', 'payments'],
@@ -170,15 +261,34 @@ export async function seedDashboard(): Promise<Seeded> {
 export function bearerScopes(scopes: string[]): (s: 'score' | 'report' | 'admin') => RequestHandler {
   return (scope) => (req, _res, next) => {
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    if (!m || m[1] !== TEST_KEY) return next(new HttpError(401, 'unauthorized', m ? 'unknown API key' : 'missing bearer token (Authorization: Bearer <key>)'));
+    if (!m || m[1] !== TEST_KEY)
+      return next(
+        new HttpError(
+          401,
+          'unauthorized',
+          m ? 'unknown API key' : 'missing bearer token (Authorization: Bearer <key>)',
+        ),
+      );
     if (!scopes.includes(scope)) return next(new HttpError(403, 'forbidden', `API key lacks the "${scope}" scope`));
     next();
   };
 }
 
-export async function serveDashboard(seed: Pick<Seeded, 'store' | 'modelsDir'>, opts: { scopes?: string[]; authRequired?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<{ url: string; close(): Promise<void> }> {
+export async function serveDashboard(
+  seed: Pick<Seeded, 'store' | 'modelsDir'>,
+  opts: { scopes?: string[]; authRequired?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ url: string; close(): Promise<void> }> {
   const app = express();
-  app.use(createDashboardRouter({ store: seed.store, modelsDir: seed.modelsDir, requireScope: opts.authRequired === false ? () => (_req, _res, next) => next() : bearerScopes(opts.scopes ?? ['score']), authRequired: opts.authRequired ?? true, env: opts.env ?? {} }));
+  app.use(
+    createDashboardRouter({
+      store: seed.store,
+      modelsDir: seed.modelsDir,
+      requireScope:
+        opts.authRequired === false ? () => (_req, _res, next) => next() : bearerScopes(opts.scopes ?? ['score']),
+      authRequired: opts.authRequired ?? true,
+      env: opts.env ?? {},
+    }),
+  );
   app.use(errorHandler(pino({ level: 'silent' })));
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -8,7 +8,8 @@ import { RunRecordSchema, type RunRecordInput } from '../../src/records/schema.t
 const run = (o: Partial<RunRecordInput> & { run_id: number; created_at: string }) =>
   RunRecordSchema.parse({ repo: 'acme/web', conclusion: 'success', ...o });
 
-const row = (frame: ReturnType<typeof buildFrame>, i: number) => (name: keyof typeof F) => frame.X[i * frame.d + F[name]];
+const row = (frame: ReturnType<typeof buildFrame>, i: number) => (name: keyof typeof F) =>
+  frame.X[i * frame.d + F[name]];
 
 test('an outcome that completes after a run was created is not part of its history (leakage rule)', () => {
   const frame = buildFrame([
@@ -38,7 +39,17 @@ test('without completed_at, an earlier run counts only for runs created strictly
 test('missing values stay missing, never zero', () => {
   const frame = buildFrame([run({ run_id: 1, created_at: '2024-03-04T10:00:00Z' })]);
   const r = row(frame, 0);
-  for (const name of ['files_changed', 'additions', 'churn', 'touches_deps', 'last_outcome', 'fail_rate_5', 'author_fail_rate', 'is_push', 'is_default_branch'] as const) {
+  for (const name of [
+    'files_changed',
+    'additions',
+    'churn',
+    'touches_deps',
+    'last_outcome',
+    'fail_rate_5',
+    'author_fail_rate',
+    'is_push',
+    'is_default_branch',
+  ] as const) {
     assert.ok(Number.isNaN(r(name)), `${name} should be NaN`);
   }
   assert.equal(r('run_attempt'), 1);
@@ -59,7 +70,14 @@ test('time features use the configured zone', () => {
 
 test('author, branch and event scopes are kept apart', () => {
   const frame = buildFrame([
-    run({ run_id: 1, created_at: '2024-03-04T10:00:00Z', actor: 'ann', head_branch: 'main', event: 'push', conclusion: 'failure' }),
+    run({
+      run_id: 1,
+      created_at: '2024-03-04T10:00:00Z',
+      actor: 'ann',
+      head_branch: 'main',
+      event: 'push',
+      conclusion: 'failure',
+    }),
     run({ run_id: 2, created_at: '2024-03-04T11:00:00Z', actor: 'bob', head_branch: 'feat', event: 'pull_request' }),
     run({ run_id: 3, created_at: '2024-03-04T12:00:00Z', actor: 'ann', head_branch: 'main', event: 'push' }),
   ]);
@@ -73,7 +91,13 @@ test('author, branch and event scopes are kept apart', () => {
 });
 
 test('file classes: dependency manifests, CI config, tests and docs', () => {
-  const mix = classifyFiles(['package-lock.json', '.github/workflows/ci.yml', 'src/app.test.ts', 'docs/intro.md', 'src/app.ts']);
+  const mix = classifyFiles([
+    'package-lock.json',
+    '.github/workflows/ci.yml',
+    'src/app.test.ts',
+    'docs/intro.md',
+    'src/app.ts',
+  ]);
   assert.equal(mix.touchesDeps, 1);
   assert.equal(mix.touchesCi, 1);
   assert.equal(mix.shareTest, 0.2);

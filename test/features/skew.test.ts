@@ -23,7 +23,10 @@ test('training frame and serving features agree for every run (no training/servi
     for (let j = 0; j < FEATURES.length; j++) {
       const a = frame.X[i * frame.d + j];
       const b = Math.fround(live[j]);
-      assert.ok(Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)), `run ${i} feature ${FEATURES[j]}: frame ${a} vs live ${b}`);
+      assert.ok(
+        Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)),
+        `run ${i} feature ${FEATURES[j]}: frame ${a} vs live ${b}`,
+      );
     }
     compared++;
   }

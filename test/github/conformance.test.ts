@@ -22,7 +22,10 @@ function need(t: { skip: (m: string) => void }): boolean {
   return false;
 }
 
-async function withScenario<T>(name: string, fn: (c: ReturnType<typeof createGitHubClient>, url: string) => Promise<T>): Promise<T> {
+async function withScenario<T>(
+  name: string,
+  fn: (c: ReturnType<typeof createGitHubClient>, url: string) => Promise<T>,
+): Promise<T> {
   const srv = await startFixtureServer(join(ROOT, name));
   try {
     const out = await fn(createGitHubClient({ baseUrl: srv.url, token: 'x', retryBaseMs: 1 }), srv.url);
@@ -54,7 +57,9 @@ test('large commit: files merged across 3 Link-paged /repositories/{id} pages = 
 test('startup_failure conclusions are kept', async (t) => {
   if (!need(t)) return;
   await withScenario('startup-failure', async (c) => {
-    const r = await c.get<{ workflow_runs: GhRun[] }>('/repos/hub4j-test-org/GHWorkflowRunTest/actions/workflows/75497789/runs');
+    const r = await c.get<{ workflow_runs: GhRun[] }>(
+      '/repos/hub4j-test-org/GHWorkflowRunTest/actions/workflows/75497789/runs',
+    );
     const recs = r.data!.workflow_runs.map((run) => mapRun('hub4j-test-org/GHWorkflowRunTest', run, null));
     assert.equal(recs.length, 4);
     for (const m of recs) {
@@ -67,7 +72,9 @@ test('startup_failure conclusions are kept', async (t) => {
 test('2020 payloads without run_attempt / run_started_at map to attempt 1', async (t) => {
   if (!need(t)) return;
   await withScenario('list-runs-phishbench', async (c) => {
-    const r = await c.get<{ total_count: number; workflow_runs: GhRun[] }>('/repos/ReDASers/Phishing-Detection/actions/runs');
+    const r = await c.get<{ total_count: number; workflow_runs: GhRun[] }>(
+      '/repos/ReDASers/Phishing-Detection/actions/runs',
+    );
     assert.equal(r.data!.workflow_runs.length, 30);
     assert.match(parseLink(header(r.headers, 'link')).next!, /\/repositories\/146139403\/actions\/runs\?page=2$/);
     for (const run of r.data!.workflow_runs) {
@@ -94,7 +101,9 @@ test('re-run attempt 2 maps as its own record', async (t) => {
 test('jobs with filter=all: failed jobs grouped by attempt (old jobs lack run_attempt)', async (t) => {
   if (!need(t)) return;
   await withScenario('run-jobs', async (c) => {
-    const r = await c.get<{ jobs: { name: string; conclusion: string }[] }>('/repos/hub4j-test-org/GHWorkflowRunTest/actions/runs/719643947/jobs?filter=all&per_page=10');
+    const r = await c.get<{ jobs: { name: string; conclusion: string }[] }>(
+      '/repos/hub4j-test-org/GHWorkflowRunTest/actions/runs/719643947/jobs?filter=all&per_page=10',
+    );
     assert.equal(r.data!.jobs.length, 2);
     assert.equal(failedJobsByAttempt(r.data!.jobs).size, 0, 'both jobs succeeded');
   });
@@ -114,10 +123,20 @@ test('304 Not Modified is an answer, not an error', async (t) => {
 test('recorded 403s: retry-after 60 "abuse detection" is secondary; remaining 0 without reset is primary', (t) => {
   if (!need(t)) return;
   const now = Date.now();
-  const sec = JSON.parse(readFileSync(join(ROOT, 'rate-limited-secondary/002-search-code-search-403.json'), 'utf8')).response;
-  assert.deepEqual(classifyRateLimit(sec.status, sec.headers, sec.body.message, { now }), { kind: 'secondary', resumeAt: now + 60_000, source: 'retry-after' });
+  const sec = JSON.parse(
+    readFileSync(join(ROOT, 'rate-limited-secondary/002-search-code-search-403.json'), 'utf8'),
+  ).response;
+  assert.deepEqual(classifyRateLimit(sec.status, sec.headers, sec.body.message, { now }), {
+    kind: 'secondary',
+    resumeAt: now + 60_000,
+    source: 'retry-after',
+  });
   const pri = JSON.parse(readFileSync(join(ROOT, 'rate-limited-primary/002-users-jacquev6-403.json'), 'utf8')).response;
-  assert.deepEqual(classifyRateLimit(pri.status, pri.headers, pri.body.message, { now, primaryFallbackSec: 60 }), { kind: 'primary', resumeAt: now + 60_000, source: 'fallback' });
+  assert.deepEqual(classifyRateLimit(pri.status, pri.headers, pri.body.message, { now, primaryFallbackSec: 60 }), {
+    kind: 'primary',
+    resumeAt: now + 60_000,
+    source: 'fallback',
+  });
 });
 
 test('synthetic run payloads carry every field the real recordings have', (t) => {
@@ -125,6 +144,8 @@ test('synthetic run payloads carry every field the real recordings have', (t) =>
   const real = JSON.parse(readFileSync(join(ROOT, 'run-attempts/003-runs-attempts.json'), 'utf8')).response.body;
   const syn = generateRepo({ runs: 50, commits: 10, end: Date.now() - 3_600_000 }).runs[0].attempts[0];
   assert.deepEqual(Object.keys(syn).sort(), Object.keys(real).sort());
-  const realCommit = JSON.parse(readFileSync(join(ROOT, 'commit-files-paginated-hub4j/004-commits.json'), 'utf8')).response;
+  const realCommit = JSON.parse(
+    readFileSync(join(ROOT, 'commit-files-paginated-hub4j/004-commits.json'), 'utf8'),
+  ).response;
   assert.match(realCommit.headers.link, /\/repositories\/\d+\/commits\/[0-9a-f]{40}\?page=2>; rel="next"/);
 });

@@ -17,12 +17,25 @@ const END = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
 function expectedRecords(repo: SyntheticRepo): Map<string, { files: number; conclusion: unknown }> {
   const out = new Map<string, { files: number; conclusion: unknown }>();
   for (const r of repo.runs)
-    r.attempts.forEach((p, i) => out.set(`${r.id}:${i + 1}`, { files: repo.commits.get(p.head_sha as string)!.files.length, conclusion: p.conclusion }));
+    r.attempts.forEach((p, i) =>
+      out.set(`${r.id}:${i + 1}`, {
+        files: repo.commits.get(p.head_sha as string)!.files.length,
+        conclusion: p.conclusion,
+      }),
+    );
   return out;
 }
 
 test('ingests every run attempt and every file of every commit; in-progress runs revisited until done; repeat pass is conditional-only', async () => {
-  const repo = generateRepo({ runs: 600, commits: 120, bigCommits: 3, inProgress: 3, fetchesBeforeDone: 2, end: END, seed: 7 });
+  const repo = generateRepo({
+    runs: 600,
+    commits: 120,
+    bigCommits: 3,
+    inProgress: 3,
+    fetchesBeforeDone: 2,
+    end: END,
+    seed: 7,
+  });
   const srv = await startSyntheticServer(repo);
   const store = openStore(':memory:');
   try {
@@ -49,25 +62,40 @@ test('ingests every run attempt and every file of every commit; in-progress runs
       assert.equal(r.files!.length, e.files);
       assert.equal(r.conclusion, e.conclusion);
     }
-    assert.ok(records.some((r) => r.files_changed! > 300), 'a commit with > 300 files was paged and merged');
-    assert.ok(records.some((r) => r.run_attempt === 3), 're-run attempts stored');
+    assert.ok(
+      records.some((r) => r.files_changed! > 300),
+      'a commit with > 300 files was paged and merged',
+    );
+    assert.ok(
+      records.some((r) => r.run_attempt === 3),
+      're-run attempts stored',
+    );
     assert.ok(records.some((r) => r.conclusion === 'startup_failure'));
     // Each commit fetched once: one first-page request per distinct sha.
     const commitFirstPages = srv.log.filter((l) => /^\/repos\/[^/]+\/[^/]+\/commits\/[0-9a-f]{40}$/.test(l.url));
     assert.equal(commitFirstPages.length, repo.commits.size);
-    assert.ok(srv.log.some((l) => l.url.startsWith(`/repositories/${repo.repoId}/commits/`)), 'followed /repositories/{id} next links');
+    assert.ok(
+      srv.log.some((l) => l.url.startsWith(`/repositories/${repo.repoId}/commits/`)),
+      'followed /repositories/{id} next links',
+    );
 
     const before = srv.log.length;
     const s3 = await ingestRepo({ client, store, repo: repo.full });
     const third = srv.log.slice(before);
     assert.ok(third.length >= 1);
-    assert.ok(third.every((l) => l.ifNoneMatch), 'repeat pass sends only conditional requests');
+    assert.ok(
+      third.every((l) => l.ifNoneMatch),
+      'repeat pass sends only conditional requests',
+    );
     assert.equal(s3.inserted + s3.updated, 0, 'stores nothing new');
     assert.equal(s3.requests, s3.conditionalRequests);
     // The listing changed once when the runs concluded; after that one re-walk it is a single 304.
     const before4 = srv.log.length;
     await ingestRepo({ client, store, repo: repo.full });
-    assert.deepEqual(srv.log.slice(before4).map((l) => [l.status, Boolean(l.ifNoneMatch)]), [[304, true]]);
+    assert.deepEqual(
+      srv.log.slice(before4).map((l) => [l.status, Boolean(l.ifNoneMatch)]),
+      [[304, true]],
+    );
   } finally {
     store.close();
     await srv.close();
@@ -87,11 +115,22 @@ test('honours primary and secondary limits (incl. old "abuse detection" wording)
   const store = openStore(':memory:');
   try {
     const events: string[] = [];
-    const client = createGitHubClient({ baseUrl: srv.url, token: 't', retryBaseMs: 5, secondaryFallbackSec: 1, onRateLimit: (e) => events.push(`${e.kind}:${e.source}`) });
+    const client = createGitHubClient({
+      baseUrl: srv.url,
+      token: 't',
+      retryBaseMs: 5,
+      secondaryFallbackSec: 1,
+      onRateLimit: (e) => events.push(`${e.kind}:${e.source}`),
+    });
     const s = await ingestRepo({ client, store, repo: repo.full });
     assert.equal(store.countRuns(repo.full), repo.attemptCount, 'complete despite faults');
     assert.deepEqual(srv.violations, [], 'no request before the announced reset / retry-after');
-    assert.deepEqual(events, ['primary:x-ratelimit-reset', 'secondary:retry-after', 'secondary:fallback', 'primary:x-ratelimit-reset']);
+    assert.deepEqual(events, [
+      'primary:x-ratelimit-reset',
+      'secondary:retry-after',
+      'secondary:fallback',
+      'primary:x-ratelimit-reset',
+    ]);
     assert.equal(srv.log.filter((l) => l.status === 502).length, 3);
     assert.equal(client.health().healthy, true);
     assert.ok(s.requests > 0);
@@ -110,7 +149,8 @@ test('jobs: records which job failed for failed attempts', async () => {
     await ingestRepo({ client, store, repo: repo.full, jobs: true });
     const failed = [...store.iterateRuns()].filter((r) => r.conclusion === 'failure');
     assert.ok(failed.length > 0);
-    for (const r of failed) assert.deepEqual(JSON.parse(store.getState(jobsKey(repo.full, r.run_id, r.run_attempt))!), ['test']);
+    for (const r of failed)
+      assert.deepEqual(JSON.parse(store.getState(jobsKey(repo.full, r.run_id, r.run_attempt))!), ['test']);
     assert.ok(srv.log.some((l) => /\/jobs\?.*filter=all/.test(l.url)));
 
     // Ingested records are plain canonical records: exported to JSONL and imported they are identical,
@@ -124,7 +164,8 @@ test('jobs: records which job failed for failed attempts', async () => {
       assert.equal(sum.bad.length, 0);
       assert.deepEqual([...other.iterateRuns()], [...store.iterateRuns()]);
       // And the one feature definition turns both into the same training frame.
-      const a = buildFrame(store.iterateRuns()), b = buildFrame(other.iterateRuns());
+      const a = buildFrame(store.iterateRuns()),
+        b = buildFrame(other.iterateRuns());
       assert.ok(a.n > 0);
       assert.deepEqual(b.X, a.X);
       assert.deepEqual(b.y, a.y);
@@ -144,7 +185,13 @@ test('circuit opens on a persistent outage, keeps the cursor, and a later pass r
   const store = openStore(':memory:');
   try {
     let t = Date.now();
-    const client = createGitHubClient({ baseUrl: srv.url, token: 't', retryBaseMs: 1, retries: 1, circuit: { failureThreshold: 3, cooldownMs: 60_000, now: () => t } });
+    const client = createGitHubClient({
+      baseUrl: srv.url,
+      token: 't',
+      retryBaseMs: 1,
+      retries: 1,
+      circuit: { failureThreshold: 3, cooldownMs: 60_000, now: () => t },
+    });
     let err: unknown;
     for (let i = 0; i < 5 && !(err instanceof CircuitOpenError); i++) {
       try {

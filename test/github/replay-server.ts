@@ -53,7 +53,9 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end(text);
 }
 
-async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -99,7 +101,10 @@ export interface SyntheticServerOptions {
   filesPerPage?: number;
 }
 
-export async function startSyntheticServer(repo: SyntheticRepo, opts: SyntheticServerOptions = {}): Promise<ReplayServer> {
+export async function startSyntheticServer(
+  repo: SyntheticRepo,
+  opts: SyntheticServerOptions = {},
+): Promise<ReplayServer> {
   const faults = new Map((opts.faults ?? []).map((f) => [f.at, f]));
   const filesPerPage = opts.filesPerPage ?? 300;
   const log: LoggedRequest[] = [];
@@ -211,7 +216,7 @@ export async function startSyntheticServer(repo: SyntheticRepo, opts: SyntheticS
     }
     if ((m = /^\/commits\/([0-9a-f]{40})$/.exec(rest))) {
       const c = repo.commits.get(m[1]);
-      if (!c) return send(res, 422, rateHeaders(), { message: `No commit found for SHA: ${m[1]}` }), 422;
+      if (!c) return (send(res, 422, rateHeaders(), { message: `No commit found for SHA: ${m[1]}` }), 422);
       const page = Math.max(1, Number(u.searchParams.get('page') ?? 1));
       const last = Math.max(1, Math.ceil(Math.min(c.files.length, 3000) / filesPerPage));
       const files = c.files.slice((page - 1) * filesPerPage, Math.min(page * filesPerPage, 3000)).map((filename) => ({
@@ -256,7 +261,10 @@ export async function startSyntheticServer(repo: SyntheticRepo, opts: SyntheticS
       limitResponse = {
         status: f.status ?? 403,
         headers: { ...rateHeaders(), 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(resetSec) },
-        body: { message: 'API rate limit exceeded for user ID 1.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api' },
+        body: {
+          message: 'API rate limit exceeded for user ID 1.',
+          documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api',
+        },
       };
     } else if (f.kind === 'secondary') {
       notBefore = now + f.retryAfterSec * 1000;
@@ -271,7 +279,10 @@ export async function startSyntheticServer(repo: SyntheticRepo, opts: SyntheticS
       limitResponse = {
         status: 403,
         headers: f.retryAfterSec ? { 'retry-after': String(f.retryAfterSec) } : {},
-        body: { documentation_url: 'https://developer.github.com/v3/#abuse-rate-limits', message: 'You have triggered an abuse detection mechanism. Please wait a few minutes before you try again.' },
+        body: {
+          documentation_url: 'https://developer.github.com/v3/#abuse-rate-limits',
+          message: 'You have triggered an abuse detection mechanism. Please wait a few minutes before you try again.',
+        },
       };
     }
     send(res, limitResponse.status, limitResponse.headers, limitResponse.body);
@@ -303,7 +314,14 @@ export async function startSyntheticServer(repo: SyntheticRepo, opts: SyntheticS
       send(res, 500, {}, { message: String(err) });
       status = 500;
     }
-    log.push({ n: num, t, method: req.method ?? 'GET', url: u.pathname + u.search, ifNoneMatch: (req.headers['if-none-match'] as string) ?? null, status });
+    log.push({
+      n: num,
+      t,
+      method: req.method ?? 'GET',
+      url: u.pathname + u.search,
+      ifNoneMatch: (req.headers['if-none-match'] as string) ?? null,
+      status,
+    });
     server.onRequest?.(num);
   });
   base = srv.url;
@@ -339,7 +357,12 @@ export async function startFixtureServer(dir: string): Promise<ReplayServer & { 
   };
   const srv = await listen((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
-    const matches = exchanges.filter((x) => x.request.method === req.method && x.request.path === u.pathname && sameQuery(x.request.query ?? {}, u.searchParams));
+    const matches = exchanges.filter(
+      (x) =>
+        x.request.method === req.method &&
+        x.request.path === u.pathname &&
+        sameQuery(x.request.query ?? {}, u.searchParams),
+    );
     // Serve repeats in recorded order; once all are used, keep serving the last.
     const x = matches.find((m) => !served.has(m)) ?? matches[matches.length - 1];
     let status = 404;
@@ -351,14 +374,24 @@ export async function startFixtureServer(dir: string): Promise<ReplayServer & { 
       const headers: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(x.response.headers)) {
         if (k === 'status' || k === 'connection') continue;
-        headers[k] = Array.isArray(v) ? v.map((s) => s.replaceAll('https://api.github.com', base)) : v.replaceAll('https://api.github.com', base);
+        headers[k] = Array.isArray(v)
+          ? v.map((s) => s.replaceAll('https://api.github.com', base))
+          : v.replaceAll('https://api.github.com', base);
       }
       status = x.response.status;
-      const body = x.response.body == null ? '' : JSON.stringify(x.response.body).replaceAll('https://api.github.com', base);
+      const body =
+        x.response.body == null ? '' : JSON.stringify(x.response.body).replaceAll('https://api.github.com', base);
       res.writeHead(status, headers);
       res.end(status === 304 || status === 204 ? undefined : body);
     }
-    log.push({ n: ++n, t: Date.now(), method: req.method ?? 'GET', url: u.pathname + u.search, ifNoneMatch: (req.headers['if-none-match'] as string) ?? null, status });
+    log.push({
+      n: ++n,
+      t: Date.now(),
+      method: req.method ?? 'GET',
+      url: u.pathname + u.search,
+      ifNoneMatch: (req.headers['if-none-match'] as string) ?? null,
+      status,
+    });
   });
   base = srv.url;
   return { url: srv.url, log, violations: [], unmatched, close: closer(srv.server) };

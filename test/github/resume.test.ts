@@ -16,7 +16,11 @@ const OPTS = { runs: 700, commits: 140, bigCommits: 2, inProgress: 2, end: END, 
 
 const dump = (s: Store) => [...s.iterateRuns()].map((r) => JSON.stringify(r)).sort();
 
-function runCli(srv: ReplayServer, db: string, killAt: number | null): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+function runCli(
+  srv: ReplayServer,
+  db: string,
+  killAt: number | null,
+): Promise<{ code: number | null; signal: string | null; stderr: string }> {
   return new Promise((resolve) => {
     const child: ChildProcess = spawn(
       process.execPath,
@@ -34,7 +38,11 @@ test('killed at random points and restarted, the store ends identical to an unin
   // Uninterrupted reference, in process.
   const refSrv = await startSyntheticServer(generateRepo(OPTS));
   const ref = openStore(':memory:');
-  await ingestRepo({ client: createGitHubClient({ baseUrl: refSrv.url, token: 't' }), store: ref, repo: 'acme/widgets' });
+  await ingestRepo({
+    client: createGitHubClient({ baseUrl: refSrv.url, token: 't' }),
+    store: ref,
+    repo: 'acme/widgets',
+  });
   const expected = dump(ref);
   const total = refSrv.log.length;
   ref.close();

@@ -50,7 +50,6 @@ export interface SyntheticRepo {
   attemptCount: number;
 }
 
-
 const WORKFLOWS = [
   { id: 1001, name: 'CI', path: '.github/workflows/ci.yml' },
   { id: 1002, name: 'Lint', path: '.github/workflows/lint.yml' },
@@ -89,7 +88,9 @@ export function generateRepo(o: SyntheticOptions): SyntheticRepo {
   const nBig = o.bigCommits ?? Math.max(1, Math.floor(o.commits / 200));
   for (let i = 0; i < nBig; i++) big.add(Math.floor((i + 0.5) * (o.commits / nBig)));
   for (let i = 0; i < o.commits; i++) {
-    const sha = createHash('sha1').update(`${full}:${o.seed ?? 42}:${i}`).digest('hex');
+    const sha = createHash('sha1')
+      .update(`${full}:${o.seed ?? 42}:${i}`)
+      .digest('hex');
     const n = big.has(i) ? 301 + Math.floor(rnd() * 900) : 1 + Math.floor(rnd() * 25);
     const files: string[] = [];
     for (let f = 0; f < n; f++) files.push(`src/mod${Math.floor(rnd() * 40)}/file_${i}_${f}.ts`);
@@ -128,7 +129,19 @@ export function generateRepo(o: SyntheticOptions): SyntheticRepo {
     for (let a = 1; a <= attemptsN; a++) {
       const q = rnd();
       const last = a === attemptsN;
-      const conclusion = !last ? 'failure' : q < 0.72 ? 'success' : q < 0.9 ? 'failure' : q < 0.94 ? 'cancelled' : q < 0.96 ? 'timed_out' : q < 0.98 ? 'startup_failure' : 'skipped';
+      const conclusion = !last
+        ? 'failure'
+        : q < 0.72
+          ? 'success'
+          : q < 0.9
+            ? 'failure'
+            : q < 0.94
+              ? 'cancelled'
+              : q < 0.96
+                ? 'timed_out'
+                : q < 0.98
+                  ? 'startup_failure'
+                  : 'skipped';
       const startedAt = created + (a - 1) * 1800_000;
       const runUrl = `${API}/repos/${full}/actions/runs/${id}`;
       const p: Record<string, unknown> = {
@@ -190,7 +203,7 @@ export function generateRepo(o: SyntheticOptions): SyntheticRepo {
     }
     runs.push({ id, attempts, fetchesLeft: inProgress ? (o.fetchesBeforeDone ?? 1) : 0 });
   }
-  runs.sort((a, b) => (a.attempts[0].created_at as string) < (b.attempts[0].created_at as string) ? 1 : -1);
+  runs.sort((a, b) => ((a.attempts[0].created_at as string) < (b.attempts[0].created_at as string) ? 1 : -1));
   return { owner, name, full, repoId, runs, byId: new Map(runs.map((r) => [r.id, r])), commits, attemptCount };
 }
 

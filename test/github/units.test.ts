@@ -47,7 +47,17 @@ test('mapRun maps a run and its commit to the canonical record', () => {
 });
 
 test('mapRun: missing run_attempt is 1, startup_failure kept, path used when name is empty, triggering actor fallback', () => {
-  const m = mapRun('o/r', run({ run_attempt: undefined, conclusion: 'startup_failure', name: '', actor: null, triggering_actor: { login: 'bot' } }), null);
+  const m = mapRun(
+    'o/r',
+    run({
+      run_attempt: undefined,
+      conclusion: 'startup_failure',
+      name: '',
+      actor: null,
+      triggering_actor: { login: 'bot' },
+    }),
+    null,
+  );
   assert.ok(m.ok);
   assert.equal(m.record.run_attempt, 1);
   assert.equal(m.record.conclusion, 'startup_failure');
@@ -90,28 +100,51 @@ test('failedJobsByAttempt groups failed jobs per attempt; jobs without run_attem
 
 test('classifyRateLimit: primary with reset, primary without reset, secondary (new and old wording), plain 403', () => {
   const now = 1_700_000_000_000;
-  assert.deepEqual(classifyRateLimit(403, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '1700000100' }, 'API rate limit exceeded', { now }), {
-    kind: 'primary',
-    resumeAt: 1_700_000_100_000,
-    source: 'x-ratelimit-reset',
-  });
-  assert.equal(classifyRateLimit(403, { 'x-ratelimit-remaining': '0' }, 'x', { now, primaryFallbackSec: 60 })?.resumeAt, now + 60_000);
-  assert.deepEqual(classifyRateLimit(403, { 'retry-after': '30' }, 'You have exceeded a secondary rate limit', { now }), {
-    kind: 'secondary',
-    resumeAt: now + 30_000,
-    source: 'retry-after',
-  });
+  assert.deepEqual(
+    classifyRateLimit(
+      403,
+      { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '1700000100' },
+      'API rate limit exceeded',
+      { now },
+    ),
+    {
+      kind: 'primary',
+      resumeAt: 1_700_000_100_000,
+      source: 'x-ratelimit-reset',
+    },
+  );
+  assert.equal(
+    classifyRateLimit(403, { 'x-ratelimit-remaining': '0' }, 'x', { now, primaryFallbackSec: 60 })?.resumeAt,
+    now + 60_000,
+  );
+  assert.deepEqual(
+    classifyRateLimit(403, { 'retry-after': '30' }, 'You have exceeded a secondary rate limit', { now }),
+    {
+      kind: 'secondary',
+      resumeAt: now + 30_000,
+      source: 'retry-after',
+    },
+  );
   const abuse = classifyRateLimit(403, {}, 'You have triggered an abuse detection mechanism.', { now });
   assert.equal(abuse?.kind, 'secondary');
   assert.equal(abuse?.resumeAt, now + 60_000, 'no retry-after: wait at least a minute');
-  assert.equal(classifyRateLimit(403, {}, 'abuse detection', { now, secondaryStreak: 2 })?.resumeAt, now + 240_000, 'backs off');
+  assert.equal(
+    classifyRateLimit(403, {}, 'abuse detection', { now, secondaryStreak: 2 })?.resumeAt,
+    now + 240_000,
+    'backs off',
+  );
   assert.equal(classifyRateLimit(429, {}, 'Too many requests', { now })?.kind, 'secondary');
-  assert.equal(classifyRateLimit(403, { 'x-ratelimit-remaining': '4000' }, 'Resource not accessible by integration', { now }), null);
+  assert.equal(
+    classifyRateLimit(403, { 'x-ratelimit-remaining': '4000' }, 'Resource not accessible by integration', { now }),
+    null,
+  );
   assert.equal(classifyRateLimit(500, { 'x-ratelimit-remaining': '0' }, 'x', { now }), null);
 });
 
 test('parseLink reads next/last including /repositories/{id} forms', () => {
-  const l = parseLink('<https://api.github.com/repositories/1/actions/runs?page=2>; rel="next", <https://api.github.com/repositories/1/actions/runs?page=9>; rel="last"');
+  const l = parseLink(
+    '<https://api.github.com/repositories/1/actions/runs?page=2>; rel="next", <https://api.github.com/repositories/1/actions/runs?page=9>; rel="last"',
+  );
   assert.equal(l.next, 'https://api.github.com/repositories/1/actions/runs?page=2');
   assert.equal(l.last, 'https://api.github.com/repositories/1/actions/runs?page=9');
   assert.deepEqual(parseLink(undefined), {});
@@ -124,13 +157,21 @@ test('created= windows are inclusive second ranges and the replay server reads t
   const p = createdPredicate(createdFilter(w));
   assert.equal(p(Date.parse('2024-01-01T23:59:59Z')), true);
   assert.equal(p(Date.parse('2024-01-02T00:00:00Z')), false);
-  assert.equal(relativeUrl('https://ghe.example.com/api/v3/repositories/1/actions/runs?page=2'), '/repositories/1/actions/runs?page=2');
+  assert.equal(
+    relativeUrl('https://ghe.example.com/api/v3/repositories/1/actions/runs?page=2'),
+    '/repositories/1/actions/runs?page=2',
+  );
 });
 
 test('circuit breaker opens after repeated failures, refuses during cooldown, probes once, closes on success', () => {
   let t = 0;
   const rows: unknown[] = [];
-  const cb = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 1000, now: () => t, store: { getCircuit: () => undefined, putCircuit: (r) => rows.push(r) } });
+  const cb = new CircuitBreaker({
+    failureThreshold: 3,
+    cooldownMs: 1000,
+    now: () => t,
+    store: { getCircuit: () => undefined, putCircuit: (r) => rows.push(r) },
+  });
   assert.equal(cb.health().healthy, true);
   cb.failure();
   cb.failure();
@@ -150,7 +191,14 @@ test('circuit breaker opens after repeated failures, refuses during cooldown, pr
   t = 2000;
   assert.equal(cb.allow(), true);
   cb.success();
-  assert.deepEqual(cb.health(), { name: 'github', healthy: true, state: 'closed', score0to1: 1, consecutive_failures: 0, retry_at: null });
+  assert.deepEqual(cb.health(), {
+    name: 'github',
+    healthy: true,
+    state: 'closed',
+    score0to1: 1,
+    consecutive_failures: 0,
+    retry_at: null,
+  });
   assert.ok(rows.length >= 4, 'state is written through for /health');
 });
 

@@ -20,7 +20,10 @@ test('a refused connection fails at once with the host named, without retries', 
     retries: 5,
     retryBaseMs: 1000,
     sleep: async (ms) => void sleeps.push(ms),
-    log: { info: (obj, msg) => void logs.push({ obj: obj as Record<string, unknown>, msg }), warn: (obj, msg) => void logs.push({ obj: obj as Record<string, unknown>, msg }) },
+    log: {
+      info: (obj, msg) => void logs.push({ obj: obj as Record<string, unknown>, msg }),
+      warn: (obj, msg) => void logs.push({ obj: obj as Record<string, unknown>, msg }),
+    },
   });
   const err = await client.get('/repos/acme/web/actions/runs').then(
     () => assert.fail('expected a failure'),

@@ -7,7 +7,8 @@ import { rng } from './helpers.ts';
 /** True probability q, reported score q^3 (badly over-confident towards 0). */
 function miscalibrated(n: number, seed: number) {
   const r = rng(seed);
-  const s: number[] = [], y: number[] = [];
+  const s: number[] = [],
+    y: number[] = [];
   for (let i = 0; i < n; i++) {
     const q = r();
     s.push(q ** 3);
@@ -18,7 +19,8 @@ function miscalibrated(n: number, seed: number) {
 
 for (const kind of ['isotonic', 'platt', 'auto'] as const) {
   test(`${kind} calibration is monotone, improves held-out Brier and round-trips`, () => {
-    const fit = miscalibrated(3000, 1), held = miscalibrated(3000, 2);
+    const fit = miscalibrated(3000, 1),
+      held = miscalibrated(3000, 2);
     const cal = fitCalibrator(fit.s, fit.y, kind);
     let prev = -Infinity;
     for (let s = 0; s <= 1; s += 0.001) {
@@ -28,7 +30,10 @@ for (const kind of ['isotonic', 'platt', 'auto'] as const) {
       prev = v;
     }
     const before = brier(held.y, held.s);
-    const after = brier(held.y, held.s.map((v) => cal.apply(v)));
+    const after = brier(
+      held.y,
+      held.s.map((v) => cal.apply(v)),
+    );
     assert.ok(after < before - 0.01, `brier ${before} -> ${after}`);
     const back = calibratorFromJSON(JSON.parse(JSON.stringify(cal.toJSON())));
     assert.equal(back.kind, cal.kind);

@@ -5,7 +5,14 @@ import { trainModel } from '../../src/ml/train.ts';
 import { xor } from './helpers.ts';
 
 test('sliceRows keeps row alignment of X, y and weights and keeps NaN', () => {
-  const ds = { X: Float32Array.from([1, 2, NaN, 4, 5, 6]), n: 3, d: 2, y: Uint8Array.from([0, 1, 1]), featureNames: ['a', 'b'], w: Float32Array.from([1, 2, 3]) };
+  const ds = {
+    X: Float32Array.from([1, 2, NaN, 4, 5, 6]),
+    n: 3,
+    d: 2,
+    y: Uint8Array.from([0, 1, 1]),
+    featureNames: ['a', 'b'],
+    w: Float32Array.from([1, 2, 3]),
+  };
   const s = sliceRows(ds, 1, 3);
   assert.equal(s.n, 2);
   assert.ok(Number.isNaN(s.X[0]));
@@ -13,11 +20,15 @@ test('sliceRows keeps row alignment of X, y and weights and keeps NaN', () => {
   assert.deepEqual(Array.from(s.y), [1, 1]);
   assert.deepEqual(Array.from(s.w!), [2, 3]);
   assert.throws(() => sliceRows(ds, 2, 5), /invalid range \[2, 5\) for 3 rows/);
-  assert.throws(() => validateDataset({ ...ds, w: Float32Array.from([1, -1, 1]) }), /w\[1\]: weight must be finite and >= 0/);
+  assert.throws(
+    () => validateDataset({ ...ds, w: Float32Array.from([1, -1, 1]) }),
+    /w\[1\]: weight must be finite and >= 0/,
+  );
 });
 
 test('training is deterministic for a seed and sample weights change the model', async () => {
-  const train = xor(1500, 1), valid = xor(500, 2);
+  const train = xor(1500, 1),
+    valid = xor(500, 2);
   for (const kind of ['gbdt', 'forest'] as const) {
     const a = await trainModel(kind, train, valid, { seed: 5, maxRounds: 20 });
     const b = await trainModel(kind, train, valid, { seed: 5, maxRounds: 20 });

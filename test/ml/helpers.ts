@@ -6,7 +6,8 @@ export const rng = seededRandom;
 /** Builds a Dataset from a per-row generator: gen(r) returns [features, label]. */
 export function makeDataset(n: number, d: number, seed: number, gen: (r: () => number) => [number[], number]): Dataset {
   const r = seededRandom(seed);
-  const X = new Float32Array(n * d), y = new Uint8Array(n);
+  const X = new Float32Array(n * d),
+    y = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const [x, label] = gen(r);
     X.set(x, i * d);

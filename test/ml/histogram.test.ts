@@ -1,12 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mulberry32 } from '../../src/ml/random.ts';
-import { applyBins, binOf, buildHistogram, fitBins, gradPart, MISSING_BIN, quantizeGradients, sortFloat32 } from '../../src/ml/histogram.ts';
+import {
+  applyBins,
+  binOf,
+  buildHistogram,
+  fitBins,
+  gradPart,
+  MISSING_BIN,
+  quantizeGradients,
+  sortFloat32,
+} from '../../src/ml/histogram.ts';
 import { rng } from './helpers.ts';
 
 test('quantile bins: ≤ 255 value bins, NaN in bin 0, thresholds consistent with bins', () => {
   const r = rng(1);
-  const n = 5000, d = 3;
+  const n = 5000,
+    d = 3;
   const X = new Float32Array(n * d);
   for (let i = 0; i < n; i++) {
     X[i * d] = r() < 0.1 ? NaN : r() * 100; // continuous
@@ -20,8 +30,12 @@ test('quantile bins: ≤ 255 value bins, NaN in bin 0, thresholds consistent wit
   const bins = applyBins(m, X, n, d);
   for (let i = 0; i < n; i++) {
     for (let f = 0; f < d; f++) {
-      const v = X[i * d + f], b = bins[f * n + i];
-      if (Number.isNaN(v)) { assert.equal(b, MISSING_BIN); continue; }
+      const v = X[i * d + f],
+        b = bins[f * n + i];
+      if (Number.isNaN(v)) {
+        assert.equal(b, MISSING_BIN);
+        continue;
+      }
       assert.ok(b >= 1);
       // bin b holds exactly the values in (upper[b-2], upper[b-1]]
       assert.ok(v <= m.upper[f][b - 1]);
@@ -35,7 +49,8 @@ test('quantile bins: ≤ 255 value bins, NaN in bin 0, thresholds consistent wit
 
 test('applyBins agrees with binOf on values the bins were not fitted on, infinities and never-seen features', () => {
   const r = rng(3);
-  const fitN = 2000, d = 3;
+  const fitN = 2000,
+    d = 3;
   const X = new Float32Array(fitN * d);
   for (let i = 0; i < fitN; i++) {
     X[i * d] = r() * 10 - 5;
@@ -47,20 +62,30 @@ test('applyBins agrees with binOf on values the bins were not fitted on, infinit
   const probe = [-Infinity, -1e30, -5, -0, 0, 1e-30, 2.5, 5, 299, 300, 1e30, Infinity, NaN];
   const n = probe.length;
   const Y = new Float32Array(n * d);
-  probe.forEach((v, i) => { Y[i * d] = v; Y[i * d + 1] = v; Y[i * d + 2] = v; });
+  probe.forEach((v, i) => {
+    Y[i * d] = v;
+    Y[i * d + 1] = v;
+    Y[i * d + 2] = v;
+  });
   const bins = applyBins(m, Y, n, d);
   for (let f = 0; f < d; f++) {
-    for (let i = 0; i < n; i++) assert.equal(bins[f * n + i], binOf(m.upper[f], Y[i * d + f]), `feature ${f}, value ${probe[i]}`);
+    for (let i = 0; i < n; i++)
+      assert.equal(bins[f * n + i], binOf(m.upper[f], Y[i * d + f]), `feature ${f}, value ${probe[i]}`);
   }
 });
 
 test('sortFloat32 orders like TypedArray#sort, signed zeros, infinities and subnormals included', () => {
   const r = rng(4);
   const special = [0, -0, Infinity, -Infinity, 1e-45, -1e-45, 3.4e38, -3.4e38, 1, -1];
-  const vals = Float32Array.from({ length: 20_000 }, (_, i) => (i < special.length ? special[i] : (r() - 0.5) * 10 ** Math.floor(r() * 20 - 10)));
+  const vals = Float32Array.from({ length: 20_000 }, (_, i) =>
+    i < special.length ? special[i] : (r() - 0.5) * 10 ** Math.floor(r() * 20 - 10),
+  );
   const expected = vals.slice().sort();
   const got = sortFloat32(vals.slice(), new Uint32Array(vals.length));
-  assert.deepEqual(Array.from(got, (v) => Object.is(v, -0) ? '-0' : v), Array.from(expected, (v) => Object.is(v, -0) ? '-0' : v));
+  assert.deepEqual(
+    Array.from(got, (v) => (Object.is(v, -0) ? '-0' : v)),
+    Array.from(expected, (v) => (Object.is(v, -0) ? '-0' : v)),
+  );
 });
 
 test('histogram sums the packed gradients per bin, for a row subset', () => {
@@ -87,13 +112,23 @@ test('quantized gradients decode exactly, stay in range and are unbiased', () =>
   const hLevels = Math.round(h.reduce((a, v) => Math.max(a, v), 0) / hScale);
   assert.equal(gLevels, 1023);
   assert.equal(hLevels, 1023);
-  let G = 0, H = 0, Gq = 0, Hq = 0;
+  let G = 0,
+    H = 0,
+    Gq = 0,
+    Hq = 0;
   for (let i = 0; i < n; i++) {
-    const gq = gradPart(out[i], radix), hq = out[i] - gq * radix;
-    assert.ok(Number.isInteger(gq) && Math.abs(gq) <= gLevels && hq >= 0 && hq <= hLevels && Number.isInteger(hq), `row ${i}: ${gq}, ${hq}`);
+    const gq = gradPart(out[i], radix),
+      hq = out[i] - gq * radix;
+    assert.ok(
+      Number.isInteger(gq) && Math.abs(gq) <= gLevels && hq >= 0 && hq <= hLevels && Number.isInteger(hq),
+      `row ${i}: ${gq}, ${hq}`,
+    );
     // each rounding is to one of the two neighbouring levels
     assert.ok(Math.abs(gq * gScale - g[i]) < gScale && Math.abs(hq * hScale - h[i]) < hScale);
-    G += g[i]; H += h[i]; Gq += gq; Hq += hq;
+    G += g[i];
+    H += h[i];
+    Gq += gq;
+    Hq += hq;
   }
   // a sum of packed values decodes to the sums of the parts
   let total = 0;

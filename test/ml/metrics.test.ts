@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bestF1Threshold, brier, calibrationBins, confusion, f1At, prAuc, prCurve, rocAuc, rocCurve } from '../../src/ml/metrics.ts';
+import {
+  bestF1Threshold,
+  brier,
+  calibrationBins,
+  confusion,
+  f1At,
+  prAuc,
+  prCurve,
+  rocAuc,
+  rocCurve,
+} from '../../src/ml/metrics.ts';
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);
 

@@ -12,7 +12,9 @@ const gen = (r: () => number): [number[], number] => {
   return [x, r() < 1 / (1 + Math.exp(-2 * z)) ? 1 : 0];
 };
 const named = (ds: ReturnType<typeof makeDataset>) => ({ ...ds, featureNames: ['a', 'b', 'c', 'last_outcome'] });
-const train = named(makeDataset(1500, 4, 1, gen)), valid = named(makeDataset(500, 4, 2, gen)), probe = named(makeDataset(200, 4, 3, gen));
+const train = named(makeDataset(1500, 4, 1, gen)),
+  valid = named(makeDataset(500, 4, 2, gen)),
+  probe = named(makeDataset(200, 4, 3, gen));
 
 const OPTS = { seed: 2, maxRounds: 8, mlp: { hidden: [8], batchSize: 128 } };
 
@@ -42,8 +44,21 @@ test('baseline uses last_outcome: a failure last time means higher risk', async 
   const m = await trainModel('baseline', train, valid);
   assert.ok(m.predict([0, 0, 0, 1]) > m.predict([0, 0, 0, 0]));
   const e = m.explain([0, 0, 0, 1]);
-  assert.equal(e.contributions.filter((c) => c.contribution !== 0).map((c) => c.feature).join(), 'last_outcome');
-  await assert.rejects(trainModel('baseline', { ...train, featureNames: ['a', 'b', 'c', 'd'] }, { ...valid, featureNames: ['a', 'b', 'c', 'd'] }), /last_outcome/);
+  assert.equal(
+    e.contributions
+      .filter((c) => c.contribution !== 0)
+      .map((c) => c.feature)
+      .join(),
+    'last_outcome',
+  );
+  await assert.rejects(
+    trainModel(
+      'baseline',
+      { ...train, featureNames: ['a', 'b', 'c', 'd'] },
+      { ...valid, featureNames: ['a', 'b', 'c', 'd'] },
+    ),
+    /last_outcome/,
+  );
 });
 
 test('predict rejects a feature vector of the wrong length', async () => {
@@ -64,12 +79,26 @@ test('loadModel rejects malformed JSON with a clear error naming the field', asy
     [{ ...good, calibrator: { kind: 'platt' } }, /calibrator\.a\/b/],
     [{ ...good, trees: [] }, /trees: expected a non-empty array/],
     [{ ...good, trees: [{ ...trees[0], value: (trees[0].value as number[]).slice(1) }] }, /trees\[0\]\.value: length/],
-    [{ ...good, trees: [{ ...trees[0], left: (trees[0].left as number[]).map(() => 0) }] }, /trees\[0\]\.left\[0\]: child 0 must be/],
-    [{ ...good, trees: [{ ...trees[0], feature: (trees[0].feature as number[]).map((f) => (f >= 0 ? 9 : f)) }] }, /trees\[0\]\.feature\[0\]: index 9 out of range/],
+    [
+      { ...good, trees: [{ ...trees[0], left: (trees[0].left as number[]).map(() => 0) }] },
+      /trees\[0\]\.left\[0\]: child 0 must be/,
+    ],
+    [
+      { ...good, trees: [{ ...trees[0], feature: (trees[0].feature as number[]).map((f) => (f >= 0 ? 9 : f)) }] },
+      /trees\[0\]\.feature\[0\]: index 9 out of range/,
+    ],
   ];
-  for (const [json, re] of cases) await assert.rejects(loadModel(json), (e: Error) => e.name === 'ModelFormatError' && re.test(e.message), String(re));
+  for (const [json, re] of cases)
+    await assert.rejects(
+      loadModel(json),
+      (e: Error) => e.name === 'ModelFormatError' && re.test(e.message),
+      String(re),
+    );
   const mlp = (await trainModel('mlp', train, valid, OPTS)).toJSON() as Record<string, unknown>;
   const layers = mlp.layers as Record<string, unknown>[];
-  await assert.rejects(loadModel({ ...mlp, layers: [{ ...layers[0], W: 'AAAA' }, ...layers.slice(1)] }), /layers\[0\]\.W: expected \d+ float32 values \(\d+ bytes\), got 3 bytes/);
+  await assert.rejects(
+    loadModel({ ...mlp, layers: [{ ...layers[0], W: 'AAAA' }, ...layers.slice(1)] }),
+    /layers\[0\]\.W: expected \d+ float32 values \(\d+ bytes\), got 3 bytes/,
+  );
   await assert.rejects(loadModel({ ...mlp, scaler: { mean: [0], std: [1], missing_cols: [] } }), /scaler\.mean/);
 });

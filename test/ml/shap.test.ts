@@ -14,7 +14,8 @@ function condExp(t: FlatTree, x: number[], S: Set<number>, node = 0): number {
     const left = v <= t.threshold[node] ? true : v > t.threshold[node] ? false : t.defaultLeft[node] === 1;
     return condExp(t, x, S, left ? t.left[node] : t.right[node]);
   }
-  const l = t.left[node], r = t.right[node];
+  const l = t.left[node],
+    r = t.right[node];
   return (t.cover[l] * condExp(t, x, S, l) + t.cover[r] * condExp(t, x, S, r)) / t.cover[node];
 }
 
@@ -40,10 +41,17 @@ test('TreeSHAP equals brute-force Shapley values on a small tree with repeated f
     return [x, r() < 1 / (1 + Math.exp(-2 * z)) ? 1 : 0];
   };
   const ds = makeDataset(1500, 4, 7, gen);
-  const m = await trainModel('gbdt', ds, makeDataset(300, 4, 8, gen), { maxRounds: 3, gbdt: { maxDepth: 5, numLeaves: 16, minDataInLeaf: 10 } });
+  const m = await trainModel('gbdt', ds, makeDataset(300, 4, 8, gen), {
+    maxRounds: 3,
+    gbdt: { maxDepth: 5, numLeaves: 16, minDataInLeaf: 10 },
+  });
   const trees = (m as unknown as { trees: FlatTree[] }).trees;
   assert.ok(trees[0].feature.length > 7, 'tree should have several splits');
-  for (const x of [[0.7, 0.2, NaN, 0.9], [0.1, 0.9, 0.4, 0.05], [0.55, 0.31, 0.99, 0.5]]) {
+  for (const x of [
+    [0.7, 0.2, NaN, 0.9],
+    [0.1, 0.9, 0.4, 0.05],
+    [0.55, 0.31, 0.99, 0.5],
+  ]) {
     for (const t of trees) {
       const phi = new Float64Array(4);
       treeShap(t, x, phi);
@@ -56,13 +64,16 @@ test('TreeSHAP equals brute-force Shapley values on a small tree with repeated f
   }
 });
 
-test('the serving table gives the recursion\'s SHAP values, repeated features and NaN included', async () => {
+test("the serving table gives the recursion's SHAP values, repeated features and NaN included", async () => {
   const gen = (r: () => number): [number[], number] => {
     const x = [r(), r() < 0.3 ? NaN : r(), r(), r(), r() * 10];
     const z = (x[0] > 0.5 ? 1 : -1) * (x[2] > 0.3 ? 1 : -1) + (Number.isNaN(x[1]) ? 1 : x[1]) + 0.1 * x[4];
     return [x, r() < 1 / (1 + Math.exp(-2 * z)) ? 1 : 0];
   };
-  const m = await trainModel('gbdt', makeDataset(3000, 5, 11, gen), makeDataset(500, 5, 12, gen), { maxRounds: 30, gbdt: { maxDepth: 7, numLeaves: 40, minDataInLeaf: 5 } });
+  const m = await trainModel('gbdt', makeDataset(3000, 5, 11, gen), makeDataset(500, 5, 12, gen), {
+    maxRounds: 30,
+    gbdt: { maxDepth: 7, numLeaves: 40, minDataInLeaf: 5 },
+  });
   const trees = (m as unknown as { trees: FlatTree[] }).trees;
   const rows = makeDataset(200, 5, 13, gen);
   let repeated = 0;
@@ -71,7 +82,8 @@ test('the serving table gives the recursion\'s SHAP values, repeated features an
     assert.ok(table, 'depth-7 trees fit in a table');
     for (let i = 0; i < rows.n; i++) {
       const x = row(rows, i);
-      const a = new Float64Array(5), b = new Float64Array(5);
+      const a = new Float64Array(5),
+        b = new Float64Array(5);
       treeShap(t, x, a);
       table.addTo(x, b);
       for (let f = 0; f < 5; f++) assert.ok(Math.abs(a[f] - b[f]) < 1e-9, `f${f}: ${a[f]} vs ${b[f]}`);
@@ -84,14 +96,21 @@ test('the serving table gives the recursion\'s SHAP values, repeated features an
     }
   }
   assert.ok(repeated > 0, 'some trees split on a feature more than once');
-  const stump: FlatTree = { ...trees[0], feature: Int32Array.of(-1), left: Int32Array.of(-1), right: Int32Array.of(-1) };
+  const stump: FlatTree = {
+    ...trees[0],
+    feature: Int32Array.of(-1),
+    left: Int32Array.of(-1),
+    right: Int32Array.of(-1),
+  };
   assert.equal(ShapTable.build(stump), null, 'a single leaf has nothing to attribute');
 });
 
 for (const kind of ['gbdt', 'forest'] as const) {
   for (const method of ['path', 'treeshap'] as const) {
     test(`${kind} explain (${method}): base + Σ contributions = raw score (additivity)`, async () => {
-      const train = xor(2000, 1), valid = xor(500, 2), test = xor(50, 3);
+      const train = xor(2000, 1),
+        valid = xor(500, 2),
+        test = xor(50, 3);
       const m = await trainModel(kind, train, valid, { seed: 3, maxRounds: 40 });
       for (let i = 0; i < test.n; i++) {
         const x = row(test, i);
@@ -105,7 +124,8 @@ for (const kind of ['gbdt', 'forest'] as const) {
       // Noise features carry far less attribution than the XOR pair on average.
       const mean = (f: number) => {
         let s = 0;
-        for (let i = 0; i < test.n; i++) s += Math.abs(m.explain(row(test, i), { method }).contributions[f].contribution);
+        for (let i = 0; i < test.n; i++)
+          s += Math.abs(m.explain(row(test, i), { method }).contributions[f].contribution);
         return s / test.n;
       };
       assert.ok(mean(0) > 3 * mean(4), `f0 ${mean(0)} vs f4 ${mean(4)}`);
@@ -140,9 +160,28 @@ test('path attribution credits each split on the decision path with the change i
   p.pathContributions([0.9, 0.1], right);
   assert.ok(Math.abs(right[0] - (3 - e0)) < 1e-12 && right[1] === 0, 'a feature off the path gets nothing');
   // On a single split Shapley and path credit coincide.
-  const stump = new PackedEnsemble([{ ...t, feature: Int32Array.from([0, -1, -1, -1, -1]), left: Int32Array.from([1, -1, -1, -1, -1]), right: Int32Array.from([2, -1, -1, -1, -1]), value: Float64Array.from([0, e1, 3, 0, 0]) } as unknown as FlatTree]);
-  const a = new Float64Array(2), b = new Float64Array(2);
+  const stump = new PackedEnsemble([
+    {
+      ...t,
+      feature: Int32Array.from([0, -1, -1, -1, -1]),
+      left: Int32Array.from([1, -1, -1, -1, -1]),
+      right: Int32Array.from([2, -1, -1, -1, -1]),
+      value: Float64Array.from([0, e1, 3, 0, 0]),
+    } as unknown as FlatTree,
+  ]);
+  const a = new Float64Array(2),
+    b = new Float64Array(2);
   stump.pathContributions([0.2, 0], a);
-  treeShap({ ...t, feature: Int32Array.from([0, -1, -1, -1, -1]), left: Int32Array.from([1, -1, -1, -1, -1]), right: Int32Array.from([2, -1, -1, -1, -1]), value: Float64Array.from([0, e1, 3, 0, 0]) } as unknown as FlatTree, [0.2, 0], b);
+  treeShap(
+    {
+      ...t,
+      feature: Int32Array.from([0, -1, -1, -1, -1]),
+      left: Int32Array.from([1, -1, -1, -1, -1]),
+      right: Int32Array.from([2, -1, -1, -1, -1]),
+      value: Float64Array.from([0, e1, 3, 0, 0]),
+    } as unknown as FlatTree,
+    [0.2, 0],
+    b,
+  );
   assert.ok(Math.abs(a[0] - b[0]) < 1e-12, `${a[0]} vs ${b[0]}`);
 });

@@ -16,16 +16,26 @@ function problem(n: number, d: number) {
     y[i] = X[i * d] + X[i * d + 1] * X[i * d + 2] > 0.8 || r() < 0.05 ? 1 : 0;
   }
   const mapper = fitBins(X, n, d, 255);
-  const g = Float32Array.from(y, (v) => 0.3 - v), h = Float32Array.from(y, () => 0.21);
+  const g = Float32Array.from(y, (v) => 0.3 - v),
+    h = Float32Array.from(y, () => 0.21);
   return { bins: applyBins(mapper, X, n, d), mapper, g, h };
 }
 
 const grow = (threads: number, perNode: boolean): { trees: FlatTree[]; threadCount: number } => {
-  const n = 6000, d = 13;
+  const n = 6000,
+    d = 13;
   const { bins, mapper, g, h } = problem(n, d);
   // every histogram handed out, however small, so the threaded path is what runs
   const grower = new TreeGrower(bins, n, d, mapper, { threads, minParallelWork: 0 });
-  const p: GrowParams = { maxDepth: 6, numLeaves: perNode ? 64 : 31, minDataInLeaf: 5, minSumHessian: 1e-3, lambdaL2: 1, minGainToSplit: 0, featuresPerNode: perNode ? 4 : d };
+  const p: GrowParams = {
+    maxDepth: 6,
+    numLeaves: perNode ? 64 : 31,
+    minDataInLeaf: 5,
+    minSumHessian: 1e-3,
+    lambdaL2: 1,
+    minGainToSplit: 0,
+    featuresPerNode: perNode ? 4 : d,
+  };
   const feats = Int32Array.from({ length: d }, (_, i) => i);
   const r = rng(5);
   try {
@@ -52,7 +62,8 @@ for (const perNode of [false, true]) {
 }
 
 test('trainGbdt and trainForest give the same model on one thread and on two', () => {
-  const n = 30_000, d = 8;
+  const n = 30_000,
+    d = 8;
   const { X, y } = (() => {
     const r = rng(8);
     const X = Float32Array.from({ length: n * d }, () => (r() < 0.03 ? NaN : r()));

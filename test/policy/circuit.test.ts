@@ -74,25 +74,34 @@ test('a trial that never reports back is re-issued after another cooldown', () =
 
 test('property: at most one attempt is allowed per half-open period, and never while open', () => {
   fc.assert(
-    fc.property(fc.array(fc.tuple(fc.constantFrom<CircuitEvent>('success', 'failure', 'attempt', 'attempt'), fc.integer({ min: 0, max: 400 })), { maxLength: 60 }), (evs) => {
-      let row: CircuitRow | undefined;
-      let t = 0;
-      let grantedSinceHalfOpen = 0;
-      for (const [e, dt] of evs) {
-        t += dt;
-        const before = view(row, 'x', t, S);
-        const r = step(row, 'x', e, t, S);
-        if (e === 'attempt') {
-          if (before.state === 'open') assert.equal(r.allowed, false);
-          if (before.state === 'half-open' && !before.trial_in_flight && r.allowed) grantedSinceHalfOpen++;
-          if (before.state === 'half-open' && before.trial_in_flight) assert.equal(r.allowed, false);
-          if (before.state === 'closed') assert.equal(r.allowed, true);
+    fc.property(
+      fc.array(
+        fc.tuple(
+          fc.constantFrom<CircuitEvent>('success', 'failure', 'attempt', 'attempt'),
+          fc.integer({ min: 0, max: 400 }),
+        ),
+        { maxLength: 60 },
+      ),
+      (evs) => {
+        let row: CircuitRow | undefined;
+        let t = 0;
+        let grantedSinceHalfOpen = 0;
+        for (const [e, dt] of evs) {
+          t += dt;
+          const before = view(row, 'x', t, S);
+          const r = step(row, 'x', e, t, S);
+          if (e === 'attempt') {
+            if (before.state === 'open') assert.equal(r.allowed, false);
+            if (before.state === 'half-open' && !before.trial_in_flight && r.allowed) grantedSinceHalfOpen++;
+            if (before.state === 'half-open' && before.trial_in_flight) assert.equal(r.allowed, false);
+            if (before.state === 'closed') assert.equal(r.allowed, true);
+          }
+          if (r.row.state !== 'half_open' || e !== 'attempt') grantedSinceHalfOpen = 0;
+          assert.ok(grantedSinceHalfOpen <= 1);
+          row = r.row;
         }
-        if (r.row.state !== 'half_open' || e !== 'attempt') grantedSinceHalfOpen = 0;
-        assert.ok(grantedSinceHalfOpen <= 1);
-        row = r.row;
-      }
-    }),
+      },
+    ),
     { numRuns: 300 },
   );
 });
@@ -113,5 +122,8 @@ test('CircuitService persists through the store: two services (two runners) see 
   const closed = b.record('cache', 'success');
   assert.equal(closed.state, 'closed');
   assert.equal(a.get('cache').state, 'closed');
-  assert.deepEqual(a.list().map((c) => c.name), ['cache']);
+  assert.deepEqual(
+    a.list().map((c) => c.name),
+    ['cache'],
+  );
 });

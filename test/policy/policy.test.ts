@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_POLICY_CONFIG, backoffDelay, decidePolicy, riskLevelFor, standardPolicy } from '../../src/policy/index.ts';
+import {
+  DEFAULT_POLICY_CONFIG,
+  backoffDelay,
+  decidePolicy,
+  riskLevelFor,
+  standardPolicy,
+} from '../../src/policy/index.ts';
 import { findWindow, localClock, parseWindows } from '../../src/policy/windows.ts';
 import type { PolicyConfig, StrategyName } from '../../src/policy/types.ts';
 
@@ -25,7 +31,13 @@ test('strategy follows the risk level on an ordinary weekday', () => {
   assert.equal(decidePolicy({ ...base, probability: 0.5, riskLevel: 'medium' }).strategy.name, 'standard');
   const high = decidePolicy({ ...base, probability: 0.8, riskLevel: 'high' });
   assert.equal(high.strategy.name, 'conservative');
-  assert.deepEqual(high.strategy.env, { EXTRA_RETRIES: 'true', EXTENDED_TIMEOUTS: 'true', PARALLEL_BUILDS: 'false', CACHE_PREWARMING: 'true', SKIP_OPTIONAL_CHECKS: 'false' });
+  assert.deepEqual(high.strategy.env, {
+    EXTRA_RETRIES: 'true',
+    EXTENDED_TIMEOUTS: 'true',
+    PARALLEL_BUILDS: 'false',
+    CACHE_PREWARMING: 'true',
+    SKIP_OPTIONAL_CHECKS: 'false',
+  });
   assert.equal(decidePolicy({ ...base, probability: 0.1, riskLevel: 'low' }).strategy.env.SKIP_OPTIONAL_CHECKS, 'true');
 });
 
@@ -43,7 +55,10 @@ test('Friday evening and Monday early morning push one step toward conservative 
   assert.equal(fri.strategy.name, 'standard');
   assert.equal(fri.time.high_risk_period, 'Fri 16:00-24:00');
   assert.match(fri.strategy.reasons.join(' '), /high-risk period/);
-  assert.equal(decidePolicy({ probability: 0.5, riskLevel: 'medium', now: MON_EARLY, timezone: 'UTC' }).strategy.name, 'conservative');
+  assert.equal(
+    decidePolicy({ probability: 0.5, riskLevel: 'medium', now: MON_EARLY, timezone: 'UTC' }).strategy.name,
+    'conservative',
+  );
   // 06:00 UTC on Monday is Sunday 23:00 in Los Angeles: not a high-risk period there.
   const la = decidePolicy({ probability: 0.1, riskLevel: 'low', now: MON_EARLY, timezone: 'America/Los_Angeles' });
   assert.equal(la.strategy.name, 'aggressive');
@@ -84,26 +99,53 @@ test('mitigations carry the reason that triggered them', () => {
   assert.equal(p.retry.max_attempts, 5, 'a degraded dependency earns one more attempt');
   const calm = decidePolicy({ ...base, probability: 0.05, riskLevel: 'low' });
   assert.deepEqual(calm.mitigations, []);
-  const cacheOnly = decidePolicy({ ...base, probability: 0.05, riskLevel: 'low', serviceHealth: { 'actions-cache': 0.6 } });
+  const cacheOnly = decidePolicy({
+    ...base,
+    probability: 0.05,
+    riskLevel: 'low',
+    serviceHealth: { 'actions-cache': 0.6 },
+  });
   assert.deepEqual(actions(cacheOnly), ['enable_extra_retries', 'warm_cache_preemptively']);
   assert.equal(cacheOnly.strategy.name, 'standard');
 });
 
 test('property: a higher probability never yields a laxer policy', () => {
   const rank: Record<StrategyName, number> = { aggressive: 0, standard: 1, conservative: 2 };
-  const when = fc.date({ min: new Date('2024-01-01T00:00:00Z'), max: new Date('2025-01-01T00:00:00Z'), noInvalidDate: true });
-  const health = fc.option(fc.dictionary(fc.constantFrom('gha-cache', 'npm', 'github-api'), fc.double({ min: 0, max: 1, noNaN: true })), { nil: undefined });
+  const when = fc.date({
+    min: new Date('2024-01-01T00:00:00Z'),
+    max: new Date('2025-01-01T00:00:00Z'),
+    noInvalidDate: true,
+  });
+  const health = fc.option(
+    fc.dictionary(fc.constantFrom('gha-cache', 'npm', 'github-api'), fc.double({ min: 0, max: 1, noNaN: true })),
+    { nil: undefined },
+  );
   fc.assert(
-    fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), when, health, fc.boolean(), (a, b, now, serviceHealth, deps) => {
-      const [lo, hi] = a <= b ? [a, b] : [b, a];
-      const mk = (p: number) => decidePolicy({ probability: p, riskLevel: riskLevelFor(p), now, timezone: 'Europe/Berlin', serviceHealth, change: { touches_deps: deps, files_changed: 80 } });
-      const pl = mk(lo);
-      const ph = mk(hi);
-      assert.ok(ph.retry.max_attempts >= pl.retry.max_attempts);
-      assert.ok(ph.retry.max_delay_ms >= pl.retry.max_delay_ms);
-      assert.ok(rank[ph.strategy.name] >= rank[pl.strategy.name]);
-      for (const m of pl.mitigations) assert.ok(actions(ph).includes(m.action), `${m.action} kept at higher risk`);
-    }),
+    fc.property(
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      when,
+      health,
+      fc.boolean(),
+      (a, b, now, serviceHealth, deps) => {
+        const [lo, hi] = a <= b ? [a, b] : [b, a];
+        const mk = (p: number) =>
+          decidePolicy({
+            probability: p,
+            riskLevel: riskLevelFor(p),
+            now,
+            timezone: 'Europe/Berlin',
+            serviceHealth,
+            change: { touches_deps: deps, files_changed: 80 },
+          });
+        const pl = mk(lo);
+        const ph = mk(hi);
+        assert.ok(ph.retry.max_attempts >= pl.retry.max_attempts);
+        assert.ok(ph.retry.max_delay_ms >= pl.retry.max_delay_ms);
+        assert.ok(rank[ph.strategy.name] >= rank[pl.strategy.name]);
+        for (const m of pl.mitigations) assert.ok(actions(ph).includes(m.action), `${m.action} kept at higher risk`);
+      },
+    ),
     { numRuns: 300 },
   );
 });
@@ -117,12 +159,30 @@ test('standard policy for fail-open has no mitigations', () => {
 
 test('backoff: exponential from the base, capped, jitter within bounds', () => {
   const r = { max_attempts: 5, base_delay_ms: 1000, max_delay_ms: 5000, jitter: 0.5 };
-  assert.equal(backoffDelay(r, 1, () => 1), 1000);
-  assert.equal(backoffDelay(r, 2, () => 1), 2000);
-  assert.equal(backoffDelay(r, 3, () => 1), 4000);
-  assert.equal(backoffDelay(r, 10, () => 1), 5000);
-  assert.equal(backoffDelay(r, 3, () => 0), 2000);
-  assert.equal(backoffDelay({ ...r, jitter: 0 }, 3, () => 0), 4000);
+  assert.equal(
+    backoffDelay(r, 1, () => 1),
+    1000,
+  );
+  assert.equal(
+    backoffDelay(r, 2, () => 1),
+    2000,
+  );
+  assert.equal(
+    backoffDelay(r, 3, () => 1),
+    4000,
+  );
+  assert.equal(
+    backoffDelay(r, 10, () => 1),
+    5000,
+  );
+  assert.equal(
+    backoffDelay(r, 3, () => 0),
+    2000,
+  );
+  assert.equal(
+    backoffDelay({ ...r, jitter: 0 }, 3, () => 0),
+    4000,
+  );
 });
 
 test('windows: parsing, day ranges, wrap past midnight, errors', () => {

@@ -10,7 +10,13 @@ import { openStore } from '../../src/store/sqlite.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rg-import-'));
 const good = (i: number, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ repo: 'acme/web', run_id: i, created_at: `2024-01-0${1 + (i % 9)}T10:00:00Z`, conclusion: i % 3 ? 'success' : 'failure', ...extra });
+  JSON.stringify({
+    repo: 'acme/web',
+    run_id: i,
+    created_at: `2024-01-0${1 + (i % 9)}T10:00:00Z`,
+    conclusion: i % 3 ? 'success' : 'failure',
+    ...extra,
+  });
 
 function lines(n: number): string[] {
   return Array.from({ length: n }, (_, i) => good(i + 1));
@@ -83,7 +89,9 @@ test('riskgate import exits 2 on bad lines, prints FILE:LINE, and keeps the good
   const file = join(dir, 'cli.jsonl');
   writeFileSync(file, [good(1), '{"repo": 5}', good(2)].join('\n'));
   const db = join(dir, 'cli.db');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'import', file, '--db', db], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'import', file, '--db', db], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, new RegExp(`${file.replace(/[.]/g, '\\.')}:2: .*repo`));
   const store = openStore(db);

@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry as PromRegistry } from 'prom-client';
-import { binOf, createDriftMonitor, histogram, psi, quantileEdges, referenceFromRows } from '../../src/registry/drift.ts';
+import {
+  binOf,
+  createDriftMonitor,
+  histogram,
+  psi,
+  quantileEdges,
+  referenceFromRows,
+} from '../../src/registry/drift.ts';
 import { rng } from '../support/runs.ts';
 
 test('psi is 0 for identical distributions, grows with the shift, and stays finite on empty bins', () => {
@@ -42,7 +49,13 @@ test('monitor: same distribution stays quiet; a shifted feature and a feature go
   const ref = referenceFromRows(train.X, 5000, 2, ['a', 'b'], train.s);
   const seen: string[][] = [];
   const prom = new PromRegistry();
-  const m = createDriftMonitor({ featureNames: ['a', 'b'], windowSize: 1000, minSamples: 200, onDrift: (_r, newly) => seen.push(newly), promRegistry: prom });
+  const m = createDriftMonitor({
+    featureNames: ['a', 'b'],
+    windowSize: 1000,
+    minSamples: 200,
+    onDrift: (_r, newly) => seen.push(newly),
+    promRegistry: prom,
+  });
   m.setReference('model-1', ref);
   const same = rows(2, 1000);
   for (let i = 0; i < 1000; i++) m.observe(same.X.subarray(i * 2, i * 2 + 2), same.s[i]);
@@ -56,7 +69,10 @@ test('monitor: same distribution stays quiet; a shifted feature and a feature go
   for (let i = 0; i < 1000; i++) m.observe(shifted.X.subarray(i * 2, i * 2 + 2), shifted.s[i]);
   r = m.check();
   assert.equal(r.samples, 1000);
-  assert.ok(r.drifted.includes('a') && r.drifted.includes('b') && r.drifted.includes('score'), JSON.stringify(r.drifted));
+  assert.ok(
+    r.drifted.includes('a') && r.drifted.includes('b') && r.drifted.includes('score'),
+    JSON.stringify(r.drifted),
+  );
   m.check();
   assert.equal(seen.length, 1, 'a persisting drift alerts once');
   const text = await prom.metrics();

@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IntegrityError, Registry } from '../../src/registry/registry.ts';
 
-const base = { kind: 'gbdt', features: ['a', 'b'], data_range: { from: null, to: null, rows: 10 }, threshold: 0.4, status: 'challenger' as const, metrics: { pr_auc: 0.5 } };
+const base = {
+  kind: 'gbdt',
+  features: ['a', 'b'],
+  data_range: { from: null, to: null, rows: 10 },
+  threshold: 0.4,
+  status: 'challenger' as const,
+  metrics: { pr_auc: 0.5 },
+};
 
 test('a registered version carries its sha256 and verifies on read', () => {
   const reg = new Registry(mkdtempSync(join(tmpdir(), 'rg-reg-')));

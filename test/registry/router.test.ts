@@ -23,7 +23,12 @@ async function setup() {
   const first = (await trainFromStore({ store, modelsDir, kinds: ['baseline'] })).manifest;
   const second = (await trainFromStore({ store, modelsDir, kinds: ['baseline'], promote: false })).manifest;
   let reloads = 0;
-  const router = createModelsRouter({ store, modelsDir, requireScope, scorer: { reload: async () => (reloads++, true) } });
+  const router = createModelsRouter({
+    store,
+    modelsDir,
+    requireScope,
+    scorer: { reload: async () => (reloads++, true) },
+  });
   const srv = await serveApp({ store, env, extraRouters: [router] });
   return { store, modelsDir, first, second, srv, reloads: () => reloads };
 }
@@ -59,12 +64,21 @@ test('promote and rollback need the admin scope and a reason, and are audited wi
   assert.equal(noReason.body.details[0].path, 'reason');
   assert.equal(registry.championId(), first.id, 'rejected requests change nothing');
 
-  const ok = await call(srv.url, 'POST', `/v1/models/${second.id}/promote`, { reason: 'fixes flaky-test blind spot' }, as(ADMIN));
+  const ok = await call(
+    srv.url,
+    'POST',
+    `/v1/models/${second.id}/promote`,
+    { reason: 'fixes flaky-test blind spot' },
+    as(ADMIN),
+  );
   assert.equal(ok.status, 200);
   assert.deepEqual(ok.body, { champion: second.id, previous: first.id });
   assert.equal(registry.championId(), second.id);
   assert.equal(reloads(), 1, 'the serving scorer reloads at once');
-  assert.equal((await call(srv.url, 'POST', `/v1/models/${second.id}/promote`, { reason: 'again' }, as(ADMIN))).status, 409);
+  assert.equal(
+    (await call(srv.url, 'POST', `/v1/models/${second.id}/promote`, { reason: 'again' }, as(ADMIN))).status,
+    409,
+  );
 
   const back = await call(srv.url, 'POST', '/v1/models/rollback', { reason: 'alert storm' }, as(ADMIN));
   assert.equal(back.status, 200);
@@ -87,10 +101,20 @@ test('promote and rollback need the admin scope and a reason, and are audited wi
 
 test('trial, jobs, drift and shadow endpoints', async () => {
   const { store, second, srv } = await setup();
-  const t = await call(srv.url, 'POST', `/v1/models/${second.id}/trial`, { reason: 'try it live', ab_share: 0.25 }, as(ADMIN));
+  const t = await call(
+    srv.url,
+    'POST',
+    `/v1/models/${second.id}/trial`,
+    { reason: 'try it live', ab_share: 0.25 },
+    as(ADMIN),
+  );
   assert.equal(t.status, 200);
   assert.equal(store.getState('shadow:challenger'), second.id);
-  assert.equal((await call(srv.url, 'POST', `/v1/models/${second.id}/trial`, { reason: 'x', ab_share: 2 }, as(ADMIN))).body.details[0].path, 'ab_share');
+  assert.equal(
+    (await call(srv.url, 'POST', `/v1/models/${second.id}/trial`, { reason: 'x', ab_share: 2 }, as(ADMIN))).body
+      .details[0].path,
+    'ab_share',
+  );
   const list = await call(srv.url, 'GET', '/v1/models', undefined, as(CI));
   assert.equal(list.body.trial, second.id);
   assert.equal(list.body.ab_share, 0.25);
@@ -101,7 +125,10 @@ test('trial, jobs, drift and shadow endpoints', async () => {
   assert.equal(end.status, 200);
   assert.equal(store.getState('shadow:challenger'), undefined);
   const jobs = await call(srv.url, 'GET', '/v1/jobs', undefined, as(CI));
-  assert.deepEqual(jobs.body.jobs.map((j: { name: string }) => j.name), ['ingest', 'retrain', 'evaluate']);
+  assert.deepEqual(
+    jobs.body.jobs.map((j: { name: string }) => j.name),
+    ['ingest', 'retrain', 'evaluate'],
+  );
   const drift = await call(srv.url, 'GET', '/v1/drift', undefined, as(CI));
   assert.equal(drift.body.enabled, false);
   assert.equal((await call(srv.url, 'GET', '/v1/models')).status, 401);

@@ -20,7 +20,15 @@ async function setup() {
   return { store, modelsDir, first: first.manifest, second: second.manifest };
 }
 
-const req = { repo: 'acme/web', head_branch: 'main', event: 'push', actor: 'dev1', files: ['package-lock.json', 'src/a.ts'], additions: 40, deletions: 3 };
+const req = {
+  repo: 'acme/web',
+  head_branch: 'main',
+  event: 'push',
+  actor: 'dev1',
+  files: ['package-lock.json', 'src/a.ts'],
+  additions: 40,
+  deletions: 3,
+};
 
 test('scores with the champion: calibrated probability, model identity and top factors', async () => {
   const { store, modelsDir, first } = await setup();
@@ -30,13 +38,18 @@ test('scores with the champion: calibrated probability, model identity and top f
   assert.equal(r.degraded, false);
   assert.equal(r.model?.id, first.id);
   assert.ok(r.factors.length > 0 && r.factors.length <= 5);
-  for (let i = 1; i < r.factors.length; i++) assert.ok(Math.abs(r.factors[i - 1].contribution) >= Math.abs(r.factors[i].contribution));
+  for (let i = 1; i < r.factors.length; i++)
+    assert.ok(Math.abs(r.factors[i - 1].contribution) >= Math.abs(r.factors[i].contribution));
   assert.equal(r.attribution, 'path', 'path attribution unless asked otherwise');
   // A request may ask for Shapley values; a scorer may default to them.
   const at = { ...req, created_at: '2026-11-30T10:00:00Z' };
   const shap = await scorer.score({ ...at, attribution: 'treeshap' });
   assert.equal(shap.attribution, 'treeshap');
-  assert.equal(shap.probability, (await scorer.score(at)).probability, 'the method changes the explanation, not the score');
+  assert.equal(
+    shap.probability,
+    (await scorer.score(at)).probability,
+    'the method changes the explanation, not the score',
+  );
   scorer.close();
   const byDefault = await createModelScorer({ store, modelsDir, pollMs: 0, attribution: 'treeshap' });
   const d = await byDefault.score(at);
@@ -85,8 +98,17 @@ test('a corrupt new champion is refused and the old model keeps serving', async 
 
 test('with no model, the fallback answers and says it is degraded', async () => {
   const store = openStore(':memory:');
-  const fallback: Scorer = { score: async () => ({ probability: 0.42, model: null, degraded: false, factors: [] }), ready: () => true, info: () => null };
-  const scorer = await createModelScorer({ store, modelsDir: mkdtempSync(join(tmpdir(), 'rg-empty-')), fallback, pollMs: 0 });
+  const fallback: Scorer = {
+    score: async () => ({ probability: 0.42, model: null, degraded: false, factors: [] }),
+    ready: () => true,
+    info: () => null,
+  };
+  const scorer = await createModelScorer({
+    store,
+    modelsDir: mkdtempSync(join(tmpdir(), 'rg-empty-')),
+    fallback,
+    pollMs: 0,
+  });
   const r = await scorer.score(req);
   assert.equal(r.degraded, true);
   assert.equal(r.probability, 0.42);

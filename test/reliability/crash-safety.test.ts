@@ -33,14 +33,24 @@ test('an import killed at random points leaves a clean store holding a prefix of
   const N = 150_000;
   const lines: string[] = [];
   for (let i = 0; i < N; i++) {
-    lines.push(JSON.stringify({ repo: 'acme/web', run_id: i, created_at: new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString(), conclusion: i % 4 ? 'success' : 'failure', files: ['src/a.ts', `src/f${i}.ts`] }));
+    lines.push(
+      JSON.stringify({
+        repo: 'acme/web',
+        run_id: i,
+        created_at: new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString(),
+        conclusion: i % 4 ? 'success' : 'failure',
+        files: ['src/a.ts', `src/f${i}.ts`],
+      }),
+    );
   }
   writeFileSync(file, lines.join('\n'));
   const r = rng(99);
   const prefixes: number[] = [];
   for (let attempt = 0; attempt < 4; attempt++) {
     const db = join(dir, `kill-${attempt}.db`);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'import', file, '--db', db], { stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'import', file, '--db', db], {
+      stdio: 'ignore',
+    });
     // Listen before killing: an import that finishes first has already emitted 'exit'.
     let finished = false;
     const exited = new Promise((res) => child.once('exit', () => res((finished = true))));
@@ -62,12 +72,17 @@ test('an import killed at random points leaves a clean store holding a prefix of
     prefixes.push(ids.length);
     store.close();
 
-    const again = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'import', file, '--db', db], { stdio: 'ignore' });
+    const again = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'import', file, '--db', db], {
+      stdio: 'ignore',
+    });
     const code = await new Promise((res) => again.once('exit', res));
     assert.equal(code, 0);
     const done = openStore(db);
     assert.equal(done.countRuns(), N);
     done.close();
   }
-  assert.ok(prefixes.some((n) => n > 0 && n < N), `at least one kill landed mid-import (prefixes ${prefixes.join(', ')})`);
+  assert.ok(
+    prefixes.some((n) => n > 0 && n < N),
+    `at least one kill landed mid-import (prefixes ${prefixes.join(', ')})`,
+  );
 });

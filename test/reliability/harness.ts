@@ -54,13 +54,40 @@ export async function startHarness(opts: { env?: Record<string, string>; config?
   store.upsertRuns(randomHistory(3, 300, REPOS));
   const champ = (await trainFromStore({ store, modelsDir, kinds: ['gbdt'], promote: true })).manifest;
   const chall = (await trainFromStore({ store, modelsDir, kinds: ['baseline'], promote: false })).manifest;
-  store.putCircuit({ name: 'npm', state: 'open', consecutive_failures: 5, opened_at: Date.now(), trial_at: null, updated_at: Date.now() });
-  store.appendEvent('risk', 'acme/web', { repo: 'acme/web', head_sha: 'abc123', probability: 0.4, risk_level: 'medium', at: new Date().toISOString(), factors: [] });
-  store.appendEvent('job', 'ingest', { job: 'ingest', started_at: new Date().toISOString(), finished_at: new Date().toISOString(), duration_ms: 10, result: 'ok' });
+  store.putCircuit({
+    name: 'npm',
+    state: 'open',
+    consecutive_failures: 5,
+    opened_at: Date.now(),
+    trial_at: null,
+    updated_at: Date.now(),
+  });
+  store.appendEvent('risk', 'acme/web', {
+    repo: 'acme/web',
+    head_sha: 'abc123',
+    probability: 0.4,
+    risk_level: 'medium',
+    at: new Date().toISOString(),
+    factors: [],
+  });
+  store.appendEvent('job', 'ingest', {
+    job: 'ingest',
+    started_at: new Date().toISOString(),
+    finished_at: new Date().toISOString(),
+    duration_ms: 10,
+    result: 'ok',
+  });
 
   const config = opts.config ?? testConfig({ RISKGATE_MODELS_DIR: modelsDir, ...opts.env });
   const fallback = createFallbackScorer({ store, timezone: config.timezone });
-  const scorer = await createModelScorer({ store, modelsDir, timezone: config.timezone, fallback: fallback as ModelScorerOptions['fallback'], pollMs: 0, log: silent });
+  const scorer = await createModelScorer({
+    store,
+    modelsDir,
+    timezone: config.timezone,
+    fallback: fallback as ModelScorerOptions['fallback'],
+    pollMs: 0,
+    log: silent,
+  });
   const memory = new RiskMemory();
   // Flushed before every snapshot, so an earlier accepted risk check's batched log never lands mid-comparison.
   const riskLog = createRiskLog(store, { intervalMs: 3_600_000 });
@@ -77,9 +104,21 @@ export async function startHarness(opts: { env?: Record<string, string>; config?
     openapi: { schemas: canaryOpenApiSchemas },
     anonymousOk: (p) => p === '/' || p === '/ui' || p.startsWith('/ui/'),
     extraRouters: [
-      createCanaryRouter({ store, log: silent, riskLookup: async (repo, sha) => memory.lookup(repo, sha), inputsLog: canaryInputs }),
+      createCanaryRouter({
+        store,
+        log: silent,
+        riskLookup: async (repo, sha) => memory.lookup(repo, sha),
+        inputsLog: canaryInputs,
+      }),
       createModelsRouter({ store, modelsDir, scorer: { reload: () => scorer.reload() }, requireScope }),
-      createDashboardRouter({ store, modelsDir, requireScope, authRequired: !config.localOnly, timezone: config.timezone, env: {} }),
+      createDashboardRouter({
+        store,
+        modelsDir,
+        requireScope,
+        authRequired: !config.localOnly,
+        timezone: config.timezone,
+        env: {},
+      }),
       createReportRouter({ store, requireScope }),
     ],
   });
@@ -99,7 +138,11 @@ export async function startHarness(opts: { env?: Record<string, string>; config?
       const h = createHash('sha1');
       let n = 0;
       for (const row of st.iterate() as Iterable<unknown[]>) {
-        h.update(JSON.stringify(row, (_k, v) => (Buffer.isBuffer(v) ? v.toString('hex') : typeof v === 'bigint' ? String(v) : v)));
+        h.update(
+          JSON.stringify(row, (_k, v) =>
+            Buffer.isBuffer(v) ? v.toString('hex') : typeof v === 'bigint' ? String(v) : v,
+          ),
+        );
         n++;
       }
       out[t] = `${n}:${h.digest('hex')}`;
@@ -137,7 +180,12 @@ export async function send(
 ): Promise<{ status: number; body: any; text: string; headers: Headers }> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.body !== undefined) headers['content-type'] ??= 'application/json';
-  const res = await fetch(base + path, { method, headers, body: opts.body, signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000) });
+  const res = await fetch(base + path, {
+    method,
+    headers,
+    body: opts.body,
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000),
+  });
   const text = await res.text();
   let body: unknown;
   try {

@@ -21,7 +21,11 @@ const as = (t: string) => ({ authorization: `Bearer ${t}` });
 const RISK = { repo: 'acme/web' };
 
 /** A server whose limiter reads `clock.now` (ms). */
-async function limited(env: Record<string, string>, perMinute: number, burst: number): Promise<{ s: TestServer; clock: { now: number } }> {
+async function limited(
+  env: Record<string, string>,
+  perMinute: number,
+  burst: number,
+): Promise<{ s: TestServer; clock: { now: number } }> {
   const clock = { now: Date.parse('2025-01-06T09:00:00Z') };
   const base = testConfig(env);
   const rateLimit = { perMinute, burst, clock: () => clock.now };
@@ -32,7 +36,10 @@ async function limited(env: Record<string, string>, perMinute: number, burst: nu
 async function statuses(s: TestServer, n: number, token?: string, path = '/v1/risk'): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    const r = path === '/v1/risk' ? await call(s.url, 'POST', path, RISK, token ? as(token) : {}) : await call(s.url, 'GET', path, undefined, token ? as(token) : {});
+    const r =
+      path === '/v1/risk'
+        ? await call(s.url, 'POST', path, RISK, token ? as(token) : {})
+        : await call(s.url, 'GET', path, undefined, token ? as(token) : {});
     out.push(r.status);
   }
   return out;
@@ -84,7 +91,18 @@ test("one key's exhaustion does not affect another key, in either direction, and
     assert.deepEqual(await statuses(s, 4, A), [200, 200, 200, 429]);
     // The same key is limited on every route (one bucket per key), not only on the one it used up.
     assert.equal((await call(s.url, 'GET', '/v1/circuits/npm', undefined, as(A))).status, 429);
-    assert.equal((await call(s.url, 'POST', '/v1/outcomes', { repo: 'acme/web', run_id: 1, created_at: '2024-01-01T00:00:00Z', conclusion: 'success' }, as(A))).status, 429);
+    assert.equal(
+      (
+        await call(
+          s.url,
+          'POST',
+          '/v1/outcomes',
+          { repo: 'acme/web', run_id: 1, created_at: '2024-01-01T00:00:00Z', conclusion: 'success' },
+          as(A),
+        )
+      ).status,
+      429,
+    );
     assert.equal(s.store.countRuns(), 0, 'a rate-limited request stores nothing');
     // B has its full burst, on any route.
     assert.deepEqual(await statuses(s, 2, B), [200, 200]);
@@ -107,7 +125,8 @@ test('rejected input costs a token; requests refused as 401 never reach the limi
     assert.deepEqual(await statuses(s, 2, A), [200, 429], 'the two 400s used two of the three tokens');
     // Unknown keys and missing keys are answered 401 by authentication, before any bucket exists for them,
     // so they neither get 429 nor use up a real key's tokens (a flood of bad keys is bounded by sha256 cost).
-    for (let i = 0; i < 6; i++) assert.equal((await call(s.url, 'POST', '/v1/risk', RISK, as(`wrong-token-${i}-0123456789`))).status, 401);
+    for (let i = 0; i < 6; i++)
+      assert.equal((await call(s.url, 'POST', '/v1/risk', RISK, as(`wrong-token-${i}-0123456789`))).status, 401);
     for (let i = 0; i < 6; i++) assert.equal((await call(s.url, 'POST', '/v1/risk', RISK)).status, 401);
     assert.deepEqual(await statuses(s, 3, B), [200, 200, 200]);
   } finally {
@@ -122,7 +141,11 @@ test('open probes are not rate limited, with keys configured and without (per-ad
     try {
       assert.deepEqual(await statuses(s, 3, token), [200, 200, 429], `limited first (${token ? 'key' : 'address'})`);
       for (const p of ['/live', '/ready', '/health', '/metrics', '/openapi.json']) {
-        assert.deepEqual(await statuses(s, 25, token, p), Array(25).fill(200), `${p} with ${token ? 'an exhausted key' : 'an exhausted address'}`);
+        assert.deepEqual(
+          await statuses(s, 25, token, p),
+          Array(25).fill(200),
+          `${p} with ${token ? 'an exhausted key' : 'an exhausted address'}`,
+        );
         assert.deepEqual(await statuses(s, 5, undefined, p), Array(5).fill(200), `${p} without a key`);
       }
       assert.deepEqual(await statuses(s, 1, token), [429], 'the probes did not refill the bucket either');

@@ -43,19 +43,47 @@ let championId: string;
 let challengerId: string;
 const metrics = [{ name: 'error_rate', baseline: [0.01, 0.011, 0.012, 0.01], canary: [0.01, 0.011, 0.012, 0.0105] }];
 const decision = () => ({ deployment: { service: 'checkout', version: 'v1' }, current_weight: 10, risk: 0.1, metrics });
-const judge = () => ({ canaryConfig: { metrics: [{ name: 'm' }] }, scoreThresholds: { pass: 75, marginal: 50 }, metricSetPairList: [{ name: 'm', values: { control: [1, 2, 3], experiment: [1, 2, 3] } }] });
+const judge = () => ({
+  canaryConfig: { metrics: [{ name: 'm' }] },
+  scoreThresholds: { pass: 75, marginal: 50 },
+  metricSetPairList: [{ name: 'm', values: { control: [1, 2, 3], experiment: [1, 2, 3] } }],
+});
 const run = { repo: 'acme/web', run_id: 777_001, created_at: '2024-06-01T00:00:00Z', conclusion: 'success' };
 
 /** Every authenticated route of the README table and of the routers (src/api/app.ts, src/*\/router.ts). */
 const ROUTES: Route[] = [
   { method: 'POST', route: '/v1/risk', path: () => '/v1/risk', scope: 'score', body: () => ({ repo: 'acme/web' }) },
   { method: 'POST', route: '/v1/canary/decision', path: () => '/v1/canary/decision', scope: 'score', body: decision },
-  { method: 'GET', route: '/v1/canary/argo', path: () => `/v1/canary/argo?service=checkout&version=v1&weight=10&risk=0.1&metrics=${encodeURIComponent(JSON.stringify(metrics))}`, scope: 'score' },
+  {
+    method: 'GET',
+    route: '/v1/canary/argo',
+    path: () =>
+      `/v1/canary/argo?service=checkout&version=v1&weight=10&risk=0.1&metrics=${encodeURIComponent(JSON.stringify(metrics))}`,
+    scope: 'score',
+  },
   { method: 'POST', route: '/v1/canary/argo', path: () => '/v1/canary/argo', scope: 'score', body: decision },
-  { method: 'POST', route: '/v1/canary/flagger/{hook}', path: () => '/v1/canary/flagger/pre-rollout', scope: 'score', body: () => ({ name: 'podinfo', namespace: 'test', metadata: { risk: '0.1' } }) },
+  {
+    method: 'POST',
+    route: '/v1/canary/flagger/{hook}',
+    path: () => '/v1/canary/flagger/pre-rollout',
+    scope: 'score',
+    body: () => ({ name: 'podinfo', namespace: 'test', metadata: { risk: '0.1' } }),
+  },
   { method: 'POST', route: '/judge', path: () => '/judge', scope: 'score', body: judge },
-  { method: 'POST', route: '/v1/canary/kayenta/judge', path: () => '/v1/canary/kayenta/judge', scope: 'score', body: judge },
-  { method: 'POST', route: '/v1/canary/outcome', path: () => '/v1/canary/outcome', scope: 'score', body: () => ({ service: 'checkout', version: 'v1', outcome: 'promoted' }) },
+  {
+    method: 'POST',
+    route: '/v1/canary/kayenta/judge',
+    path: () => '/v1/canary/kayenta/judge',
+    scope: 'score',
+    body: judge,
+  },
+  {
+    method: 'POST',
+    route: '/v1/canary/outcome',
+    path: () => '/v1/canary/outcome',
+    scope: 'score',
+    body: () => ({ service: 'checkout', version: 'v1', outcome: 'promoted' }),
+  },
   { method: 'GET', route: '/v1/models', path: () => '/v1/models', scope: 'score' },
   { method: 'GET', route: '/v1/models/{id}', path: () => `/v1/models/${championId}`, scope: 'score' },
   { method: 'GET', route: '/v1/shadow', path: () => '/v1/shadow', scope: 'score' },
@@ -70,13 +98,48 @@ const ROUTES: Route[] = [
   { method: 'POST', route: '/v1/outcomes', path: () => '/v1/outcomes', scope: 'report', body: () => run },
   { method: 'GET', route: '/v1/circuits', path: () => '/v1/circuits', scope: 'report' },
   { method: 'GET', route: '/v1/circuits/{name}', path: () => '/v1/circuits/npm', scope: 'report' },
-  { method: 'POST', route: '/v1/circuits/{name}', path: () => '/v1/circuits/npm', scope: 'report', body: () => ({ event: 'success' }) },
+  {
+    method: 'POST',
+    route: '/v1/circuits/{name}',
+    path: () => '/v1/circuits/npm',
+    scope: 'report',
+    body: () => ({ event: 'success' }),
+  },
   { method: 'GET', route: '/v1/canary/rollouts', path: () => '/v1/canary/rollouts', scope: 'report' },
-  { method: 'GET', route: '/v1/canary/rollouts/{service}', path: () => '/v1/canary/rollouts/checkout', scope: 'report' },
-  { method: 'POST', route: '/v1/models/{id}/promote', path: () => `/v1/models/${challengerId}/promote`, scope: 'admin', body: () => ({ reason: 'scope test' }) },
-  { method: 'POST', route: '/v1/models/rollback', path: () => '/v1/models/rollback', scope: 'admin', body: () => ({ reason: 'scope test' }) },
-  { method: 'POST', route: '/v1/models/{id}/trial', path: () => `/v1/models/${challengerId}/trial`, scope: 'admin', body: () => ({ reason: 'scope test' }) },
-  { method: 'POST', route: '/v1/models/trial/end', path: () => '/v1/models/trial/end', scope: 'admin', body: () => ({ reason: 'scope test' }) },
+  {
+    method: 'GET',
+    route: '/v1/canary/rollouts/{service}',
+    path: () => '/v1/canary/rollouts/checkout',
+    scope: 'report',
+  },
+  {
+    method: 'POST',
+    route: '/v1/models/{id}/promote',
+    path: () => `/v1/models/${challengerId}/promote`,
+    scope: 'admin',
+    body: () => ({ reason: 'scope test' }),
+  },
+  {
+    method: 'POST',
+    route: '/v1/models/rollback',
+    path: () => '/v1/models/rollback',
+    scope: 'admin',
+    body: () => ({ reason: 'scope test' }),
+  },
+  {
+    method: 'POST',
+    route: '/v1/models/{id}/trial',
+    path: () => `/v1/models/${challengerId}/trial`,
+    scope: 'admin',
+    body: () => ({ reason: 'scope test' }),
+  },
+  {
+    method: 'POST',
+    route: '/v1/models/trial/end',
+    path: () => '/v1/models/trial/end',
+    scope: 'admin',
+    body: () => ({ reason: 'scope test' }),
+  },
 ];
 const REPORT_ROUTES: Route[] = [
   { method: 'GET', route: '/v1/reports/dora', path: () => '/v1/reports/dora?repo=acme/web', scope: 'score' },
@@ -99,7 +162,15 @@ before(async () => {
   // This suite sends hundreds of wrong keys from one address on purpose; failed-auth limiting (429) has its
   // own test (test/api/auth-failures.test.ts), so its burst is raised here like the request rate's.
   running = await startServer(
-    testConfig({ PORT: '0', RISKGATE_HOST: '127.0.0.1', RISKGATE_DATA_DIR: dir, RISKGATE_MODELS_DIR: modelsDir, RISKGATE_API_KEYS: KEYS, RISKGATE_RATE_BURST: '100000', RISKGATE_AUTH_FAILURE_BURST: '100000' }),
+    testConfig({
+      PORT: '0',
+      RISKGATE_HOST: '127.0.0.1',
+      RISKGATE_DATA_DIR: dir,
+      RISKGATE_MODELS_DIR: modelsDir,
+      RISKGATE_API_KEYS: KEYS,
+      RISKGATE_RATE_BURST: '100000',
+      RISKGATE_AUTH_FAILURE_BURST: '100000',
+    }),
     { logger: silent, store, scorer: fixedScorer(0.2), bootstrap: false },
   );
   await running.loaded;
@@ -112,8 +183,14 @@ after(async () => {
 
 /** A request the scope check let through: anything but 401/403-for-scope, and not "no such route". */
 function assertReached(r: { status: number; body: any; text: string }, what: string): void {
-  assert.ok(r.status !== 401 && !(r.status === 403 && r.body?.error === 'forbidden'), `${what}: ${r.status} ${r.text.slice(0, 200)}`);
-  assert.ok(!(r.status === 404 && /^no (dashboard )?route/.test(r.body?.message ?? '')), `${what}: not mounted (${r.text.slice(0, 200)})`);
+  assert.ok(
+    r.status !== 401 && !(r.status === 403 && r.body?.error === 'forbidden'),
+    `${what}: ${r.status} ${r.text.slice(0, 200)}`,
+  );
+  assert.ok(
+    !(r.status === 404 && /^no (dashboard )?route/.test(r.body?.message ?? '')),
+    `${what}: not mounted (${r.text.slice(0, 200)})`,
+  );
   assert.ok(r.status < 500, `${what}: ${r.status} ${r.text.slice(0, 200)}`);
 }
 function assertForbidden(r: { status: number; body: any; text: string }, scope: Scope, what: string): void {
@@ -154,7 +231,13 @@ async function checkTable(base: string, routes: Route[], snapshot: () => number)
 }
 
 /** Rows of audit + events + runs: a cheap "did anything get written" figure. */
-const written = () => store.listAudit(1_000_000).length + store.countRuns() + ['canary_decision', 'canary_kayenta_judge', 'canary_outcome', 'canary_pre_rollout'].reduce((n, k) => n + store.listEvents(k, { limit: 1_000_000 }).length, 0);
+const written = () =>
+  store.listAudit(1_000_000).length +
+  store.countRuns() +
+  ['canary_decision', 'canary_kayenta_judge', 'canary_outcome', 'canary_pre_rollout'].reduce(
+    (n, k) => n + store.listEvents(k, { limit: 1_000_000 }).length,
+    0,
+  );
 
 test('each single-scope key reaches exactly its own scope; 403 elsewhere (and nothing is written); 401 without or with a wrong key', async () => {
   await checkTable(running.url, ROUTES, written);
@@ -179,7 +262,11 @@ test('open routes stay open: without a key, with a wrong key, with any scope', a
 });
 
 test('the report router enforces the score scope when given requireScope', async () => {
-  const s: TestServer = await serveApp({ store, env: { RISKGATE_API_KEYS: KEYS }, extraRouters: [createReportRouter({ store, requireScope })] });
+  const s: TestServer = await serveApp({
+    store,
+    env: { RISKGATE_API_KEYS: KEYS },
+    extraRouters: [createReportRouter({ store, requireScope })],
+  });
   try {
     await checkTable(s.url, REPORT_ROUTES, written);
   } finally {
@@ -198,7 +285,10 @@ test("the README's API table names the same scope as the code for every route it
   assert.ok(rows.length >= 6, 'found the API table');
   const documented = new Map<string, string[]>();
   for (const row of rows) {
-    const [routes, scope] = row.split('|').slice(1, 3).map((c) => c.trim());
+    const [routes, scope] = row
+      .split('|')
+      .slice(1, 3)
+      .map((c) => c.trim());
     const scopes = scope.split('/').map((s) => s.trim());
     for (const m of routes.matchAll(/`(?:(?:GET\/POST|GET|POST) )?(\/[^`\s]*)`/g)) documented.set(m[1], scopes);
   }
@@ -208,7 +298,8 @@ test("the README's API table names the same scope as the code for every route it
   for (const [route, scopes] of documented) {
     const actual = code.get(route);
     assert.ok(actual, `README lists ${route}, which the table of this test does not cover`);
-    for (const s of actual) assert.ok(scopes.includes(s), `${route}: README says ${scopes.join(' / ')}, code requires ${s}`);
+    for (const s of actual)
+      assert.ok(scopes.includes(s), `${route}: README says ${scopes.join(' / ')}, code requires ${s}`);
   }
   // Spot-check the parse itself, so an edit that breaks it cannot make this test vacuous.
   assert.deepEqual(documented.get('/v1/risk'), ['score']);

@@ -37,9 +37,22 @@ interface Sent {
  * `held`: after the 100 Continue the first half of the body is sent and the rest only once `release()` is
  * called, so the request is in flight for exactly as long as the test wants. `never`: 10 bytes, then nothing.
  */
-function send(port: number, path: string, payload: unknown, o: { held?: boolean; never?: boolean } = {}): { sent: Sent; done: Promise<Sent>; accepted: Promise<void>; release: () => void } {
+function send(
+  port: number,
+  path: string,
+  payload: unknown,
+  o: { held?: boolean; never?: boolean } = {},
+): { sent: Sent; done: Promise<Sent>; accepted: Promise<void>; release: () => void } {
   const body = Buffer.from(JSON.stringify(payload));
-  const sent: Sent = { path, startedAt: performance.now(), acceptedAt: null, doneAt: null, status: null, body: null, error: null };
+  const sent: Sent = {
+    path,
+    startedAt: performance.now(),
+    acceptedAt: null,
+    doneAt: null,
+    status: null,
+    body: null,
+    error: null,
+  };
   let onAccepted!: () => void;
   const accepted = new Promise<void>((r) => (onAccepted = r));
   let release: () => void = () => undefined;
@@ -52,7 +65,14 @@ function send(port: number, path: string, payload: unknown, o: { held?: boolean;
       resolve(sent);
     };
     const req = request(
-      { host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue' } },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': body.length, expect: '100-continue' },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -93,20 +113,41 @@ function connectRefused(port: number): Promise<string> {
   });
 }
 
-async function startServe(dir: string, graceS: number): Promise<{ child: ChildProcess; port: number; exit: Promise<{ code: number | null; at: number }>; out: () => string; logged: (re: RegExp) => Promise<void> }> {
+async function startServe(
+  dir: string,
+  graceS: number,
+): Promise<{
+  child: ChildProcess;
+  port: number;
+  exit: Promise<{ code: number | null; at: number }>;
+  out: () => string;
+  logged: (re: RegExp) => Promise<void>;
+}> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--no-bootstrap'], {
-    env: { ...process.env, PORT: '0', RISKGATE_DATA_DIR: dir, RISKGATE_MODELS_DIR: join(dir, 'models'), RISKGATE_SHUTDOWN_GRACE_S: String(graceS), RISKGATE_LOG_LEVEL: 'info', RISKGATE_RATE_LIMIT: '1000000', RISKGATE_RATE_BURST: '100000' },
+    env: {
+      ...process.env,
+      PORT: '0',
+      RISKGATE_DATA_DIR: dir,
+      RISKGATE_MODELS_DIR: join(dir, 'models'),
+      RISKGATE_SHUTDOWN_GRACE_S: String(graceS),
+      RISKGATE_LOG_LEVEL: 'info',
+      RISKGATE_RATE_LIMIT: '1000000',
+      RISKGATE_RATE_BURST: '100000',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   const waiters: { re: RegExp; resolve: () => void }[] = [];
-  const logged = (re: RegExp) => new Promise<void>((resolve) => (re.test(out) ? resolve() : waiters.push({ re, resolve })));
-  const exit = new Promise<{ code: number | null; at: number }>((resolve) => child.once('exit', (code) => resolve({ code, at: performance.now() })));
+  const logged = (re: RegExp) =>
+    new Promise<void>((resolve) => (re.test(out) ? resolve() : waiters.push({ re, resolve })));
+  const exit = new Promise<{ code: number | null; at: number }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, at: performance.now() })),
+  );
   const port = await new Promise<number>((resolve, reject) => {
     let url: string | null = null;
     const onData = (c: Buffer) => {
       out += c.toString();
-      for (const w of waiters.splice(0)) (w.re.test(out) ? w.resolve() : waiters.push(w));
+      for (const w of waiters.splice(0)) w.re.test(out) ? w.resolve() : waiters.push(w);
       url ??= /"msg":"listening"/.test(out) ? (/"url":"(http:\/\/127\.0\.0\.1:(\d+))"/.exec(out)?.[1] ?? null) : null;
       if (url && /"msg":"ready"/.test(out)) resolve(Number(new URL(url).port));
     };
@@ -117,7 +158,15 @@ async function startServe(dir: string, graceS: number): Promise<{ child: ChildPr
   return { child, port, exit, out: () => out, logged };
 }
 
-const risk = (i: number) => ({ repo: 'acme/web', head_branch: 'main', event: 'push', actor: `dev${i % 5}`, files: ['src/a.ts', `src/f${i}.ts`], additions: i % 50, deletions: 1 });
+const risk = (i: number) => ({
+  repo: 'acme/web',
+  head_branch: 'main',
+  event: 'push',
+  actor: `dev${i % 5}`,
+  files: ['src/a.ts', `src/f${i}.ts`],
+  additions: i % 50,
+  deletions: 1,
+});
 const bigBatch = () => ({
   runs: Array.from({ length: 1000 }, (_, i) => ({
     repo: 'acme/big',
@@ -129,135 +178,163 @@ const bigBatch = () => ({
   })),
 });
 
-test('SIGTERM under load: accepted requests all finish 2xx, new connections are refused, exit 0 within the grace period', { timeout: 60_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rg-sigterm-'));
-  let stop = false;
-  let srv: Awaited<ReturnType<typeof startServe>> | null = null;
-  try {
-    // A small real champion, so the risk checks go through the model and the history cache.
-    const seed = openStore(join(dir, 'riskgate.db'));
-    seed.upsertRuns(randomHistory(8, 200));
-    await trainFromStore({ store: seed, modelsDir: join(dir, 'models'), kinds: ['gbdt'] });
-    seed.close();
+test(
+  'SIGTERM under load: accepted requests all finish 2xx, new connections are refused, exit 0 within the grace period',
+  { timeout: 60_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rg-sigterm-'));
+    let stop = false;
+    let srv: Awaited<ReturnType<typeof startServe>> | null = null;
+    try {
+      // A small real champion, so the risk checks go through the model and the history cache.
+      const seed = openStore(join(dir, 'riskgate.db'));
+      seed.upsertRuns(randomHistory(8, 200));
+      await trainFromStore({ store: seed, modelsDir: join(dir, 'models'), kinds: ['gbdt'] });
+      seed.close();
 
-    // Generous: the process should exit as soon as the held requests are released, not when this runs out;
-    // a forced close would show as cut requests below.
-    const GRACE_S = 15;
-    srv = await startServe(dir, GRACE_S);
-    const port = srv.port;
-    const all: Promise<Sent>[] = [];
-    let refusedInStream = 0;
-    // Set once the probe was refused; a stream request started after it and refused ends the stream.
-    let refusedAt = Infinity;
-    let onRefusedAfterClose!: () => void;
-    const refusedAfterClose = new Promise<void>((r) => (onRefusedAfterClose = r));
-    let accepted = 0;
-    let onFifty!: () => void;
-    const fifty = new Promise<void>((r) => (onFifty = r));
-    const workers = Array.from({ length: 6 }, async (_, w) => {
-      for (let i = 0; !stop; i++) {
-        const s = send(port, '/v1/risk', risk(w * 1000 + i));
-        all.push(s.done);
-        void s.accepted.then(() => s.sent.acceptedAt != null && ++accepted >= 50 && onFifty());
-        const r = await s.done;
-        // Refused after the signal: try again a little later, until the test stops the stream.
-        if (r.error === 'ECONNREFUSED' && r.startedAt > refusedAt) onRefusedAfterClose();
-        if (r.error === 'ECONNREFUSED') {
-          refusedInStream++;
-          await new Promise((res) => setTimeout(res, 25));
+      // Generous: the process should exit as soon as the held requests are released, not when this runs out;
+      // a forced close would show as cut requests below.
+      const GRACE_S = 15;
+      srv = await startServe(dir, GRACE_S);
+      const port = srv.port;
+      const all: Promise<Sent>[] = [];
+      let refusedInStream = 0;
+      // Set once the probe was refused; a stream request started after it and refused ends the stream.
+      let refusedAt = Infinity;
+      let onRefusedAfterClose!: () => void;
+      const refusedAfterClose = new Promise<void>((r) => (onRefusedAfterClose = r));
+      let accepted = 0;
+      let onFifty!: () => void;
+      const fifty = new Promise<void>((r) => (onFifty = r));
+      const workers = Array.from({ length: 6 }, async (_, w) => {
+        for (let i = 0; !stop; i++) {
+          const s = send(port, '/v1/risk', risk(w * 1000 + i));
+          all.push(s.done);
+          void s.accepted.then(() => s.sent.acceptedAt != null && ++accepted >= 50 && onFifty());
+          const r = await s.done;
+          // Refused after the signal: try again a little later, until the test stops the stream.
+          if (r.error === 'ECONNREFUSED' && r.startedAt > refusedAt) onRefusedAfterClose();
+          if (r.error === 'ECONNREFUSED') {
+            refusedInStream++;
+            await new Promise((res) => setTimeout(res, 25));
+          }
         }
+      });
+      await fifty;
+
+      // Slow, honest in-flight work: a 1,000-run outcomes batch and two risk checks, half their bodies sent
+      // before the signal and the rest only after the new connection has been refused.
+      const slow = [
+        send(srv.port, '/v1/outcomes', bigBatch(), { held: true }),
+        send(srv.port, '/v1/risk', risk(1), { held: true }),
+        send(srv.port, '/v1/risk', risk(2), { held: true }),
+      ];
+      await Promise.all(slow.map((s) => s.accepted));
+      assert.ok(
+        slow.every((s) => s.sent.acceptedAt != null),
+        'the slow requests were accepted before the signal',
+      );
+
+      const signalAt = performance.now();
+      srv.child.kill('SIGTERM');
+      // The server logs this and closes its listener in the same tick.
+      await srv.logged(/"msg":"shutting down/);
+      const probe = await connectRefused(srv.port);
+      refusedAt = performance.now();
+      assert.equal(
+        slow.filter((s) => s.sent.doneAt == null).length,
+        3,
+        JSON.stringify(slow.map((s) => [s.sent.error, s.sent.status])) +
+          ': the slow requests are still in flight when the new connection is tried',
+      );
+      assert.equal(probe, 'ECONNREFUSED', 'a new connection after the signal is refused');
+      for (const s of slow) s.release();
+
+      const results = await Promise.all(slow.map((s) => s.done));
+      const exit = await srv.exit;
+      // Stop the stream only once it has met the closed listener (stopping at exit raced it on a loaded machine).
+      await refusedAfterClose;
+      stop = true;
+      await Promise.all(workers);
+      const stream = await Promise.all(all);
+
+      assert.equal(exit.code, 0, srv.out());
+      const exitMs = exit.at - signalAt;
+      assert.ok(exitMs < GRACE_S * 1000, `exited ${exitMs.toFixed(0)} ms after SIGTERM (grace ${GRACE_S} s)`);
+      assert.match(srv.out(), /"msg":"stopped"/);
+
+      for (const r of results) {
+        assert.equal(r.error, null, `${r.path}: ${r.error}`);
+        assert.ok(r.doneAt! > signalAt, 'finished after the signal (it was in flight)');
+        assert.equal(r.status, 200, `${r.path}: ${JSON.stringify(r.body)}`);
       }
-    });
-    await fifty;
+      assert.deepEqual(results[0].body, { inserted: 1000, updated: 0, unchanged: 0 });
+      assert.ok(typeof results[1].body.probability === 'number' && results[1].body.degraded === false);
 
-    // Slow, honest in-flight work: a 1,000-run outcomes batch and two risk checks, half their bodies sent
-    // before the signal and the rest only after the new connection has been refused.
-    const slow = [send(srv.port, '/v1/outcomes', bigBatch(), { held: true }), send(srv.port, '/v1/risk', risk(1), { held: true }), send(srv.port, '/v1/risk', risk(2), { held: true })];
-    await Promise.all(slow.map((s) => s.accepted));
-    assert.ok(slow.every((s) => s.sent.acceptedAt != null), 'the slow requests were accepted before the signal');
+      const acceptedBefore = stream.filter((r) => r.acceptedAt != null && r.acceptedAt < signalAt);
+      const inFlightAtSignal = acceptedBefore.filter((r) => r.doneAt! > signalAt);
+      assert.ok(
+        acceptedBefore.length >= 50,
+        `a steady stream ran before the signal (${acceptedBefore.length} accepted)`,
+      );
+      for (const r of acceptedBefore) {
+        assert.equal(r.error, null, `accepted at ${(r.acceptedAt! - signalAt).toFixed(1)} ms: ${r.error}`);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.equal(typeof r.body.probability, 'number');
+        assert.equal(r.body.model?.kind, 'gbdt');
+      }
+      assert.ok(refusedInStream > 0, 'the stream met the closed listener');
+      const after = stream.filter((r) => r.startedAt > refusedAt);
+      assert.ok(
+        after.length > 0 && after.every((r) => r.error === 'ECONNREFUSED'),
+        `requests started after the listener closed are refused (${after.map((r) => r.error).join(',')})`,
+      );
+      // Informational: how many stream requests were caught mid-flight by the signal.
+      process.stdout.write(
+        `# stream: ${acceptedBefore.length} accepted before SIGTERM, ${inFlightAtSignal.length} in flight at it; exit after ${exitMs.toFixed(0)} ms\n`,
+      );
 
-    const signalAt = performance.now();
-    srv.child.kill('SIGTERM');
-    // The server logs this and closes its listener in the same tick.
-    await srv.logged(/"msg":"shutting down/);
-    const probe = await connectRefused(srv.port);
-    refusedAt = performance.now();
-    assert.equal(slow.filter((s) => s.sent.doneAt == null).length, 3, JSON.stringify(slow.map((s) => [s.sent.error, s.sent.status])) + ': the slow requests are still in flight when the new connection is tried');
-    assert.equal(probe, 'ECONNREFUSED', 'a new connection after the signal is refused');
-    for (const s of slow) s.release();
-
-    const results = await Promise.all(slow.map((s) => s.done));
-    const exit = await srv.exit;
-    // Stop the stream only once it has met the closed listener (stopping at exit raced it on a loaded machine).
-    await refusedAfterClose;
-    stop = true;
-    await Promise.all(workers);
-    const stream = await Promise.all(all);
-
-    assert.equal(exit.code, 0, srv.out());
-    const exitMs = exit.at - signalAt;
-    assert.ok(exitMs < GRACE_S * 1000, `exited ${exitMs.toFixed(0)} ms after SIGTERM (grace ${GRACE_S} s)`);
-    assert.match(srv.out(), /"msg":"stopped"/);
-
-    for (const r of results) {
-      assert.equal(r.error, null, `${r.path}: ${r.error}`);
-      assert.ok(r.doneAt! > signalAt, 'finished after the signal (it was in flight)');
-      assert.equal(r.status, 200, `${r.path}: ${JSON.stringify(r.body)}`);
+      const store = new Database(join(dir, 'riskgate.db'), { readonly: true });
+      assert.equal(store.pragma('integrity_check', { simple: true }), 'ok');
+      assert.equal(store.prepare("SELECT count(*) FROM runs WHERE repo='acme/big'").pluck().get(), 1000);
+      store.close();
+    } finally {
+      // A failed assertion must not leave the stream running (it kept the test file alive) nor the server.
+      stop = true;
+      srv?.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     }
-    assert.deepEqual(results[0].body, { inserted: 1000, updated: 0, unchanged: 0 });
-    assert.ok(typeof results[1].body.probability === 'number' && results[1].body.degraded === false);
+  },
+);
 
-    const acceptedBefore = stream.filter((r) => r.acceptedAt != null && r.acceptedAt < signalAt);
-    const inFlightAtSignal = acceptedBefore.filter((r) => r.doneAt! > signalAt);
-    assert.ok(acceptedBefore.length >= 50, `a steady stream ran before the signal (${acceptedBefore.length} accepted)`);
-    for (const r of acceptedBefore) {
-      assert.equal(r.error, null, `accepted at ${(r.acceptedAt! - signalAt).toFixed(1)} ms: ${r.error}`);
-      assert.equal(r.status, 200, JSON.stringify(r.body));
-      assert.equal(typeof r.body.probability, 'number');
-      assert.equal(r.body.model?.kind, 'gbdt');
+test(
+  'a client that never finishes its request does not hold the process past the grace period',
+  { timeout: 45_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rg-sigterm-stuck-'));
+    try {
+      const GRACE_S = 1;
+      const srv = await startServe(dir, GRACE_S);
+      const stuck = send(srv.port, '/v1/outcomes', bigBatch(), { never: true });
+      const quick = send(srv.port, '/v1/risk', risk(3), { held: true });
+      await Promise.all([stuck.accepted, quick.accepted]);
+      assert.ok(stuck.sent.acceptedAt != null && quick.sent.acceptedAt != null);
+      const signalAt = performance.now();
+      srv.child.kill('SIGTERM');
+      await srv.logged(/"msg":"shutting down/);
+      quick.release();
+      const q = await quick.done;
+      assert.equal(q.status, 200, `${q.error} ${JSON.stringify(q.body)}`);
+      const exit = await srv.exit;
+      const s = await stuck.done;
+      const exitMs = exit.at - signalAt;
+      assert.equal(exit.code, 0, srv.out());
+      assert.ok(exitMs >= GRACE_S * 1000 - 100, `waited for the grace period (${exitMs.toFixed(0)} ms)`);
+      // Without the cut it would wait for the client (Node's requestTimeout: 300 s); the bound leaves a loaded machine room.
+      assert.ok(exitMs < GRACE_S * 1000 + 10_000, `then cut the stuck request and exited (${exitMs.toFixed(0)} ms)`);
+      assert.notEqual(s.error, null, 'the stuck request was cut, not answered');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    assert.ok(refusedInStream > 0, 'the stream met the closed listener');
-    const after = stream.filter((r) => r.startedAt > refusedAt);
-    assert.ok(after.length > 0 && after.every((r) => r.error === 'ECONNREFUSED'), `requests started after the listener closed are refused (${after.map((r) => r.error).join(',')})`);
-    // Informational: how many stream requests were caught mid-flight by the signal.
-    process.stdout.write(`# stream: ${acceptedBefore.length} accepted before SIGTERM, ${inFlightAtSignal.length} in flight at it; exit after ${exitMs.toFixed(0)} ms\n`);
-
-    const store = new Database(join(dir, 'riskgate.db'), { readonly: true });
-    assert.equal(store.pragma('integrity_check', { simple: true }), 'ok');
-    assert.equal(store.prepare("SELECT count(*) FROM runs WHERE repo='acme/big'").pluck().get(), 1000);
-    store.close();
-  } finally {
-    // A failed assertion must not leave the stream running (it kept the test file alive) nor the server.
-    stop = true;
-    srv?.child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('a client that never finishes its request does not hold the process past the grace period', { timeout: 45_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rg-sigterm-stuck-'));
-  try {
-    const GRACE_S = 1;
-    const srv = await startServe(dir, GRACE_S);
-    const stuck = send(srv.port, '/v1/outcomes', bigBatch(), { never: true });
-    const quick = send(srv.port, '/v1/risk', risk(3), { held: true });
-    await Promise.all([stuck.accepted, quick.accepted]);
-    assert.ok(stuck.sent.acceptedAt != null && quick.sent.acceptedAt != null);
-    const signalAt = performance.now();
-    srv.child.kill('SIGTERM');
-    await srv.logged(/"msg":"shutting down/);
-    quick.release();
-    const q = await quick.done;
-    assert.equal(q.status, 200, `${q.error} ${JSON.stringify(q.body)}`);
-    const exit = await srv.exit;
-    const s = await stuck.done;
-    const exitMs = exit.at - signalAt;
-    assert.equal(exit.code, 0, srv.out());
-    assert.ok(exitMs >= GRACE_S * 1000 - 100, `waited for the grace period (${exitMs.toFixed(0)} ms)`);
-    // Without the cut it would wait for the client (Node's requestTimeout: 300 s); the bound leaves a loaded machine room.
-    assert.ok(exitMs < GRACE_S * 1000 + 10_000, `then cut the stuck request and exited (${exitMs.toFixed(0)} ms)`);
-    assert.notEqual(s.error, null, 'the stuck request was cut, not answered');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);

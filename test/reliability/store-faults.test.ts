@@ -19,7 +19,15 @@ import { randomHistory } from '../support/runs.ts';
  * is half-written, and everything works again once the fault is lifted.
  */
 
-const risk = { repo: 'acme/web', head_branch: 'main', event: 'push', actor: 'dev1', files: ['package-lock.json', 'src/a.ts'], additions: 40, deletions: 3 };
+const risk = {
+  repo: 'acme/web',
+  head_branch: 'main',
+  event: 'push',
+  actor: 'dev1',
+  files: ['package-lock.json', 'src/a.ts'],
+  additions: 40,
+  deletions: 3,
+};
 
 function outcome(i: number, conclusion = 'success') {
   return {
@@ -33,14 +41,30 @@ function outcome(i: number, conclusion = 'success') {
   };
 }
 
-async function setup(): Promise<{ dir: string; store: Store; raw: Database.Database; running: RunningServer; champion: string; file: string }> {
+async function setup(): Promise<{
+  dir: string;
+  store: Store;
+  raw: Database.Database;
+  running: RunningServer;
+  champion: string;
+  file: string;
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'rg-store-faults-'));
   const file = join(dir, 'riskgate.db');
   const store = openStore(file);
   store.upsertRuns(randomHistory(3, 300));
   const modelsDir = join(dir, 'models');
   const trained = await trainFromStore({ store, modelsDir, kinds: ['gbdt'] });
-  const running = await startServer(testConfig({ PORT: '0', RISKGATE_DATA_DIR: dir, RISKGATE_MODELS_DIR: modelsDir, RISKGATE_RATE_LIMIT: '1000000', RISKGATE_RATE_BURST: '100000' }), { logger: silent, store, bootstrap: false });
+  const running = await startServer(
+    testConfig({
+      PORT: '0',
+      RISKGATE_DATA_DIR: dir,
+      RISKGATE_MODELS_DIR: modelsDir,
+      RISKGATE_RATE_LIMIT: '1000000',
+      RISKGATE_RATE_BURST: '100000',
+    }),
+    { logger: silent, store, bootstrap: false },
+  );
   await running.loaded;
   const raw = rawConnection(store);
   assert.ok(raw, 'the store exposes its connection to tests');
@@ -49,7 +73,9 @@ async function setup(): Promise<{ dir: string; store: Store; raw: Database.Datab
 
 async function riskBurst(url: string, champion: string, n = 40): Promise<number> {
   const t0 = performance.now();
-  const rs = await Promise.all(Array.from({ length: n }, (_, i) => call(url, 'POST', '/v1/risk', { ...risk, actor: `dev${i % 7}` })));
+  const rs = await Promise.all(
+    Array.from({ length: n }, (_, i) => call(url, 'POST', '/v1/risk', { ...risk, actor: `dev${i % 7}` })),
+  );
   for (const r of rs) {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.degraded, false, 'the champion answers, not the fallback');
@@ -94,7 +120,11 @@ test('disk full (SQLITE_FULL): risk is answered, writes are 503 and all-or-nothi
     const full = await call(url, 'POST', '/v1/outcomes', batch);
     assert503(full, 'outcomes batch on a full disk');
     assert.equal(store.countRuns(), before, 'no run of the failed batch was kept');
-    assert.equal(store.getRun('acme/web', 'ci', 'fault-0', 1)?.conclusion, 'success', 'the update in the failed batch was rolled back too');
+    assert.equal(
+      store.getRun('acme/web', 'ci', 'fault-0', 1)?.conclusion,
+      'success',
+      'the update in the failed batch was rolled back too',
+    );
 
     // Small writes may still fit in a page's free space (as on a real disk); keep writing until they do not.
     let circuitStatus = 0;

@@ -45,7 +45,10 @@ test('the terminal table is aligned and has a totals row', async () => {
   const rule = lines[header + 1];
   assert.match(rule, /^-+( +-+)+$/);
   const rows = lines.slice(header + 2, header + 7);
-  assert.deepEqual(rows.map((l) => l.split(/\s{2,}/)[0]), ['2024-05-06', '2024-05-13', '2024-05-20', '2024-05-27', 'total']);
+  assert.deepEqual(
+    rows.map((l) => l.split(/\s{2,}/)[0]),
+    ['2024-05-06', '2024-05-13', '2024-05-20', '2024-05-27', 'total'],
+  );
   // Right-aligned numeric columns end at the same place as the rule's columns.
   for (const row of rows) assert.equal(row.length, rule.length, row);
   assert.match(rows[0], /25\.0% \(1\/4\)/);

@@ -3,14 +3,18 @@ import assert from 'node:assert/strict';
 import { computeDora, computeDoraByRepo, finalAttempts, median } from '../../src/report/dora.ts';
 import { month, run } from './fixtures.ts';
 
-const close = (a: number | null, b: number, msg?: string) => assert.ok(a !== null && Math.abs(a - b) < 1e-9, `${msg ?? ''} ${a} != ${b}`);
+const close = (a: number | null, b: number, msg?: string) =>
+  assert.ok(a !== null && Math.abs(a - b) < 1e-9, `${msg ?? ''} ${a} != ${b}`);
 
 test('weekly DORA figures of a hand-built month', () => {
   const d = computeDora(month());
   assert.equal(d.repo, 'acme/app');
   assert.equal(d.default_branch, 'main');
   assert.equal(d.deploy_source, 'default_branch_pushes');
-  assert.deepEqual(d.weeks.map((w) => w.week_start), ['2024-05-06', '2024-05-13', '2024-05-20', '2024-05-27']);
+  assert.deepEqual(
+    d.weeks.map((w) => w.week_start),
+    ['2024-05-06', '2024-05-13', '2024-05-20', '2024-05-27'],
+  );
   const [w1, w2, w3, w4] = d.weeks;
   assert.equal(w1.deployments, 3);
   close(w1.deployment_frequency_per_day, 3 / 7);
@@ -30,7 +34,19 @@ test('weekly DORA figures of a hand-built month', () => {
 
   assert.deepEqual(
     { ...w3, deployment_frequency_per_day: w3.deployment_frequency_per_day },
-    { week_start: '2024-05-20', deployments: 0, deployment_frequency_per_day: 0, lead_time_hours_p50: null, change_failure_rate: null, time_to_restore_hours_p50: null, runs: 0, failures: 0, changes: 0, failed_changes: 0, restores: 0 },
+    {
+      week_start: '2024-05-20',
+      deployments: 0,
+      deployment_frequency_per_day: 0,
+      lead_time_hours_p50: null,
+      change_failure_rate: null,
+      time_to_restore_hours_p50: null,
+      runs: 0,
+      failures: 0,
+      changes: 0,
+      failed_changes: 0,
+      restores: 0,
+    },
   );
   close(w4.change_failure_rate, 1);
   assert.equal(w4.time_to_restore_hours_p50, null, 'still broken: no restore yet');
@@ -49,7 +65,10 @@ test('weekly DORA figures of a hand-built month', () => {
 
 test('--weeks keeps the last N weeks and totals only those', () => {
   const d = computeDora(month(), { weeks: 2 });
-  assert.deepEqual(d.weeks.map((w) => w.week_start), ['2024-05-20', '2024-05-27']);
+  assert.deepEqual(
+    d.weeks.map((w) => w.week_start),
+    ['2024-05-20', '2024-05-27'],
+  );
   assert.equal(d.totals.deployments, 0);
   assert.equal(d.totals.changes, 1);
   close(d.totals.change_failure_rate, 1);
@@ -102,7 +121,10 @@ test('mixed repos are rejected by computeDora and split by computeDoraByRepo; em
   const runs = [...month(), run('2024-05-06T10:00', '2024-05-06T10:10', 'success', { repo: 'acme/other' })];
   assert.throws(() => computeDora(runs), /one repo/);
   const by = computeDoraByRepo(runs);
-  assert.deepEqual(by.map((d) => d.repo), ['acme/app', 'acme/other']);
+  assert.deepEqual(
+    by.map((d) => d.repo),
+    ['acme/app', 'acme/other'],
+  );
   assert.equal(by[1].totals.deployments, 1);
   const empty = computeDora([]);
   assert.equal(empty.repo, null);

@@ -4,7 +4,12 @@ let nextId = 1000;
 const DEFAULTS = { repo: 'acme/app', workflow: 'ci', event: 'push', head_branch: 'main', actor: 'dev' };
 
 /** One run attempt; `at` and `done` are "YYYY-MM-DDTHH:MM" in UTC. */
-export function run(at: string, done: string | null, conclusion: string | null, extra: Partial<RunRecordInput> = {}): RunRecord {
+export function run(
+  at: string,
+  done: string | null,
+  conclusion: string | null,
+  extra: Partial<RunRecordInput> = {},
+): RunRecord {
   return RunRecordSchema.parse({
     ...DEFAULTS,
     run_id: extra.run_id ?? nextId++,
@@ -26,14 +31,29 @@ export function run(at: string, done: string | null, conclusion: string | null, 
  */
 export function month(): RunRecord[] {
   return [
-    run('2024-05-06T08:00', '2024-05-06T08:10', 'success', { head_sha: 'A', event: 'pull_request', head_branch: 'feat/x' }),
+    run('2024-05-06T08:00', '2024-05-06T08:10', 'success', {
+      head_sha: 'A',
+      event: 'pull_request',
+      head_branch: 'feat/x',
+    }),
     run('2024-05-06T10:00', '2024-05-06T10:30', 'success', { head_sha: 'A' }),
     run('2024-05-07T09:00', '2024-05-07T09:20', 'failure', { head_sha: 'B' }),
     run('2024-05-07T11:00', '2024-05-07T11:20', 'success', { head_sha: 'C' }),
     run('2024-05-08T12:00', '2024-05-08T12:30', 'success', { head_sha: 'D' }),
     run('2024-05-09T03:00', '2024-05-09T03:40', 'failure', { head_sha: 'D', workflow: 'nightly', event: 'schedule' }),
-    run('2024-05-09T14:00', '2024-05-09T14:10', 'failure', { run_id: 77, head_sha: 'E', event: 'pull_request', head_branch: 'feat/y' }),
-    run('2024-05-09T14:00', '2024-05-09T14:40', 'success', { run_id: 77, run_attempt: 2, head_sha: 'E', event: 'pull_request', head_branch: 'feat/y' }),
+    run('2024-05-09T14:00', '2024-05-09T14:10', 'failure', {
+      run_id: 77,
+      head_sha: 'E',
+      event: 'pull_request',
+      head_branch: 'feat/y',
+    }),
+    run('2024-05-09T14:00', '2024-05-09T14:40', 'success', {
+      run_id: 77,
+      run_attempt: 2,
+      head_sha: 'E',
+      event: 'pull_request',
+      head_branch: 'feat/y',
+    }),
     run('2024-05-10T16:00', '2024-05-10T16:02', 'cancelled', { head_sha: 'F' }),
     run('2024-05-13T09:00', '2024-05-13T09:10', 'failure', { head_sha: 'G' }),
     run('2024-05-13T10:00', '2024-05-13T11:00', 'timed_out', { head_sha: 'H' }),

@@ -7,7 +7,16 @@ import { month, run } from './fixtures.ts';
 test('a failed attempt followed by a passing re-run of the same commit is flaky', () => {
   const r = detectFlaky(month());
   assert.deepEqual(r.flaky, [
-    { repo: 'acme/app', workflow: 'ci', run_id: '77', head_sha: 'E', head_branch: 'feat/y', created_at: '2024-05-09T14:00:00.000Z', failed_attempt: 1, passed_attempt: 2 },
+    {
+      repo: 'acme/app',
+      workflow: 'ci',
+      run_id: '77',
+      head_sha: 'E',
+      head_branch: 'feat/y',
+      created_at: '2024-05-09T14:00:00.000Z',
+      failed_attempt: 1,
+      passed_attempt: 2,
+    },
   ]);
   // ci: 10 finished runs (the cancelled one has no outcome), 1 re-run, 1 flaky; nightly: 1 run.
   assert.deepEqual(r.workflows, [
@@ -36,8 +45,17 @@ test('attempt order, repeated failures, cancelled re-runs and changed commits', 
     run(at, '2024-05-06T10:10', 'success', { run_id: 1, workflow: 'lint', head_sha: 'a' }),
   ];
   const r = detectFlaky(runs);
-  assert.deepEqual(r.flaky.map((f) => [f.run_id, f.failed_attempt, f.passed_attempt]), [['1', 2, 3]]);
-  assert.deepEqual(r.workflows.map((w) => [w.workflow, w.runs, w.rerun_runs, w.flaky_runs]), [['ci', 4, 4, 1], ['lint', 1, 0, 0]]);
+  assert.deepEqual(
+    r.flaky.map((f) => [f.run_id, f.failed_attempt, f.passed_attempt]),
+    [['1', 2, 3]],
+  );
+  assert.deepEqual(
+    r.workflows.map((w) => [w.workflow, w.runs, w.rerun_runs, w.flaky_runs]),
+    [
+      ['ci', 4, 4, 1],
+      ['lint', 1, 0, 0],
+    ],
+  );
   assert.deepEqual(detectFlaky([]), { flaky: [], workflows: [] });
 });
 

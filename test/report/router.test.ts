@@ -56,8 +56,17 @@ test('GET /v1/reports/flaky lists flaky runs and per-workflow rates', async () =
   assert.equal(status, 200);
   assert.equal(body.repo, 'acme/app');
   assert.equal(body.total_flaky, 1);
-  assert.deepEqual(body.flaky.map((f: any) => [f.run_id, f.failed_attempt, f.passed_attempt]), [['77', 1, 2]]);
-  assert.deepEqual(body.workflows.map((w: any) => [w.workflow, w.flaky_rate]), [['ci', 0.1], ['nightly', 0]]);
+  assert.deepEqual(
+    body.flaky.map((f: any) => [f.run_id, f.failed_attempt, f.passed_attempt]),
+    [['77', 1, 2]],
+  );
+  assert.deepEqual(
+    body.workflows.map((w: any) => [w.workflow, w.flaky_rate]),
+    [
+      ['ci', 0.1],
+      ['nightly', 0],
+    ],
+  );
 });
 
 test('bad queries get 400 with the field path; unknown repos 404', async () => {
@@ -75,7 +84,10 @@ test('bad queries get 400 with the field path; unknown repos 404', async () => {
   for (const [path, status, field] of cases) {
     const r = await get(path);
     assert.equal(r.status, status, path);
-    assert.ok(r.body.details.some((d: any) => d.path === field), `${path}: ${JSON.stringify(r.body)}`);
+    assert.ok(
+      r.body.details.some((d: any) => d.path === field),
+      `${path}: ${JSON.stringify(r.body)}`,
+    );
   }
   const unknownParam = await get('/v1/reports/dora?repo=acme/app&wekes=2');
   assert.equal(unknownParam.status, 400, 'a misspelt parameter is an error, not silently ignored');

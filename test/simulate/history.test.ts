@@ -30,7 +30,9 @@ test('same seed gives byte-identical output; a different seed a different one', 
 
 test('a repo does not change when other repos are added (own stream per repo)', () => {
   const one = simulateHistory({ seed: 9, repos: ['acme/api'], runsPerRepo: 200 });
-  const two = simulateHistory({ seed: 9, repos: ['acme/api', 'acme/zeta'], runsPerRepo: 200 }).filter((r) => r.repo === 'acme/api');
+  const two = simulateHistory({ seed: 9, repos: ['acme/api', 'acme/zeta'], runsPerRepo: 200 }).filter(
+    (r) => r.repo === 'acme/api',
+  );
   assert.deepEqual(two, one);
 });
 
@@ -55,7 +57,12 @@ test('records are sorted by (repo, created_at, run_id, attempt) and timestamps a
     assert.ok(Date.parse(r.completed_at!) <= now);
     if (i > 0) {
       const p = sample[i - 1];
-      const ordered = p.repo < r.repo || (p.repo === r.repo && (p.created_at < r.created_at || (p.created_at === r.created_at && (p.run_id < r.run_id || (p.run_id === r.run_id && p.run_attempt < r.run_attempt)))));
+      const ordered =
+        p.repo < r.repo ||
+        (p.repo === r.repo &&
+          (p.created_at < r.created_at ||
+            (p.created_at === r.created_at &&
+              (p.run_id < r.run_id || (p.run_id === r.run_id && p.run_attempt < r.run_attempt)))));
       assert.ok(ordered, `records ${i - 1} and ${i} out of order`);
     }
   }
@@ -77,7 +84,11 @@ test('realistic shape: workflows, events, branches, bots, conclusions', () => {
   const overall = failRate(sample, () => true).rate;
   assert.ok(overall > 0.1 && overall < 0.4, `overall failure rate ${overall}`);
   const paths = sample.flatMap((r) => r.files ?? []);
-  for (const p of [/^src\//, /^test\//, /^docs\//, /^package\.json$/, /^\.github\/workflows\/ci\.yml$/]) assert.ok(paths.some((f) => p.test(f)), String(p));
+  for (const p of [/^src\//, /^test\//, /^docs\//, /^package\.json$/, /^\.github\/workflows\/ci\.yml$/])
+    assert.ok(
+      paths.some((f) => p.test(f)),
+      String(p),
+    );
 });
 
 test('broken-main autocorrelation: a failure on a branch is followed by more failures than average', () => {
@@ -148,7 +159,9 @@ test('risky paths, big changes, off-hours and authors drive failures', () => {
 
 test('busier weekday working hours', () => {
   const count = (f: (h: number, d: number) => boolean) =>
-    sample.filter((r) => r.event !== 'schedule' && f(new Date(r.created_at).getUTCHours(), new Date(r.created_at).getUTCDay())).length;
+    sample.filter(
+      (r) => r.event !== 'schedule' && f(new Date(r.created_at).getUTCHours(), new Date(r.created_at).getUTCDay()),
+    ).length;
   const workHour = count((h, d) => d >= 1 && d <= 5 && h >= 9 && h < 17) / (5 * 8);
   const night = count((h, d) => d >= 1 && d <= 5 && (h < 6 || h >= 22)) / (5 * 8);
   assert.ok(workHour > night * 5, `per-hour-slot ${workHour} vs ${night}`);
@@ -190,7 +203,11 @@ test('infrastructure outages: failures cluster in the same hours across repos', 
 
 test('timezone moves the busy hours', () => {
   const tokyo = simulateHistory({ seed: 42, repos: 1, runsPerRepo: 800, timezone: 'Asia/Tokyo' });
-  const utcBusy = (runs: RunRecord[]) => runs.filter((r) => { const h = new Date(r.created_at).getUTCHours(); return h >= 9 && h < 17; }).length / runs.length;
+  const utcBusy = (runs: RunRecord[]) =>
+    runs.filter((r) => {
+      const h = new Date(r.created_at).getUTCHours();
+      return h >= 9 && h < 17;
+    }).length / runs.length;
   assert.ok(utcBusy(tokyo) < 0.3, `Tokyo team in UTC office hours ${utcBusy(tokyo)}`);
   assert.ok(utcBusy(sample) > 0.6);
 });

@@ -17,7 +17,8 @@ test('poisson draws nothing for a mean of 0 or NaN and uses the normal approxima
 });
 
 test('the Rng methods are the shared functions over the same uniform stream', () => {
-  const a = createRng(9), u = mulberry32(9);
+  const a = createRng(9),
+    u = mulberry32(9);
   for (let i = 0; i < 50; i++) assert.equal(a.normal(), standardNormal(u));
   for (let i = 0; i < 50; i++) assert.equal(a.poisson(i % 2 ? 40 : 3), poisson(u, i % 2 ? 40 : 3));
 });

@@ -26,7 +26,10 @@ test('background checkpoints: commits never checkpoint, the worker copies the WA
     // ~6 MB: past the 1,000-page automatic threshold several times over
     for (let i = 0; i < 100; i++) store.appendEvent('bulk', String(i), { blob });
     // Only the worker can have moved these pages into the main file.
-    assert.ok(await until(() => statSync(file).size > before + 5_000_000), `database file grew from ${before} to ${statSync(file).size}`);
+    assert.ok(
+      await until(() => statSync(file).size > before + 5_000_000),
+      `database file grew from ${before} to ${statSync(file).size}`,
+    );
     assert.equal(store.listEvents('bulk', { limit: 1000 }).length, 100);
   } finally {
     store.close();
@@ -50,7 +53,10 @@ test('a process that opened a store with the checkpointer still exits on its own
   const dir = mkdtempSync(join(tmpdir(), 'rg-ckpt-'));
   try {
     const code = `const { openStore } = await import(${JSON.stringify(new URL('../../src/store/sqlite.ts', import.meta.url).href)}); openStore(${JSON.stringify(join(dir, 'x.db'))}, { backgroundCheckpoint: true }); console.log('open');`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     assert.equal(r.signal, null, 'the checkpointer kept the process alive');
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /open/);

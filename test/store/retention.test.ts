@@ -19,13 +19,15 @@ test('events past the retention are deleted in batches off the hot path; newer o
   const dir = mkdtempSync(join(tmpdir(), 'rg-retention-'));
   const store = openStore(join(dir, 'riskgate.db'));
   try {
-    for (let i = 0; i < 2500; i++) store.appendEvent('risk', `acme/web`, { i }, i % 10 === 0 ? Buffer.alloc(1000) : undefined);
+    for (let i = 0; i < 2500; i++)
+      store.appendEvent('risk', `acme/web`, { i }, i % 10 === 0 ? Buffer.alloc(1000) : undefined);
     for (let i = 0; i < 10; i++) store.appendEvent('canary_decision', 'svc', { fresh: i });
     const raw = rawConnection(store)!;
     raw.prepare("UPDATE events SET at = ? WHERE kind = 'risk'").run(new Date(NOW - 91 * DAY).toISOString());
     raw.prepare("UPDATE events SET at = ? WHERE kind = 'canary_decision'").run(new Date(NOW - 89 * DAY).toISOString());
 
-    const rollout = (daysAgo: number) => JSON.stringify({ state: {}, decided_at: NOW - daysAgo * DAY, changed_at: 0, weight: 0, started_at: 0 });
+    const rollout = (daysAgo: number) =>
+      JSON.stringify({ state: {}, decided_at: NOW - daysAgo * DAY, changed_at: 0, weight: 0, started_at: 0 });
     store.setState('canary:old@v1', rollout(31));
     store.setState('canary:recent@v2', rollout(29));
     store.setState('canary:broken@v3', '{not json');
@@ -46,7 +48,10 @@ test('events past the retention are deleted in batches off the hot path; newer o
     assert.ok(store.getState('canary:broken@v3'), 'an unreadable row is left for a person, not deleted blindly');
     assert.ok(store.getState('ingest:cursor:acme/web'));
     // Nothing left to do: a second pass deletes nothing.
-    assert.deepEqual({ ...(await pruneOnce(store, { eventDays: 90, rolloutDays: 30 }, { now: () => NOW, batch: 500 })), batches: 0 }, { events: 0, rollouts: 0, batches: 0 });
+    assert.deepEqual(
+      { ...(await pruneOnce(store, { eventDays: 90, rolloutDays: 30 }, { now: () => NOW, batch: 500 })), batches: 0 },
+      { events: 0, rollouts: 0, batches: 0 },
+    );
   } finally {
     store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -66,7 +71,10 @@ test('0 days keeps everything', async () => {
 
 test('retention settings: defaults, 0 = keep forever, bad values name the variable', () => {
   assert.deepEqual(loadConfig({}).retention, { eventDays: 90, rolloutDays: 30 });
-  assert.deepEqual(loadConfig({ RISKGATE_EVENT_RETENTION_DAYS: '0', RISKGATE_ROLLOUT_RETENTION_DAYS: '7' }).retention, { eventDays: 0, rolloutDays: 7 });
+  assert.deepEqual(loadConfig({ RISKGATE_EVENT_RETENTION_DAYS: '0', RISKGATE_ROLLOUT_RETENTION_DAYS: '7' }).retention, {
+    eventDays: 0,
+    rolloutDays: 7,
+  });
   assert.throws(() => loadConfig({ RISKGATE_EVENT_RETENTION_DAYS: '-1' }), /RISKGATE_EVENT_RETENTION_DAYS/);
   assert.throws(() => loadConfig({ RISKGATE_ROLLOUT_RETENTION_DAYS: 'soon' }), /RISKGATE_ROLLOUT_RETENTION_DAYS/);
 });
@@ -76,15 +84,25 @@ test('the server prunes with its configured retention', async () => {
   const { fixedScorer, silent, testConfig } = await import('../api/helpers.ts');
   const dir = mkdtempSync(join(tmpdir(), 'rg-retention-srv-'));
   const store = openStore(join(dir, 'riskgate.db'));
-  const running = await startServer(testConfig({ PORT: '0', RISKGATE_DATA_DIR: dir, RISKGATE_MODELS_DIR: join(dir, 'models'), RISKGATE_EVENT_RETENTION_DAYS: '7' }), {
-    logger: silent,
-    store,
-    scorer: fixedScorer(0.2),
-  });
+  const running = await startServer(
+    testConfig({
+      PORT: '0',
+      RISKGATE_DATA_DIR: dir,
+      RISKGATE_MODELS_DIR: join(dir, 'models'),
+      RISKGATE_EVENT_RETENTION_DAYS: '7',
+    }),
+    {
+      logger: silent,
+      store,
+      scorer: fixedScorer(0.2),
+    },
+  );
   try {
     store.appendEvent('risk', 'acme/web', {});
     store.appendEvent('risk', 'acme/web', {});
-    rawConnection(store)!.prepare('UPDATE events SET at = ? WHERE seq = (SELECT min(seq) FROM events)').run(new Date(Date.now() - 8 * DAY).toISOString());
+    rawConnection(store)!
+      .prepare('UPDATE events SET at = ? WHERE seq = (SELECT min(seq) FROM events)')
+      .run(new Date(Date.now() - 8 * DAY).toISOString());
     assert.ok(running.retention);
     const r = await running.retention.run();
     assert.equal(r.events, 1);

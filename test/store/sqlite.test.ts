@@ -13,7 +13,13 @@ import { RunRecordSchema, type RunRecord } from '../../src/records/schema.ts';
 import { randomHistory } from '../support/runs.ts';
 
 const run = (repo: string, id: string, at = 1_700_000_000_000): RunRecord =>
-  RunRecordSchema.parse({ repo, run_id: id, workflow: 'ci', created_at: new Date(at).toISOString(), conclusion: 'success' });
+  RunRecordSchema.parse({
+    repo,
+    run_id: id,
+    workflow: 'ci',
+    created_at: new Date(at).toISOString(),
+    conclusion: 'success',
+  });
 const tempFile = (tag: string) => join(mkdtempSync(join(tmpdir(), `rg-${tag}-`)), 'x.db');
 
 test('runs come back in (repo, created_at, run_id, attempt) order and recent history is newest first', () => {
@@ -68,44 +74,52 @@ test('a store opened read-only refuses writes with StoreUnavailableError', () =>
   ro.close();
 });
 
-test('two processes writing at once: read-then-write transactions begin IMMEDIATE, so no write fails with SQLITE_BUSY', { timeout: 60_000 }, async () => {
-  const file = tempFile('busy');
-  const store = openStore(file);
-  const SECONDS = 3;
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./children/writer.ts', import.meta.url)), file, String(SECONDS)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (c) => (out += c));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  // Start once the child is writing (its first run is in), then write as hard as it does for as long.
-  while (store.countRuns('child/repo') === 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
-  const errors: string[] = [];
-  let writes = 0;
-  const end = Date.now() + SECONDS * 1000;
-  for (let i = 0; Date.now() < end; i++) {
-    try {
-      store.upsertRuns([run('parent/repo', `p${i}`, 1_700_000_000_000 + i * 1000)]);
-      // read, then write (the upgrade that used to fail at once), with a nested transaction inside.
-      store.transaction(() => {
-        const n = Number(store.getState('parent.count') ?? 0);
-        store.setState('parent.count', String(n + 1));
-        store.upsertRuns([run('parent/repo', `p${i}`, 1_700_000_000_000 + i * 1000), run('parent/other', `q${i}`)]);
-      });
-      writes += 2;
-    } catch (err) {
-      errors.push(`${(err as Error).name}: ${(err as Error).message}`);
+test(
+  'two processes writing at once: read-then-write transactions begin IMMEDIATE, so no write fails with SQLITE_BUSY',
+  { timeout: 60_000 },
+  async () => {
+    const file = tempFile('busy');
+    const store = openStore(file);
+    const SECONDS = 3;
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./children/writer.ts', import.meta.url)), file, String(SECONDS)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // Start once the child is writing (its first run is in), then write as hard as it does for as long.
+    while (store.countRuns('child/repo') === 0 && child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
+    const errors: string[] = [];
+    let writes = 0;
+    const end = Date.now() + SECONDS * 1000;
+    for (let i = 0; Date.now() < end; i++) {
+      try {
+        store.upsertRuns([run('parent/repo', `p${i}`, 1_700_000_000_000 + i * 1000)]);
+        // read, then write (the upgrade that used to fail at once), with a nested transaction inside.
+        store.transaction(() => {
+          const n = Number(store.getState('parent.count') ?? 0);
+          store.setState('parent.count', String(n + 1));
+          store.upsertRuns([run('parent/repo', `p${i}`, 1_700_000_000_000 + i * 1000), run('parent/other', `q${i}`)]);
+        });
+        writes += 2;
+      } catch (err) {
+        errors.push(`${(err as Error).name}: ${(err as Error).message}`);
+      }
     }
-  }
-  assert.equal(await exited, 0);
-  const theirs = JSON.parse(out) as { writes: number; errorCount: number; errors: string[] };
-  assert.deepEqual(errors.slice(0, 5), [], `this process: ${errors.length} failed writes`);
-  assert.equal(theirs.errorCount, 0, `the child: ${theirs.errors.join('; ')}`);
-  assert.ok(writes > 50 && theirs.writes > 50, `both wrote (${writes}, ${theirs.writes})`);
-  assert.equal(Number(store.getState('parent.count')), writes / 2, 'every read-modify-write counted once');
-  assert.deepEqual(store.writeStatus?.(), { ok: true });
-  store.close();
-});
+    assert.equal(await exited, 0);
+    const theirs = JSON.parse(out) as { writes: number; errorCount: number; errors: string[] };
+    assert.deepEqual(errors.slice(0, 5), [], `this process: ${errors.length} failed writes`);
+    assert.equal(theirs.errorCount, 0, `the child: ${theirs.errors.join('; ')}`);
+    assert.ok(writes > 50 && theirs.writes > 50, `both wrote (${writes}, ${theirs.writes})`);
+    assert.equal(Number(store.getState('parent.count')), writes / 2, 'every read-modify-write counted once');
+    assert.deepEqual(store.writeStatus?.(), { ok: true });
+    store.close();
+  },
+);
 
 test('a write that times out on the lock is a StoreUnavailableError but does not mark the store unwritable; a real fault does', () => {
   const file = tempFile('locked');
@@ -149,7 +163,11 @@ test('nested transactions are savepoints, and the change feed reports only what 
     store.upsertRuns([run('a/b', '3')]);
   });
   assert.deepEqual(seen, [['1', '3']]);
-  assert.deepEqual([...store.iterateRuns()].map((r) => r.run_id), ['1', '3'], 'the inner savepoint rolled back alone');
+  assert.deepEqual(
+    [...store.iterateRuns()].map((r) => r.run_id),
+    ['1', '3'],
+    'the inner savepoint rolled back alone',
+  );
   assert.throws(() =>
     store.transaction(() => {
       store.upsertRuns([run('a/b', '4')]);
@@ -173,7 +191,10 @@ test('changedReposSince lists the repos and runs other connections wrote, not it
   b.upsertRuns([run('x/three', '1')]);
   const seen = b.changedReposSince(start.seq);
   assert.deepEqual(seen.repos, ['x/one', 'x/two']);
-  assert.deepEqual(seen.runs.get('x/one'), [['ci', '1', 1], ['ci', '2', 1]]);
+  assert.deepEqual(seen.runs.get('x/one'), [
+    ['ci', '1', 1],
+    ['ci', '2', 1],
+  ]);
   assert.equal(seen.truncated, false);
   assert.deepEqual(a.changedReposSince(0).repos, ['x/three'], 'a sees b’s write only');
   assert.deepEqual(b.changedReposSince(seen.seq).repos, [], 'nothing new since');
@@ -189,7 +210,10 @@ test('changedReposSince lists the repos and runs other connections wrote, not it
   const late = b.changedReposSince(seen.seq);
   assert.equal(late.truncated, true);
   assert.equal(b.changedReposSince(late.seq).truncated, false);
-  assert.ok((rawConnection(a)!.prepare('SELECT count(*) FROM run_changes').pluck().get() as number) <= 5300, 'the log stays small');
+  assert.ok(
+    (rawConnection(a)!.prepare('SELECT count(*) FROM run_changes').pluck().get() as number) <= 5300,
+    'the log stays small',
+  );
   a.close();
   b.close();
 });
@@ -204,7 +228,9 @@ test('events keep binary data beside their JSON exactly, also in a database made
       old.exec(sql);
       old.pragma(`user_version = ${i + 1}`);
     }
-    old.prepare('INSERT INTO events (kind, key, at, payload) VALUES (?, ?, ?, ?)').run('k', 'a', new Date().toISOString(), '{"n":1}');
+    old
+      .prepare('INSERT INTO events (kind, key, at, payload) VALUES (?, ?, ?, ?)')
+      .run('k', 'a', new Date().toISOString(), '{"n":1}');
     old.close();
     const store = openStore(file);
     const bytes = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 31) & 255);

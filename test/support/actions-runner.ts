@@ -5,10 +5,24 @@
  * src/Runner.Worker/FileCommandManager.cs (EnvFileKeyValuePairs, ReadLine; Linux, LF line ends).
  */
 // ---- actions/runner src/Runner.Common/ActionCommand.cs @258d6c8: TryParseV2, UnescapeData, UnescapeProperty ----
-const dataMappings: [string, string][] = [['\r', '%0D'], ['\n', '%0A'], ['%', '%25']];
-const propertyMappings: [string, string][] = [['\r', '%0D'], ['\n', '%0A'], [':', '%3A'], [',', '%2C'], ['%', '%25']];
-const unescapeWith = (m: [string, string][], s: string) => m.reduce((acc, [token, rep]) => acc.split(rep).join(token), s);
-export function runnerTryParseV2(message: string, registered: Set<string>): { command: string; properties: Record<string, string>; data: string } | null {
+const dataMappings: [string, string][] = [
+  ['\r', '%0D'],
+  ['\n', '%0A'],
+  ['%', '%25'],
+];
+const propertyMappings: [string, string][] = [
+  ['\r', '%0D'],
+  ['\n', '%0A'],
+  [':', '%3A'],
+  [',', '%2C'],
+  ['%', '%25'],
+];
+const unescapeWith = (m: [string, string][], s: string) =>
+  m.reduce((acc, [token, rep]) => acc.split(rep).join(token), s);
+export function runnerTryParseV2(
+  message: string,
+  registered: Set<string>,
+): { command: string; properties: Record<string, string>; data: string } | null {
   if (!message) return null;
   message = message.replace(/^\s+/, ''); // TrimStart
   if (!message.startsWith('::')) return null;
@@ -20,16 +34,26 @@ export function runnerTryParseV2(message: string, registered: Set<string>): { co
   if (!registered.has(commandName)) return null;
   const properties: Record<string, string> = {};
   if (spaceIndex > 0) {
-    for (const propertyStr of cmdInfo.substring(spaceIndex + 1).trim().split(',').filter((x) => x !== '')) {
+    for (const propertyStr of cmdInfo
+      .substring(spaceIndex + 1)
+      .trim()
+      .split(',')
+      .filter((x) => x !== '')) {
       const eq = propertyStr.indexOf('=');
-      const pair = (eq < 0 ? [propertyStr] : [propertyStr.slice(0, eq), propertyStr.slice(eq + 1)]).filter((x) => x !== '');
+      const pair = (eq < 0 ? [propertyStr] : [propertyStr.slice(0, eq), propertyStr.slice(eq + 1)]).filter(
+        (x) => x !== '',
+      );
       if (pair.length === 2) properties[pair[0].toLowerCase()] = unescapeWith(propertyMappings, pair[1]);
     }
   }
   return { command: commandName, properties, data: unescapeWith(dataMappings, message.substring(endIndex + 2)) };
 }
 /** The runner reads a step's output line by line; each line may be a command. */
-export const runnerCommands = (stream: string) => stream.split('\n').map((l) => runnerTryParseV2(l.replace(/\r$/, ''), new Set(['warning', 'error', 'notice', 'debug']))).filter((c) => c !== null);
+export const runnerCommands = (stream: string) =>
+  stream
+    .split('\n')
+    .map((l) => runnerTryParseV2(l.replace(/\r$/, ''), new Set(['warning', 'error', 'notice', 'debug'])))
+    .filter((c) => c !== null);
 
 // ---- actions/runner src/Runner.Worker/FileCommandManager.cs @258d6c8: EnvFileKeyValuePairs (Linux: LF lines) ----
 function runnerReadLine(text: string, st: { index: number }): { line: string | null; newline: string | null } {
@@ -59,7 +83,8 @@ export function runnerParseFileCommand(text: string): [string, string][] {
       } else if (heredocIndex >= 0 && (equalsIndex < 0 || heredocIndex < equalsIndex)) {
         key = line.slice(0, heredocIndex);
         const delimiter = line.slice(heredocIndex + 2);
-        if (!key || !delimiter) throw new Error(`Invalid format '${line}'. Name must not be empty and delimiter must not be empty`);
+        if (!key || !delimiter)
+          throw new Error(`Invalid format '${line}'. Name must not be empty and delimiter must not be empty`);
         const startIndex = st.index;
         let endIndex = st.index;
         let t = runnerReadLine(text, st);
@@ -77,4 +102,3 @@ export function runnerParseFileCommand(text: string): [string, string][] {
   }
   return out;
 }
-

@@ -19,7 +19,11 @@
 export interface Argument {
   name: string;
   value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string }; podTemplateHashValue?: 'Latest' | 'Stable'; fieldRef?: { fieldPath: string } };
+  valueFrom?: {
+    secretKeyRef?: { name: string; key: string };
+    podTemplateHashValue?: 'Latest' | 'Stable';
+    fieldRef?: { fieldPath: string };
+  };
 }
 
 export class ArgoError extends Error {}
@@ -60,7 +64,10 @@ export function resolveTemplate(template: string, argsMap: Map<string, string>):
     out += rest.slice(0, open);
     rest = rest.slice(open + 2);
     const close = rest.indexOf('}}');
-    if (close < 0) throw new ArgoError(`Cannot find end tag="}}" in the template=${JSON.stringify(template)} starting from ${JSON.stringify(rest)}`);
+    if (close < 0)
+      throw new ArgoError(
+        `Cannot find end tag="}}" in the template=${JSON.stringify(template)} starting from ${JSON.stringify(rest)}`,
+      );
     const tag = rest.slice(0, close);
     rest = rest.slice(close + 2);
     const v = argsMap.get(tag.trim());
@@ -111,7 +118,8 @@ export function mergeArgs(incoming: Argument[], templateArgs: Argument[]): Argum
       else if (a.valueFrom !== undefined) out[i].valueFrom = a.valueFrom;
     }
   }
-  for (const a of out) if (a.value === undefined && a.valueFrom === undefined) throw new ArgoError(`args.${a.name} was not resolved`);
+  for (const a of out)
+    if (a.value === undefined && a.valueFrom === undefined) throw new ArgoError(`args.${a.name} was not resolved`);
   return out;
 }
 
@@ -139,7 +147,8 @@ export function jsonPathFind(path: string, data: unknown): unknown {
   if (!m) throw new ArgoError(`jsonPath ${path} is outside the ported subset ({$} or {$.a.b})`);
   let v: unknown = data;
   for (const k of m[1].split('.').filter(Boolean)) {
-    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, k)) throw new ArgoError(`Could not find JSONPath in body: ${k} is not found`);
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, k))
+      throw new ArgoError(`Could not find JSONPath in body: ${k} is not found`);
     v = (v as Record<string, unknown>)[k];
   }
   return v;
@@ -159,7 +168,14 @@ function tokenize(src: string): Tok[] {
       continue;
     }
     const num = /^(?:\d+\.\d+|\d+|\.\d+)(?:[eE][+-]?\d+)?/.exec(src.slice(i));
-    if (num && !(c === '.' && out.length && (out[out.length - 1].t === 'id' || out[out.length - 1].v === ')' || out[out.length - 1].v === ']'))) {
+    if (
+      num &&
+      !(
+        c === '.' &&
+        out.length &&
+        (out[out.length - 1].t === 'id' || out[out.length - 1].v === ')' || out[out.length - 1].v === ']')
+      )
+    ) {
       out.push({ t: 'num', v: num[0] });
       i += num[0].length;
       continue;
@@ -201,7 +217,28 @@ type Node =
   | { k: 'binary'; op: string; a: Node; b: Node };
 
 // expr's parser/operator table: precedence of binary operators (higher binds tighter).
-const BINARY: Record<string, number> = { or: 10, '||': 10, and: 15, '&&': 15, '==': 20, '!=': 20, '<': 20, '>': 20, '<=': 20, '>=': 20, in: 20, contains: 25, startsWith: 25, endsWith: 25, '+': 30, '-': 30, '*': 60, '/': 60, '%': 60, '**': 100 };
+const BINARY: Record<string, number> = {
+  or: 10,
+  '||': 10,
+  and: 15,
+  '&&': 15,
+  '==': 20,
+  '!=': 20,
+  '<': 20,
+  '>': 20,
+  '<=': 20,
+  '>=': 20,
+  in: 20,
+  contains: 25,
+  startsWith: 25,
+  endsWith: 25,
+  '+': 30,
+  '-': 30,
+  '*': 60,
+  '/': 60,
+  '%': 60,
+  '**': 100,
+};
 const ENV_FUNCS = new Set(['asInt', 'asFloat', 'isNaN', 'isInf', 'isNil', 'default']);
 
 function parse(src: string): Node {
@@ -287,7 +324,18 @@ function parse(src: string): Node {
   return n;
 }
 
-const typeName = (v: unknown): string => (v === null || v === undefined ? '<nil>' : Array.isArray(v) ? '[]interface {}' : typeof v === 'object' ? 'map[string]interface {}' : typeof v === 'number' ? 'float64' : typeof v === 'string' ? 'string' : 'bool');
+const typeName = (v: unknown): string =>
+  v === null || v === undefined
+    ? '<nil>'
+    : Array.isArray(v)
+      ? '[]interface {}'
+      : typeof v === 'object'
+        ? 'map[string]interface {}'
+        : typeof v === 'number'
+          ? 'float64'
+          : typeof v === 'string'
+            ? 'string'
+            : 'bool';
 
 /** runtime.Equal: numbers by value, same kinds by value (deep for maps and slices), different kinds never equal. */
 function equal(a: unknown, b: unknown): boolean {
@@ -313,10 +361,12 @@ function evalNode(n: Node, env: { result: unknown }): unknown {
       if (Array.isArray(obj)) {
         if (typeof prop !== 'number') throw new ArgoError(`cannot fetch ${String(prop)} from []interface {}`);
         const i = prop < 0 ? obj.length + prop : prop;
-        if (i < 0 || i >= obj.length) throw new ArgoError(`index out of range: ${prop} (array length is ${obj.length})`);
+        if (i < 0 || i >= obj.length)
+          throw new ArgoError(`index out of range: ${prop} (array length is ${obj.length})`);
         return obj[i];
       }
-      if (typeof obj === 'object') return Object.hasOwn(obj, String(prop)) ? (obj as Record<string, unknown>)[String(prop)] : null;
+      if (typeof obj === 'object')
+        return Object.hasOwn(obj, String(prop)) ? (obj as Record<string, unknown>)[String(prop)] : null;
       throw new ArgoError(`cannot fetch ${String(prop)} from ${typeName(obj)}`);
     }
     case 'call': {
@@ -375,22 +425,35 @@ function evalNode(n: Node, env: { result: unknown }): unknown {
         case 'contains':
         case 'startsWith':
         case 'endsWith':
-          if (typeof a !== 'string' || typeof b !== 'string') throw new ArgoError(`invalid operation: ${op} (mismatched types ${typeName(a)} and ${typeName(b)})`);
+          if (typeof a !== 'string' || typeof b !== 'string')
+            throw new ArgoError(`invalid operation: ${op} (mismatched types ${typeName(a)} and ${typeName(b)})`);
           return op === 'contains' ? a.includes(b) : op === 'startsWith' ? a.startsWith(b) : a.endsWith(b);
       }
       const bothNum = typeof a === 'number' && typeof b === 'number';
       const bothStr = typeof a === 'string' && typeof b === 'string';
       if (['<', '>', '<=', '>='].includes(op)) {
-        if (!bothNum && !bothStr) throw new ArgoError(`invalid operation: ${op} (mismatched types ${typeName(a)} and ${typeName(b)})`);
+        if (!bothNum && !bothStr)
+          throw new ArgoError(`invalid operation: ${op} (mismatched types ${typeName(a)} and ${typeName(b)})`);
         const x = a as number | string;
         const y = b as number | string;
         return op === '<' ? x < y : op === '>' ? x > y : op === '<=' ? x <= y : x >= y;
       }
       if (op === '+' && bothStr) return (a as string) + (b as string);
-      if (!bothNum) throw new ArgoError(`invalid operation: ${op} (mismatched types ${typeName(a)} and ${typeName(b)})`);
+      if (!bothNum)
+        throw new ArgoError(`invalid operation: ${op} (mismatched types ${typeName(a)} and ${typeName(b)})`);
       const x = a as number;
       const y = b as number;
-      return op === '+' ? x + y : op === '-' ? x - y : op === '*' ? x * y : op === '/' ? x / y : op === '%' ? x % y : x ** y;
+      return op === '+'
+        ? x + y
+        : op === '-'
+          ? x - y
+          : op === '*'
+            ? x * y
+            : op === '/'
+              ? x / y
+              : op === '%'
+                ? x % y
+                : x ** y;
     }
   }
 }
@@ -401,9 +464,37 @@ function evalNode(n: Node, env: { result: unknown }): unknown {
  * `asFloat(result) == "1.1"` is "invalid operation: == (mismatched types float64 and string)".
  */
 function staticType(n: Node): string | undefined {
-  if (n.k === 'lit') return n.v === null ? undefined : typeof n.v === 'number' ? (Number.isInteger(n.v) ? 'int' : 'float64') : typeof n.v === 'string' ? 'string' : 'bool';
-  if (n.k === 'call') return n.fn === 'asInt' ? 'int64' : n.fn === 'asFloat' ? 'float64' : n.fn === 'default' ? undefined : 'bool';
-  if (n.k === 'binary') return ['==', '!=', '<', '>', '<=', '>=', 'in', '&&', '||', 'and', 'or', 'contains', 'startsWith', 'endsWith'].includes(n.op) ? 'bool' : undefined;
+  if (n.k === 'lit')
+    return n.v === null
+      ? undefined
+      : typeof n.v === 'number'
+        ? Number.isInteger(n.v)
+          ? 'int'
+          : 'float64'
+        : typeof n.v === 'string'
+          ? 'string'
+          : 'bool';
+  if (n.k === 'call')
+    return n.fn === 'asInt' ? 'int64' : n.fn === 'asFloat' ? 'float64' : n.fn === 'default' ? undefined : 'bool';
+  if (n.k === 'binary')
+    return [
+      '==',
+      '!=',
+      '<',
+      '>',
+      '<=',
+      '>=',
+      'in',
+      '&&',
+      '||',
+      'and',
+      'or',
+      'contains',
+      'startsWith',
+      'endsWith',
+    ].includes(n.op)
+      ? 'bool'
+      : undefined;
   if (n.k === 'unary') return n.op === '!' ? 'bool' : undefined;
   return undefined;
 }
@@ -414,7 +505,13 @@ function check(n: Node): void {
     check(n.b);
     const a = staticType(n.a);
     const b = staticType(n.b);
-    if (['==', '!=', '<', '>', '<=', '>='].includes(n.op) && a && b && a !== b && !(NUMERIC_TYPES.has(a) && NUMERIC_TYPES.has(b)))
+    if (
+      ['==', '!=', '<', '>', '<=', '>='].includes(n.op) &&
+      a &&
+      b &&
+      a !== b &&
+      !(NUMERIC_TYPES.has(a) && NUMERIC_TYPES.has(b))
+    )
       throw new ArgoError(`invalid operation: ${n.op} (mismatched types ${a} and ${b})`);
   } else if (n.k === 'unary') check(n.x);
   else if (n.k === 'member') {
@@ -437,18 +534,27 @@ export function evalCondition(result: unknown, condition: string): boolean {
 export type AnalysisPhase = 'Successful' | 'Failed' | 'Inconclusive' | 'Error';
 
 /** evaluate.go EvaluateResult. */
-export function evaluateResult(result: unknown, metric: { successCondition?: string; failureCondition?: string }): { phase: AnalysisPhase; error?: string } {
+export function evaluateResult(
+  result: unknown,
+  metric: { successCondition?: string; failureCondition?: string },
+): { phase: AnalysisPhase; error?: string } {
   let success = false;
   let fail = false;
   try {
     if (metric.successCondition) success = evalCondition(result, metric.successCondition);
   } catch (err) {
-    return { phase: 'Error', error: `could not evaluate successCondition "${metric.successCondition}": ${(err as Error).message}` };
+    return {
+      phase: 'Error',
+      error: `could not evaluate successCondition "${metric.successCondition}": ${(err as Error).message}`,
+    };
   }
   try {
     if (metric.failureCondition) fail = evalCondition(result, metric.failureCondition);
   } catch (err) {
-    return { phase: 'Error', error: `could not evaluate failureCondition "${metric.failureCondition}": ${(err as Error).message}` };
+    return {
+      phase: 'Error',
+      error: `could not evaluate failureCondition "${metric.failureCondition}": ${(err as Error).message}`,
+    };
   }
   if (!metric.successCondition && !metric.failureCondition) return { phase: 'Successful' };
   if (metric.successCondition && !metric.failureCondition) fail = !success;
@@ -492,8 +598,10 @@ export async function runWebMetric(metric: WebMetric): Promise<Measurement> {
   const headers: Record<string, string> = {};
   const req = { method, url: web.url, headers, body: undefined as string | undefined };
   const error = (message: string): Measurement => ({ phase: 'Error', message, request: req });
-  if (web.body && web.jsonBody != null) return error('use either Body or JSONBody; both cannot exists for WebMetric payload');
-  if ((web.body || web.jsonBody != null) && method === 'GET') return error('Body/JSONBody can only be used with POST or PUT WebMetric Method types');
+  if (web.body && web.jsonBody != null)
+    return error('use either Body or JSONBody; both cannot exists for WebMetric payload');
+  if ((web.body || web.jsonBody != null) && method === 'GET')
+    return error('Body/JSONBody can only be used with POST or PUT WebMetric Method types');
   if (web.body) req.body = web.body;
   else if (web.jsonBody != null) req.body = JSON.stringify(web.jsonBody);
   for (const h of web.headers ?? []) headers[h.key] = h.value;

@@ -31,16 +31,30 @@ export interface RunningPrometheus {
   selfMetric(name: string, labels?: Record<string, string>): Promise<number>;
 }
 
-export async function startPrometheus(targets: Record<string, string>, scrapeInterval = '1s'): Promise<RunningPrometheus> {
+export async function startPrometheus(
+  targets: Record<string, string>,
+  scrapeInterval = '1s',
+): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'riskgate-prom-'));
   const port = await freePort();
   const jobs = Object.entries(targets)
     .map(([job, target]) => `  - job_name: ${job}\n    static_configs:\n      - targets: ['${target}']\n`)
     .join('');
-  writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: ${scrapeInterval}\n  evaluation_interval: ${scrapeInterval}\nscrape_configs:\n${jobs}`);
-  const proc: ChildProcess = spawn(PROMETHEUS, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
-    stdio: 'ignore',
-  });
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    `global:\n  scrape_interval: ${scrapeInterval}\n  evaluation_interval: ${scrapeInterval}\nscrape_configs:\n${jobs}`,
+  );
+  const proc: ChildProcess = spawn(
+    PROMETHEUS,
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
   const exited = new Promise<void>((ok) => proc.once('exit', () => ok()));
   const url = `http://127.0.0.1:${port}`;
   const poll = async (check: () => Promise<boolean>, what: string, timeoutMs: number) => {
@@ -65,7 +79,9 @@ export async function startPrometheus(targets: Record<string, string>, scrapeInt
     async waitFor(query, ok, timeoutMs = 45_000) {
       await poll(
         async () => {
-          const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}`, { signal: AbortSignal.timeout(1000) });
+          const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}`, {
+            signal: AbortSignal.timeout(1000),
+          });
           const j = (await res.json()) as { data?: { result: { value: [number, string] }[] } };
           return ok((j.data?.result ?? []).map((r) => Number(r.value[1])));
         },
@@ -78,7 +94,8 @@ export async function startPrometheus(targets: Record<string, string>, scrapeInt
       let sum = 0;
       for (const line of text.split('\n')) {
         if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-        if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+        if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+          sum += Number(line.slice(line.lastIndexOf(' ') + 1));
       }
       return sum;
     },

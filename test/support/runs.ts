@@ -19,7 +19,8 @@ export function randomHistory(seed: number, n: number, repos = ['acme/web', 'acm
       t += Math.floor(r() * 3 * 3600_000);
       const dur = Math.floor(r() * 5 * 3600_000);
       const u = r();
-      const conclusion = u < 0.55 ? 'success' : u < 0.85 ? 'failure' : u < 0.92 ? 'cancelled' : u < 0.96 ? null : 'timed_out';
+      const conclusion =
+        u < 0.55 ? 'success' : u < 0.85 ? 'failure' : u < 0.92 ? 'cancelled' : u < 0.96 ? null : 'timed_out';
       out.push(
         RunRecordSchema.parse({
           repo,

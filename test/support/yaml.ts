@@ -32,7 +32,8 @@ export function plainScalar(raw: string, where: string): unknown {
   if (s === '' || s === '~' || s === 'null' || s === 'Null' || s === 'NULL') return null;
   if (/^(true|True|TRUE)$/.test(s)) return true;
   if (/^(false|False|FALSE)$/.test(s)) return false;
-  if (/^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/.test(s)) throw new YamlError(`${where}: "${s}" is a boolean in YAML 1.1 (Kubernetes) but a string in YAML 1.2; quote it`);
+  if (/^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/.test(s))
+    throw new YamlError(`${where}: "${s}" is a boolean in YAML 1.1 (Kubernetes) but a string in YAML 1.2; quote it`);
   if (/^[-+]?(0|[1-9][0-9_]*)$/.test(s)) return Number(s.replace(/_/g, ''));
   if (/^[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?$/.test(s)) return Number(s);
   if (/^[&*!|>%@`]/.test(s)) throw new YamlError(`${where}: unsupported YAML construct "${s.slice(0, 20)}"`);
@@ -45,7 +46,16 @@ function doubleQuoted(s: string, i: number, where: string): [string, number] {
   for (; j < s.length && s[j] !== '"'; j++) {
     if (s[j] === '\\') {
       const e = s[++j];
-      const map: Record<string, string> = { n: '\n', t: '\t', r: '\r', '"': '"', '\\': '\\', '/': '/', '0': '\0', ' ': ' ' };
+      const map: Record<string, string> = {
+        n: '\n',
+        t: '\t',
+        r: '\r',
+        '"': '"',
+        '\\': '\\',
+        '/': '/',
+        '0': '\0',
+        ' ': ' ',
+      };
       if (e === 'u') {
         out += String.fromCharCode(parseInt(s.slice(j + 1, j + 5), 16));
         j += 4;
@@ -125,7 +135,8 @@ function inline(raw: string, where: string): unknown {
   else if (s[0] === '"') [v, end] = doubleQuoted(s, 0, where);
   else if (s[0] === "'") [v, end] = singleQuoted(s, 0, where);
   else return plainScalar(s, where);
-  if (s.slice(end).trim() !== '') throw new YamlError(`${where}: unexpected text after a value: "${s.slice(end).trim()}"`);
+  if (s.slice(end).trim() !== '')
+    throw new YamlError(`${where}: unexpected text after a value: "${s.slice(end).trim()}"`);
   return v;
 }
 

@@ -24,17 +24,28 @@ test('rejects on each rule separately and says which one failed', () => {
 });
 
 test('margins are configurable; no champion means promote; NaN challenger never promotes', () => {
-  assert.equal(decide({ champion: champ, challenger: { pr_auc: 0.603, f1: 0.55, brier: 0.15 }, margins: { minPrAucGain: 0.001 } }).promote, true);
+  assert.equal(
+    decide({ champion: champ, challenger: { pr_auc: 0.603, f1: 0.55, brier: 0.15 }, margins: { minPrAucGain: 0.001 } })
+      .promote,
+    true,
+  );
   assert.equal(decide({ champion: null, challenger: champ }).promote, true);
   assert.equal(decide({ champion: null, challenger: { ...champ, pr_auc: NaN } }).promote, false);
 });
 
 test('property: a promotion always satisfies all three conditions', () => {
-  const m = fc.record({ pr_auc: fc.double({ min: 0, max: 1, noNaN: true }), f1: fc.double({ min: 0, max: 1, noNaN: true }), brier: fc.double({ min: 0, max: 1, noNaN: true }) });
+  const m = fc.record({
+    pr_auc: fc.double({ min: 0, max: 1, noNaN: true }),
+    f1: fc.double({ min: 0, max: 1, noNaN: true }),
+    brier: fc.double({ min: 0, max: 1, noNaN: true }),
+  });
   fc.assert(
     fc.property(m, m, (a, b) => {
       const d = decide({ champion: a, challenger: b });
-      const ok = b.pr_auc - a.pr_auc >= DEFAULT_MARGINS.minPrAucGain && a.f1 - b.f1 <= DEFAULT_MARGINS.maxF1Loss && b.brier - a.brier <= DEFAULT_MARGINS.brierTolerance;
+      const ok =
+        b.pr_auc - a.pr_auc >= DEFAULT_MARGINS.minPrAucGain &&
+        a.f1 - b.f1 <= DEFAULT_MARGINS.maxF1Loss &&
+        b.brier - a.brier <= DEFAULT_MARGINS.brierTolerance;
       return d.promote === ok;
     }),
   );

@@ -11,7 +11,12 @@ import { createScheduler, jobHistory, schedulerConfigFromEnv } from '../../train
 import { randomHistory } from '../support/runs.ts';
 
 const quiet = { info() {}, warn() {}, error() {} };
-const fakeAlerter = (sink: Alert[]): Alerter => ({ alert: (a) => (sink.push(a), { queued: true }), flush: async () => {}, stats: () => ({ queued: 0, delivered: 0, failed: 0, deduplicated: 0, retries: 0, dropped: 0 }), close() {} });
+const fakeAlerter = (sink: Alert[]): Alerter => ({
+  alert: (a) => (sink.push(a), { queued: true }),
+  flush: async () => {},
+  stats: () => ({ queued: 0, delivered: 0, failed: 0, deduplicated: 0, retries: 0, dropped: 0 }),
+  close() {},
+});
 
 function inMemory() {
   const store = openStore(':memory:');
@@ -68,13 +73,23 @@ test('an overlapping tick is skipped, not stacked; a lock held elsewhere skips; 
   const after = await s.runJob('ingest');
   assert.equal(after.status, 'ok');
   assert.match(String(after.result?.skipped), /GITHUB_TOKEN/);
-  assert.deepEqual(jobHistory(store, 'retrain').map((e) => e.status).sort(), ['ok', 'skipped']);
+  assert.deepEqual(
+    jobHistory(store, 'retrain')
+      .map((e) => e.status)
+      .sort(),
+    ['ok', 'skipped'],
+  );
 });
 
 test('a failed retrain is recorded as an error and raises a retrain_failed alert', async () => {
   const store = openStore(':memory:');
   const alerts: Alert[] = [];
-  const s = createScheduler({ store, modelsDir: mkdtempSync(join(tmpdir(), 'rg-sched-')), log: quiet, alerter: fakeAlerter(alerts) });
+  const s = createScheduler({
+    store,
+    modelsDir: mkdtempSync(join(tmpdir(), 'rg-sched-')),
+    log: quiet,
+    alerter: fakeAlerter(alerts),
+  });
   const ev = await s.runJob('retrain');
   assert.equal(ev.status, 'error');
   assert.match(ev.error!, /not enough finished runs/);
@@ -95,7 +110,13 @@ test('evaluate re-scores the champion on the newest data', async () => {
 
 test('the clock bounds what a retrain sees', async () => {
   const { store, modelsDir } = inMemory();
-  const s = createScheduler({ store, modelsDir, log: quiet, config: { kinds: ['baseline'] }, clock: () => new Date('2024-01-20T00:00:00Z') });
+  const s = createScheduler({
+    store,
+    modelsDir,
+    log: quiet,
+    config: { kinds: ['baseline'] },
+    clock: () => new Date('2024-01-20T00:00:00Z'),
+  });
   const ev = await s.runJob('retrain');
   assert.equal(ev.status, 'ok', ev.error);
   const range = ev.result?.data_range as { to: string };
@@ -143,7 +164,8 @@ test('killing the retrain process mid-training leaves the old champion serving; 
   assert.match(killed.error!, /SIGKILL/);
   assert.equal(registry.championId(), champion);
   assert.equal(registry.readArtifact(champion).manifest.sha256, sha);
-  for (const m of registry.list()) assert.doesNotThrow(() => registry.readArtifact(m.id), `listed version ${m.id} verifies`);
+  for (const m of registry.list())
+    assert.doesNotThrow(() => registry.readArtifact(m.id), `listed version ${m.id} verifies`);
   assert.deepEqual(readdirSync(modelsDir).sort(), before, 'nothing half-written was left behind');
 
   // The crash window between the artifact and the manifest: a folder with an artifact and no manifest.
@@ -152,7 +174,10 @@ test('killing the retrain process mid-training leaves the old champion serving; 
   writeFileSync(join(orphan, 'model.json'), '{"partial":');
   const old = new Date(Date.now() - 3600_000);
   utimesSync(orphan, old, old);
-  assert.equal(registry.list().some((m) => m.id === 'gbdt-20200101000000-dead01'), false);
+  assert.equal(
+    registry.list().some((m) => m.id === 'gbdt-20200101000000-dead01'),
+    false,
+  );
 
   kill = false;
   const next = await s.runJob('retrain');

@@ -11,7 +11,14 @@ import { instrumentScorer } from '../../src/alerts/live.ts';
 import type { Alert } from '../../src/alerts/format.ts';
 import type { Store } from '../../src/store/types.ts';
 import { trainFromStore } from '../../training/pipeline.ts';
-import { AB_SHARE_STATE, abArm, recordShadow, SHADOW_EVENT, shadowReport, TRIAL_STATE } from '../../training/jobs/shadow.ts';
+import {
+  AB_SHARE_STATE,
+  abArm,
+  recordShadow,
+  SHADOW_EVENT,
+  shadowReport,
+  TRIAL_STATE,
+} from '../../training/jobs/shadow.ts';
 import { createScheduler } from '../../training/scheduler.ts';
 import { randomHistory, rng } from '../support/runs.ts';
 
@@ -42,7 +49,15 @@ function liveTraffic(store: Store, n: number, challengerIsBetter: boolean) {
       champion: { id: 'champ-1', p: challengerIsBetter ? noise : good, threshold: 0.5 },
       challenger: { id: 'chal-1', p: challengerIsBetter ? good : noise, threshold: 0.5 },
     });
-    runs.push(RunRecordSchema.parse({ repo: 'acme/web', run_id: String(i), created_at: new Date().toISOString(), head_sha: `sha${i}`, conclusion: fail ? 'failure' : 'success' }));
+    runs.push(
+      RunRecordSchema.parse({
+        repo: 'acme/web',
+        run_id: String(i),
+        created_at: new Date().toISOString(),
+        head_sha: `sha${i}`,
+        conclusion: fail ? 'failure' : 'success',
+      }),
+    );
   }
   store.upsertRuns(runs);
 }
@@ -75,9 +90,23 @@ test('instrumented scorer: answers from the champion, records the challenger; A/
   const chal = (await trainFromStore({ store, modelsDir, kinds: ['gbdt'], promote: false })).manifest;
   const inner = await createModelScorer({ store, modelsDir, pollMs: 0 });
   const alerts: Alert[] = [];
-  const alerter = { alert: (a: Alert) => (alerts.push(a), { queued: true }), flush: async () => {}, stats: () => ({}) as never, close() {} };
+  const alerter = {
+    alert: (a: Alert) => (alerts.push(a), { queued: true }),
+    flush: async () => {},
+    stats: () => ({}) as never,
+    close() {},
+  };
   const live = instrumentScorer(inner, { store, modelsDir, pollMs: 0, driftCheckMs: 0, alerter, minAlertScore: 0 });
-  const req = { repo: 'acme/web', head_sha: 'abc', head_branch: 'main', event: 'push', actor: 'dev1', files: ['src/a.ts'], additions: 10, deletions: 1 };
+  const req = {
+    repo: 'acme/web',
+    head_sha: 'abc',
+    head_branch: 'main',
+    event: 'push',
+    actor: 'dev1',
+    files: ['src/a.ts'],
+    additions: 10,
+    deletions: 1,
+  };
 
   const plain = await live.score(req);
   await tick();
@@ -119,8 +148,22 @@ test('the evaluate job promotes a trialled challenger that wins on live traffic,
   const runs = [];
   for (let i = 0; i < 60; i++) {
     const fail = r() < 0.3;
-    recordShadow(store, { repo: 'acme/web', head_sha: `s${i}`, arm: 'champion', champion: { id: 'x', p: r(), threshold: 0.5 }, challenger: { id: chal.id, p: fail ? 0.9 : 0.1, threshold: 0.5 } });
-    runs.push(RunRecordSchema.parse({ repo: 'acme/web', run_id: `live${i}`, created_at: new Date().toISOString(), head_sha: `s${i}`, conclusion: fail ? 'failure' : 'success' }));
+    recordShadow(store, {
+      repo: 'acme/web',
+      head_sha: `s${i}`,
+      arm: 'champion',
+      champion: { id: 'x', p: r(), threshold: 0.5 },
+      challenger: { id: chal.id, p: fail ? 0.9 : 0.1, threshold: 0.5 },
+    });
+    runs.push(
+      RunRecordSchema.parse({
+        repo: 'acme/web',
+        run_id: `live${i}`,
+        created_at: new Date().toISOString(),
+        head_sha: `s${i}`,
+        conclusion: fail ? 'failure' : 'success',
+      }),
+    );
   }
   store.upsertRuns(runs);
   const s = createScheduler({ store, modelsDir, log: quiet, config: { shadowMinOutcomes: 50 } });

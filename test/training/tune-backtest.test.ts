@@ -21,14 +21,21 @@ test('tuning is deterministic for a seed, picks the best-scoring setting and rec
   const b = await tuneGbdt(trainDs, validDs, { seed: 5, grid, validGroups: groups, threads: 1 });
   assert.equal(a.trials.length, 3);
   assert.equal(a.truncated, false);
-  assert.deepEqual(a.trials.map(({ ms: _ms, ...t }) => t), b.trials.map(({ ms: _ms, ...t }) => t));
+  assert.deepEqual(
+    a.trials.map(({ ms: _ms, ...t }) => t),
+    b.trials.map(({ ms: _ms, ...t }) => t),
+  );
   assert.deepEqual(a.model.toJSON(), b.model.toJSON());
   assert.equal(a.chosen.score, Math.max(...a.trials.map((t) => t.score)));
   assert.ok(a.trials.every((t) => t.rounds >= 1));
 });
 
 test('a setting unchanged from the defaults grows the same trees as an untuned fit', async () => {
-  const tuned = await tuneGbdt(trainDs, validDs, { seed: 1, grid: [{ maxDepth: 6, learningRate: 0.1, minDataInLeaf: 20 }], threads: 1 });
+  const tuned = await tuneGbdt(trainDs, validDs, {
+    seed: 1,
+    grid: [{ maxDepth: 6, learningRate: 0.1, minDataInLeaf: 20 }],
+    threads: 1,
+  });
   const plain = await trainModel('gbdt', trainDs, validDs, { seed: 1, threads: 1 });
   assert.deepEqual(tuned.model.toJSON(), plain.toJSON());
 });
@@ -51,7 +58,8 @@ test('backtest reports first failures and repeated failures apart, per repo, aga
   const r = await backtest(runs, { tune: true, tuneBudgetMs: 0, train: { threads: 1 } });
   assert.equal(r.repos.length, 2);
   for (const x of r.repos) {
-    const s = x.after_success, f = x.after_failure;
+    const s = x.after_success,
+      f = x.after_failure;
     assert.equal(s.runs + f.runs, x.test_runs);
     assert.ok(s.failures > 0 && f.failures > 0);
     // "Ends like the last run" never flags a run after a success and always one after a failure.

@@ -26,7 +26,11 @@ test('backtest searches a small history by default, fits the defaults once above
   assert.deepEqual(Object.keys(large.thresholds).sort(), repos);
   // The grid's first setting is the defaults, so a search stopped after it predicts exactly as one fit does.
   assert.deepEqual(
-    { depth: small.tuning!.chosen.maxDepth, rate: small.tuning!.chosen.learningRate, leaf: small.tuning!.chosen.minDataInLeaf },
+    {
+      depth: small.tuning!.chosen.maxDepth,
+      rate: small.tuning!.chosen.learningRate,
+      leaf: small.tuning!.chosen.minDataInLeaf,
+    },
     { depth: GBDT_DEFAULTS.maxDepth, rate: GBDT_DEFAULTS.learningRate, leaf: GBDT_DEFAULTS.minDataInLeaf },
   );
   assert.deepEqual(small.predictions, large.predictions);

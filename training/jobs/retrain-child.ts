@@ -9,10 +9,20 @@ import { availableParallelism } from 'node:os';
 import { openStoreAt } from '../../src/store/open.ts';
 import { retrainOnce } from './retrain.ts';
 
-const send = (m: unknown) => new Promise<void>((resolve) => (process.send ? process.send(m, () => resolve()) : resolve()));
+const send = (m: unknown) =>
+  new Promise<void>((resolve) => (process.send ? process.send(m, () => resolve()) : resolve()));
 
 async function main(): Promise<void> {
-  const opts = JSON.parse(process.argv[2] ?? '{}') as { db: string; modelsDir: string; until?: string; timezone?: string; kinds?: string[]; margins?: Record<string, number>; seed?: number; shadowTrial?: boolean };
+  const opts = JSON.parse(process.argv[2] ?? '{}') as {
+    db: string;
+    modelsDir: string;
+    until?: string;
+    timezone?: string;
+    kinds?: string[];
+    margins?: Record<string, number>;
+    seed?: number;
+    shadowTrial?: boolean;
+  };
   if (!opts.db || !opts.modelsDir) throw new Error('retrain-child: db and modelsDir are required');
   const store = openStoreAt(opts.db);
   try {

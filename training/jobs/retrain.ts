@@ -78,7 +78,11 @@ export function removeOrphanVersions(modelsDir: string, minAgeMs = 60_000, now =
 const pick = (m: ComparedMetrics): ComparedMetrics => ({ pr_auc: m.pr_auc, f1: m.f1, brier: m.brier });
 
 /** Scores the serving champion on the given rows; null when it cannot be loaded or was trained on other features. */
-export async function championMetrics(registry: Registry, frame: Frame, rows: ArrayLike<number>): Promise<{ id: string; metrics: ComparedMetrics | null; error?: string; refused?: boolean } | null> {
+export async function championMetrics(
+  registry: Registry,
+  frame: Frame,
+  rows: ArrayLike<number>,
+): Promise<{ id: string; metrics: ComparedMetrics | null; error?: string; refused?: boolean } | null> {
   const id = registry.championId();
   if (!id) return null;
   try {
@@ -102,7 +106,14 @@ export async function retrainOnce(o: RetrainOptions): Promise<RetrainResult> {
   if (removed.length) log(`removed ${removed.length} half-written model folder(s): ${removed.join(', ')}`);
   const frame = buildFrame(o.store.iterateRuns({ repo: o.repo, until: o.until }), { timezone: o.timezone });
   log(`framed ${frame.n} finished runs`);
-  const run = await trainCandidates(frame, { kinds: o.kinds ?? ['gbdt', 'baseline'], seed: o.seed, threads: o.threads, log, tune: o.tune ?? 'auto', tuneBudgetMs: o.tuneBudgetMs });
+  const run = await trainCandidates(frame, {
+    kinds: o.kinds ?? ['gbdt', 'baseline'],
+    seed: o.seed,
+    threads: o.threads,
+    log,
+    tune: o.tune ?? 'auto',
+    tuneBudgetMs: o.tuneBudgetMs,
+  });
   o.onRun?.(run);
   // Same split as trainCandidates (its default fractions), so both models face the identical holdout.
   const { train, holdout } = splitByTime(timeOrder(frame), 0.15, 0.15);
@@ -113,10 +124,16 @@ export async function retrainOnce(o: RetrainOptions): Promise<RetrainResult> {
   // replace it on its own (issue 16.11). The challenger is registered for an operator to promote by hand.
   if (champ?.refused && decision.promote) {
     decision.promote = false;
-    decision.reasons.push(`champion ${champ.id} was refused (integrity check); not promoting on our own — restore it, roll back or promote by hand`);
+    decision.reasons.push(
+      `champion ${champ.id} was refused (integrity check); not promoting on our own — restore it, roll back or promote by hand`,
+    );
   }
   const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
-  const holdoutInfo = { rows: holdout.length, from: iso(frame.createdMs[holdout[0]]), to: iso(frame.createdMs[holdout[holdout.length - 1]]) };
+  const holdoutInfo = {
+    rows: holdout.length,
+    from: iso(frame.createdMs[holdout[0]]),
+    to: iso(frame.createdMs[holdout[holdout.length - 1]]),
+  };
 
   const manifest = registerCandidate(registry, run, run.best, decision.promote ? 'challenger' : 'rejected', {
     rule: 'champion/challenger on the newest time-ordered holdout',
@@ -129,7 +146,13 @@ export async function retrainOnce(o: RetrainOptions): Promise<RetrainResult> {
   // The drift reference describes what the model was trained on; written before any promotion so a served
   // champion always has one.
   const trainDs = takeRows(frame, train);
-  const reference = referenceFromRows(trainDs.X, trainDs.n, trainDs.d, trainDs.featureNames, run.best.model.predictBatch(trainDs.X, trainDs.n));
+  const reference = referenceFromRows(
+    trainDs.X,
+    trainDs.n,
+    trainDs.d,
+    trainDs.featureNames,
+    run.best.model.predictBatch(trainDs.X, trainDs.n),
+  );
   writeFileAtomic(join(o.modelsDir, manifest.id, REFERENCE_FILE), JSON.stringify(reference));
 
   const previous = registry.championId() ?? null;
@@ -138,12 +161,29 @@ export async function retrainOnce(o: RetrainOptions): Promise<RetrainResult> {
   else if (decision.promote) registry.setChampion(manifest.id);
   const promoted = decision.promote && !onTrial;
   const final = registry.manifest(manifest.id)!;
-  o.store.putModel({ id: final.id, kind: final.kind, status: final.status, created_at: final.created_at, metrics: final.metrics, data_range: final.data_range });
+  o.store.putModel({
+    id: final.id,
+    kind: final.kind,
+    status: final.status,
+    created_at: final.created_at,
+    metrics: final.metrics,
+    data_range: final.data_range,
+  });
   if (promoted && previous) {
     const p = registry.manifest(previous);
-    if (p) o.store.putModel({ id: p.id, kind: p.kind, status: p.status, created_at: p.created_at, metrics: p.metrics, data_range: p.data_range });
+    if (p)
+      o.store.putModel({
+        id: p.id,
+        kind: p.kind,
+        status: p.status,
+        created_at: p.created_at,
+        metrics: p.metrics,
+        data_range: p.data_range,
+      });
   }
-  log(`${final.id}: ${promoted ? 'promoted' : onTrial ? 'on shadow trial' : 'rejected'} — ${decision.reasons.join('; ')}`);
+  log(
+    `${final.id}: ${promoted ? 'promoted' : onTrial ? 'on shadow trial' : 'rejected'} — ${decision.reasons.join('; ')}`,
+  );
   return {
     challenger: final.id,
     kind: final.kind,
@@ -159,7 +199,13 @@ export async function retrainOnce(o: RetrainOptions): Promise<RetrainResult> {
 }
 
 /** Re-scores the champion on the newest slice of history: a falling PR-AUC is the first sign the model went stale. */
-export async function evaluateChampion(o: { store: Store; modelsDir: string; until?: string; timezone?: string; fraction?: number }): Promise<Record<string, unknown>> {
+export async function evaluateChampion(o: {
+  store: Store;
+  modelsDir: string;
+  until?: string;
+  timezone?: string;
+  fraction?: number;
+}): Promise<Record<string, unknown>> {
   const registry = new Registry(o.modelsDir);
   const frame = buildFrame(o.store.iterateRuns({ until: o.until }), { timezone: o.timezone });
   if (frame.n < 50) return { evaluated: false, reason: `only ${frame.n} finished runs` };

@@ -68,11 +68,25 @@ function metricsOf(y: number[], p: number[], threshold: number): ComparedMetrics
  * Joins the recorded shadow scores of `challenger` (default: the one on trial) with the outcomes now in the
  * store. A request counts once per (repo, head_sha): the first finished run of that commit is its outcome.
  */
-export function shadowReport(store: Store, o: { challenger?: string | null; minOutcomes?: number; margins?: Partial<Margins>; limit?: number } = {}): ShadowReport {
+export function shadowReport(
+  store: Store,
+  o: { challenger?: string | null; minOutcomes?: number; margins?: Partial<Margins>; limit?: number } = {},
+): ShadowReport {
   const challenger = o.challenger === undefined ? (store.getState(TRIAL_STATE) ?? null) : o.challenger;
   const minOutcomes = o.minOutcomes ?? 200;
   const empty: ArmReport = { requests: 0, labelled: 0, failure_rate: null, served: null };
-  const blank: ShadowReport = { challenger, champion: null, requests: 0, labelled: 0, min_outcomes: minOutcomes, champion_metrics: null, challenger_metrics: null, arms: { champion: { ...empty }, challenger: { ...empty } }, decision: null, ready: false };
+  const blank: ShadowReport = {
+    challenger,
+    champion: null,
+    requests: 0,
+    labelled: 0,
+    min_outcomes: minOutcomes,
+    champion_metrics: null,
+    challenger_metrics: null,
+    arms: { champion: { ...empty }, challenger: { ...empty } },
+    decision: null,
+    ready: false,
+  };
   if (!challenger) return blank;
   const events = store.listEvents(SHADOW_EVENT, { key: challenger, limit: o.limit ?? 100_000 });
   if (events.length === 0) return blank;
@@ -103,7 +117,10 @@ export function shadowReport(store: Store, o: { challenger?: string | null; minO
   const y: number[] = [];
   const pc: number[] = [];
   const px: number[] = [];
-  const arm = { champion: { y: [] as number[], p: [] as number[], n: 0 }, challenger: { y: [] as number[], p: [] as number[], n: 0 } };
+  const arm = {
+    champion: { y: [] as number[], p: [] as number[], n: 0 },
+    challenger: { y: [] as number[], p: [] as number[], n: 0 },
+  };
   let champion: string | null = null;
   let thChampion = 0.5;
   let thChallenger = 0.5;

@@ -9,7 +9,10 @@ export class AuthNeeded extends Error {
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'ApiError';
   }
@@ -39,7 +42,9 @@ export async function api<T>(path: string, params: Record<string, string | numbe
   }
   if (!r.ok) {
     const body = await r.json().catch(() => ({}));
-    const details = Array.isArray(body.details) ? ` (${body.details.map((d: { path: string; message: string }) => `${d.path}: ${d.message}`).join('; ')})` : '';
+    const details = Array.isArray(body.details)
+      ? ` (${body.details.map((d: { path: string; message: string }) => `${d.path}: ${d.message}`).join('; ')})`
+      : '';
     throw new ApiError(r.status, `${body.message ?? `HTTP ${r.status}`}${details}`);
   }
   return r.json() as Promise<T>;

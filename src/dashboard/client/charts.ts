@@ -31,14 +31,26 @@ function niceTicks(min: number, max: number, count = 5): number[] {
 }
 
 /** Plot frame: scales, grid, axes and labels. Returns the scales and the root svg to draw into. */
-function frame(title: string, desc: string, x: Axis, y: Axis, opts: { width?: number; height?: number; xTickLabels?: (v: number) => string } = {}) {
+function frame(
+  title: string,
+  desc: string,
+  x: Axis,
+  y: Axis,
+  opts: { width?: number; height?: number; xTickLabels?: (v: number) => string } = {},
+) {
   const width = opts.width ?? W;
   const height = opts.height ?? H;
   const iw = width - M.left - M.right;
   const ih = height - M.top - M.bottom;
   const sx = (v: number) => M.left + ((v - x.min) / (x.max - x.min || 1)) * iw;
   const sy = (v: number) => M.top + ih - ((v - y.min) / (y.max - y.min || 1)) * ih;
-  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `${title}. ${desc}`, class: width === WIDE ? 'chart chart-wide' : 'chart', preserveAspectRatio: 'xMidYMid meet' });
+  const svg = s('svg', {
+    viewBox: `0 0 ${width} ${height}`,
+    role: 'img',
+    'aria-label': `${title}. ${desc}`,
+    class: width === WIDE ? 'chart chart-wide' : 'chart',
+    preserveAspectRatio: 'xMidYMid meet',
+  });
   svg.append(s('title', null, title));
   const grid = s('g', { class: 'grid' });
   const fx = x.format ?? ((v: number) => String(v));
@@ -49,13 +61,27 @@ function frame(title: string, desc: string, x: Axis, y: Axis, opts: { width?: nu
   }
   for (const t of x.ticks ?? niceTicks(x.min, x.max)) {
     grid.append(s('line', { x1: sx(t), x2: sx(t), y1: M.top + ih, y2: M.top + ih + 5, class: 'tick-mark' }));
-    grid.append(s('text', { x: sx(t), y: M.top + ih + 18, 'text-anchor': 'middle', class: 'tick' }, (opts.xTickLabels ?? fx)(t)));
+    grid.append(
+      s('text', { x: sx(t), y: M.top + ih + 18, 'text-anchor': 'middle', class: 'tick' }, (opts.xTickLabels ?? fx)(t)),
+    );
   }
   svg.append(grid);
   svg.append(s('line', { x1: M.left, x2: M.left + iw, y1: M.top + ih, y2: M.top + ih, class: 'axis' }));
   svg.append(s('line', { x1: M.left, x2: M.left, y1: M.top, y2: M.top + ih, class: 'axis' }));
   svg.append(s('text', { x: M.left + iw / 2, y: height - 6, 'text-anchor': 'middle', class: 'axis-label' }, x.label));
-  svg.append(s('text', { x: 14, y: M.top + ih / 2, 'text-anchor': 'middle', class: 'axis-label', transform: `rotate(-90 14 ${M.top + ih / 2})` }, y.label));
+  svg.append(
+    s(
+      'text',
+      {
+        x: 14,
+        y: M.top + ih / 2,
+        'text-anchor': 'middle',
+        class: 'axis-label',
+        transform: `rotate(-90 14 ${M.top + ih / 2})`,
+      },
+      y.label,
+    ),
+  );
   return { svg, sx, sy, iw, ih, width, height };
 }
 
@@ -65,14 +91,23 @@ function figure(svg: SVGElement, caption: string | null, legend?: { name: string
     { class: 'chart-figure' },
     svg,
     legend && legend.length > 1
-      ? h('ul', { class: 'legend', 'aria-hidden': 'true' }, legend.map((l) => h('li', null, h('span', { class: `swatch ${l.cls}` }), l.name)))
+      ? h(
+          'ul',
+          { class: 'legend', 'aria-hidden': 'true' },
+          legend.map((l) => h('li', null, h('span', { class: `swatch ${l.cls}` }), l.name)),
+        )
       : null,
     caption ? h('figcaption', null, caption) : null,
   );
 }
 
 /** SVG path through points, breaking at nulls. */
-export function pathOf(points: [number, number | null][], sx: (v: number) => number, sy: (v: number) => number, step = false): string {
+export function pathOf(
+  points: [number, number | null][],
+  sx: (v: number) => number,
+  sy: (v: number) => number,
+  step = false,
+): string {
   let d = '';
   let pen = false;
   let prevY = 0;
@@ -112,41 +147,78 @@ export function lineChart(o: {
   className?: string;
   wide?: boolean;
 }): HTMLElement {
-  const f = frame(o.title, o.desc, o.x, o.y, { xTickLabels: o.xTickLabels, width: o.wide ? WIDE : W, height: o.wide ? 300 : H });
+  const f = frame(o.title, o.desc, o.x, o.y, {
+    xTickLabels: o.xTickLabels,
+    width: o.wide ? WIDE : W,
+    height: o.wide ? 300 : H,
+  });
   if (o.diagonal) {
-    f.svg.append(s('line', { x1: f.sx(o.x.min), y1: f.sy(o.y.min), x2: f.sx(o.x.max), y2: f.sy(o.y.max), class: 'reference' }));
+    f.svg.append(
+      s('line', { x1: f.sx(o.x.min), y1: f.sy(o.y.min), x2: f.sx(o.x.max), y2: f.sy(o.y.max), class: 'reference' }),
+    );
   }
   o.series.forEach((se, i) => {
     const pts = se.xs.map((x, j) => [x, se.ys[j]] as [number, number | null]);
     const d = pathOf(pts, f.sx, f.sy);
-    if (d) f.svg.append(s('path', { d, class: `line series-${i % 6} ${o.className ?? ''}`.trim(), 'data-series': se.name, 'data-points': pts.filter((p) => p[1] !== null).length }));
+    if (d)
+      f.svg.append(
+        s('path', {
+          d,
+          class: `line series-${i % 6} ${o.className ?? ''}`.trim(),
+          'data-series': se.name,
+          'data-points': pts.filter((p) => p[1] !== null).length,
+        }),
+      );
     if (se.dots) {
       const g = s('g', { class: `dots series-${i % 6}` });
       pts.forEach(([x, y], j) => {
         if (y === null) return;
-        g.append(s('circle', { cx: f.sx(x), cy: f.sy(y), r: 4 }, s('title', null, se.labels?.[j] ?? `${se.name}: ${y}`)));
+        g.append(
+          s('circle', { cx: f.sx(x), cy: f.sy(y), r: 4 }, s('title', null, se.labels?.[j] ?? `${se.name}: ${y}`)),
+        );
       });
       f.svg.append(g);
     }
   });
-  return figure(f.svg, o.caption ?? null, o.series.map((se, i) => ({ name: se.name, cls: `series-${i % 6}` })));
+  return figure(
+    f.svg,
+    o.caption ?? null,
+    o.series.map((se, i) => ({ name: se.name, cls: `series-${i % 6}` })),
+  );
 }
 
 /** Horizontal bars, largest first (feature importance). */
-export function barChart(o: { title: string; desc: string; items: { label: string; value: number }[]; format: (v: number) => string; caption?: string }): HTMLElement {
+export function barChart(o: {
+  title: string;
+  desc: string;
+  items: { label: string; value: number }[];
+  format: (v: number) => string;
+  caption?: string;
+}): HTMLElement {
   const W = WIDE;
   const rowH = 24;
   const left = 210;
   const right = 70;
   const height = Math.max(60, o.items.length * rowH + 16);
-  const svg = s('svg', { viewBox: `0 0 ${W} ${height}`, role: 'img', 'aria-label': `${o.title}. ${o.desc}`, class: 'chart chart-wide bars' });
+  const svg = s('svg', {
+    viewBox: `0 0 ${W} ${height}`,
+    role: 'img',
+    'aria-label': `${o.title}. ${o.desc}`,
+    class: 'chart chart-wide bars',
+  });
   svg.append(s('title', null, o.title));
   const max = Math.max(...o.items.map((i) => i.value), 1e-12);
   o.items.forEach((it, i) => {
     const y = 8 + i * rowH;
     const w = ((W - left - right) * it.value) / max;
     svg.append(s('text', { x: left - 8, y: y + 15, 'text-anchor': 'end', class: 'bar-label' }, it.label));
-    svg.append(s('rect', { x: left, y: y + 3, width: Math.max(1, w), height: rowH - 8, rx: 3, class: 'bar' }, s('title', null, `${it.label}: ${o.format(it.value)}`)));
+    svg.append(
+      s(
+        'rect',
+        { x: left, y: y + 3, width: Math.max(1, w), height: rowH - 8, rx: 3, class: 'bar' },
+        s('title', null, `${it.label}: ${o.format(it.value)}`),
+      ),
+    );
     svg.append(s('text', { x: left + w + 6, y: y + 15, class: 'bar-value' }, o.format(it.value)));
   });
   return figure(svg, o.caption ?? null);
@@ -174,16 +246,47 @@ export function confusionMatrix(c: { tp: number; fp: number; tn: number; fn: num
   svg.append(s('text', { x: pad + cell, y: 16, 'text-anchor': 'middle', class: 'axis-label' }, 'Predicted'));
   svg.append(s('text', { x: pad + cell / 2, y: pad - 12, 'text-anchor': 'middle', class: 'tick' }, 'fail'));
   svg.append(s('text', { x: pad + cell * 1.5, y: pad - 12, 'text-anchor': 'middle', class: 'tick' }, 'pass'));
-  svg.append(s('text', { x: 16, y: pad + cell, 'text-anchor': 'middle', class: 'axis-label', transform: `rotate(-90 16 ${pad + cell})` }, 'Actual'));
+  svg.append(
+    s(
+      'text',
+      { x: 16, y: pad + cell, 'text-anchor': 'middle', class: 'axis-label', transform: `rotate(-90 16 ${pad + cell})` },
+      'Actual',
+    ),
+  );
   svg.append(s('text', { x: pad - 10, y: pad + cell / 2 + 4, 'text-anchor': 'end', class: 'tick' }, 'fail'));
   svg.append(s('text', { x: pad - 10, y: pad + cell * 1.5 + 4, 'text-anchor': 'end', class: 'tick' }, 'pass'));
   for (const [name, n, col, row, correct] of cells) {
     const shade = Math.min(5, Math.floor((n / total) * 10));
     const x = pad + col * cell;
     const y = pad + row * cell;
-    svg.append(s('rect', { x: x + 2, y: y + 2, width: cell - 4, height: cell - 4, rx: 6, class: `cm-cell ${correct ? 'cm-ok' : 'cm-bad'} shade-${shade}` }, s('title', null, `${name}: ${n}`)));
-    svg.append(s('text', { x: x + cell / 2, y: y + cell / 2 - 2, 'text-anchor': 'middle', class: `cm-count shade-text-${shade}` }, String(n)));
-    svg.append(s('text', { x: x + cell / 2, y: y + cell / 2 + 18, 'text-anchor': 'middle', class: `cm-name shade-text-${shade}` }, `${name} · ${((n / total) * 100).toFixed(1)} %`));
+    svg.append(
+      s(
+        'rect',
+        {
+          x: x + 2,
+          y: y + 2,
+          width: cell - 4,
+          height: cell - 4,
+          rx: 6,
+          class: `cm-cell ${correct ? 'cm-ok' : 'cm-bad'} shade-${shade}`,
+        },
+        s('title', null, `${name}: ${n}`),
+      ),
+    );
+    svg.append(
+      s(
+        'text',
+        { x: x + cell / 2, y: y + cell / 2 - 2, 'text-anchor': 'middle', class: `cm-count shade-text-${shade}` },
+        String(n),
+      ),
+    );
+    svg.append(
+      s(
+        'text',
+        { x: x + cell / 2, y: y + cell / 2 + 18, 'text-anchor': 'middle', class: `cm-name shade-text-${shade}` },
+        `${name} · ${((n / total) * 100).toFixed(1)} %`,
+      ),
+    );
   }
   return figure(svg, caption);
 }
@@ -197,7 +300,12 @@ export interface WaterfallStepIn {
 }
 
 /** Horizontal waterfall: each bar starts where the previous ended; increases are "risk up" coloured. */
-export function waterfallChart(steps: WaterfallStepIn[], unit: string, formatEnd: (v: number) => string, caption: string): HTMLElement {
+export function waterfallChart(
+  steps: WaterfallStepIn[],
+  unit: string,
+  formatEnd: (v: number) => string,
+  caption: string,
+): HTMLElement {
   const W = WIDE;
   const rowH = 30;
   const left = 260;
@@ -207,7 +315,12 @@ export function waterfallChart(steps: WaterfallStepIn[], unit: string, formatEnd
   const hi = Math.max(0, ...steps.flatMap((st) => [st.start, st.end]));
   const span = hi - lo || 1;
   const sx = (v: number) => left + ((v - lo) / span) * (W - left - right);
-  const svg = s('svg', { viewBox: `0 0 ${W} ${height}`, role: 'img', 'aria-label': `Waterfall from base to final score in ${unit}`, class: 'chart chart-wide waterfall' });
+  const svg = s('svg', {
+    viewBox: `0 0 ${W} ${height}`,
+    role: 'img',
+    'aria-label': `Waterfall from base to final score in ${unit}`,
+    class: 'chart chart-wide waterfall',
+  });
   svg.append(s('title', null, 'Risk waterfall'));
   svg.append(s('line', { x1: sx(0), x2: sx(0), y1: 4, y2: height - 36, class: 'axis' }));
   steps.forEach((st, i) => {
@@ -219,18 +332,31 @@ export function waterfallChart(steps: WaterfallStepIn[], unit: string, formatEnd
     const label = st.kind === 'factor' ? factorText(st.label, st.value) : st.label;
     svg.append(s('text', { x: left - 8, y: y + 19, 'text-anchor': 'end', class: 'bar-label' }, label));
     svg.append(
-      s('rect', { x: a, y: y + 4, width: Math.max(2, b - a), height: rowH - 10, rx: 2, class: `wf-bar ${cls}` }, s('title', null, `${label}: ${delta >= 0 ? '+' : ''}${delta.toFixed(3)} ${unit}`)),
+      s(
+        'rect',
+        { x: a, y: y + 4, width: Math.max(2, b - a), height: rowH - 10, rx: 2, class: `wf-bar ${cls}` },
+        s('title', null, `${label}: ${delta >= 0 ? '+' : ''}${delta.toFixed(3)} ${unit}`),
+      ),
     );
     if (i < steps.length - 1 && st.kind !== 'final') {
       svg.append(s('line', { x1: sx(st.end), x2: sx(st.end), y1: y + rowH - 6, y2: y + rowH + 4, class: 'wf-link' }));
     }
-    const text = st.kind === 'final' ? formatEnd(st.end) : st.kind === 'base' ? st.end.toFixed(2) : `${delta >= 0 ? '+' : '−'}${Math.abs(delta).toFixed(2)}`;
+    const text =
+      st.kind === 'final'
+        ? formatEnd(st.end)
+        : st.kind === 'base'
+          ? st.end.toFixed(2)
+          : `${delta >= 0 ? '+' : '−'}${Math.abs(delta).toFixed(2)}`;
     svg.append(s('text', { x: b + 6, y: y + 19, class: 'bar-value' }, text));
   });
   for (const t of niceTicks(lo, hi, 5)) {
-    svg.append(s('text', { x: sx(t), y: height - 20, 'text-anchor': 'middle', class: 'tick' }, String(Number(t.toFixed(2)))));
+    svg.append(
+      s('text', { x: sx(t), y: height - 20, 'text-anchor': 'middle', class: 'tick' }, String(Number(t.toFixed(2)))),
+    );
   }
-  svg.append(s('text', { x: (left + W - right) / 2, y: height - 4, 'text-anchor': 'middle', class: 'axis-label' }, unit));
+  svg.append(
+    s('text', { x: (left + W - right) / 2, y: height - 4, 'text-anchor': 'middle', class: 'axis-label' }, unit),
+  );
   return figure(svg, caption);
 }
 
@@ -255,14 +381,25 @@ export function stepChart(title: string, points: StepPoint[], caption: string): 
   const f = frame(
     title,
     `${points.length} decisions; weight ends at ${points[points.length - 1]?.weight ?? 0} %`,
-    { min: t0, max: t1, ticks, label: minutes ? 'minutes since first decision' : 'hours since first decision', format: (v) => String(Number(((v - t0) / unit).toFixed(1))) },
+    {
+      min: t0,
+      max: t1,
+      ticks,
+      label: minutes ? 'minutes since first decision' : 'hours since first decision',
+      format: (v) => String(Number(((v - t0) / unit).toFixed(1))),
+    },
     { min: 0, max: 100, label: 'canary weight (%)' },
     { width: WIDE, height: 300 },
   );
   const versions = [...new Set(points.map((p) => p.version ?? '(no version)'))];
   versions.forEach((v, i) => {
     const own = points.filter((p) => (p.version ?? '(no version)') === v);
-    const d = pathOf(own.map((p) => [p.t, p.weight]), f.sx, f.sy, true);
+    const d = pathOf(
+      own.map((p) => [p.t, p.weight]),
+      f.sx,
+      f.sy,
+      true,
+    );
     f.svg.append(s('path', { d, class: `line series-${i % 6} step`, 'data-series': v, 'data-points': own.length }));
   });
   const g = s('g', { class: 'markers' });
@@ -271,8 +408,12 @@ export function stepChart(title: string, points: StepPoint[], caption: string): 
     const y = f.sy(p.weight);
     const cls = `marker action-${p.action}`;
     const tip = s('title', null, p.label);
-    if (p.action === 'rollback') g.append(s('path', { d: `M${x - 6},${y - 6}L${x + 6},${y + 6}M${x + 6},${y - 6}L${x - 6},${y + 6}`, class: cls }, tip));
-    else if (p.action === 'promote') g.append(s('path', { d: `M${x},${y - 8}L${x + 7},${y + 5}L${x - 7},${y + 5}Z`, class: cls }, tip));
+    if (p.action === 'rollback')
+      g.append(
+        s('path', { d: `M${x - 6},${y - 6}L${x + 6},${y + 6}M${x + 6},${y - 6}L${x - 6},${y + 6}`, class: cls }, tip),
+      );
+    else if (p.action === 'promote')
+      g.append(s('path', { d: `M${x},${y - 8}L${x + 7},${y + 5}L${x - 7},${y + 5}Z`, class: cls }, tip));
     else if (p.action === 'hold') g.append(s('rect', { x: x - 5, y: y - 5, width: 10, height: 10, class: cls }, tip));
     else g.append(s('circle', { cx: x, cy: y, r: 5, class: cls }, tip));
   }
@@ -282,8 +423,12 @@ export function stepChart(title: string, points: StepPoint[], caption: string): 
     { class: 'chart-figure' },
     f.svg,
     h('ul', { class: 'legend' }, [
-      ...(versions.length > 1 ? versions.map((v, i) => h('li', null, h('span', { class: `swatch series-${i % 6}` }), v)) : []),
-      ...['increase', 'hold', 'promote', 'rollback'].map((a) => h('li', null, h('span', { class: `swatch marker-swatch action-${a}` }), a)),
+      ...(versions.length > 1
+        ? versions.map((v, i) => h('li', null, h('span', { class: `swatch series-${i % 6}` }), v))
+        : []),
+      ...['increase', 'hold', 'promote', 'rollback'].map((a) =>
+        h('li', null, h('span', { class: `swatch marker-swatch action-${a}` }), a),
+      ),
     ]),
     h('figcaption', null, caption),
   );

@@ -22,7 +22,11 @@ function setAttrs(el: Element, attrs: Attrs | undefined): void {
   }
 }
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Attrs | null, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs?: Attrs | null,
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   setAttrs(el, attrs ?? undefined);
   append(el, children);
@@ -37,11 +41,15 @@ export function s(tag: string, attrs?: Attrs | null, ...children: Child[]): SVGE
   return el;
 }
 
-export const pct = (x: number | null | undefined, digits = 1): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(digits)} %`);
-export const fix = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
+export const pct = (x: number | null | undefined, digits = 1): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(digits)} %`;
+export const fix = (x: number | null | undefined, digits = 3): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits);
 /** Up to 4 significant digits without trailing zeros: metric values span 0.0012 to 12,000. */
-export const sig = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : String(Number(x.toPrecision(4))));
-export const int = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : Math.round(x).toLocaleString('en-US'));
+export const sig = (x: number | null | undefined): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : String(Number(x.toPrecision(4)));
+export const int = (x: number | null | undefined): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : Math.round(x).toLocaleString('en-US');
 
 /** "2025-03-04 14:05 UTC": absolute, unambiguous and sortable for operators in different zones. */
 export function when(iso: string | null | undefined): string {
@@ -58,7 +66,12 @@ export function duration(ms: number | null | undefined): string {
   return `${(ms / 60_000).toFixed(1)} min`;
 }
 
-export function table(caption: string, head: string[], rows: Child[][], opts: { numeric?: number[]; className?: string } = {}): HTMLElement {
+export function table(
+  caption: string,
+  head: string[],
+  rows: Child[][],
+  opts: { numeric?: number[]; className?: string } = {},
+): HTMLElement {
   const numeric = new Set(opts.numeric ?? []);
   return h(
     'div',
@@ -67,8 +80,26 @@ export function table(caption: string, head: string[], rows: Child[][], opts: { 
       'table',
       null,
       h('caption', null, caption),
-      h('thead', null, h('tr', null, head.map((t, i) => h('th', { scope: 'col', class: numeric.has(i) ? 'num' : null }, t)))),
-      h('tbody', null, rows.map((r) => h('tr', null, r.map((c, i) => h('td', { class: numeric.has(i) ? 'num' : null }, c))))),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          head.map((t, i) => h('th', { scope: 'col', class: numeric.has(i) ? 'num' : null }, t)),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        rows.map((r) =>
+          h(
+            'tr',
+            null,
+            r.map((c, i) => h('td', { class: numeric.has(i) ? 'num' : null }, c)),
+          ),
+        ),
+      ),
     ),
   );
 }
@@ -83,7 +114,13 @@ export function card(title: string, ...children: Child[]): HTMLElement {
 }
 
 export function stat(label: string, value: string, note?: string): HTMLElement {
-  return h('div', { class: 'stat' }, h('div', { class: 'stat-label' }, label), h('div', { class: 'stat-value' }, value), note ? h('div', { class: 'stat-note' }, note) : null);
+  return h(
+    'div',
+    { class: 'stat' },
+    h('div', { class: 'stat-label' }, label),
+    h('div', { class: 'stat-value' }, value),
+    note ? h('div', { class: 'stat-note' }, note) : null,
+  );
 }
 
 export function empty(text: string): HTMLElement {

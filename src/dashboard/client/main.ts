@@ -5,7 +5,11 @@ import { h } from './dom.ts';
 import { canaryPage, jobsPage, modelPage, overviewPage, reportsPage, riskPage, type Page } from './pages.ts';
 
 const NAV: { href: string; label: string; match: (p: string) => boolean }[] = [
-  { href: '/ui', label: 'Overview', match: (p) => p === '/' || p === '/ui' || p === '/ui/' || p.startsWith('/ui/risk/') },
+  {
+    href: '/ui',
+    label: 'Overview',
+    match: (p) => p === '/' || p === '/ui' || p === '/ui/' || p.startsWith('/ui/risk/'),
+  },
   { href: '/ui/model', label: 'Model', match: (p) => p.startsWith('/ui/model') },
   { href: '/ui/canary', label: 'Canary', match: (p) => p.startsWith('/ui/canary') },
   { href: '/ui/jobs', label: 'Jobs', match: (p) => p.startsWith('/ui/jobs') },
@@ -23,7 +27,13 @@ function route(path: string, params: URLSearchParams): Promise<Page> {
   if (path.startsWith('/ui/jobs')) return jobsPage();
   if (path.startsWith('/ui/reports')) return reportsPage(params);
   if (path === '/' || path === '/ui' || path === '/ui/') return overviewPage();
-  return Promise.resolve({ title: 'Not found', content: [h('p', { class: 'error', role: 'alert' }, `There is no dashboard page at ${path}.`), h('p', null, h('a', { href: '/ui' }, 'Go to the overview'))] });
+  return Promise.resolve({
+    title: 'Not found',
+    content: [
+      h('p', { class: 'error', role: 'alert' }, `There is no dashboard page at ${path}.`),
+      h('p', null, h('a', { href: '/ui' }, 'Go to the overview')),
+    ],
+  });
 }
 
 function header(path: string): HTMLElement {
@@ -31,15 +41,41 @@ function header(path: string): HTMLElement {
     'header',
     { class: 'topbar' },
     h('a', { class: 'brand', href: '/ui' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '◆'), 'Riskgate'),
-    h('nav', { 'aria-label': 'Dashboard pages' }, h('ul', null, NAV.map((n) => h('li', null, h('a', { href: n.href, 'aria-current': n.match(path) ? 'page' : null }, n.label))))),
+    h(
+      'nav',
+      { 'aria-label': 'Dashboard pages' },
+      h(
+        'ul',
+        null,
+        NAV.map((n) => h('li', null, h('a', { href: n.href, 'aria-current': n.match(path) ? 'page' : null }, n.label))),
+      ),
+    ),
     authRequired && getKey()
-      ? h('button', { class: 'link-button', type: 'button', onclick: () => { clearKey(); void render(); } }, 'Forget key')
+      ? h(
+          'button',
+          {
+            class: 'link-button',
+            type: 'button',
+            onclick: () => {
+              clearKey();
+              void render();
+            },
+          },
+          'Forget key',
+        )
       : null,
   );
 }
 
 function keyForm(message: string | null): HTMLElement {
-  const input = h('input', { id: 'api-key', name: 'api-key', type: 'password', autocomplete: 'off', required: true, 'aria-describedby': 'api-key-help' });
+  const input = h('input', {
+    id: 'api-key',
+    name: 'api-key',
+    type: 'password',
+    autocomplete: 'off',
+    required: true,
+    'aria-describedby': 'api-key-help',
+  });
   return h(
     'section',
     { class: 'card key-card', 'aria-labelledby': 'key-title' },
@@ -58,7 +94,11 @@ function keyForm(message: string | null): HTMLElement {
       },
       h('label', { for: 'api-key' }, 'Key with the "score" scope'),
       input,
-      h('p', { id: 'api-key-help', class: 'muted' }, 'Kept in this tab only (sessionStorage) and sent as a bearer token to this server.'),
+      h(
+        'p',
+        { id: 'api-key-help', class: 'muted' },
+        'Kept in this tab only (sessionStorage) and sent as a bearer token to this server.',
+      ),
       h('button', { type: 'submit' }, 'Continue'),
     ),
   );
@@ -104,9 +144,15 @@ function navigate(url: URL): void {
 
 document.addEventListener('click', (e) => {
   const a = (e.target as Element | null)?.closest?.('a');
-  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || a.target) return;
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || a.target)
+    return;
   const url = new URL(a.href, location.href);
-  if (url.origin !== location.origin || !(url.pathname === '/' || url.pathname === '/ui' || url.pathname.startsWith('/ui/')) || url.pathname.startsWith('/ui/api/')) return;
+  if (
+    url.origin !== location.origin ||
+    !(url.pathname === '/' || url.pathname === '/ui' || url.pathname.startsWith('/ui/')) ||
+    url.pathname.startsWith('/ui/api/')
+  )
+    return;
   e.preventDefault();
   navigate(url);
 });

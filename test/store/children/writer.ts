@@ -14,7 +14,13 @@ const end = Date.now() + seconds * 1000;
 for (let i = 0; Date.now() < end; i++) {
   try {
     store.upsertRuns([
-      RunRecordSchema.parse({ repo: 'child/repo', run_id: `c${i}`, workflow: 'ci', created_at: new Date(1_700_000_000_000 + i * 1000).toISOString(), conclusion: 'success' }),
+      RunRecordSchema.parse({
+        repo: 'child/repo',
+        run_id: `c${i}`,
+        workflow: 'ci',
+        created_at: new Date(1_700_000_000_000 + i * 1000).toISOString(),
+        conclusion: 'success',
+      }),
     ]);
     store.transaction(() => {
       const n = Number(store.getState('child.count') ?? 0);
