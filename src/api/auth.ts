@@ -45,6 +45,21 @@ export interface FailedAuthLimit {
   clock?: () => number;
 }
 
+/** The 429 for an address that has used up its failed-authentication budget, or undefined while it has some. */
+function tooManyFailures(failures: FailedAuthLimiter, group: string): HttpError | undefined {
+  const wait = failures.retryAfter(group);
+  if (wait <= 0) return undefined;
+  return new HttpError(
+    429,
+    'rate_limited',
+    `too many failed authentications from this address; retry in ${wait}s`,
+    undefined,
+    {
+      'Retry-After': String(wait),
+    },
+  );
+}
+
 /** The address a failure is counted against: IPv4 as is, IPv6 by its /64 prefix. */
 export function clientGroup(address: string | undefined): string {
   if (!address) return 'unknown';
@@ -116,18 +131,8 @@ export function authenticate(
     // Only a credential that was sent and is wrong counts as a failure: a missing header guesses nothing.
     const group =
       opts.failures && req.headers.authorization !== undefined ? clientGroup(req.socket.remoteAddress) : undefined;
-    const wait = group === undefined ? 0 : opts.failures!.retryAfter(group);
-    if (wait > 0) {
-      return next(
-        new HttpError(
-          429,
-          'rate_limited',
-          `too many failed authentications from this address; retry in ${wait}s`,
-          undefined,
-          { 'Retry-After': String(wait) },
-        ),
-      );
-    }
+    const limited = group === undefined ? undefined : tooManyFailures(opts.failures!, group);
+    if (limited) return next(limited);
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     const key = m ? findKey(keys, m[1]) : undefined;
     if (!key) {
@@ -192,18 +197,8 @@ export function kayentaPathToken(keys: readonly ApiKey[], failures?: FailedAuthL
     if (keys.length > 0) {
       // A wrong path token is a wrong key like any other: it counts against the address's failures.
       const group = failures ? clientGroup(req.socket.remoteAddress) : undefined;
-      const wait = group === undefined ? 0 : failures!.retryAfter(group);
-      if (wait > 0) {
-        return next(
-          new HttpError(
-            429,
-            'rate_limited',
-            `too many failed authentications from this address; retry in ${wait}s`,
-            undefined,
-            { 'Retry-After': String(wait) },
-          ),
-        );
-      }
+      const limited = group === undefined ? undefined : tooManyFailures(failures!, group);
+      if (limited) return next(limited);
       let token: string;
       try {
         token = decodeURIComponent(m[1]);
