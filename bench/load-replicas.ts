@@ -50,11 +50,15 @@ interface Replica {
 
 function probe(url: string, path: string, body?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve) => {
-    const req = request(url + path, { method: body ? 'POST' : 'GET', headers: body ? { 'content-type': 'application/json' } : {}, agent: false }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = request(
+      url + path,
+      { method: body ? 'POST' : 'GET', headers: body ? { 'content-type': 'application/json' } : {}, agent: false },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.setTimeout(10_000, () => req.destroy());
     req.on('error', () => resolve({ status: 0, text: '' }));
     req.end(body);
@@ -107,7 +111,10 @@ async function startReplica(dbUrl: string): Promise<Replica> {
  * The mix against several servers at once (connections split evenly), optionally rate-limited overall; the
  * run ids of outcomes answered 2xx are collected for the consistency check.
  */
-async function loadAll(urls: string[], o: { connections: number; seconds: number; rate?: number; seed: number; acked?: Set<string>; sent?: Set<string> }) {
+async function loadAll(
+  urls: string[],
+  o: { connections: number; seconds: number; rate?: number; seed: number; acked?: Set<string>; sent?: Set<string> },
+) {
   const per = Math.max(1, Math.round(o.connections / urls.length));
   const results = await Promise.all(
     urls.map(
@@ -130,7 +137,14 @@ async function loadAll(urls: string[], o: { connections: number; seconds: number
             };
           });
           autocannon(
-            { url, connections: per, duration: o.seconds, overallRate: o.rate ? o.rate / urls.length : undefined, requests, timeout: 10 },
+            {
+              url,
+              connections: per,
+              duration: o.seconds,
+              overallRate: o.rate ? o.rate / urls.length : undefined,
+              requests,
+              timeout: 10,
+            },
             (err, r) => (err ? reject(err) : resolve(r)),
           );
         }),
@@ -187,7 +201,8 @@ export async function main(): Promise<void> {
     rmSync(modelsDir, { recursive: true, force: true });
     let copies = 0;
     // (createDatabase's name goes into CREATE DATABASE as is: a copy of the template, made by the server)
-    const freshDb = () => cluster.createDatabase(`rg_run${++copies} TEMPLATE rg_template`).replace(/ TEMPLATE rg_template$/, '');
+    const freshDb = () =>
+      cluster.createDatabase(`rg_run${++copies} TEMPLATE rg_template`).replace(/ TEMPLATE rg_template$/, '');
     const { model } = await prepareTemplate(sqliteTemplate);
     log(`SQLite model ${model}; ${connections} connections split over the replicas; rate limits raised to 1e9/min`);
 
@@ -196,7 +211,9 @@ export async function main(): Promise<void> {
     await loadAll([sqlite.url], { connections, seconds: 3, seed: 1 });
     const sqliteMax = await loadAll([sqlite.url], { connections, seconds: maxSeconds, seed: 2 });
     await sqlite.stop();
-    log(`max, SQLite 1 worker: ${sqliteMax.rps} req/s, p50 ${sqliteMax.p50_ms} ms, p99 ${sqliteMax.p99_ms} ms, errors ${sqliteMax.errors}`);
+    log(
+      `max, SQLite 1 worker: ${sqliteMax.rps} req/s, p50 ${sqliteMax.p50_ms} ms, p99 ${sqliteMax.p99_ms} ms, errors ${sqliteMax.errors}`,
+    );
     const pgMax: Record<number, Awaited<ReturnType<typeof loadAll>>> = {};
     for (let k = 1; k <= n; k++) {
       const db = freshDb();
@@ -205,7 +222,9 @@ export async function main(): Promise<void> {
       await loadAll(urls, { connections, seconds: 3, seed: 1 });
       pgMax[k] = await loadAll(urls, { connections, seconds: maxSeconds, seed: 2 });
       await Promise.all(replicas.map((r) => r.stop()));
-      log(`max, PostgreSQL ${k} replica${k > 1 ? 's' : ''}: ${pgMax[k].rps} req/s, p50 ${pgMax[k].p50_ms} ms, p99 ${pgMax[k].p99_ms} ms, errors ${pgMax[k].errors}`);
+      log(
+        `max, PostgreSQL ${k} replica${k > 1 ? 's' : ''}: ${pgMax[k].rps} req/s, p50 ${pgMax[k].p50_ms} ms, p99 ${pgMax[k].p99_ms} ms, errors ${pgMax[k].errors}`,
+      );
     }
 
     // 2. steady, then 3. consistency
@@ -223,7 +242,11 @@ export async function main(): Promise<void> {
 
     const check = openPostgresStore(db, { migrate: false });
     const { rawQuery } = await import('../src/store/postgres.ts');
-    const stored = new Set((rawQuery(check, "SELECT run_id FROM runs WHERE run_id LIKE 'load-%'") as { run_id: string }[]).map((r) => r.run_id));
+    const stored = new Set(
+      (rawQuery(check, "SELECT run_id FROM runs WHERE run_id LIKE 'load-%'") as { run_id: string }[]).map(
+        (r) => r.run_id,
+      ),
+    );
     const missing2xx = [...acked].filter((id) => !stored.has(id));
     const strays = [...stored].filter((id) => !sent.has(id));
     check.close();
@@ -231,7 +254,12 @@ export async function main(): Promise<void> {
     // The same 100 requests (one instant, within the live history's 60 s window) to every replica and to a fresh one.
     const fresh = await startReplica(db);
     const at = new Date().toISOString();
-    const samples = Array.from({ length: 100 }, (_, i) => JSON.stringify({ ...JSON.parse(makeMix(900 + i, 'risk-only')[0].setupRequest({}).body as string), created_at: at }));
+    const samples = Array.from({ length: 100 }, (_, i) =>
+      JSON.stringify({
+        ...JSON.parse(makeMix(900 + i, 'risk-only')[0].setupRequest({}).body as string),
+        created_at: at,
+      }),
+    );
     const answer = async (url: string) => {
       const out: string[] = [];
       for (const body of samples) {
@@ -248,7 +276,13 @@ export async function main(): Promise<void> {
       const got = await answer(r.url);
       mismatches.push(got.filter((g, i) => g !== truth[i]).length);
       const i = got.findIndex((g, j) => g !== truth[j]);
-      if (i >= 0) examples.push({ replica: k, request: JSON.parse(samples[i]), replica_answer: JSON.parse(got[i]), fresh_answer: JSON.parse(truth[i]) });
+      if (i >= 0)
+        examples.push({
+          replica: k,
+          request: JSON.parse(samples[i]),
+          replica_answer: JSON.parse(got[i]),
+          fresh_answer: JSON.parse(truth[i]),
+        });
     }
     const stops = await Promise.all([...replicas, fresh].map((r) => r.stop()));
 
@@ -262,9 +296,22 @@ export async function main(): Promise<void> {
     const pass = Object.values(checks).every(Boolean);
     const report = {
       connections,
-      max_throughput: { sqlite_1_worker: sqliteMax, postgres: pgMax, scaling: Object.fromEntries(Object.entries(pgMax).map(([k, v]) => [k, +(v.rps / pgMax[1].rps).toFixed(2)])) },
+      max_throughput: {
+        sqlite_1_worker: sqliteMax,
+        postgres: pgMax,
+        scaling: Object.fromEntries(Object.entries(pgMax).map(([k, v]) => [k, +(v.rps / pgMax[1].rps).toFixed(2)])),
+      },
       steady: { ...steady, target_rps: rate, seconds: duration },
-      consistency: { outcomes_acknowledged: acked.size, outcomes_sent: sent.size, stored: stored.size, acknowledged_missing: missing2xx.length, stored_not_sent: strays.length, sampled_requests: samples.length, mismatches_per_replica: mismatches, first_mismatch_per_replica: examples },
+      consistency: {
+        outcomes_acknowledged: acked.size,
+        outcomes_sent: sent.size,
+        stored: stored.size,
+        acknowledged_missing: missing2xx.length,
+        stored_not_sent: strays.length,
+        sampled_requests: samples.length,
+        mismatches_per_replica: mismatches,
+        first_mismatch_per_replica: examples,
+      },
       checks,
       result: pass ? 'PASS' : 'FAIL',
     };
@@ -272,7 +319,9 @@ export async function main(): Promise<void> {
     console.error(
       [
         '',
-        `max throughput   SQLite 1 worker ${sqliteMax.rps} req/s; PostgreSQL ${Object.entries(pgMax).map(([k, v]) => `${k} replica${k === '1' ? '' : 's'} ${v.rps}`).join(', ')} req/s`,
+        `max throughput   SQLite 1 worker ${sqliteMax.rps} req/s; PostgreSQL ${Object.entries(pgMax)
+          .map(([k, v]) => `${k} replica${k === '1' ? '' : 's'} ${v.rps}`)
+          .join(', ')} req/s`,
         `steady ${duration} s    ${n} replicas ${steady.rps} req/s of ${rate} target, p99 ${steady.p99_ms} ms, errors ${steady.errors}`,
         `consistency      ${acked.size} outcomes acknowledged, ${missing2xx.length} missing; replicas vs fresh: ${mismatches.join(', ')} of ${samples.length} differ`,
         `RESULT           ${report.result}`,

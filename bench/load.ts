@@ -62,9 +62,20 @@ async function childMain(): Promise<void> {
 
 // ---------- request mix ----------
 
-
 const REPOS = ['acme/web', 'acme/api', 'acme/mobile'];
-const PATHS = ['src/app.ts', 'src/server/routes.ts', 'src/server/routes.test.ts', 'package-lock.json', 'package.json', '.github/workflows/ci.yml', 'docs/readme.md', 'src/db/migrate.sql', 'Dockerfile', 'src/ui/button.tsx', 'test/e2e/login.spec.ts'];
+const PATHS = [
+  'src/app.ts',
+  'src/server/routes.ts',
+  'src/server/routes.test.ts',
+  'package-lock.json',
+  'package.json',
+  '.github/workflows/ci.yml',
+  'docs/readme.md',
+  'src/db/migrate.sql',
+  'Dockerfile',
+  'src/ui/button.tsx',
+  'test/e2e/login.spec.ts',
+];
 
 type MixName = 'mixed' | 'risk-only' | 'canary-writers';
 
@@ -90,8 +101,13 @@ export function makeMix(seed: number, mix: MixName = 'mixed') {
       deletions: Math.floor(rnd() * 120),
     };
   };
-  const samples = (n: number, mean: number, sd: number) => Array.from({ length: n }, () => +(mean + sd * (rnd() + rnd() + rnd() - 1.5)).toFixed(3));
-  const risk = () => JSON.stringify({ ...commit(), ...(rnd() < 0.3 ? { service_health: { 'npm-registry': +(0.7 + 0.3 * rnd()).toFixed(2) } } : {}) });
+  const samples = (n: number, mean: number, sd: number) =>
+    Array.from({ length: n }, () => +(mean + sd * (rnd() + rnd() + rnd() - 1.5)).toFixed(3));
+  const risk = () =>
+    JSON.stringify({
+      ...commit(),
+      ...(rnd() < 0.3 ? { service_health: { 'npm-registry': +(0.7 + 0.3 * rnd()).toFixed(2) } } : {}),
+    });
   const outcome = () => {
     const now = Date.now();
     return JSON.stringify({
@@ -115,8 +131,19 @@ export function makeMix(seed: number, mix: MixName = 'mixed') {
       current_weight: [5, 10, 25, 50][n % 4],
       elapsed_s: 120 + Math.floor(rnd() * 600),
       metrics: [
-        { name: 'latency_p99_ms', direction: 'increase', baseline: samples(40, 120, 15), canary: samples(40, rnd() < 0.2 ? 150 : 121, 15) },
-        { name: 'error_rate', direction: 'increase', critical: true, baseline: samples(40, 0.01, 0.004), canary: samples(40, 0.011, 0.004) },
+        {
+          name: 'latency_p99_ms',
+          direction: 'increase',
+          baseline: samples(40, 120, 15),
+          canary: samples(40, rnd() < 0.2 ? 150 : 121, 15),
+        },
+        {
+          name: 'error_rate',
+          direction: 'increase',
+          critical: true,
+          baseline: samples(40, 0.01, 0.004),
+          canary: samples(40, 0.011, 0.004),
+        },
       ],
     });
   };
@@ -140,8 +167,18 @@ export function makeMix(seed: number, mix: MixName = 'mixed') {
       current_weight: [5, 10, 25, 50][n % 4],
       elapsed_s: 300,
       metrics: [
-        { name: 'latency_p99_ms', direction: 'increase', baseline: samples(1000, 120, 15), canary: samples(1000, 121, 15) },
-        { name: 'error_rate', direction: 'increase', baseline: samples(1000, 0.01, 0.004), canary: samples(1000, 0.011, 0.004) },
+        {
+          name: 'latency_p99_ms',
+          direction: 'increase',
+          baseline: samples(1000, 120, 15),
+          canary: samples(1000, 121, 15),
+        },
+        {
+          name: 'error_rate',
+          direction: 'increase',
+          baseline: samples(1000, 0.01, 0.004),
+          canary: samples(1000, 0.011, 0.004),
+        },
       ],
     });
   };
@@ -169,11 +206,17 @@ interface CannonResult {
   resets: number;
   statusCodeStats: Record<string, { count: number }>;
 }
-type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, r: CannonResult) => void) => { on(event: string, f: (...args: never[]) => void): unknown };
+type Autocannon = (
+  opts: Record<string, unknown>,
+  cb: (err: Error | null, r: CannonResult) => void,
+) => { on(event: string, f: (...args: never[]) => void): unknown };
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 /** One autocannon run; also how much of a core the generator itself used (it shares the machine with the server). */
-export function load(url: string, opts: { connections: number; seconds: number; overallRate?: number; seed: number; mix?: MixName }): Promise<CannonResult & { generator_cores: number; per_minute_rps: number[] }> {
+export function load(
+  url: string,
+  opts: { connections: number; seconds: number; overallRate?: number; seed: number; mix?: MixName },
+): Promise<CannonResult & { generator_cores: number; per_minute_rps: number[] }> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   // Responses per minute (autocannon ticks once a second): a server that slows as its store grows shows here.
@@ -181,12 +224,23 @@ export function load(url: string, opts: { connections: number; seconds: number; 
   let ticks = 0;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
-      { url, connections: opts.connections, duration: opts.seconds, overallRate: opts.overallRate, requests: makeMix(opts.seed, opts.mix), timeout: 10 },
+      {
+        url,
+        connections: opts.connections,
+        duration: opts.seconds,
+        overallRate: opts.overallRate,
+        requests: makeMix(opts.seed, opts.mix),
+        timeout: 10,
+      },
       (err, r) => {
         if (err) return reject(err);
         const cpu = process.cpuUsage(cpu0);
         const whole = perMinute.length - (ticks % 60 === 0 ? 0 : 1); // a last partial minute is left out
-        resolve({ ...r, generator_cores: +((cpu.user + cpu.system) / 1000 / (performance.now() - t0)).toFixed(2), per_minute_rps: perMinute.slice(0, Math.max(whole, 0)).map((n) => +(n / 60).toFixed(1)) });
+        resolve({
+          ...r,
+          generator_cores: +((cpu.user + cpu.system) / 1000 / (performance.now() - t0)).toFixed(2),
+          per_minute_rps: perMinute.slice(0, Math.max(whole, 0)).map((n) => +(n / 60).toFixed(1)),
+        });
       },
     ) as { on(event: 'tick', f: (t: { counter: number }) => void): void };
     instance.on('tick', ({ counter }) => {
@@ -215,7 +269,11 @@ interface Phase {
   wal?: { max_mib: number; end_mib: number };
 }
 
-function summarise(r: CannonResult & { generator_cores: number; per_minute_rps: number[] }, workers: number, target: number | null): Phase {
+function summarise(
+  r: CannonResult & { generator_cores: number; per_minute_rps: number[] },
+  workers: number,
+  target: number | null,
+): Phase {
   const status = Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([k, v]) => [k, v.count]));
   return {
     workers,
@@ -236,13 +294,14 @@ function summarise(r: CannonResult & { generator_cores: number; per_minute_rps: 
 
 // ---------- servers ----------
 
-
 /** GET on a fresh connection (so a cluster can route it to any worker): status and serving worker. */
 function probe(port: number, path: string): Promise<{ status: number; worker: string }> {
   return new Promise((resolve) => {
     const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
       res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, worker: String(res.headers['x-riskgate-worker'] ?? 'single') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, worker: String(res.headers['x-riskgate-worker'] ?? 'single') }),
+      );
     });
     req.setTimeout(2000, () => req.destroy());
     req.on('error', () => resolve({ status: 0, worker: '' }));
@@ -260,14 +319,24 @@ interface Server {
   stop(): Promise<number | null>;
 }
 
-export async function startServer(template: string, workers: number, logFd: number | 'ignore', env: Record<string, string> = {}): Promise<Server> {
+export async function startServer(
+  template: string,
+  workers: number,
+  logFd: number | 'ignore',
+  env: Record<string, string> = {},
+): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), `rg-load-w${workers}-`));
   // Every server starts from the same store and model, untouched by earlier phases' writes.
   cpSync(template, dir, { recursive: true });
   const port = await freePort();
   const child = fork(fileURLToPath(import.meta.url), ['--child'], {
     // BENCH_LOAD_PROFILE=DIR writes the server's CPU profile there when it stops (inspect with Chrome DevTools).
-    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_LOAD_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_LOAD_PROFILE}`] : [])],
+    execArgv: [
+      '--import',
+      'tsx',
+      '--expose-gc',
+      ...(process.env.BENCH_LOAD_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_LOAD_PROFILE}`] : []),
+    ],
     env: {
       ...process.env,
       PORT: String(port),
@@ -331,7 +400,8 @@ export async function startServer(template: string, workers: number, logFd: numb
       child.kill('SIGTERM');
       const code = await exited;
       rmSync(dir, { recursive: true, force: true });
-      if (code !== 0) console.error(`load: server (${workers} worker${workers > 1 ? 's' : ''}) exited ${code}:\n${stderr}`);
+      if (code !== 0)
+        console.error(`load: server (${workers} worker${workers > 1 ? 's' : ''}) exited ${code}:\n${stderr}`);
       return code;
     },
   };
@@ -377,7 +447,14 @@ async function main(): Promise<void> {
   const walSeconds = Number(values['wal-seconds']);
   const walConnections = Number(values['wal-connections']);
   const walLimitMib = Number(values['wal-limit-mb']);
-  for (const [k, v] of Object.entries({ duration, 'max-seconds': maxSeconds, connections, 'wal-seconds': walSeconds, 'wal-connections': walConnections, 'wal-limit-mb': walLimitMib })) {
+  for (const [k, v] of Object.entries({
+    duration,
+    'max-seconds': maxSeconds,
+    connections,
+    'wal-seconds': walSeconds,
+    'wal-connections': walConnections,
+    'wal-limit-mb': walLimitMib,
+  })) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer`);
   }
   // Long enough for the bounded caches (histories, per-commit memory) to reach their size before "heap before".
@@ -387,7 +464,9 @@ async function main(): Promise<void> {
   const template = mkdtempSync(join(tmpdir(), 'rg-load-template-'));
   try {
     const { model } = await prepareTemplate(template);
-    log(`model ${model}; mix 70 % /v1/risk, 20 % /v1/outcomes (new runs), 10 % /v1/canary/decision; ${connections} connections; rate limit raised to 1e9/min`);
+    log(
+      `model ${model}; mix 70 % /v1/risk, 20 % /v1/outcomes (new runs), 10 % /v1/canary/decision; ${connections} connections; rate limit raised to 1e9/min`,
+    );
 
     const max: Record<Exclude<MixName, 'canary-writers'>, Record<number, Phase>> = { mixed: {}, 'risk-only': {} };
     const stops: Record<string, number | null> = {};
@@ -397,10 +476,16 @@ async function main(): Promise<void> {
         const s = await startServer(template, workers, logFd);
         await load(s.url, { connections, seconds: 3, seed: 1, mix }); // warm-up: JIT, history caches
         s.resetWal();
-        const m = (max[mix][workers] = summarise(await load(s.url, { connections, seconds: maxSeconds, seed: 2, mix }), workers, null));
+        const m = (max[mix][workers] = summarise(
+          await load(s.url, { connections, seconds: maxSeconds, seed: 2, mix }),
+          workers,
+          null,
+        ));
         m.wal = walReport(s.wal());
         stops[`max_${mix}_w${workers}`] = await s.stop();
-        log(`max, ${mix}, ${workers} worker${workers > 1 ? 's' : ''}: ${m.rps} req/s, p50 ${m.p50_ms} ms, p99 ${m.p99_ms} ms, p99.9 ${m.p99_9_ms} ms, errors ${m.errors}, generator ${m.generator_cores} cores`);
+        log(
+          `max, ${mix}, ${workers} worker${workers > 1 ? 's' : ''}: ${m.rps} req/s, p50 ${m.p50_ms} ms, p99 ${m.p99_ms} ms, p99.9 ${m.p99_9_ms} ms, errors ${m.errors}, generator ${m.generator_cores} cores`,
+        );
       }
     }
     // Issue 16.4: every connection writing large canary decisions at once, then a pause. The WAL must stay
@@ -408,7 +493,11 @@ async function main(): Promise<void> {
     // --wal-limit-mb (8) lowers RISKGATE_WAL_LIMIT_MB (64) so 30 s of writers on a small machine cross it.
     const ws = await startServer(template, 1, logFd, { RISKGATE_WAL_LIMIT_MB: String(walLimitMib) });
     ws.resetWal();
-    const walPhase = summarise(await load(ws.url, { connections: walConnections, seconds: walSeconds, seed: 5, mix: 'canary-writers' }), 1, null);
+    const walPhase = summarise(
+      await load(ws.url, { connections: walConnections, seconds: walSeconds, seed: 5, mix: 'canary-writers' }),
+      1,
+      null,
+    );
     walPhase.wal = walReport(ws.wal());
     // Idle: the checkpointer truncates after 1 s without a commit; wait for it (bounded), reading the file.
     const idleDeadline = Date.now() + 10_000;
@@ -416,7 +505,9 @@ async function main(): Promise<void> {
     const walIdleMib = MiB(ws.wal().now);
     const walIdleS = +((10_000 - Math.max(0, idleDeadline - Date.now())) / 1000).toFixed(1);
     stops.wal = await ws.stop();
-    log(`wal, ${walConnections} canary writers for ${walSeconds} s: ${walPhase.rps} req/s, WAL max ${walPhase.wal.max_mib} MiB, at end ${walPhase.wal.end_mib} MiB, ${walIdleMib} MiB ${walIdleS} s after (errors ${walPhase.errors})`);
+    log(
+      `wal, ${walConnections} canary writers for ${walSeconds} s: ${walPhase.rps} req/s, WAL max ${walPhase.wal.max_mib} MiB, at end ${walPhase.wal.end_mib} MiB, ${walIdleMib} MiB ${walIdleS} s after (errors ${walPhase.errors})`,
+    );
 
     const gain = (mix: Exclude<MixName, 'canary-writers'>) => +(max[mix][2].rps / max[mix][1].rps).toFixed(2);
     log(`cluster gain (2 workers / 1): mixed ${gain('mixed')}×, risk-only ${gain('risk-only')}×`);
@@ -425,11 +516,14 @@ async function main(): Promise<void> {
     const s = await startServer(template, 1, logFd);
     log(`steady: 1 worker at ${rate} req/s (70 % of its max), ${warmSeconds} s warm-up then ${duration} s`);
     await load(s.url, { connections, seconds: warmSeconds, overallRate: rate, seed: 3 });
-    const snap = (name: string) => (values['heap-snapshots'] ? join(values['heap-snapshots'], `${name}.heapsnapshot`) : undefined);
+    const snap = (name: string) =>
+      values['heap-snapshots'] ? join(values['heap-snapshots'], `${name}.heapsnapshot`) : undefined;
     const before = await s.heap(snap('before'));
     // Heap at the half-way mark too, so a cache filling to its bound can be told apart from a leak.
     const steadyRun = load(s.url, { connections, seconds: duration, overallRate: rate, seed: 4 });
-    const mid = await new Promise<{ heapUsed: number; rss: number }>((resolve) => setTimeout(() => resolve(s.heap(snap('mid'))), (duration * 1000) / 2));
+    const mid = await new Promise<{ heapUsed: number; rss: number }>((resolve) =>
+      setTimeout(() => resolve(s.heap(snap('mid'))), (duration * 1000) / 2),
+    );
     const steady = summarise(await steadyRun, 1, rate);
     steady.wal = walReport(s.wal());
     const after = await s.heap(snap('after'));
@@ -452,10 +546,21 @@ async function main(): Promise<void> {
       rate_limit: 'RISKGATE_RATE_LIMIT=RISKGATE_RATE_BURST=1e9 (out of the way)',
       max_throughput: {
         mixed: { one_worker: max.mixed[1], two_workers: max.mixed[2], gain_2_over_1: gain('mixed') },
-        risk_only: { one_worker: max['risk-only'][1], two_workers: max['risk-only'][2], gain_2_over_1: gain('risk-only') },
+        risk_only: {
+          one_worker: max['risk-only'][1],
+          two_workers: max['risk-only'][2],
+          gain_2_over_1: gain('risk-only'),
+        },
       },
       steady,
-      wal_writers: { ...walPhase, connections: walConnections, idle_mib: walIdleMib, idle_after_s: walIdleS, wal_limit_mib: walLimitMib, bar: `max ≤ ${2 * walLimitMib} MiB, 0 when idle` },
+      wal_writers: {
+        ...walPhase,
+        connections: walConnections,
+        idle_mib: walIdleMib,
+        idle_after_s: walIdleS,
+        wal_limit_mib: walLimitMib,
+        bar: `max ≤ ${2 * walLimitMib} MiB, 0 when idle`,
+      },
       heap: {
         before_mib: MiB(before.heapUsed),
         mid_mib: MiB(mid.heapUsed),
@@ -493,6 +598,10 @@ if (process.argv.includes('--child')) await childMain();
 else if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--replicas')) {
   // Replicas over PostgreSQL: its own process (load-replicas.ts imports this module, which is still evaluating here).
   const { spawnSync } = await import('node:child_process');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./load-replicas.ts', import.meta.url)), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./load-replicas.ts', import.meta.url)), ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
   process.exitCode = r.status ?? 1;
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -190,15 +190,13 @@ export function createApp(deps: AppDeps): express.Express {
       const modelReady = scorer.ready();
       const ready = modelReady && st.ok;
       const w = writeStatus();
-      res
-        .status(ready ? 200 : 503)
-        .json({
-          ready,
-          model: modelReady,
-          store: st.ok,
-          store_writable: w.ok,
-          ...(st.error ? { error: st.error } : w.error ? { error: w.error } : {}),
-        });
+      res.status(ready ? 200 : 503).json({
+        ready,
+        model: modelReady,
+        store: st.ok,
+        store_writable: w.ok,
+        ...(st.error ? { error: st.error } : w.error ? { error: w.error } : {}),
+      });
     },
     '/health': (_req, res) => {
       const st = storeStatus();

@@ -243,19 +243,17 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
       },
     });
     const v = verdict ?? hookVerdict(name, d, at, maxWeight);
-    res
-      .status(v.status)
-      .json({
-        allowed: v.allowed,
-        hook: name,
-        weight: at,
-        verdict: d.verdict,
-        action: d.action,
-        score: d.score,
-        reason: v.reason,
-        reasons: d.reasons,
-        look: d.look,
-      });
+    res.status(v.status).json({
+      allowed: v.allowed,
+      hook: name,
+      weight: at,
+      verdict: d.verdict,
+      action: d.action,
+      score: d.score,
+      reason: v.reason,
+      reasons: d.reasons,
+      look: d.look,
+    });
   });
 
   const kayenta = (req: Request, res: Response): void => {

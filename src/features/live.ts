@@ -27,7 +27,8 @@ export function liveFeatures(r: RunRecord, store: Store, opts: FeatureOptions): 
   const created = Date.parse(r.created_at);
   const h = historyAt(created, store.recentRuns(r.repo, r.created_at, LOADED), false);
   if (r.actor) {
-    for (const label of authorLabels(created, store.recentOutcomesByActor(r.repo, r.actor, r.created_at, AUTHOR_ROWS))) h.addAuthorOutcome(r.actor, label);
+    for (const label of authorLabels(created, store.recentOutcomesByActor(r.repo, r.actor, r.created_at, AUTHOR_ROWS)))
+      h.addAuthorOutcome(r.actor, label);
   }
   const out = new Float64Array(FEATURE_COUNT);
   featurize(r, h, opts, out, 0);
@@ -58,7 +59,8 @@ function createdCmp(a: Pick<Slot, 'c' | 'id' | 'att'>, b: Pick<Slot, 'c' | 'id' 
   return a.att - b.att;
 }
 /** compareKnownOrder on precomputed times. */
-const knownCmp = (a: Pick<Slot, 'c' | 'k' | 'id' | 'att'>, b: Pick<Slot, 'c' | 'k' | 'id' | 'att'>): number => a.k - b.k || createdCmp(a, b);
+const knownCmp = (a: Pick<Slot, 'c' | 'k' | 'id' | 'att'>, b: Pick<Slot, 'c' | 'k' | 'id' | 'att'>): number =>
+  a.k - b.k || createdCmp(a, b);
 
 function slotOf(x: RunRecord): Slot {
   const label = failureLabel(x.conclusion);
@@ -88,7 +90,11 @@ function authorLabels(ms: number, rows: ActorOutcomeRow[]): number[] {
 }
 
 /** The history and the sorted runs it was built from. */
-function build(createdMs: number, runs: RunRecord[], trackAuthors: boolean): { h: RepoHistory; slots: Slot[]; known: Slot[] } {
+function build(
+  createdMs: number,
+  runs: RunRecord[],
+  trackAuthors: boolean,
+): { h: RepoHistory; slots: Slot[]; known: Slot[] } {
   const h = new RepoHistory(trackAuthors);
   // Stable sorts, so runs that compare equal keep their input order, as with compareCreatedOrder/compareKnownOrder.
   const items = runs.map((x) => ({ s: slotOf(x), x })).sort((a, b) => createdCmp(a.s, b.s));
@@ -103,7 +109,13 @@ function build(createdMs: number, runs: RunRecord[], trackAuthors: boolean): { h
 
 /** The row `recentOutcomesByActor` returns for a run. */
 function actorRow(x: RunRecord, s: Slot): ActorOutcomeRow {
-  return { created_ms: s.c, completed_ms: x.completed_at == null ? null : Date.parse(x.completed_at), run_id: s.id, run_attempt: s.att, conclusion: x.conclusion ?? null };
+  return {
+    created_ms: s.c,
+    completed_ms: x.completed_at == null ? null : Date.parse(x.completed_at),
+    run_id: s.id,
+    run_attempt: s.att,
+    conclusion: x.conclusion ?? null,
+  };
 }
 
 /** The history known at `createdMs`, from runs created before it (any order). */
@@ -212,7 +224,12 @@ export class LiveHistory {
       const kept = e.authorRows.get(r.actor);
       let labels = kept ? kept.labels(e.builtAt) : null;
       if (labels === null) {
-        const stored = this.store.recentOutcomesByActor(r.repo, r.actor, new Date(e.builtAt).toISOString(), AUTHOR_ROWS);
+        const stored = this.store.recentOutcomesByActor(
+          r.repo,
+          r.actor,
+          new Date(e.builtAt).toISOString(),
+          AUTHOR_ROWS,
+        );
         this.stats.authorLoads++;
         if (!kept) this.keepAuthorRows(e, r.actor, AuthorRows.fromStore(stored, AUTHOR_ROWS));
         labels = authorLabels(e.builtAt, stored);
@@ -435,7 +452,11 @@ export class LiveHistory {
         // No feature may reach a ghost: runs_24h/runs_1h count only the last CREATED_WINDOW runs, the median
         // churn scans back only MEDIAN_RUNS runs with a size, rates look at the last REPO_WINDOW outcomes.
         if (churnKnown < MEDIAN_RUNS) return false;
-        if (ghostKnown !== -Infinity && e.history.countKnownAfter(ghostKnown) + (labelled && s.k > ghostKnown ? 1 : 0) < REPO_WINDOW) return false;
+        if (
+          ghostKnown !== -Infinity &&
+          e.history.countKnownAfter(ghostKnown) + (labelled && s.k > ghostKnown ? 1 : 0) < REPO_WINDOW
+        )
+          return false;
       }
       if (full) slots.shift();
       this.foldAuthorRows(e, x, s, null);

@@ -33,7 +33,13 @@ export interface RegistrySync {
 
 type Log = { info(o: object, m?: string): void; warn(o: object, m?: string): void };
 
-export function startRegistrySync(o: { store: Store; modelsDir: string; intervalMs?: number; log?: Log; onChampionChanged?: (id: string) => void }): RegistrySync | null {
+export function startRegistrySync(o: {
+  store: Store;
+  modelsDir: string;
+  intervalMs?: number;
+  log?: Log;
+  onChampionChanged?: (id: string) => void;
+}): RegistrySync | null {
   const sql = postgresQuery(o.store);
   if (!sql) return null;
   const registry = new Registry(o.modelsDir);
@@ -59,7 +65,8 @@ export function startRegistrySync(o: { store: Store; modelsDir: string; interval
     if (!existsSync(f)) return null;
     return { manifest: readFileSync(f, 'utf8'), files: localFiles(id) };
   };
-  const key = (manifest: string, files: Record<string, string> | string) => `${manifest}\u0000${typeof files === 'string' ? files : JSON.stringify(files)}`;
+  const key = (manifest: string, files: Record<string, string> | string) =>
+    `${manifest}\u0000${typeof files === 'string' ? files : JSON.stringify(files)}`;
 
   /** Writes a version from the database into the local folder; false when its bytes do not verify. */
   const download = (id: string, want: { sha256: string; manifest: string; files: string }): boolean => {
@@ -69,7 +76,11 @@ export function startRegistrySync(o: { store: Store; modelsDir: string; interval
     const m = JSON.parse(want.manifest) as Manifest;
     const got = sha256(bytes);
     if (got !== want.sha256 || got !== m.sha256) {
-      if (!refusedLogged.has(id)) o.log?.warn({ model: id, sha256: got, expected: want.sha256 }, 'model from the database does not verify; not used');
+      if (!refusedLogged.has(id))
+        o.log?.warn(
+          { model: id, sha256: got, expected: want.sha256 },
+          'model from the database does not verify; not used',
+        );
       refusedLogged.add(id);
       return false;
     }
@@ -77,7 +88,8 @@ export function startRegistrySync(o: { store: Store; modelsDir: string; interval
     mkdirSync(dir, { recursive: true });
     writeFileAtomic(join(dir, ARTIFACT), bytes);
     for (const [name, text] of Object.entries(JSON.parse(want.files) as Record<string, string>)) {
-      if (name.includes('/') || name.includes('\\') || name.startsWith('.') || name === ARTIFACT || name === MANIFEST) continue;
+      if (name.includes('/') || name.includes('\\') || name.startsWith('.') || name === ARTIFACT || name === MANIFEST)
+        continue;
       writeFileAtomic(join(dir, name), text);
     }
     // The manifest last: a folder without one is not a version (as Registry.register writes them).
@@ -90,9 +102,14 @@ export function startRegistrySync(o: { store: Store; modelsDir: string; interval
     const pulled: string[] = [];
     const refused: string[] = [];
     const remote = new Map(
-      sql('SELECT id, sha256, manifest, files FROM model_versions').map((r) => [r.id as string, { sha256: r.sha256 as string, manifest: r.manifest as string, files: r.files as string }]),
+      sql('SELECT id, sha256, manifest, files FROM model_versions').map((r) => [
+        r.id as string,
+        { sha256: r.sha256 as string, manifest: r.manifest as string, files: r.files as string },
+      ]),
     );
-    const localIds = existsSync(o.modelsDir) ? readdirSync(o.modelsDir).filter((n) => ID.test(n) && existsSync(join(o.modelsDir, n, MANIFEST))) : [];
+    const localIds = existsSync(o.modelsDir)
+      ? readdirSync(o.modelsDir).filter((n) => ID.test(n) && existsSync(join(o.modelsDir, n, MANIFEST)))
+      : [];
     for (const id of localIds) {
       const here = localState(id);
       if (!here) continue;
@@ -122,7 +139,10 @@ export function startRegistrySync(o: { store: Store; modelsDir: string; interval
           refused.push(id);
           continue; // a corrupt local copy is not shared
         }
-        sql('INSERT INTO model_versions (id, sha256, manifest, files, artifact) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING', [id, m.sha256, here.manifest, filesText, bytes]);
+        sql(
+          'INSERT INTO model_versions (id, sha256, manifest, files, artifact) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING',
+          [id, m.sha256, here.manifest, filesText, bytes],
+        );
       } else {
         sql('UPDATE model_versions SET manifest = $2, files = $3 WHERE id = $1', [id, here.manifest, filesText]);
       }
@@ -143,7 +163,11 @@ export function startRegistrySync(o: { store: Store; modelsDir: string; interval
     const remoteChampion = (row?.champion as string | null | undefined) ?? null;
     let champion = localChampion;
     if (localChampion !== remoteChampion) {
-      if (syncedChampion === localChampion || localChampion === null || (syncedChampion === undefined && remoteChampion !== null)) {
+      if (
+        syncedChampion === localChampion ||
+        localChampion === null ||
+        (syncedChampion === undefined && remoteChampion !== null)
+      ) {
         // Moved there (or first pass: the database wins over a stale local folder): verify, then follow.
         if (remoteChampion && existsSync(join(o.modelsDir, remoteChampion, MANIFEST))) {
           try {
@@ -153,7 +177,11 @@ export function startRegistrySync(o: { store: Store; modelsDir: string; interval
             o.log?.info({ model: remoteChampion, previous: localChampion }, 'champion changed by another replica');
             o.onChampionChanged?.(remoteChampion);
           } catch (err) {
-            if (!refusedLogged.has(`champion:${remoteChampion}`)) o.log?.warn({ model: remoteChampion, err: (err as Error).message }, 'new champion does not verify; keeping the current one');
+            if (!refusedLogged.has(`champion:${remoteChampion}`))
+              o.log?.warn(
+                { model: remoteChampion, err: (err as Error).message },
+                'new champion does not verify; keeping the current one',
+              );
             refusedLogged.add(`champion:${remoteChampion}`);
           }
         }

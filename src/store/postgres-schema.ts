@@ -78,7 +78,9 @@ export function encKey(s: string | null): string | null {
   if (s === null) return null;
   ODD.lastIndex = 0;
   if (!ODD.test(s)) return s;
-  return s.replace(ODD, (c) => (c === '\u0000' ? '\u0001\u0001' : c === '\u0001' ? '\u0001\u0002' : '\u0001\u0003' + c.charCodeAt(0).toString(16)));
+  return s.replace(ODD, (c) =>
+    c === '\u0000' ? '\u0001\u0001' : c === '\u0001' ? '\u0001\u0002' : '\u0001\u0003' + c.charCodeAt(0).toString(16),
+  );
 }
 export function decKey(s: string): string;
 export function decKey(s: string | null): string | null;

@@ -74,7 +74,9 @@ const CHANGES = `
 /** int8 as a JS number (times in ms and sequence numbers stay far below 2^53). */
 const types = {
   getTypeParser: ((oid: number, format?: string) =>
-    oid === 20 ? (v: string) => Number(v) : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)) as never,
+    oid === 20
+      ? (v: string) => Number(v)
+      : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)) as never,
 };
 
 const CONTENDED = new Set(['40001', '40P01', '55P03']);
@@ -84,10 +86,14 @@ function classify(err: unknown): { unavailable: boolean; contended: boolean } {
     if (CONTENDED.has(code)) return { unavailable: true, contended: true };
     // connection exception, insufficient resources, operator intervention (shutdown, statement timeout),
     // system error, read-only transaction, and Node's socket errors (ECONNREFUSED, ECONNRESET, ETIMEDOUT…)
-    if (/^(08|53|57|58)/.test(code) || code === '25006' || /^E[A-Z]+$/.test(code)) return { unavailable: true, contended: false };
+    if (/^(08|53|57|58)/.test(code) || code === '25006' || /^E[A-Z]+$/.test(code))
+      return { unavailable: true, contended: false };
   }
   const msg = String((err as Error)?.message ?? err);
-  const lost = /Connection terminated|connection timeout|timeout expired|Query read timeout|connection error|not queryable|Client was closed|session (down|lost)/i.test(msg);
+  const lost =
+    /Connection terminated|connection timeout|timeout expired|Query read timeout|connection error|not queryable|Client was closed|session (down|lost)/i.test(
+      msg,
+    );
   return { unavailable: lost, contended: false };
 }
 
@@ -118,7 +124,8 @@ export function run(init: WorkerInit): void {
   };
   async function client(): Promise<pg.Client> {
     if (session) return session;
-    if (Date.now() < downUntil) throw Object.assign(new Error(`session down: PostgreSQL unreachable (${lastError})`), { code: '08006' });
+    if (Date.now() < downUntil)
+      throw Object.assign(new Error(`session down: PostgreSQL unreachable (${lastError})`), { code: '08006' });
     const c = new pg.Client(options());
     c.on('error', () => dropSession(c));
     c.on('end', () => dropSession(c));
@@ -159,7 +166,9 @@ export function run(init: WorkerInit): void {
     return { rows: res.rows, rowCount: res.rowCount, command: res.command };
   }
 
-  async function upsert(a: UpsertArgs): Promise<{ inserted: number[]; updated: number[]; log: [number, number] | null }> {
+  async function upsert(
+    a: UpsertArgs,
+  ): Promise<{ inserted: number[]; updated: number[]; log: [number, number] | null }> {
     const c = await sessionFor();
     const own = txGeneration === null;
     await c.query(own ? 'BEGIN' : 'SAVEPOINT riskgate_upsert');
@@ -174,7 +183,13 @@ export function run(init: WorkerInit): void {
         const res = await c.query({ name: 'riskgate_upsert', text: UPSERT, values: chunk.cols });
         if (res.rows.length > 0) {
           const at = new Map(chunk.keys.map((k, i) => [k, i]));
-          for (const row of res.rows as { repo: string; workflow: string; run_id: string; run_attempt: number; inserted: boolean }[]) {
+          for (const row of res.rows as {
+            repo: string;
+            workflow: string;
+            run_id: string;
+            run_attempt: number;
+            inserted: boolean;
+          }[]) {
             const i = at.get(`${row.repo}\u0000${row.workflow}\u0000${row.run_id}\u0000${row.run_attempt}`);
             if (i === undefined) throw new Error('upsert returned a row it was not given');
             (row.inserted ? inserted : updated).push(base + i);
@@ -191,7 +206,11 @@ export function run(init: WorkerInit): void {
         // commits later and never see it. nextval alone does not give that (sequences are handed out at
         // insert, commits land in any order); taking this lock first and holding it to commit does: runs are
         // written concurrently, only the log insert and the commit are serialised.
-        await c.query({ name: 'riskgate_runlog_lock', text: 'SELECT pg_advisory_xact_lock($1)', values: [LOCK_KEYS.runLog.toString()] });
+        await c.query({
+          name: 'riskgate_runlog_lock',
+          text: 'SELECT pg_advisory_xact_lock($1)',
+          values: [LOCK_KEYS.runLog.toString()],
+        });
         const repos = [...byRepo.keys()];
         const runs = repos.map((r) => {
           const keys = byRepo.get(r)!;
@@ -207,7 +226,11 @@ export function run(init: WorkerInit): void {
         const hi = Math.max(...seqs);
         logged = [lo, hi];
         if (hi > CHANGE_LOG_KEEP && Math.floor(hi / 256) !== Math.floor((lo - 1) / 256)) {
-          await c.query({ name: 'riskgate_runlog_prune', text: 'DELETE FROM run_changes WHERE seq <= $1', values: [hi - CHANGE_LOG_KEEP] });
+          await c.query({
+            name: 'riskgate_runlog_prune',
+            text: 'DELETE FROM run_changes WHERE seq <= $1',
+            values: [hi - CHANGE_LOG_KEEP],
+          });
         }
         await c.query({ name: 'riskgate_notify', text: 'SELECT pg_notify($1, $2)', values: [RUNS_CHANNEL, writer] });
       }
@@ -217,7 +240,10 @@ export function run(init: WorkerInit): void {
     } catch (err) {
       if (session === c) {
         if (own) await c.query('ROLLBACK').catch(() => undefined);
-        else await c.query('ROLLBACK TO SAVEPOINT riskgate_upsert; RELEASE SAVEPOINT riskgate_upsert').catch(() => undefined);
+        else
+          await c
+            .query('ROLLBACK TO SAVEPOINT riskgate_upsert; RELEASE SAVEPOINT riskgate_upsert')
+            .catch(() => undefined);
       }
       throw err;
     }
@@ -354,7 +380,11 @@ export function run(init: WorkerInit): void {
           // A connection-level failure: the next call starts over on a fresh connection.
           if (txGeneration === null) dropSession(session);
         }
-        reply({ id: req.id, ok: false, error: { message: String((err as Error)?.message ?? err), code: (err as { code?: string }).code, ...kind } });
+        reply({
+          id: req.id,
+          ok: false,
+          error: { message: String((err as Error)?.message ?? err), code: (err as { code?: string }).code, ...kind },
+        });
       }
     });
   });

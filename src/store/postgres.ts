@@ -92,7 +92,11 @@ function startBridge(url: string, o: Required<Omit<PostgresStoreOptions, 'migrat
       retryMs: o.retryMs,
     };
     // The worker registers the TypeScript loader itself (threads do not inherit it), so no execArgv.
-    worker = new Worker(new URL('./postgres-worker.mjs', import.meta.url), { workerData: init, transferList: [ch.port2], execArgv: [] });
+    worker = new Worker(new URL('./postgres-worker.mjs', import.meta.url), {
+      workerData: init,
+      transferList: [ch.port2],
+      execArgv: [],
+    });
     dead = false;
     worker.on('error', () => undefined);
     worker.once('exit', () => (dead = true));
@@ -118,14 +122,21 @@ function startBridge(url: string, o: Required<Omit<PostgresStoreOptions, 'migrat
           if (r.id !== id) continue; // the late answer to a call that timed out
           if (r.ok) return r.value as T;
           const e = r.error!;
-          if (e.unavailable) throw new StoreUnavailableError(`store unavailable (PostgreSQL: ${e.message})`, Object.assign(new Error(e.message), { code: e.code, contended: e.contended }));
+          if (e.unavailable)
+            throw new StoreUnavailableError(
+              `store unavailable (PostgreSQL: ${e.message})`,
+              Object.assign(new Error(e.message), { code: e.code, contended: e.contended }),
+            );
           throw Object.assign(new Error(`PostgreSQL: ${e.message}`), { code: e.code });
         }
         const left = deadline - Date.now();
         if (left <= 0) {
           // The session may be stuck mid-statement; start the next call on a fresh one.
           if (op !== 'reset' && op !== 'close') port.postMessage({ id: ++nextId, op: 'reset' } satisfies Request);
-          throw new StoreUnavailableError(`store unavailable (PostgreSQL did not answer within ${timeoutMs} ms)`, Object.assign(new Error('timeout'), { code: 'TIMEOUT' }));
+          throw new StoreUnavailableError(
+            `store unavailable (PostgreSQL did not answer within ${timeoutMs} ms)`,
+            Object.assign(new Error('timeout'), { code: 'TIMEOUT' }),
+          );
         }
         Atomics.wait(ctl, 0, seen, left);
         seen = Atomics.load(ctl, 0);
@@ -144,7 +155,9 @@ const RAW = new WeakMap<Store, (text: string, values?: unknown[]) => Record<stri
  * SQL on a PostgreSQL store's own session, synchronously (inside its transactions when called in one), for
  * the PostgreSQL-only parts (the shared model registry); undefined for any other store.
  */
-export function postgresQuery(store: Store): ((text: string, values?: unknown[]) => Record<string, unknown>[]) | undefined {
+export function postgresQuery(
+  store: Store,
+): ((text: string, values?: unknown[]) => Record<string, unknown>[]) | undefined {
   return RAW.get(store);
 }
 /** Runs SQL on the store's own session, synchronously (tests inject faults with it, as rawConnection does for SQLite). */
@@ -159,12 +172,17 @@ export function listenerConnected(store: Store): boolean | undefined {
 }
 
 export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}): Store {
-  const o = { connectTimeoutMs: opts.connectTimeoutMs ?? 2000, statementTimeoutMs: opts.statementTimeoutMs ?? 5000, retryMs: opts.retryMs ?? 1000 };
+  const o = {
+    connectTimeoutMs: opts.connectTimeoutMs ?? 2000,
+    statementTimeoutMs: opts.statementTimeoutMs ?? 5000,
+    retryMs: opts.retryMs ?? 1000,
+  };
   /** Tells this store's change-log rows and notifications from other stores' (see changedReposSince). */
   const writer = randomUUID();
   const bridge = startBridge(url, o, writer);
   type Res = { rows: Record<string, unknown>[]; rowCount: number; command: string };
-  const q = (text: string, values?: unknown[], name?: string): Res => bridge.call<Res>('q', { text, values, name } satisfies QueryArgs);
+  const q = (text: string, values?: unknown[], name?: string): Res =>
+    bridge.call<Res>('q', { text, values, name } satisfies QueryArgs);
   const rowsOf = (text: string, values: unknown[], name: string): unknown[][] =>
     bridge.call<{ rows: unknown[][] }>('q', { text, values, name, array: true } satisfies QueryArgs).rows;
 
@@ -177,7 +195,10 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
     } catch (err) {
       const cause = (err as { cause?: { message?: string; code?: string; contended?: boolean } }).cause;
       if (err instanceof StoreUnavailableError && !cause?.contended) {
-        writeFault = { error: `${cause?.code ?? 'PG'}: ${cause?.message ?? err.message}`, since: writeFault?.since ?? new Date().toISOString() };
+        writeFault = {
+          error: `${cause?.code ?? 'PG'}: ${cause?.message ?? err.message}`,
+          since: writeFault?.since ?? new Date().toISOString(),
+        };
       }
       throw err;
     }
@@ -246,7 +267,12 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
     }
     flush();
     if (chunks.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
-    const res = guardWrite(() => bridge.call<{ inserted: number[]; updated: number[]; log: [number, number] | null }>('upsert', { chunks, log } satisfies UpsertArgs));
+    const res = guardWrite(() =>
+      bridge.call<{ inserted: number[]; updated: number[]; log: [number, number] | null }>('upsert', {
+        chunks,
+        log,
+      } satisfies UpsertArgs),
+    );
     if (res.log) {
       // Log positions commit in order, so a gap before ours means other writers committed since our last
       // write; their notification may still be on its way. Saying so through dataVersion now lets a cache
@@ -264,7 +290,14 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
     const mark = pending.length;
     const outer = txDepth === 0;
     const sp = `riskgate_sp${txDepth}`;
-    guardWrite(() => bridge.call('q', { text: outer ? 'BEGIN' : `SAVEPOINT ${sp}`, tx: outer ? 'begin' : undefined } satisfies QueryArgs), false);
+    guardWrite(
+      () =>
+        bridge.call('q', {
+          text: outer ? 'BEGIN' : `SAVEPOINT ${sp}`,
+          tx: outer ? 'begin' : undefined,
+        } satisfies QueryArgs),
+      false,
+    );
     txDepth++;
     let out: T;
     try {
@@ -273,7 +306,10 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
       txDepth--;
       pending.length = mark;
       try {
-        bridge.call('q', { text: outer ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${sp}`, tx: outer ? 'end' : undefined } satisfies QueryArgs);
+        bridge.call('q', {
+          text: outer ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${sp}`,
+          tx: outer ? 'end' : undefined,
+        } satisfies QueryArgs);
         if (!outer) bridge.call('q', { text: `RELEASE SAVEPOINT ${sp}` } satisfies QueryArgs);
       } catch {
         // the transaction is gone with its connection; the caller sees the first error
@@ -283,7 +319,11 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
     txDepth--;
     try {
       const done = guardWrite(
-        () => bridge.call<Res>('q', { text: outer ? 'COMMIT' : `RELEASE SAVEPOINT ${sp}`, tx: outer ? 'end' : undefined } satisfies QueryArgs),
+        () =>
+          bridge.call<Res>('q', {
+            text: outer ? 'COMMIT' : `RELEASE SAVEPOINT ${sp}`,
+            tx: outer ? 'end' : undefined,
+          } satisfies QueryArgs),
         false,
       );
       // COMMIT of a transaction an error aborted answers ROLLBACK instead of failing.
@@ -333,49 +373,71 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
       }
     },
     recentRuns: (repo, beforeIso, limit) =>
-      parseRecords(rowsOf(`SELECT record FROM runs WHERE repo=$1 AND created_ms<$2 ${ORDER} LIMIT $3`, [repo, Date.parse(beforeIso), limit], 'rg_recent')),
+      parseRecords(
+        rowsOf(
+          `SELECT record FROM runs WHERE repo=$1 AND created_ms<$2 ${ORDER} LIMIT $3`,
+          [repo, Date.parse(beforeIso), limit],
+          'rg_recent',
+        ),
+      ),
     recentRunsByActor: (repo, actor, beforeIso, limit) =>
       parseRecords(
-        rowsOf(`SELECT record FROM runs WHERE repo=$1 AND actor=$2 AND created_ms<$3 ${ORDER} LIMIT $4`, [repo, encKey(actor), Date.parse(beforeIso), limit], 'rg_recent_actor'),
+        rowsOf(
+          `SELECT record FROM runs WHERE repo=$1 AND actor=$2 AND created_ms<$3 ${ORDER} LIMIT $4`,
+          [repo, encKey(actor), Date.parse(beforeIso), limit],
+          'rg_recent_actor',
+        ),
       ),
     recentOutcomesByActor: (repo, actor, beforeIso, limit) =>
       rowsOf(
         `SELECT created_ms, completed_ms, run_id, run_attempt, conclusion FROM runs WHERE repo=$1 AND actor=$2 AND created_ms<$3 ${ORDER} LIMIT $4`,
         [repo, encKey(actor), Date.parse(beforeIso), limit],
         'rg_outcomes_actor',
-      ).map(
-        ([created_ms, completed_ms, run_id, run_attempt, conclusion]): ActorOutcomeRow => ({
-          created_ms: created_ms as number,
-          completed_ms: completed_ms as number | null,
-          run_id: decKey(run_id as string),
-          run_attempt: run_attempt as number,
-          conclusion: conclusion as string | null,
-        }),
-      ),
+      ).map(([created_ms, completed_ms, run_id, run_attempt, conclusion]): ActorOutcomeRow => ({
+        created_ms: created_ms as number,
+        completed_ms: completed_ms as number | null,
+        run_id: decKey(run_id as string),
+        run_attempt: run_attempt as number,
+        conclusion: conclusion as string | null,
+      })),
     countRuns: (repo) =>
-      (repo ? rowsOf('SELECT count(*) FROM runs WHERE repo=$1', [repo], 'rg_count_repo') : rowsOf('SELECT count(*) FROM runs', [], 'rg_count'))[0][0] as number,
-    repos: () => rowsOf('SELECT DISTINCT repo FROM runs ORDER BY repo', [], 'rg_repos').map((r) => decKey(r[0] as string)),
+      (repo
+        ? rowsOf('SELECT count(*) FROM runs WHERE repo=$1', [repo], 'rg_count_repo')
+        : rowsOf('SELECT count(*) FROM runs', [], 'rg_count'))[0][0] as number,
+    repos: () =>
+      rowsOf('SELECT DISTINCT repo FROM runs ORDER BY repo', [], 'rg_repos').map((r) => decKey(r[0] as string)),
     getRun: (repo, workflow, runId, attempt) => {
-      const rows = rowsOf('SELECT record FROM runs WHERE repo=$1 AND workflow=$2 AND run_id=$3 AND run_attempt=$4', [encKey(repo), encKey(workflow), encKey(runId), attempt], 'rg_get_run');
+      const rows = rowsOf(
+        'SELECT record FROM runs WHERE repo=$1 AND workflow=$2 AND run_id=$3 AND run_attempt=$4',
+        [encKey(repo), encKey(workflow), encKey(runId), attempt],
+        'rg_get_run',
+      );
       return rows.length ? (JSON.parse(rows[0][0] as string) as RunRecord) : undefined;
     },
 
     getState: (key) => {
-      const v = rowsOf('SELECT value FROM state WHERE key=$1', [encKey(key)], 'rg_get_state')[0]?.[0] as string | undefined;
+      const v = rowsOf('SELECT value FROM state WHERE key=$1', [encKey(key)], 'rg_get_state')[0]?.[0] as
+        string | undefined;
       return v === undefined ? undefined : decKey(v);
     },
     setState: (key, value) =>
       void guardWrite(() =>
-        q('INSERT INTO state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value=excluded.value', [encKey(key), encKey(value)], 'rg_set_state'),
+        q(
+          'INSERT INTO state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value=excluded.value',
+          [encKey(key), encKey(value)],
+          'rg_set_state',
+        ),
       ),
     deleteState: (key) => void guardWrite(() => q('DELETE FROM state WHERE key=$1', [encKey(key)], 'rg_del_state')),
     // The same key range as the SQLite store: from where the last page ended to the prefix's last character
     // plus one. Keys are compared as escaped (encKey keeps the order of strings without lone surrogates).
     scanState: (prefix, after, limit) => {
       const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-      return rowsOf('SELECT key, value FROM state WHERE key > $1 AND key < $2 ORDER BY key LIMIT $3', [encKey(after < prefix ? prefix : after), encKey(end), limit], 'rg_scan_state').map(
-        ([k, v]): [string, string] => [decKey(k as string), decKey(v as string)],
-      );
+      return rowsOf(
+        'SELECT key, value FROM state WHERE key > $1 AND key < $2 ORDER BY key LIMIT $3',
+        [encKey(after < prefix ? prefix : after), encKey(end), limit],
+        'rg_scan_state',
+      ).map(([k, v]): [string, string] => [decKey(k as string), decKey(v as string)]);
     },
     // One statement, so one transaction: the oldest `limit` events, cut at the first one recorded at or after
     // the horizon; everything before that cut is deleted.
@@ -395,42 +457,83 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
       }),
 
     getCircuit: (name) => {
-      const j = rowsOf('SELECT row FROM circuits WHERE name=$1', [encKey(name)], 'rg_get_circuit')[0]?.[0] as string | undefined;
+      const j = rowsOf('SELECT row FROM circuits WHERE name=$1', [encKey(name)], 'rg_get_circuit')[0]?.[0] as
+        string | undefined;
       return j === undefined ? undefined : (JSON.parse(j) as CircuitRow);
     },
     putCircuit: (row) =>
       void guardWrite(() =>
-        q('INSERT INTO circuits (name, row) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET row=excluded.row', [encKey(row.name), JSON.stringify(row)], 'rg_put_circuit'),
+        q(
+          'INSERT INTO circuits (name, row) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET row=excluded.row',
+          [encKey(row.name), JSON.stringify(row)],
+          'rg_put_circuit',
+        ),
       ),
-    listCircuits: () => rowsOf('SELECT row FROM circuits ORDER BY name', [], 'rg_list_circuits').map((r) => JSON.parse(r[0] as string) as CircuitRow),
+    listCircuits: () =>
+      rowsOf('SELECT row FROM circuits ORDER BY name', [], 'rg_list_circuits').map(
+        (r) => JSON.parse(r[0] as string) as CircuitRow,
+      ),
 
     putModel: (row) =>
       void guardWrite(() =>
-        q('INSERT INTO models (id, row) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET row=excluded.row', [encKey(row.id), JSON.stringify(row)], 'rg_put_model'),
+        q(
+          'INSERT INTO models (id, row) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET row=excluded.row',
+          [encKey(row.id), JSON.stringify(row)],
+          'rg_put_model',
+        ),
       ),
     listModels: () =>
       rowsOf('SELECT row FROM models', [], 'rg_list_models')
         .map((r) => JSON.parse(r[0] as string) as ModelIndexRow)
         .sort((a, b) => a.created_at.localeCompare(b.created_at)),
 
-    appendAudit: (row) => void guardWrite(() => q('INSERT INTO audit (at, row) VALUES ($1, $2)', [row.at, JSON.stringify(row)], 'rg_append_audit')),
-    listAudit: (limit) => rowsOf('SELECT row FROM audit ORDER BY seq DESC LIMIT $1', [limit], 'rg_list_audit').map((r) => JSON.parse(r[0] as string) as AuditRow),
+    appendAudit: (row) =>
+      void guardWrite(() =>
+        q('INSERT INTO audit (at, row) VALUES ($1, $2)', [row.at, JSON.stringify(row)], 'rg_append_audit'),
+      ),
+    listAudit: (limit) =>
+      rowsOf('SELECT row FROM audit ORDER BY seq DESC LIMIT $1', [limit], 'rg_list_audit').map(
+        (r) => JSON.parse(r[0] as string) as AuditRow,
+      ),
     appendEvent: (kind, key, payload, data) =>
       void guardWrite(() =>
         q(
           'INSERT INTO events (kind, key, at, payload, data) VALUES ($1, $2, $3, $4, $5)',
-          [encKey(kind), encKey(key), new Date().toISOString(), JSON.stringify(payload), data ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : null],
+          [
+            encKey(kind),
+            encKey(key),
+            new Date().toISOString(),
+            JSON.stringify(payload),
+            data ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : null,
+          ],
           'rg_append_event',
         ),
       ),
     listEvents: (kind, opts = {}) =>
       (opts.key
-        ? rowsOf('SELECT key, at, payload, data FROM events WHERE kind=$1 AND key=$2 ORDER BY seq DESC LIMIT $3', [encKey(kind), encKey(opts.key), opts.limit ?? 100], 'rg_events_key')
-        : rowsOf('SELECT key, at, payload, data FROM events WHERE kind=$1 ORDER BY seq DESC LIMIT $2', [encKey(kind), opts.limit ?? 100], 'rg_events')
+        ? rowsOf(
+            'SELECT key, at, payload, data FROM events WHERE kind=$1 AND key=$2 ORDER BY seq DESC LIMIT $3',
+            [encKey(kind), encKey(opts.key), opts.limit ?? 100],
+            'rg_events_key',
+          )
+        : rowsOf(
+            'SELECT key, at, payload, data FROM events WHERE kind=$1 ORDER BY seq DESC LIMIT $2',
+            [encKey(kind), opts.limit ?? 100],
+            'rg_events',
+          )
       ).map(([key, at, payload, data]) => {
-        const e: StoredEvent = { key: decKey(key as string), at: at as string, payload: JSON.parse(payload as string) as Record<string, unknown> };
+        const e: StoredEvent = {
+          key: decKey(key as string),
+          at: at as string,
+          payload: JSON.parse(payload as string) as Record<string, unknown>,
+        };
         // Buffers arrive from the worker as plain Uint8Arrays; hand out Buffers, as the SQLite store does.
-        if (data) e.data = Buffer.from((data as Uint8Array).buffer, (data as Uint8Array).byteOffset, (data as Uint8Array).byteLength);
+        if (data)
+          e.data = Buffer.from(
+            (data as Uint8Array).buffer,
+            (data as Uint8Array).byteOffset,
+            (data as Uint8Array).byteLength,
+          );
         return e;
       }),
 
@@ -445,7 +548,8 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
           'rg_try_lock',
         ),
       ).rowCount === 1,
-    unlock: (name, owner) => void guardWrite(() => q('DELETE FROM locks WHERE name=$1 AND owner=$2', [encKey(name), owner], 'rg_unlock')),
+    unlock: (name, owner) =>
+      void guardWrite(() => q('DELETE FROM locks WHERE name=$1 AND owner=$2', [encKey(name), owner], 'rg_unlock')),
 
     onRunsChanged: (listener) => {
       listeners.add(listener);
@@ -461,7 +565,10 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
       return { ok: false, since: listenerDownSince };
     },
     changedReposSince: (since) => {
-      const r = bridge.call<{ lo: number | null; hi: number | null; rows: [string, string | null][] }>('changes', since);
+      const r = bridge.call<{ lo: number | null; hi: number | null; rows: [string, string | null][] }>(
+        'changes',
+        since,
+      );
       const seq = r.hi ?? 0;
       // Positions commit in order (see postgres-worker.ts), so as in SQLite the log covers `since` iff its
       // oldest row is at most since+1; a position past the newest means the database was reset.

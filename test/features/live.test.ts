@@ -35,8 +35,25 @@ function world(runsPerRepo: number, repos: string[]) {
 
 let seq = 0;
 const pending = (repo: string, at: number, extra: Partial<RunRecord> = {}): RunRecord =>
-  RunRecordSchema.parse({ repo, run_id: 'pending', workflow: 'ci', created_at: new Date(at).toISOString(), head_branch: 'main', event: 'push', actor: 'dev1', head_sha: 'abc', additions: 10, deletions: 2, ...extra });
-const finished = (repo: string, now: number, conclusion: string | null, extra: Record<string, unknown> = {}): RunRecord =>
+  RunRecordSchema.parse({
+    repo,
+    run_id: 'pending',
+    workflow: 'ci',
+    created_at: new Date(at).toISOString(),
+    head_branch: 'main',
+    event: 'push',
+    actor: 'dev1',
+    head_sha: 'abc',
+    additions: 10,
+    deletions: 2,
+    ...extra,
+  });
+const finished = (
+  repo: string,
+  now: number,
+  conclusion: string | null,
+  extra: Record<string, unknown> = {},
+): RunRecord =>
   RunRecordSchema.parse({
     repo,
     run_id: `w${seq++}`,
@@ -60,15 +77,25 @@ function check(live: LiveHistory, store: Store, r: RunRecord, what: string): Flo
 
 const WINDOW_END = Date.parse('2025-03-03T12:00:00Z');
 /** A store with one repo's full window of 1,300 runs, `spacingMs` apart, ending at WINDOW_END. */
-function fullWindow(repo: string, spacingMs: number, outcome: (i: number, createdMs: number) => { completed: number; conclusion: string }) {
+function fullWindow(
+  repo: string,
+  spacingMs: number,
+  outcome: (i: number, createdMs: number) => { completed: number; conclusion: string },
+) {
   const store = openStore(join(mkdtempSync(join(tmpdir(), 'rg-live-window-')), 'x.db'));
   store.upsertRuns(
     Array.from({ length: 1300 }, (_, i) => {
       const created = WINDOW_END - (1300 - i) * spacingMs;
       const o = outcome(i, created);
       return RunRecordSchema.parse({
-        repo, run_id: `w${i}`, workflow: 'ci', created_at: new Date(created).toISOString(),
-        completed_at: new Date(o.completed).toISOString(), conclusion: o.conclusion, additions: 3, deletions: 1,
+        repo,
+        run_id: `w${i}`,
+        workflow: 'ci',
+        created_at: new Date(created).toISOString(),
+        completed_at: new Date(o.completed).toISOString(),
+        conclusion: o.conclusion,
+        additions: 3,
+        deletions: 1,
       });
     }),
   );
@@ -88,7 +115,16 @@ test('LiveHistory equals the uncached path after every kind of write, in process
     const u = rnd();
     if (u < 0.45) {
       const actor = rnd() < 0.2 ? null : `dev${Math.floor(rnd() * 6)}`;
-      check(live, store, pending(repo, clock.now(), { actor, head_branch: rnd() < 0.5 ? 'main' : 'feature-1', head_sha: rnd() < 0.3 ? null : 'abc' }), `step ${step}`);
+      check(
+        live,
+        store,
+        pending(repo, clock.now(), {
+          actor,
+          head_branch: rnd() < 0.5 ? 'main' : 'feature-1',
+          head_sha: rnd() < 0.3 ? null : 'abc',
+        }),
+        `step ${step}`,
+      );
       checks++;
     } else if (u < 0.75) {
       // the common case: a finished run, newest created and newest known
@@ -101,13 +137,17 @@ test('LiveHistory equals the uncached path after every kind of write, in process
       clock.advance(2 * MIN);
       // sometimes the completed version names another author (the first one must stop counting it)
       const actor = rnd() < 0.3 ? `dev${Math.floor(rnd() * 6)}` : r.actor;
-      (rnd() < 0.5 ? store : other).upsertRuns([{ ...r, actor, conclusion: 'failure', completed_at: new Date(clock.now() - 30_000).toISOString() }]);
+      (rnd() < 0.5 ? store : other).upsertRuns([
+        { ...r, actor, conclusion: 'failure', completed_at: new Date(clock.now() - 30_000).toISOString() },
+      ]);
     } else if (u < 0.92) {
       // out of order: created long ago, reported only now
       writer.upsertRuns([finished(repo, clock.now() - 3 * 24 * 60 * MIN, 'failure')]);
     } else if (u < 0.96) {
       // an outcome known only in the future
-      writer.upsertRuns([finished(repo, clock.now(), 'success', { completed_at: new Date(clock.now() + 5 * MIN).toISOString() })]);
+      writer.upsertRuns([
+        finished(repo, clock.now(), 'success', { completed_at: new Date(clock.now() + 5 * MIN).toISOString() }),
+      ]);
     } else {
       // a write that rolls back must leave no trace
       assert.throws(() =>
@@ -120,7 +160,10 @@ test('LiveHistory equals the uncached path after every kind of write, in process
   }
   assert.ok(checks > 150);
   assert.ok(live.stats.incremental > 100, `folded in: ${JSON.stringify(live.stats)}`);
-  assert.ok(live.stats.builds < checks / 2, `rebuilt less than half the time: ${JSON.stringify(live.stats)} over ${checks} checks`);
+  assert.ok(
+    live.stats.builds < checks / 2,
+    `rebuilt less than half the time: ${JSON.stringify(live.stats)} over ${checks} checks`,
+  );
   store.close();
   other.close();
 });
@@ -138,13 +181,19 @@ test('an author’s new outcomes are folded into the rows kept in memory: exact 
     // The common case, a newest finished run, its author checked right after. dev0 writes 600 of them on top of
     // its ~250 in the history, so its rows pass the 800 kept and the oldest go, as they do from the store's query.
     const actor = step % 3 === 2 ? actors[1 + (step % 2)] : 'dev0';
-    (rnd() < 0.5 ? store : other).upsertRuns([finished('acme/web', clock.now(), rnd() < 0.3 ? 'failure' : 'success', { actor })]);
+    (rnd() < 0.5 ? store : other).upsertRuns([
+      finished('acme/web', clock.now(), rnd() < 0.3 ? 'failure' : 'success', { actor }),
+    ]);
     const got = check(live, store, pending('acme/web', clock.now(), { actor }), `step ${step}`);
     assert.ok(Number.isFinite(got[FEATURE_INDEX.author_fail_rate]));
     checks++;
   }
   assert.equal(live.stats.builds, 1, `no rebuild: ${JSON.stringify(live.stats)}`);
-  assert.equal(live.stats.authorLoads, loads, `no author reloaded from the store over ${checks} checks: ${JSON.stringify(live.stats)}`);
+  assert.equal(
+    live.stats.authorLoads,
+    loads,
+    `no author reloaded from the store over ${checks} checks: ${JSON.stringify(live.stats)}`,
+  );
   store.close();
   other.close();
 });
@@ -165,7 +214,10 @@ test('the author rows stay within their budget, letting go of the oldest, and th
     const actor = `dev${Math.floor(rnd() * 6)}`;
     if (step % 4 === 3) store.upsertRuns([finished(repo, now, rnd() < 0.3 ? 'failure' : 'success', { actor })]);
     check(live, store, pending(repo, now, { actor }), `step ${step}`);
-    assert.ok(live.authorRowSlots() <= budget, `step ${step}: ${live.authorRowSlots()} slots for a budget of ${budget}`);
+    assert.ok(
+      live.authorRowSlots() <= budget,
+      `step ${step}: ${live.authorRowSlots()} slots for a budget of ${budget}`,
+    );
   }
   assert.ok(live.stats.authorLoads > 18, `authors let go were read again: ${JSON.stringify(live.stats)}`);
   store.close();
@@ -244,12 +296,20 @@ test('folding falls back to a rebuild whenever it would not be exact (out-of-ord
     const { store, live, clock } = world(300, ['acme/a']);
     check(live, store, pending('acme/a', clock.now()), 'first');
     clock.advance(MIN);
-    store.upsertRuns([finished('acme/a', clock.now() - 3 * 24 * 60 * MIN, 'failure', { completed_at: new Date(clock.now() - 1000).toISOString() })]);
+    store.upsertRuns([
+      finished('acme/a', clock.now() - 3 * 24 * 60 * MIN, 'failure', {
+        completed_at: new Date(clock.now() - 1000).toISOString(),
+      }),
+    ]);
     check(live, store, pending('acme/a', clock.now()), 'after a late report of an old run');
     assert.equal(live.stats.builds, 2);
     clock.advance(MIN);
     store.upsertRuns([finished('acme/a', clock.now(), 'success')]);
-    store.upsertRuns([finished('acme/a', clock.now() + 5 * MIN, 'failure', { completed_at: new Date(clock.now() - 3 * MIN).toISOString() })]);
+    store.upsertRuns([
+      finished('acme/a', clock.now() + 5 * MIN, 'failure', {
+        completed_at: new Date(clock.now() - 3 * MIN).toISOString(),
+      }),
+    ]);
     clock.advance(MIN);
     const f = check(live, store, pending('acme/a', clock.now()), 'after an outcome known before the last one');
     assert.equal(f[FEATURE_INDEX.last_outcome], 0);
@@ -268,7 +328,10 @@ test('folding falls back to a rebuild whenever it would not be exact (out-of-ord
   // (c) a busy repo: the full window spans less than a day, and a write still folds in exactly, since
   //     runs_24h counts only the last CREATED_WINDOW runs (the ones serving loads), in training too.
   {
-    const store = fullWindow('dense/r', 50_000, (i, created) => ({ completed: created + 20_000, conclusion: i % 4 ? 'success' : 'failure' }));
+    const store = fullWindow('dense/r', 50_000, (i, created) => ({
+      completed: created + 20_000,
+      conclusion: i % 4 ? 'success' : 'failure',
+    }));
     let now = WINDOW_END + 15 * MIN;
     const live = new LiveHistory(store, opts, 10, () => now);
     check(live, store, pending('dense/r', now), 'dense');
@@ -282,7 +345,9 @@ test('folding falls back to a rebuild whenever it would not be exact (out-of-ord
   // (d) a full window whose oldest run's outcome became known late (it is among the last REPO_WINDOW outcomes).
   {
     const store = fullWindow('late/r', 3_600_000, (i, created) =>
-      i === 0 ? { completed: WINDOW_END - 30 * MIN, conclusion: 'failure' } : { completed: created + 600_000, conclusion: 'success' },
+      i === 0
+        ? { completed: WINDOW_END - 30 * MIN, conclusion: 'failure' }
+        : { completed: created + 600_000, conclusion: 'success' },
     );
     let now = WINDOW_END + MIN;
     const live = new LiveHistory(store, opts, 10, () => now);

@@ -81,9 +81,7 @@ function riskLoad(url: string, workers = 4): Load {
   };
 }
 
-async function serveWithModels(
-  extraEnv: Record<string, string> = {},
-): Promise<{
+async function serveWithModels(extraEnv: Record<string, string> = {}): Promise<{
   dir: string;
   store: Store;
   running: RunningServer;

@@ -16,7 +16,14 @@ export interface Backend {
 }
 
 const run = (repo: string, id: string, extra: Record<string, unknown> = {}): RunRecord =>
-  RunRecordSchema.parse({ repo, run_id: id, workflow: 'ci', created_at: '2024-03-01T10:00:00.000Z', conclusion: 'success', ...extra });
+  RunRecordSchema.parse({
+    repo,
+    run_id: id,
+    workflow: 'ci',
+    created_at: '2024-03-01T10:00:00.000Z',
+    conclusion: 'success',
+    ...extra,
+  });
 
 /** Waits (on the event loop, not a sleep) until `ok()` holds or `ms` pass. */
 async function eventually(ok: () => boolean, ms = 3000): Promise<boolean> {
@@ -73,7 +80,11 @@ export function storeContract(name: string, backend: Backend | null): void {
     const recent = store.recentRuns(mid.repo, mid.created_at, 10);
     assert.deepEqual(
       recent.map((r) => r.run_id),
-      back.filter((r) => r.repo === mid.repo && r.created_at < mid.created_at).reverse().slice(0, 10).map((r) => r.run_id),
+      back
+        .filter((r) => r.repo === mid.repo && r.created_at < mid.created_at)
+        .reverse()
+        .slice(0, 10)
+        .map((r) => r.run_id),
     );
     assert.deepEqual(store.repos(), ['acme/api', 'acme/web']);
     assert.equal(store.countRuns(), 3000);
@@ -83,18 +94,35 @@ export function storeContract(name: string, backend: Backend | null): void {
     assert.ok(byActor.every((r) => r.actor === actor && r.created_at < mid.created_at));
     assert.deepEqual(
       store.recentOutcomesByActor(mid.repo, actor, mid.created_at, 5),
-      byActor.map((r) => ({ created_ms: Date.parse(r.created_at), completed_ms: r.completed_at ? Date.parse(r.completed_at) : null, run_id: r.run_id, run_attempt: r.run_attempt, conclusion: r.conclusion })),
+      byActor.map((r) => ({
+        created_ms: Date.parse(r.created_at),
+        completed_ms: r.completed_at ? Date.parse(r.completed_at) : null,
+        run_id: r.run_id,
+        run_attempt: r.run_attempt,
+        conclusion: r.conclusion,
+      })),
     );
   });
 
   t('an upsert counts inserted, updated and unchanged; a running copy never replaces a completed record', (store) => {
-    assert.deepEqual(store.upsertRuns([run('a/b', '1'), run('a/b', '2', { conclusion: null })]), { inserted: 2, updated: 0, unchanged: 0 });
-    assert.deepEqual(store.upsertRuns([run('a/b', '1', { conclusion: null }), run('a/b', '2')]), { inserted: 0, updated: 1, unchanged: 1 });
+    assert.deepEqual(store.upsertRuns([run('a/b', '1'), run('a/b', '2', { conclusion: null })]), {
+      inserted: 2,
+      updated: 0,
+      unchanged: 0,
+    });
+    assert.deepEqual(store.upsertRuns([run('a/b', '1', { conclusion: null }), run('a/b', '2')]), {
+      inserted: 0,
+      updated: 1,
+      unchanged: 1,
+    });
     assert.equal(store.getRun('a/b', 'ci', '1', 1)?.conclusion, 'success');
     assert.equal(store.getRun('a/b', 'ci', '2', 1)?.conclusion, 'success');
     assert.equal(store.getRun('a/b', 'ci', '3', 1), undefined);
     // The same key twice in one call: applied in order, as separate writes.
-    assert.deepEqual(store.upsertRuns([run('a/b', '9', { conclusion: null }), run('a/b', '9', { conclusion: 'failure' })]), { inserted: 1, updated: 1, unchanged: 0 });
+    assert.deepEqual(
+      store.upsertRuns([run('a/b', '9', { conclusion: null }), run('a/b', '9', { conclusion: 'failure' })]),
+      { inserted: 1, updated: 1, unchanged: 0 },
+    );
     assert.equal(store.getRun('a/b', 'ci', '9', 1)?.conclusion, 'failure');
   });
 
@@ -108,40 +136,46 @@ export function storeContract(name: string, backend: Backend | null): void {
     assert.equal(store.getState('k\u0000'), 'v\u0000');
     assert.equal(store.getState('k'), undefined);
     store.appendEvent('kind', 'key\u0000', { a: '\u0000' });
-    assert.deepEqual(store.listEvents('kind', { key: 'key\u0000' }).map((e) => [e.key, e.payload]), [['key\u0000', { a: '\u0000' }]]);
+    assert.deepEqual(
+      store.listEvents('kind', { key: 'key\u0000' }).map((e) => [e.key, e.payload]),
+      [['key\u0000', { a: '\u0000' }]],
+    );
   });
 
-  t('the change feed reports real changes once, after the outermost transaction commits, and nothing rolled back', (store) => {
-    const seen: string[][] = [];
-    store.onRunsChanged((repos, runs) => seen.push([...repos, ...runs.map((r) => r.run_id)]));
-    const runs = randomHistory(4, 5, ['a/b']);
-    store.upsertRuns(runs);
-    store.upsertRuns(runs);
-    assert.deepEqual(seen, [['a/b', ...runs.map((r) => r.run_id)]]);
-    seen.length = 0;
-    store.transaction(() => {
-      store.upsertRuns([run('c/d', 'x1')]);
-      assert.equal(seen.length, 0, 'not before commit');
+  t(
+    'the change feed reports real changes once, after the outermost transaction commits, and nothing rolled back',
+    (store) => {
+      const seen: string[][] = [];
+      store.onRunsChanged((repos, runs) => seen.push([...repos, ...runs.map((r) => r.run_id)]));
+      const runs = randomHistory(4, 5, ['a/b']);
+      store.upsertRuns(runs);
+      store.upsertRuns(runs);
+      assert.deepEqual(seen, [['a/b', ...runs.map((r) => r.run_id)]]);
+      seen.length = 0;
+      store.transaction(() => {
+        store.upsertRuns([run('c/d', 'x1')]);
+        assert.equal(seen.length, 0, 'not before commit');
+        assert.throws(() =>
+          store.transaction(() => {
+            store.upsertRuns([run('c/d', 'x2')]);
+            throw new Error('inner');
+          }),
+        );
+      });
+      assert.deepEqual(seen, [['c/d', 'x1']]);
+      assert.equal(store.getRun('c/d', 'ci', 'x2', 1), undefined, 'the savepoint rolled back');
       assert.throws(() =>
         store.transaction(() => {
-          store.upsertRuns([run('c/d', 'x2')]);
-          throw new Error('inner');
+          store.upsertRuns([run('e/f', 'y')]);
+          store.setState('tx', '1');
+          throw new Error('outer');
         }),
       );
-    });
-    assert.deepEqual(seen, [['c/d', 'x1']]);
-    assert.equal(store.getRun('c/d', 'ci', 'x2', 1), undefined, 'the savepoint rolled back');
-    assert.throws(() =>
-      store.transaction(() => {
-        store.upsertRuns([run('e/f', 'y')]);
-        store.setState('tx', '1');
-        throw new Error('outer');
-      }),
-    );
-    assert.equal(store.getRun('e/f', 'ci', 'y', 1), undefined);
-    assert.equal(store.getState('tx'), undefined);
-    assert.deepEqual(seen, [['c/d', 'x1']]);
-  });
+      assert.equal(store.getRun('e/f', 'ci', 'y', 1), undefined);
+      assert.equal(store.getState('tx'), undefined);
+      assert.deepEqual(seen, [['c/d', 'x1']]);
+    },
+  );
 
   t('state, circuits, models, audit and events round-trip', (store) => {
     store.setState('a', '1');
@@ -149,24 +183,63 @@ export function storeContract(name: string, backend: Backend | null): void {
     assert.equal(store.getState('a'), '2');
     store.deleteState('a');
     assert.equal(store.getState('a'), undefined);
-    const c = { name: 'npm', state: 'open' as const, consecutive_failures: 3, opened_at: 5, trial_at: null, updated_at: 6 };
+    const c = {
+      name: 'npm',
+      state: 'open' as const,
+      consecutive_failures: 3,
+      opened_at: 5,
+      trial_at: null,
+      updated_at: 6,
+    };
     store.putCircuit(c);
     store.putCircuit({ ...c, name: 'apt', state: 'closed' });
     assert.deepEqual(store.getCircuit('npm'), c);
-    assert.deepEqual(store.listCircuits().map((x) => x.name), ['apt', 'npm']);
-    const m = (id: string, created_at: string) => ({ id, kind: 'gbdt', status: 'challenger' as const, created_at, metrics: { pr_auc: 0.5 }, data_range: { from: null, to: null, rows: 1 } });
+    assert.deepEqual(
+      store.listCircuits().map((x) => x.name),
+      ['apt', 'npm'],
+    );
+    const m = (id: string, created_at: string) => ({
+      id,
+      kind: 'gbdt',
+      status: 'challenger' as const,
+      created_at,
+      metrics: { pr_auc: 0.5 },
+      data_range: { from: null, to: null, rows: 1 },
+    });
     store.putModel(m('b', '2024-02-01T00:00:00Z'));
     store.putModel(m('a', '2024-03-01T00:00:00Z'));
     store.putModel({ ...m('b', '2024-02-01T00:00:00Z'), status: 'champion' });
-    assert.deepEqual(store.listModels().map((x) => [x.id, x.status]), [['b', 'champion'], ['a', 'challenger']]);
-    for (let i = 0; i < 5; i++) store.appendAudit({ at: `2024-01-0${i + 1}T00:00:00Z`, actor: 'k', action: 'promote', subject: String(i), detail: { i } });
-    assert.deepEqual(store.listAudit(3).map((a) => a.subject), ['4', '3', '2']);
+    assert.deepEqual(
+      store.listModels().map((x) => [x.id, x.status]),
+      [
+        ['b', 'champion'],
+        ['a', 'challenger'],
+      ],
+    );
+    for (let i = 0; i < 5; i++)
+      store.appendAudit({
+        at: `2024-01-0${i + 1}T00:00:00Z`,
+        actor: 'k',
+        action: 'promote',
+        subject: String(i),
+        detail: { i },
+      });
+    assert.deepEqual(
+      store.listAudit(3).map((a) => a.subject),
+      ['4', '3', '2'],
+    );
     const bytes = new Uint8Array(new Float64Array([1.5, -0, NaN, 1e308]).buffer);
     store.appendEvent('canary', 's1', { n: 1 }, bytes);
     store.appendEvent('canary', 's2', { n: 2 });
     store.appendEvent('canary', 's1', { n: 3 });
-    assert.deepEqual(store.listEvents('canary').map((e) => e.payload.n), [3, 2, 1]);
-    assert.deepEqual(store.listEvents('canary', { key: 's1', limit: 1 }).map((e) => e.payload.n), [3]);
+    assert.deepEqual(
+      store.listEvents('canary').map((e) => e.payload.n),
+      [3, 2, 1],
+    );
+    assert.deepEqual(
+      store.listEvents('canary', { key: 's1', limit: 1 }).map((e) => e.payload.n),
+      [3],
+    );
     const withData = store.listEvents('canary', { key: 's1' })[1];
     assert.deepEqual(new Uint8Array(withData.data!), bytes);
     assert.equal(store.listEvents('canary', { key: 's2' })[0].data, undefined);
@@ -186,26 +259,32 @@ export function storeContract(name: string, backend: Backend | null): void {
     assert.equal(store.tryLock('retrain', 'p3', 10_000), true, 'an expired lock is taken over');
   });
 
-  t('another connection sees run writes through dataVersion and changedReposSince, with the keys changed', async (store, connect) => {
-    const other = connect();
-    const start = other.changedReposSince(0).seq;
-    const v0 = other.dataVersion();
-    store.upsertRuns([run('a/b', '1'), run('a/b', '2'), run('c/d', '1')]);
-    store.upsertRuns(Array.from({ length: 65 }, (_, i) => run('e/f', `r${i}`)));
-    if (backend!.asyncVersion) assert.ok(await eventually(() => other.dataVersion() !== v0), 'notified');
-    else assert.notEqual(other.dataVersion(), v0);
-    const ch = other.changedReposSince(start);
-    assert.equal(ch.truncated, false);
-    assert.deepEqual(ch.repos.sort(), ['a/b', 'c/d', 'e/f']);
-    assert.deepEqual(ch.runs.get('a/b'), [['ci', '1', 1], ['ci', '2', 1]]);
-    assert.equal(ch.runs.get('e/f'), null, 'too many keys: the whole repo');
-    assert.ok(ch.seq > start);
-    // Its own writes are left out (the in-process feed reports them).
-    other.upsertRuns([run('g/h', '1')]);
-    assert.deepEqual(other.changedReposSince(ch.seq).repos, []);
-    assert.deepEqual(store.changedReposSince(ch.seq).repos, ['g/h']);
-    assert.equal(store.changedReposSince(ch.seq + 1000).truncated, true, 'a position past the log: reset');
-  });
+  t(
+    'another connection sees run writes through dataVersion and changedReposSince, with the keys changed',
+    async (store, connect) => {
+      const other = connect();
+      const start = other.changedReposSince(0).seq;
+      const v0 = other.dataVersion();
+      store.upsertRuns([run('a/b', '1'), run('a/b', '2'), run('c/d', '1')]);
+      store.upsertRuns(Array.from({ length: 65 }, (_, i) => run('e/f', `r${i}`)));
+      if (backend!.asyncVersion) assert.ok(await eventually(() => other.dataVersion() !== v0), 'notified');
+      else assert.notEqual(other.dataVersion(), v0);
+      const ch = other.changedReposSince(start);
+      assert.equal(ch.truncated, false);
+      assert.deepEqual(ch.repos.sort(), ['a/b', 'c/d', 'e/f']);
+      assert.deepEqual(ch.runs.get('a/b'), [
+        ['ci', '1', 1],
+        ['ci', '2', 1],
+      ]);
+      assert.equal(ch.runs.get('e/f'), null, 'too many keys: the whole repo');
+      assert.ok(ch.seq > start);
+      // Its own writes are left out (the in-process feed reports them).
+      other.upsertRuns([run('g/h', '1')]);
+      assert.deepEqual(other.changedReposSince(ch.seq).repos, []);
+      assert.deepEqual(store.changedReposSince(ch.seq).repos, ['g/h']);
+      assert.equal(store.changedReposSince(ch.seq + 1000).truncated, true, 'a position past the log: reset');
+    },
+  );
 
   t('a transaction is all or nothing, and one connection does not see another one uncommitted', (store, connect) => {
     const other = connect();
@@ -221,7 +300,10 @@ export function storeContract(name: string, backend: Backend | null): void {
 
   t('scanState pages through one prefix in key order and stops at its end', (store) => {
     for (const k of ['canary:b', 'canary:a', 'canary:c', 'canarz', 'canar', 'other:a']) store.setState(k, `v-${k}`);
-    assert.deepEqual(store.scanState('canary:', '', 2), [['canary:a', 'v-canary:a'], ['canary:b', 'v-canary:b']]);
+    assert.deepEqual(store.scanState('canary:', '', 2), [
+      ['canary:a', 'v-canary:a'],
+      ['canary:b', 'v-canary:b'],
+    ]);
     assert.deepEqual(store.scanState('canary:', 'canary:b', 2), [['canary:c', 'v-canary:c']]);
     assert.deepEqual(store.scanState('canary:', 'canary:c', 2), []);
   });
@@ -229,7 +311,11 @@ export function storeContract(name: string, backend: Backend | null): void {
   t('pruneEvents deletes the oldest events before the horizon in batches and says when it is done', (store) => {
     for (let i = 0; i < 5; i++) store.appendEvent('risk', `k${i}`, { i });
     const future = '9999-01-01T00:00:00.000Z';
-    assert.deepEqual(store.pruneEvents('1970-01-01T00:00:00.000Z', 10), { deleted: 0, done: true }, 'nothing is older than the epoch');
+    assert.deepEqual(
+      store.pruneEvents('1970-01-01T00:00:00.000Z', 10),
+      { deleted: 0, done: true },
+      'nothing is older than the epoch',
+    );
     assert.deepEqual(store.pruneEvents(future, 2), { deleted: 2, done: false });
     assert.deepEqual(store.pruneEvents(future, 2), { deleted: 2, done: false });
     assert.deepEqual(store.pruneEvents(future, 2), { deleted: 1, done: true });

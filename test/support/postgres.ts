@@ -19,7 +19,9 @@ export const PG_BIN = process.env.RISKGATE_PG_BIN ?? newestDebianBin() ?? '/usr/
 
 function newestDebianBin(): string | undefined {
   try {
-    const majors = readdirSync('/usr/lib/postgresql').filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a));
+    const majors = readdirSync('/usr/lib/postgresql')
+      .filter((d) => /^\d+$/.test(d))
+      .sort((a, b) => Number(b) - Number(a));
     return majors.map((m) => join('/usr/lib/postgresql', m, 'bin')).find((d) => existsSync(join(d, 'initdb')));
   } catch {
     return undefined;
@@ -50,8 +52,10 @@ function pgRun(bin: string, args: string[]): void {
 }
 
 export function pgMissingReason(): string | null {
-  if (!existsSync(join(PG_BIN, 'initdb')) || !existsSync(join(PG_BIN, 'pg_ctl'))) return `PostgreSQL binaries not found in ${PG_BIN} (apt-get install postgresql)`;
-  if (asRoot && spawnSync('id', ['-u', 'postgres']).status !== 0) return 'running as root without a `postgres` user to run the server as';
+  if (!existsSync(join(PG_BIN, 'initdb')) || !existsSync(join(PG_BIN, 'pg_ctl')))
+    return `PostgreSQL binaries not found in ${PG_BIN} (apt-get install postgresql)`;
+  if (asRoot && spawnSync('id', ['-u', 'postgres']).status !== 0)
+    return 'running as root without a `postgres` user to run the server as';
   return null;
 }
 
@@ -79,7 +83,9 @@ async function clusterPort(): Promise<number> {
   for (let i = 0; i <= hi - lo; i++) {
     const port = lo + ((process.pid + i) % (hi - lo + 1));
     const free = await new Promise<boolean>((ok) => {
-      const s = createServer().once('error', () => ok(false)).listen(port, '127.0.0.1', () => s.close(() => ok(true)));
+      const s = createServer()
+        .once('error', () => ok(false))
+        .listen(port, '127.0.0.1', () => s.close(() => ok(true)));
     });
     if (free) return port;
   }
@@ -97,8 +103,15 @@ export async function startPostgres(opts: { port?: number } = {}): Promise<PgClu
   const port = opts.port ?? (await clusterPort());
   const start = () =>
     pgRun('pg_ctl', [
-      '-D', data, '-l', join(dir, 'log'), '-w', '-t', '60',
-      '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100`,
+      '-D',
+      data,
+      '-l',
+      join(dir, 'log'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100`,
       'start',
     ]);
   start();
@@ -109,7 +122,20 @@ export async function startPostgres(opts: { port?: number } = {}): Promise<PgClu
     port,
     dir,
     createDatabase(name = `t${process.pid}_${++dbCounter}`) {
-      pgRun('psql', ['-h', dir, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-qc', `CREATE DATABASE ${name}`]);
+      pgRun('psql', [
+        '-h',
+        dir,
+        '-p',
+        String(port),
+        '-U',
+        'postgres',
+        '-d',
+        'postgres',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-qc',
+        `CREATE DATABASE ${name}`,
+      ]);
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
     stop() {
