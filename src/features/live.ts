@@ -363,6 +363,11 @@ export class LiveHistory {
       if (replaced.actor !== actor || !rows.replace(actorRow(x, s))) this.forgetAuthorRows(e, actor!);
       return;
     }
+    // The rows may hold x already: they were read from the store after x committed but before its change
+    // reached this cache (another replica's write whose notification was still on its way — PostgreSQL, or
+    // SQLite with several workers). Pushing it again counted it twice (author_runs +1: 3 of 96 checks in a
+    // two-writer run over PostgreSQL). A scan of at most AUTHOR_ROWS (800) slots per fold, ~1 µs.
+    if (rows.replace(actorRow(x, s))) return;
     // x is the repo's newest run in created order, so it is also its author's newest.
     const before = rows.size;
     rows.push(actorRow(x, s));

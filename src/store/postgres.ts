@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { RunRecord } from '../records/schema.ts';
 import { decKey, encKey } from './postgres-schema.ts';
-import type { QueryArgs, Reply, Request, UpsertArgs, WorkerInit } from './postgres-worker.ts';
+import type { BatchArgs, QueryArgs, Reply, Request, UpsertArgs, WorkerInit } from './postgres-worker.ts';
 import {
   StoreUnavailableError,
   type ActorOutcomeRow,
@@ -68,6 +68,8 @@ export function redactUrl(url: string): string {
 
 interface Bridge {
   call<T>(op: Request['op'], a?: unknown, timeoutMs?: number): T;
+  /** Calls made so far (each a thread hop and at least one round trip), for tests. */
+  calls(): number;
   dataVersion(): number;
   listening(): boolean;
   close(): void;
@@ -105,11 +107,13 @@ function startBridge(url: string, o: Required<Omit<PostgresStoreOptions, 'migrat
   };
   spawn();
   let nextId = 0;
+  let calls = 0;
   // The first call also waits for the worker to load node-postgres and the loader (~0.5 s on a busy machine).
   let firstCall = true;
   return {
     call<T>(op: Request['op'], a?: unknown, timeoutMs = o.statementTimeoutMs + o.connectTimeoutMs + 2000): T {
       if (dead) spawn();
+      calls++;
       const id = ++nextId;
       let seen = Atomics.load(ctl, 0);
       port.postMessage({ id, op, a } satisfies Request);
@@ -142,6 +146,7 @@ function startBridge(url: string, o: Required<Omit<PostgresStoreOptions, 'migrat
         seen = Atomics.load(ctl, 0);
       }
     },
+    calls: () => calls,
     dataVersion: () => Atomics.load(ctl, 1),
     listening: () => Atomics.load(ctl, 2) === 1,
     close: () => void worker.terminate().catch(() => undefined),
@@ -166,6 +171,11 @@ export function rawQuery(store: Store, text: string, values?: unknown[]): Record
   if (!q) throw new Error('not a PostgreSQL store');
   return q(text, values);
 }
+const CALLS = new WeakMap<Store, () => number>();
+/** How many calls the store has made to its worker thread (undefined for stores that are not PostgreSQL ones). */
+export function bridgeCalls(store: Store): number | undefined {
+  return CALLS.get(store)?.();
+}
 /** Whether the store's LISTEN connection is up (undefined for stores that are not PostgreSQL ones). */
 export function listenerConnected(store: Store): boolean | undefined {
   return LISTENING.get(store)?.();
@@ -180,11 +190,34 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
   /** Tells this store's change-log rows and notifications from other stores' (see changedReposSince). */
   const writer = randomUUID();
   const bridge = startBridge(url, o, writer);
+  /**
+   * Inside a transaction, statements whose answer no one reads (BEGIN, SAVEPOINT, RELEASE, setState,
+   * appendEvent…) wait here and go with the next call that needs an answer, in order, in one thread hop: a
+   * canary decision (BEGIN, getState, setState, appendEvent, COMMIT) takes 2 hops instead of 5. A deferred
+   * write's error surfaces on that later call, inside the same transaction, which then rolls back as a whole.
+   */
+  let queued: QueryArgs[] = [];
+  /** Counts the calls that sent queued statements, so a transaction can tell whether its BEGIN went out. */
+  let flushes = 0;
+  const call = <T>(op: BatchArgs['op'], a: unknown): T => {
+    if (queued.length === 0) return bridge.call<T>(op, a);
+    const before = queued;
+    queued = [];
+    flushes++;
+    return guardWrite(() => bridge.call<T>('batch', { before, op, a } satisfies BatchArgs), false);
+  };
   type Res = { rows: Record<string, unknown>[]; rowCount: number; command: string };
   const q = (text: string, values?: unknown[], name?: string): Res =>
-    bridge.call<Res>('q', { text, values, name } satisfies QueryArgs);
+    call<Res>('q', { text, values, name } satisfies QueryArgs);
   const rowsOf = (text: string, values: unknown[], name: string): unknown[][] =>
-    bridge.call<{ rows: unknown[][] }>('q', { text, values, name, array: true } satisfies QueryArgs).rows;
+    call<{ rows: unknown[][] }>('q', { text, values, name, array: true } satisfies QueryArgs).rows;
+  /** A write whose answer is not needed: deferred inside a transaction, sent at once outside one. */
+  const write = (text: string, values: unknown[], name: string): void => {
+    // (bytes are copied: the caller may reuse its buffer before the statement is sent)
+    if (txDepth > 0)
+      queued.push({ text, values: values.map((v) => (v instanceof Uint8Array ? Buffer.from(v) : v)), name });
+    else guardWrite(() => q(text, values, name));
+  };
 
   let writeFault: { error: string; since: string } | null = null;
   const guardWrite = <T>(fn: () => T, clears = true): T => {
@@ -268,7 +301,7 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
     flush();
     if (chunks.length === 0) return { inserted: 0, updated: 0, unchanged: 0 };
     const res = guardWrite(() =>
-      bridge.call<{ inserted: number[]; updated: number[]; log: [number, number] | null }>('upsert', {
+      call<{ inserted: number[]; updated: number[]; log: [number, number] | null }>('upsert', {
         chunks,
         log,
       } satisfies UpsertArgs),
@@ -290,14 +323,10 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
     const mark = pending.length;
     const outer = txDepth === 0;
     const sp = `riskgate_sp${txDepth}`;
-    guardWrite(
-      () =>
-        bridge.call('q', {
-          text: outer ? 'BEGIN' : `SAVEPOINT ${sp}`,
-          tx: outer ? 'begin' : undefined,
-        } satisfies QueryArgs),
-      false,
-    );
+    // BEGIN or SAVEPOINT waits for the transaction's first call that needs an answer (see `queued`).
+    const at = queued.length;
+    const flushesAt = flushes;
+    queued.push({ text: outer ? 'BEGIN' : `SAVEPOINT ${sp}`, tx: outer ? 'begin' : undefined });
     txDepth++;
     let out: T;
     try {
@@ -305,6 +334,13 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
     } catch (err) {
       txDepth--;
       pending.length = mark;
+      if (flushes === flushesAt) {
+        // Nothing since BEGIN/SAVEPOINT reached the database: forgetting it is the rollback.
+        queued.length = at;
+        throw err;
+      }
+      // The savepoint went out, so whatever is still queued came after it: dropped, then rolled back.
+      queued = [];
       try {
         bridge.call('q', {
           text: outer ? 'ROLLBACK' : `ROLLBACK TO SAVEPOINT ${sp}`,
@@ -317,28 +353,28 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
       throw err;
     }
     txDepth--;
-    try {
-      const done = guardWrite(
-        () =>
-          bridge.call<Res>('q', {
-            text: outer ? 'COMMIT' : `RELEASE SAVEPOINT ${sp}`,
-            tx: outer ? 'end' : undefined,
-          } satisfies QueryArgs),
-        false,
-      );
-      // COMMIT of a transaction an error aborted answers ROLLBACK instead of failing.
-      if (outer && done.command !== 'COMMIT') throw new Error(`transaction was rolled back (${done.command})`);
-    } catch (err) {
-      pending.length = mark;
-      if (outer) {
-        try {
-          bridge.call('q', { text: 'ROLLBACK', tx: 'end' } satisfies QueryArgs);
-        } catch {
-          // nothing left to roll back
+    if (flushes === flushesAt && queued.length === at + 1) {
+      // An empty transaction (or savepoint): it never reached the database.
+      queued.length = at;
+    } else if (!outer) {
+      queued.push({ text: `RELEASE SAVEPOINT ${sp}` });
+    } else
+      try {
+        const done = guardWrite(() => call<Res>('q', { text: 'COMMIT', tx: 'end' } satisfies QueryArgs), false);
+        // COMMIT of a transaction an error aborted answers ROLLBACK instead of failing.
+        if (done.command !== 'COMMIT') throw new Error(`transaction was rolled back (${done.command})`);
+      } catch (err) {
+        pending.length = mark;
+        queued = [];
+        if (outer) {
+          try {
+            bridge.call('q', { text: 'ROLLBACK', tx: 'end' } satisfies QueryArgs);
+          } catch {
+            // nothing left to roll back
+          }
         }
+        throw err;
       }
-      throw err;
-    }
     if (outer && pending.length > 0) {
       const runs = pending;
       pending = [];
@@ -421,14 +457,12 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
       return v === undefined ? undefined : decKey(v);
     },
     setState: (key, value) =>
-      void guardWrite(() =>
-        q(
-          'INSERT INTO state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value=excluded.value',
-          [encKey(key), encKey(value)],
-          'rg_set_state',
-        ),
+      write(
+        'INSERT INTO state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value=excluded.value',
+        [encKey(key), encKey(value)],
+        'rg_set_state',
       ),
-    deleteState: (key) => void guardWrite(() => q('DELETE FROM state WHERE key=$1', [encKey(key)], 'rg_del_state')),
+    deleteState: (key) => write('DELETE FROM state WHERE key=$1', [encKey(key)], 'rg_del_state'),
     // The same key range as the SQLite store: from where the last page ended to the prefix's last character
     // plus one. Keys are compared as escaped (encKey keeps the order of strings without lone surrogates).
     scanState: (prefix, after, limit) => {
@@ -462,12 +496,10 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
       return j === undefined ? undefined : (JSON.parse(j) as CircuitRow);
     },
     putCircuit: (row) =>
-      void guardWrite(() =>
-        q(
-          'INSERT INTO circuits (name, row) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET row=excluded.row',
-          [encKey(row.name), JSON.stringify(row)],
-          'rg_put_circuit',
-        ),
+      write(
+        'INSERT INTO circuits (name, row) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET row=excluded.row',
+        [encKey(row.name), JSON.stringify(row)],
+        'rg_put_circuit',
       ),
     listCircuits: () =>
       rowsOf('SELECT row FROM circuits ORDER BY name', [], 'rg_list_circuits').map(
@@ -475,12 +507,10 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
       ),
 
     putModel: (row) =>
-      void guardWrite(() =>
-        q(
-          'INSERT INTO models (id, row) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET row=excluded.row',
-          [encKey(row.id), JSON.stringify(row)],
-          'rg_put_model',
-        ),
+      write(
+        'INSERT INTO models (id, row) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET row=excluded.row',
+        [encKey(row.id), JSON.stringify(row)],
+        'rg_put_model',
       ),
     listModels: () =>
       rowsOf('SELECT row FROM models', [], 'rg_list_models')
@@ -488,26 +518,22 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
         .sort((a, b) => a.created_at.localeCompare(b.created_at)),
 
     appendAudit: (row) =>
-      void guardWrite(() =>
-        q('INSERT INTO audit (at, row) VALUES ($1, $2)', [row.at, JSON.stringify(row)], 'rg_append_audit'),
-      ),
+      write('INSERT INTO audit (at, row) VALUES ($1, $2)', [row.at, JSON.stringify(row)], 'rg_append_audit'),
     listAudit: (limit) =>
       rowsOf('SELECT row FROM audit ORDER BY seq DESC LIMIT $1', [limit], 'rg_list_audit').map(
         (r) => JSON.parse(r[0] as string) as AuditRow,
       ),
     appendEvent: (kind, key, payload, data) =>
-      void guardWrite(() =>
-        q(
-          'INSERT INTO events (kind, key, at, payload, data) VALUES ($1, $2, $3, $4, $5)',
-          [
-            encKey(kind),
-            encKey(key),
-            new Date().toISOString(),
-            JSON.stringify(payload),
-            data ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : null,
-          ],
-          'rg_append_event',
-        ),
+      write(
+        'INSERT INTO events (kind, key, at, payload, data) VALUES ($1, $2, $3, $4, $5)',
+        [
+          encKey(kind),
+          encKey(key),
+          new Date().toISOString(),
+          JSON.stringify(payload),
+          data ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : null,
+        ],
+        'rg_append_event',
       ),
     listEvents: (kind, opts = {}) =>
       (opts.key
@@ -565,10 +591,7 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
       return { ok: false, since: listenerDownSince };
     },
     changedReposSince: (since) => {
-      const r = bridge.call<{ lo: number | null; hi: number | null; rows: [string, string | null][] }>(
-        'changes',
-        since,
-      );
+      const r = call<{ lo: number | null; hi: number | null; rows: [string, string | null][] }>('changes', since);
       const seq = r.hi ?? 0;
       // Positions commit in order (see postgres-worker.ts), so as in SQLite the log covers `since` iff its
       // oldest row is at most since+1; a position past the newest means the database was reset.
@@ -601,6 +624,7 @@ export function openPostgresStore(url: string, opts: PostgresStoreOptions = {}):
     },
   };
   LISTENING.set(store, () => bridge.listening());
+  CALLS.set(store, () => bridge.calls());
   RAW.set(store, (text, values) => q(text, values).rows);
   return store;
 }

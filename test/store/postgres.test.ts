@@ -116,6 +116,8 @@ test(
         try {
           s.transaction(() => {
             s.setState('b', '1');
+            // A read sends the deferred BEGIN and write (postgres.ts, `queued`): the session is inside the transaction.
+            assert.equal(s.getState('b'), '1');
             // What a failover or an idle-connection reaper does to a session between two statements.
             assert.deepEqual(rawQuery(killer, 'SELECT pg_terminate_backend($1) AS ok', [mine]), [{ ok: true }]);
             s.setState('c', '1');
