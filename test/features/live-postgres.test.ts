@@ -11,11 +11,11 @@ import pg from 'pg';
 import { Calendar } from '../../src/features/calendar.ts';
 import { FEATURES } from '../../src/features/definition.ts';
 import { LiveHistory, liveFeatures } from '../../src/features/live.ts';
-import { RunRecordSchema, type RunRecord } from '../../src/records/schema.ts';
+import type { RunRecord } from '../../src/records/schema.ts';
 import { listenerConnected, openPostgresStore } from '../../src/store/postgres.ts';
 import type { Store } from '../../src/store/types.ts';
 import { pgMissingReason, pgOrSkip, startPostgres, type PgCluster } from '../support/postgres.ts';
-import { randomHistory, rng } from '../support/runs.ts';
+import { finishedRuns, pendingRun, randomHistory, rng } from '../support/runs.ts';
 
 const opts = { calendar: new Calendar('Europe/Berlin') };
 const MIN = 60_000;
@@ -41,41 +41,8 @@ function assertSame(live: Float64Array, exact: Float64Array, what: string): void
     assert.ok(Object.is(live[j], exact[j]), `${what}: ${FEATURES[j]} cached ${live[j]} vs exact ${exact[j]}`);
 }
 
-let seq = 0;
-const pending = (repo: string, at: number, extra: Partial<RunRecord> = {}): RunRecord =>
-  RunRecordSchema.parse({
-    repo,
-    run_id: 'pending',
-    workflow: 'ci',
-    created_at: new Date(at).toISOString(),
-    head_branch: 'main',
-    event: 'push',
-    actor: 'dev1',
-    head_sha: 'abc',
-    additions: 10,
-    deletions: 2,
-    ...extra,
-  });
-const finished = (
-  repo: string,
-  now: number,
-  conclusion: string | null,
-  extra: Record<string, unknown> = {},
-): RunRecord =>
-  RunRecordSchema.parse({
-    repo,
-    run_id: `w${seq++}`,
-    workflow: 'ci',
-    created_at: new Date(now - 10 * MIN).toISOString(),
-    completed_at: conclusion === null ? null : new Date(now - MIN).toISOString(),
-    conclusion,
-    head_branch: 'main',
-    event: 'push',
-    actor: `dev${seq % 3}`,
-    additions: 5,
-    deletions: 1,
-    ...extra,
-  });
+const pending = pendingRun;
+const finished = finishedRuns(MIN);
 
 function replicas(url: string, history: RunRecord[], retryMs = 1000) {
   const a = openPostgresStore(url, { retryMs });

@@ -9,7 +9,7 @@ import { Calendar } from '../../src/features/calendar.ts';
 import { RunRecordSchema, type RunRecord } from '../../src/records/schema.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
-import { randomHistory, rng } from '../support/runs.ts';
+import { finishedRuns, pendingRun, randomHistory, rng } from '../support/runs.ts';
 
 const opts = { calendar: new Calendar('Europe/Berlin') };
 const MIN = 60_000;
@@ -33,41 +33,8 @@ function world(runsPerRepo: number, repos: string[]) {
   return { store, other, live, clock };
 }
 
-let seq = 0;
-const pending = (repo: string, at: number, extra: Partial<RunRecord> = {}): RunRecord =>
-  RunRecordSchema.parse({
-    repo,
-    run_id: 'pending',
-    workflow: 'ci',
-    created_at: new Date(at).toISOString(),
-    head_branch: 'main',
-    event: 'push',
-    actor: 'dev1',
-    head_sha: 'abc',
-    additions: 10,
-    deletions: 2,
-    ...extra,
-  });
-const finished = (
-  repo: string,
-  now: number,
-  conclusion: string | null,
-  extra: Record<string, unknown> = {},
-): RunRecord =>
-  RunRecordSchema.parse({
-    repo,
-    run_id: `w${seq++}`,
-    workflow: 'ci',
-    created_at: new Date(now - 10 * MIN).toISOString(),
-    completed_at: conclusion === null ? null : new Date(now - MIN).toISOString(),
-    conclusion,
-    head_branch: 'main',
-    event: 'push',
-    actor: `dev${seq % 3}`,
-    additions: 5,
-    deletions: 1,
-    ...extra,
-  });
+const pending = pendingRun;
+const finished = finishedRuns(MIN);
 
 function check(live: LiveHistory, store: Store, r: RunRecord, what: string): Float64Array {
   const got = live.features(r);

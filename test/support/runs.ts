@@ -42,3 +42,42 @@ export function randomHistory(seed: number, n: number, repos = ['acme/web', 'acm
   }
   return out;
 }
+
+/** A pending run (no outcome yet) of `repo` created at `at`, as a risk check describes it. */
+export const pendingRun = (repo: string, at: number, extra: Partial<RunRecord> = {}): RunRecord =>
+  RunRecordSchema.parse({
+    repo,
+    run_id: 'pending',
+    workflow: 'ci',
+    created_at: new Date(at).toISOString(),
+    head_branch: 'main',
+    event: 'push',
+    actor: 'dev1',
+    head_sha: 'abc',
+    additions: 10,
+    deletions: 2,
+    ...extra,
+  });
+
+/**
+ * A builder of finished runs with ids w0, w1, … (its own counter): each started `10 × minute` before `now`
+ * and, unless its conclusion is null, completed a minute before; actors rotate over dev0..dev2.
+ */
+export function finishedRuns(minute: number) {
+  let seq = 0;
+  return (repo: string, now: number, conclusion: string | null, extra: Record<string, unknown> = {}): RunRecord =>
+    RunRecordSchema.parse({
+      repo,
+      run_id: `w${seq++}`,
+      workflow: 'ci',
+      created_at: new Date(now - 10 * minute).toISOString(),
+      completed_at: conclusion === null ? null : new Date(now - minute).toISOString(),
+      conclusion,
+      head_branch: 'main',
+      event: 'push',
+      actor: `dev${seq % 3}`,
+      additions: 5,
+      deletions: 1,
+      ...extra,
+    });
+}
