@@ -3,27 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/cli.ts';
+import { cli } from '../support/cli.ts';
 import { Registry } from '../../src/registry/registry.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import { randomHistory } from '../support/runs.ts';
-
-/** Runs the CLI in this process and captures what it prints (commands write with console.log / console.error). */
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 function workspace() {
   const dir = mkdtempSync(join(tmpdir(), 'rg-lifecycle-'));
