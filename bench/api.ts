@@ -310,8 +310,8 @@ async function measure(kind: Kind, dir: string, useWrk: boolean): Promise<LoadRe
 
 async function singleScore(dir: string): Promise<Record<string, number | string>> {
   const { openStore } = await import('../src/store/sqlite.ts');
-  const { createModelScorer } = await import('../src/registry/scorer.ts');
-  const { RiskRequestSchema } = await import('../src/api/schemas.ts');
+  const { createModelScorer } = await import('../src/serving/model-scorer.ts');
+  const { RiskRequestSchema } = await import('../src/serving/schemas.ts');
   const store = openStore(join(dir, 'data', 'riskgate.db'));
   const scorer = await createModelScorer({ store, modelsDir: join(dir, 'models'), pollMs: 0 });
   try {

@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { buildFrame } from '../src/features/frame.ts';
 import { loadModel } from '../src/ml/model.ts';
 import { Registry } from '../src/registry/registry.ts';
-import { createModelScorer } from '../src/registry/scorer.ts';
+import { createModelScorer } from '../src/serving/model-scorer.ts';
 import { simulateHistory } from '../src/simulate/history.ts';
 import { openStore } from '../src/store/sqlite.ts';
 import type { Store } from '../src/store/types.ts';

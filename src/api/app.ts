@@ -3,61 +3,38 @@ import express, { type RequestHandler, type Router } from 'express';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
-import { CircuitService, type CircuitView } from '../policy/circuit.ts';
-import { FALLBACK_MODEL, createFallbackScorer } from '../policy/fallback.ts';
 import type { Store } from '../store/types.ts';
-import { assessRisk } from './assess.ts';
-import { authenticate, FailedAuthLimiter, kayentaPathToken, requireScope, type Principal } from './auth.ts';
-import { assertMayWriteRepo } from './tenancy.ts';
-import { HttpError, errorHandler, sendError, zodDetails } from './errors.ts';
+import { redactRequestUrl } from '../redact.ts';
+import { authenticate, FailedAuthLimiter, kayentaPathToken, requireScope } from './auth.ts';
+import { HttpError, errorHandler, sendError } from './errors.ts';
 import { createMetrics } from './metrics.ts';
 import { buildOpenApi, type OpenApiExtras } from './openapi.ts';
 import { rateLimit } from './ratelimit.ts';
-import { createRiskLog, type RiskLog } from './risk-log.ts';
-import type { RiskMemory } from './risk-memory.ts';
 import { securityHeaders } from './security.ts';
-import { redactRequestUrl } from '../redact.ts';
-import {
-  CircuitEventSchema,
-  CircuitListQuerySchema,
-  CircuitNameSchema,
-  encodeCircuitCursor,
-  FinishedRunSchema,
-  OutcomeBatchSchema,
-  outcomeSchemaFor,
-  RiskRequestSchema,
-  type RiskRequest,
-} from './schemas.ts';
-import type { RiskScorer } from './types.ts';
-import { validateBody, validateParam } from './validate.ts';
-import type { RunRecord } from '../records/schema.ts';
+
+/** What the probes (/ready, /health) need to know about whatever answers risk checks. */
+export interface ModelStatus {
+  ready(): boolean;
+  info(): { id: string; version: string; kind: string; loaded_at: string } | null;
+  /** True while the answers come from a stand-in (the rule-based fallback) rather than a trained model. */
+  isFallback(info: { kind: string }): boolean;
+}
 
 export interface AppDeps {
   store: Store;
-  scorer: RiskScorer;
+  model: ModelStatus;
   config: Config;
   logger?: Logger;
-  /** Routers (canary, models, dashboard…) mounted after authentication; each applies `requireScope` itself. */
-  extraRouters?: Router[];
-  /** Extra schemas/paths for /openapi.json (e.g. the canary router's). */
+  /** Every route beyond the probes, mounted in order after authentication; each applies `requireScope` itself. */
+  routers: Router[];
+  /** The routers' OpenAPI contributions, merged into /openapi.json. */
   openapi?: OpenApiExtras;
   /** Paths that may be fetched without a key (their own requireScope still applies), e.g. a dashboard shell. */
   anonymousOk?: (path: string) => boolean;
-  /** Remembers each answered risk by commit (the canary router reads it). */
-  riskMemory?: RiskMemory;
-  /** Registry for /metrics, when other parts of the process (drift gauges) register there too. */
+  /** Registry for /metrics, which domain modules (serving, drift) register their series on too. */
   metricsRegistry?: Registry;
-  /** Where answered risk checks are logged for the dashboard (default: a batched log on `store`). */
-  riskLog?: RiskLog;
-  /** A pipeline dependency's circuit just opened (alerting). */
-  onCircuitOpen?: (view: CircuitView) => void;
   /** Process metrics (event loop, GC, memory) in /metrics; off in tests that build many apps. */
   defaultMetrics?: boolean;
-  /**
-   * The instant a risk request without `created_at` is judged at (epoch ms; default Date.now). Policy windows
-   * (Fri 16:00-24:00, Mon 00:00-09:00) depend on it, so tests pin it to fixed instants instead of the hour they run at.
-   */
-  clock?: () => number;
 }
 
 /** Runs middlewares in order as one Express layer; stops at the first error. */
@@ -106,13 +83,15 @@ const depthLimit: RequestHandler = (req, _res, next) => {
 };
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
-export function createApp(deps: AppDeps): express.Express {
-  const { store, scorer, config } = deps;
+/**
+ * The HTTP edge: request ids, security headers, access log and metrics, the open probes, authentication,
+ * rate limits, body parsing, then the domain routers in order, the 404 and the one error shape. It knows no
+ * domain: routes come from the modules that own them (serving/, canary/, registry/…), composed in src/app.ts.
+ */
+export function createHttpApp(deps: AppDeps): express.Express {
+  const { store, model, config } = deps;
   const log = deps.logger ?? pino({ level: config.logLevel });
-  const fallback = createFallbackScorer({ store, timezone: config.timezone });
-  const metrics = createMetrics(scorer, { defaultMetrics: deps.defaultMetrics, registry: deps.metricsRegistry });
-  const circuits = new CircuitService(store, config.circuit, Date.now, deps.onCircuitOpen);
-  const riskLog = deps.riskLog ?? createRiskLog(store, { log });
+  const metrics = createMetrics({ defaultMetrics: deps.defaultMetrics, registry: deps.metricsRegistry });
   const startedAt = new Date();
   // One count of failed authentications per address for every authenticated path (/metrics included).
   const authFailures = new FailedAuthLimiter(config.authFailures);
@@ -187,7 +166,7 @@ export function createApp(deps: AppDeps): express.Express {
     },
     '/ready': (_req, res) => {
       const st = storeStatus();
-      const modelReady = scorer.ready();
+      const modelReady = model.ready();
       const ready = modelReady && st.ok;
       const w = writeStatus();
       res.status(ready ? 200 : 503).json({
@@ -200,9 +179,9 @@ export function createApp(deps: AppDeps): express.Express {
     },
     '/health': (_req, res) => {
       const st = storeStatus();
-      const info = scorer.info();
-      const ready = scorer.ready() && st.ok;
-      const degraded = !info || info.kind === FALLBACK_MODEL.kind;
+      const info = model.info();
+      const ready = model.ready() && st.ok;
+      const degraded = !info || model.isFallback(info);
       const w = writeStatus();
       const status = !st.ok ? 'unavailable' : !ready || degraded || !w.ok ? 'degraded' : 'ok';
       const deps = dependencies();
@@ -265,79 +244,7 @@ export function createApp(deps: AppDeps): express.Express {
     ),
   );
 
-  const clock = deps.clock ?? Date.now;
-  const stampNow: express.RequestHandler = (req, _res, next) => {
-    const b: unknown = req.body;
-    if (b && typeof b === 'object' && !Array.isArray(b) && (b as { created_at?: unknown }).created_at == null)
-      (b as { created_at: string }).created_at = new Date(clock()).toISOString();
-    next();
-  };
-  app.post('/v1/risk', requireScope('score'), stampNow, validateBody(RiskRequestSchema), async (req, res) => {
-    // Warnings from scoring are rare; their logger (with the request id) is only made when one happens.
-    const id = res.locals.requestId as string;
-    const reqLog = { warn: (o: object, m?: string) => log.warn({ ...o, req_id: id }, m) } as unknown as Logger;
-    const body = req.body as RiskRequest;
-    const out = await assessRisk(body, { scorer, fallback, config, log: reqLog }, id);
-    metrics.prediction(out.risk_level);
-    deps.riskMemory?.remember(body.repo, body.head_sha, out.probability);
-    riskLog.record(body.repo, {
-      at: new Date(clock()).toISOString(),
-      repo: body.repo,
-      head_sha: body.head_sha ?? null,
-      head_branch: body.head_branch ?? null,
-      workflow: body.workflow ?? null,
-      probability: out.probability,
-      risk_level: out.risk_level,
-      model: out.model,
-      degraded: out.degraded,
-      factors: out.factors,
-      request_id: id,
-    });
-    if (out.degraded) metrics.fallbacks.inc();
-    res.json(out);
-  });
-
-  const outcomeValidators = new Map(
-    [FinishedRunSchema, OutcomeBatchSchema].map((sch) => [sch as unknown, validateBody(sch)]),
-  );
-  const validateOutcome: express.RequestHandler = (req, res, next) =>
-    outcomeValidators.get(outcomeSchemaFor(req.body))!(req, res, next);
-  app.post('/v1/outcomes', requireScope('report'), validateOutcome, (req, res) => {
-    const body = req.body as RunRecord | { runs: RunRecord[] };
-    const runs = 'runs' in body ? body.runs : [body];
-    // A repo-bound key writes only its repos' history (training data); nothing is stored if one run is outside.
-    const who = res.locals.principal as Principal;
-    for (const r of runs) assertMayWriteRepo(who, r.repo);
-    res.json(store.upsertRuns(runs));
-  });
-
-  app.get('/v1/circuits', requireScope('report'), (req, res) => {
-    const q = CircuitListQuerySchema.safeParse(req.query);
-    if (!q.success) throw new HttpError(400, 'invalid_request', 'invalid query', zodDetails(q.error, ['query']));
-    // One more than asked for tells whether another page follows without a count over every circuit.
-    const rows = circuits.list({ after: q.data.cursor, limit: q.data.limit + 1 });
-    const page = rows.slice(0, q.data.limit);
-    res.json({
-      circuits: page,
-      next_cursor: rows.length > q.data.limit ? encodeCircuitCursor(page[page.length - 1].name) : null,
-    });
-  });
-  app.get('/v1/circuits/:name', requireScope('report'), validateParam('name', CircuitNameSchema), (req, res) => {
-    res.json(circuits.get(String(req.params.name)));
-  });
-  app.post(
-    '/v1/circuits/:name',
-    requireScope('report'),
-    validateParam('name', CircuitNameSchema),
-    validateBody(CircuitEventSchema),
-    (req, res) => {
-      res.json(
-        circuits.record(String(req.params.name), (req.body as { event: 'success' | 'failure' | 'attempt' }).event),
-      );
-    },
-  );
-
-  for (const r of deps.extraRouters ?? []) app.use(r);
+  for (const r of deps.routers) app.use(r);
 
   app.use((req, res) => sendError(res, 404, 'not_found', `no route for ${req.method} ${req.path}`));
   app.use(errorHandler(log, { onStoreError: () => metrics.storeErrors.inc() }));

@@ -7,7 +7,7 @@ import { HttpError } from './errors.ts';
 export interface Principal {
   name: string;
   scopes: readonly Scope[];
-  /** The key's bindings (RISKGATE_KEY_BINDINGS); see src/api/tenancy.ts. */
+  /** The key's bindings (RISKGATE_KEY_BINDINGS); see src/tenancy.ts. */
   services?: readonly string[];
   repos?: readonly string[];
 }

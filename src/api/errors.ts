@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { StoreUnavailableError } from '../store/types.ts';
 import { redactUrlsIn } from '../redact.ts';
+import { Refusal, type RefusalDetail, type RefusalKind } from '../errors.ts';
 
 /**
  * An error as the error log records it: a URL inside the message or stack (an upstream's address with
@@ -23,10 +24,16 @@ function loggable(err: unknown, depth = 0): unknown {
 }
 
 /** One error shape everywhere: `{ error: '<code>', message, details? }`, plus the request id for support. */
-export interface ErrorDetail {
-  path: string;
-  message: string;
-}
+export type ErrorDetail = RefusalDetail;
+
+/** A domain refusal's kind → the status the caller sees. */
+const REFUSAL_STATUS: Record<RefusalKind, number> = {
+  invalid: 400,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  not_ready: 503,
+};
 
 export class HttpError extends Error {
   constructor(
@@ -78,6 +85,10 @@ export function errorHandler(log: Logger, hooks: { onStoreError?: () => void } =
     if (err instanceof HttpError) {
       for (const [k, v] of Object.entries(err.headers ?? {})) res.setHeader(k, v);
       return sendError(res, err.status, err.code, err.message, err.details);
+    }
+    if (err instanceof Refusal) {
+      if (err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      return sendError(res, REFUSAL_STATUS[err.kind], err.code, err.message, err.details);
     }
     if (err instanceof StoreUnavailableError) {
       hooks.onStoreError?.();

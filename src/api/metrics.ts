@@ -1,15 +1,15 @@
 import type { Request } from 'express';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RiskScorer } from './types.ts';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Prometheus metrics of one app instance (own registry, so several apps in one process do not collide). */
+/**
+ * The HTTP layer's Prometheus metrics of one app instance (own registry, so several apps in one process do
+ * not collide); domain modules register their own series on the same registry (serving/metrics.ts).
+ */
 export interface ApiMetrics {
   registry: Registry;
   /** Counts one finished request and its latency. */
   record(method: string, route: string, status: number, seconds: number): void;
   routeLabel(req: Request): string;
-  prediction(level: string): void;
-  fallbacks: Counter<string>;
   storeErrors: Counter<string>;
 }
 
@@ -19,10 +19,7 @@ function routeLabel(req: Request): string {
   return route?.path ? `${req.baseUrl}${route.path}` : 'unmatched';
 }
 
-export function createMetrics(
-  scorer: RiskScorer,
-  opts: { defaultMetrics?: boolean; registry?: Registry } = {},
-): ApiMetrics {
+export function createMetrics(opts: { defaultMetrics?: boolean; registry?: Registry } = {}): ApiMetrics {
   const registry = opts.registry ?? new Registry();
   if (opts.defaultMetrics ?? true) {
     collectDefaultMetrics({ register: registry, prefix: 'riskgate_' });
@@ -45,42 +42,11 @@ export function createMetrics(
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const predictions = new Counter({
-    name: 'riskgate_predictions_total',
-    help: 'Risk answers by level',
-    labelNames: ['risk_level'],
-    registers: [registry],
-  });
-  const fallbacks = new Counter({
-    name: 'riskgate_fallback_answers_total',
-    help: 'Risk answers given by the rule-based fallback',
-    registers: [registry],
-  });
   const storeErrors = new Counter({
     name: 'riskgate_store_errors_total',
     help: 'Requests that failed because the store was unavailable',
     registers: [registry],
   });
-  new Gauge({
-    name: 'riskgate_model_info',
-    help: 'The model answering risk requests (value 1); kind "rules" means the fallback',
-    labelNames: ['id', 'version', 'kind'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      const info = scorer.info();
-      if (info) this.set({ id: info.id, version: info.version, kind: info.kind }, 1);
-    },
-  });
-  new Gauge({
-    name: 'riskgate_ready',
-    help: '1 when a model or the fallback is loaded',
-    registers: [registry],
-    collect() {
-      this.set(scorer.ready() ? 1 : 0);
-    },
-  });
-
   // Labelled children are cached: prom-client hashes the label object on every call otherwise.
   const reqChildren = new Map<string, { inc(): void }>();
   const latChildren = new Map<string, { observe(v: number): void }>();
@@ -94,11 +60,5 @@ export function createMetrics(
     if (!h) latChildren.set(lk, (h = latency.labels({ method, route })));
     h.observe(seconds);
   };
-  const levelChildren = new Map<string, { inc(): void }>();
-  const prediction = (level: string) => {
-    let c = levelChildren.get(level);
-    if (!c) levelChildren.set(level, (c = predictions.labels({ risk_level: level })));
-    c.inc();
-  };
-  return { registry, record, routeLabel, prediction, fallbacks, storeErrors };
+  return { registry, record, routeLabel, storeErrors };
 }

@@ -1,17 +1,5 @@
 import { z } from 'zod';
-import {
-  CircuitEventSchema,
-  CircuitListQuerySchema,
-  CircuitListSchema,
-  CircuitNameSchema,
-  CircuitViewSchema,
-  ErrorSchema,
-  HealthSchema,
-  OutcomeRequestSchema,
-  OutcomeResponseSchema,
-  RiskRequestSchema,
-  RiskResponseSchema,
-} from './schemas.ts';
+import { ErrorSchema, HealthSchema } from './schemas.ts';
 
 /**
  * The OpenAPI 3.1 document, generated from the same zod schemas that validate requests, so the
@@ -107,13 +95,6 @@ export function mergeOpenApi(...parts: OpenApiExtras[]): OpenApiExtras {
 
 export function buildOpenApi(extras: OpenApiExtras = {}): Json {
   const schemas: Record<string, Json> = {
-    RiskRequest: jsonSchema(RiskRequestSchema, 'input'),
-    RiskResponse: jsonSchema(RiskResponseSchema, 'output'),
-    OutcomeRequest: jsonSchema(OutcomeRequestSchema, 'input'),
-    OutcomeResponse: jsonSchema(OutcomeResponseSchema, 'output'),
-    CircuitEvent: jsonSchema(CircuitEventSchema, 'input'),
-    CircuitView: jsonSchema(CircuitViewSchema, 'output'),
-    CircuitList: jsonSchema(CircuitListSchema, 'output'),
     Health: jsonSchema(HealthSchema, 'output'),
     Error: jsonSchema(ErrorSchema, 'output'),
   };
@@ -128,60 +109,8 @@ export function buildOpenApi(extras: OpenApiExtras = {}): Json {
   };
   add(extras.schemas, 'output');
   add(extras.requestSchemas, 'input');
-  const circuitParam = zodPathParam('name', CircuitNameSchema, 'dependency name, e.g. npm or gha-cache');
 
   const core: Record<string, Record<string, unknown>> = {
-    '/v1/risk': {
-      post: {
-        operationId: 'assessRisk',
-        summary: 'Pre-build risk check',
-        ...secured('score'),
-        requestBody: body('RiskRequest'),
-        responses: {
-          '200': json('RiskResponse', 'probability, risk level, factors and the policy to apply'),
-          ...COMMON_ERRORS,
-        },
-      },
-    },
-    '/v1/outcomes': {
-      post: {
-        operationId: 'recordOutcomes',
-        summary: 'Record finished runs (idempotent); history features update at once',
-        ...secured('report'),
-        requestBody: body('OutcomeRequest'),
-        responses: {
-          '200': json('OutcomeResponse', 'how many records were new, changed or already known'),
-          ...COMMON_ERRORS,
-        },
-      },
-    },
-    '/v1/circuits': {
-      get: {
-        operationId: 'listCircuits',
-        summary: 'Known circuit breakers and their state, in name order, a page at a time',
-        ...secured('report'),
-        parameters: zodParameters(CircuitListQuerySchema, 'query'),
-        responses: { '200': json('CircuitList', 'one page of circuits and the cursor of the next'), ...READ_ERRORS },
-      },
-    },
-    '/v1/circuits/{name}': {
-      get: {
-        operationId: 'getCircuit',
-        summary: 'Shared circuit-breaker state of a dependency',
-        ...secured('report'),
-        parameters: [circuitParam],
-        responses: { '200': json('CircuitView', 'closed / open / half-open with the cooldown left'), ...READ_ERRORS },
-      },
-      post: {
-        operationId: 'recordCircuitEvent',
-        summary:
-          'Report a success or failure, or ask for permission to call ("attempt"; half-open hands out one trial)',
-        ...secured('report'),
-        parameters: [circuitParam],
-        requestBody: body('CircuitEvent'),
-        responses: { '200': json('CircuitView', 'the state after the event'), ...COMMON_ERRORS },
-      },
-    },
     '/health': {
       get: {
         operationId: 'health',

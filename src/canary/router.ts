@@ -6,7 +6,7 @@ import express, { type Request, type RequestHandler, type Response, type Router 
 import { z } from 'zod';
 import { findKey, requireScope, type Principal } from '../api/auth.ts';
 import { HttpError, sendError, zodDetails } from '../api/errors.ts';
-import { assertMayWriteRollout, forbidden, mayWriteService } from '../api/tenancy.ts';
+import { assertMayWriteRollout, forbidden, mayWriteService } from '../tenancy.ts';
 import type { ApiKey } from '../config.ts';
 import {
   COMMON_ERRORS,

@@ -4,14 +4,14 @@
  * native endpoint and the Argo / Flagger adapters so every path counts looks the same way.
  */
 import { RunRecordSchema } from '../records/schema.ts';
-import { createEventLog, type EventLog } from '../api/risk-log.ts';
+import { createEventLog, type EventLog } from '../store/event-log.ts';
 import type { Store } from '../store/types.ts';
 import { decide, EMPTY_STATE, type RolloutState } from './controller.ts';
 import { DEFAULT_JUDGE, observe } from './judge.ts';
 import { checkQueries, fetchMetrics } from './prometheus.ts';
-import { HttpError } from '../api/errors.ts';
 import type { PrometheusQueries } from '../config.ts';
-import { assertMayWriteRepo, assertMayWriteRollout, forbidden, mayWriteRepo, type Tenant } from '../api/tenancy.ts';
+import { assertMayWriteRepo, assertMayWriteRollout, forbidden, mayWriteRepo, type Tenant } from '../tenancy.ts';
+import { Refusal } from '../errors.ts';
 import { MAX_SAMPLES_PER_REQUEST, tooManySamples } from './limits.ts';
 import type { CanaryDecisionRequest, CanaryDecisionResponse, CanaryOutcomeRequest } from './schemas.ts';
 
@@ -127,7 +127,7 @@ export const flaggerStateKey = (service: string, version: string): string => `ca
 
 export interface DecideOptions {
   currentWeight?: number;
-  /** Who writes: checked against the rollout's owner and the key's bindings (src/api/tenancy.ts). */
+  /** Who writes: checked against the rollout's owner and the key's bindings (src/tenancy.ts). */
   writer?: Tenant;
   /**
    * Flagger hooks. Flagger calls several hooks per analysis interval (rollback, rollout, confirm-…), each of
@@ -206,7 +206,7 @@ export class CanaryService {
     // Refused before any upstream call: every route (native, Argo, Flagger) comes through here.
     const limits = this.deps.prometheusQueries ?? DEFAULT_PROMETHEUS_QUERIES;
     const problems = checkQueries(req, limits);
-    if (problems.length) throw new HttpError(400, 'invalid_request', 'request failed validation', problems);
+    if (problems.length) throw new Refusal('invalid', 'invalid_request', 'request failed validation', problems);
     const { risk, source } = await this.resolveRisk(req);
     const window = { window_s: req.prometheus?.window_s ?? 60, step_s: req.prometheus?.step_s };
     const { metrics, errors, notes } = await fetchMetrics(

@@ -1,7 +1,7 @@
-import type { RiskResponse } from '../api/schemas.ts';
+import type { RiskResponse } from '../serving/schemas.ts';
 
 /**
- * Validates a /v1/risk answer for the CI client: the same rules as RiskResponseSchema (src/api/schemas.ts),
+ * Validates a /v1/risk answer for the CI client: the same rules as RiskResponseSchema (src/serving/schemas.ts),
  * written out by hand so the client bundle carries no zod. The bundle runs once per CI job, start to exit,
  * and zod's module set-up plus the server's ~60 schemas built at import cost more than the whole request:
  * without them the bundle went 219 → 26 KiB and `npm run bench -- action` 254 → 167 ms median (with the

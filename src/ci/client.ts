@@ -1,4 +1,4 @@
-import type { RiskRequestInput, RiskResponse } from '../api/schemas.ts';
+import type { RiskRequestInput, RiskResponse } from '../serving/schemas.ts';
 import { parseRiskResponse } from './answer.ts';
 import { post1 } from './http1.ts';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { RiskRequestInput } from '../api/schemas.ts';
+import type { RiskRequestInput } from '../serving/schemas.ts';
 
 /**
  * Collects what a pre-build check knows about the commit, from explicit flags first, then GitHub's

@@ -1,6 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import type { Policy } from '../policy/types.ts';
-import type { RiskResponse } from '../api/schemas.ts';
+import type { RiskResponse } from '../serving/schemas.ts';
 
 /**
  * What `riskgate check` hands to the rest of the workflow: step outputs ($GITHUB_OUTPUT), environment for

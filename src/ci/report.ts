@@ -1,4 +1,4 @@
-import type { RiskRequestInput } from '../api/schemas.ts';
+import type { RiskRequestInput } from '../serving/schemas.ts';
 import type { RunRecordInput } from '../records/schema.ts';
 import { postJson, redactUrl, RiskClientError, type ClientOptions } from './client.ts';
 

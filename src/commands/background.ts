@@ -1,17 +1,15 @@
 /**
- * What `riskgate serve` runs beside the HTTP answers: webhook alerts, the live watchers around the scorer
- * (shadow challenger, A/B share, drift, high-score alerts) and the node-cron scheduler (ingest, retrain,
+ * What `riskgate serve` runs beside the HTTP answers: webhook alerts, the drift monitor the live watchers
+ * around the scorer report to (serving/chain.ts composes those) and the node-cron scheduler (ingest, retrain,
  * evaluate). Kept apart from serve.ts so a cluster can give the scheduler to exactly one process while
  * every worker still watches its own traffic.
  */
 import type { Logger } from 'pino';
 import type { Registry as PromRegistry } from 'prom-client';
 import { alertConfigFromEnv, AlertConfigError, createAlerter, type Alerter } from '../alerts/alerter.ts';
-import { instrumentScorer } from '../alerts/live.ts';
 import { ConfigError } from '../config.ts';
 import { FEATURES } from '../features/definition.ts';
 import { createDriftMonitor, type DriftMonitor } from '../registry/drift.ts';
-import type { ModelScorer } from '../registry/scorer.ts';
 import type { Store } from '../store/types.ts';
 import { DEFAULT_MARGINS } from '../../training/challenger.ts';
 import {
@@ -102,8 +100,8 @@ export function backgroundSettings(env: NodeJS.ProcessEnv = process.env): Backgr
 export interface Background {
   readonly alerter: Alerter;
   readonly drift: DriftMonitor;
-  /** Wraps the model scorer with shadow scoring, drift tracking and high-score alerts. */
-  watch(scorer: ModelScorer): ModelScorer;
+  /** Scores at or above this raise a `high_score` alert (the live watchers in serving/chain.ts read it). */
+  readonly minAlertScore: number;
   /** Starts the cron schedule in this process (one process per deployment does). */
   startSchedule(onChampionChanged?: (id: string) => void): Scheduler;
   close(): Promise<void>;
@@ -138,7 +136,6 @@ export function createBackground(o: {
       alerter,
       onChampionChanged,
     });
-  const live: { stopLive(): void }[] = [];
 
   const drift = createDriftMonitor({
     featureNames: FEATURES,
@@ -160,19 +157,7 @@ export function createBackground(o: {
   return {
     alerter,
     drift,
-    watch(scorer) {
-      const watched = instrumentScorer(scorer, {
-        store: o.store,
-        modelsDir: o.modelsDir,
-        drift,
-        alerter,
-        minAlertScore: settings.alerts.minScore,
-        log,
-      });
-      live.push(watched);
-      void watched.refresh().catch((err) => log.warn({ err }, 'could not read the trial and A/B settings'));
-      return watched;
-    },
+    minAlertScore: settings.alerts.minScore,
     startSchedule(onChampionChanged) {
       scheduler ??= schedulerFor(onChampionChanged);
       scheduler.start();
@@ -180,7 +165,6 @@ export function createBackground(o: {
     },
     async close() {
       scheduler?.stop();
-      for (const l of live) l.stopLive();
       await alerter.flush();
       alerter.close();
     },

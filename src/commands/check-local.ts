@@ -4,7 +4,7 @@
  * replaces this module with a stub that says to use the package for --local.
  */
 import { join } from 'node:path';
-import type { RiskRequestInput, RiskResponse } from '../api/schemas.ts';
+import type { RiskRequestInput, RiskResponse } from '../serving/schemas.ts';
 
 export class LocalUsageError extends Error {
   override name = 'LocalUsageError';
@@ -13,9 +13,9 @@ export class LocalUsageError extends Error {
 export async function scoreLocally(request: RiskRequestInput, env: NodeJS.ProcessEnv): Promise<RiskResponse> {
   const { loadConfig } = await import('../config.ts');
   const { openStore } = await import('../store/sqlite.ts');
-  const { RiskRequestSchema } = await import('../api/schemas.ts');
-  const { createFallbackScorer } = await import('../policy/fallback.ts');
-  const { assessRisk } = await import('../api/assess.ts');
+  const { RiskRequestSchema } = await import('../serving/schemas.ts');
+  const { createFallbackScorer } = await import('../serving/fallback-scorer.ts');
+  const { assessRisk } = await import('../serving/service.ts');
   const { describeZodError } = await import('../records/schema.ts');
   const config = loadConfig(env);
   const parsed = RiskRequestSchema.safeParse(request);
@@ -25,14 +25,14 @@ export async function scoreLocally(request: RiskRequestInput, env: NodeJS.Proces
   let scorer: typeof fallback & { close?(): void } = fallback;
   try {
     try {
-      const mod = await import('../registry/scorer.ts');
+      const mod = await import('../serving/model-scorer.ts');
       scorer = await mod.createModelScorer({
         store,
         modelsDir: config.modelsDir,
         timezone: config.timezone,
         attribution: config.attribution,
         pollMs: 0,
-        fallback: fallback as never,
+        fallback,
       });
     } catch {
       /* no model scorer available: the fallback answers, flagged degraded */

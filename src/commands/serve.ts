@@ -6,27 +6,26 @@ import { pino, type Logger } from 'pino';
 import { Registry as PromRegistry } from 'prom-client';
 import { z } from 'zod';
 import type { Alerter } from '../alerts/alerter.ts';
-import { createApp } from '../api/app.ts';
 import { requireScope } from '../api/auth.ts';
-import { RiskMemory } from '../api/risk-memory.ts';
-import { createRiskLog, type EventLog } from '../api/risk-log.ts';
-import type { OpenApiExtras } from '../api/openapi.ts';
-import { routeOpenApi } from '../api/openapi-routes.ts';
-import { DeferredScorer } from '../api/scorer.ts';
-import type { RiskScorer } from '../api/types.ts';
+import { mergeOpenApi, type OpenApiExtras } from '../api/openapi.ts';
+import { createApp } from '../app.ts';
 import { ConfigError, ENV_VARS, hashApiKey, loadConfig, type Config } from '../config.ts';
-import { createFallbackScorer } from '../policy/fallback.ts';
 import { startRegistrySync } from '../registry/db-sync.ts';
+import { composeScorer, type ServingScorer } from '../serving/chain.ts';
+import { DeferredScorer } from '../serving/deferred.ts';
+import { createFallbackScorer } from '../serving/fallback-scorer.ts';
+import { createRiskLog } from '../serving/risk-log.ts';
+import { isRiskShare, RiskMemory, SharedRiskMemory } from '../serving/risk-memory.ts';
+import type { Scorer } from '../serving/types.ts';
+import type { EventLog } from '../store/event-log.ts';
 import { openStoreAt, storeLocation } from '../store/open.ts';
 import { startRetention, type Retention } from '../store/retention.ts';
 import type { Store } from '../store/types.ts';
-import { createModelScorer, type ModelScorer, type ModelScorerOptions } from '../registry/scorer.ts';
-import { Registry } from '../registry/registry.ts';
-import { createCanaryRouter, isFlaggerHookPath } from '../canary/router.ts';
+import { canaryOpenApi as canaryRoutesOpenApi, createCanaryRouter, isFlaggerHookPath } from '../canary/router.ts';
 import { createInputsLog } from '../canary/service.ts';
 import * as canarySchemas from '../canary/schemas.ts';
-import { createModelsRouter } from '../registry/router.ts';
-import { createReportRouter } from '../report/router.ts';
+import { createModelsRouter, modelsOpenApi } from '../registry/router.ts';
+import { createReportRouter, reportOpenApi } from '../report/router.ts';
 import { createDashboardRouter } from '../dashboard/router.ts';
 import type { DriftMonitor } from '../registry/drift.ts';
 import { logDestination } from '../log-format.ts';
@@ -84,15 +83,19 @@ export interface RunningServer {
   retention: Retention | null;
 }
 
-/** Canary zod schemas as OpenAPI components (named Canary…); openapi.ts documents the canary paths with them. */
-function canaryOpenApi(): OpenApiExtras {
+/**
+ * The OpenAPI contributions of every router mounted beyond the core API (src/app.ts adds serving's and the
+ * circuits'): each router module documents its own routes next to them; this only merges them, with the
+ * canary zod schemas as components (named Canary…). The dashboard (`/`, `/ui/...`, `/ui/api/*`) is
+ * deliberately left out: its data calls are the page's internal API (the document's description says so).
+ */
+export function routersOpenApi(): OpenApiExtras {
   const schemas: Record<string, z.ZodType> = {};
   for (const [name, v] of Object.entries(canarySchemas)) {
     const base = name.replace(/Schema$/, '');
     if (v instanceof z.ZodType) schemas[base.startsWith('Canary') ? base : `Canary${base}`] = v;
   }
-  // Each mounted router documents its own paths (and request/response components); they are merged here.
-  return routeOpenApi({ schemas });
+  return mergeOpenApi({ schemas }, canaryRoutesOpenApi(), modelsOpenApi(), reportOpenApi());
 }
 
 /** Every router beyond the core API; each applies its own scopes. */
@@ -146,99 +149,13 @@ function routers(d: {
   ];
 }
 
-/** Loads the champion (bootstrapping one if needed) without blocking the listener; any failure ends in the fallback. */
-async function loadScorer(o: {
-  store: Store;
-  config: Config;
-  log: Logger;
-  bootstrap: boolean;
-  fallback: RiskScorer;
-  watch: (s: ModelScorer) => ModelScorer;
-  onRefused?: (id: string) => void;
-}): Promise<RiskScorer & { close?(): void }> {
-  const { store, config, log } = o;
-  if (o.bootstrap) {
-    try {
-      const bootstrap = await import('../../training/bootstrap.ts');
-      const how = await bootstrap.ensureChampion({
-        store,
-        modelsDir: config.modelsDir,
-        timezone: config.timezone,
-        log,
-      });
-      log.info({ how }, 'champion model available');
-    } catch (err) {
-      log.warn({ err }, 'could not bootstrap a champion model; serving the rule-based fallback');
-    }
-  }
-  try {
-    const scorer = await createModelScorer({
-      store,
-      modelsDir: config.modelsDir,
-      timezone: config.timezone,
-      attribution: config.attribution,
-      log,
-      fallback: o.fallback as ModelScorerOptions['fallback'],
-    });
-    // A champion pointer whose model did not load was refused (hash or manifest): say so loudly, once.
-    const refused = scorer.info() ? undefined : new Registry(config.modelsDir).championId();
-    if (refused) {
-      log.warn(
-        { model: refused },
-        'champion refused; answering with the rule-based fallback (degraded) until it is restored, rolled back or another is promoted by hand',
-      );
-      o.onRefused?.(refused);
-    } else if (!scorer.info())
-      log.warn('no champion model in the registry; answering with the rule-based fallback (degraded)');
-    return o.watch(scorer);
-  } catch (err) {
-    log.warn({ err }, 'model scorer unavailable; answering with the rule-based fallback (degraded)');
-    return o.fallback;
-  }
-}
-
-const RISK_SHARE = 'riskgate:risk-memory';
-type RiskShare = { type: typeof RISK_SHARE; entries: [repo: string, sha: string, probability: number][] };
-const isRiskShare = (m: unknown): m is RiskShare =>
-  (m as RiskShare | null)?.type === RISK_SHARE && Array.isArray((m as RiskShare).entries);
-
-/**
- * In a cluster worker: risk answers are also sent (batched) through the primary to the other workers, so a
- * canary decision that reaches another worker than the commit's /v1/risk still finds its predicted risk.
- */
-class SharedRiskMemory extends RiskMemory {
-  private pending: RiskShare['entries'] = [];
-  private timer: NodeJS.Timeout | null = null;
-
-  constructor() {
-    super();
-    process.on('message', (m: unknown) => {
-      if (isRiskShare(m)) for (const [repo, sha, p] of m.entries) super.remember(repo, sha, p);
-    });
-  }
-
-  override remember(repo: string, headSha: string | null, probability: number): void {
-    super.remember(repo, headSha, probability);
-    if (!headSha) return;
-    this.pending.push([repo, headSha, probability]);
-    this.timer ??= setTimeout(() => this.flush(), 50).unref();
-  }
-
-  private flush(): void {
-    this.timer = null;
-    const entries = this.pending;
-    this.pending = [];
-    if (process.connected) process.send?.({ type: RISK_SHARE, entries } satisfies RiskShare);
-  }
-}
-
 export interface StartOptions {
   bootstrap?: boolean;
   logger?: Logger;
   /** Use this store instead of opening data/riskgate.db (left open on shutdown). */
   store?: Store;
   /** Serve this scorer instead of loading the registry's champion (tests, benchmarks). */
-  scorer?: RiskScorer;
+  scorer?: Scorer;
   /** Run the cron schedule (ingest, retrain, evaluate) in this process; `riskgate serve` does unless clustered. */
   schedule?: boolean;
   /** Alerts, scheduler and drift settings (default: read from the environment). */
@@ -288,7 +205,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     log,
     metrics: metricsRegistry,
   });
-  let loadedScorer: (RiskScorer & { close?(): void; reload?(): Promise<boolean> }) | null = null;
+  let loadedScorer: ServingScorer | null = null;
   const reload = () => loadedScorer?.reload?.() ?? Promise.resolve(false);
   const app = createApp({
     store,
@@ -305,7 +222,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       drift: background.drift,
       canaryInputs,
     }),
-    openapi: canaryOpenApi(),
+    openapi: routersOpenApi(),
     riskMemory,
     // Flagger hooks carry their key in the body (Flagger cannot send headers); the canary router checks it.
     anonymousOk: (p) => p === '/' || p === '/ui' || p.startsWith('/ui/') || isFlaggerHookPath(p),
@@ -341,13 +258,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const fallback = createFallbackScorer({ store, timezone: config.timezone });
   const source = opts.scorer
     ? Promise.resolve(opts.scorer)
-    : loadScorer({
+    : composeScorer({
         store,
         config,
         log,
         bootstrap: opts.bootstrap ?? true,
         fallback,
-        watch: (m) => background.watch(m),
+        live: { drift: background.drift, alerter: background.alerter, minAlertScore: background.minAlertScore },
         onRefused: (id) =>
           background.alerter.alert({
             kind: 'model_refused',

@@ -11,7 +11,7 @@ import { Registry, type Manifest } from '../registry/registry.ts';
 import { computeDora } from '../report/dora.ts';
 import type { Store } from '../store/types.ts';
 import { getBundle } from './bundle.ts';
-import { maySeeRollout, type Tenant } from '../api/tenancy.ts';
+import { maySeeRollout, type Tenant } from '../tenancy.ts';
 import { SIMULATED_SERVICE_PREFIX } from '../canary/policies.ts';
 import {
   canaryDecisions,
@@ -25,7 +25,7 @@ import {
   waterfall,
 } from './data.ts';
 import { EvaluationCache, evaluateModel } from './model-eval.ts';
-import { RISK_EVENT } from '../api/risk-log.ts';
+import { RISK_EVENT } from '../serving/risk-log.ts';
 import type { RunRecord } from '../records/schema.ts';
 
 export interface DashboardDeps {

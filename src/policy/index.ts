@@ -1,4 +1,7 @@
-import type { Factor } from '../api/types.ts';
+/**
+ * Turns a calibrated failure probability into what the pipeline does about it. Pure: the same input always
+ * gives the same policy, and a higher probability never gives a laxer one (see test/policy/policy.test.ts).
+ */
 import type {
   Mitigation,
   MitigationAction,
@@ -12,11 +15,6 @@ import type {
 import { DEFAULT_HIGH_RISK_PERIODS, findWindow, localClock, parseWindows } from './windows.ts';
 
 export type * from './types.ts';
-
-/**
- * Turns a calibrated failure probability into what the pipeline does about it. Pure: the same input always
- * gives the same policy, and a higher probability never gives a laxer one (see test/policy/policy.test.ts).
- */
 
 export const DEFAULT_THRESHOLDS: Thresholds = { medium: 0.3, high: 0.7 };
 
@@ -84,14 +82,15 @@ export interface PolicyInput {
   now: Date;
   timezone: string;
   serviceHealth?: Record<string, number> | null;
-  factors?: Factor[];
+  /** The score's factors; the policy reads some of their values by name (the model's view of the change). */
+  factors?: readonly { feature: string; value: number | null }[];
   change?: ChangeSummary;
   config?: PolicyConfig;
 }
 
 const pct = (p: number): string => `p=${p.toFixed(2)}`;
 
-function factorValue(factors: Factor[] | undefined, name: string): number | null {
+function factorValue(factors: PolicyInput['factors'], name: string): number | null {
   const v = factors?.find((f) => f.feature === name)?.value;
   return v == null || Number.isNaN(v) ? null : v;
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createFallbackScorer } from '../../src/policy/fallback.ts';
-import { DeferredScorer } from '../../src/api/scorer.ts';
+import { createFallbackScorer } from '../../src/serving/fallback-scorer.ts';
+import { DeferredScorer } from '../../src/serving/deferred.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import { call, fixedScorer, serveApp } from './helpers.ts';
 
@@ -47,7 +47,7 @@ test('risk thresholds are configurable and created_at defaults to now', async ()
   try {
     const r = await call(s.url, 'POST', '/v1/risk', { repo: 'acme/web' });
     assert.equal(r.body.risk_level, 'medium');
-    const age = Date.now() - Date.parse(scorer.calls[0].created_at);
+    const age = Date.now() - Date.parse(scorer.calls[0].created_at!);
     assert.ok(age >= 0 && age < 60_000, `created_at defaulted to now (age ${age} ms)`);
   } finally {
     await s.close();
@@ -236,7 +236,7 @@ test('/metrics can be put behind an admin key', async () => {
 });
 
 test('answered risk checks are logged for the dashboard in batches, not one write per request', async () => {
-  const { createRiskLog, RISK_EVENT } = await import('../../src/api/risk-log.ts');
+  const { createRiskLog, RISK_EVENT } = await import('../../src/serving/risk-log.ts');
   const store = openStore(':memory:');
   const riskLog = createRiskLog(store, { intervalMs: 60_000 });
   const s = await serveApp({ store, scorer: fixedScorer(0.64), riskLog });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openStore } from '../../src/store/sqlite.ts';
 import { StoreUnavailableError } from '../../src/store/types.ts';
-import { createFallbackScorer } from '../../src/policy/fallback.ts';
+import { createFallbackScorer } from '../../src/serving/fallback-scorer.ts';
 import { hashApiKey } from '../../src/config.ts';
 import { call, fixedScorer, serveApp } from './helpers.ts';
 

@@ -2,8 +2,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type express from 'express';
-import { createApp, type AppDeps } from '../../src/api/app.ts';
-import type { RiskRequest, RiskScorer, ScoreResult } from '../../src/api/types.ts';
+import { createApp, type AppDeps } from '../../src/app.ts';
+import type { ScoreRequest, Scorer, ScoreResult } from '../../src/serving/types.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
@@ -16,10 +16,10 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 /** A scorer answering a fixed probability (or a function of the request), with a visible model version. */
 export function fixedScorer(
-  p: number | ((r: RiskRequest) => number),
+  p: number | ((r: ScoreRequest) => number),
   version = 'v1',
-): RiskScorer & { calls: RiskRequest[] } {
-  const calls: RiskRequest[] = [];
+): Scorer & { calls: ScoreRequest[] } {
+  const calls: ScoreRequest[] = [];
   return {
     calls,
     async score(req): Promise<ScoreResult> {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { buildOpenApi } from '../../src/api/openapi.ts';
+import { servingOpenApi } from '../../src/serving/router.ts';
 import { call, fixedScorer, serveApp, validateJsonSchema } from './helpers.ts';
 
 /**
@@ -74,7 +75,7 @@ test('real responses validate against the documented response schemas', async ()
 });
 
 test('the validator is not vacuous: a broken response is rejected', async () => {
-  const doc = buildOpenApi();
+  const doc = buildOpenApi(servingOpenApi());
   const schema = { $ref: '#/components/schemas/RiskResponse' };
   const errs = validateJsonSchema(
     schema,

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { RiskRequestSchema, riskRequestToRunRecord } from '../../src/api/schemas.ts';
-import { pendingRecord } from '../../src/registry/scorer.ts';
+import { RiskRequestSchema } from '../../src/serving/schemas.ts';
+import { pendingRun } from '../../src/serving/pending-run.ts';
 import { RunRecordSchema } from '../../src/records/schema.ts';
 
 /** The risk request re-implements the run record's field rules without per-field transforms (for speed); they must agree. */
@@ -45,11 +45,11 @@ test('RiskRequestSchema accepts exactly what the run record accepts for the shar
       });
       assert.equal(req.success, rec.success, JSON.stringify(x));
       if (req.success && rec.success) {
-        const asRecord = riskRequestToRunRecord(req.data);
+        // The one pending-run builder converts a validated request directly…
+        const asRecord = pendingRun(req.data);
         assert.deepEqual(asRecord, { ...rec.data, created_at: req.data.created_at });
-        // …and the scorer's pending record is the same run, whether it converts or validates.
-        assert.deepEqual(pendingRecord(req.data), asRecord);
-        assert.deepEqual(pendingRecord({ ...req.data }), asRecord);
+        // …and validates anything else (a copy is not tagged as validated) into the same run.
+        assert.deepEqual(pendingRun({ ...req.data }), asRecord);
       }
     }),
     { numRuns: 500 },

@@ -23,7 +23,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { createApp } from '../../src/api/app.ts';
+import { createApp } from '../../src/app.ts';
 import { createCanaryRouter, FLAGGER_EVENT, isFlaggerHookPath } from '../../src/canary/router.ts';
 import { MetricSpec } from '../../src/canary/schemas.ts';
 import { mulberry32, normal } from '../../src/canary/simulator.ts';

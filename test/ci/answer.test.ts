@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { RiskResponseSchema } from '../../src/api/schemas.ts';
+import { RiskResponseSchema } from '../../src/serving/schemas.ts';
 import { parseRiskResponse } from '../../src/ci/answer.ts';
 import { fixedScorer, serveApp } from '../api/helpers.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createFallbackScorer } from '../../src/policy/fallback.ts';
-import { RiskRequestSchema } from '../../src/api/schemas.ts';
+import { createFallbackScorer } from '../../src/serving/fallback-scorer.ts';
+import { RiskRequestSchema } from '../../src/serving/schemas.ts';
 import { RunRecordSchema } from '../../src/records/schema.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 

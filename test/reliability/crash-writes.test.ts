@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Registry } from '../../src/registry/registry.ts';
-import { createModelScorer } from '../../src/registry/scorer.ts';
+import { createModelScorer } from '../../src/serving/model-scorer.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import { trainFromStore } from '../../training/pipeline.ts';
 import { randomHistory, rng } from '../support/runs.ts';

@@ -50,7 +50,7 @@ const judge = () => ({
 });
 const run = { repo: 'acme/web', run_id: 777_001, created_at: '2024-06-01T00:00:00Z', conclusion: 'success' };
 
-/** Every authenticated route of the README table and of the routers (src/api/app.ts, src/*\/router.ts). */
+/** Every authenticated route of the README table and of the routers (src/app.ts, src/*\/router.ts). */
 const ROUTES: Route[] = [
   { method: 'POST', route: '/v1/risk', path: () => '/v1/risk', scope: 'score', body: () => ({ repo: 'acme/web' }) },
   { method: 'POST', route: '/v1/canary/decision', path: () => '/v1/canary/decision', scope: 'score', body: decision },

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureChampion } from '../../training/bootstrap.ts';
-import { createModelScorer } from '../../src/registry/scorer.ts';
+import { createModelScorer } from '../../src/serving/model-scorer.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import { failureLabel } from '../../src/records/schema.ts';
 import { call, serveApp } from '../api/helpers.ts';

@@ -1,8 +1,8 @@
 import { failureLabel } from '../records/schema.ts';
 import type { Store } from '../store/types.ts';
 import { classifyFiles } from '../features/files.ts';
-import type { Factor, ModelInfo, RiskRequest, RiskScorer, ScoreResult } from '../api/types.ts';
-import { localClock } from './windows.ts';
+import { localClock } from '../policy/windows.ts';
+import type { Factor, ModelInfo, ScoreRequest, Scorer, ScoreResult } from './types.ts';
 
 /**
  * The rule-based scorer that answers when no trained model is loaded (every answer says `degraded: true`).
@@ -24,14 +24,16 @@ export interface FallbackOptions {
   topFactors?: number;
 }
 
-export function createFallbackScorer(opts: FallbackOptions): RiskScorer {
+export function createFallbackScorer(opts: FallbackOptions): Scorer {
   const loadedAt = new Date().toISOString();
   const timezone = opts.timezone ?? 'UTC';
   const top = opts.topFactors ?? 6;
 
-  function factorsFor(req: RiskRequest): Factor[] {
+  function factorsFor(req: ScoreRequest): Factor[] {
     const out: Factor[] = [];
-    const recent = opts.store.recentRuns(req.repo, req.created_at, HISTORY * 3);
+    // A validated request always has created_at; a caller of the scorer itself may leave it out (now).
+    const at = req.created_at ?? new Date().toISOString();
+    const recent = opts.store.recentRuns(req.repo, at, HISTORY * 3);
     const labels: number[] = [];
     for (const r of recent) {
       const l = failureLabel(r.conclusion);
@@ -51,7 +53,7 @@ export function createFallbackScorer(opts: FallbackOptions): RiskScorer {
       while (streak < labels.length && labels[streak] === 1) streak++;
       out.push({ feature: 'consecutive_failures', value: streak, contribution: 0.5 * Math.min(streak, 3) });
     }
-    const mix = classifyFiles(req.files);
+    const mix = classifyFiles(req.files ?? null);
     if (mix.touchesDeps === 1) out.push({ feature: 'touches_deps', value: 1, contribution: 0.8 });
     if (mix.touchesCi === 1) out.push({ feature: 'touches_ci', value: 1, contribution: 0.7 });
     const churn = req.additions == null && req.deletions == null ? null : (req.additions ?? 0) + (req.deletions ?? 0);
@@ -60,7 +62,7 @@ export function createFallbackScorer(opts: FallbackOptions): RiskScorer {
       out.push({ feature: 'churn', value: churn, contribution: Math.min(1.2, 0.4 * Math.log2(1 + churn / 200)) });
     else if (files != null)
       out.push({ feature: 'files_changed', value: files, contribution: Math.min(1, 0.3 * Math.log2(1 + files / 10)) });
-    const clock = localClock(new Date(req.created_at), timezone);
+    const clock = localClock(new Date(at), timezone);
     const weekend = clock.weekday === 0 || clock.weekday === 6;
     if (weekend || clock.minutes < 8 * 60 || clock.minutes >= 19 * 60)
       out.push({ feature: 'off_hours', value: 1, contribution: 0.3 });
@@ -73,7 +75,7 @@ export function createFallbackScorer(opts: FallbackOptions): RiskScorer {
   }
 
   return {
-    async score(req: RiskRequest): Promise<ScoreResult> {
+    async score(req: ScoreRequest): Promise<ScoreResult> {
       const all = factorsFor(req);
       const z = logit(BASE_RATE) + all.reduce((a, f) => a + f.contribution, 0);
       const factors = all

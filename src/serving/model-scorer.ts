@@ -4,44 +4,10 @@ import { Calendar } from '../features/calendar.ts';
 import { FEATURE_INDEX, FEATURES } from '../features/definition.ts';
 import { LiveHistory } from '../features/live.ts';
 import { loadModel, type Attribution, type RiskModel } from '../ml/model.ts';
-import { RunRecordSchema, type RunRecord } from '../records/schema.ts';
+import { Registry, type Manifest } from '../registry/registry.ts';
 import { StoreUnavailableError, type Store } from '../store/types.ts';
-import { Registry, type Manifest } from './registry.ts';
-import type { Factor, ModelInfo, ScoreResult as ApiScoreResult } from '../api/types.ts';
-import { isValidatedRiskRequest, riskRequestToRunRecord } from '../api/schemas.ts';
-
-/** What a pre-build risk check knows about the run that is about to start. */
-export interface LiveRunInput {
-  repo: string;
-  head_sha?: string | null;
-  head_branch?: string | null;
-  event?: string | null;
-  actor?: string | null;
-  workflow?: string | null;
-  created_at?: string | null;
-  run_attempt?: number | null;
-  files?: string[] | null;
-  files_changed?: number | null;
-  additions?: number | null;
-  deletions?: number | null;
-  /** Attribution method for the factors (tree models); the scorer's default when absent. */
-  attribution?: Attribution | null;
-}
-
-export type { Factor, ModelInfo };
-
-/** The API's score result, with the challenger's shadow score typed (the API passes it through untouched). */
-export interface ScoreResult extends ApiScoreResult {
-  shadow?: { model: ModelInfo; probability: number };
-  /** The feature vector the model scored (drift monitoring reuses it instead of computing it again). */
-  features?: ArrayLike<number>;
-}
-
-export interface Scorer {
-  score(req: LiveRunInput): Promise<ScoreResult>;
-  ready(): boolean;
-  info(): (ModelInfo & { loaded_at: string }) | null;
-}
+import { pendingRun } from './pending-run.ts';
+import type { ModelInfo, ScoreRequest, Scorer, ScoreResult } from './types.ts';
 
 interface Loaded {
   manifest: Manifest;
@@ -68,7 +34,7 @@ export type ModelScorer = Scorer & {
   reload(): Promise<boolean>;
   /** Starts shadow scoring with another registered model (its score is recorded, never answered). */
   setShadow(id: string | null): Promise<void>;
-  features(req: LiveRunInput): Float64Array;
+  features(req: ScoreRequest): Float64Array;
   close(): void;
 };
 
@@ -77,7 +43,7 @@ export type ModelScorer = Scorer & {
  * and the clock alone (a bare "medium 0.41" would read as a judgement of the repo).
  */
 export function historyNote(
-  req: Pick<LiveRunInput, 'repo' | 'head_branch' | 'workflow'>,
+  req: Pick<ScoreRequest, 'repo' | 'head_branch' | 'workflow'>,
   x: ArrayLike<number>,
 ): string | undefined {
   if (Number.isNaN(x[FEATURE_INDEX.last_outcome])) {
@@ -92,29 +58,6 @@ export function historyNote(
 }
 
 const toInfo = (m: Manifest): ModelInfo => ({ id: m.id, version: m.created_at, kind: m.kind });
-
-/**
- * The run record a pre-build check describes. A request the API already validated converts directly;
- * anything else is validated like any other record.
- */
-export function pendingRecord(req: LiveRunInput, now = new Date()): RunRecord {
-  if (isValidatedRiskRequest(req)) return riskRequestToRunRecord(req);
-  return RunRecordSchema.parse({
-    repo: req.repo,
-    run_id: 'pending',
-    created_at: req.created_at ?? now.toISOString(),
-    workflow: req.workflow,
-    run_attempt: req.run_attempt,
-    head_sha: req.head_sha,
-    head_branch: req.head_branch,
-    event: req.event,
-    actor: req.actor,
-    files: req.files,
-    files_changed: req.files_changed,
-    additions: req.additions,
-    deletions: req.deletions,
-  });
-}
 
 async function loadVerified(registry: Registry, id: string): Promise<Loaded> {
   const { manifest, artifact } = registry.readArtifact(id);
@@ -189,7 +132,7 @@ export async function createModelScorer(o: ModelScorerOptions): Promise<ModelSco
   const timer = o.pollMs === 0 ? null : setInterval(() => void reload(), o.pollMs ?? 2000);
   timer?.unref();
 
-  const features = (req: LiveRunInput) => history.features(pendingRecord(req));
+  const features = (req: ScoreRequest) => history.features(pendingRun(req));
 
   return {
     async score(req) {

@@ -1,38 +1,32 @@
-import type { Logger } from 'pino';
 import { classifyFiles } from '../features/files.ts';
 import { decidePolicy, riskLevelFor } from '../policy/index.ts';
 import type { PolicyConfig, Thresholds } from '../policy/types.ts';
-import { StoreUnavailableError } from '../store/types.ts';
-import { HttpError } from './errors.ts';
 import type { RiskRequest, RiskResponse } from './schemas.ts';
-import type { Factor, RiskScorer, ScoreResult } from './types.ts';
+import type { Factor, ScoreResult } from './types.ts';
 
-export interface AssessDeps {
-  scorer: RiskScorer;
-  /** Answers when the scorer fails unexpectedly (a broken model must not fail the pipeline). */
-  fallback: RiskScorer;
-  config: { thresholds: Thresholds; policy: PolicyConfig; timezone: string };
-  log?: Logger;
+export interface AnswerConfig {
+  thresholds: Thresholds;
+  policy: PolicyConfig;
+  timezone: string;
 }
 
 const finiteOrNull = (v: number | null): number | null => (v == null || !Number.isFinite(v) ? null : v);
 
-function sane(r: ScoreResult): boolean {
-  return Number.isFinite(r.probability) && r.probability >= 0 && r.probability <= 1;
-}
+/** A scorer's result is usable only as a probability; anything else is a broken model, answered by the fallback. */
+export const isSaneScore = (r: ScoreResult): boolean =>
+  Number.isFinite(r.probability) && r.probability >= 0 && r.probability <= 1;
 
-/** Score → risk level → policy: the whole answer to a risk request, shared by the server and `check --local`. */
-export async function assessRisk(req: RiskRequest, deps: AssessDeps, requestId: string): Promise<RiskResponse> {
-  let result: ScoreResult;
-  try {
-    result = await deps.scorer.score(req);
-    if (!sane(result)) throw new Error(`scorer returned probability ${result.probability}`);
-  } catch (err) {
-    if (err instanceof StoreUnavailableError || err instanceof HttpError) throw err;
-    deps.log?.warn({ err }, 'scorer failed; answering with the rule-based fallback');
-    result = await deps.fallback.score(req);
-  }
-  const level = riskLevelFor(result.probability, deps.config.thresholds);
+/**
+ * Score → risk level → policy: the whole answer to a risk request, pure (no I/O, the instant is the
+ * request's `created_at`), shared by the server and `check --local`.
+ */
+export function riskAnswer(
+  req: RiskRequest,
+  result: ScoreResult,
+  config: AnswerConfig,
+  requestId: string,
+): RiskResponse {
+  const level = riskLevelFor(result.probability, config.thresholds);
   const mix = classifyFiles(req.files);
   const churn = req.additions == null && req.deletions == null ? null : (req.additions ?? 0) + (req.deletions ?? 0);
   const factors: Factor[] = result.factors.map((f) => ({
@@ -44,7 +38,7 @@ export async function assessRisk(req: RiskRequest, deps: AssessDeps, requestId: 
     probability: result.probability,
     riskLevel: level,
     now: new Date(req.created_at),
-    timezone: deps.config.timezone,
+    timezone: config.timezone,
     serviceHealth: req.service_health,
     factors,
     change: {
@@ -53,7 +47,7 @@ export async function assessRisk(req: RiskRequest, deps: AssessDeps, requestId: 
       touches_deps: Number.isNaN(mix.touchesDeps) ? null : mix.touchesDeps === 1,
       touches_ci: Number.isNaN(mix.touchesCi) ? null : mix.touchesCi === 1,
     },
-    config: deps.config.policy,
+    config: config.policy,
   });
   return {
     probability: result.probability,

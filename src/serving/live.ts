@@ -1,9 +1,10 @@
 import { readReference, type DriftMonitor } from '../registry/drift.ts';
-import type { LiveRunInput, ModelScorer, ScoreResult } from '../registry/scorer.ts';
+import { Registry } from '../registry/registry.ts';
 import type { Store } from '../store/types.ts';
 import { AB_SHARE_STATE, abArm, recordShadow, TRIAL_STATE } from '../../training/jobs/shadow.ts';
-import { Registry } from '../registry/registry.ts';
-import type { Alerter } from './alerter.ts';
+import type { Alerter } from '../alerts/alerter.ts';
+import type { ModelScorer } from './model-scorer.ts';
+import type { ScoreRequest, ScoreResult } from './types.ts';
 
 /**
  * Wraps the serving scorer with everything that watches live traffic: shadow scoring of the challenger on
@@ -24,7 +25,7 @@ export interface LiveOptions {
   log?: { warn(o: object, m?: string): void; info(o: object, m?: string): void };
 }
 
-export type LiveScorer = ModelScorer & { refresh(): Promise<void>; stopLive(): void };
+export type LiveScorer = ModelScorer & { refresh(): Promise<void> };
 
 export function instrumentScorer(inner: ModelScorer, o: LiveOptions): LiveScorer {
   const registry = new Registry(o.modelsDir);
@@ -65,7 +66,7 @@ export function instrumentScorer(inner: ModelScorer, o: LiveOptions): LiveScorer
   ].filter((t): t is NodeJS.Timeout => t !== null);
   for (const t of timers) t.unref();
 
-  const after = (req: LiveRunInput, served: ScoreResult, championP: number) => {
+  const after = (req: ScoreRequest, served: ScoreResult, championP: number) => {
     setImmediate(() => {
       try {
         if (o.drift && served.model && !served.degraded)
@@ -89,9 +90,6 @@ export function instrumentScorer(inner: ModelScorer, o: LiveOptions): LiveScorer
   return {
     ...inner,
     refresh,
-    stopLive() {
-      for (const t of timers) clearInterval(t);
-    },
     close() {
       for (const t of timers) clearInterval(t);
       inner.close();

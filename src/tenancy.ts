@@ -9,8 +9,8 @@
  *   the rollouts its binding covers, or, unbound, those it owns.
  * Without API keys the server listens on loopback only and the single local caller owns everything.
  */
-import type { Scope } from '../config.ts';
-import { HttpError } from './errors.ts';
+import type { Scope } from './config.ts';
+import { Refusal } from './errors.ts';
 
 export interface Tenant {
   name: string;
@@ -56,8 +56,8 @@ export function maySeeRollout(t: Tenant, service: string, owner: string | undefi
 }
 
 /** The 403 for a write the tenancy rules refuse; names what was refused, never another key's name. */
-export function forbidden(what: string): HttpError {
-  return new HttpError(403, 'forbidden', what);
+export function forbidden(what: string): Refusal {
+  return new Refusal('forbidden', 'forbidden', what);
 }
 
 export function assertMayWriteRollout(t: Tenant, service: string, version: string, owner: string | undefined): void {

@@ -1,7 +1,4 @@
-import type { Store } from '../store/types.ts';
-
-/** Event kind of a recorded risk check (the dashboard's overview and detail pages read it). */
-export const RISK_EVENT = 'risk';
+import type { Store } from './types.ts';
 
 export interface EventLog {
   record(key: string, payload: Record<string, unknown>, data?: Uint8Array): void;
@@ -9,7 +6,6 @@ export interface EventLog {
   flush(): void;
   close(): void;
 }
-export type RiskLog = EventLog;
 
 export interface EventLogOptions {
   /** Delay before a queued batch is written; 0 writes it on the next turn of the event loop. */
@@ -65,6 +61,3 @@ export function createEventLog(store: Store, kind: string, o: EventLogOptions = 
     },
   };
 }
-
-/** Risk checks, logged for the dashboard (its overview and detail pages read them). */
-export const createRiskLog = (store: Store, o: EventLogOptions = {}): RiskLog => createEventLog(store, RISK_EVENT, o);
