@@ -71,6 +71,38 @@ export default tseslint.config(
     },
   },
   {
+    // Folder boundaries (issue 21.3). api/ is the HTTP edge: domain modules never import it, only their own
+    // router.ts (the HTTP face of the module) and the composition roots (src/app.ts, commands/serve.ts) do.
+    // Routers are mounted only by those roots, so no other module (the CLI included) reaches domain
+    // operations through HTTP code.
+    files: ['src/**/*.ts'],
+    ignores: ['src/api/**', 'src/**/*router.ts', 'src/app.ts', 'src/commands/serve.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)api/', message: 'api/ is the HTTP edge: import it only from a router.ts or src/app.ts.' },
+            { regex: '(^|/)router\\.ts$', message: 'routers are mounted by src/app.ts and commands/serve.ts only.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/api/**/*.ts', 'src/**/*router.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)router\\.ts$', message: 'routers are mounted by src/app.ts and commands/serve.ts only.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests read parsed JSON answers field by field; typing every response shape there buys nothing.
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
