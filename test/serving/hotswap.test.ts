@@ -10,7 +10,7 @@ import { createModelScorer } from '../../src/serving/model-scorer.ts';
 import { createFallbackScorer } from '../../src/serving/fallback-scorer.ts';
 import { trainFromStore } from '../../training/pipeline.ts';
 import { randomHistory } from '../support/runs.ts';
-import { serveApp } from './helpers.ts';
+import { serveApp } from '../api/helpers.ts';
 
 function post(url: string, body: string, agent: Agent): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
