@@ -1,17 +1,8 @@
 import express, { type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../api/errors.ts';
-import {
-  COMMON_ERRORS,
-  READ_ERRORS,
-  body,
-  err,
-  json,
-  secured,
-  zodPathParam,
-  type OpenApiExtras,
-} from '../api/openapi.ts';
-import { validateBody, validateParam } from '../api/validate.ts';
+import { COMMON_ERRORS, READ_ERRORS, err, json, type OpenApiExtras } from '../api/openapi.ts';
+import { describeRoutes, mountRoutes, routes } from '../api/route.ts';
 import type { Scope } from '../config.ts';
 import type { Store } from '../store/types.ts';
 import { describeJobs, schedulerConfigFromEnv, type JobName } from '../../training/scheduler.ts';
@@ -192,130 +183,169 @@ export interface ModelsRouterDeps {
 const actorOf = (res: express.Response): string =>
   (res.locals.principal as { name?: string } | undefined)?.name ?? 'anonymous';
 
-const wrap =
-  (fn: (req: express.Request, res: express.Response) => unknown | Promise<unknown>): RequestHandler =>
-  async (req, res, next) => {
-    try {
-      const out = await fn(req, res);
-      if (!res.headersSent) res.json(out);
-    } catch (err) {
-      next(
-        err instanceof ModelOpError
-          ? new HttpError(err.status, err.status === 404 ? 'not_found' : 'conflict', err.message)
-          : err,
-      );
-    }
-  };
+const idParam = { id: ModelIdSchema.describe('model version id, e.g. gbdt-20250101120000-ab12cd') };
+const reasonBody = { name: 'ModelReasonBody', schema: ReasonBodySchema };
+const notFound = err('not_found: no model with this id');
+const conflict = (what: string) => err(`conflict: ${what}`);
+const changed = (ok: [string, string], errors: Record<string, unknown>) => ({
+  '200': json(ok[0], ok[1]),
+  ...COMMON_ERRORS,
+  ...errors,
+});
+const read = (operationId: string, summary: string, ok: [string, string]) => ({
+  operationId,
+  summary,
+  responses: { '200': json(ok[0], ok[1]), ...READ_ERRORS },
+});
+
+/** Model management routes. Reads need `score` (README: "score / admin"), like the dashboard's model page; changes need `admin`. */
+export const MODELS_ROUTES = routes({
+  list: {
+    method: 'get',
+    path: '/v1/models',
+    scope: 'score',
+    doc: read('listModels', 'Model versions in the registry, newest first, with the champion and the trial', [
+      'ModelList',
+      'the registry',
+    ]),
+  },
+  rollback: {
+    method: 'post',
+    path: '/v1/models/rollback',
+    scope: 'admin',
+    body: reasonBody,
+    doc: {
+      operationId: 'rollbackModel',
+      summary: 'Go back to the previous champion (audited; the serving scorer reloads)',
+      responses: changed(['ModelChampionChange', 'the restored and the replaced champion'], {
+        '409': conflict('no earlier champion to go back to'),
+      }),
+    },
+  },
+  endTrial: {
+    method: 'post',
+    path: '/v1/models/trial/end',
+    scope: 'admin',
+    body: reasonBody,
+    doc: {
+      operationId: 'endTrial',
+      summary: 'End the shadow trial',
+      responses: changed(['ModelTrialEnded', 'the trial ended'], { '409': conflict('no challenger is on trial') }),
+    },
+  },
+  show: {
+    method: 'get',
+    path: '/v1/models/:id',
+    scope: 'score',
+    params: idParam,
+    doc: {
+      operationId: 'getModel',
+      summary: "One model version's manifest",
+      responses: { '200': json('ModelDetail', 'the manifest'), ...READ_ERRORS, '404': notFound },
+    },
+  },
+  promote: {
+    method: 'post',
+    path: '/v1/models/:id/promote',
+    scope: 'admin',
+    params: idParam,
+    body: reasonBody,
+    doc: {
+      operationId: 'promoteModel',
+      summary: 'Make this version the champion (audited; the serving scorer reloads)',
+      responses: changed(['ModelChampionChange', 'the new and the previous champion'], {
+        '404': notFound,
+        '409': conflict('already the champion, or its artifact fails verification'),
+      }),
+    },
+  },
+  trial: {
+    method: 'post',
+    path: '/v1/models/:id/trial',
+    scope: 'admin',
+    params: idParam,
+    body: { name: 'ModelTrialBody', schema: TrialBodySchema },
+    doc: {
+      operationId: 'startTrial',
+      summary: 'Put a challenger on shadow trial (optionally an A/B share of repositories)',
+      responses: changed(['ModelTrialStarted', 'the trial started'], {
+        '404': notFound,
+        '409': conflict('the model is the champion, or its artifact cannot be read'),
+      }),
+    },
+  },
+  shadow: {
+    method: 'get',
+    path: '/v1/shadow',
+    scope: 'score',
+    doc: read('shadowReport', 'Champion vs. the challenger on trial, on the same live requests', [
+      'ModelShadowReport',
+      'the comparison so far',
+    ]),
+  },
+  jobs: {
+    method: 'get',
+    path: '/v1/jobs',
+    scope: 'score',
+    doc: read('listJobs', 'Scheduled jobs (ingest, retrain, evaluate): schedule, running state, last runs', [
+      'ModelJobs',
+      'one entry per job',
+    ]),
+  },
+  drift: {
+    method: 'get',
+    path: '/v1/drift',
+    scope: 'score',
+    doc: read('driftReport', "Feature and score drift (PSI) of live requests against the champion's training data", [
+      'ModelDrift',
+      'the report, or enabled: false',
+    ]),
+  },
+});
 
 export function createModelsRouter(d: ModelsRouterDeps): Router {
-  const r = express.Router();
-  // Reads need `score` (README: "score / admin"), like the dashboard's model page; changes need `admin`.
-  const read = d.requireScope('score');
-  const admin = d.requireScope('admin');
-  const id = validateParam('id', ModelIdSchema);
   const cronOf = () => d.cron ?? schedulerConfigFromEnv().cron;
   const reload = async () => {
     await d.scorer?.reload().catch(() => false);
   };
-
-  r.get(
-    '/v1/models',
-    read,
-    wrap(() => listModels(d.store, d.modelsDir)),
+  return mountRoutes(
+    express.Router(),
+    MODELS_ROUTES,
+    {
+      list: () => listModels(d.store, d.modelsDir),
+      rollback: async (_req, res, { body }) => {
+        const out = rollbackModel(d.store, d.modelsDir, actorOf(res), body.reason);
+        await reload();
+        return out;
+      },
+      endTrial: (_req, res, { body }) => endTrial(d.store, d.modelsDir, actorOf(res), body.reason),
+      show: (_req, _res, { params }) => showModel(d.store, d.modelsDir, params.id),
+      promote: async (_req, res, { params, body }) => {
+        const out = promoteModel(d.store, d.modelsDir, params.id, actorOf(res), body.reason);
+        await reload();
+        return out;
+      },
+      trial: (_req, res, { params, body }) =>
+        startTrial(d.store, d.modelsDir, params.id, actorOf(res), body.reason, body.ab_share ?? 0),
+      shadow: () => shadowReport(d.store),
+      jobs: () => ({ jobs: describeJobs(d.store, cronOf(), d.running?.()) }),
+      drift: () =>
+        d.drift
+          ? { enabled: true, ...d.drift.report() }
+          : { enabled: false, reason: 'drift monitoring is not running in this process' },
+    },
+    {
+      requireScope: d.requireScope,
+      mapError: (err) =>
+        err instanceof ModelOpError
+          ? new HttpError(err.status, err.status === 404 ? 'not_found' : 'conflict', err.message)
+          : undefined,
+    },
   );
-  r.post(
-    '/v1/models/rollback',
-    admin,
-    validateBody(ReasonBodySchema),
-    wrap(async (req, res) => {
-      const out = rollbackModel(d.store, d.modelsDir, actorOf(res), (req.body as { reason: string }).reason);
-      await reload();
-      return out;
-    }),
-  );
-  r.post(
-    '/v1/models/trial/end',
-    admin,
-    validateBody(ReasonBodySchema),
-    wrap((req, res) => endTrial(d.store, d.modelsDir, actorOf(res), (req.body as { reason: string }).reason)),
-  );
-  r.get(
-    '/v1/models/:id',
-    read,
-    id,
-    wrap((req) => showModel(d.store, d.modelsDir, String(req.params.id))),
-  );
-  r.post(
-    '/v1/models/:id/promote',
-    admin,
-    id,
-    validateBody(ReasonBodySchema),
-    wrap(async (req, res) => {
-      const out = promoteModel(
-        d.store,
-        d.modelsDir,
-        String(req.params.id),
-        actorOf(res),
-        (req.body as { reason: string }).reason,
-      );
-      await reload();
-      return out;
-    }),
-  );
-  r.post(
-    '/v1/models/:id/trial',
-    admin,
-    id,
-    validateBody(TrialBodySchema),
-    wrap((req, res) => {
-      const b = req.body as z.infer<typeof TrialBodySchema>;
-      return startTrial(d.store, d.modelsDir, String(req.params.id), actorOf(res), b.reason, b.ab_share ?? 0);
-    }),
-  );
-  r.get(
-    '/v1/shadow',
-    read,
-    wrap(() => shadowReport(d.store)),
-  );
-  r.get(
-    '/v1/jobs',
-    read,
-    wrap(() => ({ jobs: describeJobs(d.store, cronOf(), d.running?.()) })),
-  );
-  r.get(
-    '/v1/drift',
-    read,
-    wrap(() =>
-      d.drift
-        ? { enabled: true, ...d.drift.report() }
-        : { enabled: false, reason: 'drift monitoring is not running in this process' },
-    ),
-  );
-  return r;
 }
 
 /** The model-management routes' part of /openapi.json (components named Model…). */
 export function modelsOpenApi(): OpenApiExtras {
-  const idParam = zodPathParam('id', ModelIdSchema, 'model version id, e.g. gbdt-20250101120000-ab12cd');
-  const notFound = err('not_found: no model with this id');
-  const conflict = (what: string) => err(`conflict: ${what}`);
-  const change = (
-    operationId: string,
-    summary: string,
-    bodyName: string,
-    ok: [string, string],
-    errors: Record<string, unknown>,
-    params = true,
-  ) => ({
-    post: {
-      operationId,
-      summary,
-      ...secured('admin'),
-      ...(params ? { parameters: [idParam] } : {}),
-      requestBody: body(bodyName),
-      responses: { '200': json(ok[0], ok[1]), ...COMMON_ERRORS, ...errors },
-    },
-  });
   return {
     schemas: {
       ModelList: ModelListSchema,
@@ -327,85 +357,6 @@ export function modelsOpenApi(): OpenApiExtras {
       ModelJobs: JobsSchema,
       ModelDrift: DriftSchema,
     },
-    requestSchemas: { ModelReasonBody: ReasonBodySchema, ModelTrialBody: TrialBodySchema },
-    paths: {
-      '/v1/models': {
-        get: {
-          operationId: 'listModels',
-          summary: 'Model versions in the registry, newest first, with the champion and the trial',
-          ...secured('score'),
-          responses: { '200': json('ModelList', 'the registry'), ...READ_ERRORS },
-        },
-      },
-      '/v1/models/{id}': {
-        get: {
-          operationId: 'getModel',
-          summary: "One model version's manifest",
-          ...secured('score'),
-          parameters: [idParam],
-          responses: { '200': json('ModelDetail', 'the manifest'), ...READ_ERRORS, '404': notFound },
-        },
-      },
-      '/v1/models/{id}/promote': change(
-        'promoteModel',
-        'Make this version the champion (audited; the serving scorer reloads)',
-        'ModelReasonBody',
-        ['ModelChampionChange', 'the new and the previous champion'],
-        {
-          '404': notFound,
-          '409': conflict('already the champion, or its artifact fails verification'),
-        },
-      ),
-      '/v1/models/rollback': change(
-        'rollbackModel',
-        'Go back to the previous champion (audited; the serving scorer reloads)',
-        'ModelReasonBody',
-        ['ModelChampionChange', 'the restored and the replaced champion'],
-        { '409': conflict('no earlier champion to go back to') },
-        false,
-      ),
-      '/v1/models/{id}/trial': change(
-        'startTrial',
-        'Put a challenger on shadow trial (optionally an A/B share of repositories)',
-        'ModelTrialBody',
-        ['ModelTrialStarted', 'the trial started'],
-        {
-          '404': notFound,
-          '409': conflict('the model is the champion, or its artifact cannot be read'),
-        },
-      ),
-      '/v1/models/trial/end': change(
-        'endTrial',
-        'End the shadow trial',
-        'ModelReasonBody',
-        ['ModelTrialEnded', 'the trial ended'],
-        { '409': conflict('no challenger is on trial') },
-        false,
-      ),
-      '/v1/shadow': {
-        get: {
-          operationId: 'shadowReport',
-          summary: 'Champion vs. the challenger on trial, on the same live requests',
-          ...secured('score'),
-          responses: { '200': json('ModelShadowReport', 'the comparison so far'), ...READ_ERRORS },
-        },
-      },
-      '/v1/jobs': {
-        get: {
-          operationId: 'listJobs',
-          summary: 'Scheduled jobs (ingest, retrain, evaluate): schedule, running state, last runs',
-          ...secured('score'),
-          responses: { '200': json('ModelJobs', 'one entry per job'), ...READ_ERRORS },
-        },
-      },
-      '/v1/drift': {
-        get: {
-          operationId: 'driftReport',
-          summary: "Feature and score drift (PSI) of live requests against the champion's training data",
-          ...secured('score'),
-          responses: { '200': json('ModelDrift', 'the report, or enabled: false'), ...READ_ERRORS },
-        },
-      },
-    },
+    ...describeRoutes(MODELS_ROUTES),
   };
 }
