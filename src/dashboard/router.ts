@@ -33,7 +33,8 @@ import type { RunRecord } from '../records/schema.ts';
 export interface DashboardDeps {
   store: Store;
   modelsDir: string;
-  requireScope: (s: 'score' | 'report' | 'admin') => RequestHandler;
+  /** Replaces the scope check (default: the API's requireScope); every data call has one. */
+  requireScope?: (s: 'score' | 'report' | 'admin') => RequestHandler;
   /** Whether data calls need a bearer token (tells the page to ask for a key). Default true. */
   authRequired?: boolean;
   /** IANA zone for features and weeks (RISKGATE_TIMEZONE). Default UTC. */

@@ -173,7 +173,8 @@ export interface ModelsRouterDeps {
   store: Store;
   modelsDir: string;
   scorer?: { reload(): Promise<boolean> };
-  requireScope: (scope: Scope) => RequestHandler;
+  /** Replaces the scope check (default: the API's requireScope); every route has one. */
+  requireScope?: (scope: Scope) => RequestHandler;
   drift?: DriftMonitor;
   /** The schedule shown by GET /v1/jobs (defaults to the environment's). */
   cron?: Record<JobName, string>;

@@ -1,6 +1,6 @@
 /**
- * HTTP access to the delivery reports. The app mounts it (pass `requireScope`: both routes need `score`) and supplies
- * the store; the router only validates queries, reads runs and calls the pure report functions.
+ * HTTP access to the delivery reports. The app mounts it after authentication and supplies the store; the
+ * router only validates queries, reads runs and calls the pure report functions.
  */
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
@@ -77,8 +77,8 @@ export const REPORT_ROUTES = routes({
 });
 
 /**
- * `requireScope` (the API's, from src/api/auth.ts) guards both routes with the `score` scope, as the README
- * documents; without it the routes are unguarded (only for tests that mount the router on a bare app).
+ * Both routes need the `score` scope, as the README documents. `requireScope` replaces the check (default:
+ * the API's, src/api/auth.ts, which answers 401 when no principal was authenticated); it cannot be left out.
  */
 export function createReportRouter({
   store,
@@ -107,7 +107,7 @@ export function createReportRouter({
         };
       },
     },
-    { requireScope: requireScope ?? (() => (_req, _res, next) => next()) },
+    { requireScope },
   );
 }
 

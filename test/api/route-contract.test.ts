@@ -6,15 +6,26 @@
  *  - every constrained path parameter is validated: an out-of-pattern / out-of-enum value gets a 400 naming
  *    `params.<name>`;
  *  - every request body is validated against the documented component: `{}` gets a 400 naming each of its
- *    required properties.
+ *    required properties;
+ *  - every documented operation with `security` answers 401 without a key (and with a wrong one), the open
+ *    ones (no `security`) do not;
+ *  - every route of every router table answers 401 on an app without authentication unless it is declared
+ *    `scope: 'public'`, and a declaration without a scope does not compile.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import express from 'express';
+import { errorHandler } from '../../src/api/errors.ts';
+import { routes, type RouteTable } from '../../src/api/route.ts';
+import { CANARY_ROUTES, createCanaryRouter } from '../../src/canary/router.ts';
 import { startServer, type RunningServer } from '../../src/commands/serve.ts';
 import { loadConfig } from '../../src/config.ts';
+import { DASHBOARD_ROUTES, createDashboardRouter } from '../../src/dashboard/router.ts';
+import { MODELS_ROUTES, createModelsRouter } from '../../src/registry/router.ts';
+import { REPORT_ROUTES, createReportRouter } from '../../src/report/router.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
 import { call, silent } from './helpers.ts';
@@ -48,6 +59,8 @@ before(async () => {
     RISKGATE_LOG_LEVEL: 'silent',
     RISKGATE_RATE_LIMIT: '100000',
     RISKGATE_RATE_BURST: '10000',
+    // One wrong key per secured operation: more than the default burst of failed authentications.
+    RISKGATE_AUTH_FAILURE_BURST: '1000',
   });
   running = await startServer(config, { bootstrap: false, schedule: false, store, logger: silent });
   await running.loaded;
@@ -146,4 +159,68 @@ test('every documented request body is validated: {} is a 400 naming each requir
     probed++;
   }
   assert.ok(probed >= 10, `${probed} bodies probed`);
+});
+
+test('with keys configured every secured operation answers 401 without a key or with a wrong one', async () => {
+  const open: string[] = [];
+  for (const { method, path, op } of operations()) {
+    const url = concrete(path, op);
+    const body = method === 'post' ? {} : undefined;
+    if (!op.security) {
+      open.push(path);
+      const r = await call(running.url, method.toUpperCase(), url, body);
+      assert.ok(r.status !== 401 && r.status !== 403, `${method} ${url} is documented open: ${r.status}`);
+      continue;
+    }
+    assert.equal((await call(running.url, method.toUpperCase(), url, body)).status, 401, `${method} ${url}`);
+    const wrong = await call(running.url, method.toUpperCase(), url, body, { authorization: 'Bearer wrong-key-0123' });
+    assert.equal(wrong.status, 401, `${method} ${url} with a wrong key`);
+  }
+  assert.deepEqual(open.sort(), ['/health', '/live', '/metrics', '/openapi.json', '/ready']);
+});
+
+test('on an app without authentication every route of every router is 401 unless declared public', async () => {
+  const modelsDir = join(dir, 'models');
+  const tables: [string, RouteTable, express.Router][] = [
+    ['canary', CANARY_ROUTES, createCanaryRouter({ store })],
+    ['report', REPORT_ROUTES, createReportRouter({ store })],
+    ['models', MODELS_ROUTES, createModelsRouter({ store, modelsDir })],
+    ['dashboard', DASHBOARD_ROUTES, createDashboardRouter({ store, modelsDir })],
+  ];
+  const app = express();
+  app.use(express.json());
+  for (const [, , router] of tables) app.use(router);
+  app.use(errorHandler(silent));
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((ok) => server.once('listening', ok));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  try {
+    let guarded = 0;
+    for (const [name, table] of tables) {
+      for (const [key, d] of Object.entries(table)) {
+        if (typeof d.path !== 'string') {
+          assert.equal(d.scope, 'public', `${name}.${key}: only public routes have RegExp paths here`);
+          continue;
+        }
+        const path = d.path.replace(/:(\w+)/g, (_m, p: string) => VALID_PATH_VALUE[p] ?? 'pre-rollout');
+        const r = await call(url, d.method.toUpperCase(), path, d.method === 'post' ? {} : undefined);
+        if (d.scope === 'public') assert.notEqual(r.status, 401, `${name}.${key} is public`);
+        else {
+          assert.equal(r.status, 401, `${name}.${key} (${d.method} ${path}) needs ${d.scope}: ${r.text}`);
+          guarded++;
+        }
+      }
+    }
+    assert.ok(guarded >= 20, `${guarded} guarded routes`);
+  } finally {
+    server.close();
+  }
+});
+
+test('a route declaration without a scope does not compile', () => {
+  const table = routes({
+    // @ts-expect-error -- `scope` is required: a route cannot be open by omission.
+    missing: { method: 'get', path: '/x', doc: false },
+  });
+  assert.equal('scope' in table.missing, false);
 });
