@@ -25,7 +25,7 @@ import { Registry } from '../registry/registry.ts';
 import { createCanaryRouter, isFlaggerHookPath } from '../canary/router.ts';
 import { createInputsLog } from '../canary/service.ts';
 import * as canarySchemas from '../canary/schemas.ts';
-import { createModelsRouter } from '../registry/router.ts';
+import { createModelsRouter, type ModelsRouterDeps } from '../registry/router.ts';
 import { createReportRouter } from '../report/router.ts';
 import { createDashboardRouter } from '../dashboard/router.ts';
 import type { DriftMonitor } from '../registry/drift.ts';
@@ -105,6 +105,7 @@ function routers(d: {
   alerter?: Alerter;
   drift?: DriftMonitor;
   canaryInputs?: EventLog;
+  cron: ModelsRouterDeps['cron'];
 }): Router[] {
   const { store, config, log } = d;
   return [
@@ -134,6 +135,7 @@ function routers(d: {
       scorer: { reload: d.reload },
       requireScope,
       drift: d.drift,
+      cron: d.cron,
     }),
     createReportRouter({ store, requireScope }),
     createDashboardRouter({
@@ -280,11 +282,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const metricsRegistry = new PromRegistry();
   const riskLog = createRiskLog(store, { log });
   const canaryInputs = createInputsLog(store, log);
+  const settings = opts.background ?? backgroundSettings();
   const background = createBackground({
     store,
     dbPath: location,
     modelsDir: config.modelsDir,
-    settings: opts.background ?? backgroundSettings(),
+    settings,
     log,
     metrics: metricsRegistry,
   });
@@ -304,6 +307,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       alerter: background.alerter,
       drift: background.drift,
       canaryInputs,
+      cron: settings.scheduler.cron,
     }),
     openapi: canaryOpenApi(),
     riskMemory,

@@ -5,10 +5,20 @@ import { COMMON_ERRORS, READ_ERRORS, err, json, type OpenApiExtras } from '../ap
 import { describeRoutes, mountRoutes, routes } from '../api/route.ts';
 import type { Scope } from '../config.ts';
 import type { Store } from '../store/types.ts';
-import { describeJobs, schedulerConfigFromEnv, type JobName } from '../../training/scheduler.ts';
-import { AB_SHARE_STATE, shadowReport, TRIAL_STATE } from '../../training/jobs/shadow.ts';
 import type { DriftMonitor } from './drift.ts';
-import { Registry, type Manifest } from './registry.ts';
+import {
+  endTrial,
+  listJobs,
+  listModels,
+  ModelIdSchema,
+  ModelOpError,
+  promoteModel,
+  rollbackModel,
+  showModel,
+  startTrial,
+  trialReport,
+  type JobSchedule,
+} from './operations.ts';
 import {
   ChampionChangeSchema,
   DriftSchema,
@@ -21,12 +31,9 @@ import {
 } from './schemas.ts';
 
 /**
- * Model management over HTTP (and, through the exported operations, the CLI): list and inspect versions,
- * promote, roll back, put a challenger on a shadow trial. Every change is audited with who, when and why.
+ * Model management over HTTP: the routes validate, call the operations in ./operations.ts (which the CLI
+ * uses too) and map their refusals to 404 / 409.
  */
-export const ModelIdSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,80}$/, 'must be a model id such as gbdt-20250101120000-ab12cd');
 export const ReasonBodySchema = z.strictObject({
   reason: z.string().trim().min(1, 'say why (it goes into the audit log)').max(500),
 });
@@ -35,140 +42,6 @@ export const TrialBodySchema = z.strictObject({
   ab_share: z.number().min(0).max(1).optional(),
 });
 
-export class ModelOpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ModelOpError';
-  }
-}
-
-const indexRow = (m: Manifest) => ({
-  id: m.id,
-  kind: m.kind,
-  status: m.status,
-  created_at: m.created_at,
-  metrics: m.metrics,
-  data_range: m.data_range,
-});
-
-export function modelSummary(m: Manifest, championId: string | undefined, trial: string | null) {
-  return {
-    id: m.id,
-    kind: m.kind,
-    status: m.status,
-    champion: m.id === championId,
-    on_trial: m.id === trial,
-    created_at: m.created_at,
-    data_range: m.data_range,
-    metrics: m.metrics,
-    threshold: m.threshold,
-    code_version: m.code_version,
-  };
-}
-
-export function listModels(store: Store, modelsDir: string) {
-  const registry = new Registry(modelsDir);
-  const champion = registry.championId();
-  const trial = store.getState(TRIAL_STATE) ?? null;
-  return {
-    champion: champion ?? null,
-    trial,
-    ab_share: Number(store.getState(AB_SHARE_STATE) ?? 0),
-    previous: registry.history(),
-    models: registry
-      .list()
-      .reverse()
-      .map((m) => modelSummary(m, champion, trial)),
-  };
-}
-
-export function showModel(store: Store, modelsDir: string, id: string) {
-  const registry = new Registry(modelsDir);
-  const m = registry.manifest(id);
-  if (!m) throw new ModelOpError(404, `no model "${id}"`);
-  return { ...m, champion: registry.championId() === id, on_trial: store.getState(TRIAL_STATE) === id };
-}
-
-function audit(store: Store, actor: string, action: string, subject: string, detail: Record<string, unknown>): void {
-  store.appendAudit({ at: new Date().toISOString(), actor, action, subject, detail });
-}
-
-export function promoteModel(store: Store, modelsDir: string, id: string, actor: string, reason: string) {
-  const registry = new Registry(modelsDir);
-  const m = registry.manifest(id);
-  if (!m) throw new ModelOpError(404, `no model "${id}"`);
-  const previous = registry.championId() ?? null;
-  if (previous === id) throw new ModelOpError(409, `${id} is already the champion`);
-  try {
-    registry.setChampion(id);
-  } catch (err) {
-    throw new ModelOpError(409, `cannot promote ${id}: ${(err as Error).message}`);
-  }
-  if (store.getState(TRIAL_STATE) === id) store.deleteState(TRIAL_STATE);
-  for (const x of [id, previous]) {
-    const mm = x ? registry.manifest(x) : undefined;
-    if (mm) store.putModel(indexRow(mm));
-  }
-  audit(store, actor, 'promote', id, { reason, previous });
-  return { champion: id, previous };
-}
-
-export function rollbackModel(store: Store, modelsDir: string, actor: string, reason: string) {
-  const registry = new Registry(modelsDir);
-  const from = registry.championId() ?? null;
-  let to: string;
-  try {
-    to = registry.rollback();
-  } catch (err) {
-    throw new ModelOpError(409, (err as Error).message);
-  }
-  for (const x of [to, from]) {
-    const mm = x ? registry.manifest(x) : undefined;
-    if (mm) store.putModel(indexRow(mm));
-  }
-  audit(store, actor, 'rollback', to, { reason, from });
-  return { champion: to, previous: from };
-}
-
-export function startTrial(store: Store, modelsDir: string, id: string, actor: string, reason: string, abShare = 0) {
-  const registry = new Registry(modelsDir);
-  const m = registry.manifest(id);
-  if (!m) throw new ModelOpError(404, `no model "${id}"`);
-  if (registry.championId() === id) throw new ModelOpError(409, `${id} is the champion; a trial needs a challenger`);
-  try {
-    registry.readArtifact(id);
-  } catch (err) {
-    throw new ModelOpError(409, `cannot trial ${id}: ${(err as Error).message}`);
-  }
-  if (m.status !== 'challenger') registry.updateStatus(id, 'challenger');
-  store.setState(TRIAL_STATE, id);
-  store.setState(AB_SHARE_STATE, String(abShare));
-  audit(store, actor, 'trial', id, { reason, ab_share: abShare });
-  return { trial: id, ab_share: abShare };
-}
-
-/**
- * Ends a trial without promoting: the challenger is retired (it lost or was stopped), so it no longer shows
- * as a "challenger" waiting for a decision; `models promote ID` can still make it champion later.
- */
-export function endTrial(store: Store, modelsDir: string, actor: string, reason: string) {
-  const id = store.getState(TRIAL_STATE);
-  if (!id) throw new ModelOpError(409, 'no challenger is on trial');
-  store.deleteState(TRIAL_STATE);
-  store.setState(AB_SHARE_STATE, '0');
-  const registry = new Registry(modelsDir);
-  const m = registry.manifest(id);
-  if (m && m.status === 'challenger') {
-    registry.updateStatus(id, 'retired');
-    store.putModel(indexRow(registry.manifest(id)!));
-  }
-  audit(store, actor, 'end_trial', id, { reason });
-  return { ended: id, status: registry.manifest(id)?.status ?? null };
-}
-
 export interface ModelsRouterDeps {
   store: Store;
   modelsDir: string;
@@ -176,8 +49,8 @@ export interface ModelsRouterDeps {
   /** Replaces the scope check (default: the API's requireScope); every route has one. */
   requireScope?: (scope: Scope) => RequestHandler;
   drift?: DriftMonitor;
-  /** The schedule shown by GET /v1/jobs (defaults to the environment's). */
-  cron?: Record<JobName, string>;
+  /** The schedule shown by GET /v1/jobs: the scheduler's settings (RISKGATE_*_CRON, read at start-up). */
+  cron: JobSchedule;
   running?: () => ReadonlySet<string>;
 }
 
@@ -305,7 +178,6 @@ export const MODELS_ROUTES = routes({
 });
 
 export function createModelsRouter(d: ModelsRouterDeps): Router {
-  const cronOf = () => d.cron ?? schedulerConfigFromEnv().cron;
   const reload = async () => {
     await d.scorer?.reload().catch(() => false);
   };
@@ -328,8 +200,8 @@ export function createModelsRouter(d: ModelsRouterDeps): Router {
       },
       trial: (_req, res, { params, body }) =>
         startTrial(d.store, d.modelsDir, params.id, actorOf(res), body.reason, body.ab_share ?? 0),
-      shadow: () => shadowReport(d.store),
-      jobs: () => ({ jobs: describeJobs(d.store, cronOf(), d.running?.()) }),
+      shadow: () => trialReport(d.store),
+      jobs: () => listJobs(d.store, d.cron, d.running?.()),
       drift: () =>
         d.drift
           ? { enabled: true, ...d.drift.report() }
@@ -339,7 +211,7 @@ export function createModelsRouter(d: ModelsRouterDeps): Router {
       requireScope: d.requireScope,
       mapError: (err) =>
         err instanceof ModelOpError
-          ? new HttpError(err.status, err.status === 404 ? 'not_found' : 'conflict', err.message)
+          ? new HttpError(err.kind === 'not_found' ? 404 : 409, err.kind, err.message)
           : undefined,
     },
   );

@@ -28,6 +28,7 @@ import { MODELS_ROUTES, createModelsRouter } from '../../src/registry/router.ts'
 import { REPORT_ROUTES, createReportRouter } from '../../src/report/router.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
+import { DEFAULT_CRON } from '../../training/scheduler.ts';
 import { call, silent } from './helpers.ts';
 
 const TOKEN = 'contract-all-scopes-0123456789';
@@ -184,7 +185,7 @@ test('on an app without authentication every route of every router is 401 unless
   const tables: [string, RouteTable, express.Router][] = [
     ['canary', CANARY_ROUTES, createCanaryRouter({ store })],
     ['report', REPORT_ROUTES, createReportRouter({ store })],
-    ['models', MODELS_ROUTES, createModelsRouter({ store, modelsDir })],
+    ['models', MODELS_ROUTES, createModelsRouter({ store, modelsDir, cron: DEFAULT_CRON })],
     ['dashboard', DASHBOARD_ROUTES, createDashboardRouter({ store, modelsDir })],
   ];
   const app = express();
