@@ -103,6 +103,14 @@ const concrete = (path: string, op: any, bad?: string, value?: string): string =
 const named = (body: any, path: string): boolean =>
   (body?.details ?? []).some((d: any) => d.path === path || d.path.startsWith(`${path}.`));
 
+/** Calls `url` with the all-scopes key (a POST with `{}`) and expects a 400 invalid_request naming `field`. */
+async function expectInvalid(method: string, url: string, field: string): Promise<void> {
+  const r = await call(running.url, method.toUpperCase(), url, method === 'post' ? {} : undefined, H);
+  assert.equal(r.status, 400, `${method} ${url}: ${r.text}`);
+  assert.equal(r.body.error, 'invalid_request', `${method} ${url}`);
+  assert.ok(named(r.body, field), `${method} ${url} names ${field}: ${r.text}`);
+}
+
 test('the document covers the routers: some operations of each have parameters and bodies to probe', () => {
   const ops = operations();
   assert.ok(ops.length >= 25, `${ops.length} documented operations`);
@@ -115,11 +123,7 @@ test('every documented query parameter is validated: sent twice it is a 400 nami
   let probed = 0;
   for (const { method, path, op } of operations()) {
     for (const p of params(op, 'query')) {
-      const url = `${concrete(path, op)}?${p.name}=1&${p.name}=2`;
-      const r = await call(running.url, method.toUpperCase(), url, method === 'post' ? {} : undefined, H);
-      assert.equal(r.status, 400, `${method} ${url}: ${r.text}`);
-      assert.equal(r.body.error, 'invalid_request', `${method} ${url}`);
-      assert.ok(named(r.body, `query.${p.name}`), `${method} ${url} names query.${p.name}: ${r.text}`);
+      await expectInvalid(method, `${concrete(path, op)}?${p.name}=1&${p.name}=2`, `query.${p.name}`);
       probed++;
     }
   }
@@ -136,9 +140,7 @@ test('every constrained path parameter is validated: a value outside it is a 400
         continue;
       }
       const url = concrete(path, op, p.name, p.schema.enum ? 'not-a-member' : OUT_OF_PATTERN);
-      const r = await call(running.url, method.toUpperCase(), url, method === 'post' ? {} : undefined, H);
-      assert.equal(r.status, 400, `${method} ${url}: ${r.text}`);
-      assert.ok(named(r.body, `params.${p.name}`), `${method} ${url} names params.${p.name}: ${r.text}`);
+      await expectInvalid(method, url, `params.${p.name}`);
       probed++;
     }
   }
