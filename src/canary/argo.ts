@@ -4,7 +4,7 @@
  * "inconclusive" makes both false, which Argo records as an Inconclusive measurement (the rollout pauses).
  */
 import { z } from 'zod';
-import { ArgoQuery, CanaryDecisionRequest, type CanaryDecisionResponse } from './schemas.ts';
+import { CanaryDecisionRequest, type ArgoQuery, type CanaryDecisionResponse } from './schemas.ts';
 
 export type ArgoResultBody = {
   decision: 'pass' | 'fail' | 'inconclusive';
@@ -70,31 +70,29 @@ export function argoBody(body: unknown): unknown {
   return out;
 }
 
-/** Turns GET query parameters into a decision request; zod issues carry `query.<field>` paths. */
+/** Turns validated GET query parameters into a decision request; zod issues carry `query.<field>` paths. */
 export function argoQueryToRequest(
-  query: unknown,
+  query: z.output<typeof ArgoQuery>,
 ): { ok: true; value: CanaryDecisionRequest } | { ok: false; error: z.ZodError; prefix: string[] } {
-  const q = ArgoQuery.safeParse(query);
-  if (!q.success) return { ok: false, error: q.error, prefix: ['query'] };
   let metrics: unknown;
   try {
-    metrics = JSON.parse(q.data.metrics);
+    metrics = JSON.parse(query.metrics);
   } catch {
     return {
       ok: false,
       error: new z.ZodError([
-        { code: 'custom', path: ['metrics'], message: 'must be a JSON array of metric specs', input: q.data.metrics },
+        { code: 'custom', path: ['metrics'], message: 'must be a JSON array of metric specs', input: query.metrics },
       ]),
       prefix: ['query'],
     };
   }
   const req = CanaryDecisionRequest.safeParse({
-    deployment: { service: q.data.service, version: q.data.version, repo: q.data.repo, head_sha: q.data.head_sha },
-    current_weight: q.data.weight,
-    elapsed_s: q.data.elapsed_s,
-    risk: q.data.risk,
+    deployment: { service: query.service, version: query.version, repo: query.repo, head_sha: query.head_sha },
+    current_weight: query.weight,
+    elapsed_s: query.elapsed_s,
+    risk: query.risk,
     metrics: z.array(z.unknown()).safeParse(metrics).success ? metrics : undefined,
-    prometheus: q.data.window_s ? { window_s: q.data.window_s } : undefined,
+    prometheus: query.window_s ? { window_s: query.window_s } : undefined,
   });
   if (!req.success) return { ok: false, error: req.error, prefix: ['query'] };
   return { ok: true, value: req.data };

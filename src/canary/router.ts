@@ -2,23 +2,14 @@
  * HTTP edge of the canary decisions, mounted by the API app after authentication. Every body is validated
  * with zod; bad input gets 400 `{error: 'invalid_request', details: [{path, message}]}` and touches no state.
  */
-import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, { type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { findKey, requireScope, type Principal } from '../api/auth.ts';
-import { HttpError, sendError, zodDetails } from '../api/errors.ts';
+import { findKey, type Principal } from '../api/auth.ts';
+import { HttpError, zodDetails } from '../api/errors.ts';
 import { assertMayWriteRollout, forbidden, mayWriteService } from '../tenancy.ts';
 import type { ApiKey } from '../config.ts';
-import {
-  COMMON_ERRORS,
-  READ_ERRORS,
-  body,
-  json,
-  jsonAnyOf,
-  secured,
-  zodParameters,
-  zodPathParam,
-  type OpenApiExtras,
-} from '../api/openapi.ts';
+import { COMMON_ERRORS, READ_ERRORS, json, jsonAnyOf, type OpenApiExtras } from '../api/openapi.ts';
+import { describeRoutes, mountRoutes, routes, type OperationDoc, type RouteHandler } from '../api/route.ts';
 import type { Store } from '../store/types.ts';
 import { argoBody, argoQueryToRequest, toArgoResult } from './argo.ts';
 import {
@@ -67,22 +58,9 @@ export interface CanaryDeps {
   inputsLog?: CanaryServiceDeps['inputsLog'];
 }
 
-function invalid(res: Response, err: z.ZodError, prefix: (string | number)[] = []): void {
-  sendError(res, 400, 'invalid_request', 'request failed validation', zodDetails(err, prefix));
-}
-
-function parse<T extends z.ZodType>(
-  schema: T,
-  value: unknown,
-  res: Response,
-  prefix: (string | number)[] = [],
-): z.output<T> | undefined {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) {
-    invalid(res, r.error, prefix);
-    return undefined;
-  }
-  return r.data;
+/** A 400 for what only the handler can check (a hook's metadata, the decision request built from Argo's query). */
+function invalid(err: z.ZodError, prefix: (string | number)[] = []): HttpError {
+  return new HttpError(400, 'invalid_request', 'request failed validation', zodDetails(err, prefix));
 }
 
 /** Flagger's events (the `event` hook), kept as an audit trail. */
@@ -91,34 +69,155 @@ export const FLAGGER_EVENT = 'canary_flagger_event';
 /** Flagger hook paths may arrive without an Authorization header: the key is in the body (see flaggerAuth). */
 export const isFlaggerHookPath = (path: string): boolean => path.startsWith('/v1/canary/flagger/');
 
+const judgeDoc = (operationId: string, summary: string): OperationDoc => ({
+  operationId,
+  summary,
+  responses: {
+    '200': json(
+      'CanaryKayentaJudgeResponse',
+      'Kayenta CanaryJudgeResult: per-metric classification, group scores and the overall score',
+    ),
+    ...COMMON_ERRORS,
+  },
+});
+const decisionBody = { name: 'CanaryDecisionRequest', schema: CanaryDecisionRequest };
+const judgeBody = { name: 'CanaryKayentaJudgeRequest', schema: KayentaJudgeRequest };
+
+/** The canary routes: what each takes and answers, for validation and /openapi.json alike. */
+export const CANARY_ROUTES = routes({
+  decision: {
+    method: 'post',
+    path: '/v1/canary/decision',
+    scope: 'score',
+    body: decisionBody,
+    doc: {
+      operationId: 'canaryDecision',
+      summary:
+        'Next canary step (increase / hold / rollback / promote) from the metric comparison and the predicted failure risk',
+      responses: {
+        '200': json('CanaryDecisionResponse', 'the decision with per-metric results and reasons'),
+        ...COMMON_ERRORS,
+      },
+    },
+  },
+  argoGet: {
+    method: 'get',
+    path: '/v1/canary/argo',
+    scope: 'score',
+    query: ArgoQuery,
+    doc: {
+      operationId: 'canaryArgoGet',
+      summary: 'Argo Rollouts web metric provider (GET form: the decision request as query parameters)',
+      responses: {
+        '200': json(
+          'CanaryArgoResult',
+          'successCondition: result.decision == "pass"; failureCondition: result.decision == "fail"',
+        ),
+        ...READ_ERRORS,
+      },
+    },
+  },
+  argoPost: {
+    method: 'post',
+    path: '/v1/canary/argo',
+    scope: 'score',
+    body: { ...decisionBody, prepare: argoBody },
+    doc: {
+      operationId: 'canaryArgoPost',
+      summary: 'Argo Rollouts web metric provider (POST form: the decision request as jsonBody)',
+      responses: {
+        '200': json('CanaryArgoResult', 'the decision in the shape Argo analyses read'),
+        ...COMMON_ERRORS,
+      },
+    },
+  },
+  flagger: {
+    method: 'post',
+    path: '/v1/canary/flagger/:hook',
+    scope: 'score',
+    params: { hook: FlaggerHook.describe('the Flagger webhook type') },
+    body: { name: 'CanaryFlaggerWebhookRequest', schema: FlaggerWebhookRequest },
+    doc: {
+      operationId: 'canaryFlaggerHook',
+      summary: 'Flagger webhook (every hook type); Flagger reads only the status code (≤ 202: yes, else no)',
+      description:
+        'Authenticated by the API key in `metadata.token` (Flagger cannot send headers) or a bearer token. confirm-rollout / pre-rollout: 200 when the predicted risk is at most the pre-rollout bar (0.7), else 409 (confirm-rollout: Flagger waits) or 403 (pre-rollout: a failed check). rollout / confirm-traffic-increase / confirm-promotion / rollback: 200 when the judgement of the step Flagger is at says yes, else 409; 503 when metrics are unavailable. post-rollout records the outcome (phase Succeeded / Failed); event records the event.',
+      responses: {
+        '200': jsonAnyOf(
+          ['CanaryFlaggerPreRolloutResponse', 'CanaryFlaggerHookResponse', 'CanaryFlaggerRecordResponse'],
+          'go ahead',
+        ),
+        ...COMMON_ERRORS,
+        '403': jsonAnyOf(
+          ['CanaryFlaggerPreRolloutResponse', 'Error'],
+          'pre-rollout: predicted risk above the bar; or forbidden: the key lacks the score scope or may not write this rollout',
+        ),
+        '409': jsonAnyOf(
+          ['CanaryFlaggerHookResponse', 'CanaryFlaggerPreRolloutResponse'],
+          'the judgement says no (hold, keep going, not yet); confirm-rollout: risk above the bar',
+        ),
+        '503': json(
+          'CanaryFlaggerHookResponse',
+          "metrics unavailable (Flagger retries per the hook's `retries`, then counts a failed check)",
+        ),
+      },
+    },
+  },
+  judge: {
+    method: 'post',
+    path: '/judge',
+    scope: 'score',
+    body: judgeBody,
+    doc: judgeDoc('kayentaJudge', 'Kayenta remote judge (the path Kayenta calls)'),
+  },
+  judgeV1: {
+    method: 'post',
+    path: '/v1/canary/kayenta/judge',
+    scope: 'score',
+    body: judgeBody,
+    doc: judgeDoc('kayentaJudgeV1', 'Kayenta remote judge (same as /judge)'),
+  },
+  rollouts: {
+    method: 'get',
+    path: '/v1/canary/rollouts',
+    scope: 'report',
+    doc: {
+      operationId: 'canaryRollouts',
+      summary: 'Rollouts seen in the decision log, newest first, with their latest decision and outcome',
+      responses: { '200': json('CanaryRolloutsResponse', 'one row per service@version'), ...READ_ERRORS },
+    },
+  },
+  rolloutHistory: {
+    method: 'get',
+    path: '/v1/canary/rollouts/:service',
+    scope: 'report',
+    params: { service: z.string().describe('the deployment\'s service (URL-encode a "/")') },
+    query: RolloutHistoryQuery,
+    doc: {
+      operationId: 'canaryRolloutHistory',
+      summary: "A service's canary decisions, newest first",
+      responses: {
+        '200': json('CanaryRolloutHistoryResponse', 'the decisions (empty when the service is unknown)'),
+        ...READ_ERRORS,
+      },
+    },
+  },
+  outcome: {
+    method: 'post',
+    path: '/v1/canary/outcome',
+    scope: 'score',
+    body: { name: 'CanaryOutcomeRequest', schema: CanaryOutcomeRequest },
+    doc: {
+      operationId: 'canaryOutcome',
+      summary: 'Final outcome of a rollout: an audit event, and a run record (training data) when the repo is known',
+      responses: { '201': json('CanaryOutcomeResponse', 'recorded'), ...COMMON_ERRORS },
+    },
+  },
+});
+
 export function createCanaryRouter(deps: CanaryDeps): Router {
-  const router = express.Router();
   const svc = new CanaryService(deps);
   const bar = deps.preRolloutMaxRisk ?? 0.7;
-  const score = requireScope('score');
-  const report = requireScope('report');
-
-  router.post('/v1/canary/decision', score, async (req, res) => {
-    const body = parse(CanaryDecisionRequest, req.body, res);
-    if (!body) return;
-    res.json(await svc.decide(body, { writer: res.locals.principal as Principal }));
-  });
-
-  const argo = async (req: Request, res: Response, source: 'query' | 'body'): Promise<void> => {
-    let request: CanaryDecisionRequest;
-    if (source === 'query') {
-      const r = argoQueryToRequest(req.query);
-      if (!r.ok) return invalid(res, r.error, r.prefix);
-      request = r.value;
-    } else {
-      const b = parse(CanaryDecisionRequest, argoBody(req.body), res);
-      if (!b) return;
-      request = b;
-    }
-    res.json(toArgoResult(await svc.decide(request, { writer: res.locals.principal as Principal })));
-  };
-  router.get('/v1/canary/argo', score, (req, res) => argo(req, res, 'query'));
-  router.post('/v1/canary/argo', score, (req, res) => argo(req, res, 'body'));
 
   // Flagger cannot send headers: without a bearer token the key's token is read from the hook's metadata.
   const flaggerAuth: RequestHandler = (req, res, next) => {
@@ -145,14 +244,13 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
     next();
   };
 
-  router.post('/v1/canary/flagger/:hook', flaggerAuth, score, async (req, res) => {
-    const hook = FlaggerHook.safeParse(req.params.hook);
-    if (!hook.success) return invalid(res, hook.error, ['params', 'hook']);
-    const body = parse(FlaggerWebhookRequest, req.body, res);
-    if (!body) return;
+  const decide = (request: CanaryDecisionRequest, res: Response) =>
+    svc.decide(request, { writer: res.locals.principal as Principal });
+
+  const flagger: RouteHandler<(typeof CANARY_ROUTES)['flagger']> = async (_req, res, { params, body }) => {
     const meta = parseMeta(body);
-    if (!meta.ok) return invalid(res, meta.error, ['metadata']);
-    const name: FlaggerHookName = hook.data;
+    if (!meta.ok) throw invalid(meta.error, ['metadata']);
+    const name: FlaggerHookName = params.hook;
     const tenant = res.locals.principal as Principal;
     const service = serviceOf(body);
     const version = versionOf(body);
@@ -169,23 +267,19 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
         event_type: (m.eventType ?? '').slice(0, 64),
         message: (m.eventMessage ?? '').slice(0, 2000),
       });
-      res.json({ recorded: true, hook: name });
-      return;
+      return { recorded: true, hook: name };
     }
 
     if (name === 'post-rollout') {
       assertMayWriteRollout(tenant, service, version, owner());
       const outcome = body.phase === 'Succeeded' ? 'promoted' : body.phase === 'Failed' ? 'rolled_back' : undefined;
-      if (!outcome) {
-        res.json({ recorded: false, hook: name, reason: `phase ${body.phase ?? '(none)'} is not a rollout's end` });
-        return;
-      }
+      if (!outcome)
+        return { recorded: false, hook: name, reason: `phase ${body.phase ?? '(none)'} is not a rollout's end` };
       svc.closeFlaggerRollout(service, version);
       const r = svc.recordOutcome({ service, version, outcome, head_sha: meta.value.head_sha }, tenant, {
         flagger: true,
       });
-      res.json({ ...r, hook: name, outcome });
-      return;
+      return { ...r, hook: name, outcome };
     }
 
     if (name === 'pre-rollout' || name === 'confirm-rollout') {
@@ -212,7 +306,7 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
     // The judging hooks judge the metrics this hook names, at the step Flagger is at (the weight Riskgate saw
     // it confirm, and the time since): never a decision cached from anyone's earlier post.
     if (name === 'confirm-traffic-increase' && !meta.value.stepWeight && !meta.value.stepWeights) {
-      return sendError(res, 400, 'invalid_request', 'request failed validation', [
+      throw new HttpError(400, 'invalid_request', 'request failed validation', [
         {
           path: 'metadata.stepWeight',
           message:
@@ -224,7 +318,7 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
     const weight = prev?.weight ?? 0;
     const now = deps.now ? deps.now() : Date.now();
     const r = flaggerToRequest(body, meta.value, weight, prev ? (now - prev.changed_at) / 1000 : 0);
-    if (!r.ok) return invalid(res, r.error, r.prefix);
+    if (!r.ok) throw invalid(r.error, r.prefix);
     const maxWeight = flaggerMaxWeight(meta.value);
     const windowMs = (r.value.prometheus?.window_s ?? 60) * 1000;
     let verdict: ReturnType<typeof hookVerdict> | undefined;
@@ -254,42 +348,38 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
       reasons: d.reasons,
       look: d.look,
     });
-  });
+  };
 
-  const kayenta = (req: Request, res: Response): void => {
-    const body = parse(KayentaJudgeRequest, req.body, res);
-    if (!body) return;
+  const kayenta: RouteHandler<(typeof CANARY_ROUTES)['judge']> = (req, _res, { body }) => {
     const result = kayentaJudge(body);
     deps.store.appendEvent('canary_kayenta_judge', body.canaryConfig.name ?? 'kayenta', {
       // The request as sent: the parsed one holds Maps (group weights, tags), which JSON would print as {}.
       request: req.body as Record<string, unknown>,
       score: result.score,
     });
-    res.json(result);
+    return result;
   };
-  router.post('/judge', score, kayenta);
-  router.post('/v1/canary/kayenta/judge', score, kayenta);
 
-  router.get('/v1/canary/rollouts', report, (_req, res) => {
-    res.json({ rollouts: svc.listRollouts() });
+  return mountRoutes(express.Router(), CANARY_ROUTES, {
+    decision: (_req, res, { body }) => decide(body, res),
+    argoGet: async (_req, res, { query }) => {
+      const r = argoQueryToRequest(query);
+      if (!r.ok) throw invalid(r.error, r.prefix);
+      return toArgoResult(await decide(r.value, res));
+    },
+    argoPost: async (_req, res, { body }) => toArgoResult(await decide(body, res)),
+    flagger: { before: [flaggerAuth], handler: flagger },
+    judge: kayenta,
+    judgeV1: kayenta,
+    rollouts: () => ({ rollouts: svc.listRollouts() }),
+    rolloutHistory: (_req, _res, { params, query }) => ({
+      service: params.service,
+      decisions: svc.history(params.service, query.limit),
+    }),
+    outcome: (_req, res, { body }) => {
+      res.status(201).json(svc.recordOutcome(body, res.locals.principal as Principal));
+    },
   });
-  router.get('/v1/canary/rollouts/:service', report, (req, res) => {
-    const limit = req.query.limit === undefined ? 200 : Number(req.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 5000) {
-      return sendError(res, 400, 'invalid_request', 'request failed validation', [
-        { path: 'query.limit', message: 'must be an integer 1–5000' },
-      ]);
-    }
-    res.json({ service: req.params.service, decisions: svc.history(String(req.params.service), limit) });
-  });
-
-  router.post('/v1/canary/outcome', score, (req, res) => {
-    const body = parse(CanaryOutcomeRequest, req.body, res);
-    if (!body) return;
-    res.status(201).json(svc.recordOutcome(body, res.locals.principal as Principal));
-  });
-
-  return router;
 }
 
 /** Schemas for the OpenAPI document (pass as `openapi.schemas` to createApp). */
@@ -310,143 +400,12 @@ export const canaryComponentName = (exportName: string): string => {
 };
 
 /**
- * The canary routes' part of /openapi.json: every zod export of schemas.ts as a component (requests as
- * their input side) and a path entry per route above, so a route and its documentation change together.
+ * The canary routes' part of /openapi.json: every zod export of schemas.ts as a component and the path
+ * items of CANARY_ROUTES (request bodies as their input side), so a route and its documentation change together.
  */
 export function canaryOpenApi(): OpenApiExtras {
   const schemas: Record<string, z.ZodType> = {};
   for (const [name, v] of Object.entries(canarySchemas))
     if (v instanceof z.ZodType) schemas[canaryComponentName(name)] = v;
-  const requestSchemas = {
-    CanaryDecisionRequest,
-    CanaryOutcomeRequest,
-    CanaryFlaggerWebhookRequest: FlaggerWebhookRequest,
-    CanaryKayentaJudgeRequest: KayentaJudgeRequest,
-  };
-  const judge = (operationId: string, summary: string) => ({
-    post: {
-      operationId,
-      summary,
-      ...secured('score'),
-      requestBody: body('CanaryKayentaJudgeRequest'),
-      responses: {
-        '200': json(
-          'CanaryKayentaJudgeResponse',
-          'Kayenta CanaryJudgeResult: per-metric classification, group scores and the overall score',
-        ),
-        ...COMMON_ERRORS,
-      },
-    },
-  });
-  const paths: Record<string, Record<string, unknown>> = {
-    '/v1/canary/decision': {
-      post: {
-        operationId: 'canaryDecision',
-        summary:
-          'Next canary step (increase / hold / rollback / promote) from the metric comparison and the predicted failure risk',
-        ...secured('score'),
-        requestBody: body('CanaryDecisionRequest'),
-        responses: {
-          '200': json('CanaryDecisionResponse', 'the decision with per-metric results and reasons'),
-          ...COMMON_ERRORS,
-        },
-      },
-    },
-    '/v1/canary/argo': {
-      get: {
-        operationId: 'canaryArgoGet',
-        summary: 'Argo Rollouts web metric provider (GET form: the decision request as query parameters)',
-        ...secured('score'),
-        parameters: zodParameters(ArgoQuery, 'query'),
-        responses: {
-          '200': json(
-            'CanaryArgoResult',
-            'successCondition: result.decision == "pass"; failureCondition: result.decision == "fail"',
-          ),
-          ...READ_ERRORS,
-        },
-      },
-      post: {
-        operationId: 'canaryArgoPost',
-        summary: 'Argo Rollouts web metric provider (POST form: the decision request as jsonBody)',
-        ...secured('score'),
-        requestBody: body('CanaryDecisionRequest'),
-        responses: {
-          '200': json('CanaryArgoResult', 'the decision in the shape Argo analyses read'),
-          ...COMMON_ERRORS,
-        },
-      },
-    },
-    '/v1/canary/flagger/{hook}': {
-      post: {
-        operationId: 'canaryFlaggerHook',
-        summary: 'Flagger webhook (every hook type); Flagger reads only the status code (≤ 202: yes, else no)',
-        description:
-          'Authenticated by the API key in `metadata.token` (Flagger cannot send headers) or a bearer token. confirm-rollout / pre-rollout: 200 when the predicted risk is at most the pre-rollout bar (0.7), else 409 (confirm-rollout: Flagger waits) or 403 (pre-rollout: a failed check). rollout / confirm-traffic-increase / confirm-promotion / rollback: 200 when the judgement of the step Flagger is at says yes, else 409; 503 when metrics are unavailable. post-rollout records the outcome (phase Succeeded / Failed); event records the event.',
-        ...secured('score'),
-        parameters: [zodPathParam('hook', FlaggerHook, 'the Flagger webhook type')],
-        requestBody: body('CanaryFlaggerWebhookRequest'),
-        responses: {
-          '200': jsonAnyOf(
-            ['CanaryFlaggerPreRolloutResponse', 'CanaryFlaggerHookResponse', 'CanaryFlaggerRecordResponse'],
-            'go ahead',
-          ),
-          ...COMMON_ERRORS,
-          '403': jsonAnyOf(
-            ['CanaryFlaggerPreRolloutResponse', 'Error'],
-            'pre-rollout: predicted risk above the bar; or forbidden: the key lacks the score scope or may not write this rollout',
-          ),
-          '409': jsonAnyOf(
-            ['CanaryFlaggerHookResponse', 'CanaryFlaggerPreRolloutResponse'],
-            'the judgement says no (hold, keep going, not yet); confirm-rollout: risk above the bar',
-          ),
-          '503': json(
-            'CanaryFlaggerHookResponse',
-            "metrics unavailable (Flagger retries per the hook's `retries`, then counts a failed check)",
-          ),
-        },
-      },
-    },
-    '/judge': judge('kayentaJudge', 'Kayenta remote judge (the path Kayenta calls)'),
-    '/v1/canary/kayenta/judge': judge('kayentaJudgeV1', 'Kayenta remote judge (same as /judge)'),
-    '/v1/canary/outcome': {
-      post: {
-        operationId: 'canaryOutcome',
-        summary: 'Final outcome of a rollout: an audit event, and a run record (training data) when the repo is known',
-        ...secured('score'),
-        requestBody: body('CanaryOutcomeRequest'),
-        responses: { '201': json('CanaryOutcomeResponse', 'recorded'), ...COMMON_ERRORS },
-      },
-    },
-    '/v1/canary/rollouts': {
-      get: {
-        operationId: 'canaryRollouts',
-        summary: 'Rollouts seen in the decision log, newest first, with their latest decision and outcome',
-        ...secured('report'),
-        responses: { '200': json('CanaryRolloutsResponse', 'one row per service@version'), ...READ_ERRORS },
-      },
-    },
-    '/v1/canary/rollouts/{service}': {
-      get: {
-        operationId: 'canaryRolloutHistory',
-        summary: "A service's canary decisions, newest first",
-        ...secured('report'),
-        parameters: [
-          {
-            name: 'service',
-            in: 'path',
-            required: true,
-            schema: { type: 'string' },
-            description: 'the deployment\'s service (URL-encode a "/")',
-          },
-          ...zodParameters(RolloutHistoryQuery, 'query'),
-        ],
-        responses: {
-          '200': json('CanaryRolloutHistoryResponse', 'the decisions (empty when the service is unknown)'),
-          ...READ_ERRORS,
-        },
-      },
-    },
-  };
-  return { schemas, requestSchemas, paths };
+  return { schemas, ...describeRoutes(CANARY_ROUTES) };
 }

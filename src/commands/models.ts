@@ -36,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
     },
   });
   const [sub, id] = positionals;
-  const ops = await import('../registry/router.ts');
+  const ops = await import('../registry/operations.ts');
   const needsId = ['show', 'promote', 'trial'];
   const needsReason = ['promote', 'rollback', 'trial', 'end-trial'];
   if (!sub || ![...needsId, ...needsReason, 'list'].includes(sub)) {
@@ -117,7 +117,7 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof ops.ModelOpError) {
       console.error(`riskgate models ${sub}: ${err.message}`);
-      return err.status === 404 ? EXIT.notFound : EXIT.failed;
+      return err.kind === 'not_found' ? EXIT.notFound : EXIT.failed;
     }
     throw err;
   } finally {

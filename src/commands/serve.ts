@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import type { Router } from 'express';
 import { pino, type Logger } from 'pino';
 import { Registry as PromRegistry } from 'prom-client';
-import { z } from 'zod';
 import type { Alerter } from '../alerts/alerter.ts';
 import { requireScope } from '../api/auth.ts';
 import { mergeOpenApi, type OpenApiExtras } from '../api/openapi.ts';
@@ -21,10 +20,9 @@ import type { EventLog } from '../store/event-log.ts';
 import { openStoreAt, storeLocation } from '../store/open.ts';
 import { startRetention, type Retention } from '../store/retention.ts';
 import type { Store } from '../store/types.ts';
-import { canaryOpenApi as canaryRoutesOpenApi, createCanaryRouter, isFlaggerHookPath } from '../canary/router.ts';
+import { canaryOpenApi, createCanaryRouter, isFlaggerHookPath } from '../canary/router.ts';
 import { createInputsLog } from '../canary/service.ts';
-import * as canarySchemas from '../canary/schemas.ts';
-import { createModelsRouter, modelsOpenApi } from '../registry/router.ts';
+import { createModelsRouter, modelsOpenApi, type ModelsRouterDeps } from '../registry/router.ts';
 import { createReportRouter, reportOpenApi } from '../report/router.ts';
 import { createDashboardRouter } from '../dashboard/router.ts';
 import type { DriftMonitor } from '../registry/drift.ts';
@@ -85,18 +83,11 @@ export interface RunningServer {
 
 /**
  * The OpenAPI contributions of every router mounted beyond the core API (src/app.ts adds serving's and the
- * circuits'): each router module documents its own routes next to them; this only merges them, with the
- * canary zod schemas as components (named Canary…). The dashboard (`/`, `/ui/...`, `/ui/api/*`) is
- * deliberately left out: its data calls are the page's internal API (the document's description says so).
+ * circuits'): each router module documents its own routes (and, for the canary, its schemas as components)
+ * from its route table; this only merges them. The dashboard (`/`, `/ui/...`, `/ui/api/*`) is deliberately
+ * left out: its data calls are the page's internal API (the document's description says so).
  */
-export function routersOpenApi(): OpenApiExtras {
-  const schemas: Record<string, z.ZodType> = {};
-  for (const [name, v] of Object.entries(canarySchemas)) {
-    const base = name.replace(/Schema$/, '');
-    if (v instanceof z.ZodType) schemas[base.startsWith('Canary') ? base : `Canary${base}`] = v;
-  }
-  return mergeOpenApi({ schemas }, canaryRoutesOpenApi(), modelsOpenApi(), reportOpenApi());
-}
+export const routersOpenApi = (): OpenApiExtras => mergeOpenApi(canaryOpenApi(), modelsOpenApi(), reportOpenApi());
 
 /** Every router beyond the core API; each applies its own scopes. */
 function routers(d: {
@@ -108,6 +99,7 @@ function routers(d: {
   alerter?: Alerter;
   drift?: DriftMonitor;
   canaryInputs?: EventLog;
+  cron: ModelsRouterDeps['cron'];
 }): Router[] {
   const { store, config, log } = d;
   return [
@@ -137,6 +129,7 @@ function routers(d: {
       scorer: { reload: d.reload },
       requireScope,
       drift: d.drift,
+      cron: d.cron,
     }),
     createReportRouter({ store, requireScope }),
     createDashboardRouter({
@@ -197,11 +190,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const metricsRegistry = new PromRegistry();
   const riskLog = createRiskLog(store, { log });
   const canaryInputs = createInputsLog(store, log);
+  const settings = opts.background ?? backgroundSettings();
   const background = createBackground({
     store,
     dbPath: location,
     modelsDir: config.modelsDir,
-    settings: opts.background ?? backgroundSettings(),
+    settings,
     log,
     metrics: metricsRegistry,
   });
@@ -221,6 +215,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       alerter: background.alerter,
       drift: background.drift,
       canaryInputs,
+      cron: settings.scheduler.cron,
     }),
     openapi: routersOpenApi(),
     riskMemory,

@@ -1,23 +1,24 @@
 import express, { type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../api/errors.ts';
-import {
-  COMMON_ERRORS,
-  READ_ERRORS,
-  body,
-  err,
-  json,
-  secured,
-  zodPathParam,
-  type OpenApiExtras,
-} from '../api/openapi.ts';
-import { validateBody, validateParam } from '../api/validate.ts';
+import { COMMON_ERRORS, READ_ERRORS, err, json, type OpenApiExtras } from '../api/openapi.ts';
+import { describeRoutes, mountRoutes, routes } from '../api/route.ts';
 import type { Scope } from '../config.ts';
 import type { Store } from '../store/types.ts';
-import { describeJobs, schedulerConfigFromEnv, type JobName } from '../../training/scheduler.ts';
-import { AB_SHARE_STATE, shadowReport, TRIAL_STATE } from '../../training/jobs/shadow.ts';
 import type { DriftMonitor } from './drift.ts';
-import { Registry, type Manifest } from './registry.ts';
+import {
+  endTrial,
+  listJobs,
+  listModels,
+  ModelIdSchema,
+  ModelOpError,
+  promoteModel,
+  rollbackModel,
+  showModel,
+  startTrial,
+  trialReport,
+  type JobSchedule,
+} from './operations.ts';
 import {
   ChampionChangeSchema,
   DriftSchema,
@@ -30,12 +31,9 @@ import {
 } from './schemas.ts';
 
 /**
- * Model management over HTTP (and, through the exported operations, the CLI): list and inspect versions,
- * promote, roll back, put a challenger on a shadow trial. Every change is audited with who, when and why.
+ * Model management over HTTP: the routes validate, call the operations in ./operations.ts (which the CLI
+ * uses too) and map their refusals to 404 / 409.
  */
-export const ModelIdSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,80}$/, 'must be a model id such as gbdt-20250101120000-ab12cd');
 export const ReasonBodySchema = z.strictObject({
   reason: z.string().trim().min(1, 'say why (it goes into the audit log)').max(500),
 });
@@ -44,278 +42,183 @@ export const TrialBodySchema = z.strictObject({
   ab_share: z.number().min(0).max(1).optional(),
 });
 
-export class ModelOpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ModelOpError';
-  }
-}
-
-const indexRow = (m: Manifest) => ({
-  id: m.id,
-  kind: m.kind,
-  status: m.status,
-  created_at: m.created_at,
-  metrics: m.metrics,
-  data_range: m.data_range,
-});
-
-export function modelSummary(m: Manifest, championId: string | undefined, trial: string | null) {
-  return {
-    id: m.id,
-    kind: m.kind,
-    status: m.status,
-    champion: m.id === championId,
-    on_trial: m.id === trial,
-    created_at: m.created_at,
-    data_range: m.data_range,
-    metrics: m.metrics,
-    threshold: m.threshold,
-    code_version: m.code_version,
-  };
-}
-
-export function listModels(store: Store, modelsDir: string) {
-  const registry = new Registry(modelsDir);
-  const champion = registry.championId();
-  const trial = store.getState(TRIAL_STATE) ?? null;
-  return {
-    champion: champion ?? null,
-    trial,
-    ab_share: Number(store.getState(AB_SHARE_STATE) ?? 0),
-    previous: registry.history(),
-    models: registry
-      .list()
-      .reverse()
-      .map((m) => modelSummary(m, champion, trial)),
-  };
-}
-
-export function showModel(store: Store, modelsDir: string, id: string) {
-  const registry = new Registry(modelsDir);
-  const m = registry.manifest(id);
-  if (!m) throw new ModelOpError(404, `no model "${id}"`);
-  return { ...m, champion: registry.championId() === id, on_trial: store.getState(TRIAL_STATE) === id };
-}
-
-function audit(store: Store, actor: string, action: string, subject: string, detail: Record<string, unknown>): void {
-  store.appendAudit({ at: new Date().toISOString(), actor, action, subject, detail });
-}
-
-export function promoteModel(store: Store, modelsDir: string, id: string, actor: string, reason: string) {
-  const registry = new Registry(modelsDir);
-  const m = registry.manifest(id);
-  if (!m) throw new ModelOpError(404, `no model "${id}"`);
-  const previous = registry.championId() ?? null;
-  if (previous === id) throw new ModelOpError(409, `${id} is already the champion`);
-  try {
-    registry.setChampion(id);
-  } catch (err) {
-    throw new ModelOpError(409, `cannot promote ${id}: ${(err as Error).message}`);
-  }
-  if (store.getState(TRIAL_STATE) === id) store.deleteState(TRIAL_STATE);
-  for (const x of [id, previous]) {
-    const mm = x ? registry.manifest(x) : undefined;
-    if (mm) store.putModel(indexRow(mm));
-  }
-  audit(store, actor, 'promote', id, { reason, previous });
-  return { champion: id, previous };
-}
-
-export function rollbackModel(store: Store, modelsDir: string, actor: string, reason: string) {
-  const registry = new Registry(modelsDir);
-  const from = registry.championId() ?? null;
-  let to: string;
-  try {
-    to = registry.rollback();
-  } catch (err) {
-    throw new ModelOpError(409, (err as Error).message);
-  }
-  for (const x of [to, from]) {
-    const mm = x ? registry.manifest(x) : undefined;
-    if (mm) store.putModel(indexRow(mm));
-  }
-  audit(store, actor, 'rollback', to, { reason, from });
-  return { champion: to, previous: from };
-}
-
-export function startTrial(store: Store, modelsDir: string, id: string, actor: string, reason: string, abShare = 0) {
-  const registry = new Registry(modelsDir);
-  const m = registry.manifest(id);
-  if (!m) throw new ModelOpError(404, `no model "${id}"`);
-  if (registry.championId() === id) throw new ModelOpError(409, `${id} is the champion; a trial needs a challenger`);
-  try {
-    registry.readArtifact(id);
-  } catch (err) {
-    throw new ModelOpError(409, `cannot trial ${id}: ${(err as Error).message}`);
-  }
-  if (m.status !== 'challenger') registry.updateStatus(id, 'challenger');
-  store.setState(TRIAL_STATE, id);
-  store.setState(AB_SHARE_STATE, String(abShare));
-  audit(store, actor, 'trial', id, { reason, ab_share: abShare });
-  return { trial: id, ab_share: abShare };
-}
-
-/**
- * Ends a trial without promoting: the challenger is retired (it lost or was stopped), so it no longer shows
- * as a "challenger" waiting for a decision; `models promote ID` can still make it champion later.
- */
-export function endTrial(store: Store, modelsDir: string, actor: string, reason: string) {
-  const id = store.getState(TRIAL_STATE);
-  if (!id) throw new ModelOpError(409, 'no challenger is on trial');
-  store.deleteState(TRIAL_STATE);
-  store.setState(AB_SHARE_STATE, '0');
-  const registry = new Registry(modelsDir);
-  const m = registry.manifest(id);
-  if (m && m.status === 'challenger') {
-    registry.updateStatus(id, 'retired');
-    store.putModel(indexRow(registry.manifest(id)!));
-  }
-  audit(store, actor, 'end_trial', id, { reason });
-  return { ended: id, status: registry.manifest(id)?.status ?? null };
-}
-
 export interface ModelsRouterDeps {
   store: Store;
   modelsDir: string;
   scorer?: { reload(): Promise<boolean> };
-  requireScope: (scope: Scope) => RequestHandler;
+  /** Replaces the scope check (default: the API's requireScope); every route has one. */
+  requireScope?: (scope: Scope) => RequestHandler;
   drift?: DriftMonitor;
-  /** The schedule shown by GET /v1/jobs (defaults to the environment's). */
-  cron?: Record<JobName, string>;
+  /** The schedule shown by GET /v1/jobs: the scheduler's settings (RISKGATE_*_CRON, read at start-up). */
+  cron: JobSchedule;
   running?: () => ReadonlySet<string>;
 }
 
 const actorOf = (res: express.Response): string =>
   (res.locals.principal as { name?: string } | undefined)?.name ?? 'anonymous';
 
-const wrap =
-  (fn: (req: express.Request, res: express.Response) => unknown | Promise<unknown>): RequestHandler =>
-  async (req, res, next) => {
-    try {
-      const out = await fn(req, res);
-      if (!res.headersSent) res.json(out);
-    } catch (err) {
-      next(
-        err instanceof ModelOpError
-          ? new HttpError(err.status, err.status === 404 ? 'not_found' : 'conflict', err.message)
-          : err,
-      );
-    }
-  };
+const idParam = { id: ModelIdSchema.describe('model version id, e.g. gbdt-20250101120000-ab12cd') };
+const reasonBody = { name: 'ModelReasonBody', schema: ReasonBodySchema };
+const notFound = err('not_found: no model with this id');
+const conflict = (what: string) => err(`conflict: ${what}`);
+const changed = (ok: [string, string], errors: Record<string, unknown>) => ({
+  '200': json(ok[0], ok[1]),
+  ...COMMON_ERRORS,
+  ...errors,
+});
+const read = (operationId: string, summary: string, ok: [string, string]) => ({
+  operationId,
+  summary,
+  responses: { '200': json(ok[0], ok[1]), ...READ_ERRORS },
+});
+
+/** Model management routes. Reads need `score` (README: "score / admin"), like the dashboard's model page; changes need `admin`. */
+export const MODELS_ROUTES = routes({
+  list: {
+    method: 'get',
+    path: '/v1/models',
+    scope: 'score',
+    doc: read('listModels', 'Model versions in the registry, newest first, with the champion and the trial', [
+      'ModelList',
+      'the registry',
+    ]),
+  },
+  rollback: {
+    method: 'post',
+    path: '/v1/models/rollback',
+    scope: 'admin',
+    body: reasonBody,
+    doc: {
+      operationId: 'rollbackModel',
+      summary: 'Go back to the previous champion (audited; the serving scorer reloads)',
+      responses: changed(['ModelChampionChange', 'the restored and the replaced champion'], {
+        '409': conflict('no earlier champion to go back to'),
+      }),
+    },
+  },
+  endTrial: {
+    method: 'post',
+    path: '/v1/models/trial/end',
+    scope: 'admin',
+    body: reasonBody,
+    doc: {
+      operationId: 'endTrial',
+      summary: 'End the shadow trial',
+      responses: changed(['ModelTrialEnded', 'the trial ended'], { '409': conflict('no challenger is on trial') }),
+    },
+  },
+  show: {
+    method: 'get',
+    path: '/v1/models/:id',
+    scope: 'score',
+    params: idParam,
+    doc: {
+      operationId: 'getModel',
+      summary: "One model version's manifest",
+      responses: { '200': json('ModelDetail', 'the manifest'), ...READ_ERRORS, '404': notFound },
+    },
+  },
+  promote: {
+    method: 'post',
+    path: '/v1/models/:id/promote',
+    scope: 'admin',
+    params: idParam,
+    body: reasonBody,
+    doc: {
+      operationId: 'promoteModel',
+      summary: 'Make this version the champion (audited; the serving scorer reloads)',
+      responses: changed(['ModelChampionChange', 'the new and the previous champion'], {
+        '404': notFound,
+        '409': conflict('already the champion, or its artifact fails verification'),
+      }),
+    },
+  },
+  trial: {
+    method: 'post',
+    path: '/v1/models/:id/trial',
+    scope: 'admin',
+    params: idParam,
+    body: { name: 'ModelTrialBody', schema: TrialBodySchema },
+    doc: {
+      operationId: 'startTrial',
+      summary: 'Put a challenger on shadow trial (optionally an A/B share of repositories)',
+      responses: changed(['ModelTrialStarted', 'the trial started'], {
+        '404': notFound,
+        '409': conflict('the model is the champion, or its artifact cannot be read'),
+      }),
+    },
+  },
+  shadow: {
+    method: 'get',
+    path: '/v1/shadow',
+    scope: 'score',
+    doc: read('shadowReport', 'Champion vs. the challenger on trial, on the same live requests', [
+      'ModelShadowReport',
+      'the comparison so far',
+    ]),
+  },
+  jobs: {
+    method: 'get',
+    path: '/v1/jobs',
+    scope: 'score',
+    doc: read('listJobs', 'Scheduled jobs (ingest, retrain, evaluate): schedule, running state, last runs', [
+      'ModelJobs',
+      'one entry per job',
+    ]),
+  },
+  drift: {
+    method: 'get',
+    path: '/v1/drift',
+    scope: 'score',
+    doc: read('driftReport', "Feature and score drift (PSI) of live requests against the champion's training data", [
+      'ModelDrift',
+      'the report, or enabled: false',
+    ]),
+  },
+});
 
 export function createModelsRouter(d: ModelsRouterDeps): Router {
-  const r = express.Router();
-  // Reads need `score` (README: "score / admin"), like the dashboard's model page; changes need `admin`.
-  const read = d.requireScope('score');
-  const admin = d.requireScope('admin');
-  const id = validateParam('id', ModelIdSchema);
-  const cronOf = () => d.cron ?? schedulerConfigFromEnv().cron;
   const reload = async () => {
     await d.scorer?.reload().catch(() => false);
   };
-
-  r.get(
-    '/v1/models',
-    read,
-    wrap(() => listModels(d.store, d.modelsDir)),
+  return mountRoutes(
+    express.Router(),
+    MODELS_ROUTES,
+    {
+      list: () => listModels(d.store, d.modelsDir),
+      rollback: async (_req, res, { body }) => {
+        const out = rollbackModel(d.store, d.modelsDir, actorOf(res), body.reason);
+        await reload();
+        return out;
+      },
+      endTrial: (_req, res, { body }) => endTrial(d.store, d.modelsDir, actorOf(res), body.reason),
+      show: (_req, _res, { params }) => showModel(d.store, d.modelsDir, params.id),
+      promote: async (_req, res, { params, body }) => {
+        const out = promoteModel(d.store, d.modelsDir, params.id, actorOf(res), body.reason);
+        await reload();
+        return out;
+      },
+      trial: (_req, res, { params, body }) =>
+        startTrial(d.store, d.modelsDir, params.id, actorOf(res), body.reason, body.ab_share ?? 0),
+      shadow: () => trialReport(d.store),
+      jobs: () => listJobs(d.store, d.cron, d.running?.()),
+      drift: () =>
+        d.drift
+          ? { enabled: true, ...d.drift.report() }
+          : { enabled: false, reason: 'drift monitoring is not running in this process' },
+    },
+    {
+      requireScope: d.requireScope,
+      mapError: (err) =>
+        err instanceof ModelOpError
+          ? new HttpError(err.kind === 'not_found' ? 404 : 409, err.kind, err.message)
+          : undefined,
+    },
   );
-  r.post(
-    '/v1/models/rollback',
-    admin,
-    validateBody(ReasonBodySchema),
-    wrap(async (req, res) => {
-      const out = rollbackModel(d.store, d.modelsDir, actorOf(res), (req.body as { reason: string }).reason);
-      await reload();
-      return out;
-    }),
-  );
-  r.post(
-    '/v1/models/trial/end',
-    admin,
-    validateBody(ReasonBodySchema),
-    wrap((req, res) => endTrial(d.store, d.modelsDir, actorOf(res), (req.body as { reason: string }).reason)),
-  );
-  r.get(
-    '/v1/models/:id',
-    read,
-    id,
-    wrap((req) => showModel(d.store, d.modelsDir, String(req.params.id))),
-  );
-  r.post(
-    '/v1/models/:id/promote',
-    admin,
-    id,
-    validateBody(ReasonBodySchema),
-    wrap(async (req, res) => {
-      const out = promoteModel(
-        d.store,
-        d.modelsDir,
-        String(req.params.id),
-        actorOf(res),
-        (req.body as { reason: string }).reason,
-      );
-      await reload();
-      return out;
-    }),
-  );
-  r.post(
-    '/v1/models/:id/trial',
-    admin,
-    id,
-    validateBody(TrialBodySchema),
-    wrap((req, res) => {
-      const b = req.body as z.infer<typeof TrialBodySchema>;
-      return startTrial(d.store, d.modelsDir, String(req.params.id), actorOf(res), b.reason, b.ab_share ?? 0);
-    }),
-  );
-  r.get(
-    '/v1/shadow',
-    read,
-    wrap(() => shadowReport(d.store)),
-  );
-  r.get(
-    '/v1/jobs',
-    read,
-    wrap(() => ({ jobs: describeJobs(d.store, cronOf(), d.running?.()) })),
-  );
-  r.get(
-    '/v1/drift',
-    read,
-    wrap(() =>
-      d.drift
-        ? { enabled: true, ...d.drift.report() }
-        : { enabled: false, reason: 'drift monitoring is not running in this process' },
-    ),
-  );
-  return r;
 }
 
 /** The model-management routes' part of /openapi.json (components named Model…). */
 export function modelsOpenApi(): OpenApiExtras {
-  const idParam = zodPathParam('id', ModelIdSchema, 'model version id, e.g. gbdt-20250101120000-ab12cd');
-  const notFound = err('not_found: no model with this id');
-  const conflict = (what: string) => err(`conflict: ${what}`);
-  const change = (
-    operationId: string,
-    summary: string,
-    bodyName: string,
-    ok: [string, string],
-    errors: Record<string, unknown>,
-    params = true,
-  ) => ({
-    post: {
-      operationId,
-      summary,
-      ...secured('admin'),
-      ...(params ? { parameters: [idParam] } : {}),
-      requestBody: body(bodyName),
-      responses: { '200': json(ok[0], ok[1]), ...COMMON_ERRORS, ...errors },
-    },
-  });
   return {
     schemas: {
       ModelList: ModelListSchema,
@@ -327,85 +230,6 @@ export function modelsOpenApi(): OpenApiExtras {
       ModelJobs: JobsSchema,
       ModelDrift: DriftSchema,
     },
-    requestSchemas: { ModelReasonBody: ReasonBodySchema, ModelTrialBody: TrialBodySchema },
-    paths: {
-      '/v1/models': {
-        get: {
-          operationId: 'listModels',
-          summary: 'Model versions in the registry, newest first, with the champion and the trial',
-          ...secured('score'),
-          responses: { '200': json('ModelList', 'the registry'), ...READ_ERRORS },
-        },
-      },
-      '/v1/models/{id}': {
-        get: {
-          operationId: 'getModel',
-          summary: "One model version's manifest",
-          ...secured('score'),
-          parameters: [idParam],
-          responses: { '200': json('ModelDetail', 'the manifest'), ...READ_ERRORS, '404': notFound },
-        },
-      },
-      '/v1/models/{id}/promote': change(
-        'promoteModel',
-        'Make this version the champion (audited; the serving scorer reloads)',
-        'ModelReasonBody',
-        ['ModelChampionChange', 'the new and the previous champion'],
-        {
-          '404': notFound,
-          '409': conflict('already the champion, or its artifact fails verification'),
-        },
-      ),
-      '/v1/models/rollback': change(
-        'rollbackModel',
-        'Go back to the previous champion (audited; the serving scorer reloads)',
-        'ModelReasonBody',
-        ['ModelChampionChange', 'the restored and the replaced champion'],
-        { '409': conflict('no earlier champion to go back to') },
-        false,
-      ),
-      '/v1/models/{id}/trial': change(
-        'startTrial',
-        'Put a challenger on shadow trial (optionally an A/B share of repositories)',
-        'ModelTrialBody',
-        ['ModelTrialStarted', 'the trial started'],
-        {
-          '404': notFound,
-          '409': conflict('the model is the champion, or its artifact cannot be read'),
-        },
-      ),
-      '/v1/models/trial/end': change(
-        'endTrial',
-        'End the shadow trial',
-        'ModelReasonBody',
-        ['ModelTrialEnded', 'the trial ended'],
-        { '409': conflict('no challenger is on trial') },
-        false,
-      ),
-      '/v1/shadow': {
-        get: {
-          operationId: 'shadowReport',
-          summary: 'Champion vs. the challenger on trial, on the same live requests',
-          ...secured('score'),
-          responses: { '200': json('ModelShadowReport', 'the comparison so far'), ...READ_ERRORS },
-        },
-      },
-      '/v1/jobs': {
-        get: {
-          operationId: 'listJobs',
-          summary: 'Scheduled jobs (ingest, retrain, evaluate): schedule, running state, last runs',
-          ...secured('score'),
-          responses: { '200': json('ModelJobs', 'one entry per job'), ...READ_ERRORS },
-        },
-      },
-      '/v1/drift': {
-        get: {
-          operationId: 'driftReport',
-          summary: "Feature and score drift (PSI) of live requests against the champion's training data",
-          ...secured('score'),
-          responses: { '200': json('ModelDrift', 'the report, or enabled: false'), ...READ_ERRORS },
-        },
-      },
-    },
+    ...describeRoutes(MODELS_ROUTES),
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Response contracts of the model-management routes (src/registry/router.ts), for /openapi.json. They
- * describe what the router's operations return; the request schemas (ids, reasons) live in the router.
+ * describe what the operations (src/registry/operations.ts) return; the request bodies live in the router,
+ * the model id in operations.ts (the CLI checks it too).
  */
 import { z } from 'zod';
 

@@ -3,6 +3,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import express from 'express';
+import pino from 'pino';
+import { errorHandler } from '../../src/api/errors.ts';
 import { createCanaryRouter, type CanaryDeps } from '../../src/canary/router.ts';
 import { decodeSamples, SAMPLES_ENCODING } from '../../src/canary/service.ts';
 import { mulberry32, normal } from '../../src/canary/simulator.ts';
@@ -25,6 +27,8 @@ async function serve(deps: Partial<CanaryDeps> = {}): Promise<{ url: string; clo
     next();
   });
   app.use(createCanaryRouter({ store: s, ...deps }));
+  // The router's 400s, like its 403s, are HttpErrors that the app's error handler answers.
+  app.use(errorHandler(pino({ level: 'silent' })));
   const srv = app.listen(0, '127.0.0.1');
   await new Promise((ok) => srv.once('listening', ok));
   return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, close: () => srv.close(), store: s };

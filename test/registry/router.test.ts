@@ -7,6 +7,7 @@ import { requireScope } from '../../src/api/auth.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import { Registry } from '../../src/registry/registry.ts';
 import { createModelsRouter } from '../../src/registry/router.ts';
+import { DEFAULT_CRON } from '../../training/scheduler.ts';
 import { trainFromStore } from '../../training/pipeline.ts';
 import { call, serveApp } from '../api/helpers.ts';
 import { randomHistory } from '../support/runs.ts';
@@ -27,6 +28,7 @@ async function setup() {
     store,
     modelsDir,
     requireScope,
+    cron: DEFAULT_CRON,
     scorer: { reload: async () => (reloads++, true) },
   });
   const srv = await serveApp({ store, env, extraRouters: [router] });

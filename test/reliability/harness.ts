@@ -21,6 +21,7 @@ import { createDashboardRouter } from '../../src/dashboard/router.ts';
 import { createFallbackScorer } from '../../src/serving/fallback-scorer.ts';
 import { Registry } from '../../src/registry/registry.ts';
 import { createModelsRouter } from '../../src/registry/router.ts';
+import { DEFAULT_CRON } from '../../training/scheduler.ts';
 import { createModelScorer, type ModelScorerOptions } from '../../src/serving/model-scorer.ts';
 import { createReportRouter } from '../../src/report/router.ts';
 import { openStore } from '../../src/store/sqlite.ts';
@@ -111,7 +112,13 @@ export async function startHarness(opts: { env?: Record<string, string>; config?
         riskLookup: async (repo, sha) => memory.lookup(repo, sha),
         inputsLog: canaryInputs,
       }),
-      createModelsRouter({ store, modelsDir, scorer: { reload: () => scorer.reload() }, requireScope }),
+      createModelsRouter({
+        store,
+        modelsDir,
+        scorer: { reload: () => scorer.reload() },
+        requireScope,
+        cron: DEFAULT_CRON,
+      }),
       createDashboardRouter({
         store,
         modelsDir,

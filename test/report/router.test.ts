@@ -19,6 +19,11 @@ before(async () => {
   store = openStore(':memory:');
   store.upsertRuns(month());
   const app = express();
+  // The routes need the score scope: this stands in for the app's authentication.
+  app.use((_req, res, next) => {
+    res.locals.principal = { name: 't', scopes: ['score'] };
+    next();
+  });
   app.use(createReportRouter({ store }));
   app.use(errorHandler(pino({ level: 'silent' })));
   server = app.listen(0, '127.0.0.1');
