@@ -64,10 +64,6 @@ function migrate(db: Database.Database): void {
   }
 }
 
-/**
- * Opens (creating if needed) the SQLite store. WAL mode so the API can read while ingestion writes;
- * `synchronous=NORMAL` is durable across process crashes in WAL mode, which is the failure we guard against.
- */
 export interface OpenStoreOptions {
   readonly?: boolean;
   /** Checkpoint the WAL from a worker thread instead of inside commits (long-running servers). */
@@ -77,6 +73,10 @@ export interface OpenStoreOptions {
   checkpoint?: Omit<CheckpointerOptions, 'onError'>;
 }
 
+/**
+ * Opens (creating if needed) the SQLite store. WAL mode so the API can read while ingestion writes;
+ * `synchronous=NORMAL` is durable across process crashes in WAL mode, which is the failure we guard against.
+ */
 export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = guard(() => new Database(file, { readonly: opts.readonly ?? false }));
