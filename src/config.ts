@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ATTRIBUTIONS, type Attribution } from './ml/model.ts';
-import { isValidTimeZone } from './features/calendar.ts';
+import { isValidTimeZone } from './time/zone.ts';
 import { DEFAULT_POLICY_CONFIG, DEFAULT_THRESHOLDS } from './policy/index.ts';
 import type { PolicyConfig, Thresholds } from './policy/types.ts';
 import { DEFAULT_HIGH_RISK_PERIODS, parseWindows } from './policy/windows.ts';
