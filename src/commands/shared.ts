@@ -31,9 +31,6 @@ export function openDefaultStore(db?: string): Store {
   return store;
 }
 
-/** Thrown for bad command-line usage; the CLI prints it and exits 2. */
-export class UsageError extends Error {}
-
 /**
  * Step messages of a long command (train, backtest) on stderr, and on a terminal a ticker between them
  * ("riskgate train: training… 14 s") so a minute of gbdt tuning is not a silent minute. Off a terminal
