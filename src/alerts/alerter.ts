@@ -94,27 +94,6 @@ export interface AlertConfig {
   dedupeWindowMs: number;
 }
 
-export function alertConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AlertConfig {
-  const webhooks = parseWebhooks(env.RISKGATE_ALERT_WEBHOOKS);
-  const rawMin = env.RISKGATE_ALERT_MIN_SCORE?.trim();
-  const minScore = rawMin ? Number(rawMin) : 0.8;
-  if (!Number.isFinite(minScore) || minScore < 0 || minScore > 1)
-    throw new AlertConfigError('RISKGATE_ALERT_MIN_SCORE', `"${rawMin}" is not a probability in [0, 1]`);
-  const rawWin = env.RISKGATE_ALERT_DEDUPE_S?.trim();
-  const win = rawWin ? Number(rawWin) : 3600;
-  if (!Number.isFinite(win) || win < 0)
-    throw new AlertConfigError('RISKGATE_ALERT_DEDUPE_S', `"${rawWin}" is not a number of seconds ≥ 0`);
-  const dashboardUrl = env.RISKGATE_DASHBOARD_URL?.trim() || undefined;
-  if (dashboardUrl) {
-    try {
-      new URL(dashboardUrl);
-    } catch {
-      throw new AlertConfigError('RISKGATE_DASHBOARD_URL', `"${dashboardUrl}" is not a URL`);
-    }
-  }
-  return { webhooks, minScore, dashboardUrl, dedupeWindowMs: win * 1000 };
-}
-
 /** Delay before retry `attempt` (1-based): base·2^(attempt−1) plus up to as much again of jitter, capped. */
 export function backoffMs(attempt: number, r: RetryOptions, random: () => number): number {
   const exp = Math.min(r.maxMs, r.baseMs * 2 ** (attempt - 1));
