@@ -1,3 +1,4 @@
+import { ConfigError } from '../config/error.ts';
 import { redactOutboundUrl, redactUrlsIn } from '../redact.ts';
 import { ALERT_KINDS, dashboardLink, jsonPayload, slackPayload, type Alert, type AlertKind } from './format.ts';
 
@@ -51,16 +52,6 @@ export interface Alerter {
 
 export const DEFAULT_RETRY: Readonly<RetryOptions> = Object.freeze({ attempts: 5, baseMs: 500, maxMs: 30_000 });
 
-export class AlertConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = 'AlertConfigError';
-  }
-}
-
 /** `RISKGATE_ALERT_WEBHOOKS`: comma-separated `slack:https://…` or `json:https://…` (a bare URL is json). */
 export function parseWebhooks(spec: string | undefined, variable = 'RISKGATE_ALERT_WEBHOOKS'): Webhook[] {
   const out: Webhook[] = [];
@@ -75,13 +66,10 @@ export function parseWebhooks(spec: string | undefined, variable = 'RISKGATE_ALE
     try {
       u = new URL(url);
     } catch {
-      throw new AlertConfigError(
-        variable,
-        `"${url.slice(0, 60)}" is not a URL (use slack:https://… or json:https://…)`,
-      );
+      throw new ConfigError(variable, `"${url.slice(0, 60)}" is not a URL (use slack:https://… or json:https://…)`);
     }
     if (u.protocol !== 'https:' && u.protocol !== 'http:')
-      throw new AlertConfigError(variable, `"${u.protocol}" webhooks are not supported (http or https only)`);
+      throw new ConfigError(variable, `"${u.protocol}" webhooks are not supported (http or https only)`);
     out.push({ url: u.toString(), format });
   }
   return out;

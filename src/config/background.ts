@@ -4,7 +4,7 @@
  * drift retraining. Read and checked here, from environment variables, like the server's in config.ts.
  */
 import cron from 'node-cron';
-import { AlertConfigError, parseWebhooks, type AlertConfig } from '../alerts/alerter.ts';
+import { parseWebhooks, type AlertConfig } from '../alerts/alerter.ts';
 import { MODEL_KINDS, type ModelKind } from '../ml/model.ts';
 import { DEFAULT_MARGINS, type Margins } from '../../training/challenger.ts';
 import { ConfigError } from './error.ts';
@@ -44,26 +44,31 @@ export function schedulerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sc
   const cronOf = (name: JobName, variable: string): string => {
     const v = env[variable]?.trim() || DEFAULT_CRON[name];
     if (!cron.validate(v))
-      throw new Error(`${variable}: "${v}" is not a valid cron expression (e.g. "${DEFAULT_CRON[name]}")`);
+      throw new ConfigError(variable, `"${v}" is not a valid cron expression (e.g. "${DEFAULT_CRON[name]}")`);
     return v;
   };
   const kinds = (env.RISKGATE_RETRAIN_MODELS?.trim() || 'gbdt,baseline').split(',').map((s) => s.trim()) as ModelKind[];
   const bad = kinds.filter((k) => !MODEL_KINDS.includes(k));
   if (bad.length)
-    throw new Error(
-      `RISKGATE_RETRAIN_MODELS: unknown model kind(s) ${bad.join(', ')} (choose from ${MODEL_KINDS.join(', ')})`,
+    throw new ConfigError(
+      'RISKGATE_RETRAIN_MODELS',
+      `unknown model kind(s) ${bad.join(', ')} (choose from ${MODEL_KINDS.join(', ')})`,
     );
   const repos = (env.RISKGATE_REPOS ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  for (const r of repos) if (!/^[\w.-]+\/[\w.-]+$/.test(r)) throw new Error(`RISKGATE_REPOS: "${r}" is not owner/name`);
+  for (const r of repos)
+    if (!/^[\w.-]+\/[\w.-]+$/.test(r)) throw new ConfigError('RISKGATE_REPOS', `"${r}" is not owner/name`);
   const minOut = Number(env.RISKGATE_SHADOW_MIN_OUTCOMES?.trim() || 200);
   if (!Number.isInteger(minOut) || minOut < 1)
-    throw new Error(`RISKGATE_SHADOW_MIN_OUTCOMES: "${env.RISKGATE_SHADOW_MIN_OUTCOMES}" is not an integer ≥ 1`);
+    throw new ConfigError(
+      'RISKGATE_SHADOW_MIN_OUTCOMES',
+      `"${env.RISKGATE_SHADOW_MIN_OUTCOMES}" is not an integer ≥ 1`,
+    );
   const trial = (env.RISKGATE_SHADOW_TRIAL ?? 'false').trim().toLowerCase();
   if (!['true', 'false', '1', '0', ''].includes(trial))
-    throw new Error(`RISKGATE_SHADOW_TRIAL: "${env.RISKGATE_SHADOW_TRIAL}" is not true/false`);
+    throw new ConfigError('RISKGATE_SHADOW_TRIAL', `"${env.RISKGATE_SHADOW_TRIAL}" is not true/false`);
   return {
     cron: {
       ingest: cronOf('ingest', 'RISKGATE_INGEST_CRON'),
@@ -91,7 +96,7 @@ export function marginsFromEnv(env: NodeJS.ProcessEnv = process.env): Margins {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') return def;
     const n = Number(raw);
-    if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`${name}: "${raw}" is not a number in [0, 1]`);
+    if (!Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(name, `"${raw}" is not a number in [0, 1]`);
     return n;
   };
   return {
@@ -106,17 +111,17 @@ export function alertConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AlertC
   const rawMin = env.RISKGATE_ALERT_MIN_SCORE?.trim();
   const minScore = rawMin ? Number(rawMin) : 0.8;
   if (!Number.isFinite(minScore) || minScore < 0 || minScore > 1)
-    throw new AlertConfigError('RISKGATE_ALERT_MIN_SCORE', `"${rawMin}" is not a probability in [0, 1]`);
+    throw new ConfigError('RISKGATE_ALERT_MIN_SCORE', `"${rawMin}" is not a probability in [0, 1]`);
   const rawWin = env.RISKGATE_ALERT_DEDUPE_S?.trim();
   const win = rawWin ? Number(rawWin) : 3600;
   if (!Number.isFinite(win) || win < 0)
-    throw new AlertConfigError('RISKGATE_ALERT_DEDUPE_S', `"${rawWin}" is not a number of seconds ≥ 0`);
+    throw new ConfigError('RISKGATE_ALERT_DEDUPE_S', `"${rawWin}" is not a number of seconds ≥ 0`);
   const dashboardUrl = env.RISKGATE_DASHBOARD_URL?.trim() || undefined;
   if (dashboardUrl) {
     try {
       new URL(dashboardUrl);
     } catch {
-      throw new AlertConfigError('RISKGATE_DASHBOARD_URL', `"${dashboardUrl}" is not a URL`);
+      throw new ConfigError('RISKGATE_DASHBOARD_URL', `"${dashboardUrl}" is not a URL`);
     }
   }
   return { webhooks, minScore, dashboardUrl, dedupeWindowMs: win * 1000 };
@@ -179,22 +184,12 @@ export interface BackgroundSettings {
 
 /** Reads and validates every background setting up front, so a bad one stops start-up with its variable named. */
 export function backgroundSettings(env: NodeJS.ProcessEnv = process.env): BackgroundSettings {
-  try {
-    const raw = (env.RISKGATE_DRIFT_RETRAIN ?? 'false').trim().toLowerCase();
-    if (!['true', 'false', '1', '0', ''].includes(raw))
-      throw new ConfigError('RISKGATE_DRIFT_RETRAIN', `"${env.RISKGATE_DRIFT_RETRAIN}" is not true/false`);
-    return {
-      alerts: alertConfigFromEnv(env),
-      scheduler: schedulerConfigFromEnv(env),
-      driftRetrain: raw === 'true' || raw === '1',
-    };
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    if (err instanceof AlertConfigError)
-      throw new ConfigError(err.variable, err.message.slice(err.variable.length + 2));
-    // The scheduler's messages start with the variable they are about ("RISKGATE_RETRAIN_CRON: …").
-    const m = /^([A-Z][A-Z0-9_]+): (.*)$/s.exec((err as Error).message);
-    if (m) throw new ConfigError(m[1], m[2]);
-    throw err;
-  }
+  const raw = (env.RISKGATE_DRIFT_RETRAIN ?? 'false').trim().toLowerCase();
+  if (!['true', 'false', '1', '0', ''].includes(raw))
+    throw new ConfigError('RISKGATE_DRIFT_RETRAIN', `"${env.RISKGATE_DRIFT_RETRAIN}" is not true/false`);
+  return {
+    alerts: alertConfigFromEnv(env),
+    scheduler: schedulerConfigFromEnv(env),
+    driftRetrain: raw === 'true' || raw === '1',
+  };
 }
