@@ -14,6 +14,7 @@ const SUITES: Record<string, string> = {
   ingest: './ingest.ts',
   retrain: './retrain.ts',
   action: './action.ts',
+  zone: './zone.ts',
 };
 
 const only = process.argv.slice(2);

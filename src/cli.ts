@@ -5,7 +5,7 @@
  * Commands load lazily so `riskgate check` in a CI step does not pay for TensorFlow or SQLite.
  */
 import { pathToFileURL } from 'node:url';
-import { UsageError } from './commands/shared.ts';
+import { UsageError, usageText } from './commands/args.ts';
 
 export interface Command {
   summary: string;
@@ -65,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     return await cmd.run(rest);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    console.error(`riskgate ${name}: ${err.message}\n\nRun \`riskgate ${name} --help\` for usage.`);
+    console.error(usageText(name, err.message));
     return 2;
   }
 }

@@ -2,17 +2,26 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ATTRIBUTIONS, type Attribution } from './ml/model.ts';
-import { isValidTimeZone } from './features/calendar.ts';
+import { isValidTimeZone } from './time/zone.ts';
 import { DEFAULT_POLICY_CONFIG, DEFAULT_THRESHOLDS } from './policy/index.ts';
 import type { PolicyConfig, Thresholds } from './policy/types.ts';
 import { DEFAULT_HIGH_RISK_PERIODS, parseWindows } from './policy/windows.ts';
 import { DEFAULT_CIRCUIT_SETTINGS, type CircuitSettings } from './policy/circuit.ts';
 import { DEFAULT_RETENTION } from './store/retention.ts';
+import { BACKGROUND_ENV_VARS } from './config/background.ts';
+import { COMMAND_ENV_VARS } from './config/commands.ts';
+import { ConfigError } from './config/error.ts';
+
+export { ConfigError };
 
 /**
  * Server configuration, from environment variables only (12-factor). Every variable has a default; a value
  * that is present but invalid throws an error naming the variable, so a typo stops start-up instead of
  * silently running with the default.
+ *
+ * This file and src/config/ are the only code that reads process.env (test/config/env-reads.test.ts holds
+ * the rest of src/ and training/ to it): the server's variables here, the background's (alerts, schedule,
+ * promotion) in config/background.ts, the commands' own in config/commands.ts. ENV_VARS lists them all.
  */
 export type Scope = 'score' | 'report' | 'admin';
 export const SCOPES: readonly Scope[] = ['score', 'report', 'admin'];
@@ -74,8 +83,8 @@ export interface ConnectionLimits {
   maxConnections: number;
 }
 
-/** Documented in the README; `loadConfig` reads exactly these. */
-export const ENV_VARS: Record<string, { default: string; help: string }> = {
+/** The server's variables; `loadConfig` reads exactly these. */
+const SERVER_ENV_VARS: Record<string, { default: string; help: string }> = {
   PORT: { default: '8080', help: 'HTTP port' },
   RISKGATE_HOST: { default: '0.0.0.0', help: 'bind address (forced to 127.0.0.1 when no API keys are configured)' },
   RISKGATE_DATA_DIR: { default: 'data/', help: 'folder of the SQLite store (riskgate.db)' },
@@ -183,6 +192,16 @@ export const ENV_VARS: Record<string, { default: string; help: string }> = {
   },
 };
 
+/**
+ * Every variable Riskgate reads, with its default and help: `riskgate serve --help` and the README's
+ * configuration table list exactly these (test/api/config.test.ts).
+ */
+export const ENV_VARS: Record<string, { default: string; help: string }> = {
+  ...SERVER_ENV_VARS,
+  ...BACKGROUND_ENV_VARS,
+  ...COMMAND_ENV_VARS,
+};
+
 /** A PromQL pair the operator names; `{{param}}` placeholders are filled from the request's checked `params`. */
 export interface PromTemplate {
   canary: string;
@@ -247,16 +266,6 @@ export function parsePromTemplates(raw: string, variable = 'RISKGATE_PROMETHEUS_
   }
   if (!out.size) throw new ConfigError(variable, 'names no template');
   return out;
-}
-
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = 'ConfigError';
-  }
 }
 
 export function hashApiKey(token: string): string {

@@ -90,19 +90,3 @@ export function decide(o: {
     numbers: { ...base, pr_auc_gain: gain, f1_change: f1Change, brier_change: brierChange },
   };
 }
-
-/** Reads the margins from the environment, naming the variable when a value is invalid. */
-export function marginsFromEnv(env: NodeJS.ProcessEnv = process.env): Margins {
-  const read = (name: string, def: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return def;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`${name}: "${raw}" is not a number in [0, 1]`);
-    return n;
-  };
-  return {
-    minPrAucGain: read('RISKGATE_PROMOTE_MIN_PR_AUC_GAIN', DEFAULT_MARGINS.minPrAucGain),
-    maxF1Loss: read('RISKGATE_PROMOTE_MAX_F1_LOSS', DEFAULT_MARGINS.maxF1Loss),
-    brierTolerance: read('RISKGATE_PROMOTE_BRIER_TOLERANCE', DEFAULT_MARGINS.brierTolerance),
-  };
-}

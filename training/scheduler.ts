@@ -3,12 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import cron, { type ScheduledTask } from 'node-cron';
-import type { ModelKind } from '../src/ml/model.ts';
-import { MODEL_KINDS } from '../src/ml/model.ts';
 import { Registry } from '../src/registry/registry.ts';
 import type { Store } from '../src/store/types.ts';
 import type { Alerter } from '../src/alerts/alerter.ts';
-import { marginsFromEnv, type Margins } from './challenger.ts';
+import { schedulerConfigFromEnv, type JobName, type SchedulerConfig } from '../src/config/background.ts';
 import { evaluateChampion, retrainOnce, type RetrainResult } from './jobs/retrain.ts';
 import { shadowReport, TRIAL_STATE } from './jobs/shadow.ts';
 
@@ -18,83 +16,8 @@ import { shadowReport, TRIAL_STATE } from './jobs/shadow.ts';
  * with an expiry (one process at a time, a crashed holder does not block forever) and appends a `job` event
  * with its timing and result, which is what `riskgate jobs` and GET /v1/jobs show.
  */
-export type JobName = 'ingest' | 'retrain' | 'evaluate';
 export const JOB_NAMES: readonly JobName[] = ['ingest', 'retrain', 'evaluate'];
 export const JOB_EVENT = 'job';
-
-export interface SchedulerConfig {
-  cron: Record<JobName, string>;
-  repos: string[];
-  githubToken?: string;
-  githubBaseUrl?: string;
-  timezone?: string;
-  kinds: ModelKind[];
-  margins: Margins;
-  /** Run training in a child process (the default) or inline (tests with an in-memory store). */
-  retrainMode: 'child' | 'inline';
-  lockTtlMs: Record<JobName, number>;
-  /**
-   * While a job runs its lock is renewed every third of this, with this as its expiry (capped by lockTtlMs):
-   * a holder that dies frees the job within `leaseMs`, where its full TTL would block it for hours.
-   */
-  leaseMs: number;
-  /** Put a challenger that passes offline on a live shadow trial instead of promoting it at once. */
-  shadowTrial: boolean;
-  shadowMinOutcomes: number;
-  /** Kill a retrain child that runs longer than this. */
-  retrainTimeoutMs: number;
-}
-
-export const DEFAULT_CRON: Readonly<Record<JobName, string>> = Object.freeze({
-  ingest: '*/15 * * * *',
-  retrain: '0 3 * * 0',
-  evaluate: '30 4 * * *',
-});
-
-export function schedulerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SchedulerConfig {
-  const cronOf = (name: JobName, variable: string): string => {
-    const v = env[variable]?.trim() || DEFAULT_CRON[name];
-    if (!cron.validate(v))
-      throw new Error(`${variable}: "${v}" is not a valid cron expression (e.g. "${DEFAULT_CRON[name]}")`);
-    return v;
-  };
-  const kinds = (env.RISKGATE_RETRAIN_MODELS?.trim() || 'gbdt,baseline').split(',').map((s) => s.trim()) as ModelKind[];
-  const bad = kinds.filter((k) => !MODEL_KINDS.includes(k));
-  if (bad.length)
-    throw new Error(
-      `RISKGATE_RETRAIN_MODELS: unknown model kind(s) ${bad.join(', ')} (choose from ${MODEL_KINDS.join(', ')})`,
-    );
-  const repos = (env.RISKGATE_REPOS ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const r of repos) if (!/^[\w.-]+\/[\w.-]+$/.test(r)) throw new Error(`RISKGATE_REPOS: "${r}" is not owner/name`);
-  const minOut = Number(env.RISKGATE_SHADOW_MIN_OUTCOMES?.trim() || 200);
-  if (!Number.isInteger(minOut) || minOut < 1)
-    throw new Error(`RISKGATE_SHADOW_MIN_OUTCOMES: "${env.RISKGATE_SHADOW_MIN_OUTCOMES}" is not an integer ≥ 1`);
-  const trial = (env.RISKGATE_SHADOW_TRIAL ?? 'false').trim().toLowerCase();
-  if (!['true', 'false', '1', '0', ''].includes(trial))
-    throw new Error(`RISKGATE_SHADOW_TRIAL: "${env.RISKGATE_SHADOW_TRIAL}" is not true/false`);
-  return {
-    cron: {
-      ingest: cronOf('ingest', 'RISKGATE_INGEST_CRON'),
-      retrain: cronOf('retrain', 'RISKGATE_RETRAIN_CRON'),
-      evaluate: cronOf('evaluate', 'RISKGATE_EVALUATE_CRON'),
-    },
-    repos,
-    githubToken: env.GITHUB_TOKEN?.trim() || undefined,
-    githubBaseUrl: env.GITHUB_API_URL?.trim() || undefined,
-    timezone: env.RISKGATE_TIMEZONE?.trim() || undefined,
-    kinds,
-    margins: marginsFromEnv(env),
-    retrainMode: 'child',
-    lockTtlMs: { ingest: 30 * 60_000, retrain: 3 * 3600_000, evaluate: 30 * 60_000 },
-    leaseMs: 90_000,
-    shadowTrial: trial === 'true' || trial === '1',
-    shadowMinOutcomes: minOut,
-    retrainTimeoutMs: 2 * 3600_000,
-  };
-}
 
 export interface JobEvent {
   job: JobName;

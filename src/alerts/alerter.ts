@@ -1,3 +1,4 @@
+import { ConfigError } from '../config/error.ts';
 import { redactOutboundUrl, redactUrlsIn } from '../redact.ts';
 import { ALERT_KINDS, dashboardLink, jsonPayload, slackPayload, type Alert, type AlertKind } from './format.ts';
 
@@ -51,16 +52,6 @@ export interface Alerter {
 
 export const DEFAULT_RETRY: Readonly<RetryOptions> = Object.freeze({ attempts: 5, baseMs: 500, maxMs: 30_000 });
 
-export class AlertConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = 'AlertConfigError';
-  }
-}
-
 /** `RISKGATE_ALERT_WEBHOOKS`: comma-separated `slack:https://…` or `json:https://…` (a bare URL is json). */
 export function parseWebhooks(spec: string | undefined, variable = 'RISKGATE_ALERT_WEBHOOKS'): Webhook[] {
   const out: Webhook[] = [];
@@ -75,13 +66,10 @@ export function parseWebhooks(spec: string | undefined, variable = 'RISKGATE_ALE
     try {
       u = new URL(url);
     } catch {
-      throw new AlertConfigError(
-        variable,
-        `"${url.slice(0, 60)}" is not a URL (use slack:https://… or json:https://…)`,
-      );
+      throw new ConfigError(variable, `"${url.slice(0, 60)}" is not a URL (use slack:https://… or json:https://…)`);
     }
     if (u.protocol !== 'https:' && u.protocol !== 'http:')
-      throw new AlertConfigError(variable, `"${u.protocol}" webhooks are not supported (http or https only)`);
+      throw new ConfigError(variable, `"${u.protocol}" webhooks are not supported (http or https only)`);
     out.push({ url: u.toString(), format });
   }
   return out;
@@ -92,27 +80,6 @@ export interface AlertConfig {
   minScore: number;
   dashboardUrl?: string;
   dedupeWindowMs: number;
-}
-
-export function alertConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AlertConfig {
-  const webhooks = parseWebhooks(env.RISKGATE_ALERT_WEBHOOKS);
-  const rawMin = env.RISKGATE_ALERT_MIN_SCORE?.trim();
-  const minScore = rawMin ? Number(rawMin) : 0.8;
-  if (!Number.isFinite(minScore) || minScore < 0 || minScore > 1)
-    throw new AlertConfigError('RISKGATE_ALERT_MIN_SCORE', `"${rawMin}" is not a probability in [0, 1]`);
-  const rawWin = env.RISKGATE_ALERT_DEDUPE_S?.trim();
-  const win = rawWin ? Number(rawWin) : 3600;
-  if (!Number.isFinite(win) || win < 0)
-    throw new AlertConfigError('RISKGATE_ALERT_DEDUPE_S', `"${rawWin}" is not a number of seconds ≥ 0`);
-  const dashboardUrl = env.RISKGATE_DASHBOARD_URL?.trim() || undefined;
-  if (dashboardUrl) {
-    try {
-      new URL(dashboardUrl);
-    } catch {
-      throw new AlertConfigError('RISKGATE_DASHBOARD_URL', `"${dashboardUrl}" is not a URL`);
-    }
-  }
-  return { webhooks, minScore, dashboardUrl, dedupeWindowMs: win * 1000 };
 }
 
 /** Delay before retry `attempt` (1-based): base·2^(attempt−1) plus up to as much again of jitter, capped. */

@@ -271,6 +271,12 @@ function sampledPivot(c: Float64Array, b: Float64Array, rows: typeof rowBuffers,
   return sample[Math.min(SAMPLE - 1, Math.max(0, Math.floor((r / left) * SAMPLE)))];
 }
 
+/**
+ * Scratch space for the enumerated pairs (selectInRows and selectInBracket): a fresh typed array per search
+ * cost as much as the search.
+ */
+let scratch = new Float64Array(1024);
+
 /** The r-th smallest (1-based) of the `size` candidates left in the rows' ranges, by enumerating them. */
 function selectInRows(
   c: Float64Array,
@@ -288,9 +294,6 @@ function selectInRows(
 }
 
 /** The r-th smallest difference inside (lo, hi], by enumerating the (few) pairs left in it. */
-/** Scratch space for the enumerated pairs: a fresh typed array per search cost as much as the search. */
-let scratch = new Float64Array(1024);
-
 export function selectInBracket(
   c: Float64Array,
   b: Float64Array,

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { backtest, backtestReport, predictionsCsv } from '../../training/backtest.ts';
 import { ALL_KINDS } from '../../training/pipeline.ts';
+import { commandSettings } from '../config/commands.ts';
 import type { ModelKind } from '../ml/model.ts';
 import { loadRunFiles } from '../records/load.ts';
 import { failureLabel } from '../records/schema.ts';
@@ -84,7 +85,7 @@ export async function run(argv: string[]): Promise<number> {
       model: kind,
       unseenRepos: values['unseen-repos'],
       tune: values.tune ? true : values['no-tune'] ? false : 'auto',
-      timezone: values.timezone ?? process.env.RISKGATE_TIMEZONE,
+      timezone: values.timezone ?? commandSettings().timezone,
       log: progress.log,
     });
   } finally {

@@ -1,11 +1,11 @@
 import { appendFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { requestRisk } from '../ci/client.ts';
 import { collectContext, type ContextFlags, type GitRunner } from '../ci/context.ts';
 import { dotenvOf, formatDotenv, formatFileCommand, writeGithubFiles, type CheckResult } from '../ci/outputs.ts';
 import { conclusionOf, outcomeRecord, reportOutcome, REPORTABLE } from '../ci/report.ts';
 import { workflowCommand } from '../ci/workflow-commands.ts';
 import { standardPolicy } from '../policy/index.ts';
+import { parseCommandArgs, UsageError, usageText } from './args.ts';
 
 export const summary = 'Pre-build risk check for a CI step (writes GitHub outputs, env and summary)';
 export const help = `Usage: riskgate check [--url URL] [options]
@@ -71,8 +71,6 @@ export interface CheckIO {
 
 const defaultIO: CheckIO = { out: (l) => console.log(l), err: (l) => console.error(l) };
 
-class UsageError extends Error {}
-
 function count(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -103,8 +101,7 @@ export async function runCheck(
 ): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
+    ({ values } = parseCommandArgs(argv, {
       options: {
         url: { type: 'string' },
         'api-key': { type: 'string' },
@@ -132,7 +129,9 @@ export async function runCheck(
       },
     }));
   } catch (err) {
-    io.err(`riskgate check: ${(err as Error).message}\n\n${help}`);
+    // Printed here, not by the CLI: the action (ci/action-main.ts) calls runCheck directly.
+    if (!(err instanceof UsageError)) throw err;
+    io.err(usageText('check', err.message));
     return 2;
   }
 
@@ -168,7 +167,8 @@ export async function runCheck(
       serviceHealth: health(values['service-health']),
     };
   } catch (err) {
-    io.err(`riskgate check: ${(err as Error).message}`);
+    if (!(err instanceof UsageError)) throw err;
+    io.err(usageText('check', err.message));
     return 2;
   }
 

@@ -1,6 +1,7 @@
 import { createGitHubClient, type Logger } from '../github/client.ts';
 import { CircuitBreaker, CircuitOpenError } from '../github/circuit.ts';
 import { IngestAbortedError, ingestRepo, type IngestProgress } from '../github/ingest.ts';
+import { commandSettings } from '../config/commands.ts';
 import { parseCommandArgs } from './args.ts';
 import { openDefaultStore, progressDone, progressLine, storePath } from './shared.ts';
 
@@ -75,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  const token = process.env.GITHUB_TOKEN || undefined;
+  const token = commandSettings().githubToken;
   if (!token)
     console.error('riskgate ingest: GITHUB_TOKEN is not set; unauthenticated requests are limited to 60 an hour');
 

@@ -49,8 +49,8 @@ export async function run(argv: string[]): Promise<number> {
       'models-dir': { type: 'string' },
     },
   });
-  const { JOB_NAMES, createScheduler, describeJobs, jobHistory, schedulerConfigFromEnv } =
-    await import('../../training/scheduler.ts');
+  const { JOB_NAMES, createScheduler, describeJobs, jobHistory } = await import('../../training/scheduler.ts');
+  const { schedulerConfigFromEnv } = await import('../config/background.ts');
   let config;
   try {
     config = schedulerConfigFromEnv();

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { commandDirs, databaseUrl } from '../config/commands.ts';
 import { migrateSqliteToPostgres } from '../store/migrate.ts';
+import { storeLocation } from '../store/open.ts';
 import { isPostgresUrl, openPostgresStore, redactUrl } from '../store/postgres.ts';
 import { openStore } from '../store/sqlite.ts';
-import { defaultPaths, progressDone, progressLine } from './shared.ts';
+import { progressDone, progressLine } from './shared.ts';
 
 export const summary = 'Copy an SQLite store and its model registry into PostgreSQL (counts and hashes compared after)';
 export const help = `Usage: riskgate migrate-store [--to postgres://user:pass@host:5432/db] [--from data/riskgate.db] [--models-dir models/]
@@ -27,14 +29,16 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     options: { to: { type: 'string' }, from: { type: 'string' }, 'models-dir': { type: 'string' } },
   });
-  const to = values.to ?? process.env.RISKGATE_DATABASE_URL?.trim();
+  const to = values.to ?? databaseUrl();
   if (!isPostgresUrl(to)) {
     console.error(
       `riskgate migrate-store: --to (or RISKGATE_DATABASE_URL) must be a postgres:// URL${to ? `, not "${redactUrl(to)}"` : ''}\n\n${help}`,
     );
     return 2;
   }
-  const paths = defaultPaths({ ...process.env, RISKGATE_DATABASE_URL: '' });
+  // The SQLite file the service would use without RISKGATE_DATABASE_URL.
+  const dirs = commandDirs();
+  const paths = { ...dirs, db: storeLocation(dirs.dataDir, {}) };
   const from = values.from ?? paths.db;
   if (!existsSync(from)) {
     console.error(`riskgate migrate-store: no SQLite store at ${from}`);

@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { EXIT, parseCommandArgs } from './args.ts';
 import { defaultPaths, openDefaultStore } from './shared.ts';
+import { commandSettings } from '../config/commands.ts';
 
 export const summary = 'List, inspect, promote or roll back model versions (audited)';
 export const help = `Usage: riskgate models list [--json]
@@ -63,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const actor = `cli:${
-    process.env.USER ??
+    commandSettings().user ??
     (() => {
       try {
         return userInfo().username;

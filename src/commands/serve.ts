@@ -28,7 +28,9 @@ import { createDashboardRouter } from '../dashboard/router.ts';
 import type { DriftMonitor } from '../registry/drift.ts';
 import { logDestination } from '../log-format.ts';
 import { parseCommandArgs } from './args.ts';
-import { BACKGROUND_ENV_VARS, backgroundSettings, createBackground, type BackgroundSettings } from './background.ts';
+import { backgroundSettings, type BackgroundSettings } from '../config/background.ts';
+import { environmentWith } from '../config/commands.ts';
+import { createBackground } from './background.ts';
 
 export const summary = 'Run the risk service (HTTP API for CI pipelines)';
 export const help = `Usage: riskgate serve [--port N] [--workers N|auto] [--no-bootstrap]
@@ -50,7 +52,7 @@ SIGTERM/SIGINT to the workers and replaces a worker that crashes. Workers share 
 model registry; rate limits are counted per worker, so a key may make up to N times RISKGATE_RATE_LIMIT.
 
 Configuration is by environment variable:
-${Object.entries({ ...ENV_VARS, ...BACKGROUND_ENV_VARS })
+${Object.entries(ENV_VARS)
   .map(([k, v]) => `  ${k.padEnd(33)} ${v.help} (default ${v.default})`)
   .join('\n')}
 
@@ -138,6 +140,7 @@ function routers(d: {
       requireScope,
       authRequired: !config.localOnly,
       timezone: config.timezone,
+      cron: d.cron,
     }),
   ];
 }
@@ -414,9 +417,7 @@ export async function run(argv: string[]): Promise<number> {
   let config: Config;
   let settings: BackgroundSettings;
   try {
-    const env = { ...process.env };
-    if (values.port !== undefined) env.PORT = values.port;
-    if (values.workers !== undefined) env.RISKGATE_WORKERS = values.workers;
+    const env = environmentWith({ PORT: values.port, RISKGATE_WORKERS: values.workers });
     config = loadConfig(env);
     settings = backgroundSettings(env);
   } catch (err) {

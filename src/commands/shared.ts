@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { commandDirs } from '../config/commands.ts';
 import { isPostgresLocation, openStoreAt, storeLocation } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 
 /** Where the CLI finds its store and registry unless told otherwise (same defaults as the server). */
-export function defaultPaths(env: NodeJS.ProcessEnv = process.env): { dataDir: string; modelsDir: string; db: string } {
-  const dataDir = env.RISKGATE_DATA_DIR ?? 'data';
+export function defaultPaths(env?: NodeJS.ProcessEnv): { dataDir: string; modelsDir: string; db: string } {
+  const { dataDir, modelsDir } = commandDirs(env);
   // db: the SQLite file, or (RISKGATE_DATABASE_URL set) a marker standing for the PostgreSQL URL (see store/open.ts)
-  return { dataDir, modelsDir: env.RISKGATE_MODELS_DIR ?? 'models', db: storeLocation(dataDir, env) };
+  return { dataDir, modelsDir, db: storeLocation(dataDir, env) };
 }
 
 /** The store a command uses, as an absolute path: the default (data/) is under the current folder, so summaries name it. */
@@ -30,9 +31,6 @@ export function openDefaultStore(db?: string): Store {
     );
   return store;
 }
-
-/** Thrown for bad command-line usage; the CLI prints it and exits 2. */
-export class UsageError extends Error {}
 
 /**
  * Step messages of a long command (train, backtest) on stderr, and on a terminal a ticker between them

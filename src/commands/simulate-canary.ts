@@ -5,6 +5,7 @@ import {
   riskgatePolicy,
   SIMULATED_SERVICE_PREFIX,
 } from '../canary/policies.ts';
+import { commandSettings } from '../config/commands.ts';
 import { parseCommandArgs } from './args.ts';
 import { progressDone, progressLine } from './shared.ts';
 import { comparisonTable } from '../canary/report.ts';
@@ -73,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
         throw new RangeError(`--url: not a URL: "${values.url}"`);
       }
     }
-    const token = process.env.RISKGATE_API_KEY;
+    const token = commandSettings().apiKey;
     const known: Record<string, () => CanaryPolicy> = {
       riskgate: () =>
         values.url

@@ -3,9 +3,9 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { SIM_DEFAULTS, simulateHistory, type SimulateOptions } from '../simulate/history.ts';
+import { parseCommandArgs, UsageError, usageText } from './args.ts';
 
 export const summary =
   'Generate a realistic, seeded run history (JSONL) for demos, tests and the bundled default model';
@@ -39,9 +39,7 @@ function int(name: string, v: string | undefined): number | undefined {
 }
 
 export function parseSimulateArgs(argv: string[]): { opts: SimulateOptions; out?: string } {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
+  const { values } = parseCommandArgs(argv, {
     options: {
       seed: { type: 'string' },
       repos: { type: 'string' },
@@ -51,7 +49,6 @@ export function parseSimulateArgs(argv: string[]): { opts: SimulateOptions; out?
       out: { type: 'string', short: 'o' },
     },
   });
-  if (positionals.length) throw new RangeError(`unexpected argument "${positionals[0]}"`);
   const repos =
     values.repos === undefined
       ? undefined
@@ -79,8 +76,10 @@ export async function run(argv: string[]): Promise<number> {
     parsed = parseSimulateArgs(argv);
     runs = simulateHistory(parsed.opts);
   } catch (err) {
-    // parseArgs throws TypeError for unknown options; the simulator throws RangeError for bad values.
-    console.error(`riskgate simulate: ${(err as Error).message}\n\nRun \`riskgate simulate --help\` for usage.`);
+    // parseCommandArgs throws UsageError for an unknown flag or argument; this file and the simulator throw
+    // RangeError for bad values. Both are bad usage; anything else is a failure (exit 1).
+    if (!(err instanceof UsageError || err instanceof RangeError)) throw err;
+    console.error(usageText('simulate', (err as Error).message));
     return 2;
   }
   const lines = Readable.from(

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { ALL_KINDS, comparisonTable, trainFromStore } from '../../training/pipeline.ts';
+import { commandSettings } from '../config/commands.ts';
 import type { ModelKind } from '../ml/model.ts';
 import { parseCommandArgs } from './args.ts';
 import { defaultPaths, openDefaultStore, progressLog, storePath } from './shared.ts';
@@ -61,13 +62,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   const store = openDefaultStore(values.db);
   const modelsDir = values['models-dir'] ?? defaultPaths().modelsDir;
-  const timezone = values.timezone ?? process.env.RISKGATE_TIMEZONE;
+  const timezone = values.timezone ?? commandSettings().timezone;
   const progress = progressLog('riskgate train');
   try {
     if (!values.challenger && !values.promote) {
       // The champion/challenger rule, exactly as the scheduled retrain applies it.
       const { retrainOnce } = await import('../../training/jobs/retrain.ts');
-      const { marginsFromEnv } = await import('../../training/challenger.ts');
+      const { marginsFromEnv } = await import('../config/background.ts');
       let table = '';
       const r = await retrainOnce({
         store,

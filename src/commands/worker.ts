@@ -1,3 +1,4 @@
+import { commandSettings } from '../config/commands.ts';
 import { parseCommandArgs } from './args.ts';
 import { pino } from 'pino';
 import { defaultPaths, openDefaultStore } from './shared.ts';
@@ -23,8 +24,9 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs(argv, {
     options: { db: { type: 'string' }, 'models-dir': { type: 'string' }, 'run-now': { type: 'string' } },
   });
-  const { createScheduler, schedulerConfigFromEnv, JOB_NAMES } = await import('../../training/scheduler.ts');
-  const { alertConfigFromEnv, createAlerter } = await import('../alerts/alerter.ts');
+  const { createScheduler, JOB_NAMES } = await import('../../training/scheduler.ts');
+  const { createAlerter } = await import('../alerts/alerter.ts');
+  const { alertConfigFromEnv, schedulerConfigFromEnv } = await import('../config/background.ts');
   let config, alerts;
   try {
     config = schedulerConfigFromEnv();
@@ -38,7 +40,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`riskgate worker: --run-now "${now}" is not a job (${JOB_NAMES.join(', ')})`);
     return 2;
   }
-  const log = pino({ level: process.env.RISKGATE_LOG_LEVEL ?? 'info' });
+  const log = pino({ level: commandSettings().logLevel });
   const dbPath = values.db ?? defaultPaths().db;
   const store = openDefaultStore(dbPath);
   const alerter = createAlerter({

@@ -2,7 +2,8 @@
  * Pure shaping of stored runs and events into what the dashboard pages draw. No I/O: the router feeds it
  * the store's iterators and event lists, so every figure here can be checked with plain arrays.
  */
-import { DEFAULT_CRON, JOB_NAMES, type JobName } from '../../training/scheduler.ts';
+import { DEFAULT_CRON, type JobName } from '../config/background.ts';
+import { JOB_NAMES } from '../../training/scheduler.ts';
 import { createHash } from 'node:crypto';
 import { failureLabel, type RunRecord } from '../records/schema.ts';
 
@@ -377,10 +378,10 @@ const SCHEDULE_ENV = JOB_NAMES.map((job) => ({
 }));
 
 export function schedule(
-  env: NodeJS.ProcessEnv,
+  cron: Record<JobName, string>,
 ): { job: string; cron: string; source: 'env' | 'default'; variable: string; help: string }[] {
   return SCHEDULE_ENV.map((s) => {
-    const v = env[s.variable]?.trim();
-    return { job: s.job, cron: v || s.default, source: v ? 'env' : 'default', variable: s.variable, help: s.help };
+    const v = cron[s.job];
+    return { job: s.job, cron: v, source: v === s.default ? 'default' : 'env', variable: s.variable, help: s.help };
   });
 }

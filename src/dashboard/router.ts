@@ -4,6 +4,7 @@
  *
  * The static shell is public (it holds no data); every `/ui/api/*` data call needs the `score` scope.
  */
+import type { SchedulerConfig } from '../config/background.ts';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { sendError } from '../api/errors.ts';
@@ -39,8 +40,8 @@ export interface DashboardDeps {
   authRequired?: boolean;
   /** IANA zone for features and weeks (RISKGATE_TIMEZONE). Default UTC. */
   timezone?: string;
-  /** Where the job schedule's overrides are read from. Default process.env. */
-  env?: NodeJS.ProcessEnv;
+  /** The job schedule the scheduler runs (serve passes its settings; the Jobs page shows it). */
+  cron: SchedulerConfig['cron'];
 }
 
 /** Event kinds the dashboard reads. */
@@ -275,7 +276,7 @@ export function createDashboardRouter(deps: DashboardDeps): Router {
 
       jobs: (_req, res, { query: q }) => {
         const runs = jobRuns(store.listEvents(EVENT_KINDS.job, { limit: q.limit }));
-        res.json({ schedule: schedule(deps.env ?? process.env), summary: jobSummary(runs), runs });
+        res.json({ schedule: schedule(deps.cron), summary: jobSummary(runs), runs });
       },
 
       reports: (_req, res, { query: q }) => {

@@ -37,53 +37,57 @@ export function liveFeatures(r: RunRecord, store: Store, opts: FeatureOptions): 
 
 /** One loaded run, reduced to what ordering and the cache's bookkeeping need. */
 interface Slot {
-  wf: string;
+  workflow: string;
   id: string;
-  att: number;
+  attempt: number;
   actor: string | null;
   /** created_at in ms */
-  c: number;
+  createdMs: number;
   /** When its outcome is known (knownAtMs), NaN when it has no learnable outcome. */
-  k: number;
+  knownMs: number;
   /** Its outcome is in the history (known at or before the build instant). */
-  inc: boolean;
+  inHistory: boolean;
   /** runChurn (NaN when unknown), as the history's created list holds it. */
   churn: number;
 }
 
+/** What created order compares of a run. */
+type CreatedKey = Pick<Slot, 'createdMs' | 'id' | 'attempt'>;
+/** What known order compares of a run. */
+type KnownKey = CreatedKey & Pick<Slot, 'knownMs'>;
+
 /** compareCreatedOrder on precomputed times (same results, one Date.parse per run instead of per comparison). */
-function createdCmp(a: Pick<Slot, 'c' | 'id' | 'att'>, b: Pick<Slot, 'c' | 'id' | 'att'>): number {
-  const t = a.c - b.c;
+function createdCmp(a: CreatedKey, b: CreatedKey): number {
+  const t = a.createdMs - b.createdMs;
   if (t !== 0) return t;
   if (a.id !== b.id) return a.id < b.id ? -1 : 1;
-  return a.att - b.att;
+  return a.attempt - b.attempt;
 }
 /** compareKnownOrder on precomputed times. */
-const knownCmp = (a: Pick<Slot, 'c' | 'k' | 'id' | 'att'>, b: Pick<Slot, 'c' | 'k' | 'id' | 'att'>): number =>
-  a.k - b.k || createdCmp(a, b);
+const knownCmp = (a: KnownKey, b: KnownKey): number => a.knownMs - b.knownMs || createdCmp(a, b);
 
 function slotOf(x: RunRecord): Slot {
   const label = failureLabel(x.conclusion);
   return {
-    wf: x.workflow,
+    workflow: x.workflow,
     id: x.run_id,
-    att: x.run_attempt,
+    attempt: x.run_attempt,
     actor: x.actor ?? null,
-    c: Date.parse(x.created_at),
-    k: label === null ? NaN : knownAtMs(x),
-    inc: false,
+    createdMs: Date.parse(x.created_at),
+    knownMs: label === null ? NaN : knownAtMs(x),
+    inHistory: false,
     churn: runChurn(x),
   };
 }
 
 /** An author's learnable outcomes known at `ms`, in known order (compareKnownOrder), the last AUTHOR_WINDOW. */
 function authorLabels(ms: number, rows: ActorOutcomeRow[]): number[] {
-  const known: { k: number; c: number; id: string; att: number; label: number }[] = [];
+  const known: (KnownKey & { label: number })[] = [];
   for (const x of rows) {
     const label = failureLabel(x.conclusion);
     if (label === null) continue;
-    const k = knownAtFromMs(x.created_ms, x.completed_ms);
-    if (k <= ms) known.push({ k, c: x.created_ms, id: x.run_id, att: x.run_attempt, label });
+    const knownMs = knownAtFromMs(x.created_ms, x.completed_ms);
+    if (knownMs <= ms) known.push({ knownMs, createdMs: x.created_ms, id: x.run_id, attempt: x.run_attempt, label });
   }
   known.sort(knownCmp);
   return known.slice(-AUTHOR_WINDOW).map((x) => x.label);
@@ -98,11 +102,13 @@ function build(
   const h = new RepoHistory(trackAuthors);
   // Stable sorts, so runs that compare equal keep their input order, as with compareCreatedOrder/compareKnownOrder.
   const items = runs.map((x) => ({ s: slotOf(x), x })).sort((a, b) => createdCmp(a.s, b.s));
-  for (const { s } of items) h.addCreated(s.c, s.churn);
-  const known = items.filter(({ s }) => !Number.isNaN(s.k) && s.k <= createdMs).sort((a, b) => knownCmp(a.s, b.s));
+  for (const { s } of items) h.addCreated(s.createdMs, s.churn);
+  const known = items
+    .filter(({ s }) => !Number.isNaN(s.knownMs) && s.knownMs <= createdMs)
+    .sort((a, b) => knownCmp(a.s, b.s));
   for (const { s, x } of known) {
     h.addOutcome(x);
-    s.inc = true;
+    s.inHistory = true;
   }
   return { h, slots: items.map((i) => i.s), known: known.map((i) => i.s) };
 }
@@ -110,10 +116,10 @@ function build(
 /** The row `recentOutcomesByActor` returns for a run. */
 function actorRow(x: RunRecord, s: Slot): ActorOutcomeRow {
   return {
-    created_ms: s.c,
+    created_ms: s.createdMs,
     completed_ms: x.completed_at == null ? null : Date.parse(x.completed_at),
     run_id: s.id,
-    run_attempt: s.att,
+    run_attempt: s.attempt,
     conclusion: x.conclusion ?? null,
   };
 }
@@ -137,7 +143,7 @@ interface CacheEntry {
   /** The loaded runs (the LOADED most recent created before builtAt, plus runs folded in since), in created order. */
   slots: Slot[];
   /** The last outcome in the history, in known order (null when none). */
-  lastKnown: Pick<Slot, 'c' | 'k' | 'id' | 'att'> | null;
+  lastKnown: KnownKey | null;
   /** How many of `slots` have a known change size (for the median-churn feature). */
   churnKnown: number;
   /**
@@ -382,7 +388,7 @@ export class LiveHistory {
     let validUntil = Infinity;
     let churnKnown = 0;
     for (const s of slots) {
-      if (s.k > now) validUntil = Math.min(validUntil, s.k);
+      if (s.knownMs > now) validUntil = Math.min(validUntil, s.knownMs);
       if (!Number.isNaN(s.churn)) churnKnown++;
     }
     const last = known.length ? known[known.length - 1] : null;
@@ -416,29 +422,29 @@ export class LiveHistory {
   private fold(e: CacheEntry, x: RunRecord): boolean {
     const now = this.now();
     const s = slotOf(x);
-    const labelled = !Number.isNaN(s.k);
-    if (s.c >= now || (labelled && s.k > now)) return false;
+    const labelled = !Number.isNaN(s.knownMs);
+    if (s.createdMs >= now || (labelled && s.knownMs > now)) return false;
     // From here on requests must see x as created (and its outcome as known).
-    const at = Math.max(e.builtAt, s.c + 1, labelled ? s.k : -Infinity);
+    const at = Math.max(e.builtAt, s.createdMs + 1, labelled ? s.knownMs : -Infinity);
     // An outcome the entry left out would be known by then.
     if (!(at < e.validUntil)) return false;
-    const after = (p: Pick<Slot, 'c' | 'k' | 'id' | 'att'> | null) => p === null || knownCmp(p, s) < 0;
+    const after = (p: KnownKey | null) => p === null || knownCmp(p, s) < 0;
 
     const slots = e.slots;
     let i = slots.length - 1;
-    while (i >= 0 && !(slots[i].wf === s.wf && slots[i].id === s.id && slots[i].att === s.att)) i--;
+    while (i >= 0 && !(slots[i].workflow === s.workflow && slots[i].id === s.id && slots[i].attempt === s.attempt)) i--;
     if (i >= 0) {
       // A new version of a loaded run: fine while the old one gave the history nothing but its creation.
       // (Its creation time and size sit in the history's created list, so those must not have changed.)
       const old = slots[i];
-      if (old.inc || old.c !== s.c || !Object.is(old.churn, s.churn)) return false;
+      if (old.inHistory || old.createdMs !== s.createdMs || !Object.is(old.churn, s.churn)) return false;
       this.foldAuthorRows(e, x, s, old);
       if (labelled) {
         if (!after(e.lastKnown)) return false;
         e.history.addOutcome(x);
         e.lastKnown = s;
       }
-      slots[i] = { ...s, inc: labelled };
+      slots[i] = { ...s, inHistory: labelled };
     } else {
       const newest = slots.length ? slots[slots.length - 1] : null;
       if (newest && createdCmp(newest, s) >= 0) return false; // not the newest run: would go in the middle
@@ -449,9 +455,9 @@ export class LiveHistory {
       const full = slots.length >= LOADED;
       if (full) {
         const oldest = slots[0];
-        ghostCreated = oldest.c;
+        ghostCreated = oldest.createdMs;
         if (!Number.isNaN(oldest.churn)) churnKnown--;
-        if (oldest.inc) ghostKnown = Math.max(ghostKnown, oldest.k);
+        if (oldest.inHistory) ghostKnown = Math.max(ghostKnown, oldest.knownMs);
       }
       if (ghostCreated !== -Infinity) {
         // No feature may reach a ghost: runs_24h/runs_1h count only the last CREATED_WINDOW runs, the median
@@ -459,18 +465,18 @@ export class LiveHistory {
         if (churnKnown < MEDIAN_RUNS) return false;
         if (
           ghostKnown !== -Infinity &&
-          e.history.countKnownAfter(ghostKnown) + (labelled && s.k > ghostKnown ? 1 : 0) < REPO_WINDOW
+          e.history.countKnownAfter(ghostKnown) + (labelled && s.knownMs > ghostKnown ? 1 : 0) < REPO_WINDOW
         )
           return false;
       }
       if (full) slots.shift();
       this.foldAuthorRows(e, x, s, null);
-      e.history.addCreated(s.c, s.churn);
+      e.history.addCreated(s.createdMs, s.churn);
       if (labelled) {
         e.history.addOutcome(x);
         e.lastKnown = s;
       }
-      s.inc = labelled;
+      s.inHistory = labelled;
       slots.push(s);
       e.churnKnown = churnKnown;
       e.ghostCreated = ghostCreated;

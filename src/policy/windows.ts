@@ -1,3 +1,4 @@
+import { ZoneClock } from '../time/zone.ts';
 import type { TimeWindow } from './types.ts';
 
 /**
@@ -62,45 +63,30 @@ export interface LocalClock {
   text: string;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-// Intl formatting dominates policy time; every real zone offset is a whole number of minutes, so cache per minute.
-const clockCache = new Map<string, LocalClock>();
-export function localClock(at: Date, timeZone: string): LocalClock {
-  const key = `${Math.floor(at.getTime() / 60_000)}|${timeZone}`;
-  let hit = clockCache.get(key);
-  if (!hit) {
-    hit = computeClock(at, timeZone);
-    if (clockCache.size > 10_000) clockCache.clear();
-    clockCache.set(key, hit);
-  }
-  return hit;
-}
+const WEEKDAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+/** One zone clock per configured zone (the policy's zone comes from configuration, so there are few). */
+const zones = new Map<string, { zone: ZoneClock; minute: number; clock: LocalClock | null }>();
 
-function computeClock(at: Date, timeZone: string): LocalClock {
-  let fmt = formatters.get(timeZone);
-  if (!fmt) {
-    fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      weekday: 'short',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
-    formatters.set(timeZone, fmt);
+/** The local weekday and time at `at`; the answer for the latest minute asked is kept per zone. */
+export function localClock(at: Date, timeZone: string): LocalClock {
+  let z = zones.get(timeZone);
+  if (z === undefined) {
+    if (zones.size > 100) zones.clear();
+    // fallback.ts asks with a request's created_at, so the cache is bounded like the per-minute one it replaces.
+    z = { zone: new ZoneClock(timeZone, 10_000), minute: NaN, clock: null };
+    zones.set(timeZone, z);
   }
-  let weekday = 0;
-  let hour = 0;
-  let minute = 0;
-  let wd = 'Sun';
-  for (const p of fmt.formatToParts(at)) {
-    if (p.type === 'weekday') {
-      wd = p.value;
-      weekday = DAY_NAMES.indexOf(p.value.toLowerCase());
-    } else if (p.type === 'hour') hour = Number(p.value) % 24;
-    else if (p.type === 'minute') minute = Number(p.value);
+  const ms = at.getTime();
+  const minute = Math.floor(ms / 60_000);
+  if (minute !== z.minute || z.clock === null) {
+    const { weekday } = z.zone.at(ms);
+    const minutes = z.zone.minutesAt(ms);
+    const hh = String(Math.floor(minutes / 60)).padStart(2, '0');
+    const mm = String(minutes % 60).padStart(2, '0');
+    z.clock = { weekday, minutes, text: `${WEEKDAY_NAMES[weekday]} ${hh}:${mm} ${timeZone}` };
+    z.minute = minute;
   }
-  const text = `${wd} ${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')} ${timeZone}`;
-  return { weekday, minutes: hour * 60 + minute, text };
+  return z.clock;
 }
 
 export function inWindow(c: LocalClock, w: TimeWindow): boolean {

@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { AB_SHARE_STATE, shadowReport, TRIAL_STATE } from '../../training/jobs/shadow.ts';
-import { describeJobs, type JobName } from '../../training/scheduler.ts';
+import type { JobName } from '../config/background.ts';
+import { describeJobs } from '../../training/scheduler.ts';
 import type { Store } from '../store/types.ts';
 import { Registry, type Manifest } from './registry.ts';
 

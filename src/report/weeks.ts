@@ -1,44 +1,29 @@
+import { ZoneClock } from '../time/zone.ts';
+
 /**
  * Monday-based calendar weeks in an IANA time zone. Week boundaries follow the team's local midnight, so a
  * Friday-evening deploy in New York is not counted in the next week just because it is Saturday in UTC.
  */
-const BUCKET_MS = 15 * 60 * 1000;
 const DAY_MS = 86_400_000;
-const WEEKDAY: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
 
 export class WeekClock {
-  private readonly fmt: Intl.DateTimeFormat;
-  private readonly cache = new Map<number, string>();
+  private readonly zone: ZoneClock;
+  /** Monday's date per local Monday day number: a report spans a few hundred weeks at most. */
+  private readonly mondays = new Map<number, string>();
   constructor(readonly timeZone = 'UTC') {
     // Throws RangeError on an unknown zone; callers report it as a bad option.
-    this.fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      weekday: 'short',
-    });
+    this.zone = new ZoneClock(timeZone);
   }
 
   /** The local date (YYYY-MM-DD) of the Monday starting the week that contains `ms`. */
   weekStart(ms: number): string {
-    // Every real zone offset is a multiple of 15 minutes, so the local date is constant within a bucket.
-    const key = Math.floor(ms / BUCKET_MS);
-    let v = this.cache.get(key);
+    const { day, weekday } = this.zone.at(ms);
+    const monday = day - ((weekday + 6) % 7);
+    let v = this.mondays.get(monday);
     if (v === undefined) {
-      let y = 0;
-      let m = 0;
-      let d = 0;
-      let wd = 0;
-      for (const p of this.fmt.formatToParts(ms)) {
-        if (p.type === 'year') y = Number(p.value);
-        else if (p.type === 'month') m = Number(p.value);
-        else if (p.type === 'day') d = Number(p.value);
-        else if (p.type === 'weekday') wd = WEEKDAY[p.value] ?? 0;
-      }
-      v = new Date(Date.UTC(y, m - 1, d) - wd * DAY_MS).toISOString().slice(0, 10);
-      if (this.cache.size > 100_000) this.cache.clear();
-      this.cache.set(key, v);
+      v = new Date(monday * DAY_MS).toISOString().slice(0, 10);
+      if (this.mondays.size > 100_000) this.mondays.clear();
+      this.mondays.set(monday, v);
     }
     return v;
   }

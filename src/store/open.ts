@@ -3,6 +3,7 @@
  * share it), otherwise the embedded SQLite file in RISKGATE_DATA_DIR (no setup: `npm ci && npm start`).
  */
 import { join } from 'node:path';
+import { databaseUrl } from '../config/commands.ts';
 import { isPostgresUrl, openPostgresStore, redactUrl } from './postgres.ts';
 import { openStore, type OpenStoreOptions } from './sqlite.ts';
 import type { Store } from './types.ts';
@@ -14,8 +15,8 @@ import type { Store } from './types.ts';
 export const DATABASE_URL_FROM_ENV = 'env:RISKGATE_DATABASE_URL';
 
 /** Where the store is: DATABASE_URL_FROM_ENV when RISKGATE_DATABASE_URL is set, else the SQLite file in `dataDir`. */
-export function storeLocation(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
-  const url = env.RISKGATE_DATABASE_URL?.trim();
+export function storeLocation(dataDir: string, env?: NodeJS.ProcessEnv): string {
+  const url = databaseUrl(env);
   if (url) {
     if (!isPostgresUrl(url))
       throw new Error(`RISKGATE_DATABASE_URL: "${redactUrl(url)}" is not a postgres:// or postgresql:// URL`);
@@ -30,13 +31,9 @@ export function isPostgresLocation(location: string): boolean {
 }
 
 /** Opens the store at a location from storeLocation (or a postgres:// URL, or an SQLite file path). */
-export function openStoreAt(
-  location: string,
-  sqlite: OpenStoreOptions = {},
-  env: NodeJS.ProcessEnv = process.env,
-): Store {
+export function openStoreAt(location: string, sqlite: OpenStoreOptions = {}, env?: NodeJS.ProcessEnv): Store {
   if (location === DATABASE_URL_FROM_ENV) {
-    const url = env.RISKGATE_DATABASE_URL?.trim();
+    const url = databaseUrl(env);
     if (!isPostgresUrl(url)) throw new Error('RISKGATE_DATABASE_URL is not set to a postgres:// URL in this process');
     return openPostgresStore(url);
   }

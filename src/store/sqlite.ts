@@ -64,10 +64,6 @@ function migrate(db: Database.Database): void {
   }
 }
 
-/**
- * Opens (creating if needed) the SQLite store. WAL mode so the API can read while ingestion writes;
- * `synchronous=NORMAL` is durable across process crashes in WAL mode, which is the failure we guard against.
- */
 export interface OpenStoreOptions {
   readonly?: boolean;
   /** Checkpoint the WAL from a worker thread instead of inside commits (long-running servers). */
@@ -77,7 +73,48 @@ export interface OpenStoreOptions {
   checkpoint?: Omit<CheckpointerOptions, 'onError'>;
 }
 
+/**
+ * Opens (creating if needed) the SQLite store. WAL mode so the API can read while ingestion writes;
+ * `synchronous=NORMAL` is durable across process crashes in WAL mode, which is the failure we guard against.
+ * The Store is assembled from its parts below: runs (with the change log and change notices), state,
+ * events and audit, circuits and models, locks; every write goes through one WriteGuard.
+ */
 export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
+  const db = openDatabase(file, opts);
+  const checkpointer =
+    opts.backgroundCheckpoint && !opts.readonly && file !== ':memory:'
+      ? startCheckpointer(db, file, { ...opts.checkpoint, onError: opts.onCheckpointError })
+      : undefined;
+  const write = new WriteGuard(() => checkpointer?.afterWrite());
+  const tx = new Transactions(db, write);
+  const store: Store = {
+    ...runsPart(db, write, tx),
+    ...statePart(db, write),
+    ...eventsPart(db, write, tx),
+    ...registryPart(db, write),
+    ...locksPart(db, write),
+    onRunsChanged: (listener) => tx.onRunsChanged(listener),
+    // A transaction may only read, so its success does not clear a fault; its writes inside do.
+    transaction: (fn) => tx.run(fn),
+    ping: () => {
+      try {
+        return db.prepare('SELECT 1').pluck().get() === 1;
+      } catch {
+        return false;
+      }
+    },
+    writeStatus: () => write.status(),
+    close: () => {
+      checkpointer?.stop();
+      db.close();
+    },
+  };
+  RAW.set(store, db);
+  return store;
+}
+
+/** The connection: created with its folder, pragmas set and migrated (unless read-only). */
+function openDatabase(file: string, opts: OpenStoreOptions): Database.Database {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = guard(() => new Database(file, { readonly: opts.readonly ?? false }));
   if (!opts.readonly) {
@@ -98,11 +135,128 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
       db.pragma('mmap_size = 268435456');
     });
   }
-  const checkpointer =
-    opts.backgroundCheckpoint && !opts.readonly && file !== ':memory:'
-      ? startCheckpointer(db, file, { ...opts.checkpoint, onError: opts.onCheckpointError })
-      : undefined;
+  return db;
+}
 
+/**
+ * Whether the last write could be made: reads (and so /v1/risk) keep working on a full disk or a read-only
+ * file, so readiness alone does not show it; /health reports this. Cleared by the next successful write.
+ * Lock contention is not a fault of the storage: SQLITE_BUSY/LOCKED (another writer held the lock past the
+ * busy timeout) still fails that write (StoreUnavailableError → 503, retry) but leaves this status alone.
+ */
+class WriteGuard {
+  private fault: { error: string; since: string } | null = null;
+  constructor(private readonly afterWrite: () => void) {}
+
+  run<T>(fn: () => T, clears = true): T {
+    try {
+      const out = guard(fn);
+      if (clears) this.fault = null;
+      this.afterWrite();
+      return out;
+    } catch (err) {
+      const code = String((err as { cause?: { code?: string } }).cause?.code ?? 'SQLITE_ERROR');
+      if (err instanceof StoreUnavailableError && !CONTENDED.test(code)) {
+        this.fault = {
+          error: `${code}: ${(err.cause as Error | undefined)?.message ?? err.message}`,
+          since: this.fault?.since ?? new Date().toISOString(),
+        };
+      }
+      throw err;
+    }
+  }
+
+  status(): { ok: true } | { ok: false; error: string; since: string } {
+    return this.fault ? { ok: false, ...this.fault } : { ok: true };
+  }
+}
+
+type RunsListener = (repos: ReadonlySet<string>, runs: readonly RunRecord[]) => void;
+
+/**
+ * store.transaction() and the change notices it holds back: upserts inside a transaction are reported when
+ * the outermost one commits (a cache must not take in a write that is then rolled back); a savepoint that
+ * rolls back drops its part.
+ */
+class Transactions {
+  private readonly listeners = new Set<RunsListener>();
+  private depth = 0;
+  private pending: RunRecord[] = [];
+  /**
+   * One wrapper for every call: db.transaction() builds a wrapper per transaction mode and defines their
+   * properties, which cost a canary decision's write as much as its empty commit did.
+   */
+  readonly immediate: (fn: () => unknown) => unknown;
+
+  constructor(
+    db: Database.Database,
+    private readonly write: WriteGuard,
+  ) {
+    this.immediate = db.transaction((fn: () => unknown) => fn()).immediate;
+  }
+
+  run<T>(fn: () => T): T {
+    const mark = this.pending.length;
+    this.depth++;
+    let out: T;
+    try {
+      out = this.write.run(() => this.immediate(fn) as T, false);
+    } catch (err) {
+      this.pending.length = mark;
+      throw err;
+    } finally {
+      this.depth--;
+    }
+    if (this.depth === 0 && this.pending.length > 0) {
+      const runs = this.pending;
+      this.pending = [];
+      this.notify(runs);
+    }
+    return out;
+  }
+
+  /** Reports runs an upsert changed: now, or when the outermost transaction commits. */
+  changed(runs: readonly RunRecord[]): void {
+    if (this.depth > 0) this.pending.push(...runs);
+    else this.notify(runs);
+  }
+
+  onRunsChanged(listener: RunsListener): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  private notify(runs: readonly RunRecord[]): void {
+    if (this.listeners.size === 0 || runs.length === 0) return;
+    const repos = new Set(runs.map((r) => r.repo));
+    for (const l of this.listeners) l(repos, runs);
+  }
+}
+
+/** A completed record is never replaced by a still-running copy of the same attempt (out-of-order delivery). */
+function shouldReplace(stored: RunRecord, next: RunRecord): boolean {
+  if (stored.conclusion != null && next.conclusion == null) return false;
+  return true;
+}
+
+const parseRuns = (rows: unknown[]): RunRecord[] => rows.map((j) => JSON.parse(j as string) as RunRecord);
+
+type RunsPart = Pick<
+  Store,
+  | 'upsertRuns'
+  | 'iterateRuns'
+  | 'recentRuns'
+  | 'recentRunsByActor'
+  | 'recentOutcomesByActor'
+  | 'countRuns'
+  | 'repos'
+  | 'getRun'
+  | 'dataVersion'
+  | 'changedReposSince'
+>;
+
+/** Run records: upserts (with their change-log rows and notices) and the reads features and training make. */
+function runsPart(db: Database.Database, write: WriteGuard, tx: Transactions): RunsPart {
   const s = {
     getRecord: db.prepare('SELECT record FROM runs WHERE repo=? AND workflow=? AND run_id=? AND run_attempt=?').pluck(),
     insertRun: db.prepare(
@@ -127,35 +281,6 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     countAll: db.prepare('SELECT count(*) FROM runs').pluck(),
     countRepo: db.prepare('SELECT count(*) FROM runs WHERE repo=?').pluck(),
     repos: db.prepare('SELECT DISTINCT repo FROM runs ORDER BY repo').pluck(),
-    getState: db.prepare('SELECT value FROM state WHERE key=?').pluck(),
-    setState: db.prepare(
-      'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value',
-    ),
-    delState: db.prepare('DELETE FROM state WHERE key=?'),
-    scanState: db.prepare('SELECT key, value FROM state WHERE key > ? AND key < ? ORDER BY key LIMIT ?').raw(true),
-    oldestEvents: db.prepare('SELECT seq, at FROM events ORDER BY seq LIMIT ?').raw(true),
-    deleteEventsTo: db.prepare('DELETE FROM events WHERE seq <= ?'),
-    getCircuit: db.prepare('SELECT row FROM circuits WHERE name=?').pluck(),
-    putCircuit: db.prepare(
-      'INSERT INTO circuits (name, row) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET row=excluded.row',
-    ),
-    listCircuits: db.prepare('SELECT row FROM circuits ORDER BY name').pluck(),
-    pageCircuits: db.prepare('SELECT row FROM circuits WHERE name > ? ORDER BY name LIMIT ?').pluck(),
-    putModel: db.prepare('INSERT INTO models (id, row) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET row=excluded.row'),
-    listModels: db.prepare('SELECT row FROM models').pluck(),
-    appendAudit: db.prepare('INSERT INTO audit (at, row) VALUES (?, ?)'),
-    listAudit: db.prepare('SELECT row FROM audit ORDER BY seq DESC LIMIT ?').pluck(),
-    appendEvent: db.prepare('INSERT INTO events (kind, key, at, payload, data) VALUES (?, ?, ?, ?, ?)'),
-    listEvents: db.prepare('SELECT key, at, payload, data FROM events WHERE kind=? ORDER BY seq DESC LIMIT ?'),
-    listEventsByKey: db.prepare(
-      'SELECT key, at, payload, data FROM events WHERE kind=? AND key=? ORDER BY seq DESC LIMIT ?',
-    ),
-    lockTake: db.prepare(
-      `INSERT INTO locks (name, owner, expires_ms) VALUES (?, ?, ?)
-       ON CONFLICT(name) DO UPDATE SET owner=excluded.owner, expires_ms=excluded.expires_ms
-       WHERE locks.expires_ms < ? OR locks.owner = excluded.owner`,
-    ),
-    unlock: db.prepare('DELETE FROM locks WHERE name=? AND owner=?'),
   };
   // Prepared on first use: a read-only open of a file from before migration 2 has no run_changes table.
   const lazy = (sql: string) => {
@@ -170,12 +295,6 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
   };
   /** Tells this connection's change-log rows from other connections' (see changedReposSince). */
   const writer = randomUUID();
-
-  /** A completed record is never replaced by a still-running copy of the same attempt (out-of-order delivery). */
-  function shouldReplace(stored: RunRecord, next: RunRecord): boolean {
-    if (stored.conclusion != null && next.conclusion == null) return false;
-    return true;
-  }
 
   type Upserted = UpsertResult & { changed: RunRecord[] };
   const upsertTx = db.transaction((records: RunRecord[]): Upserted => {
@@ -232,46 +351,6 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
   });
   const upsertMany = upsertTx.immediate;
 
-  const listeners = new Set<(repos: ReadonlySet<string>, runs: readonly RunRecord[]) => void>();
-  const dataVersion = db.prepare('PRAGMA data_version').pluck();
-  // Upserts inside store.transaction() are reported when the outermost one commits (a cache must not take
-  // in a write that is then rolled back); a savepoint that rolls back drops its part.
-  let txDepth = 0;
-  let pending: RunRecord[] = [];
-  const notify = (runs: readonly RunRecord[]): void => {
-    if (listeners.size === 0 || runs.length === 0) return;
-    const repos = new Set(runs.map((r) => r.repo));
-    for (const l of listeners) l(repos, runs);
-  };
-  const upsertAndNotify = (records: RunRecord[]): UpsertResult => {
-    const { changed, ...res } = guardWrite(() => upsertMany(records));
-    if (txDepth > 0) pending.push(...changed);
-    else notify(changed);
-    return res;
-  };
-  // One wrapper for every call: db.transaction() builds a wrapper per transaction mode and defines their
-  // properties, which cost a canary decision's write as much as its empty commit did.
-  const runInTransaction = db.transaction((fn: () => unknown) => fn());
-  const transaction = <T>(fn: () => T): T => {
-    const mark = pending.length;
-    txDepth++;
-    let out: T;
-    try {
-      out = guardWrite(() => runInTransaction.immediate(fn) as T, false);
-    } catch (err) {
-      pending.length = mark;
-      throw err;
-    } finally {
-      txDepth--;
-    }
-    if (txDepth === 0 && pending.length > 0) {
-      const runs = pending;
-      pending = [];
-      notify(runs);
-    }
-    return out;
-  };
-
   const changedReposSince = db.transaction((since: number): RunChanges => {
     const rows = log.since().all(since, writer) as { repo: string; runs: string | null }[];
     const { lo, hi } = log.bounds().get() as { lo: number | null; hi: number | null };
@@ -288,34 +367,14 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
     }
     return { repos: [...runs.keys()], runs, seq, truncated };
   }).deferred;
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
 
-  // Whether the last write could be made: reads (and so /v1/risk) keep working on a full disk or a read-only
-  // file, so readiness alone does not show it; /health reports this. Cleared by the next successful write.
-  // Lock contention is not a fault of the storage: SQLITE_BUSY/LOCKED (another writer held the lock past the
-  // busy timeout) still fails that write (StoreUnavailableError → 503, retry) but leaves this status alone.
-  let writeFault: { error: string; since: string } | null = null;
-  const guardWrite = <T>(fn: () => T, clears = true): T => {
-    try {
-      const out = guard(fn);
-      if (clears) writeFault = null;
-      checkpointer?.afterWrite();
-      return out;
-    } catch (err) {
-      const code = String((err as { cause?: { code?: string } }).cause?.code ?? 'SQLITE_ERROR');
-      if (err instanceof StoreUnavailableError && !CONTENDED.test(code)) {
-        writeFault = {
-          error: `${code}: ${(err.cause as Error | undefined)?.message ?? err.message}`,
-          since: writeFault?.since ?? new Date().toISOString(),
-        };
-      }
-      throw err;
-    }
-  };
-
-  const parse = (rows: unknown[]): RunRecord[] => rows.map((j) => JSON.parse(j as string) as RunRecord);
-
-  const store: Store = {
-    upsertRuns: upsertAndNotify,
+  return {
+    upsertRuns: (records) => {
+      const { changed, ...res } = write.run(() => upsertMany(records));
+      tx.changed(changed);
+      return res;
+    },
     *iterateRuns(q: RunQuery = {}) {
       const where: string[] = [];
       const args: unknown[] = [];
@@ -340,9 +399,9 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
       ))
         yield JSON.parse(j as string) as RunRecord;
     },
-    recentRuns: (repo, beforeIso, limit) => guard(() => parse(s.recent.all(repo, Date.parse(beforeIso), limit))),
+    recentRuns: (repo, beforeIso, limit) => guard(() => parseRuns(s.recent.all(repo, Date.parse(beforeIso), limit))),
     recentRunsByActor: (repo, actor, beforeIso, limit) =>
-      guard(() => parse(s.recentByActor.all(repo, actor, Date.parse(beforeIso), limit))),
+      guard(() => parseRuns(s.recentByActor.all(repo, actor, Date.parse(beforeIso), limit))),
     // Raw rows (arrays): this runs on every risk check whose author had a new outcome, and object rows cost more.
     recentOutcomesByActor: (repo, actor, beforeIso, limit) =>
       guard(() =>
@@ -368,10 +427,28 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
       const j = guard(() => s.getRecord.get(repo, workflow, runId, attempt)) as string | undefined;
       return j === undefined ? undefined : (JSON.parse(j) as RunRecord);
     },
+    dataVersion: () => guard(() => dataVersion.get() as number),
+    changedReposSince: (since) => guard(() => changedReposSince(since)),
+  };
+}
 
+/** The key-value state table (ingest cursors, canary rollouts, the A/B trial…). */
+function statePart(
+  db: Database.Database,
+  write: WriteGuard,
+): Pick<Store, 'getState' | 'setState' | 'deleteState' | 'scanState'> {
+  const s = {
+    getState: db.prepare('SELECT value FROM state WHERE key=?').pluck(),
+    setState: db.prepare(
+      'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value',
+    ),
+    delState: db.prepare('DELETE FROM state WHERE key=?'),
+    scanState: db.prepare('SELECT key, value FROM state WHERE key > ? AND key < ? ORDER BY key LIMIT ?').raw(true),
+  };
+  return {
     getState: (key) => guard(() => s.getState.get(key) as string | undefined),
-    setState: (key, value) => void guardWrite(() => s.setState.run(key, value)),
-    deleteState: (key) => void guardWrite(() => s.delState.run(key)),
+    setState: (key, value) => void write.run(() => s.setState.run(key, value)),
+    deleteState: (key) => void write.run(() => s.delState.run(key)),
     // A range of the primary key: from where the last page ended to the first key past the prefix (its last
     // character plus one, e.g. "canary:" → "canary;").
     scanState: (prefix, after, limit) =>
@@ -379,10 +456,31 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
         const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
         return s.scanState.all(after < prefix ? prefix : after, end, limit) as [string, string][];
       }),
+  };
+}
+
+/** The event log (risk answers, canary decisions and hooks…) and the audit log. */
+function eventsPart(
+  db: Database.Database,
+  write: WriteGuard,
+  tx: Transactions,
+): Pick<Store, 'appendEvent' | 'listEvents' | 'pruneEvents' | 'appendAudit' | 'listAudit'> {
+  const s = {
+    oldestEvents: db.prepare('SELECT seq, at FROM events ORDER BY seq LIMIT ?').raw(true),
+    deleteEventsTo: db.prepare('DELETE FROM events WHERE seq <= ?'),
+    appendAudit: db.prepare('INSERT INTO audit (at, row) VALUES (?, ?)'),
+    listAudit: db.prepare('SELECT row FROM audit ORDER BY seq DESC LIMIT ?').pluck(),
+    appendEvent: db.prepare('INSERT INTO events (kind, key, at, payload, data) VALUES (?, ?, ?, ?, ?)'),
+    listEvents: db.prepare('SELECT key, at, payload, data FROM events WHERE kind=? ORDER BY seq DESC LIMIT ?'),
+    listEventsByKey: db.prepare(
+      'SELECT key, at, payload, data FROM events WHERE kind=? AND key=? ORDER BY seq DESC LIMIT ?',
+    ),
+  };
+  return {
     pruneEvents: (beforeIso, limit) =>
-      guardWrite(
+      write.run(
         () =>
-          runInTransaction.immediate(() => {
+          tx.immediate(() => {
             const rows = s.oldestEvents.all(limit) as [number, string][];
             let last = -1;
             let newer = false;
@@ -397,29 +495,10 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
             return { deleted, done: newer || rows.length < limit };
           }) as { deleted: number; done: boolean },
       ),
-
-    getCircuit: (name) => {
-      const j = guard(() => s.getCircuit.get(name)) as string | undefined;
-      return j === undefined ? undefined : (JSON.parse(j) as CircuitRow);
-    },
-    putCircuit: (row) => void guardWrite(() => s.putCircuit.run(row.name, JSON.stringify(row))),
-    listCircuits: (page) =>
-      guard(() =>
-        (page ? s.pageCircuits.all(page.after ?? '', page.limit ?? -1) : s.listCircuits.all()).map(
-          (j) => JSON.parse(j as string) as CircuitRow,
-        ),
-      ),
-
-    putModel: (row) => void guardWrite(() => s.putModel.run(row.id, JSON.stringify(row))),
-    listModels: () =>
-      guard(() => s.listModels.all().map((j) => JSON.parse(j as string) as ModelIndexRow)).sort((a, b) =>
-        a.created_at.localeCompare(b.created_at),
-      ),
-
-    appendAudit: (row) => void guardWrite(() => s.appendAudit.run(row.at, JSON.stringify(row))),
+    appendAudit: (row) => void write.run(() => s.appendAudit.run(row.at, JSON.stringify(row))),
     listAudit: (limit) => guard(() => s.listAudit.all(limit).map((j) => JSON.parse(j as string) as AuditRow)),
     appendEvent: (kind, key, payload, data) =>
-      void guardWrite(() =>
+      void write.run(() =>
         s.appendEvent.run(kind, key, new Date().toISOString(), JSON.stringify(payload), data ?? null),
       ),
     listEvents: (kind, opts = {}) =>
@@ -438,34 +517,59 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): Store {
         if (r.data) e.data = r.data;
         return e;
       }),
+  };
+}
 
+/** Circuit-breaker rows and the model index. */
+function registryPart(
+  db: Database.Database,
+  write: WriteGuard,
+): Pick<Store, 'getCircuit' | 'putCircuit' | 'listCircuits' | 'putModel' | 'listModels'> {
+  const s = {
+    getCircuit: db.prepare('SELECT row FROM circuits WHERE name=?').pluck(),
+    putCircuit: db.prepare(
+      'INSERT INTO circuits (name, row) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET row=excluded.row',
+    ),
+    listCircuits: db.prepare('SELECT row FROM circuits ORDER BY name').pluck(),
+    pageCircuits: db.prepare('SELECT row FROM circuits WHERE name > ? ORDER BY name LIMIT ?').pluck(),
+    putModel: db.prepare('INSERT INTO models (id, row) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET row=excluded.row'),
+    listModels: db.prepare('SELECT row FROM models').pluck(),
+  };
+  return {
+    getCircuit: (name) => {
+      const j = guard(() => s.getCircuit.get(name)) as string | undefined;
+      return j === undefined ? undefined : (JSON.parse(j) as CircuitRow);
+    },
+    putCircuit: (row) => void write.run(() => s.putCircuit.run(row.name, JSON.stringify(row))),
+    listCircuits: (page) =>
+      guard(() =>
+        (page ? s.pageCircuits.all(page.after ?? '', page.limit ?? -1) : s.listCircuits.all()).map(
+          (j) => JSON.parse(j as string) as CircuitRow,
+        ),
+      ),
+    putModel: (row) => void write.run(() => s.putModel.run(row.id, JSON.stringify(row))),
+    listModels: () =>
+      guard(() => s.listModels.all().map((j) => JSON.parse(j as string) as ModelIndexRow)).sort((a, b) =>
+        a.created_at.localeCompare(b.created_at),
+      ),
+  };
+}
+
+/** Job locks with an expiry (training/scheduler.ts's), so a crashed holder does not block forever. */
+function locksPart(db: Database.Database, write: WriteGuard): Pick<Store, 'tryLock' | 'unlock'> {
+  const s = {
+    lockTake: db.prepare(
+      `INSERT INTO locks (name, owner, expires_ms) VALUES (?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET owner=excluded.owner, expires_ms=excluded.expires_ms
+       WHERE locks.expires_ms < ? OR locks.owner = excluded.owner`,
+    ),
+    unlock: db.prepare('DELETE FROM locks WHERE name=? AND owner=?'),
+  };
+  return {
     tryLock: (name, owner, ttlMs) => {
       const now = Date.now();
-      return guardWrite(() => s.lockTake.run(name, owner, now + ttlMs, now).changes) === 1;
+      return write.run(() => s.lockTake.run(name, owner, now + ttlMs, now).changes) === 1;
     },
-    unlock: (name, owner) => void guardWrite(() => s.unlock.run(name, owner)),
-
-    onRunsChanged: (listener) => {
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
-    },
-    dataVersion: () => guard(() => dataVersion.get() as number),
-    changedReposSince: (since) => guard(() => changedReposSince(since)),
-    // A transaction may only read, so its success does not clear a fault; its writes inside do.
-    transaction,
-    ping: () => {
-      try {
-        return db.prepare('SELECT 1').pluck().get() === 1;
-      } catch {
-        return false;
-      }
-    },
-    writeStatus: () => (writeFault ? { ok: false, ...writeFault } : { ok: true }),
-    close: () => {
-      checkpointer?.stop();
-      db.close();
-    },
+    unlock: (name, owner) => void write.run(() => s.unlock.run(name, owner)),
   };
-  RAW.set(store, db);
-  return store;
 }

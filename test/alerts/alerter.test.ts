@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { receiver } from '../support/receiver.ts';
-import { alertConfigFromEnv, backoffMs, createAlerter, parseWebhooks } from '../../src/alerts/alerter.ts';
+import { backoffMs, createAlerter, parseWebhooks } from '../../src/alerts/alerter.ts';
+import { alertConfigFromEnv } from '../../src/config/background.ts';
 
 const fast = { attempts: 4, baseMs: 5, maxMs: 20 };
 const alert = {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../../src/commands/serve.ts';
-import { backgroundSettings } from '../../src/commands/background.ts';
+import { backgroundSettings } from '../../src/config/background.ts';
 import { ConfigError } from '../../src/config.ts';
 import { mulberry32, normal } from '../../src/canary/simulator.ts';
 import { openStore } from '../../src/store/sqlite.ts';

@@ -77,7 +77,7 @@ test('API keys are kept only as sha256 hashes and matched by hash', () => {
 
 test('the README configuration table and `serve --help` list every variable the service reads', async () => {
   const { ENV_VARS } = await import('../../src/config.ts');
-  const { BACKGROUND_ENV_VARS } = await import('../../src/commands/background.ts');
+  const { BACKGROUND_ENV_VARS } = await import('../../src/config/background.ts');
   const { help } = await import('../../src/commands/serve.ts');
   const { readFileSync } = await import('node:fs');
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');

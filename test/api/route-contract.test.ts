@@ -28,7 +28,7 @@ import { MODELS_ROUTES, createModelsRouter } from '../../src/registry/router.ts'
 import { REPORT_ROUTES, createReportRouter } from '../../src/report/router.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
-import { DEFAULT_CRON } from '../../training/scheduler.ts';
+import { DEFAULT_CRON } from '../../src/config/background.ts';
 import { call, silent } from './helpers.ts';
 
 const TOKEN = 'contract-all-scopes-0123456789';
@@ -188,7 +188,7 @@ test('on an app without authentication every route of every router is 401 unless
     ['canary', CANARY_ROUTES, createCanaryRouter({ store })],
     ['report', REPORT_ROUTES, createReportRouter({ store })],
     ['models', MODELS_ROUTES, createModelsRouter({ store, modelsDir, cron: DEFAULT_CRON })],
-    ['dashboard', DASHBOARD_ROUTES, createDashboardRouter({ store, modelsDir })],
+    ['dashboard', DASHBOARD_ROUTES, createDashboardRouter({ store, modelsDir, cron: DEFAULT_CRON })],
   ];
   const app = express();
   app.use(express.json());

@@ -1,3 +1,4 @@
+import { DEFAULT_CRON } from '../../src/config/background.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +33,7 @@ test(
           requireScope,
           authRequired: false,
           timezone: 'UTC',
+          cron: DEFAULT_CRON,
         }),
       ],
     });

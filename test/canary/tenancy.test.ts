@@ -7,6 +7,7 @@
  * The attack of 16.3: 60 outcome posts with a score key stored 60 failure runs for a repo (its risk moved
  * from 0.198 to 0.474).
  */
+import { DEFAULT_CRON } from '../../src/config/background.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,7 +72,7 @@ before(async () => {
     anonymousOk: isFlaggerHookPath,
     extraRouters: [
       createCanaryRouter({ store, apiKeys: config.apiKeys }),
-      createDashboardRouter({ store, modelsDir, requireScope, authRequired: true }),
+      createDashboardRouter({ store, modelsDir, requireScope, authRequired: true, cron: DEFAULT_CRON }),
     ],
   });
   const server = await new Promise<Server>((ok) => {

@@ -14,6 +14,8 @@ test('every command exits 2 with one line naming it on an unknown flag', async (
     'worker',
     'report',
     'simulate-canary',
+    'simulate',
+    'check',
   ]) {
     const r = await cli([name, '--no-such-flag']);
     assert.equal(r.code, 2, `${name}: ${r.err}`);

@@ -1,3 +1,4 @@
+import { DEFAULT_CRON } from '../../src/config/background.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -207,7 +208,7 @@ describe('dashboard data shaping', () => {
       { ...s },
       { job: 'ingest', last_at: '2025-01-01T02:00:03Z', last_result: 'ok', runs: 3, ok: 2, p50_ms: 3000 },
     );
-    const sched = schedule({ RISKGATE_RETRAIN_CRON: '30 2 * * *' });
+    const sched = schedule({ ...DEFAULT_CRON, retrain: '30 2 * * *' });
     assert.deepEqual(
       sched.find((x) => x.job === 'retrain'),
       { job: 'retrain', cron: '30 2 * * *', source: 'env', variable: 'RISKGATE_RETRAIN_CRON', help: sched[1].help },

@@ -4,6 +4,7 @@
  * summary and the canary service's full shape, job runs and a stored backtest. Values the tests look for
  * are returned in `known` so assertions never repeat magic numbers.
  */
+import { schedulerConfigFromEnv } from '../../src/config/background.ts';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -286,7 +287,7 @@ export async function serveDashboard(
       requireScope:
         opts.authRequired === false ? () => (_req, _res, next) => next() : bearerScopes(opts.scopes ?? ['score']),
       authRequired: opts.authRequired ?? true,
-      env: opts.env ?? {},
+      cron: schedulerConfigFromEnv(opts.env ?? {}).cron,
     }),
   );
   app.use(errorHandler(pino({ level: 'silent' })));

@@ -7,7 +7,7 @@ import { requireScope } from '../../src/api/auth.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 import { Registry } from '../../src/registry/registry.ts';
 import { createModelsRouter } from '../../src/registry/router.ts';
-import { DEFAULT_CRON } from '../../training/scheduler.ts';
+import { DEFAULT_CRON } from '../../src/config/background.ts';
 import { trainFromStore } from '../../training/pipeline.ts';
 import { call, serveApp } from '../api/helpers.ts';
 import { randomHistory } from '../support/runs.ts';

@@ -21,7 +21,7 @@ import { createDashboardRouter } from '../../src/dashboard/router.ts';
 import { createFallbackScorer } from '../../src/serving/fallback-scorer.ts';
 import { Registry } from '../../src/registry/registry.ts';
 import { createModelsRouter } from '../../src/registry/router.ts';
-import { DEFAULT_CRON } from '../../training/scheduler.ts';
+import { DEFAULT_CRON } from '../../src/config/background.ts';
 import { createModelScorer, type ModelScorerOptions } from '../../src/serving/model-scorer.ts';
 import { createReportRouter } from '../../src/report/router.ts';
 import { openStore } from '../../src/store/sqlite.ts';
@@ -125,7 +125,7 @@ export async function startHarness(opts: { env?: Record<string, string>; config?
         requireScope,
         authRequired: !config.localOnly,
         timezone: config.timezone,
-        env: {},
+        cron: DEFAULT_CRON,
       }),
       createReportRouter({ store, requireScope }),
     ],

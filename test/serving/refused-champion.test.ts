@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backgroundSettings } from '../../src/commands/background.ts';
+import { backgroundSettings } from '../../src/config/background.ts';
 import { startServer } from '../../src/commands/serve.ts';
 import { createFallbackScorer } from '../../src/serving/fallback-scorer.ts';
 import { Registry } from '../../src/registry/registry.ts';

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decide, marginsFromEnv, DEFAULT_MARGINS } from '../../training/challenger.ts';
+import { decide, DEFAULT_MARGINS } from '../../training/challenger.ts';
+import { marginsFromEnv } from '../../src/config/background.ts';
 
 const champ = { pr_auc: 0.6, f1: 0.55, brier: 0.15 };
 

@@ -7,7 +7,8 @@ import { openStore } from '../../src/store/sqlite.ts';
 import { Registry } from '../../src/registry/registry.ts';
 import type { Alert } from '../../src/alerts/format.ts';
 import type { Alerter } from '../../src/alerts/alerter.ts';
-import { createScheduler, jobHistory, schedulerConfigFromEnv } from '../../training/scheduler.ts';
+import { createScheduler, jobHistory } from '../../training/scheduler.ts';
+import { schedulerConfigFromEnv } from '../../src/config/background.ts';
 import { randomHistory } from '../support/runs.ts';
 
 const quiet = { info() {}, warn() {}, error() {} };
