@@ -110,7 +110,7 @@ export function buildOpenApi(extras: OpenApiExtras = {}): Json {
   add(extras.schemas, 'output');
   add(extras.requestSchemas, 'input');
 
-  const core: Record<string, Record<string, unknown>> = {
+  const probes: Record<string, Record<string, unknown>> = {
     '/health': {
       get: {
         operationId: 'health',
@@ -156,8 +156,9 @@ export function buildOpenApi(extras: OpenApiExtras = {}): Json {
       },
     },
   };
-  const paths: Record<string, Record<string, unknown>> = { ...core };
-  for (const [path, item] of Object.entries(extras.paths ?? {})) paths[path] = { ...paths[path], ...item };
+  // The routers' paths first (the API a reader looks for: /v1/risk leads), then the probes.
+  const paths: Record<string, Record<string, unknown>> = { ...extras.paths };
+  for (const [path, item] of Object.entries(probes)) paths[path] = { ...paths[path], ...item };
 
   return {
     openapi: '3.1.0',

@@ -25,6 +25,11 @@ export interface BodySpec<S extends z.ZodType = z.ZodType> {
   schema: S;
   /** Rewrites the raw body before the schema reads it (Argo sends numbers as strings). */
   prepare?: (raw: unknown) => unknown;
+  /**
+   * For a union body: the member this body chose, validated alone so an error names its field (a union's
+   * error names only the root). `schema` stays what the document shows.
+   */
+  select?: (raw: unknown) => z.ZodType;
 }
 
 /** The OpenAPI fields a declaration cannot derive: parameters, requestBody and security come from the declaration. */
@@ -88,7 +93,8 @@ function parse(d: RouteDecl, req: Request): RouteInput<RouteDecl> {
   for (const [name, schema] of Object.entries(d.params ?? {}))
     params[name] = parseParam(name, schema, req.params[name]);
   const query = d.query ? parseQuery(d.query, req.query) : undefined;
-  const body = d.body ? parseBody(d.body.schema, d.body.prepare ? d.body.prepare(req.body) : req.body) : undefined;
+  const raw: unknown = d.body?.prepare ? d.body.prepare(req.body) : req.body;
+  const body = d.body ? parseBody(d.body.select?.(raw) ?? d.body.schema, raw) : undefined;
   return { params, query, body } as RouteInput<RouteDecl>;
 }
 

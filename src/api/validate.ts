@@ -1,4 +1,3 @@
-import type { Request, RequestHandler } from 'express';
 import type { z } from 'zod';
 import { HttpError, zodDetails } from './errors.ts';
 
@@ -6,8 +5,7 @@ import { HttpError, zodDetails } from './errors.ts';
  * Parsing of the three parts of a request a route can declare a schema for. Every failure is the same 400
  * `{ error: 'invalid_request', message, details: [{ path, message }] }`; a detail's path names the field as
  * the client wrote it: `params.<name>`, `query.<name>`, and body fields unprefixed (`deployment.service`).
- * src/api/route.ts declares routes with these; validateBody / validateParam are the same checks as
- * middleware for routes not declared there yet.
+ * src/api/route.ts declares every route with these.
  */
 
 export function parseBody<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
@@ -37,28 +35,4 @@ export function parseParam<S extends z.ZodType>(name: string, schema: S, raw: un
       zodDetails(r.error, ['params', name]),
     );
   return r.data;
-}
-
-/** Validates `req.body` against a zod schema and replaces it with the parsed value (or answers 400). */
-export function validateBody<S extends z.ZodType>(schema: S): RequestHandler {
-  return (req: Request, _res, next) => {
-    try {
-      req.body = parseBody(schema, req.body);
-    } catch (err) {
-      return next(err);
-    }
-    next();
-  };
-}
-
-/** Same for a route parameter, reported as `params.<name>`. */
-export function validateParam<S extends z.ZodType>(name: string, schema: S): RequestHandler {
-  return (req, _res, next) => {
-    try {
-      parseParam(name, schema, req.params[name]);
-    } catch (err) {
-      return next(err);
-    }
-    next();
-  };
 }

@@ -1,17 +1,6 @@
-import express, { type Router } from 'express';
-import { requireScope } from '../api/auth.ts';
-import { HttpError, zodDetails } from '../api/errors.ts';
-import {
-  body,
-  COMMON_ERRORS,
-  json,
-  READ_ERRORS,
-  secured,
-  zodParameters,
-  zodPathParam,
-  type OpenApiExtras,
-} from '../api/openapi.ts';
-import { validateBody, validateParam } from '../api/validate.ts';
+import { Router } from 'express';
+import { COMMON_ERRORS, json, READ_ERRORS, type OpenApiExtras } from '../api/openapi.ts';
+import { describeRoutes, mountRoutes, routes } from '../api/route.ts';
 import type { Store } from '../store/types.ts';
 import { CircuitService, type CircuitSettings, type CircuitView } from './circuit.ts';
 import {
@@ -23,6 +12,46 @@ import {
   encodeCircuitCursor,
 } from './circuit-schemas.ts';
 
+const name = CircuitNameSchema.describe('dependency name, e.g. npm or gha-cache');
+
+/** /v1/circuits: circuit breakers pipelines share for their flaky dependencies (npm, caches, registries). */
+export const CIRCUIT_ROUTES = routes({
+  list: {
+    method: 'get',
+    path: '/v1/circuits',
+    scope: 'report',
+    query: CircuitListQuerySchema,
+    doc: {
+      operationId: 'listCircuits',
+      summary: 'Known circuit breakers and their state, in name order, a page at a time',
+      responses: { '200': json('CircuitList', 'one page of circuits and the cursor of the next'), ...READ_ERRORS },
+    },
+  },
+  get: {
+    method: 'get',
+    path: '/v1/circuits/:name',
+    scope: 'report',
+    params: { name },
+    doc: {
+      operationId: 'getCircuit',
+      summary: 'Shared circuit-breaker state of a dependency',
+      responses: { '200': json('CircuitView', 'closed / open / half-open with the cooldown left'), ...READ_ERRORS },
+    },
+  },
+  record: {
+    method: 'post',
+    path: '/v1/circuits/:name',
+    scope: 'report',
+    params: { name },
+    body: { name: 'CircuitEvent', schema: CircuitEventSchema },
+    doc: {
+      operationId: 'recordCircuitEvent',
+      summary: 'Report a success or failure, or ask for permission to call ("attempt"; half-open hands out one trial)',
+      responses: { '200': json('CircuitView', 'the state after the event'), ...COMMON_ERRORS },
+    },
+  },
+});
+
 export interface CircuitRouterDeps {
   store: Store;
   config: CircuitSettings;
@@ -30,71 +59,26 @@ export interface CircuitRouterDeps {
   onOpen?: (view: CircuitView) => void;
 }
 
-/** /v1/circuits: circuit breakers pipelines share for their flaky dependencies (npm, caches, registries). */
 export function createCircuitRouter(d: CircuitRouterDeps): Router {
   const circuits = new CircuitService(d.store, d.config, Date.now, d.onOpen);
-  const router = express.Router();
-  router.get('/v1/circuits', requireScope('report'), (req, res) => {
-    const q = CircuitListQuerySchema.safeParse(req.query);
-    if (!q.success) throw new HttpError(400, 'invalid_request', 'invalid query', zodDetails(q.error, ['query']));
-    // One more than asked for tells whether another page follows without a count over every circuit.
-    const rows = circuits.list({ after: q.data.cursor, limit: q.data.limit + 1 });
-    const page = rows.slice(0, q.data.limit);
-    res.json({
-      circuits: page,
-      next_cursor: rows.length > q.data.limit ? encodeCircuitCursor(page[page.length - 1].name) : null,
-    });
-  });
-  router.get('/v1/circuits/:name', requireScope('report'), validateParam('name', CircuitNameSchema), (req, res) => {
-    res.json(circuits.get(String(req.params.name)));
-  });
-  router.post(
-    '/v1/circuits/:name',
-    requireScope('report'),
-    validateParam('name', CircuitNameSchema),
-    validateBody(CircuitEventSchema),
-    (req, res) => {
-      res.json(
-        circuits.record(String(req.params.name), (req.body as { event: 'success' | 'failure' | 'attempt' }).event),
-      );
+  return mountRoutes(Router(), CIRCUIT_ROUTES, {
+    list: (_req, _res, { query: q }) => {
+      // One more than asked for tells whether another page follows without a count over every circuit.
+      const rows = circuits.list({ after: q.cursor, limit: q.limit + 1 });
+      const page = rows.slice(0, q.limit);
+      return {
+        circuits: page,
+        next_cursor: rows.length > q.limit ? encodeCircuitCursor(page[page.length - 1].name) : null,
+      };
     },
-  );
-  return router;
+    get: (_req, _res, { params }) => circuits.get(params.name),
+    record: (_req, _res, { params, body }) => circuits.record(params.name, body.event),
+  });
 }
 
 export function circuitOpenApi(): OpenApiExtras {
-  const circuitParam = zodPathParam('name', CircuitNameSchema, 'dependency name, e.g. npm or gha-cache');
   return {
     schemas: { CircuitView: CircuitViewSchema, CircuitList: CircuitListSchema },
-    requestSchemas: { CircuitEvent: CircuitEventSchema },
-    paths: {
-      '/v1/circuits': {
-        get: {
-          operationId: 'listCircuits',
-          summary: 'Known circuit breakers and their state, in name order, a page at a time',
-          ...secured('report'),
-          parameters: zodParameters(CircuitListQuerySchema, 'query'),
-          responses: { '200': json('CircuitList', 'one page of circuits and the cursor of the next'), ...READ_ERRORS },
-        },
-      },
-      '/v1/circuits/{name}': {
-        get: {
-          operationId: 'getCircuit',
-          summary: 'Shared circuit-breaker state of a dependency',
-          ...secured('report'),
-          parameters: [circuitParam],
-          responses: { '200': json('CircuitView', 'closed / open / half-open with the cooldown left'), ...READ_ERRORS },
-        },
-        post: {
-          operationId: 'recordCircuitEvent',
-          summary:
-            'Report a success or failure, or ask for permission to call ("attempt"; half-open hands out one trial)',
-          ...secured('report'),
-          parameters: [circuitParam],
-          requestBody: body('CircuitEvent'),
-          responses: { '200': json('CircuitView', 'the state after the event'), ...COMMON_ERRORS },
-        },
-      },
-    },
+    ...describeRoutes(CIRCUIT_ROUTES),
   };
 }
