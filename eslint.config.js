@@ -78,6 +78,14 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/api/**', 'src/**/*router.ts', 'src/app.ts', 'src/commands/serve.ts'],
     rules: {
+      // The same for `await import(…)`, which no-restricted-imports does not see (commands load lazily).
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportExpression[source.value=/(^|\\/)api\\/|router\\.ts$/]',
+          message: 'api/ and routers are imported only by src/app.ts, commands/serve.ts and routers.',
+        },
+      ],
       'no-restricted-imports': [
         'error',
         {
