@@ -8,7 +8,8 @@ import type { Store } from '../src/store/types.ts';
 import type { Alerter } from '../src/alerts/alerter.ts';
 import { schedulerConfigFromEnv, type JobName, type SchedulerConfig } from '../src/config/background.ts';
 import { evaluateChampion, retrainOnce, type RetrainResult } from './jobs/retrain.ts';
-import { shadowReport, TRIAL_STATE } from './jobs/shadow.ts';
+import { shadowReport } from './jobs/shadow.ts';
+import { TRIAL_STATE } from '../src/serving/shadow.ts';
 
 /**
  * The background jobs: ingest new history, retrain, re-evaluate the champion. node-cron only says "now";

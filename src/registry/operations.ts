@@ -5,7 +5,8 @@
  * when and why. A refusal is a ModelOpError (not found / conflict), never an HTTP error: the callers map it.
  */
 import { z } from 'zod';
-import { AB_SHARE_STATE, shadowReport, TRIAL_STATE } from '../../training/jobs/shadow.ts';
+import { AB_SHARE_STATE, TRIAL_STATE } from '../serving/shadow.ts';
+import { shadowReport } from '../../training/jobs/shadow.ts';
 import type { JobName } from '../config/background.ts';
 import { describeJobs } from '../../training/scheduler.ts';
 import type { Store } from '../store/types.ts';

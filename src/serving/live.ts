@@ -1,7 +1,7 @@
 import { readReference, type DriftMonitor } from '../registry/drift.ts';
 import { Registry } from '../registry/registry.ts';
 import type { Store } from '../store/types.ts';
-import { AB_SHARE_STATE, abArm, recordShadow, TRIAL_STATE } from '../../training/jobs/shadow.ts';
+import { AB_SHARE_STATE, abArm, recordShadow, TRIAL_STATE } from './shadow.ts';
 import type { Alerter } from '../alerts/alerter.ts';
 import type { ModelScorer } from './model-scorer.ts';
 import type { ScoreRequest, ScoreResult } from './types.ts';

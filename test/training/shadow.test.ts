@@ -11,14 +11,8 @@ import { instrumentScorer } from '../../src/serving/live.ts';
 import type { Alert } from '../../src/alerts/format.ts';
 import type { Store } from '../../src/store/types.ts';
 import { trainFromStore } from '../../training/pipeline.ts';
-import {
-  AB_SHARE_STATE,
-  abArm,
-  recordShadow,
-  SHADOW_EVENT,
-  shadowReport,
-  TRIAL_STATE,
-} from '../../training/jobs/shadow.ts';
+import { shadowReport } from '../../training/jobs/shadow.ts';
+import { AB_SHARE_STATE, abArm, recordShadow, SHADOW_EVENT, TRIAL_STATE } from '../../src/serving/shadow.ts';
 import { createScheduler } from '../../training/scheduler.ts';
 import { randomHistory, rng } from '../support/runs.ts';
 

@@ -7,7 +7,7 @@ import { IntegrityError, Registry, writeFileAtomic, type Manifest } from '../../
 import { referenceFromRows, REFERENCE_FILE } from '../../src/registry/drift.ts';
 import type { Store } from '../../src/store/types.ts';
 import { decide, type ComparedMetrics, type Decision, type Margins } from '../challenger.ts';
-import { TRIAL_STATE } from './shadow.ts';
+import { TRIAL_STATE } from '../../src/serving/shadow.ts';
 import { evaluate, registerCandidate, trainCandidates } from '../pipeline.ts';
 import { splitByTime, takeRows, timeOrder } from '../split.ts';
 
