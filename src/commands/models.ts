@@ -1,3 +1,4 @@
+import { Refusal } from '../errors.ts';
 import { userInfo } from 'node:os';
 import { EXIT, parseCommandArgs } from './args.ts';
 import { defaultPaths, openDefaultStore } from './shared.ts';
@@ -116,7 +117,7 @@ export async function run(argv: string[]): Promise<number> {
     else console.log(JSON.stringify(out, null, 2));
     return EXIT.ok;
   } catch (err) {
-    if (err instanceof ops.ModelOpError) {
+    if (err instanceof Refusal) {
       console.error(`riskgate models ${sub}: ${err.message}`);
       return err.kind === 'not_found' ? EXIT.notFound : EXIT.failed;
     }

@@ -2,8 +2,10 @@
  * Model management operations, shared by the HTTP routes (src/registry/router.ts) and the CLI
  * (`riskgate models`): list and inspect versions, promote, roll back, put a challenger on a shadow trial
  * and end it, and the read-outs of the trial and the scheduled jobs. Every change is audited with who,
- * when and why. A refusal is a ModelOpError (not found / conflict), never an HTTP error: the callers map it.
+ * when and why. A refusal is a `Refusal` (not_found / conflict), never an HTTP error: the callers map it
+ * (the HTTP edge to 404 / 409, the CLI to exit 3 / 1).
  */
+import { Refusal } from '../errors.ts';
 import { z } from 'zod';
 import { AB_SHARE_STATE, TRIAL_STATE } from '../serving/shadow.ts';
 import { shadowReport } from '../../training/jobs/shadow.ts';
@@ -15,20 +17,6 @@ import { Registry, type Manifest } from './registry.ts';
 export const ModelIdSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,80}$/, 'must be a model id such as gbdt-20250101120000-ab12cd');
-
-/** Why an operation was refused: no such model, or the registry's state does not allow the change. */
-export type ModelOpFailure = 'not_found' | 'conflict';
-
-/** A refused model operation; the HTTP router answers 404 / 409, the CLI exits 3 / 1. */
-export class ModelOpError extends Error {
-  constructor(
-    readonly kind: ModelOpFailure,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ModelOpError';
-  }
-}
 
 const indexRow = (m: Manifest) => ({
   id: m.id,
@@ -73,7 +61,7 @@ export function listModels(store: Store, modelsDir: string) {
 export function showModel(store: Store, modelsDir: string, id: string) {
   const registry = new Registry(modelsDir);
   const m = registry.manifest(id);
-  if (!m) throw new ModelOpError('not_found', `no model "${id}"`);
+  if (!m) throw new Refusal('not_found', 'not_found', `no model "${id}"`);
   return { ...m, champion: registry.championId() === id, on_trial: store.getState(TRIAL_STATE) === id };
 }
 
@@ -84,13 +72,13 @@ function audit(store: Store, actor: string, action: string, subject: string, det
 export function promoteModel(store: Store, modelsDir: string, id: string, actor: string, reason: string) {
   const registry = new Registry(modelsDir);
   const m = registry.manifest(id);
-  if (!m) throw new ModelOpError('not_found', `no model "${id}"`);
+  if (!m) throw new Refusal('not_found', 'not_found', `no model "${id}"`);
   const previous = registry.championId() ?? null;
-  if (previous === id) throw new ModelOpError('conflict', `${id} is already the champion`);
+  if (previous === id) throw new Refusal('conflict', 'conflict', `${id} is already the champion`);
   try {
     registry.setChampion(id);
   } catch (err) {
-    throw new ModelOpError('conflict', `cannot promote ${id}: ${(err as Error).message}`);
+    throw new Refusal('conflict', 'conflict', `cannot promote ${id}: ${(err as Error).message}`);
   }
   if (store.getState(TRIAL_STATE) === id) store.deleteState(TRIAL_STATE);
   for (const x of [id, previous]) {
@@ -108,7 +96,7 @@ export function rollbackModel(store: Store, modelsDir: string, actor: string, re
   try {
     to = registry.rollback();
   } catch (err) {
-    throw new ModelOpError('conflict', (err as Error).message);
+    throw new Refusal('conflict', 'conflict', (err as Error).message);
   }
   for (const x of [to, from]) {
     const mm = x ? registry.manifest(x) : undefined;
@@ -121,13 +109,13 @@ export function rollbackModel(store: Store, modelsDir: string, actor: string, re
 export function startTrial(store: Store, modelsDir: string, id: string, actor: string, reason: string, abShare = 0) {
   const registry = new Registry(modelsDir);
   const m = registry.manifest(id);
-  if (!m) throw new ModelOpError('not_found', `no model "${id}"`);
+  if (!m) throw new Refusal('not_found', 'not_found', `no model "${id}"`);
   if (registry.championId() === id)
-    throw new ModelOpError('conflict', `${id} is the champion; a trial needs a challenger`);
+    throw new Refusal('conflict', 'conflict', `${id} is the champion; a trial needs a challenger`);
   try {
     registry.readArtifact(id);
   } catch (err) {
-    throw new ModelOpError('conflict', `cannot trial ${id}: ${(err as Error).message}`);
+    throw new Refusal('conflict', 'conflict', `cannot trial ${id}: ${(err as Error).message}`);
   }
   if (m.status !== 'challenger') registry.updateStatus(id, 'challenger');
   store.setState(TRIAL_STATE, id);
@@ -142,7 +130,7 @@ export function startTrial(store: Store, modelsDir: string, id: string, actor: s
  */
 export function endTrial(store: Store, modelsDir: string, actor: string, reason: string) {
   const id = store.getState(TRIAL_STATE);
-  if (!id) throw new ModelOpError('conflict', 'no challenger is on trial');
+  if (!id) throw new Refusal('conflict', 'conflict', 'no challenger is on trial');
   store.deleteState(TRIAL_STATE);
   store.setState(AB_SHARE_STATE, '0');
   const registry = new Registry(modelsDir);

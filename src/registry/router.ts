@@ -1,6 +1,5 @@
 import express, { type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
-import { HttpError } from '../api/errors.ts';
 import { COMMON_ERRORS, READ_ERRORS, err, json, type OpenApiExtras } from '../api/openapi.ts';
 import { describeRoutes, mountRoutes, routes } from '../api/route.ts';
 import type { Scope } from '../config.ts';
@@ -11,7 +10,6 @@ import {
   listJobs,
   listModels,
   ModelIdSchema,
-  ModelOpError,
   promoteModel,
   rollbackModel,
   showModel,
@@ -207,13 +205,8 @@ export function createModelsRouter(d: ModelsRouterDeps): Router {
           ? { enabled: true, ...d.drift.report() }
           : { enabled: false, reason: 'drift monitoring is not running in this process' },
     },
-    {
-      requireScope: d.requireScope,
-      mapError: (err) =>
-        err instanceof ModelOpError
-          ? new HttpError(err.kind === 'not_found' ? 404 : 409, err.kind, err.message)
-          : undefined,
-    },
+    // A refused operation (a Refusal: not_found / conflict) is answered 404 / 409 by the app's error handler.
+    { requireScope: d.requireScope },
   );
 }
 

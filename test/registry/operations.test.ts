@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HttpError } from '../../src/api/errors.ts';
-import { ModelOpError, endTrial, promoteModel, rollbackModel, showModel } from '../../src/registry/operations.ts';
+import { Refusal } from '../../src/errors.ts';
+import { endTrial, promoteModel, rollbackModel, showModel } from '../../src/registry/operations.ts';
 import { openStore } from '../../src/store/sqlite.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -42,14 +43,14 @@ test('the CLI and the operations reach neither src/api/ nor the models router th
   assert.ok(reachable('src/registry/router.ts').has('src/registry/operations.ts'));
 });
 
-test('operations refuse with ModelOpError kinds, never an HttpError', () => {
+test('operations refuse with Refusal kinds, never an HttpError', () => {
   const store = openStore(':memory:');
   const modelsDir = mkdtempSync(join(tmpdir(), 'rg-ops-'));
-  const refusal = (fn: () => unknown): ModelOpError => {
+  const refusal = (fn: () => unknown): Refusal => {
     try {
       fn();
     } catch (err) {
-      assert.ok(err instanceof ModelOpError && !(err instanceof HttpError), String(err));
+      assert.ok(err instanceof Refusal && !(err instanceof HttpError), String(err));
       return err;
     }
     assert.fail('expected a refusal');
