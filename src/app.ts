@@ -11,12 +11,12 @@ import { createHttpApp } from './api/app.ts';
 import { mergeOpenApi, type OpenApiExtras } from './api/openapi.ts';
 import type { Config } from './config.ts';
 import type { CircuitView } from './policy/circuit.ts';
-import { circuitOpenApi, createCircuitRouter } from './policy/circuit-router.ts';
+import { circuitOpenApi, mountCircuitRoutes } from './policy/circuit-router.ts';
 import { createFallbackScorer, FALLBACK_MODEL } from './serving/fallback-scorer.ts';
 import { servingMetrics } from './serving/metrics.ts';
 import { createRiskLog, type RiskLog } from './serving/risk-log.ts';
 import type { RiskMemory } from './serving/risk-memory.ts';
-import { createServingRouter, servingOpenApi } from './serving/router.ts';
+import { mountServingRoutes, servingOpenApi } from './serving/router.ts';
 import { RiskService } from './serving/service.ts';
 import type { Scorer } from './serving/types.ts';
 import type { Store } from './store/types.ts';
@@ -71,11 +71,14 @@ export function createApp(deps: AppDeps): express.Express {
     },
     config,
     logger: log,
-    routers: [
-      createServingRouter({ service, clock, log }),
-      createCircuitRouter({ store, config: config.circuit, onOpen: deps.onCircuitOpen }),
-      ...(deps.extraRouters ?? []),
-    ],
+    mount: (app) => {
+      // The core tables go on the app itself, not as nested Routers: that extra dispatch layer cost the HTTP
+      // stack 11 % more CPU per /v1/risk request (bench api, constant scorer: 328 vs 294 µs/req, 3 runs each
+      // interleaved with the tree before the serving module; mounted directly, 280 vs 284).
+      mountServingRoutes(app, { service, clock, log });
+      mountCircuitRoutes(app, { store, config: config.circuit, onOpen: deps.onCircuitOpen });
+      for (const r of deps.extraRouters ?? []) app.use(r);
+    },
     openapi: mergeOpenApi(servingOpenApi(), circuitOpenApi(), deps.openapi ?? {}),
     anonymousOk: deps.anonymousOk,
     metricsRegistry: registry,

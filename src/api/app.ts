@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { type RequestHandler, type Router } from 'express';
+import express, { type RequestHandler } from 'express';
 import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
@@ -25,8 +25,11 @@ export interface AppDeps {
   model: ModelStatus;
   config: Config;
   logger?: Logger;
-  /** Every route beyond the probes, mounted in order after authentication; each applies `requireScope` itself. */
-  routers: Router[];
+  /**
+   * Mounts every route beyond the probes, after authentication (each applies its scope itself): route tables
+   * straight onto `app`, or whole routers with `app.use`.
+   */
+  mount: (app: express.Express) => void;
   /** The routers' OpenAPI contributions, merged into /openapi.json. */
   openapi?: OpenApiExtras;
   /** Paths that may be fetched without a key (their own requireScope still applies), e.g. a dashboard shell. */
@@ -244,7 +247,7 @@ export function createHttpApp(deps: AppDeps): express.Express {
     ),
   );
 
-  for (const r of deps.routers) app.use(r);
+  deps.mount(app);
 
   app.use((req, res) => sendError(res, 404, 'not_found', `no route for ${req.method} ${req.path}`));
   app.use(errorHandler(log, { onStoreError: () => metrics.storeErrors.inc() }));

@@ -98,13 +98,19 @@ function parse(d: RouteDecl, req: Request): RouteInput<RouteDecl> {
   return { params, query, body } as RouteInput<RouteDecl>;
 }
 
+/**
+ * Where routes are mounted: a Router of their own, or the app itself. The hot routes go on the app (see
+ * src/app.ts): a nested Router is one more dispatch per request.
+ */
+export type RouteTarget = Pick<Router, 'get' | 'post'>;
+
 /** Mounts every route of `table` on `router` in declaration order: [before…, scope check, validation + handler]. */
-export function mountRoutes<T extends RouteTable>(
-  router: Router,
+export function mountRoutes<T extends RouteTable, R extends RouteTarget>(
+  router: R,
   table: T,
   handlers: { [K in keyof T]: RouteHandler<T[K]> | RouteBinding<T[K]> },
   opts: MountOptions = {},
-): Router {
+): R {
   const guard = opts.requireScope ?? requireScope;
   for (const [key, d] of Object.entries(table)) {
     const bound = handlers[key] as RouteHandler<RouteDecl> | RouteBinding<RouteDecl>;

@@ -1,6 +1,5 @@
-import { Router } from 'express';
 import { COMMON_ERRORS, json, READ_ERRORS, type OpenApiExtras } from '../api/openapi.ts';
-import { describeRoutes, mountRoutes, routes } from '../api/route.ts';
+import { describeRoutes, mountRoutes, routes, type RouteTarget } from '../api/route.ts';
 import type { Store } from '../store/types.ts';
 import { CircuitService, type CircuitSettings, type CircuitView } from './circuit.ts';
 import {
@@ -59,9 +58,10 @@ export interface CircuitRouterDeps {
   onOpen?: (view: CircuitView) => void;
 }
 
-export function createCircuitRouter(d: CircuitRouterDeps): Router {
+/** Mounts the routes on `target` (src/app.ts mounts them on the app itself; a Router works as well). */
+export function mountCircuitRoutes<R extends RouteTarget>(target: R, d: CircuitRouterDeps): R {
   const circuits = new CircuitService(d.store, d.config, Date.now, d.onOpen);
-  return mountRoutes(Router(), CIRCUIT_ROUTES, {
+  return mountRoutes(target, CIRCUIT_ROUTES, {
     list: (_req, _res, { query: q }) => {
       // One more than asked for tells whether another page follows without a count over every circuit.
       const rows = circuits.list({ after: q.cursor, limit: q.limit + 1 });

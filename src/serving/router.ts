@@ -1,7 +1,7 @@
-import { Router, type RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import type { Principal } from '../api/auth.ts';
 import { COMMON_ERRORS, json, type OpenApiExtras } from '../api/openapi.ts';
-import { describeRoutes, mountRoutes, routes } from '../api/route.ts';
+import { describeRoutes, mountRoutes, routes, type RouteTarget } from '../api/route.ts';
 import type { RunRecord } from '../records/schema.ts';
 import {
   OutcomeRequestSchema,
@@ -54,14 +54,15 @@ export interface ServingRouterDeps {
   log: { warn(o: object, m?: string): void };
 }
 
-export function createServingRouter(d: ServingRouterDeps): Router {
+/** Mounts the routes on `target` (src/app.ts mounts them on the app itself; a Router works as well). */
+export function mountServingRoutes<R extends RouteTarget>(target: R, d: ServingRouterDeps): R {
   const stampNow: RequestHandler = (req, _res, next) => {
     const b: unknown = req.body;
     if (b && typeof b === 'object' && !Array.isArray(b) && (b as { created_at?: unknown }).created_at == null)
       (b as { created_at: string }).created_at = new Date(d.clock()).toISOString();
     next();
   };
-  return mountRoutes(Router(), SERVING_ROUTES, {
+  return mountRoutes(target, SERVING_ROUTES, {
     risk: {
       before: [stampNow],
       handler: (_req, res, { body }) => {
