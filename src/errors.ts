@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+
 /**
  * A request a domain module refuses, said in the caller's terms: what kind of refusal, a stable code, a
  * message and the fields at fault. Services throw it without knowing about HTTP; the HTTP edge
@@ -24,3 +26,18 @@ export class Refusal extends Error {
     this.name = 'Refusal';
   }
 }
+
+/** One detail per field: later issues on the same field are consequences of the first (e.g. an unparsable date is also "in the future"). */
+export function zodDetails(err: z.ZodError, prefix: (string | number)[] = []): RefusalDetail[] {
+  const seen = new Map<string, RefusalDetail>();
+  for (const i of err.issues) {
+    const parts = [...prefix, ...i.path.map(String)];
+    const path = parts.length ? parts.join('.') : '(root)';
+    if (!seen.has(path)) seen.set(path, { path, message: i.message });
+  }
+  return [...seen.values()];
+}
+
+/** A 400 for what only a service can check (a hook's metadata, a request built from another shape). */
+export const invalidRequest = (err: z.ZodError, prefix: (string | number)[] = []): Refusal =>
+  new Refusal('invalid', 'invalid_request', 'request failed validation', zodDetails(err, prefix));

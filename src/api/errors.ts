@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { StoreUnavailableError } from '../store/types.ts';
 import { redactUrlsIn } from '../redact.ts';
-import { Refusal, type RefusalDetail, type RefusalKind } from '../errors.ts';
+import { Refusal, type RefusalDetail, type RefusalKind, zodDetails } from '../errors.ts';
 
 /**
  * An error as the error log records it: a URL inside the message or stack (an upstream's address with
@@ -53,17 +53,6 @@ export function sendError(res: Response, status: number, code: string, message: 
   if (details) body.details = details;
   if (res.locals.requestId) body.request_id = res.locals.requestId;
   res.status(status).json(body);
-}
-
-/** One detail per field: later issues on the same field are consequences of the first (e.g. an unparsable date is also "in the future"). */
-export function zodDetails(err: z.ZodError, prefix: (string | number)[] = []): ErrorDetail[] {
-  const seen = new Map<string, ErrorDetail>();
-  for (const i of err.issues) {
-    const parts = [...prefix, ...i.path.map(String)];
-    const path = parts.length ? parts.join('.') : '(root)';
-    if (!seen.has(path)) seen.set(path, { path, message: i.message });
-  }
-  return [...seen.values()];
 }
 
 /** body-parser's error types → the status a client should see (none of them is the server's fault). */

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import { HttpError, zodDetails } from './errors.ts';
+import { zodDetails } from '../errors.ts';
+import { HttpError } from './errors.ts';
 
 /**
  * Parsing of the three parts of a request a route can declare a schema for. Every failure is the same 400

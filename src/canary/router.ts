@@ -5,24 +5,14 @@
 import express, { type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { findKey, type Principal } from '../api/auth.ts';
-import { HttpError, zodDetails } from '../api/errors.ts';
-import { assertMayWriteRollout, forbidden, mayWriteService } from '../tenancy.ts';
+import { HttpError } from '../api/errors.ts';
+import { invalidRequest } from '../errors.ts';
 import type { ApiKey } from '../config.ts';
 import { COMMON_ERRORS, READ_ERRORS, json, jsonAnyOf, type OpenApiExtras } from '../api/openapi.ts';
 import { describeRoutes, mountRoutes, routes, type OperationDoc, type RouteHandler } from '../api/route.ts';
 import type { Store } from '../store/types.ts';
 import { argoBody, argoQueryToRequest, toArgoResult } from './argo.ts';
-import {
-  flaggerMaxWeight,
-  flaggerToRequest,
-  flaggerWeightAfterIncrease,
-  hookVerdict,
-  parseMeta,
-  serviceOf,
-  versionOf,
-  type FlaggerHookName,
-} from './flagger.ts';
-import { kayentaJudge } from './kayenta.ts';
+import { FlaggerHooks } from './flagger-hooks.ts';
 import {
   CanaryDecisionRequest,
   CanaryDecisionResponse,
@@ -57,14 +47,6 @@ export interface CanaryDeps {
   onDecision?: CanaryServiceDeps['onDecision'];
   inputsLog?: CanaryServiceDeps['inputsLog'];
 }
-
-/** A 400 for what only the handler can check (a hook's metadata, the decision request built from Argo's query). */
-function invalid(err: z.ZodError, prefix: (string | number)[] = []): HttpError {
-  return new HttpError(400, 'invalid_request', 'request failed validation', zodDetails(err, prefix));
-}
-
-/** Flagger's events (the `event` hook), kept as an audit trail. */
-export const FLAGGER_EVENT = 'canary_flagger_event';
 
 /** Flagger hook paths may arrive without an Authorization header: the key is in the body (see flaggerAuth). */
 export const isFlaggerHookPath = (path: string): boolean => path.startsWith('/v1/canary/flagger/');
@@ -217,7 +199,7 @@ export const CANARY_ROUTES = routes({
 
 export function createCanaryRouter(deps: CanaryDeps): Router {
   const svc = new CanaryService(deps);
-  const bar = deps.preRolloutMaxRisk ?? 0.7;
+  const hooks = new FlaggerHooks(svc, deps);
 
   // Flagger cannot send headers: without a bearer token the key's token is read from the hook's metadata.
   const flaggerAuth: RequestHandler = (req, res, next) => {
@@ -248,123 +230,19 @@ export function createCanaryRouter(deps: CanaryDeps): Router {
     svc.decide(request, { writer: res.locals.principal as Principal });
 
   const flagger: RouteHandler<(typeof CANARY_ROUTES)['flagger']> = async (_req, res, { params, body }) => {
-    const meta = parseMeta(body);
-    if (!meta.ok) throw invalid(meta.error, ['metadata']);
-    const name: FlaggerHookName = params.hook;
-    const tenant = res.locals.principal as Principal;
-    const service = serviceOf(body);
-    const version = versionOf(body);
-    const owner = (): string | undefined => svc.loadRollout(service, version, true)?.owner;
-
-    if (name === 'event') {
-      // Flagger adds eventMessage/eventType/timestamp; only those (bounded) are kept, never the rest of the map.
-      if (!mayWriteService(tenant, service))
-        throw forbidden(`API key "${tenant.name}" is not bound to service "${service}"`);
-      const m = body.metadata ?? {};
-      deps.store.appendEvent(FLAGGER_EVENT, service, {
-        version,
-        phase: body.phase ?? null,
-        event_type: (m.eventType ?? '').slice(0, 64),
-        message: (m.eventMessage ?? '').slice(0, 2000),
-      });
-      return { recorded: true, hook: name };
-    }
-
-    if (name === 'post-rollout') {
-      assertMayWriteRollout(tenant, service, version, owner());
-      const outcome = body.phase === 'Succeeded' ? 'promoted' : body.phase === 'Failed' ? 'rolled_back' : undefined;
-      if (!outcome)
-        return { recorded: false, hook: name, reason: `phase ${body.phase ?? '(none)'} is not a rollout's end` };
-      svc.closeFlaggerRollout(service, version);
-      const r = svc.recordOutcome({ service, version, outcome, head_sha: meta.value.head_sha }, tenant, {
-        flagger: true,
-      });
-      return { ...r, hook: name, outcome };
-    }
-
-    if (name === 'pre-rollout' || name === 'confirm-rollout') {
-      assertMayWriteRollout(tenant, service, version, owner());
-      const given = meta.value.risk;
-      const { risk, source } = await svc.resolveRisk({
-        risk: given,
-        deployment: { repo: meta.value.repo, head_sha: meta.value.head_sha },
-      });
-      const ok = risk <= bar;
-      deps.store.appendEvent('canary_pre_rollout', service, { version, hook: name, risk, source, bar, allowed: ok });
-      // pre-rollout: a failure is a failed check (Flagger rolls back at its threshold); confirm-rollout: it waits.
-      res.status(ok ? 200 : name === 'pre-rollout' ? 403 : 409).json({
-        allowed: ok,
-        risk,
-        risk_source: source,
-        reason: ok
-          ? `predicted failure risk ${risk.toFixed(2)} ≤ bar ${bar}`
-          : `predicted failure risk ${risk.toFixed(2)} is above the pre-rollout bar ${bar}`,
-      });
-      return;
-    }
-
-    // The judging hooks judge the metrics this hook names, at the step Flagger is at (the weight Riskgate saw
-    // it confirm, and the time since): never a decision cached from anyone's earlier post.
-    if (name === 'confirm-traffic-increase' && !meta.value.stepWeight && !meta.value.stepWeights) {
-      throw new HttpError(400, 'invalid_request', 'request failed validation', [
-        {
-          path: 'metadata.stepWeight',
-          message:
-            "Flagger never sends the weight: copy the Canary's analysis.stepWeight (or stepWeights) and maxWeight into this hook's metadata",
-        },
-      ]);
-    }
-    const prev = svc.loadRollout(service, version, true);
-    const weight = prev?.weight ?? 0;
-    const now = deps.now ? deps.now() : Date.now();
-    const r = flaggerToRequest(body, meta.value, weight, prev ? (now - prev.changed_at) / 1000 : 0);
-    if (!r.ok) throw invalid(r.error, r.prefix);
-    const maxWeight = flaggerMaxWeight(meta.value);
-    const windowMs = (r.value.prometheus?.window_s ?? 60) * 1000;
-    let verdict: ReturnType<typeof hookVerdict> | undefined;
-    let at = weight;
-    const d = await svc.decide(r.value, {
-      writer: tenant,
-      flagger: {
-        sameLookWithinMs: windowMs * 0.9,
-        settle: (dec, stored) => {
-          at = stored?.weight ?? 0;
-          verdict = hookVerdict(name, dec, at, maxWeight);
-          return name === 'confirm-traffic-increase' && verdict.allowed
-            ? flaggerWeightAfterIncrease(meta.value, at)
-            : undefined;
-        },
-      },
-    });
-    const v = verdict ?? hookVerdict(name, d, at, maxWeight);
-    res.status(v.status).json({
-      allowed: v.allowed,
-      hook: name,
-      weight: at,
-      verdict: d.verdict,
-      action: d.action,
-      score: d.score,
-      reason: v.reason,
-      reasons: d.reasons,
-      look: d.look,
-    });
+    const answer = await hooks.handle(params.hook, body, res.locals.principal as Principal);
+    res.status(answer.status).json(answer.body);
   };
 
-  const kayenta: RouteHandler<(typeof CANARY_ROUTES)['judge']> = (req, _res, { body }) => {
-    const result = kayentaJudge(body);
-    deps.store.appendEvent('canary_kayenta_judge', body.canaryConfig.name ?? 'kayenta', {
-      // The request as sent: the parsed one holds Maps (group weights, tags), which JSON would print as {}.
-      request: req.body as Record<string, unknown>,
-      score: result.score,
-    });
-    return result;
-  };
+  // The request as sent is what gets recorded: the parsed one holds Maps (group weights, tags).
+  const kayenta: RouteHandler<(typeof CANARY_ROUTES)['judge']> = (req, _res, { body }) =>
+    svc.judgeKayenta(body, req.body as Record<string, unknown>);
 
   return mountRoutes(express.Router(), CANARY_ROUTES, {
     decision: (_req, res, { body }) => decide(body, res),
     argoGet: async (_req, res, { query }) => {
       const r = argoQueryToRequest(query);
-      if (!r.ok) throw invalid(r.error, r.prefix);
+      if (!r.ok) throw invalidRequest(r.error, r.prefix);
       return toArgoResult(await decide(r.value, res));
     },
     argoPost: async (_req, res, { body }) => toArgoResult(await decide(body, res)),

@@ -13,7 +13,13 @@ import type { PrometheusQueries } from '../config.ts';
 import { assertMayWriteRepo, assertMayWriteRollout, forbidden, mayWriteRepo, type Tenant } from '../tenancy.ts';
 import { Refusal } from '../errors.ts';
 import { MAX_SAMPLES_PER_REQUEST, tooManySamples } from './limits.ts';
-import type { CanaryDecisionRequest, CanaryDecisionResponse, CanaryOutcomeRequest } from './schemas.ts';
+import { kayentaJudge } from './kayenta.ts';
+import type {
+  CanaryDecisionRequest,
+  CanaryDecisionResponse,
+  CanaryOutcomeRequest,
+  KayentaJudgeRequest,
+} from './schemas.ts';
 
 export interface CanaryServiceDeps {
   store: Store;
@@ -319,6 +325,16 @@ export class CanaryService {
       });
     }
     return answer;
+  }
+
+  /** A Kayenta judge call, scored as Kayenta scores it and recorded as sent (`raw`: the parsed one holds Maps). */
+  judgeKayenta(req: KayentaJudgeRequest, raw: Record<string, unknown>): ReturnType<typeof kayentaJudge> {
+    const result = kayentaJudge(req);
+    this.deps.store.appendEvent('canary_kayenta_judge', req.canaryConfig.name ?? 'kayenta', {
+      request: raw,
+      score: result.score,
+    });
+    return result;
   }
 
   /**
