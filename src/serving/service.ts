@@ -19,7 +19,12 @@ export interface AssessDeps {
 }
 
 /** Scores (falling back to the rules when the model breaks) and answers: the server's and `check --local`'s path. */
-export async function assessRisk(req: RiskRequest, deps: AssessDeps, requestId: string): Promise<RiskResponse> {
+export async function assessRisk(
+  req: RiskRequest,
+  deps: AssessDeps,
+  requestId: string,
+  log: WarnLog | undefined = deps.log,
+): Promise<RiskResponse> {
   let result: ScoreResult;
   try {
     result = await deps.scorer.score(req);
@@ -27,7 +32,7 @@ export async function assessRisk(req: RiskRequest, deps: AssessDeps, requestId: 
   } catch (err) {
     // The store being down (503) and "not loaded yet" are answers in themselves, not a broken model.
     if (err instanceof StoreUnavailableError || err instanceof Refusal) throw err;
-    deps.log?.warn({ err }, 'scorer failed; answering with the rule-based fallback');
+    log?.warn({ err }, 'scorer failed; answering with the rule-based fallback');
     result = await deps.fallback.score(req);
   }
   return riskAnswer(req, result, deps.config, requestId);
@@ -56,7 +61,7 @@ export class RiskService {
 
   async check(req: RiskRequest, requestId: string, log?: WarnLog): Promise<RiskResponse> {
     const d = this.d;
-    const out = await assessRisk(req, { ...d, log: log ?? d.log }, requestId);
+    const out = await assessRisk(req, d, requestId, log ?? d.log);
     d.counters?.prediction(out.risk_level);
     d.memory?.remember(req.repo, req.head_sha, out.probability);
     d.riskLog.record(req.repo, {
