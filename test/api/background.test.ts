@@ -18,6 +18,7 @@ import { trainFromStore } from '../../training/pipeline.ts';
 import { call, silent, testConfig } from './helpers.ts';
 import { receiver } from '../support/receiver.ts';
 import { randomHistory } from '../support/runs.ts';
+import { until } from '../support/wait.ts';
 
 let dir: string;
 let store: Store;
@@ -27,13 +28,6 @@ let rx: Awaited<ReturnType<typeof receiver>>;
 const r = mulberry32(7);
 const sample = (n: number, center: number, sd: number) => Array.from({ length: n }, () => center + sd * normal(r));
 
-async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((res) => setTimeout(res, 20));
-  }
-}
 const kinds = () => rx.hits.map((h) => h.body.kind);
 
 before(async () => {
@@ -66,7 +60,7 @@ test('a scored build at or above RISKGATE_ALERT_MIN_SCORE alerts once per commit
   const a = await call(running.url, 'POST', '/v1/risk', body);
   assert.equal(a.status, 200, a.text);
   assert.equal(a.body.degraded, false, 'a trained model answered');
-  await until('the high_score alert', () => kinds().includes('high_score'));
+  await until(() => kinds().includes('high_score'), 'the high_score alert', 5000);
   await call(running.url, 'POST', '/v1/risk', body);
   await new Promise((res) => setTimeout(res, 100));
   const hits = rx.hits.filter((h) => h.body.kind === 'high_score');
@@ -94,7 +88,7 @@ test('a canary rollback alerts with the deployment and the reasons', async () =>
   });
   assert.equal(d.status, 200, d.text);
   assert.equal(d.body.action, 'rollback');
-  await until('the canary_rollback alert', () => kinds().includes('canary_rollback'));
+  await until(() => kinds().includes('canary_rollback'), 'the canary_rollback alert', 5000);
   const hit = rx.hits.find((h) => h.body.kind === 'canary_rollback')!;
   assert.equal(hit.body.repo, 'acme/repo1');
   assert.match(String(hit.body.message), /checkout v7 rolled back/);
@@ -105,7 +99,7 @@ test('a pipeline circuit alerts when it opens, not on every later failure', asyn
     const c = await call(running.url, 'POST', '/v1/circuits/npm-registry', { event: 'failure' });
     assert.equal(c.status, 200, c.text);
   }
-  await until('the circuit_open alert', () => kinds().includes('circuit_open'));
+  await until(() => kinds().includes('circuit_open'), 'the circuit_open alert', 5000);
   await new Promise((res) => setTimeout(res, 100));
   assert.equal(rx.hits.filter((h) => h.body.kind === 'circuit_open').length, 1);
 });

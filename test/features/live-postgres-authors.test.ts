@@ -10,32 +10,21 @@
  * Skips with the reason without PostgreSQL binaries (fails under CI=true).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import pg from 'pg';
 import { Calendar } from '../../src/features/calendar.ts';
 import { FEATURES, FEATURE_INDEX } from '../../src/features/definition.ts';
 import { LiveHistory, liveFeatures } from '../../src/features/live.ts';
 import { RunRecordSchema, type RunRecord } from '../../src/records/schema.ts';
 import { listenerConnected, openPostgresStore } from '../../src/store/postgres.ts';
-import { pgMissingReason, pgOrSkip, startPostgres, type PgCluster } from '../support/postgres.ts';
+import { pgOrSkip, sharedPostgres } from '../support/postgres.ts';
+import { until } from '../support/wait.ts';
 import { randomHistory } from '../support/runs.ts';
 
 const opts = { calendar: new Calendar('Europe/Berlin') };
 const MIN = 60_000;
 
-let cluster: PgCluster | null = null;
-before(async () => {
-  if (pgMissingReason() === null) cluster = await startPostgres();
-});
-after(() => cluster?.destroy());
-
-async function until(ok: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const t0 = Date.now();
-  while (!ok()) {
-    if (Date.now() - t0 > ms) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+const db = sharedPostgres();
 
 const pending = (repo: string, at: number, actor: string): RunRecord =>
   RunRecordSchema.parse({
@@ -55,8 +44,8 @@ test(
   'a run already in an author’s rows when its change arrives is not counted twice',
   { timeout: 60_000 },
   async (t) => {
-    if (!pgOrSkip(t) || !cluster) return;
-    const url = cluster.createDatabase();
+    if (!pgOrSkip(t) || !db.cluster) return;
+    const url = db.cluster.createDatabase();
     // retryMs 3000: b's LISTEN connection stays down long enough for the steps below on a busy machine.
     const a = openPostgresStore(url);
     const b = openPostgresStore(url, { retryMs: 3000 });

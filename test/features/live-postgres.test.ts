@@ -6,7 +6,7 @@
  * log when it reconnects. Skips with the reason without PostgreSQL binaries (fails under CI=true).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import pg from 'pg';
 import { Calendar } from '../../src/features/calendar.ts';
 import { FEATURES } from '../../src/features/definition.ts';
@@ -14,27 +14,14 @@ import { LiveHistory, liveFeatures } from '../../src/features/live.ts';
 import type { RunRecord } from '../../src/records/schema.ts';
 import { listenerConnected, openPostgresStore } from '../../src/store/postgres.ts';
 import type { Store } from '../../src/store/types.ts';
-import { pgMissingReason, pgOrSkip, startPostgres, type PgCluster } from '../support/postgres.ts';
+import { pgOrSkip, sharedPostgres } from '../support/postgres.ts';
+import { until } from '../support/wait.ts';
 import { finishedRuns, pendingRun, randomHistory, rng } from '../support/runs.ts';
 
 const opts = { calendar: new Calendar('Europe/Berlin') };
 const MIN = 60_000;
 
-let cluster: PgCluster | null = null;
-before(async () => {
-  if (pgMissingReason() === null) cluster = await startPostgres();
-});
-after(() => cluster?.destroy());
-
-/** Resolves once `ok()` holds (checked on the event loop), or fails after `ms`; returns how long it took. */
-async function until(ok: () => boolean, what: string, ms = 10_000): Promise<number> {
-  const t0 = Date.now();
-  while (!ok()) {
-    if (Date.now() - t0 > ms) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  return Date.now() - t0;
-}
+const db = sharedPostgres();
 
 function assertSame(live: Float64Array, exact: Float64Array, what: string): void {
   for (let j = 0; j < FEATURES.length; j++)
@@ -62,8 +49,8 @@ test(
   'outcomes written through either replica change the next risk check on both, exactly, once notified',
   { timeout: 180_000 },
   async (t) => {
-    if (!pgOrSkip(t) || !cluster) return;
-    const w = replicas(cluster.createDatabase(), randomHistory(11, 1500, ['acme/web', 'acme/api']));
+    if (!pgOrSkip(t) || !db.cluster) return;
+    const w = replicas(db.cluster.createDatabase(), randomHistory(11, 1500, ['acme/web', 'acme/api']));
     try {
       const rnd = rng(5);
       const repos = ['acme/web', 'acme/api'];
@@ -122,8 +109,8 @@ test(
   'a write made while a replica’s LISTEN connection is down is caught up from the change log when it reconnects',
   { timeout: 60_000 },
   async (t) => {
-    if (!pgOrSkip(t) || !cluster) return;
-    const url = cluster.createDatabase();
+    if (!pgOrSkip(t) || !db.cluster) return;
+    const url = db.cluster.createDatabase();
     // A 3 s pause before reconnecting, so the test sees the listener down even on a busy machine.
     const w = replicas(url, randomHistory(12, 300, ['acme/web']), 3000);
     const admin = new pg.Client({ connectionString: url });
@@ -160,8 +147,8 @@ test(
   'two replicas taking turns: the other’s earlier run is folded before this one’s own even before its notification arrives, so neither rebuilds',
   { timeout: 60_000 },
   async (t) => {
-    if (!pgOrSkip(t) || !cluster) return;
-    const w = replicas(cluster.createDatabase(), randomHistory(13, 1500, ['acme/web']));
+    if (!pgOrSkip(t) || !db.cluster) return;
+    const w = replicas(db.cluster.createDatabase(), randomHistory(13, 1500, ['acme/web']));
     try {
       const liveB = w.live.get(w.b)!;
       const r0 = pending('acme/web', w.clock.now());

@@ -6,33 +6,22 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { PG_MIGRATIONS } from '../../src/store/postgres-schema.ts';
 import { listenerConnected, openPostgresStore, rawQuery, redactUrl } from '../../src/store/postgres.ts';
 import { StoreUnavailableError } from '../../src/store/types.ts';
-import { pgMissingReason, pgOrSkip, startPostgres, type PgCluster } from '../support/postgres.ts';
+import { pgOrSkip, sharedPostgres } from '../support/postgres.ts';
+import { until } from '../support/wait.ts';
 import { randomHistory } from '../support/runs.ts';
 
-let cluster: PgCluster | null = null;
-before(async () => {
-  if (pgMissingReason() === null) cluster = await startPostgres();
-});
-after(() => cluster?.destroy());
-
-async function until(ok: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const t0 = Date.now();
-  while (!ok()) {
-    if (Date.now() - t0 > ms) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const db = sharedPostgres();
 
 test(
   'replicas starting together on an empty database run each migration once, under the advisory lock',
   { timeout: 120_000 },
   async (t) => {
-    if (!pgOrSkip(t) || !cluster) return;
-    const url = cluster.createDatabase();
+    if (!pgOrSkip(t) || !db.cluster) return;
+    const url = db.cluster.createDatabase();
     const child = fileURLToPath(new URL('./children/pg-open.ts', import.meta.url));
     const outs = await Promise.all(
       Array.from({ length: 4 }, () => {
@@ -66,14 +55,14 @@ test(
   'database down: calls fail fast with StoreUnavailableError, writes are reported, and the store reconnects by itself',
   { timeout: 120_000 },
   async (t) => {
-    if (!pgOrSkip(t) || !cluster) return;
-    const url = cluster.createDatabase();
+    if (!pgOrSkip(t) || !db.cluster) return;
+    const url = db.cluster.createDatabase();
     const s = openPostgresStore(url, { retryMs: 300 });
     const other = openPostgresStore(url);
     try {
       s.upsertRuns(randomHistory(1, 20, ['a/b']));
       await until(() => listenerConnected(s) === true, 'the listener');
-      cluster.stop();
+      db.cluster.stop();
       const t0 = Date.now();
       assert.throws(() => s.countRuns(), StoreUnavailableError);
       assert.throws(() => s.upsertRuns(randomHistory(2, 1, ['a/c'])), StoreUnavailableError);
@@ -84,7 +73,7 @@ test(
       assert.equal(s.writeStatus?.().ok, false);
       assert.equal(s.ping(), false);
       await until(() => listenerConnected(s) === false, 'the listener to notice');
-      cluster.start();
+      db.cluster.start();
       // The session reconnects on the next call after the pause, the listener on its own.
       await until(() => s.ping(), 'the session to reconnect');
       await until(() => listenerConnected(s) === true, 'the listener to reconnect');
@@ -95,7 +84,7 @@ test(
       other.upsertRuns(randomHistory(3, 2, ['a/d']));
       await until(() => s.dataVersion() !== v, 'a notification after the restart');
     } finally {
-      cluster.start();
+      db.cluster.start();
       s.close();
       other.close();
     }
@@ -106,8 +95,8 @@ test(
   'a transaction whose connection dies is rolled back and reported, never finished in autocommit on a new one',
   { timeout: 60_000 },
   async (t) => {
-    if (!pgOrSkip(t) || !cluster) return;
-    const url = cluster.createDatabase();
+    if (!pgOrSkip(t) || !db.cluster) return;
+    const url = db.cluster.createDatabase();
     const s = openPostgresStore(url, { retryMs: 50 });
     const killer = openPostgresStore(url, { migrate: false });
     try {

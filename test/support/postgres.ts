@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 import { freePort } from './net.ts';
 
 /** The server binaries: RISKGATE_PG_BIN, else the newest Debian/Ubuntu install (/usr/lib/postgresql/<major>/bin). */
@@ -158,4 +158,18 @@ export async function startPostgres(opts: { port?: number } = {}): Promise<PgClu
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One throwaway cluster for the test file that calls this (at module level): started before its tests when
+ * PostgreSQL is installed, destroyed after them. `cluster` is null when it is not installed (each
+ * test then skips, or fails under CI=true, through pgOrSkip).
+ */
+export function sharedPostgres(): { readonly cluster: PgCluster | null } {
+  const shared: { cluster: PgCluster | null } = { cluster: null };
+  before(async () => {
+    if (pgMissingReason() === null) shared.cluster = await startPostgres();
+  });
+  after(() => shared.cluster?.destroy());
+  return shared;
 }
