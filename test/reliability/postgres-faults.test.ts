@@ -9,19 +9,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { startServer } from '../../src/commands/serve.ts';
+import { test } from 'node:test';
 import { openPostgresStore } from '../../src/store/postgres.ts';
-import { trainFromStore } from '../../training/pipeline.ts';
-import { call, silent, testConfig } from '../api/helpers.ts';
-import { pgMissingReason, pgOrSkip, startPostgres, type PgCluster } from '../support/postgres.ts';
-import { randomHistory } from '../support/runs.ts';
+import { call } from '../api/helpers.ts';
+import { pgOrSkip, sharedPostgres } from '../support/postgres.ts';
+import { serveTrained } from '../support/serve.ts';
 
-let cluster: PgCluster | null = null;
-before(async () => {
-  if (pgMissingReason() === null) cluster = await startPostgres();
-});
-after(() => cluster?.destroy());
+const db = sharedPostgres();
 
 const risk = (repo: string, i: number) => ({
   repo,
@@ -46,24 +40,11 @@ test(
   'PostgreSQL restarted under load: risk answered from memory, writes 503 with Retry-After, reconnect, every 2xx write stored once',
   { timeout: 180_000 },
   async (t) => {
-    if (!pgOrSkip(t) || !cluster) return;
-    const url = cluster.createDatabase();
+    if (!pgOrSkip(t) || !db.cluster) return;
+    const url = db.cluster.createDatabase();
     const dir = mkdtempSync(join(tmpdir(), 'rg-pg-faults-'));
     const store = openPostgresStore(url, { retryMs: 200, connectTimeoutMs: 1000 });
-    store.upsertRuns(randomHistory(3, 300));
-    const modelsDir = join(dir, 'models');
-    const trained = await trainFromStore({ store, modelsDir, kinds: ['gbdt'] });
-    const running = await startServer(
-      testConfig({
-        PORT: '0',
-        RISKGATE_DATA_DIR: dir,
-        RISKGATE_MODELS_DIR: modelsDir,
-        RISKGATE_RATE_LIMIT: '1000000',
-        RISKGATE_RATE_BURST: '100000',
-      }),
-      { logger: silent, store, bootstrap: false },
-    );
-    await running.loaded;
+    const { running, champion } = await serveTrained(store, dir);
     try {
       // Warm: both repos and all six authors are in memory.
       for (let i = 0; i < 12; i++) {
@@ -115,10 +96,10 @@ test(
       };
       await wait(() => ok.size >= 40, 'writes while up');
       phase = 'down';
-      cluster.stop();
+      db.cluster.stop();
       await wait(() => seen.down.writes >= 60, 'requests while down');
       phase = 'back';
-      cluster.start();
+      db.cluster.start();
       await wait(() => backOk >= 40, 'writes and undegraded risk answers after the restart');
       stop = true;
       await Promise.all(loops);
@@ -142,14 +123,12 @@ test(
         const missing = [...ok].filter((id) => !stored.has(id));
         assert.deepEqual(missing, [], 'acknowledged writes missing after the restart');
         assert.equal(fresh.countRuns(), 600 + stored.size, 'the seeded history is intact and nothing is stored twice');
-        t.diagnostic(
-          `${ok.size} writes acknowledged, ${stored.size} stored; champion ${trained.manifest.id} answered throughout`,
-        );
+        t.diagnostic(`${ok.size} writes acknowledged, ${stored.size} stored; champion ${champion} answered throughout`);
       } finally {
         fresh.close();
       }
     } finally {
-      cluster.start();
+      db.cluster.start();
       await running.shutdown();
       store.close();
     }

@@ -4,12 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { startServer, type RunningServer } from '../../src/commands/serve.ts';
+import type { RunningServer } from '../../src/commands/serve.ts';
 import { openStore, rawConnection } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/types.ts';
-import { trainFromStore } from '../../training/pipeline.ts';
-import { call, silent, testConfig } from '../api/helpers.ts';
-import { randomHistory } from '../support/runs.ts';
+import { call } from '../api/helpers.ts';
+import { serveTrained } from '../support/serve.ts';
 
 /**
  * Real SQLite faults on the serving connection (no thrown fakes): a full disk (PRAGMA max_page_count at the
@@ -52,23 +51,10 @@ async function setup(): Promise<{
   const dir = mkdtempSync(join(tmpdir(), 'rg-store-faults-'));
   const file = join(dir, 'riskgate.db');
   const store = openStore(file);
-  store.upsertRuns(randomHistory(3, 300));
-  const modelsDir = join(dir, 'models');
-  const trained = await trainFromStore({ store, modelsDir, kinds: ['gbdt'] });
-  const running = await startServer(
-    testConfig({
-      PORT: '0',
-      RISKGATE_DATA_DIR: dir,
-      RISKGATE_MODELS_DIR: modelsDir,
-      RISKGATE_RATE_LIMIT: '1000000',
-      RISKGATE_RATE_BURST: '100000',
-    }),
-    { logger: silent, store, bootstrap: false },
-  );
-  await running.loaded;
+  const { running, champion } = await serveTrained(store, dir);
   const raw = rawConnection(store);
   assert.ok(raw, 'the store exposes its connection to tests');
-  return { dir, store, raw, running, champion: trained.manifest.id, file };
+  return { dir, store, raw, running, champion, file };
 }
 
 async function riskBurst(url: string, champion: string, n = 40): Promise<number> {
