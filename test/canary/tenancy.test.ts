@@ -46,6 +46,8 @@ const env = {
     'payments-flagger=service:prod/payments*; ci-web=service:web*,repo:acme/web; history-web=service:*,repo:acme/web',
 };
 const auth = (t: string) => ({ Authorization: `Bearer ${t}` });
+/** POST with a bearer key, as a pipeline or operator would. */
+const postAs = (path: string, body: unknown, token: string) => call(srv.url, 'POST', path, body, auth(token));
 
 const r = mulberry32(162);
 const lat = (n: number, center: number) => Array.from({ length: n }, () => center * Math.exp(0.1 * normal(r)));
@@ -108,23 +110,11 @@ test('the attack: decisions posted for prod/payments@chk-777 do not make confirm
   // An unbound CI key may post decisions for any service it is first to write — but they are its own
   // rollout's evidence, never what a Flagger gate reads.
   for (let i = 0; i < 5; i++) {
-    const res = await call(
-      srv.url,
-      'POST',
-      '/v1/canary/decision',
-      decision('prod/payments', 'chk-777', good()),
-      auth(TOKENS.ciFree),
-    );
+    const res = await postAs('/v1/canary/decision', decision('prod/payments', 'chk-777', good()), TOKENS.ciFree);
     assert.equal(res.status, 200);
   }
   // A bound CI key cannot write there at all.
-  const bound = await call(
-    srv.url,
-    'POST',
-    '/v1/canary/decision',
-    decision('prod/payments', 'chk-777', good()),
-    auth(TOKENS.ciWeb),
-  );
+  const bound = await postAs('/v1/canary/decision', decision('prod/payments', 'chk-777', good()), TOKENS.ciWeb);
   assert.equal(bound.status, 403);
   assert.match(bound.body.message, /not bound to service "prod\/payments"/);
   // The real gate judges the evidence it is given: the canary is 10× slower.
@@ -147,14 +137,12 @@ test('the attack: decisions posted for prod/payments@chk-777 do not make confirm
 });
 
 test("another key's posts for a Flagger rollout neither block its post-rollout nor choose whose history it becomes", async () => {
-  const evil = await call(
-    srv.url,
-    'POST',
+  const evil = await postAs(
     '/v1/canary/decision',
     decision('prod/payments', 'chk-888', good(), {
       deployment: { service: 'prod/payments', version: 'chk-888', repo: 'acme/evil' },
     }),
-    auth(TOKENS.ciFree),
+    TOKENS.ciFree,
   );
   assert.equal(evil.status, 200);
   const body = {
@@ -206,46 +194,26 @@ test('a Flagger hook authenticates with metadata.token; a wrong token or none is
 });
 
 test('a rollout belongs to the key that wrote its first decision: another key (even with report) gets 403', async () => {
-  const first = await call(
-    srv.url,
-    'POST',
-    '/v1/canary/decision',
-    decision('web-shop', 'v9', good()),
-    auth(TOKENS.ciWeb),
-  );
+  const first = await postAs('/v1/canary/decision', decision('web-shop', 'v9', good()), TOKENS.ciWeb);
   assert.equal(first.status, 200);
-  const other = await call(
-    srv.url,
-    'POST',
-    '/v1/canary/decision',
-    decision('web-shop', 'v9', good()),
-    auth(TOKENS.reporter),
-  );
+  const other = await postAs('/v1/canary/decision', decision('web-shop', 'v9', good()), TOKENS.reporter);
   assert.equal(other.status, 403);
   assert.match(other.body.message, /belongs to another API key/);
   assert.doesNotMatch(other.body.message, /ci-web/, 'the owner is not named');
-  const argo = await call(srv.url, 'POST', '/v1/canary/argo', decision('web-shop', 'v9', good()), auth(TOKENS.ciFree));
+  const argo = await postAs('/v1/canary/argo', decision('web-shop', 'v9', good()), TOKENS.ciFree);
   assert.equal(argo.status, 403, 'the Argo route applies the same rule');
-  const outcome = await call(
-    srv.url,
-    'POST',
+  const outcome = await postAs(
     '/v1/canary/outcome',
     { service: 'web-shop', version: 'v9', outcome: 'rolled_back' },
-    auth(TOKENS.ciFree),
+    TOKENS.ciFree,
   );
   assert.equal(outcome.status, 403, 'so does the outcome');
-  const again = await call(
-    srv.url,
-    'POST',
-    '/v1/canary/decision',
-    decision('web-shop', 'v9', good()),
-    auth(TOKENS.ciWeb),
-  );
+  const again = await postAs('/v1/canary/decision', decision('web-shop', 'v9', good()), TOKENS.ciWeb);
   assert.equal(again.status, 200, 'the owner goes on writing');
 });
 
 test('/ui/api/canary: a score key lists only the rollouts it may see; report lists all', async () => {
-  await call(srv.url, 'POST', '/v1/canary/decision', decision('free-svc', 'v1', good()), auth(TOKENS.ciFree));
+  await postAs('/v1/canary/decision', decision('free-svc', 'v1', good()), TOKENS.ciFree);
   const services = async (t: string) => {
     const res = await call(srv.url, 'GET', '/ui/api/canary?limit=500', undefined, auth(t));
     assert.equal(res.status, 200);
@@ -261,33 +229,27 @@ test('/ui/api/canary: a score key lists only the rollouts it may see; report lis
 test('the poisoning attack: 60 outcome posts with a score key store no run history', async () => {
   const before = [...srv.store.iterateRuns({ repo: 'acme/web' })].length;
   for (let i = 0; i < 60; i++) {
-    const res = await call(
-      srv.url,
-      'POST',
+    const res = await postAs(
       '/v1/canary/outcome',
       { service: `web-p${i}`, version: 'v1', outcome: 'rolled_back', repo: 'acme/web' },
-      auth(TOKENS.ciWeb),
+      TOKENS.ciWeb,
     );
     assert.equal(res.status, 403);
     assert.match(res.body.message, /"report" scope/);
   }
   assert.equal([...srv.store.iterateRuns({ repo: 'acme/web' })].length, before, 'not one failure run was stored');
   // A repo inferred from the rollout's decisions is not training data for a score-only key either.
-  await call(
-    srv.url,
-    'POST',
+  await postAs(
     '/v1/canary/decision',
     decision('web-inferred', 'v1', good(), {
       deployment: { service: 'web-inferred', version: 'v1', repo: 'acme/web' },
     }),
-    auth(TOKENS.ciWeb),
+    TOKENS.ciWeb,
   );
-  const inferred = await call(
-    srv.url,
-    'POST',
+  const inferred = await postAs(
     '/v1/canary/outcome',
     { service: 'web-inferred', version: 'v1', outcome: 'rolled_back' },
-    auth(TOKENS.ciWeb),
+    TOKENS.ciWeb,
   );
   assert.equal(inferred.status, 201);
   assert.equal(inferred.body.training_record, false);
@@ -295,21 +257,17 @@ test('the poisoning attack: 60 outcome posts with a score key store no run histo
 });
 
 test('run history needs the report scope and, for a repo-bound key, the repo (canary outcome and /v1/outcomes)', async () => {
-  const outside = await call(
-    srv.url,
-    'POST',
+  const outside = await postAs(
     '/v1/canary/outcome',
     { service: 'x', version: 'v1', outcome: 'rolled_back', repo: 'acme/payments' },
-    auth(TOKENS.history),
+    TOKENS.history,
   );
   assert.equal(outside.status, 403);
   assert.match(outside.body.message, /not bound to repo "acme\/payments"/);
-  const inside = await call(
-    srv.url,
-    'POST',
+  const inside = await postAs(
     '/v1/canary/outcome',
     { service: 'x', version: 'v1', outcome: 'promoted', repo: 'acme/web' },
-    auth(TOKENS.history),
+    TOKENS.history,
   );
   assert.equal(inside.status, 201);
   assert.equal(inside.body.training_record, true);
