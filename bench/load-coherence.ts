@@ -23,25 +23,14 @@ import { mulberry32 } from '../src/ml/random.ts';
 import { RunRecordSchema, type RunRecord } from '../src/records/schema.ts';
 import { openPostgresStore } from '../src/store/postgres.ts';
 import { pgMissingReason, startPostgres } from '../test/support/postgres.ts';
-import { randomHistory } from '../test/support/runs.ts';
+import { pendingRun, randomHistory } from '../test/support/runs.ts';
 
 const REPOS = ['acme/web', 'acme/api', 'acme/db', 'acme/ui'];
 const AUTHORS = 12;
 const MIN = 60_000;
 const opts = { calendar: new Calendar('UTC') };
-const pending = (repo: string, at: number, actor: string): RunRecord =>
-  RunRecordSchema.parse({
-    repo,
-    run_id: 'pending',
-    workflow: 'ci',
-    created_at: new Date(at).toISOString(),
-    head_branch: 'main',
-    event: 'push',
-    actor,
-    head_sha: 'abc',
-    additions: 10,
-    deletions: 2,
-  });
+// The pending run a risk check describes (test/support/runs.ts), by this author.
+const pending = (repo: string, at: number, actor: string): RunRecord => pendingRun(repo, at, { actor });
 
 interface Verdict {
   bad: number;

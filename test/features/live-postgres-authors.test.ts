@@ -19,26 +19,15 @@ import { RunRecordSchema, type RunRecord } from '../../src/records/schema.ts';
 import { listenerConnected, openPostgresStore } from '../../src/store/postgres.ts';
 import { pgOrSkip, sharedPostgres } from '../support/postgres.ts';
 import { until } from '../support/wait.ts';
-import { randomHistory } from '../support/runs.ts';
+import { pendingRun, randomHistory } from '../support/runs.ts';
 
 const opts = { calendar: new Calendar('Europe/Berlin') };
 const MIN = 60_000;
 
 const db = sharedPostgres();
 
-const pending = (repo: string, at: number, actor: string): RunRecord =>
-  RunRecordSchema.parse({
-    repo,
-    run_id: 'pending',
-    workflow: 'ci',
-    created_at: new Date(at).toISOString(),
-    head_branch: 'main',
-    event: 'push',
-    actor,
-    head_sha: 'abc',
-    additions: 10,
-    deletions: 2,
-  });
+// The pending run a risk check describes (test/support/runs.ts), by this author.
+const pending = (repo: string, at: number, actor: string): RunRecord => pendingRun(repo, at, { actor });
 
 test(
   'a run already in an author’s rows when its change arrives is not counted twice',
