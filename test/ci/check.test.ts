@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { gitOrSkip } from '../support/git.ts';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -154,20 +155,8 @@ for (const when of INSTANTS)
     }
   });
 
-function hasGit(): boolean {
-  try {
-    execFileSync('git', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 test('commit context comes from git diff --numstat of the checkout', async (t) => {
-  if (!hasGit()) {
-    if (process.env.CI === 'true') assert.fail('git is required in CI (Debian package: git)');
-    return t.skip('git is not installed (Debian package: git)');
-  }
+  if (!gitOrSkip(t)) return;
   const scorer = fixedScorer(0.2);
   const s = await serveApp({ scorer });
   const w = workspace();

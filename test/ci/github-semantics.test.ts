@@ -10,6 +10,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { gitOrSkip } from '../support/git.ts';
 import fc from 'fast-check';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -126,20 +127,8 @@ test("the server's strategy variables cannot set the runner's, the shell's or Ri
   assert.equal(env.PARALLEL_BUILDS, 'true');
 });
 
-function hasGit(): boolean {
-  try {
-    execFileSync('git', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 test('pull_request: the PR head is scored and the diff is the PR against its base, with fetch-depth 0 or 2', async (t) => {
-  if (!hasGit()) {
-    if (process.env.CI === 'true') assert.fail('git is required in CI (Debian package: git)');
-    return t.skip('git is not installed (Debian package: git)');
-  }
+  if (!gitOrSkip(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'rg-pr-'));
   const scorer = fixedScorer(0.2);
   const s = await serveApp({ scorer });
