@@ -13,26 +13,9 @@ import {
   waterfall,
   weekStartUtc,
 } from '../../src/dashboard/data.ts';
-import type { RunRecord } from '../../src/records/schema.ts';
+import { runRecord } from '../support/runs.ts';
 
-const run = (o: Partial<RunRecord> & { created_at: string }): RunRecord => ({
-  repo: 'o/r',
-  run_id: '1',
-  workflow: 'ci',
-  run_attempt: 1,
-  head_sha: null,
-  head_branch: 'main',
-  event: 'push',
-  actor: 'a',
-  run_started_at: null,
-  completed_at: null,
-  conclusion: 'success',
-  files_changed: null,
-  additions: null,
-  deletions: null,
-  files: null,
-  ...o,
-});
+const run = runRecord;
 const logit = (p: number) => Math.log(p / (1 - p));
 
 describe('dashboard data shaping', () => {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/sqlite.ts';
 import { seedDashboard, serveDashboard, TEST_KEY, type Seeded } from './seed.ts';
+import { runRecord } from '../support/runs.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
@@ -327,24 +328,7 @@ describe('dashboard in a browser', () => {
     if (skipOrFail(t)) return;
     // Sample history from 2023 and one run posted this week (the README's newcomer: sample dated 2025, an
     // outcome posted today): the 4-week window holds 1 of 4 runs and used to say nothing about the rest.
-    const run = (i: number, created_at: string) => ({
-      repo: 'zz-old/history',
-      run_id: String(i),
-      created_at,
-      workflow: 'ci',
-      run_attempt: 1,
-      head_sha: null,
-      head_branch: 'main',
-      event: 'push',
-      actor: 'a',
-      run_started_at: null,
-      completed_at: null,
-      conclusion: 'success',
-      files_changed: null,
-      additions: null,
-      deletions: null,
-      files: null,
-    });
+    const run = (i: number, created_at: string) => runRecord({ repo: 'zz-old/history', run_id: String(i), created_at });
     seed.store.upsertRuns([
       run(0, '2023-03-01T10:00:00.000Z'),
       run(1, '2023-03-02T10:00:00.000Z'),

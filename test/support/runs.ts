@@ -81,3 +81,23 @@ export function finishedRuns(minute: number) {
       ...extra,
     });
 }
+
+/** A complete run record as the store holds it: a successful push run of o/r with every optional field null. */
+export const runRecord = (o: Partial<RunRecord> & { created_at: string }): RunRecord => ({
+  repo: 'o/r',
+  run_id: '1',
+  workflow: 'ci',
+  run_attempt: 1,
+  head_sha: null,
+  head_branch: 'main',
+  event: 'push',
+  actor: 'a',
+  run_started_at: null,
+  completed_at: null,
+  conclusion: 'success',
+  files_changed: null,
+  additions: null,
+  deletions: null,
+  files: null,
+  ...o,
+});
